@@ -1,0 +1,237 @@
+import { isDeepStrictEqual } from "node:util";
+import type { CoSellDeal, Direction, Person, Solution, SolutionKind } from "../domain/deal.js";
+import { type Member, MICROSOFT_ORGANIZATION_ID, type Referral, type SolutionTag } from "./referral.js";
+import { STAGE_STATUS, stageFromStatus } from "./status.js";
+
+/**
+ * Referral ⇄ CoSellDeal. Lossless by construction: `dealToReferral(deal, base)` starts from the
+ * referral it came from and rewrites only the groups of fields whose canonical value changed, so
+ * unknown fields, odd spellings ("" vs absent) and Microsoft's own extras go back untouched.
+ */
+
+const SOLUTION_KIND_BY_TYPE: Record<string, SolutionKind> = { Category: "microsoft", Name: "own" };
+const SOLUTION_TYPE_BY_KIND: Record<SolutionKind, string> = {
+  microsoft: "Category",
+  own: "Name",
+  thirdParty: "None",
+};
+
+const str = (v: string | null | undefined): string => v ?? "";
+const opt = (v: string | null | undefined): string | undefined =>
+  v === null || v === undefined || v === "" ? undefined : v;
+
+function toPerson(m: Member): Person {
+  return {
+    firstName: str(m.firstName),
+    lastName: str(m.lastName),
+    email: str(m.email),
+    phone: str(m.phoneNumber),
+  };
+}
+
+function toMember(p: Person, base?: Member): Member {
+  return { ...base, firstName: p.firstName, lastName: p.lastName, phoneNumber: p.phone, email: p.email };
+}
+
+/** Merges people into members, keeping each matched member's extra fields (contactPreference…). */
+function toMembers(people: Person[], base: readonly Member[] | null | undefined): Member[] {
+  return people.map((p, i) => {
+    const match = base?.find((m) => m.email && m.email.toLowerCase() === p.email.toLowerCase()) ?? base?.[i];
+    return toMember(p, match);
+  });
+}
+
+function isoOr(value: string | null | undefined, fallback: string): string {
+  return value && !Number.isNaN(Date.parse(value)) ? value : fallback;
+}
+
+/** Which way the referral travels, from the partner's point of view. */
+export function referralDirection(r: Referral): Direction {
+  if (r.direction) return r.direction === "Incoming" ? "inbound" : "outbound";
+  if (r.substatus === "Received") return "inbound";
+  const inviter = r.inviteContext?.invitedBy?.organizationId;
+  return inviter === MICROSOFT_ORGANIZATION_ID ? "inbound" : "outbound";
+}
+
+function dunsOf(ids: unknown): string | undefined {
+  if (!ids || Array.isArray(ids) || typeof ids !== "object") return undefined;
+  const rec = ids as Record<string, unknown>;
+  const v = rec.duns ?? rec.Duns;
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+/** Maps a Partner Center referral into the canonical deal. `favorite` is local state, not Partner Center's. */
+export function referralToDeal(r: Referral, opts: { favorite?: boolean; now?: Date } = {}): CoSellDeal {
+  const now = (opts.now ?? new Date()).toISOString();
+  const direction = referralDirection(r);
+  const stage = stageFromStatus(r.status, r.substatus, direction);
+  const d = r.details ?? undefined;
+  const cp = r.customerProfile ?? undefined;
+  const contact = cp?.team?.[0];
+  const closeDate =
+    d?.closingDateTime && /^\d{4}-\d{2}-\d{2}/.test(d.closingDateTime)
+      ? d.closingDateTime.slice(0, 10)
+      : undefined;
+  const invite = r.inviteContext ?? undefined;
+  const deal: CoSellDeal = {
+    id: r.id,
+    engagementId: opt(r.engagementId),
+    direction,
+    kind:
+      r.type === "Independent"
+        ? "privatePipeline"
+        : r.type === "Shared" || direction === "inbound"
+          ? "coSell"
+          : "privatePipeline",
+    name: str(r.name),
+    value:
+      d?.dealValue === null || d?.dealValue === undefined
+        ? undefined
+        : { amount: d.dealValue, currency: str(d.currency) },
+    closeDate,
+    crmId: opt(r.externalReferenceId),
+    campaignId: opt(d?.campaignId),
+    notes: opt(d?.notes),
+    customer: {
+      name: str(cp?.name),
+      address: {
+        street: opt(cp?.address?.addressLine1),
+        street2: opt(cp?.address?.addressLine2),
+        city: opt(cp?.address?.city),
+        state: opt(cp?.address?.state),
+        postalCode: opt(cp?.address?.postalCode),
+        country: str(cp?.address?.country),
+      },
+      duns: dunsOf(cp?.ids),
+      contact: contact ? toPerson(contact) : undefined,
+    },
+    consentToShareContact:
+      r.consent?.consentToShareReferralWithMicrosoftSellers ??
+      r.consent?.consentToToShareInfoWithOthers ??
+      false,
+    team: (r.team ?? []).map(toPerson),
+    solutions: (d?.requirements?.solutions ?? []).map(
+      (s: SolutionTag): Solution => ({
+        id: s.id,
+        name: s.name ?? s.id,
+        kind: SOLUTION_KIND_BY_TYPE[s.type ?? ""] ?? "thirdParty",
+      }),
+    ),
+    invitation: {
+      microsoftHelpRequested: r.type === "Shared",
+      helpNotes: opt(invite?.notes),
+      invitedAt: opt(invite?.invitedDateTime),
+      engagedAt: opt(invite?.engagedDateTime) ?? (r.substatus === "Engaged" ? r.updatedDateTime : undefined),
+    },
+    stage,
+    closeReason: stage === "declined" || stage === "lost" ? opt(r.statusReason) : undefined,
+    favorite: opts.favorite ?? false,
+    createdAt: isoOr(r.createdDateTime, now),
+    updatedAt: isoOr(r.updatedDateTime, now),
+    expiresAt: stage === "received" ? opt(r.expirationDateTime) : undefined,
+    version: opt(r.eTag),
+  };
+  return deal;
+}
+
+type Writable = Record<string, unknown>;
+const obj = (v: unknown): Writable =>
+  v && typeof v === "object" && !Array.isArray(v) ? { ...(v as Writable) } : {};
+
+/**
+ * Maps a canonical deal onto a referral. With `base` (the referral last read from Partner Center) the
+ * result is `base` with only the changed groups rewritten; without it, a fresh referral body for a create.
+ */
+export function dealToReferral(deal: CoSellDeal, base?: Referral): Referral {
+  const before = base ? referralToDeal(base, { favorite: deal.favorite }) : undefined;
+  const changed = <K extends keyof CoSellDeal>(...keys: K[]) =>
+    !before || keys.some((k) => !isDeepStrictEqual(before[k], deal[k]));
+  const r: Writable = base ? structuredClone(base) : {};
+  const details = obj(r.details);
+  const customerProfile = obj(r.customerProfile);
+  const consent = obj(r.consent);
+  const inviteContext = obj(r.inviteContext);
+
+  if (deal.id) r.id = deal.id;
+  if (deal.engagementId) r.engagementId = deal.engagementId;
+  if (deal.version) r.eTag = deal.version;
+  if (changed("name")) r.name = deal.name;
+  if (changed("crmId")) r.externalReferenceId = deal.crmId ?? null;
+  if (changed("kind")) r.type = deal.kind === "coSell" ? "Shared" : "Independent";
+  if (changed("value")) {
+    details.dealValue = deal.value?.amount ?? null;
+    details.currency = deal.value?.currency ?? null;
+  }
+  if (changed("closeDate")) details.closingDateTime = deal.closeDate ? `${deal.closeDate}T00:00:00Z` : null;
+  if (changed("campaignId")) details.campaignId = deal.campaignId ?? null;
+  if (changed("notes")) details.notes = deal.notes ?? null;
+  if (changed("solutions")) {
+    const requirements = obj(details.requirements);
+    const baseTags = (base?.details?.requirements?.solutions ?? []) as SolutionTag[];
+    requirements.solutions = deal.solutions.map((s) => {
+      const match = baseTags.find((t) => t.id === s.id);
+      const sameKind = match && (SOLUTION_KIND_BY_TYPE[match.type ?? ""] ?? "thirdParty") === s.kind;
+      return {
+        ...match,
+        id: s.id,
+        name: s.name,
+        type: sameKind ? match.type : SOLUTION_TYPE_BY_KIND[s.kind],
+      };
+    });
+    details.requirements = requirements;
+  }
+  if (changed("customer")) {
+    const c = deal.customer;
+    customerProfile.name = c.name;
+    customerProfile.address = {
+      ...obj(customerProfile.address),
+      addressLine1: c.address.street ?? null,
+      addressLine2: c.address.street2 ?? null,
+      city: c.address.city ?? null,
+      state: c.address.state ?? null,
+      postalCode: c.address.postalCode ?? null,
+      country: c.address.country,
+    };
+    if (before?.customer.duns !== c.duns) {
+      const ids = obj(customerProfile.ids);
+      if (c.duns) ids.duns = c.duns;
+      else delete ids.duns;
+      customerProfile.ids = ids;
+    }
+    if (!isDeepStrictEqual(before?.customer.contact, c.contact)) {
+      const others = ((base?.customerProfile?.team ?? []) as Member[]).slice(1);
+      customerProfile.team = c.contact
+        ? [toMember(c.contact, base?.customerProfile?.team?.[0]), ...others]
+        : others;
+    }
+  }
+  if (changed("consentToShareContact")) {
+    consent.consentToShareReferralWithMicrosoftSellers = deal.consentToShareContact;
+    if ("consentToToShareInfoWithOthers" in consent)
+      consent.consentToToShareInfoWithOthers = deal.consentToShareContact;
+  }
+  if (changed("team")) r.team = toMembers(deal.team, base?.team);
+  if (changed("invitation")) {
+    inviteContext.notes = deal.invitation.helpNotes ?? null;
+    inviteContext.invitedDateTime = deal.invitation.invitedAt ?? null;
+    inviteContext.engagedDateTime = deal.invitation.engagedAt ?? null;
+  }
+  if (changed("stage", "closeReason")) {
+    const wire = STAGE_STATUS[deal.stage];
+    const sameStage = before?.stage === deal.stage;
+    // A stage the base already spells differently (Pending, Engaged) stays spelled its way.
+    if (!sameStage) {
+      r.status = wire.status;
+      r.substatus = wire.substatus;
+    }
+    if (deal.closeReason !== undefined || before?.closeReason !== undefined)
+      r.statusReason = deal.closeReason ?? null;
+  }
+
+  if (Object.keys(details).length || r.details !== undefined) r.details = details;
+  if (Object.keys(customerProfile).length || r.customerProfile !== undefined)
+    r.customerProfile = customerProfile;
+  if (Object.keys(consent).length || r.consent !== undefined) r.consent = consent;
+  if (Object.keys(inviteContext).length || r.inviteContext !== undefined) r.inviteContext = inviteContext;
+  return r as Referral;
+}

@@ -1,0 +1,164 @@
+import { z } from "zod";
+
+/**
+ * The Partner Center Referral resource (GET/POST/PUT /v1.0/engagements/referrals), as documented in
+ * "Referral resources" and "Create a referral" (shared/reference/partner-center-api.md).
+ *
+ * Every object is `.loose()`: fields we do not model (requirements.industries, target, links,
+ * contactPreference, fields Microsoft adds later) are kept and sent back on update untouched.
+ * Most properties are optional because Microsoft's own referrals arrive sparse (the documented list
+ * example has neither `name` nor `dealValue`).
+ */
+
+/** [doc] ReferralStatus. */
+export const ReferralStatusSchema = z.enum(["None", "New", "Active", "Closed"]);
+/** [doc] ReferralSubstatus, plus `Engaged` and `Error` (partner-center-api.md [verify]). */
+export const ReferralSubstatusSchema = z.enum([
+  "None",
+  "Pending",
+  "Received",
+  "Accepted",
+  "Engaged",
+  "Declined",
+  "Expired",
+  "Lost",
+  "Won",
+  "Error",
+]);
+/** [doc] ReferralType: Independent = private pipeline, Shared = co-sell. */
+export const ReferralTypeSchema = z.enum(["Independent", "Shared"]);
+export type ReferralStatus = z.infer<typeof ReferralStatusSchema>;
+export type ReferralSubstatus = z.infer<typeof ReferralSubstatusSchema>;
+export type ReferralType = z.infer<typeof ReferralTypeSchema>;
+
+export const MemberSchema = z
+  .object({
+    firstName: z.string().nullish(),
+    lastName: z.string().nullish(),
+    phoneNumber: z.string().nullish(),
+    email: z.string().nullish(),
+  })
+  .loose();
+export type Member = z.infer<typeof MemberSchema>;
+
+export const ReferralAddressSchema = z
+  .object({
+    addressLine1: z.string().nullish(),
+    addressLine2: z.string().nullish(),
+    city: z.string().nullish(),
+    state: z.string().nullish(),
+    postalCode: z.string().nullish(),
+    country: z.string().nullish(),
+    region: z.string().nullish(),
+  })
+  .loose();
+
+/** [doc] SolutionTag; `type` is the documented SolutionType (None, Category, Name). */
+export const SolutionTagSchema = z
+  .object({ id: z.string(), name: z.string().nullish(), type: z.string().nullish() })
+  .loose();
+export type SolutionTag = z.infer<typeof SolutionTagSchema>;
+
+export const ReferralSchema = z
+  .object({
+    id: z.string(),
+    engagementId: z.string().nullish(),
+    name: z.string().nullish(),
+    externalReferenceId: z.string().nullish(),
+    createdDateTime: z.string(),
+    updatedDateTime: z.string(),
+    expirationDateTime: z.string().nullish(),
+    acceptedDateTime: z.string().nullish(),
+    status: ReferralStatusSchema,
+    substatus: ReferralSubstatusSchema,
+    statusReason: z.string().nullish(),
+    type: ReferralTypeSchema.nullish(),
+    /** Newer API versions say which way the referral travels; older ones leave it to inviteContext. */
+    direction: z.enum(["Incoming", "Outgoing"]).nullish(),
+    qualification: z.string().nullish(),
+    customerProfile: z
+      .object({
+        name: z.string().nullish(),
+        address: ReferralAddressSchema.nullish(),
+        size: z.string().nullish(),
+        team: z.array(MemberSchema).nullish(),
+        /** Documented as an array in examples and as {duns, external} in the table: accept both. */
+        ids: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())]).nullish(),
+      })
+      .loose()
+      .nullish(),
+    consent: z
+      .object({
+        consentToShareReferralWithMicrosoftSellers: z.boolean().nullish(),
+        consentToToShareInfoWithOthers: z.boolean().nullish(),
+        consentToContact: z.boolean().nullish(),
+      })
+      .loose()
+      .nullish(),
+    details: z
+      .object({
+        notes: z.string().nullish(),
+        dealValue: z.number().nullish(),
+        currency: z.string().nullish(),
+        closingDateTime: z.string().nullish(),
+        /** The seed's "marketing campaign ID" [verify: property name]; kept in this one place. */
+        campaignId: z.string().nullish(),
+        requirements: z
+          .object({ solutions: z.array(SolutionTagSchema).nullish() })
+          .loose()
+          .nullish(),
+      })
+      .loose()
+      .nullish(),
+    team: z.array(MemberSchema).nullish(),
+    inviteContext: z
+      .object({
+        notes: z.string().nullish(),
+        /** When the partner invited Microsoft [verify: property name]. */
+        invitedDateTime: z.string().nullish(),
+        /** When a Microsoft seller engaged [verify: property name]. */
+        engagedDateTime: z.string().nullish(),
+        invitedBy: z
+          .object({ organizationId: z.string().nullish(), organizationName: z.string().nullish() })
+          .loose()
+          .nullish(),
+      })
+      .loose()
+      .nullish(),
+    eTag: z.string().nullish(),
+  })
+  .loose();
+export type Referral = z.infer<typeof ReferralSchema>;
+
+/** A referral as sent in a create (POST): no server-assigned fields yet. */
+export type NewReferral = Omit<
+  Referral,
+  "id" | "createdDateTime" | "updatedDateTime" | "eTag" | "status" | "substatus"
+> &
+  Partial<Pick<Referral, "status" | "substatus">>;
+
+/** [doc] A list page: `value` plus `@odata.nextLink` when there are more (follow it as given). */
+export const ReferralPageSchema = z
+  .object({
+    value: z.array(ReferralSchema),
+    "@odata.nextLink": z.string().nullish(),
+    "@odata.count": z.number().nullish(),
+  })
+  .loose();
+export type ReferralPage = z.infer<typeof ReferralPageSchema>;
+
+/** [doc] Partner API error body. */
+export const ApiErrorBodySchema = z.object({
+  error: z
+    .object({
+      code: z.string(),
+      message: z.string(),
+      target: z.string().nullish(),
+      innerError: z.unknown().optional(),
+    })
+    .loose(),
+});
+export type ApiErrorBody = z.infer<typeof ApiErrorBodySchema>;
+
+/** The organisation id Microsoft uses in `inviteContext.invitedBy` [doc example]. */
+export const MICROSOFT_ORGANIZATION_ID = "msft";

@@ -1,0 +1,5 @@
+export * from "./clock.js";
+export * from "./faults.js";
+export * from "./http.js";
+export * from "./request-log.js";
+export * from "./tokens.js";

@@ -1,0 +1,26 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const src = (p: string) => fileURLToPath(new URL(`./packages/${p}`, import.meta.url));
+
+// Tests run against the TypeScript sources, so `pnpm test` needs no build step.
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@cosell\/core\/testing$/, replacement: src("core/src/testing/index.ts") },
+      { find: /^@cosell\/core$/, replacement: src("core/src/index.ts") },
+      { find: /^@cosell\/salesforce$/, replacement: src("salesforce/src/index.ts") },
+      { find: /^@cosell\/dynamics$/, replacement: src("dynamics/src/index.ts") },
+      { find: /^@cosell\/sandbox$/, replacement: src("sandbox/src/index.ts") },
+      { find: /^@cosell\/cli$/, replacement: src("cli/src/index.ts") },
+    ],
+  },
+  test: {
+    include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
+    exclude: ["**/node_modules/**", "**/dist/**"],
+    setupFiles: [fileURLToPath(new URL("./test/setup/no-network.ts", import.meta.url))],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: "forks",
+  },
+});
