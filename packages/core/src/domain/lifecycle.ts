@@ -89,7 +89,7 @@ const invitable = (deal: CoSellDeal, _now: Date, input: TransitionInput): GuardF
       message: `Microsoft was already invited at ${deal.invitation.invitedAt}.`,
     };
   const contact = input.contact ?? deal.customer.contact;
-  if (!contact || !contact.firstName || !contact.lastName || !contact.email || !contact.phone)
+  if (!contact?.firstName || !contact.lastName || !contact.email || !contact.phone)
     return {
       code: "INVITE_CONTACT_REQUIRED",
       message:

@@ -57,7 +57,8 @@ export class RequestLog {
   callsByServer(): Record<string, { reads: number; writes: number }> {
     const out: Record<string, { reads: number; writes: number }> = {};
     for (const e of this.entries) {
-      const c = (out[e.server] ??= { reads: 0, writes: 0 });
+      const c = out[e.server] ?? { reads: 0, writes: 0 };
+      out[e.server] = c;
       if (e.method === "GET") c.reads++;
       else c.writes++;
     }
