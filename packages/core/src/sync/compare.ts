@@ -1,0 +1,88 @@
+import { createHash } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
+import type { CoSellDeal, Person } from "../domain/deal.js";
+import type { SyncField } from "./types.js";
+
+/** Drops `undefined` and empty-string members so "absent" and "" compare equal. */
+function clean(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(clean);
+  if (v && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      const c = clean(x);
+      if (c !== undefined && c !== "") out[k] = c;
+    }
+    return out;
+  }
+  return v === "" ? undefined : v;
+}
+
+const byEmail = (a: Person, b: Person) => a.email.toLowerCase().localeCompare(b.email.toLowerCase());
+
+/** The comparable form of one field: order-insensitive lists, no empty members. */
+export function fieldValue(deal: CoSellDeal, field: SyncField): unknown {
+  switch (field) {
+    case "team":
+      return clean([...deal.team].sort(byEmail));
+    case "solutions":
+      return clean([...deal.solutions].sort((a, b) => a.id.localeCompare(b.id)));
+    case "stage":
+      return clean({ stage: deal.stage, closeReason: deal.closeReason });
+    case "invitation":
+      // Only the seller's request flows up; invitedAt/engagedAt are Partner Center's own facts.
+      return clean({
+        microsoftHelpRequested: deal.invitation.microsoftHelpRequested,
+        helpNotes: deal.invitation.helpNotes,
+      });
+    default:
+      return clean(deal[field]);
+  }
+}
+
+/**
+ * Compares a field as the CRM can hold it. Inside object fields (customer, value) members the CRM
+ * side does not have are not compared, so a CRM without, say, a DUNS field does not see a permanent
+ * difference. Clearing such a member in the CRM is therefore not propagated (documented in
+ * docs/field-mapping.md).
+ */
+export function sameField(crm: CoSellDeal, other: CoSellDeal, field: SyncField): boolean {
+  const a = fieldValue(crm, field);
+  const b = fieldValue(other, field);
+  if (field === "customer" || field === "value") return isDeepStrictEqual(a, project(b, a));
+  return isDeepStrictEqual(a, b);
+}
+
+/** `b` restricted to the keys present in `shape` (recursively for objects). */
+function project(b: unknown, shape: unknown): unknown {
+  if (!shape || typeof shape !== "object" || Array.isArray(shape) || !b || typeof b !== "object") return b;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(shape)) {
+    const v = (b as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = project(v, (shape as Record<string, unknown>)[k]);
+  }
+  return out;
+}
+
+/** Equality of two deals on one field regardless of which side they came from. */
+export function equalField(a: CoSellDeal, b: CoSellDeal, field: SyncField): boolean {
+  return isDeepStrictEqual(fieldValue(a, field), fieldValue(b, field));
+}
+
+/** Stable hash of a field's comparable value, for the write ledger. */
+export function fieldHash(deal: CoSellDeal, field: SyncField): string {
+  return createHash("sha256")
+    .update(stableJson(fieldValue(deal, field)))
+    .digest("base64url")
+    .slice(0, 22);
+}
+
+/** JSON with sorted keys, so equal values hash equally. */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (v && typeof v === "object")
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(v) ?? "null";
+}

@@ -1,0 +1,686 @@
+import { randomUUID } from "node:crypto";
+import type { CoSellDeal } from "../domain/deal.js";
+import { transition } from "../domain/lifecycle.js";
+import { ConflictError, errorMessage, NotFoundError } from "../errors.js";
+import { dealToReferral, referralToDeal } from "../partner-center/mapping.js";
+import type { Referral } from "../partner-center/referral.js";
+import type { CrmAdapter } from "./adapter.js";
+import { fieldHash, sameField, stableJson } from "./compare.js";
+import { type PairState, planPair, type ResolvedRules } from "./planner.js";
+import type { PartnerCenterPort } from "./ports.js";
+import type { StateStore } from "./store.js";
+import {
+  type CallStats,
+  type CrmRecord,
+  type CrmWrite,
+  type CycleSummary,
+  type Link,
+  type Plan,
+  type PlanStep,
+  SYNC_FIELDS,
+  type SyncField,
+  type SyncRules,
+  SyncRulesSchema,
+  type SyncStatus,
+} from "./types.js";
+
+/** Everything a cycle talks to. */
+export interface EngineDeps {
+  adapter: CrmAdapter;
+  partnerCenter: PartnerCenterPort;
+  store: StateStore;
+  rules?: Partial<SyncRules>;
+  /** Injected clock (tests, sandbox). */
+  now?: () => Date;
+  /** Link to a referral in the Partner Center UI, written onto the CRM record. */
+  referralUrl?: (referralId: string) => string;
+  /**
+   * Called before each externally visible step with its name. Tests throw from here to simulate a
+   * crash at that point; `cosell run` uses it to stop between batches.
+   */
+  checkpoint?: (name: string, detail: { pairKey: string }) => void;
+  /** Structured events for logging. */
+  onEvent?: (event: {
+    kind: string;
+    message: string;
+    pairKey?: string;
+    data?: Record<string, unknown>;
+  }) => void;
+}
+
+export interface CycleOptions {
+  /** `reconcile` re-reads everything on both sides (catches missed changes and deletes). */
+  mode?: "incremental" | "reconcile";
+  /** Plan only: read both sides, write nothing (not even cursors). */
+  dryRun?: boolean;
+}
+
+export interface CycleResult {
+  summary: CycleSummary;
+  plan: Plan;
+}
+
+const DEFAULT_REFERRAL_URL = (id: string) =>
+  `https://partner.microsoft.com/dashboard/referrals/v2/leads/${id}`;
+const LEDGER_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** Resolves per-field direction and policy from the rules and what the adapter can hold. */
+export function resolveRules(
+  rules: SyncRules,
+  adapterDirections: Partial<Record<SyncField, string>>,
+): ResolvedRules {
+  const directions = {} as ResolvedRules["directions"];
+  const policies = {} as ResolvedRules["policies"];
+  for (const f of SYNC_FIELDS) {
+    const wanted = rules.directions[f] ?? "both";
+    const can = (adapterDirections[f] ?? "none") as ResolvedRules["directions"][SyncField];
+    directions[f] = narrow(wanted, can);
+    policies[f] = rules.fieldPolicies[f] ?? rules.conflictPolicy;
+  }
+  return { directions, policies };
+}
+
+function narrow(a: ResolvedRules["directions"][SyncField], b: ResolvedRules["directions"][SyncField]) {
+  if (a === "none" || b === "none") return "none" as const;
+  if (a === "both") return b;
+  if (b === "both") return a;
+  return a === b ? a : ("none" as const);
+}
+
+function diffStats(after: CallStats, before: CallStats): CallStats {
+  return {
+    total: after.total - before.total,
+    reads: after.reads - before.reads,
+    writes: after.writes - before.writes,
+  };
+}
+
+/** Reads both sides and returns the plan without writing anything. */
+export async function planCycle(
+  deps: EngineDeps,
+  options: Omit<CycleOptions, "dryRun"> = {},
+): Promise<CycleResult> {
+  return runCycle(deps, { ...options, dryRun: true });
+}
+
+/** One sync cycle: read changes on both sides, plan, apply, write status back, commit cursors. */
+export async function runCycle(deps: EngineDeps, options: CycleOptions = {}): Promise<CycleResult> {
+  return new Cycle(deps, options).run();
+}
+
+interface PairWork {
+  pair: PairState;
+  /** Records came from this cycle's change feeds (not snapshots). */
+  fresh: { crm: boolean; referral: boolean };
+}
+
+class Cycle {
+  private readonly now: () => Date;
+  private readonly rules: SyncRules;
+  private resolved!: ResolvedRules;
+  private readonly steps: PlanStep[] = [];
+  private readonly summary: CycleSummary;
+  private readonly dryRun: boolean;
+  private readonly mode: "incremental" | "reconcile";
+  private echoes = 0;
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly deps: EngineDeps,
+    options: CycleOptions,
+  ) {
+    this.now = deps.now ?? (() => new Date());
+    this.rules = SyncRulesSchema.parse(deps.rules ?? {});
+    this.dryRun = options.dryRun ?? false;
+    this.mode = options.mode ?? "incremental";
+    const zero = { total: 0, reads: 0, writes: 0 };
+    this.summary = {
+      cycleId: randomUUID(),
+      startedAt: this.now().toISOString(),
+      finishedAt: "",
+      mode: this.mode,
+      dryRun: this.dryRun,
+      steps: {},
+      errors: [],
+      apiCalls: { crm: zero, partnerCenter: zero },
+      suppressedEchoes: 0,
+    };
+  }
+
+  async run(): Promise<CycleResult> {
+    const { adapter, partnerCenter: pc, store } = this.deps;
+    const crmBefore = adapter.stats();
+    const pcBefore = pc.stats();
+    const description = await adapter.describe();
+    this.resolved = resolveRules(this.rules, description.capabilities.fieldDirections);
+    if (!this.dryRun) store.pruneLedger(new Date(this.now().getTime() - LEDGER_TTL_MS).toISOString());
+
+    // Partner Center changes first (usually few); CRM records pair up with them page by page.
+    const pcCursor = this.mode === "incremental" ? store.getCursor("partnerCenter") : undefined;
+    const since = pcCursor ? new Date(Date.parse(pcCursor) - this.rules.overlapMs) : undefined;
+    const referrals = new Map<string, Referral>();
+    let maxUpdated = pcCursor;
+    for await (const page of pc.listReferrals({ updatedSince: since })) {
+      for (const r of page) {
+        referrals.set(r.id, r);
+        if (!maxUpdated || r.updatedDateTime > maxUpdated) maxUpdated = r.updatedDateTime;
+      }
+    }
+
+    const crmCursor = this.mode === "incremental" ? store.getCursor("crm") : undefined;
+    const batchSize = Math.max(1, description.capabilities.batchSize);
+    for await (const page of adapter.changes(crmCursor, { overlapMs: this.rules.overlapMs })) {
+      const work: PairWork[] = [];
+      for (const rec of page.records) work.push(await this.pairForCrm(rec, referrals));
+      await this.process(work, batchSize);
+      if (!this.dryRun) store.setCursor("crm", page.cursor);
+    }
+
+    // Referrals whose CRM side did not change, and pairs waiting in the outbox.
+    const rest: PairWork[] = [];
+    const adoptable: Referral[] = [];
+    for (const r of referrals.values()) {
+      const link = store.getLinkByReferralId(r.id);
+      if (!link && r.externalReferenceId) adoptable.push(r);
+      else rest.push(this.pairFromLink(link, r, `referral:${r.id}`));
+    }
+    if (adoptable.length) {
+      const found = new Map(
+        (await adapter.read(adoptable.map((r) => r.externalReferenceId!))).map((c) => [c.crmId, c] as const),
+      );
+      for (const r of adoptable) {
+        const crm = found.get(r.externalReferenceId!);
+        rest.push({
+          pair: { key: `referral:${r.id}`, crm, referral: r },
+          fresh: { crm: !!crm, referral: true },
+        });
+      }
+    }
+    // Unfinished business: queued writes, creates that did not complete, records whose last write failed.
+    const retry = new Set<string>(store.listOutbox().map((o) => o.linkId));
+    for (const l of store.listLinks()) if (l.state === "pending") retry.add(l.linkId);
+    for (const e of store.listRecordErrors()) {
+      const [kind, id] = e.key.split(":", 2) as [string, string];
+      const l = kind === "crm" ? store.getLinkByCrmId(id) : store.getLinkByReferralId(id);
+      if (l) retry.add(l.linkId);
+    }
+    for (const linkId of retry) {
+      const link = store.getLink(linkId);
+      if (link && !this.seen.has(link.linkId)) rest.push(this.pairFromLink(link, undefined, link.linkId));
+    }
+    if (this.mode === "reconcile") rest.push(...(await this.missingPairs()));
+    await this.process(
+      rest.filter((w) => !this.seen.has(w.pair.key)),
+      batchSize,
+    );
+
+    if (!this.dryRun && maxUpdated) store.setCursor("partnerCenter", maxUpdated);
+    this.summary.finishedAt = this.now().toISOString();
+    this.summary.suppressedEchoes = this.echoes;
+    this.summary.apiCalls = {
+      crm: diffStats(adapter.stats(), crmBefore),
+      partnerCenter: diffStats(pc.stats(), pcBefore),
+    };
+    if (!this.dryRun) store.recordCycle(this.summary);
+    return { summary: this.summary, plan: { steps: this.steps, echoes: [] } };
+  }
+
+  /** Reconcile: linked pairs whose CRM record or referral no longer exists. */
+  private async missingPairs(): Promise<PairWork[]> {
+    const { store, adapter, partnerCenter: pc } = this.deps;
+    const links = store.listLinks().filter((l) => l.state === "linked" && !this.seen.has(l.linkId));
+    const present = new Set(
+      (await adapter.read(links.map((l) => l.crmId!).filter(Boolean))).map((r) => r.crmId),
+    );
+    const out: PairWork[] = [];
+    for (const link of links) {
+      if (link.crmId && !present.has(link.crmId)) {
+        if (!this.dryRun)
+          store.putLink({ ...link, state: "crmDeleted", updatedAt: this.now().toISOString() });
+        this.audit(link, "crmDeleted", "The CRM record no longer exists; the referral is left as it is.");
+        this.seen.add(link.linkId);
+        continue;
+      }
+      if (link.referralId) {
+        try {
+          await pc.getReferral(link.referralId);
+        } catch (e) {
+          if (!(e instanceof NotFoundError)) throw e;
+          if (!this.dryRun)
+            store.putLink({ ...link, state: "referralMissing", updatedAt: this.now().toISOString() });
+          this.audit(link, "referralMissing", "The referral no longer exists in Partner Center.");
+          this.seen.add(link.linkId);
+        }
+      }
+    }
+    return out;
+  }
+
+  private async pairForCrm(rec: CrmRecord, referrals: Map<string, Referral>): Promise<PairWork> {
+    const { store, partnerCenter: pc } = this.deps;
+    let link = store.getLinkByCrmId(rec.crmId);
+    if (!link && rec.referralId) link = store.getLinkByReferralId(rec.referralId);
+    const referralId = link?.referralId ?? rec.referralId;
+    let referral: Referral | undefined;
+    let fresh = false;
+    if (referralId) {
+      referral = referrals.get(referralId);
+      fresh = !!referral;
+      referrals.delete(referralId);
+      if (!referral) referral = link?.referral;
+      if (!referral && !link) {
+        try {
+          referral = await pc.getReferral(referralId);
+          fresh = true;
+        } catch (e) {
+          if (!(e instanceof NotFoundError)) throw e;
+        }
+      }
+    }
+    return {
+      pair: {
+        key: link?.linkId ?? `crm:${rec.crmId}`,
+        link,
+        crm: rec,
+        referral,
+        parked: !!(link && store.getParked(link.linkId)),
+      },
+      fresh: { crm: true, referral: fresh },
+    };
+  }
+
+  private pairFromLink(link: Link | undefined, referral: Referral | undefined, key: string): PairWork {
+    const crm: CrmRecord | undefined =
+      link?.crmId && link.crm
+        ? {
+            crmId: link.crmId,
+            optedIn: link.crmOptedIn ?? true,
+            referralId: link.referralId,
+            deal: link.crm,
+            modifiedAt: link.crmModifiedAt ?? link.updatedAt,
+          }
+        : undefined;
+    return {
+      pair: {
+        key: link?.linkId ?? key,
+        link,
+        crm,
+        referral: referral ?? link?.referral,
+        parked: !!(link && this.deps.store.getParked(link.linkId)),
+      },
+      fresh: { crm: false, referral: !!referral },
+    };
+  }
+
+  private isEcho = (side: "crm" | "partnerCenter", recordId: string, field: SyncField, deal: CoSellDeal) => {
+    const e = this.deps.store.findLedger(side, recordId, field);
+    return !!e && e.valueHash === fieldHash(deal, field);
+  };
+
+  /** Plans and applies a group of pairs, then a follow-up pass for pairs whose create just landed. */
+  private async process(work: PairWork[], batchSize: number): Promise<void> {
+    for (let i = 0; i < work.length; i += batchSize) {
+      const followUp = await this.processBatch(work.slice(i, i + batchSize));
+      if (followUp.length) await this.processBatch(followUp);
+    }
+  }
+
+  private async processBatch(work: PairWork[]): Promise<PairWork[]> {
+    const { store } = this.deps;
+    const crmWrites: { write: CrmWrite; ctx: PairContext }[] = [];
+    const contexts: PairContext[] = [];
+    const followUp: PairContext[] = [];
+    for (const w of work) {
+      this.seen.add(w.pair.key);
+      if (w.pair.link) this.seen.add(w.pair.link.linkId);
+      const plan = planPair(w.pair, { now: this.now(), rules: this.resolved, isEcho: this.isEcho });
+      this.steps.push(...plan.steps);
+      for (const s of plan.steps) this.summary.steps[s.kind] = (this.summary.steps[s.kind] ?? 0) + 1;
+      this.echoes += plan.echoes.length;
+      if (this.dryRun) continue;
+      for (const e of plan.echoes) store.consumeLedger(e.side, e.recordId, e.field);
+      const ctx = new PairContext(w, plan.steps, this.now());
+      contexts.push(ctx);
+      await this.applyPartnerCenter(ctx);
+      const crmWrite = this.crmWriteFor(ctx);
+      if (crmWrite) crmWrites.push({ write: crmWrite, ctx });
+      if (ctx.createdReferral && ctx.crm && !ctx.failed) followUp.push(ctx);
+    }
+    if (this.dryRun) return [];
+
+    // CRM writes for the whole batch in one adapter call (the adapter chunks to its own limits).
+    if (crmWrites.length) {
+      for (const { ctx } of crmWrites) this.checkpoint("crm-apply", ctx);
+      const results = await this.deps.adapter.apply(crmWrites.map((c) => c.write));
+      results.forEach((r, i) => {
+        const { ctx, write } = crmWrites[i]!;
+        if (r.ok) ctx.crmApplied(write, r.crmId);
+        else ctx.fail(r.error.code, r.error.message);
+      });
+    }
+    store.transaction(() => {
+      for (const ctx of contexts) this.commit(ctx);
+    });
+    // A referral created for a deal the CRM already moved on (won, lost, invited) needs its next steps now.
+    const next: PairWork[] = [];
+    for (const ctx of followUp) {
+      const link = ctx.link && store.getLink(ctx.link.linkId);
+      if (!link) continue;
+      const pair: PairState = { key: link.linkId, link, crm: ctx.nextPair().crm, referral: link.referral };
+      const plan = planPair(pair, { now: this.now(), rules: this.resolved, isEcho: this.isEcho });
+      if (plan.steps.some((st) => st.kind === "update" || st.kind === "transition"))
+        next.push({ pair, fresh: { crm: true, referral: true } });
+    }
+    return next;
+  }
+
+  private checkpoint(name: string, ctx: PairContext): void {
+    this.deps.checkpoint?.(name, { pairKey: ctx.key });
+  }
+
+  /** Executes the pair's Partner Center steps in order; a 412 re-reads, re-plans and retries once. */
+  private async applyPartnerCenter(ctx: PairContext, retried = false): Promise<void> {
+    const { store, partnerCenter: pc } = this.deps;
+    for (const step of ctx.steps) {
+      if (ctx.failed) return;
+      try {
+        if (step.kind === "create" && step.side === "partnerCenter") {
+          ctx.ensureLink("outbound");
+          this.checkpoint("link-before-create", ctx);
+          store.putLink(ctx.link!); // written before the call: a crash after it resumes by CRM id
+          this.checkpoint("create-referral", ctx);
+          const { id: _id, ...body } = dealToReferral({ ...step.deal, id: undefined, version: undefined });
+          const created = await pc.createReferral(body as Referral, { crmId: ctx.crm!.crmId });
+          ctx.referralWritten(created, step.deal);
+          ctx.createdReferral = true;
+          this.checkpoint("after-create-referral", ctx);
+        } else if (step.kind === "create" && step.side === "crm") {
+          ctx.ensureLink(step.deal.direction);
+          this.checkpoint("link-before-create", ctx);
+          store.putLink(ctx.link!);
+        } else if ((step.kind === "update" && step.side === "partnerCenter") || step.kind === "transition") {
+          const base = ctx.referral!;
+          let target: CoSellDeal;
+          if (step.kind === "transition") {
+            const r = transition(
+              referralToDeal(base, { favorite: ctx.favorite }),
+              step.action,
+              step.input,
+              this.now(),
+            );
+            if (!r.ok) throw r.error;
+            target = r.deal;
+          } else target = step.deal;
+          this.checkpoint(`partner-center-${step.kind}`, ctx);
+          const body = dealToReferral({ ...target, version: base.eTag ?? undefined }, base);
+          const updated = await pc.updateReferral(base.id, body, base.eTag ?? "*");
+          ctx.referralWritten(
+            updated,
+            target,
+            step.kind === "update" ? step.fields : ["stage", "invitation"],
+          );
+        } else if (step.kind === "defer") {
+          ctx.deferred.push(step);
+        } else if (step.kind === "conflict") {
+          ctx.conflict = step;
+        } else if (step.kind === "invalid") {
+          ctx.fail(step.issues[0]?.code ?? "INVALID", step.reason, true);
+        } else if (step.kind === "skip") {
+          ctx.skips.push(step.reason);
+        }
+      } catch (e) {
+        if (e instanceof ConflictError && !retried) {
+          // Someone changed the referral since we read it: re-read, re-plan this pair, retry once.
+          const current = (e.current as Referral | undefined) ?? (await pc.getReferral(ctx.referral!.id));
+          ctx.replan(
+            current,
+            planPair(ctx.nextPair(current), { now: this.now(), rules: this.resolved, isEcho: this.isEcho })
+              .steps,
+          );
+          return this.applyPartnerCenter(ctx, true);
+        }
+        const code = (e as { code?: string }).code ?? "UNEXPECTED";
+        ctx.fail(code, errorMessage(e));
+        this.deps.onEvent?.({ kind: "error", message: errorMessage(e), pairKey: ctx.key, data: { code } });
+      }
+    }
+  }
+
+  /** The one CRM write for a pair: field updates and/or create, plus status when it changed. */
+  private crmWriteFor(ctx: PairContext): CrmWrite | undefined {
+    const status = this.statusFor(ctx);
+    const statusChanged =
+      stableJson({ ...status, lastSyncedAt: undefined }) !== ctx.link?.statusHash || ctx.wrote;
+    const create = ctx.steps.find((s) => s.kind === "create" && s.side === "crm");
+    if (create?.kind === "create" && !ctx.failed) {
+      this.checkpoint("crm-create", ctx);
+      return { op: "create", referralId: ctx.referral!.id, deal: create.deal, status };
+    }
+    const update = ctx.steps.find((s) => s.kind === "update" && s.side === "crm");
+    const crmId = ctx.crm?.crmId;
+    if (!crmId) return undefined;
+    if (update?.kind === "update" && !ctx.failed)
+      return { op: "update", crmId, deal: update.deal, fields: update.fields, status };
+    if (statusChanged) return { op: "status", crmId, status };
+    return undefined;
+  }
+
+  private statusFor(ctx: PairContext): SyncStatus {
+    const referralId = ctx.referral?.id;
+    const stage = ctx.referral ? referralToDeal(ctx.referral).stage : undefined;
+    const base = {
+      referralId,
+      referralUrl: referralId ? (this.deps.referralUrl ?? DEFAULT_REFERRAL_URL)(referralId) : undefined,
+      coSellStage: stage,
+    };
+    if (ctx.failed)
+      return { ...base, state: "error", lastError: `${ctx.failed.code}: ${ctx.failed.message}` };
+    if (ctx.conflict) return { ...base, state: "conflict", lastError: ctx.conflict.reason };
+    if (ctx.crm && !ctx.crm.optedIn) return { ...base, state: "paused", lastError: null };
+    if (ctx.deferred.length)
+      return { ...base, state: "deferred", lastError: ctx.deferred.map((d) => d.reason).join(" ") };
+    const lastSyncedAt = ctx.wrote ? this.now().toISOString() : undefined;
+    return {
+      ...base,
+      state: "synced",
+      lastError: ctx.skips.length ? ctx.skips.join(" ") : null,
+      ...(lastSyncedAt ? { lastSyncedAt } : {}),
+    };
+  }
+
+  /** Persists what the pair's execution changed: link, baseline, ledger, outbox, errors, audit. */
+  private commit(ctx: PairContext): void {
+    const { store } = this.deps;
+    const now = this.now().toISOString();
+    const key = ctx.crm ? `crm:${ctx.crm.crmId}` : `referral:${ctx.referral?.id}`;
+    if (ctx.failed) {
+      store.setRecordError({ key, code: ctx.failed.code, message: ctx.failed.message, at: now });
+      this.summary.errors.push({ key, code: ctx.failed.code, message: ctx.failed.message });
+      this.audit(ctx.link, "error", `${ctx.failed.code}: ${ctx.failed.message}`, ctx);
+    } else store.clearRecordError(key);
+    if (ctx.conflict) {
+      const c = ctx.conflict;
+      if (ctx.link) {
+        store.putLink(ctx.link);
+        store.park({
+          linkId: ctx.link.linkId,
+          fields: c.fields,
+          crm: c.crm,
+          partnerCenter: c.partnerCenter,
+          detectedAt: now,
+        });
+      }
+      this.audit(ctx.link, "conflict", c.reason, ctx);
+    }
+    const link = ctx.link;
+    if (!link) return;
+    for (const d of ctx.deferred) {
+      const exists = store
+        .listOutbox(link.linkId)
+        .some((o) => o.side === d.side && stableJson(o.fields) === stableJson(d.fields));
+      if (!exists)
+        store.enqueueOutbox({
+          id: randomUUID(),
+          linkId: link.linkId,
+          side: d.side,
+          fields: d.fields,
+          action: d.action,
+          reason: d.reason,
+          createdAt: now,
+        });
+    }
+    if (!ctx.deferred.length) for (const o of store.listOutbox(link.linkId)) store.removeOutbox(o.id);
+    store.addLedger(ctx.ledger.map((l) => ({ ...l, writtenAt: now })));
+    for (const note of ctx.audits) this.audit(link, note.kind, note.message, ctx);
+
+    const crmAfter = ctx.crmAfter;
+    const pcAfter = ctx.referral ? referralToDeal(ctx.referral, { favorite: link.favorite }) : undefined;
+    if (crmAfter && pcAfter) link.baseline = mergeBaseline(link.baseline, crmAfter, pcAfter);
+    else if (pcAfter && !link.baseline) link.baseline = pcAfter;
+    if (ctx.crm && crmAfter) {
+      link.crm = crmAfter;
+      link.crmOptedIn = ctx.crm.optedIn;
+      link.crmModifiedAt = ctx.crm.modifiedAt;
+    }
+    if (ctx.referral) link.referral = ctx.referral;
+    if (ctx.statusWritten) link.statusHash = stableJson({ ...ctx.statusWritten, lastSyncedAt: undefined });
+    if (link.crmId && link.referralId && link.state === "pending") link.state = "linked";
+    link.updatedAt = now;
+    store.putLink(link);
+  }
+
+  private audit(link: Link | undefined, kind: string, message: string, ctx?: PairContext): void {
+    if (this.dryRun) return;
+    this.deps.store.appendAudit({
+      at: this.now().toISOString(),
+      linkId: link?.linkId,
+      crmId: link?.crmId ?? ctx?.crm?.crmId,
+      referralId: link?.referralId ?? ctx?.referral?.id,
+      kind,
+      message,
+    });
+    this.deps.onEvent?.({ kind, message, pairKey: ctx?.key });
+  }
+}
+
+/** The new common ancestor: fields both sides now agree on advance; the rest keep their old value. */
+function mergeBaseline(old: CoSellDeal | undefined, crm: CoSellDeal, pc: CoSellDeal): CoSellDeal {
+  const next: CoSellDeal = structuredClone(old ?? pc);
+  for (const f of SYNC_FIELDS) {
+    if (!sameField(crm, pc, f)) continue;
+    if (f === "stage") {
+      next.stage = pc.stage;
+      next.closeReason = pc.closeReason;
+    } else Object.assign(next, { [f]: structuredClone(pc[f]) });
+  }
+  // Partner Center's own facts always follow Partner Center.
+  next.id = pc.id;
+  next.version = pc.version;
+  next.updatedAt = pc.updatedAt;
+  next.invitation = {
+    ...next.invitation,
+    invitedAt: pc.invitation.invitedAt,
+    engagedAt: pc.invitation.engagedAt,
+  };
+  return next;
+}
+
+/** Mutable bookkeeping for one pair while its plan executes. */
+class PairContext {
+  readonly key: string;
+  link: Link | undefined;
+  crm: CrmRecord | undefined;
+  referral: Referral | undefined;
+  steps: PlanStep[];
+  failed: { code: string; message: string } | undefined;
+  conflict: Extract<PlanStep, { kind: "conflict" }> | undefined;
+  deferred: Extract<PlanStep, { kind: "defer" }>[] = [];
+  skips: string[] = [];
+  audits: { kind: string; message: string }[] = [];
+  ledger: { side: "crm" | "partnerCenter"; recordId: string; field: SyncField; valueHash: string }[] = [];
+  createdReferral = false;
+  wrote = false;
+  crmAfter: CoSellDeal | undefined;
+  statusWritten: SyncStatus | undefined;
+  readonly favorite: boolean;
+
+  constructor(
+    work: PairWork,
+    steps: PlanStep[],
+    private readonly now: Date,
+  ) {
+    this.key = work.pair.key;
+    this.link = work.pair.link ? { ...work.pair.link } : undefined;
+    this.crm = work.pair.crm;
+    this.referral = work.pair.referral;
+    this.steps = steps;
+    this.favorite = this.link?.favorite ?? false;
+    this.crmAfter = this.crm?.deal;
+  }
+
+  ensureLink(direction: "inbound" | "outbound"): void {
+    if (this.link) return;
+    const at = this.now.toISOString();
+    this.link = {
+      linkId: randomUUID(),
+      crmId: this.crm?.crmId,
+      referralId: this.referral?.id,
+      direction,
+      state: "pending",
+      favorite: false,
+      createdAt: at,
+      updatedAt: at,
+    };
+  }
+
+  referralWritten(r: Referral, deal: CoSellDeal, fields: readonly SyncField[] = SYNC_FIELDS): void {
+    this.referral = r;
+    this.wrote = true;
+    if (this.link) this.link.referralId = r.id;
+    for (const field of fields)
+      this.ledger.push({ side: "partnerCenter", recordId: r.id, field, valueHash: fieldHash(deal, field) });
+    this.audits.push({
+      kind: "partnerCenterWrite",
+      message: `Wrote ${fields.length === SYNC_FIELDS.length ? "new referral" : fields.join(", ")} to Partner Center.`,
+    });
+  }
+
+  crmApplied(write: CrmWrite, crmId: string): void {
+    this.statusWritten = write.status;
+    if (write.op === "status") return;
+    this.wrote = true;
+    const fields = write.op === "create" ? SYNC_FIELDS : write.fields;
+    this.crmAfter = { ...write.deal, crmId };
+    if (this.link) this.link.crmId = crmId;
+    for (const field of fields)
+      this.ledger.push({ side: "crm", recordId: crmId, field, valueHash: fieldHash(write.deal, field) });
+    this.audits.push({
+      kind: "crmWrite",
+      message: `Wrote ${write.op === "create" ? "new opportunity" : write.fields.join(", ")} to the CRM.`,
+    });
+    if (write.op === "create")
+      this.crm = {
+        crmId,
+        optedIn: true,
+        referralId: write.referralId,
+        deal: this.crmAfter,
+        modifiedAt: this.now.toISOString(),
+      };
+  }
+
+  fail(code: string, message: string, _invalid = false): void {
+    this.failed ??= { code, message };
+  }
+
+  replan(current: Referral, steps: PlanStep[]): void {
+    this.referral = current;
+    this.steps = steps;
+  }
+
+  /** The pair as it stands now, to plan again. */
+  nextPair(referral?: Referral): PairState {
+    const crm = this.crm && this.crmAfter ? { ...this.crm, deal: this.crmAfter } : this.crm;
+    const link = this.link ? { ...this.link, referral: referral ?? this.referral } : undefined;
+    return { key: this.key, link, crm, referral: referral ?? this.referral };
+  }
+}

@@ -1,0 +1,418 @@
+import type { CoSellDeal, Stage } from "../domain/deal.js";
+import {
+  ACCEPT_FIELDS,
+  EDITABLE_FIELDS,
+  isArchived,
+  type LifecycleAction,
+  type TransitionInput,
+  transition,
+} from "../domain/lifecycle.js";
+import { validateDeal } from "../domain/validation.js";
+import { referralToDeal } from "../partner-center/mapping.js";
+import type { Referral } from "../partner-center/referral.js";
+import { equalField, sameField } from "./compare.js";
+import type {
+  ConflictPolicy,
+  CrmRecord,
+  EchoSeen,
+  FieldDirection,
+  Link,
+  Plan,
+  PlanStep,
+  Side,
+  SyncField,
+} from "./types.js";
+import { SYNC_FIELDS } from "./types.js";
+
+/**
+ * The planner: a pure function from "what both sides look like now, what they last agreed on, and
+ * what we wrote ourselves" to a list of steps, each with its reason. No I/O, so `cosell plan` can
+ * show exactly what `cosell sync` would do, and tests can drive it with plain data.
+ */
+
+/** Everything known about one CRM record / referral pair. */
+export interface PairState {
+  /** Stable key for the pair: the link id, or `crm:<id>` / `referral:<id>` before a link exists. */
+  key: string;
+  link?: Link;
+  /** Current CRM state (from this cycle's changes, or the last snapshot when unchanged). */
+  crm?: CrmRecord;
+  /** Current referral (from this cycle's changes, or the last snapshot when unchanged). */
+  referral?: Referral;
+  /** The pair is parked under the `manual` policy. */
+  parked?: boolean;
+}
+
+export interface ResolvedRules {
+  directions: Record<SyncField, FieldDirection>;
+  policies: Record<SyncField, ConflictPolicy>;
+}
+
+export interface PlannerOptions {
+  now: Date;
+  rules: ResolvedRules;
+  /** True when `side` reporting this value for `field` is the echo of our own write. */
+  isEcho(side: Side, recordId: string, field: SyncField, deal: CoSellDeal): boolean;
+}
+
+type Way = "toPartnerCenter" | "toCrm";
+
+const canFlow = (dir: FieldDirection, way: Way) => dir === "both" || dir === way;
+
+/** Which lifecycle actions take a referral from `from` to the stage the CRM shows. */
+export function actionsBetween(from: Stage, to: Stage): LifecycleAction[] | undefined {
+  if (from === to) return [];
+  const table: Partial<Record<Stage, Partial<Record<Stage, LifecycleAction[]>>>> = {
+    received: { accepted: ["accept"], declined: ["decline"], lost: ["decline"], won: ["accept", "win"] },
+    accepted: { won: ["win"], lost: ["lose"], declined: ["lose"] },
+  };
+  return table[from]?.[to];
+}
+
+export function planPairs(pairs: readonly PairState[], opts: PlannerOptions): Plan {
+  const steps: PlanStep[] = [];
+  const echoes: EchoSeen[] = [];
+  for (const pair of pairs) {
+    const r = planPair(pair, opts);
+    steps.push(...r.steps);
+    echoes.push(...r.echoes);
+  }
+  return { steps, echoes };
+}
+
+export function planPair(pair: PairState, opts: PlannerOptions): Plan {
+  const { key, link, crm, referral } = pair;
+  const steps: PlanStep[] = [];
+  const echoes: EchoSeen[] = [];
+  const skip = (reason: string): Plan => ({ steps: [{ kind: "skip", pairKey: key, reason }], echoes });
+
+  if (pair.parked)
+    return skip(
+      "Parked: both sides changed the same field under the manual policy; resolve it with `cosell resolve`.",
+    );
+  if (crm?.deleted)
+    return link
+      ? skip("Deleted in the CRM; the referral in Partner Center is left as it is.")
+      : { steps, echoes };
+  if (crm?.issues?.length)
+    return {
+      steps: [
+        {
+          kind: "invalid",
+          pairKey: key,
+          crmId: crm.crmId,
+          referralId: referral?.id,
+          issues: crm.issues,
+          reason: `The CRM record cannot be mapped: ${crm.issues.map((i) => i.message).join(" ")}`,
+        },
+      ],
+      echoes,
+    };
+  if (crm && !crm.optedIn && link)
+    return skip("Sync is turned off on this record (opted out); nothing is written.");
+  if (crm && !crm.optedIn && !referral) return { steps, echoes };
+
+  const pcDeal = referral
+    ? referralToDeal(referral, { favorite: link?.favorite ?? false, now: opts.now })
+    : undefined;
+
+  // 1. Nothing on the Partner Center side yet: create the referral from the CRM record.
+  if (crm && !pcDeal) {
+    const deal: CoSellDeal = { ...crm.deal, crmId: crm.crmId, direction: "outbound" };
+    const issues = validateDeal(deal);
+    if (issues.length)
+      return {
+        steps: [
+          {
+            kind: "invalid",
+            pairKey: key,
+            crmId: crm.crmId,
+            issues,
+            reason: `Not shared with Partner Center: ${issues.map((i) => i.message).join(" ")}`,
+          },
+        ],
+        echoes,
+      };
+    return {
+      steps: [
+        {
+          kind: "create",
+          side: "partnerCenter",
+          pairKey: key,
+          deal,
+          reason: "Opted in and not yet in Partner Center.",
+        },
+      ],
+      echoes,
+    };
+  }
+  if (!pcDeal) return { steps, echoes };
+
+  // 2. Nothing on the CRM side yet: create the opportunity from the referral.
+  if (!crm) {
+    if (isArchived(pcDeal))
+      return skip(`The referral was already ${pcDeal.stage} before it was linked; not created in the CRM.`);
+    return {
+      steps: [
+        {
+          kind: "create",
+          side: "crm",
+          pairKey: key,
+          deal: pcDeal,
+          reason:
+            pcDeal.direction === "inbound"
+              ? "New referral from Microsoft."
+              : "Referral created in Partner Center.",
+        },
+      ],
+      echoes,
+    };
+  }
+
+  // 3. Both sides exist: field-by-field three-way merge against the last agreed state.
+  const crmDeal = crm.deal;
+  const baseline = link?.baseline;
+  const toPc: SyncField[] = [];
+  const toCrm: SyncField[] = [];
+  const conflicts: SyncField[] = [];
+  for (const field of SYNC_FIELDS) {
+    const dir = opts.rules.directions[field];
+    if (dir === "none" || sameField(crmDeal, pcDeal, field)) continue;
+    let crmChanged: boolean;
+    let pcChanged: boolean;
+    if (baseline) {
+      // The baseline came from Partner Center, so the CRM side is compared only on what it can hold.
+      crmChanged = !sameField(crmDeal, baseline, field);
+      pcChanged = !equalField(pcDeal, baseline, field);
+      if (crmChanged && opts.isEcho("crm", crm.crmId, field, crmDeal)) {
+        crmChanged = false;
+        echoes.push({ side: "crm", recordId: crm.crmId, field });
+      }
+      if (pcChanged && referral && opts.isEcho("partnerCenter", referral.id, field, pcDeal)) {
+        pcChanged = false;
+        echoes.push({ side: "partnerCenter", recordId: referral.id, field });
+      }
+    } else {
+      // First time the two are compared: the side the deal came from is the source.
+      crmChanged = pcDeal.direction === "outbound";
+      pcChanged = !crmChanged;
+    }
+    let way: Way | "conflict" | undefined;
+    if (crmChanged && pcChanged) way = resolve(opts.rules.policies[field], crm, referral);
+    else if (crmChanged) way = "toPartnerCenter";
+    else if (pcChanged) way = "toCrm";
+    if (way === "conflict") {
+      if (dir === "toCrm" || dir === "toPartnerCenter") way = dir;
+      else {
+        conflicts.push(field);
+        continue;
+      }
+    }
+    // Partner Center owns the lifecycle: a stage it already archived cannot be overridden.
+    if (field === "stage" && way === "toPartnerCenter" && isArchived(pcDeal))
+      way = canFlow(dir, "toCrm") ? "toCrm" : undefined;
+    if (way && canFlow(dir, way)) (way === "toCrm" ? toCrm : toPc).push(field);
+  }
+
+  if (conflicts.length) {
+    const pick = (d: CoSellDeal) =>
+      Object.fromEntries(conflicts.map((f) => [f, f === "stage" ? d.stage : d[f]]));
+    return {
+      steps: [
+        {
+          kind: "conflict",
+          pairKey: key,
+          fields: conflicts,
+          crm: pick(crmDeal),
+          partnerCenter: pick(pcDeal),
+          reason: `Both sides changed ${conflicts.join(", ")} since the last sync; the manual policy parks the pair until someone picks a side.`,
+        },
+      ],
+      echoes,
+    };
+  }
+
+  if (toCrm.length) {
+    const target: CoSellDeal = { ...crmDeal };
+    for (const f of toCrm) copyField(target, pcDeal, f);
+    steps.push({
+      kind: "update",
+      side: "crm",
+      pairKey: key,
+      fields: toCrm,
+      deal: target,
+      reason: `Changed in Partner Center: ${toCrm.join(", ")}.`,
+    });
+  }
+  if (toPc.length) steps.push(...planPartnerCenterWrites(key, crm, pcDeal, toPc, opts.now));
+  return { steps, echoes };
+}
+
+function resolve(policy: ConflictPolicy, crm: CrmRecord, referral: Referral | undefined): Way | "conflict" {
+  switch (policy) {
+    case "crm-wins":
+      return "toPartnerCenter";
+    case "partner-center-wins":
+      return "toCrm";
+    case "newest-wins":
+      return Date.parse(crm.modifiedAt) >= Date.parse(referral?.updatedDateTime ?? "")
+        ? "toPartnerCenter"
+        : "toCrm";
+    case "manual":
+      return "conflict";
+  }
+}
+
+function copyField(target: CoSellDeal, source: CoSellDeal, field: SyncField): void {
+  if (field === "stage") {
+    target.stage = source.stage;
+    target.closeReason = source.closeReason;
+  } else if (field === "invitation") {
+    target.invitation = { ...source.invitation };
+  } else {
+    Object.assign(target, { [field]: source[field] });
+  }
+}
+
+/**
+ * Turns the CRM's changes into Partner Center steps the lifecycle allows now: edits allowed in the
+ * referral's stage, a stage change as its lifecycle action(s), an invitation as `inviteMicrosoft`;
+ * edits not allowed yet are deferred to the outbox, edits never allowed are skipped with the reason.
+ */
+function planPartnerCenterWrites(
+  key: string,
+  crm: CrmRecord,
+  pcDeal: CoSellDeal,
+  fields: SyncField[],
+  now: Date,
+): PlanStep[] {
+  const steps: PlanStep[] = [];
+  const target: CoSellDeal = { ...pcDeal };
+  for (const f of fields) copyField(target, crm.deal, f);
+  const wantsStage = fields.includes("stage") ? crm.deal.stage : undefined;
+  const actions = wantsStage ? actionsBetween(pcDeal.stage, wantsStage) : [];
+  const edits = fields.filter((f) => f !== "stage" && f !== "invitation");
+
+  if (wantsStage && actions === undefined)
+    steps.push({
+      kind: "skip",
+      pairKey: key,
+      reason: `The CRM shows ${wantsStage} but Partner Center's referral is ${pcDeal.stage}; the lifecycle has no way between them.`,
+    });
+
+  let current = pcDeal;
+  const editable = (stage: Stage) => EDITABLE_FIELDS[stage] as readonly string[];
+  const accepting = actions?.[0] === "accept";
+  // Edits that the accept carries with it.
+  const carried = accepting ? edits.filter((f) => (ACCEPT_FIELDS as readonly string[]).includes(f)) : [];
+
+  const transitionStep = (action: LifecycleAction): boolean => {
+    const input: TransitionInput = {};
+    if (action === "accept") {
+      const accept: NonNullable<TransitionInput["accept"]> = {};
+      for (const f of carried) Object.assign(accept, { [f]: target[f as keyof CoSellDeal] });
+      input.accept = accept;
+    }
+    if (action === "decline" || action === "lose") input.reason = crm.deal.closeReason;
+    const r = transition(current, action, input, now);
+    if (!r.ok) {
+      const reasonMissing = r.error.code === "REASON_REQUIRED";
+      steps.push(
+        reasonMissing
+          ? {
+              kind: "invalid",
+              pairKey: key,
+              crmId: crm.crmId,
+              referralId: pcDeal.id,
+              issues: [{ code: "REASON_REQUIRED", path: "closeReason", message: r.error.message }],
+              reason: `Set a ${action === "decline" ? "decline" : "loss"} reason on the opportunity; Partner Center requires one.`,
+            }
+          : { kind: "skip", pairKey: key, reason: `Cannot ${action} in Partner Center: ${r.error.message}` },
+      );
+      return false;
+    }
+    steps.push({
+      kind: "transition",
+      side: "partnerCenter",
+      pairKey: key,
+      action,
+      input,
+      reason: `Changed in the CRM: stage ${current.stage} → ${r.deal.stage}.`,
+    });
+    current = r.deal;
+    return true;
+  };
+
+  // An accept goes first (it unlocks edits); win/lose go last (they archive the referral).
+  let ok = true;
+  if (accepting) ok = transitionStep("accept");
+  if (
+    ok &&
+    fields.includes("invitation") &&
+    crm.deal.invitation.microsoftHelpRequested &&
+    !current.invitation.invitedAt
+  ) {
+    const input: TransitionInput = {
+      notes: crm.deal.invitation.helpNotes,
+      contact: crm.deal.customer.contact,
+      consentToShareContact: crm.deal.consentToShareContact,
+    };
+    const r = transition(current, "inviteMicrosoft", input, now);
+    if (r.ok) {
+      steps.push({
+        kind: "transition",
+        side: "partnerCenter",
+        pairKey: key,
+        action: "inviteMicrosoft",
+        input,
+        reason: "Microsoft's help was requested in the CRM.",
+      });
+      current = r.deal;
+    } else if (current.stage === "received") {
+      steps.push({
+        kind: "defer",
+        side: "partnerCenter",
+        pairKey: key,
+        fields: ["invitation"],
+        action: "inviteMicrosoft",
+        reason: "Microsoft can be invited once the referral is accepted.",
+      });
+    } else steps.push({ kind: "skip", pairKey: key, reason: `Cannot invite Microsoft: ${r.error.message}` });
+  }
+
+  const remaining = edits.filter((f) => !carried.includes(f));
+  const now_ = remaining.filter((f) => editable(current.stage).includes(f));
+  const later = remaining.filter((f) => !now_.includes(f));
+  if (now_.length && ok) {
+    const deal: CoSellDeal = { ...current };
+    for (const f of now_) copyField(deal, crm.deal, f);
+    steps.push({
+      kind: "update",
+      side: "partnerCenter",
+      pairKey: key,
+      fields: now_,
+      deal,
+      reason: `Changed in the CRM: ${now_.join(", ")}.`,
+    });
+  }
+  if (later.length) {
+    if (current.stage === "received" || !ok)
+      steps.push({
+        kind: "defer",
+        side: "partnerCenter",
+        pairKey: key,
+        fields: later,
+        reason: `Partner Center accepts ${later.join(", ")} once the referral is accepted; queued until then.`,
+      });
+    else
+      steps.push({
+        kind: "skip",
+        pairKey: key,
+        reason: isArchived(current)
+          ? `The referral is ${current.stage} (archived) in Partner Center; ${later.join(", ")} can no longer change there.`
+          : `Partner Center does not allow changing ${later.join(", ")} on a ${current.stage} referral.`,
+      });
+  }
+  for (const action of (actions ?? []).filter((a) => a !== "accept")) if (ok) ok = transitionStep(action);
+  return steps;
+}

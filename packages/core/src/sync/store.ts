@@ -1,0 +1,66 @@
+import type {
+  AuditEntry,
+  CycleSummary,
+  LedgerEntry,
+  Link,
+  OutboxItem,
+  ParkedConflict,
+  RecordError,
+  Side,
+  SyncField,
+} from "./types.js";
+
+/**
+ * Where the engine keeps what it must not forget between cycles and across crashes. All methods are
+ * synchronous (better-sqlite3 is), and `transaction` makes a group of writes atomic: the executor
+ * commits one transaction per applied batch, so a crash leaves either all of a batch's bookkeeping
+ * or none of it.
+ */
+export interface StateStore {
+  /** Runs `fn` atomically; nested calls join the outer transaction. */
+  transaction<T>(fn: () => T): T;
+
+  /** Link by id, CRM id or referral id. */
+  getLink(linkId: string): Link | undefined;
+  getLinkByCrmId(crmId: string): Link | undefined;
+  getLinkByReferralId(referralId: string): Link | undefined;
+  /** Every link (for reconcile, status and views). */
+  listLinks(): Link[];
+  /** Inserts or replaces the link with this `linkId`. CRM id and referral id are each unique. */
+  putLink(link: Link): void;
+
+  /** The resume point of a side's change feed. */
+  getCursor(side: Side): string | undefined;
+  setCursor(side: Side, cursor: string): void;
+
+  /** Remembers writes we made (for echo suppression). */
+  addLedger(entries: LedgerEntry[]): void;
+  /** Our un-consumed write of `field` on that record, if any. */
+  findLedger(side: Side, recordId: string, field: SyncField): LedgerEntry | undefined;
+  /** Forgets a ledger entry once its echo was seen. */
+  consumeLedger(side: Side, recordId: string, field: SyncField): void;
+  /** Drops entries written before `before` (their echo will never come). */
+  pruneLedger(before: string): number;
+
+  enqueueOutbox(item: OutboxItem): void;
+  listOutbox(linkId?: string): OutboxItem[];
+  removeOutbox(id: string): void;
+
+  park(conflict: ParkedConflict): void;
+  getParked(linkId: string): ParkedConflict | undefined;
+  listParked(): ParkedConflict[];
+  unpark(linkId: string): void;
+
+  /** Sets (or bumps the attempt count of) a record's error. */
+  setRecordError(error: Omit<RecordError, "attempts">): void;
+  clearRecordError(key: string): void;
+  listRecordErrors(): RecordError[];
+
+  appendAudit(entry: AuditEntry): void;
+  listAudit(limit: number): AuditEntry[];
+
+  recordCycle(summary: CycleSummary): void;
+  listCycles(limit: number): CycleSummary[];
+
+  close(): void;
+}
