@@ -1,0 +1,113 @@
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { ConfigError } from "@cosell/core";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { resolveSecrets } from "./secrets.js";
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+
+/** Every `…Url`/`…Endpoint`/`…Host` value must be https, except to loopback (the sandbox). */
+export function assertTls(config: unknown, path: string[] = []): void {
+  if (Array.isArray(config)) return config.forEach((v, i) => assertTls(v, [...path, String(i)]));
+  if (config && typeof config === "object") {
+    for (const [k, v] of Object.entries(config)) assertTls(v, [...path, k]);
+    return;
+  }
+  const key = path.at(-1) ?? "";
+  if (typeof config !== "string" || !/(url|endpoint|host)$/i.test(key) || !/^http:\/\//i.test(config)) return;
+  let host = "";
+  try {
+    host = new URL(config).hostname;
+  } catch {
+    host = "";
+  }
+  if (!LOOPBACK.has(host))
+    throw new ConfigError(
+      "CONFIG_TLS_REQUIRED",
+      `${path.join(".")}: "${config}" uses plain http. Use https:// (plain http is only allowed to 127.0.0.1/localhost, for the sandbox).`,
+      { key: path.join("."), value: config },
+    );
+}
+
+/** Turns the first zod issue into a ConfigError that names the key, the value and the fix. */
+export function configErrorFrom(error: z.ZodError, raw: unknown, prefix = ""): ConfigError {
+  const issue = error.issues[0]!;
+  const key = [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || "(root)";
+  let value: unknown = raw;
+  for (const p of issue.path)
+    value = value && typeof value === "object" ? (value as Record<string, unknown>)[String(p)] : undefined;
+  const shown = value === undefined ? "missing" : JSON.stringify(value);
+  let fix = issue.message;
+  if (issue.code === "invalid_value" && "values" in issue)
+    fix = `use one of: ${(issue.values as unknown[]).map(String).join(", ")}`;
+  if (issue.code === "unrecognized_keys" && "keys" in issue)
+    fix = `remove ${(issue.keys as string[]).join(", ")} (not a cosell setting; check the spelling)`;
+  if (value === undefined && issue.code === "invalid_type") fix = "this setting is required";
+  return new ConfigError("CONFIG_INVALID", `${key}: ${shown} — ${fix}.`, {
+    key,
+    value: value === undefined ? undefined : value,
+    issues: error.issues.map((i) => ({
+      key: [prefix, ...i.path.map(String)].filter(Boolean).join("."),
+      message: i.message,
+    })),
+  });
+}
+
+/** Reads a YAML or JSON config file (by extension; YAML also parses JSON). */
+export function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(
+      "CONFIG_NOT_FOUND",
+      `Cannot read the config file ${path} (${(e as NodeJS.ErrnoException).code ?? "error"}). Create one with \`cosell init\` or pass --config.`,
+      { file: path },
+    );
+  }
+  try {
+    return path.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(
+      "CONFIG_UNREADABLE",
+      `${path} is not valid ${path.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message}`,
+      {
+        file: path,
+      },
+    );
+  }
+}
+
+/**
+ * Loads a config: read, resolve secret references, refuse plain http off loopback, validate with `schema`.
+ * Returns the typed config and the secret values (for log redaction).
+ */
+export function loadConfig<S extends z.ZodType>(
+  path: string,
+  schema: S,
+  opts: { env?: NodeJS.ProcessEnv } = {},
+): { config: z.infer<S>; secrets: string[]; file: string } {
+  const file = resolve(path);
+  const raw = readConfigFile(file);
+  return { ...parseConfig(raw, schema, { env: opts.env, baseDir: dirname(file) }), file };
+}
+
+/** Validates an already-read config object (the same steps as `loadConfig` after reading). */
+export function parseConfig<S extends z.ZodType>(
+  raw: unknown,
+  schema: S,
+  opts: { env?: NodeJS.ProcessEnv; baseDir?: string } = {},
+): { config: z.infer<S>; secrets: string[] } {
+  if (!raw || typeof raw !== "object")
+    throw new ConfigError(
+      "CONFIG_INVALID",
+      "(root): the config must be a mapping of settings. Start from `cosell init`.",
+      {},
+    );
+  const { value, secrets } = resolveSecrets(raw, opts);
+  assertTls(value);
+  const r = schema.safeParse(value);
+  if (!r.success) throw configErrorFrom(r.error, value);
+  return { config: r.data, secrets };
+}
