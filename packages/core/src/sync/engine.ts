@@ -477,8 +477,10 @@ class Cycle {
       return { ...base, state: "error", lastError: `${ctx.failed.code}: ${ctx.failed.message}` };
     if (ctx.conflict) return { ...base, state: "conflict", lastError: ctx.conflict.reason };
     if (ctx.crm && !ctx.crm.optedIn) return { ...base, state: "paused", lastError: null };
-    if (ctx.deferred.length)
-      return { ...base, state: "deferred", lastError: ctx.deferred.map((d) => d.reason).join(" ") };
+    // The CRM id waiting for the accept is bookkeeping, not something the seller has to act on.
+    const waiting = ctx.deferred.filter((d) => d.fields.some((f) => f !== "crmId"));
+    if (waiting.length)
+      return { ...base, state: "deferred", lastError: waiting.map((d) => d.reason).join(" ") };
     const lastSyncedAt = ctx.wrote ? this.now().toISOString() : undefined;
     return {
       ...base,
