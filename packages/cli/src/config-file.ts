@@ -9,7 +9,12 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
 /** Every `…Url`/`…Endpoint`/`…Host` value must be https, except to loopback (the sandbox). */
 export function assertTls(config: unknown, path: string[] = []): void {
-  if (Array.isArray(config)) return config.forEach((v, i) => assertTls(v, [...path, String(i)]));
+  if (Array.isArray(config)) {
+    config.forEach((v, i) => {
+      assertTls(v, [...path, String(i)]);
+    });
+    return;
+  }
   if (config && typeof config === "object") {
     for (const [k, v] of Object.entries(config)) assertTls(v, [...path, k]);
     return;
