@@ -4,6 +4,7 @@ import {
   EDITABLE_FIELDS,
   isArchived,
   type LifecycleAction,
+  TRANSITIONS,
   type TransitionInput,
   transition,
 } from "../domain/lifecycle.js";
@@ -59,14 +60,26 @@ type Way = "toPartnerCenter" | "toCrm";
 
 const canFlow = (dir: FieldDirection, way: Way) => dir === "both" || dir === way;
 
-/** Which lifecycle actions take a referral from `from` to the stage the CRM shows. */
+/**
+ * Which partner actions take a referral from `from` to the stage the CRM shows, found by walking the
+ * lifecycle's transition table (no second copy of the lifecycle here). A CRM only knows "closed lost":
+ * before an accept that means declining the referral, after it losing the deal.
+ */
 export function actionsBetween(from: Stage, to: Stage): LifecycleAction[] | undefined {
-  if (from === to) return [];
-  const table: Partial<Record<Stage, Partial<Record<Stage, LifecycleAction[]>>>> = {
-    received: { accepted: ["accept"], declined: ["decline"], lost: ["decline"], won: ["accept", "win"] },
-    accepted: { won: ["win"], lost: ["lose"], declined: ["lose"] },
-  };
-  return table[from]?.[to];
+  const goal: Stage = to === "lost" || to === "declined" ? (from === "received" ? "declined" : "lost") : to;
+  const queue: { stage: Stage; path: LifecycleAction[] }[] = [{ stage: from, path: [] }];
+  const visited = new Set<Stage>([from]);
+  while (queue.length) {
+    const { stage, path } = queue.shift()!;
+    if (stage === goal) return path;
+    for (const rule of TRANSITIONS) {
+      if (rule.from !== stage || rule.actor !== "partner" || rule.to === stage || visited.has(rule.to))
+        continue;
+      visited.add(rule.to);
+      queue.push({ stage: rule.to, path: [...path, rule.action] });
+    }
+  }
+  return undefined;
 }
 
 export function planPairs(pairs: readonly PairState[], opts: PlannerOptions): Plan {
