@@ -1,1 +1,16 @@
-export {};
+/**
+ * `@cosell/core/testing`: test doubles and the shared adapter conformance suite.
+ *
+ * - {@link MemoryCrm} + {@link createMemoryAdapter}: the reference CRM and adapter, in memory.
+ * - {@link MemoryPartnerCenter}: an in-memory Partner Center for fast tests (the HTTP emulator is
+ *   `@cosell/sandbox`).
+ * - {@link runAdapterConformance}: the executable adapter contract every adapter's tests run
+ *   (imports `vitest`, an optional peer dependency of `@cosell/core`).
+ */
+export * from "./clock.js";
+export * from "./conformance.js";
+export * from "./crash.js";
+export * from "./deals.js";
+export * from "./memory-adapter.js";
+export * from "./memory-crm.js";
+export * from "./memory-partner-center.js";

@@ -1,0 +1,364 @@
+import type { CoSellDeal, DealField } from "../domain/deal.js";
+import {
+  ACCEPT_FIELDS,
+  EDITABLE_FIELDS,
+  findRule,
+  INITIAL_STAGE,
+  isArchived,
+  isPastResponseWindow,
+  type LifecycleAction,
+  LifecycleActionSchema,
+  RESPONSE_WINDOW_DAYS,
+  type TransitionRule,
+  transition,
+} from "../domain/lifecycle.js";
+import { ConflictError, NotFoundError, RemoteApiError, TransitionError } from "../errors.js";
+import { dealToReferral, referralToDeal } from "../partner-center/mapping.js";
+import {
+  MICROSOFT_ORGANIZATION_ID,
+  type NewReferral,
+  type Referral,
+  ReferralSchema,
+} from "../partner-center/referral.js";
+import { STAGE_STATUS } from "../partner-center/status.js";
+import { equalField } from "../sync/compare.js";
+import type { PartnerCenterPort } from "../sync/ports.js";
+import type { CallStats, SyncField } from "../sync/types.js";
+import { completeDeal, sampleInbound } from "./deals.js";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Fields whose change a partner's PUT may carry, checked against the lifecycle. */
+const CHECKED_FIELDS = [
+  "name",
+  "value",
+  "closeDate",
+  "crmId",
+  "campaignId",
+  "notes",
+  "customer",
+  "consentToShareContact",
+  "team",
+  "solutions",
+  "invitation",
+] as const satisfies readonly (DealField & SyncField)[];
+
+/** Options of {@link MemoryPartnerCenter}. */
+export interface MemoryPartnerCenterOptions {
+  /** The clock that stamps `createdDateTime`, `updatedDateTime` and expiry (inject the test's clock). */
+  now?: () => Date;
+  /** Referrals per list page (default 100). */
+  pageSize?: number;
+}
+
+/**
+ * Partner Center's referrals, in memory: a test double of {@link PartnerCenterPort} for fast unit and
+ * property tests. It keeps raw `Referral`s and behaves like the service where the engine depends on
+ * it: server-assigned ids, eTags and `updatedDateTime` from the injected clock; `If-Match` enforced
+ * (a stale eTag throws {@link ConflictError} carrying the current copy); `createReferral` idempotent by
+ * `externalReferenceId`; and every PUT checked against core's transition table (stage moves need a
+ * partner rule, reasons and guards hold, only the fields the stage allows may change, archived
+ * referrals are read-only). Received referrals expire on their own once the clock passes 14 days.
+ *
+ * The Microsoft side is played with `sendInbound`, `engage`, `decline`, `editNotes` and `expireDue`.
+ * For the HTTP emulator of the real API, use `@cosell/sandbox`.
+ */
+export class MemoryPartnerCenter implements PartnerCenterPort {
+  private readonly referrals = new Map<string, Referral>();
+  private readonly calls: CallStats = { total: 0, reads: 0, writes: 0 };
+  private readonly now: () => Date;
+  private readonly pageSize: number;
+  private nextId = 1;
+  private nextETag = 1;
+
+  constructor(options: MemoryPartnerCenterOptions = {}) {
+    this.now = options.now ?? (() => new Date());
+    this.pageSize = Math.max(1, options.pageSize ?? 100);
+  }
+
+  // ── PartnerCenterPort ─────────────────────────────────────────────────────────────────────────
+
+  async *listReferrals(filter: { updatedSince?: Date }): AsyncIterable<Referral[]> {
+    this.expireDue();
+    const since = filter.updatedSince?.getTime();
+    const matching = [...this.referrals.values()]
+      .filter((r) => since === undefined || Date.parse(r.updatedDateTime) >= since)
+      .sort((a, b) => a.updatedDateTime.localeCompare(b.updatedDateTime) || a.id.localeCompare(b.id))
+      .map((r) => structuredClone(r));
+    this.count("reads");
+    for (let i = 0; i < matching.length; i += this.pageSize) {
+      if (i > 0) this.count("reads");
+      yield matching.slice(i, i + this.pageSize);
+    }
+  }
+
+  async getReferral(id: string): Promise<Referral> {
+    this.expireDue();
+    this.count("reads");
+    return structuredClone(this.mustGet(id));
+  }
+
+  async createReferral(body: NewReferral, options: { crmId: string }): Promise<Referral> {
+    this.expireDue();
+    this.count("reads"); // the look-up by externalReferenceId that makes the create idempotent
+    const existing = [...this.referrals.values()].find((r) => r.externalReferenceId === options.crmId);
+    if (existing) return structuredClone(existing);
+    this.count("writes");
+    const at = this.now().toISOString();
+    const referral = this.parse({
+      ...structuredClone(body),
+      id: this.newId(),
+      externalReferenceId: options.crmId,
+      createdDateTime: at,
+      updatedDateTime: at,
+      acceptedDateTime: at,
+      direction: "Outgoing",
+      status: body.status ?? STAGE_STATUS[INITIAL_STAGE.outbound].status,
+      substatus: body.substatus ?? STAGE_STATUS[INITIAL_STAGE.outbound].substatus,
+      eTag: this.newETag(),
+    });
+    if (!referral.name?.trim()) throw badRequest("NAME_REQUIRED", "A referral needs a name.");
+    const stage = referralToDeal(referral, { now: this.now() }).stage;
+    if (stage !== INITIAL_STAGE.outbound)
+      throw badRequest(
+        "TRANSITION_NOT_ALLOWED",
+        `A partner's new referral starts ${INITIAL_STAGE.outbound}, not ${stage}.`,
+      );
+    this.referrals.set(referral.id, referral);
+    return structuredClone(referral);
+  }
+
+  async updateReferral(id: string, referral: Referral, eTag: string): Promise<Referral> {
+    this.expireDue();
+    this.count("writes");
+    const current = this.mustGet(id);
+    if (eTag !== "*" && eTag !== current.eTag)
+      throw new ConflictError(
+        `Referral ${id} changed since it was read (If-Match ${eTag}, current ${current.eTag}).`,
+        structuredClone(current),
+        { status: 412 },
+      );
+    const next = this.parse({
+      ...structuredClone(referral),
+      id,
+      createdDateTime: current.createdDateTime,
+      updatedDateTime: this.now().toISOString(),
+      eTag: this.newETag(),
+    });
+    const action = this.checkPartnerUpdate(current, next);
+    if (action === "accept") next.acceptedDateTime = next.updatedDateTime;
+    this.referrals.set(id, next);
+    return structuredClone(next);
+  }
+
+  stats(): CallStats {
+    return { ...this.calls };
+  }
+
+  // ── Microsoft's side ──────────────────────────────────────────────────────────────────────────
+
+  /** Microsoft sends the partner a referral (received, 14 days to answer). Unset fields get sample values. */
+  sendInbound(partial: Partial<CoSellDeal> = {}): Referral {
+    const now = this.now();
+    const deal = completeDeal(
+      { ...sampleInbound(), ...partial, direction: "inbound", stage: "received" },
+      now,
+    );
+    const { id: _id, version: _v, ...rest } = deal;
+    const body = dealToReferral({ ...rest, crmId: undefined });
+    const referral = this.parse({
+      ...body,
+      id: this.newId(),
+      externalReferenceId: null,
+      createdDateTime: now.toISOString(),
+      updatedDateTime: now.toISOString(),
+      expirationDateTime: new Date(now.getTime() + RESPONSE_WINDOW_DAYS * DAY_MS).toISOString(),
+      ...STAGE_STATUS.received,
+      direction: "Incoming",
+      inviteContext: {
+        ...body.inviteContext,
+        invitedBy: { organizationId: MICROSOFT_ORGANIZATION_ID, organizationName: "Microsoft" },
+      },
+      eTag: this.newETag(),
+    });
+    this.referrals.set(referral.id, referral);
+    return structuredClone(referral);
+  }
+
+  /** A Microsoft seller engages on the partner's invitation. */
+  engage(id: string): Referral {
+    return this.microsoftAction(id, "microsoftEngage", {}, (r) => {
+      r.substatus = "Engaged";
+    });
+  }
+
+  /** A Microsoft seller declines the partner's invitation, with a reason. */
+  decline(id: string, reason: string): Referral {
+    return this.microsoftAction(id, "microsoftDecline", { reason });
+  }
+
+  /** A Microsoft seller edits the notes. */
+  editNotes(id: string, notes: string): Referral {
+    const r = this.mustGet(id);
+    if (isArchived(referralToDeal(r, { now: this.now() })))
+      throw new TransitionError("DEAL_ARCHIVED", `Referral ${id} is archived; its notes cannot change.`);
+    r.details = { ...r.details, notes };
+    this.touch(r);
+    return structuredClone(r);
+  }
+
+  /** Expires every received referral whose 14-day window closed by `now`; returns them. */
+  expireDue(now: Date = this.now()): Referral[] {
+    const out: Referral[] = [];
+    for (const r of this.referrals.values()) {
+      if (!isPastResponseWindow(referralToDeal(r, { now }), now)) continue;
+      Object.assign(r, STAGE_STATUS.expired);
+      this.touch(r, now);
+      out.push(structuredClone(r));
+    }
+    return out;
+  }
+
+  /** A referral as Partner Center holds it, or `undefined`. */
+  get(id: string): Referral | undefined {
+    const r = this.referrals.get(id);
+    return r && structuredClone(r);
+  }
+
+  /** Every referral, oldest first. */
+  all(): Referral[] {
+    return [...this.referrals.values()].map((r) => structuredClone(r));
+  }
+
+  // ── internals ─────────────────────────────────────────────────────────────────────────────────
+
+  private microsoftAction(
+    id: string,
+    action: LifecycleAction,
+    input: { reason?: string },
+    tweak?: (r: Referral) => void,
+  ): Referral {
+    const current = this.mustGet(id);
+    const result = transition(referralToDeal(current, { now: this.now() }), action, input, this.now());
+    if (!result.ok) throw result.error;
+    const next = this.parse(dealToReferral(result.deal, current));
+    tweak?.(next);
+    this.touch(next);
+    this.referrals.set(id, next);
+    return structuredClone(next);
+  }
+
+  /**
+   * What the service checks on a partner's PUT, read from core's lifecycle table: a stage move needs a
+   * partner rule with its reason and guard; only the fields that rule (or the current stage) allows
+   * may change. Returns the action the PUT amounts to, if any.
+   */
+  private checkPartnerUpdate(current: Referral, next: Referral): LifecycleAction | undefined {
+    const now = this.now();
+    const before = referralToDeal(current, { now });
+    const after = referralToDeal(next, { now });
+    if (isArchived(before))
+      throw badRequest(
+        "DEAL_ARCHIVED",
+        `Referral ${current.id} is ${before.stage} (archived) and read-only.`,
+      );
+    let rule: TransitionRule | undefined;
+    if (before.stage !== after.stage) {
+      rule = partnerRules(before.stage).find((r) => r.to === after.stage);
+      if (!rule)
+        throw badRequest(
+          "TRANSITION_NOT_ALLOWED",
+          `A partner cannot move a referral from ${before.stage} to ${after.stage}.`,
+        );
+    } else if (!before.invitation.invitedAt && after.invitation.invitedAt) {
+      rule = findRule(before.stage, "inviteMicrosoft");
+      if (!rule)
+        throw badRequest(
+          "TRANSITION_NOT_ALLOWED",
+          `Microsoft cannot be invited to a ${before.stage} referral.`,
+        );
+    }
+    if (rule) {
+      if (rule.requiresReason && !after.closeReason?.trim())
+        throw badRequest("REASON_REQUIRED", `Give a reason to ${rule.action} this referral.`);
+      const refused = rule.guard?.(before, now, {
+        reason: after.closeReason,
+        contact: after.customer.contact,
+        consentToShareContact: after.consentToShareContact,
+      });
+      if (refused) throw badRequest(refused.code, refused.message);
+    }
+    if (after.invitation.engagedAt !== before.invitation.engagedAt)
+      throw badRequest("FIELD_NOT_EDITABLE", "Only a Microsoft seller can engage on an invitation.");
+    const allowed = allowedEdits(before.stage, rule?.action);
+    const changed = CHECKED_FIELDS.filter((f) => !equalField(before, after, f));
+    const refused = changed.filter((f) => !allowed.includes(f));
+    if (refused.length)
+      throw badRequest(
+        "FIELD_NOT_EDITABLE",
+        `A ${before.stage} referral does not allow changing ${refused.join(", ")}${rule ? ` while taking ${rule.action}` : ""}.`,
+      );
+    return rule?.action;
+  }
+
+  private parse(raw: unknown): Referral {
+    const r = ReferralSchema.safeParse(raw);
+    if (!r.success)
+      throw badRequest(
+        "BAD_REQUEST",
+        `The referral is malformed: ${r.error.issues[0]?.message ?? "invalid"}.`,
+      );
+    return r.data;
+  }
+
+  private mustGet(id: string): Referral {
+    const r = this.referrals.get(id);
+    if (!r) throw new NotFoundError("NOT_FOUND", `Referral ${id} does not exist.`, { status: 404 });
+    return r;
+  }
+
+  private touch(r: Referral, at: Date = this.now()): void {
+    r.updatedDateTime = at.toISOString();
+    r.eTag = this.newETag();
+  }
+
+  private newId(): string {
+    return `ref-${String(this.nextId++).padStart(6, "0")}`;
+  }
+
+  private newETag(): string {
+    return `W/"${this.nextETag++}"`;
+  }
+
+  private count(kind: "reads" | "writes"): void {
+    this.calls.total++;
+    this.calls[kind]++;
+  }
+}
+
+function partnerRules(from: CoSellDeal["stage"]): TransitionRule[] {
+  return LifecycleActionSchema.options
+    .map((a) => findRule(from, a))
+    .filter((r): r is TransitionRule => !!r && r.actor === "partner");
+}
+
+/** Fields a partner may change in `stage`, while taking `action` if there is one. */
+function allowedEdits(stage: CoSellDeal["stage"], action: LifecycleAction | undefined): readonly DealField[] {
+  switch (action) {
+    case "accept":
+      return ACCEPT_FIELDS;
+    case "decline":
+    case "lose":
+      return ["notes"];
+    case "win":
+      return [];
+    case "inviteMicrosoft":
+      return [...EDITABLE_FIELDS[stage], "invitation", "customer", "consentToShareContact"];
+    default:
+      return EDITABLE_FIELDS[stage];
+  }
+}
+
+function badRequest(code: string, message: string): RemoteApiError {
+  return new RemoteApiError(code, message, { status: 400, retryable: false });
+}
