@@ -1,8 +1,40 @@
-import type { CoSellDeal } from "../../src/index.js";
+import type { CoSellDeal, Customer, Person } from "../../src/index.js";
+import { responseDeadline } from "../../src/index.js";
 
+/** The tests' fixed "now": every clock is injected, nothing reads the wall clock. */
 export const T0 = new Date("2026-03-01T12:00:00.000Z");
+export const SECOND = 1000;
+export const DAY = 24 * 60 * 60 * SECOND;
 
-/** A deal that passes every rule; tests break one thing at a time. */
+/** `T0` shifted by `ms`. */
+export const at = (ms: number): Date => new Date(T0.getTime() + ms);
+
+/** A complete person; tests blank one field at a time. */
+export function person(overrides: Partial<Person> = {}): Person {
+  return {
+    firstName: "Sue",
+    lastName: "Smith",
+    email: "sue@contoso.com",
+    phone: "+1 425 555 0100",
+    ...overrides,
+  };
+}
+
+/** A customer with a full address, a DUNS number and a complete contact. */
+export function customer(overrides: Partial<Customer> = {}): Customer {
+  return {
+    name: "Contoso Ltd",
+    address: { street: "1 Main St", city: "Redmond", state: "WA", postalCode: "98052", country: "US" },
+    duns: "123456789",
+    contact: person(),
+    ...overrides,
+  };
+}
+
+/**
+ * An outbound private-pipeline deal in `accepted` that passes every validation rule and could invite
+ * Microsoft (contact, consent and a solution are there). Tests break one thing at a time.
+ */
 export function validDeal(overrides: Partial<CoSellDeal> = {}): CoSellDeal {
   return {
     id: "ref-1",
@@ -14,14 +46,11 @@ export function validDeal(overrides: Partial<CoSellDeal> = {}): CoSellDeal {
     crmId: "0065g00000AbCdEAAA",
     campaignId: "7015g000000XyZAAA",
     notes: "Wants Dynamics 365 for field service.",
-    customer: {
-      name: "Contoso Ltd",
-      address: { street: "1 Main St", city: "Redmond", state: "WA", postalCode: "98052", country: "US" },
-      duns: "123456789",
-      contact: { firstName: "Sue", lastName: "Smith", email: "sue@contoso.com", phone: "+1 425 555 0100" },
-    },
+    customer: customer(),
     consentToShareContact: true,
-    team: [{ firstName: "Ann", lastName: "Lee", email: "ann@partner.example", phone: "+1 206 555 0101" }],
+    team: [
+      person({ firstName: "Ann", lastName: "Lee", email: "ann@partner.example", phone: "+1 206 555 0101" }),
+    ],
     solutions: [{ id: "sol-1", name: "Field Service Accelerator", kind: "own" }],
     invitation: { microsoftHelpRequested: false },
     stage: "accepted",
@@ -30,6 +59,33 @@ export function validDeal(overrides: Partial<CoSellDeal> = {}): CoSellDeal {
     updatedAt: T0.toISOString(),
     ...overrides,
   };
+}
+
+/** An inbound co-sell deal received at `receivedAt`, expiring after the 14-day response window. */
+export function receivedDeal(receivedAt: Date = T0, overrides: Partial<CoSellDeal> = {}): CoSellDeal {
+  return validDeal({
+    direction: "inbound",
+    kind: "coSell",
+    stage: "received",
+    invitation: { microsoftHelpRequested: true },
+    createdAt: receivedAt.toISOString(),
+    updatedAt: receivedAt.toISOString(),
+    expiresAt: responseDeadline(receivedAt).toISOString(),
+    ...overrides,
+  });
+}
+
+/** An accepted outbound deal on which the partner invited Microsoft at `invitedAt`; nobody engaged yet. */
+export function invitedDeal(invitedAt: Date = T0, overrides: Partial<CoSellDeal> = {}): CoSellDeal {
+  return validDeal({
+    kind: "coSell",
+    invitation: {
+      microsoftHelpRequested: true,
+      helpNotes: "Need an Azure architect",
+      invitedAt: invitedAt.toISOString(),
+    },
+    ...overrides,
+  });
 }
 
 /** Deep-freezes a value so a test can prove a function did not mutate it. */
