@@ -123,6 +123,7 @@ class Cycle {
   private readonly dryRun: boolean;
   private readonly mode: "incremental" | "reconcile";
   private echoes = 0;
+  private stopping = false;
   private readonly seen = new Set<string>();
 
   constructor(
@@ -204,9 +205,13 @@ class Cycle {
       const l = kind === "crm" ? store.getLinkByCrmId(id) : store.getLinkByReferralId(id);
       if (l) retry.add(l.linkId);
     }
+    // A pair already queued above (its referral changed) must not be queued twice: two contexts for one
+    // link in one batch would each commit, the stale one last.
+    const queued = new Set(rest.map((w) => w.pair.key));
     for (const linkId of retry) {
       const link = store.getLink(linkId);
-      if (link && !this.seen.has(link.linkId)) rest.push(this.pairFromLink(link, undefined, link.linkId));
+      if (link && !this.seen.has(link.linkId) && !queued.has(link.linkId))
+        rest.push(this.pairFromLink(link, undefined, link.linkId));
     }
     if (this.mode === "reconcile") rest.push(...(await this.missingPairs()));
     await this.process(
@@ -361,6 +366,8 @@ class Cycle {
     store.transaction(() => {
       for (const ctx of contexts) this.commit(ctx);
     });
+    // A link made in this batch counts as seen: its failure is retried next cycle, not again in this one.
+    for (const ctx of contexts) if (ctx.link) this.seen.add(ctx.link.linkId);
     // A referral created for a deal the CRM already moved on (won, lost, invited) needs its next steps now.
     const next: PairWork[] = [];
     for (const ctx of followUp) {
@@ -374,8 +381,17 @@ class Cycle {
     return next;
   }
 
+  /**
+   * A throw from the hook stops the cycle (a simulated crash, or `cosell run` stopping): it must not be
+   * mistaken for that record's failure, so `stopping` makes every catch rethrow it.
+   */
   private checkpoint(name: string, ctx: PairContext): void {
-    this.deps.checkpoint?.(name, { pairKey: ctx.key });
+    try {
+      this.deps.checkpoint?.(name, { pairKey: ctx.key });
+    } catch (e) {
+      this.stopping = true;
+      throw e;
+    }
   }
 
   /** Executes the pair's Partner Center steps in order; a 412 re-reads, re-plans and retries once. */
@@ -429,6 +445,7 @@ class Cycle {
           ctx.skips.push(step.reason);
         }
       } catch (e) {
+        if (this.stopping) throw e;
         if (e instanceof ConflictError && !retried) {
           // Someone changed the referral since we read it: re-read, re-plan this pair, retry once.
           const current = (e.current as Referral | undefined) ?? (await pc.getReferral(ctx.referral!.id));
@@ -499,7 +516,12 @@ class Cycle {
       store.setRecordError({ key, code: ctx.failed.code, message: ctx.failed.message, at: now });
       this.summary.errors.push({ key, code: ctx.failed.code, message: ctx.failed.message });
       this.audit(ctx.link, "error", `${ctx.failed.code}: ${ctx.failed.message}`, ctx);
-    } else store.clearRecordError(key);
+    } else {
+      // A pair is keyed by its referral until its CRM record exists: a retried inbound create that now
+      // succeeds must clear the error it left under the referral key.
+      store.clearRecordError(key);
+      if (ctx.referral) store.clearRecordError(`referral:${ctx.referral.id}`);
+    }
     if (ctx.conflict) {
       const c = ctx.conflict;
       if (ctx.link) {
