@@ -49,7 +49,15 @@ export function sameField(crm: CoSellDeal, other: CoSellDeal, field: SyncField):
   const a = fieldValue(crm, field);
   const b = fieldValue(other, field);
   if (field === "customer" || field === "value") return isDeepStrictEqual(a, project(b, a));
+  // A CRM has one "closed lost" for a declined referral and a lost deal: they are the same stage to it,
+  // or a declined referral would be rewritten to the CRM every cycle (and read back as lost).
+  if (field === "stage") return isDeepStrictEqual(closedLost(a), closedLost(b));
   return isDeepStrictEqual(a, b);
+}
+
+function closedLost(stage: unknown): unknown {
+  const s = stage as { stage?: string };
+  return s?.stage === "declined" ? { ...s, stage: "lost" } : stage;
 }
 
 /** `b` restricted to the keys present in `shape` (recursively for objects). */
