@@ -417,14 +417,19 @@ function planPartnerCenterWrites(
         fields: later,
         reason: `Partner Center accepts ${later.join(", ")} once the referral is accepted; queued until then.`,
       });
-    else
-      steps.push({
-        kind: "skip",
-        pairKey: key,
-        reason: isArchived(current)
-          ? `The referral is ${current.stage} (archived) in Partner Center; ${later.join(", ")} can no longer change there.`
-          : `Partner Center does not allow changing ${later.join(", ")} on a ${current.stage} referral.`,
-      });
+    else {
+      // The CRM id is bookkeeping: a referral archived before it got it (declined, expired) is nothing
+      // the seller can or must act on, so it is not reported on the record.
+      const shown = isArchived(current) ? later.filter((f) => f !== "crmId") : later;
+      if (shown.length)
+        steps.push({
+          kind: "skip",
+          pairKey: key,
+          reason: isArchived(current)
+            ? `The referral is ${current.stage} (archived) in Partner Center; ${shown.join(", ")} can no longer change there.`
+            : `Partner Center does not allow changing ${shown.join(", ")} on a ${current.stage} referral.`,
+        });
+    }
   }
   for (const action of (actions ?? []).filter((a) => a !== "accept")) if (ok) ok = transitionStep(action);
   return steps;
