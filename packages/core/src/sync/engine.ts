@@ -465,6 +465,8 @@ class Cycle {
 
   /** The one CRM write for a pair: field updates and/or create, plus status when it changed. */
   private crmWriteFor(ctx: PairContext): CrmWrite | undefined {
+    // A parked pair keeps the conflict status written when it was parked, until someone resolves it.
+    if (ctx.parked) return undefined;
     const status = this.statusFor(ctx);
     const statusChanged =
       stableJson({ ...status, lastSyncedAt: undefined }) !== ctx.link?.statusHash || ctx.wrote;
@@ -624,6 +626,8 @@ class PairContext {
   ledger: { side: "crm" | "partnerCenter"; recordId: string; field: SyncField; valueHash: string }[] = [];
   createdReferral = false;
   wrote = false;
+  /** The pair was parked (manual policy) before this cycle. */
+  readonly parked: boolean;
   crmAfter: CoSellDeal | undefined;
   statusWritten: SyncStatus | undefined;
   readonly favorite: boolean;
@@ -638,6 +642,7 @@ class PairContext {
     this.crm = work.pair.crm;
     this.referral = work.pair.referral;
     this.steps = steps;
+    this.parked = work.pair.parked ?? false;
     this.favorite = this.link?.favorite ?? false;
     this.crmAfter = this.crm?.deal;
   }
