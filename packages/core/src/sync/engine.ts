@@ -360,6 +360,9 @@ class Cycle {
       results.forEach((r, i) => {
         const { ctx, write } = crmWrites[i]!;
         if (r.ok) ctx.crmApplied(write, r.crmId);
+        // A record without a link shows only what its record error says (see crmWriteFor): when the
+        // status write itself failed, remember that failure, so the status is written again later.
+        else if (!ctx.link && ctx.failed) ctx.failed = { code: r.error.code, message: r.error.message };
         else ctx.fail(r.error.code, r.error.message);
       });
     }
@@ -467,6 +470,11 @@ class Cycle {
   private crmWriteFor(ctx: PairContext): CrmWrite | undefined {
     // A parked pair keeps the conflict status written when it was parked, until someone resolves it.
     if (ctx.parked) return undefined;
+    // A record that never got a link (it fails validation) has no status hash; the record error left
+    // by the last cycle tells whether the CRM already shows this failure. Without this check each
+    // status write moves the record in the CRM's change feed and the next cycle writes it again.
+    if (!ctx.link && ctx.failed && ctx.crm && this.sameErrorAsLastCycle(`crm:${ctx.crm.crmId}`, ctx.failed))
+      return undefined;
     const status = this.statusFor(ctx);
     const statusChanged =
       stableJson({ ...status, lastSyncedAt: undefined }) !== ctx.link?.statusHash || ctx.wrote;
@@ -482,6 +490,11 @@ class Cycle {
       return { op: "update", crmId, deal: update.deal, fields: update.fields, status };
     if (statusChanged) return { op: "status", crmId, status };
     return undefined;
+  }
+
+  private sameErrorAsLastCycle(key: string, failed: { code: string; message: string }): boolean {
+    const prev = this.deps.store.listRecordErrors().find((e) => e.key === key);
+    return prev?.code === failed.code && prev.message === failed.message;
   }
 
   private statusFor(ctx: PairContext): SyncStatus {
