@@ -1,0 +1,452 @@
+import { existsSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import Database from "better-sqlite3";
+import type { CoSellDeal } from "../domain/deal.js";
+import { ConfigError, CoSellError } from "../errors.js";
+import type { Referral } from "../partner-center/referral.js";
+import type { StateStore } from "./store.js";
+import { clampLimit, duplicateLinkError } from "./store-common.js";
+import { assertCosellDatabase, migrate, notOurs } from "./store-sqlite-schema.js";
+import type {
+  AuditEntry,
+  CycleSummary,
+  LedgerEntry,
+  Link,
+  OutboxItem,
+  ParkedConflict,
+  RecordError,
+  Side,
+  SyncField,
+} from "./types.js";
+
+/** How long a write waits for another process's write lock before failing with SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * The embedded {@link StateStore}: one SQLite file in WAL mode (readers never block the writer),
+ * `synchronous = NORMAL` (a power cut may lose the last commits but never corrupts the file), one
+ * table per concept and JSON columns for the deal snapshots. Lists keep insertion order;
+ * `listAudit`/`listCycles` return the newest first. Open it with {@link SqliteStateStore.open}.
+ */
+export class SqliteStateStore implements StateStore {
+  private readonly db: Database.Database;
+  private readonly sql: ReturnType<typeof prepareStatements>;
+  private readonly run: Database.Transaction<(fn: () => unknown) => unknown>;
+
+  /** Same as {@link SqliteStateStore.open}. */
+  constructor(path: string) {
+    this.db = openDatabase(path);
+    this.sql = prepareStatements(this.db);
+    this.run = this.db.transaction((fn: () => unknown) => fn());
+  }
+
+  /**
+   * Opens (and creates or upgrades) the state database at `path`; `":memory:"` gives a private,
+   * throw-away database. Throws `ConfigError` `STATE_STORE_UNUSABLE` when the folder does not exist or
+   * the file is not a cosell state database, and `STATE_STORE_TOO_NEW` when a newer cosell wrote it.
+   */
+  static open(path: string): SqliteStateStore {
+    return new SqliteStateStore(path);
+  }
+
+  /**
+   * Runs `fn` in one SQLite transaction (taking the write lock up front, so it waits on
+   * `busy_timeout` instead of failing half-way). A nested call becomes a savepoint: its throw undoes
+   * only its own writes. `fn` must be synchronous.
+   */
+  transaction<T>(fn: () => T): T {
+    return this.run.immediate(fn) as T;
+  }
+
+  getLink(linkId: string): Link | undefined {
+    return toLink(this.sql.linkById.get(linkId) as LinkRow | undefined);
+  }
+
+  getLinkByCrmId(crmId: string): Link | undefined {
+    return toLink(this.sql.linkByCrmId.get(crmId) as LinkRow | undefined);
+  }
+
+  getLinkByReferralId(referralId: string): Link | undefined {
+    return toLink(this.sql.linkByReferralId.get(referralId) as LinkRow | undefined);
+  }
+
+  listLinks(): Link[] {
+    return (this.sql.links.all() as LinkRow[]).map((r) => toLink(r)!);
+  }
+
+  /** Inserts or replaces by `linkId`; throws `STATE_LINK_DUPLICATE` if another link has its CRM or referral id. */
+  putLink(link: Link): void {
+    try {
+      this.sql.putLink.run({
+        linkId: link.linkId,
+        crmId: link.crmId ?? null,
+        referralId: link.referralId ?? null,
+        direction: link.direction,
+        state: link.state,
+        favorite: link.favorite ? 1 : 0,
+        crmOptedIn: link.crmOptedIn === undefined ? null : link.crmOptedIn ? 1 : 0,
+        crmModifiedAt: link.crmModifiedAt ?? null,
+        statusHash: link.statusHash ?? null,
+        baseline: json(link.baseline),
+        crm: json(link.crm),
+        referral: json(link.referral),
+        createdAt: link.createdAt,
+        updatedAt: link.updatedAt,
+      });
+    } catch (err) {
+      if (isSqliteError(err, "SQLITE_CONSTRAINT_UNIQUE")) {
+        const message = (err as Error).message;
+        if (message.includes("links.crm_id")) throw duplicateLinkError(link, "crmId");
+        if (message.includes("links.referral_id")) throw duplicateLinkError(link, "referralId");
+      }
+      throw err;
+    }
+  }
+
+  getCursor(side: Side): string | undefined {
+    return (this.sql.cursor.get(side) as { cursor: string } | undefined)?.cursor;
+  }
+
+  setCursor(side: Side, cursor: string): void {
+    this.sql.setCursor.run(side, cursor);
+  }
+
+  /** A second write of the same side, record and field replaces the first. */
+  addLedger(entries: LedgerEntry[]): void {
+    this.transaction(() => {
+      for (const e of entries) this.sql.addLedger.run(e.side, e.recordId, e.field, e.valueHash, e.writtenAt);
+    });
+  }
+
+  findLedger(side: Side, recordId: string, field: SyncField): LedgerEntry | undefined {
+    const row = this.sql.findLedger.get(side, recordId, field) as LedgerRow | undefined;
+    return (
+      row && {
+        side: row.side,
+        recordId: row.record_id,
+        field: row.field,
+        valueHash: row.value_hash,
+        writtenAt: row.written_at,
+      }
+    );
+  }
+
+  consumeLedger(side: Side, recordId: string, field: SyncField): void {
+    this.sql.consumeLedger.run(side, recordId, field);
+  }
+
+  pruneLedger(before: string): number {
+    return this.sql.pruneLedger.run(before).changes;
+  }
+
+  /** Enqueueing an `id` that is already queued replaces that item in place. */
+  enqueueOutbox(item: OutboxItem): void {
+    this.sql.enqueueOutbox.run(
+      item.id,
+      item.linkId,
+      item.side,
+      JSON.stringify(item.fields),
+      item.action ?? null,
+      item.reason,
+      item.createdAt,
+    );
+  }
+
+  listOutbox(linkId?: string): OutboxItem[] {
+    const rows = (
+      linkId === undefined ? this.sql.outbox.all() : this.sql.outboxOfLink.all(linkId)
+    ) as OutboxRow[];
+    return rows.map((r) => ({
+      id: r.id,
+      linkId: r.link_id,
+      side: r.side,
+      fields: JSON.parse(r.fields) as SyncField[],
+      ...(r.action === null ? {} : { action: r.action as OutboxItem["action"] }),
+      reason: r.reason,
+      createdAt: r.created_at,
+    }));
+  }
+
+  removeOutbox(id: string): void {
+    this.sql.removeOutbox.run(id);
+  }
+
+  /** Parking a link that is already parked replaces its conflict. */
+  park(conflict: ParkedConflict): void {
+    this.sql.park.run(
+      conflict.linkId,
+      JSON.stringify(conflict.fields),
+      JSON.stringify(conflict.crm),
+      JSON.stringify(conflict.partnerCenter),
+      conflict.detectedAt,
+    );
+  }
+
+  getParked(linkId: string): ParkedConflict | undefined {
+    const row = this.sql.parkedOfLink.get(linkId) as ParkedRow | undefined;
+    return row && toParked(row);
+  }
+
+  listParked(): ParkedConflict[] {
+    return (this.sql.parked.all() as ParkedRow[]).map(toParked);
+  }
+
+  unpark(linkId: string): void {
+    this.sql.unpark.run(linkId);
+  }
+
+  setRecordError(error: Omit<RecordError, "attempts">): void {
+    this.sql.setRecordError.run(error.key, error.code, error.message, error.at);
+  }
+
+  clearRecordError(key: string): void {
+    this.sql.clearRecordError.run(key);
+  }
+
+  listRecordErrors(): RecordError[] {
+    return this.sql.recordErrors.all() as RecordError[];
+  }
+
+  appendAudit(entry: AuditEntry): void {
+    this.sql.appendAudit.run(
+      entry.at,
+      entry.linkId ?? null,
+      entry.crmId ?? null,
+      entry.referralId ?? null,
+      entry.kind,
+      entry.message,
+    );
+  }
+
+  /** The `limit` most recent entries, newest first. */
+  listAudit(limit: number): AuditEntry[] {
+    return (this.sql.audit.all(clampLimit(limit)) as AuditRow[]).map((r) => ({
+      at: r.at,
+      ...(r.link_id === null ? {} : { linkId: r.link_id }),
+      ...(r.crm_id === null ? {} : { crmId: r.crm_id }),
+      ...(r.referral_id === null ? {} : { referralId: r.referral_id }),
+      kind: r.kind,
+      message: r.message,
+    }));
+  }
+
+  /** Recording a `cycleId` again replaces that summary in place. */
+  recordCycle(summary: CycleSummary): void {
+    this.sql.recordCycle.run(
+      summary.cycleId,
+      summary.startedAt,
+      summary.finishedAt,
+      summary.mode,
+      summary.dryRun ? 1 : 0,
+      JSON.stringify(summary),
+    );
+  }
+
+  /** The `limit` most recent cycles, newest first. */
+  listCycles(limit: number): CycleSummary[] {
+    return (this.sql.cycles.all(clampLimit(limit)) as { summary: string }[]).map(
+      (r) => JSON.parse(r.summary) as CycleSummary,
+    );
+  }
+
+  /** Closes the database; the store cannot be used afterwards. Closing twice is harmless. */
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** Opens, identifies, tunes and migrates the database; closes it again if any of that fails. */
+function openDatabase(path: string): Database.Database {
+  if (path !== ":memory:") assertFolderExists(path);
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+  } catch (err) {
+    throw notOurs(path, `it cannot be opened: ${(err as Error).message}`, err);
+  }
+  try {
+    // Before anything else, so that even the first read waits for a writer instead of failing.
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Identify before the WAL switch, which would rewrite another application's file.
+    assertCosellDatabase(db, path);
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+    migrate(db, path);
+    return db;
+  } catch (err) {
+    db.close();
+    if (err instanceof CoSellError) throw err;
+    if (isSqliteError(err, "SQLITE_NOTADB") || isSqliteError(err, "SQLITE_CORRUPT"))
+      throw notOurs(path, (err as Error).message, err);
+    throw err;
+  }
+}
+
+/** Every statement the store runs, prepared once per connection. */
+function prepareStatements(db: Database.Database) {
+  const p = (sql: string) => db.prepare(sql);
+  return {
+    linkById: p("SELECT * FROM links WHERE link_id = ?"),
+    linkByCrmId: p("SELECT * FROM links WHERE crm_id = ?"),
+    linkByReferralId: p("SELECT * FROM links WHERE referral_id = ?"),
+    links: p("SELECT * FROM links ORDER BY seq"),
+    // An upsert on link_id, not INSERT OR REPLACE: REPLACE would silently delete another link that
+    // holds the same CRM or referral id instead of reporting the clash.
+    putLink: p(`
+      INSERT INTO links (link_id, crm_id, referral_id, direction, state, favorite, crm_opted_in,
+        crm_modified_at, status_hash, baseline, crm, referral, created_at, updated_at)
+      VALUES (@linkId, @crmId, @referralId, @direction, @state, @favorite, @crmOptedIn,
+        @crmModifiedAt, @statusHash, @baseline, @crm, @referral, @createdAt, @updatedAt)
+      ON CONFLICT (link_id) DO UPDATE SET crm_id = excluded.crm_id, referral_id = excluded.referral_id,
+        direction = excluded.direction, state = excluded.state, favorite = excluded.favorite,
+        crm_opted_in = excluded.crm_opted_in, crm_modified_at = excluded.crm_modified_at,
+        status_hash = excluded.status_hash, baseline = excluded.baseline, crm = excluded.crm,
+        referral = excluded.referral, created_at = excluded.created_at, updated_at = excluded.updated_at`),
+    cursor: p("SELECT cursor FROM cursors WHERE side = ?"),
+    setCursor: p(
+      "INSERT INTO cursors (side, cursor) VALUES (?, ?) ON CONFLICT (side) DO UPDATE SET cursor = excluded.cursor",
+    ),
+    addLedger: p(`
+      INSERT INTO ledger (side, record_id, field, value_hash, written_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (side, record_id, field) DO UPDATE
+        SET value_hash = excluded.value_hash, written_at = excluded.written_at`),
+    findLedger: p("SELECT * FROM ledger WHERE side = ? AND record_id = ? AND field = ?"),
+    consumeLedger: p("DELETE FROM ledger WHERE side = ? AND record_id = ? AND field = ?"),
+    pruneLedger: p("DELETE FROM ledger WHERE written_at < ?"),
+    enqueueOutbox: p(`
+      INSERT INTO outbox (id, link_id, side, fields, action, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET link_id = excluded.link_id, side = excluded.side,
+        fields = excluded.fields, action = excluded.action, reason = excluded.reason,
+        created_at = excluded.created_at`),
+    outbox: p("SELECT * FROM outbox ORDER BY seq"),
+    outboxOfLink: p("SELECT * FROM outbox WHERE link_id = ? ORDER BY seq"),
+    removeOutbox: p("DELETE FROM outbox WHERE id = ?"),
+    park: p(`
+      INSERT INTO parked (link_id, fields, crm, partner_center, detected_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (link_id) DO UPDATE SET fields = excluded.fields, crm = excluded.crm,
+        partner_center = excluded.partner_center, detected_at = excluded.detected_at`),
+    parkedOfLink: p("SELECT * FROM parked WHERE link_id = ?"),
+    parked: p("SELECT * FROM parked ORDER BY seq"),
+    unpark: p("DELETE FROM parked WHERE link_id = ?"),
+    setRecordError: p(`
+      INSERT INTO record_errors (key, code, message, at, attempts) VALUES (?, ?, ?, ?, 1)
+      ON CONFLICT (key) DO UPDATE SET code = excluded.code, message = excluded.message, at = excluded.at,
+        attempts = attempts + 1`),
+    clearRecordError: p("DELETE FROM record_errors WHERE key = ?"),
+    recordErrors: p("SELECT key, code, message, at, attempts FROM record_errors ORDER BY seq"),
+    appendAudit: p(
+      "INSERT INTO audit (at, link_id, crm_id, referral_id, kind, message) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    audit: p("SELECT * FROM audit ORDER BY seq DESC LIMIT ?"),
+    recordCycle: p(`
+      INSERT INTO cycles (cycle_id, started_at, finished_at, mode, dry_run, summary) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (cycle_id) DO UPDATE SET started_at = excluded.started_at,
+        finished_at = excluded.finished_at, mode = excluded.mode, dry_run = excluded.dry_run,
+        summary = excluded.summary`),
+    cycles: p("SELECT summary FROM cycles ORDER BY seq DESC LIMIT ?"),
+  };
+}
+
+interface LinkRow {
+  link_id: string;
+  crm_id: string | null;
+  referral_id: string | null;
+  direction: Link["direction"];
+  state: Link["state"];
+  favorite: number;
+  crm_opted_in: number | null;
+  crm_modified_at: string | null;
+  status_hash: string | null;
+  baseline: string | null;
+  crm: string | null;
+  referral: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface LedgerRow {
+  side: Side;
+  record_id: string;
+  field: SyncField;
+  value_hash: string;
+  written_at: string;
+}
+
+interface OutboxRow {
+  id: string;
+  link_id: string;
+  side: Side;
+  fields: string;
+  action: string | null;
+  reason: string;
+  created_at: string;
+}
+
+interface ParkedRow {
+  link_id: string;
+  fields: string;
+  crm: string;
+  partner_center: string;
+  detected_at: string;
+}
+
+interface AuditRow {
+  at: string;
+  link_id: string | null;
+  crm_id: string | null;
+  referral_id: string | null;
+  kind: string;
+  message: string;
+}
+
+/** A row back into a link; absent values stay absent (no `undefined` keys), as in the memory store. */
+function toLink(r: LinkRow | undefined): Link | undefined {
+  if (!r) return undefined;
+  return {
+    linkId: r.link_id,
+    ...(r.crm_id === null ? {} : { crmId: r.crm_id }),
+    ...(r.referral_id === null ? {} : { referralId: r.referral_id }),
+    direction: r.direction,
+    state: r.state,
+    ...(r.baseline === null ? {} : { baseline: JSON.parse(r.baseline) as CoSellDeal }),
+    ...(r.crm === null ? {} : { crm: JSON.parse(r.crm) as CoSellDeal }),
+    ...(r.crm_opted_in === null ? {} : { crmOptedIn: r.crm_opted_in === 1 }),
+    ...(r.crm_modified_at === null ? {} : { crmModifiedAt: r.crm_modified_at }),
+    ...(r.referral === null ? {} : { referral: JSON.parse(r.referral) as Referral }),
+    ...(r.status_hash === null ? {} : { statusHash: r.status_hash }),
+    favorite: r.favorite === 1,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toParked(r: ParkedRow): ParkedConflict {
+  return {
+    linkId: r.link_id,
+    fields: JSON.parse(r.fields) as SyncField[],
+    crm: JSON.parse(r.crm) as ParkedConflict["crm"],
+    partnerCenter: JSON.parse(r.partner_center) as ParkedConflict["partnerCenter"],
+    detectedAt: r.detected_at,
+  };
+}
+
+function json(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}
+
+function isSqliteError(err: unknown, code: string): boolean {
+  return err instanceof Database.SqliteError && err.code === code;
+}
+
+/** better-sqlite3's own message ("directory does not exist") does not say which folder or what to do. */
+function assertFolderExists(path: string): void {
+  const folder = dirname(resolve(path));
+  if (existsSync(folder) && statSync(folder).isDirectory()) return;
+  throw new ConfigError(
+    "STATE_STORE_UNUSABLE",
+    `Cannot open the cosell state database "${path}": the folder "${folder}" does not exist. Create the ` +
+      "folder, or point cosell at a state file in an existing folder.",
+    { path, folder },
+  );
+}
