@@ -195,7 +195,8 @@ export function planPair(pair: PairState, opts: PlannerOptions): Plan {
       // Both sides agree. If one shows a value we wrote, that is our echo arriving: report it so its
       // ledger entry is consumed now. Left in the ledger, it would later swallow a seller's edit back
       // to that same value as if it were our echo.
-      if (opts.isEcho("crm", crm.crmId, field, crmDeal)) echoes.push({ side: "crm", recordId: crm.crmId, field });
+      if (opts.isEcho("crm", crm.crmId, field, crmDeal))
+        echoes.push({ side: "crm", recordId: crm.crmId, field });
       if (referral && opts.isEcho("partnerCenter", referral.id, field, pcDeal))
         echoes.push({ side: "partnerCenter", recordId: referral.id, field });
       continue;
