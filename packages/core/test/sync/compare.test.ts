@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { equalField, fieldHash, sameField, stableJson } from "../../src/index.js";
+import { agreedOutbound } from "./fixtures.js";
+
+describe("compare", () => {
+  const d = agreedOutbound();
+
+  it("a CRM's closed lost is the same stage as a declined referral (same reason), not as another stage", () => {
+    const crm = { ...d, stage: "lost" as const, closeReason: "No budget" };
+    expect(sameField(crm, { ...d, stage: "declined", closeReason: "No budget" }, "stage")).toBe(true);
+    expect(sameField(crm, { ...d, stage: "declined", closeReason: "Other" }, "stage")).toBe(false);
+    expect(sameField(crm, { ...d, stage: "expired" }, "stage")).toBe(false);
+    // Partner Center's own comparison keeps the two apart (declined and lost are different transitions).
+    expect(equalField(crm, { ...d, stage: "declined", closeReason: "No budget" }, "stage")).toBe(false);
+  });
+
+  it("lists compare regardless of order; absent and empty compare equal", () => {
+    const b = {
+      ...d,
+      team: [...d.team, { firstName: "Bo", lastName: "Ek", email: "bo@x.example", phone: "1" }],
+    };
+    const c = { ...b, team: [...b.team].reverse(), notes: "" };
+    expect(sameField(b, c, "team")).toBe(true);
+    expect(sameField({ ...d, notes: undefined }, { ...d, notes: "" }, "notes")).toBe(true);
+    expect(fieldHash(b, "team")).toBe(fieldHash(c, "team"));
+  });
+
+  it("object fields compare only what the CRM side holds (no DUNS in the CRM is not a difference)", () => {
+    const pc = { ...d, customer: { ...d.customer, duns: "123456789" } };
+    const crm = { ...d, customer: { ...d.customer, duns: undefined } };
+    expect(sameField(crm, pc, "customer")).toBe(true);
+    expect(sameField(pc, crm, "customer")).toBe(false);
+  });
+
+  it("stableJson sorts keys", () => {
+    expect(stableJson({ b: 1, a: [{ d: 2, c: 3 }] })).toBe('{"a":[{"c":3,"d":2}],"b":1}');
+  });
+});

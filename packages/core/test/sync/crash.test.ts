@@ -1,0 +1,106 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { runCycle, type StateStore } from "../../src/index.js";
+import { SqliteStateStore } from "../../src/sync/store-sqlite.js";
+import { CHECKPOINTS, crashAt, SimulatedCrash, sampleDeal } from "../../src/testing/index.js";
+import { world } from "./harness.js";
+
+/**
+ * A process can die between any two executor steps. With the SQLite store on disk, a crash at each
+ * named checkpoint (first time it is reached, and again halfway through the batch), a reopened store
+ * and one resumed cycle must leave exactly one referral per opted-in record, every record linked and
+ * showing `synced`, and one CRM opportunity per inbound referral.
+ */
+
+const RECORDS = 20;
+const INBOUND = 3;
+/** How often a batch reaches each checkpoint: once per outbound record, or once per inbound referral. */
+const HITS: Record<(typeof CHECKPOINTS)[number], number> = {
+  "link-before-create": RECORDS + INBOUND,
+  "create-referral": RECORDS,
+  "after-create-referral": RECORDS,
+  "crm-create": INBOUND,
+  "crm-apply": RECORDS + INBOUND,
+};
+
+const dirs: string[] = [];
+const stores: StateStore[] = [];
+afterEach(() => {
+  for (const s of stores.splice(0)) {
+    try {
+      s.close();
+    } catch {
+      // already closed by the test
+    }
+  }
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function openStore(file: string): StateStore {
+  const s = new SqliteStateStore(file);
+  stores.push(s);
+  return s;
+}
+
+const cases = CHECKPOINTS.flatMap((point) => [
+  { point, occurrence: 1 },
+  { point, occurrence: Math.ceil(HITS[point] / 2) },
+]);
+
+describe("crash between executor steps, SQLite store, resume", () => {
+  it.each(cases)(
+    "crash at $point (hit $occurrence): one referral per record after the resume",
+    async ({ point, occurrence }) => {
+      const dir = mkdtempSync(join(tmpdir(), "cosell-crash-"));
+      dirs.push(dir);
+      const file = join(dir, "state.db");
+      const w = world({ store: openStore(file) });
+      const ids = Array.from({ length: RECORDS }, (_, i) =>
+        w.crm.createOpportunity(sampleDeal({ name: `Batch deal ${i + 1}` }), { optedIn: true }),
+      );
+      const inbound = Array.from({ length: INBOUND }, (_, i) =>
+        w.pc.sendInbound({ name: `Inbound ${i + 1}` }),
+      );
+
+      await expect(runCycle(w.deps({ checkpoint: crashAt(point, occurrence) }))).rejects.toBeInstanceOf(
+        SimulatedCrash,
+      );
+      // The process died: whatever the store committed is on disk; open it again.
+      w.store.close();
+      w.store = openStore(file);
+      w.clock.advance(1000);
+
+      const resumed = await runCycle(w.deps());
+      expect(resumed.summary.errors).toEqual([]);
+
+      const referrals = w.pc.all();
+      expect(referrals).toHaveLength(RECORDS + INBOUND);
+      for (const id of ids) {
+        const mine = referrals.filter((r) => r.externalReferenceId === id);
+        expect(mine, `referrals for ${id}`).toHaveLength(1);
+        const opp = w.crm.get(id)!;
+        expect(opp.referralId).toBe(mine[0]!.id);
+        expect(opp.status).toMatchObject({ state: "synced", referralId: mine[0]!.id, lastError: null });
+        expect(w.store.getLinkByCrmId(id)).toMatchObject({ state: "linked", referralId: mine[0]!.id });
+      }
+      for (const r of inbound) {
+        const opps = w.crm.all().filter((o) => o.referralId === r.id);
+        expect(opps, `opportunities for ${r.id}`).toHaveLength(1);
+        expect(w.store.getLinkByReferralId(r.id)).toMatchObject({ state: "linked", crmId: opps[0]!.crmId });
+      }
+      expect(w.store.listLinks().filter((l) => l.state === "pending")).toEqual([]);
+
+      // And the next cycles find nothing left to do.
+      for (let i = 0; i < 2; i++) {
+        w.clock.advance(1000);
+        const { summary } = await runCycle(w.deps());
+        expect(
+          summary.apiCalls.crm.writes + summary.apiCalls.partnerCenter.writes,
+          `quiet cycle ${i + 1}`,
+        ).toBe(0);
+      }
+    },
+  );
+});

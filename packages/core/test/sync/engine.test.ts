@@ -1,0 +1,138 @@
+import { describe, expect, it } from "vitest";
+import { type CallStats, planCycle, runCycle } from "../../src/index.js";
+import { sampleDeal } from "../../src/testing/index.js";
+import { storeSnapshot, world } from "./harness.js";
+
+const delta = (a: CallStats, b: CallStats): CallStats => ({
+  total: a.total - b.total,
+  reads: a.reads - b.reads,
+  writes: a.writes - b.writes,
+});
+
+describe("runCycle: the summary", () => {
+  it("counts steps per kind, errors, and API calls per side (matching what each side counted)", async () => {
+    const w = world();
+    const a = w.crm.createOpportunity(sampleDeal({ name: "A" }), { optedIn: true });
+    w.crm.createOpportunity(sampleDeal({ name: "B" }), { optedIn: true });
+    const bad = w.crm.createOpportunity(sampleDeal({ name: "C", team: [] }), { optedIn: true });
+    w.crm.createOpportunity(sampleDeal({ name: "D" }), { optedIn: false });
+    w.pc.sendInbound({ name: "E" });
+    const crm0 = w.adapter.stats();
+    const pc0 = w.pc.stats();
+
+    const { summary, plan } = await runCycle(w.deps());
+
+    expect(summary.dryRun).toBe(false);
+    expect(summary.mode).toBe("incremental");
+    expect(summary.steps).toEqual({ create: 3, invalid: 1 });
+    expect(plan.steps.filter((s) => s.kind === "create").map((s) => s.kind === "create" && s.side)).toEqual([
+      "partnerCenter",
+      "partnerCenter",
+      "crm",
+    ]);
+    expect(summary.errors).toEqual([expect.objectContaining({ key: `crm:${bad}`, code: "TEAM_REQUIRED" })]);
+    expect(summary.apiCalls.crm).toEqual(delta(w.adapter.stats(), crm0));
+    expect(summary.apiCalls.partnerCenter).toEqual(delta(w.pc.stats(), pc0));
+    // Two referrals created; one look-up each (idempotent create) plus one list page.
+    expect(summary.apiCalls.partnerCenter).toEqual({ total: 5, reads: 3, writes: 2 });
+    // One change page, one CRM batch for the three status writes, one for the inbound create.
+    expect(summary.apiCalls.crm).toEqual({ total: 3, reads: 1, writes: 2 });
+    expect(w.store.listCycles(1)[0]).toEqual(summary);
+
+    w.crm.update(a, { notes: "edited" });
+    w.clock.advance(1000);
+    const second = (await runCycle(w.deps())).summary;
+    expect(second.steps).toMatchObject({ update: 1 });
+    expect(second.apiCalls.partnerCenter.writes).toBe(1);
+  });
+
+  it("records the echoes it suppressed", async () => {
+    const w = world();
+    const id = w.crm.createOpportunity(sampleDeal(), { optedIn: true });
+    await runCycle(w.deps());
+    const ref = w.pc.all()[0]!;
+    w.pc.editNotes(ref.id, "From Microsoft");
+    w.clock.advance(1000);
+    await runCycle(w.deps());
+    expect(w.crm.get(id)?.deal.notes).toBe("From Microsoft");
+    // The CRM now reports the notes we wrote: the ledger recognises them.
+    w.clock.advance(1000);
+    const { summary } = await runCycle(w.deps());
+    expect(summary.suppressedEchoes).toBeGreaterThan(0);
+    expect(summary.apiCalls.crm.writes + summary.apiCalls.partnerCenter.writes).toBe(0);
+  });
+
+  it("a seller's edit back to a value cosell once wrote is still synced (the echo was consumed when it came back)", async () => {
+    const w = world();
+    const id = w.crm.createOpportunity(sampleDeal(), { optedIn: true });
+    await runCycle(w.deps());
+    const ref = w.pc.all()[0]!;
+    const cycle = async () => {
+      w.clock.advance(1000);
+      return (await runCycle(w.deps())).summary;
+    };
+    w.pc.editNotes(ref.id, "B");
+    await cycle(); // cosell writes B to the CRM
+    await cycle(); // B comes back through the CRM's change feed: our echo
+    w.crm.update(id, { notes: "C" });
+    await cycle();
+    expect(w.pc.get(ref.id)?.details?.notes).toBe("C");
+    w.crm.update(id, { notes: "B" }); // the seller reverts
+    await cycle();
+    expect(w.pc.get(ref.id)?.details?.notes).toBe("B");
+  });
+
+  it("a crash thrown from a checkpoint stops the cycle instead of being recorded as a record error", async () => {
+    const w = world();
+    w.crm.createOpportunity(sampleDeal(), { optedIn: true });
+    const crash = new Error("power cut");
+    await expect(
+      runCycle(
+        w.deps({
+          checkpoint: (name) => {
+            if (name === "create-referral") throw crash;
+          },
+        }),
+      ),
+    ).rejects.toBe(crash);
+    expect(w.store.listRecordErrors()).toEqual([]);
+    expect(w.pc.all()).toEqual([]);
+  });
+});
+
+describe("planCycle: a dry run", () => {
+  it("reads both sides, returns the plan, and writes nothing: store, CRM and Partner Center unchanged", async () => {
+    const w = world();
+    const a = w.crm.createOpportunity(sampleDeal({ name: "Linked" }), { optedIn: true });
+    await runCycle(w.deps());
+    w.clock.advance(60_000);
+    // Pending work on both sides: an edit each way, a new opt-in, an inbound referral, a stage move.
+    w.crm.update(a, { notes: "Seller edit" });
+    w.pc.editNotes(w.pc.all()[0]!.id, "Microsoft edit");
+    w.crm.createOpportunity(sampleDeal({ name: "New" }), { optedIn: true });
+    w.pc.sendInbound({ name: "Inbound" });
+    w.clock.advance(1000);
+
+    const store0 = storeSnapshot(w.store);
+    const crm0 = structuredClone(w.crm.all());
+    const pc0 = structuredClone(w.pc.all());
+    const crmStats = w.adapter.stats();
+    const pcStats = w.pc.stats();
+
+    const { summary, plan } = await planCycle(w.deps());
+
+    expect(summary.dryRun).toBe(true);
+    expect(plan.steps.map((s) => s.kind).sort()).toEqual(["create", "create", "update"]);
+    expect(summary.apiCalls.crm.writes).toBe(0);
+    expect(summary.apiCalls.partnerCenter.writes).toBe(0);
+    expect(delta(w.adapter.stats(), crmStats).writes).toBe(0);
+    expect(delta(w.pc.stats(), pcStats).writes).toBe(0);
+    expect(storeSnapshot(w.store)).toEqual(store0);
+    expect(w.crm.all()).toEqual(crm0);
+    expect(w.pc.all()).toEqual(pc0);
+
+    // The real cycle does what the plan said.
+    const real = await runCycle(w.deps());
+    expect(real.plan.steps.map((s) => s.kind).sort()).toEqual(plan.steps.map((s) => s.kind).sort());
+  });
+});
