@@ -2,6 +2,7 @@ import type { CoSellDeal, Stage } from "../domain/deal.js";
 import {
   ACCEPT_FIELDS,
   EDITABLE_FIELDS,
+  INITIAL_STAGE,
   isArchived,
   type LifecycleAction,
   TRANSITIONS,
@@ -131,7 +132,15 @@ export function planPair(pair: PairState, opts: PlannerOptions): Plan {
 
   // 1. Nothing on the Partner Center side yet: create the referral from the CRM record.
   if (crm && !pcDeal) {
-    const deal: CoSellDeal = { ...crm.deal, crmId: crm.crmId, direction: "outbound" };
+    // A new referral starts where the lifecycle starts outbound deals; a CRM stage beyond it (won,
+    // lost) is reached by the transitions the executor plans right after the create.
+    const deal: CoSellDeal = {
+      ...crm.deal,
+      crmId: crm.crmId,
+      direction: "outbound",
+      stage: INITIAL_STAGE.outbound,
+      closeReason: undefined,
+    };
     const issues = validateDeal(deal);
     if (issues.length)
       return {
