@@ -82,6 +82,24 @@ describe("runCycle: the summary", () => {
     expect(w.pc.get(ref.id)?.details?.notes).toBe("B");
   });
 
+  it("a record already won or lost when it is opted in: the referral is created accepted, then closed", async () => {
+    const w = world();
+    const won = w.crm.createOpportunity(sampleDeal({ name: "Won" }), { optedIn: false });
+    const lost = w.crm.createOpportunity(sampleDeal({ name: "Lost" }), { optedIn: false });
+    w.crm.setStage(won, "won");
+    w.crm.setStage(lost, "lost", "Went with a competitor");
+    w.crm.setOptIn(won, true);
+    w.crm.setOptIn(lost, true);
+    const { summary } = await runCycle(w.deps());
+    expect(summary.errors).toEqual([]);
+    const stageOf = (id: string) => {
+      const r = w.pc.all().find((x) => x.externalReferenceId === id)!;
+      return [r.substatus, r.statusReason ?? undefined];
+    };
+    expect(stageOf(won)).toEqual(["Won", undefined]);
+    expect(stageOf(lost)).toEqual(["Lost", "Went with a competitor"]);
+  });
+
   it("a crash thrown from a checkpoint stops the cycle instead of being recorded as a record error", async () => {
     const w = world();
     w.crm.createOpportunity(sampleDeal(), { optedIn: true });

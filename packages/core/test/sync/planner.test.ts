@@ -75,6 +75,14 @@ const cases: Case[] = [
     steps: [{ kind: "create", side: "partnerCenter", reason: "Opted in and not yet in Partner Center." }],
   },
   {
+    name: "create in Partner Center: a record already won in the CRM is shared as accepted (the win follows)",
+    pair: {
+      key: `crm:${CRM_ID}`,
+      crm: crmOf({ ...out, id: undefined, stage: "won" }, { referralId: undefined }),
+    },
+    steps: [{ kind: "create", side: "partnerCenter", deal: expect.objectContaining({ stage: "accepted" }) }],
+  },
+  {
     name: "nothing: not opted in and not linked",
     pair: { key: `crm:${CRM_ID}`, crm: crmOf(out, { optedIn: false, referralId: undefined }) },
     steps: [],
