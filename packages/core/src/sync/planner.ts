@@ -2,6 +2,7 @@ import type { CoSellDeal, Stage } from "../domain/deal.js";
 import {
   ACCEPT_FIELDS,
   EDITABLE_FIELDS,
+  findRule,
   INITIAL_STAGE,
   isArchived,
   type LifecycleAction,
@@ -427,8 +428,13 @@ function planPartnerCenterWrites(
       reason: `Changed in the CRM: ${now_.join(", ")}.`,
     });
   }
+  // Where this plan leaves the referral: edits not possible now are never possible once it closes
+  // (a decline from received), so they are skipped rather than deferred to an accept that won't come.
+  let end = current.stage;
+  for (const a of (actions ?? []).filter((x) => x !== "accept")) end = findRule(end, a)?.to ?? end;
+  const archivedAtEnd = isArchived({ stage: end });
   if (later.length) {
-    if (current.stage === "received" || !ok)
+    if ((current.stage === "received" && !archivedAtEnd) || !ok)
       steps.push({
         kind: "defer",
         side: "partnerCenter",
@@ -439,13 +445,13 @@ function planPartnerCenterWrites(
     else {
       // The CRM id is bookkeeping: a referral archived before it got it (declined, expired) is nothing
       // the seller can or must act on, so it is not reported on the record.
-      const shown = isArchived(current) ? later.filter((f) => f !== "crmId") : later;
+      const shown = archivedAtEnd ? later.filter((f) => f !== "crmId") : later;
       if (shown.length)
         steps.push({
           kind: "skip",
           pairKey: key,
-          reason: isArchived(current)
-            ? `The referral is ${current.stage} (archived) in Partner Center; ${shown.join(", ")} can no longer change there.`
+          reason: archivedAtEnd
+            ? `The referral is ${end} (archived) in Partner Center; ${shown.join(", ")} can no longer change there.`
             : `Partner Center does not allow changing ${shown.join(", ")} on a ${current.stage} referral.`,
         });
     }

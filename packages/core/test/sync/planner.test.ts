@@ -303,7 +303,6 @@ const cases: Case[] = [
     name: "invalid: decline of a received referral without a reason (REASON_REQUIRED)",
     pair: inboundPair({ stage: "lost" }),
     steps: [
-      { kind: "defer", side: "partnerCenter", fields: ["crmId"] },
       {
         kind: "invalid",
         issues: [expect.objectContaining({ code: "REASON_REQUIRED" })],
@@ -315,14 +314,23 @@ const cases: Case[] = [
     name: "transition: closed lost on a received referral declines it",
     pair: inboundPair({ stage: "lost", closeReason: "Not our region" }),
     steps: [
-      // The CRM id waits for an accept that will not come; the next cycle finds the referral archived and drops it.
-      { kind: "defer", side: "partnerCenter", fields: ["crmId"] },
       {
         kind: "transition",
         action: "decline",
         input: { reason: "Not our region" },
         reason: "Changed in the CRM: stage received → declined.",
       },
+    ],
+  },
+  {
+    name: "decline with a pending edit: the edit is skipped (the referral closes), not deferred",
+    pair: inboundPair({ stage: "lost", closeReason: "Not our region", notes: "Seller's notes" }),
+    steps: [
+      {
+        kind: "skip",
+        reason: "The referral is declined (archived) in Partner Center; notes can no longer change there.",
+      },
+      { kind: "transition", action: "decline" },
     ],
   },
   {
