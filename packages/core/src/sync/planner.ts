@@ -379,6 +379,11 @@ function planPartnerCenterWrites(
   // An accept goes first (it unlocks edits); win/lose go last (they archive the referral).
   let ok = true;
   if (accepting) ok = transitionStep("accept");
+  // Where this plan leaves the referral: what is not possible now is never possible once it closes
+  // (a decline from received), so it is skipped rather than deferred to an accept that won't come.
+  let end = current.stage;
+  for (const a of (actions ?? []).filter((x) => x !== "accept")) end = findRule(end, a)?.to ?? end;
+  const archivedAtEnd = isArchived({ stage: end });
   if (
     ok &&
     fields.includes("invitation") &&
@@ -401,7 +406,7 @@ function planPartnerCenterWrites(
         reason: "Microsoft's help was requested in the CRM.",
       });
       current = r.deal;
-    } else if (current.stage === "received") {
+    } else if (current.stage === "received" && !archivedAtEnd) {
       steps.push({
         kind: "defer",
         side: "partnerCenter",
@@ -410,7 +415,12 @@ function planPartnerCenterWrites(
         action: "inviteMicrosoft",
         reason: "Microsoft can be invited once the referral is accepted.",
       });
-    } else steps.push({ kind: "skip", pairKey: key, reason: `Cannot invite Microsoft: ${r.error.message}` });
+    } else {
+      // Judged in the stage this plan ends in, so the next cycle (referral archived) says the same.
+      const atEnd = archivedAtEnd ? transition({ ...current, stage: end }, "inviteMicrosoft", input, now) : r;
+      const why = atEnd.ok ? r.error.message : atEnd.error.message;
+      steps.push({ kind: "skip", pairKey: key, reason: `Cannot invite Microsoft: ${why}` });
+    }
   }
 
   const remaining = edits.filter((f) => !carried.includes(f));
@@ -428,11 +438,6 @@ function planPartnerCenterWrites(
       reason: `Changed in the CRM: ${now_.join(", ")}.`,
     });
   }
-  // Where this plan leaves the referral: edits not possible now are never possible once it closes
-  // (a decline from received), so they are skipped rather than deferred to an accept that won't come.
-  let end = current.stage;
-  for (const a of (actions ?? []).filter((x) => x !== "accept")) end = findRule(end, a)?.to ?? end;
-  const archivedAtEnd = isArchived({ stage: end });
   if (later.length) {
     if ((current.stage === "received" && !archivedAtEnd) || !ok)
       steps.push({

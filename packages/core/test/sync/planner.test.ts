@@ -334,6 +334,34 @@ const cases: Case[] = [
     ],
   },
   {
+    name: "help requested and declined in one go: the invite is skipped as the closed referral will say",
+    pair: inboundPair({
+      stage: "lost",
+      closeReason: "Not our region",
+      invitation: { microsoftHelpRequested: true, helpNotes: "Need an architect" },
+    }),
+    steps: [
+      {
+        kind: "skip",
+        reason: "Cannot invite Microsoft: This deal is archived (declined); no further actions are possible.",
+      },
+      { kind: "transition", action: "decline" },
+    ],
+  },
+  {
+    name: "help requested on a received referral: the invite waits for the accept",
+    pair: inboundPair({ invitation: { microsoftHelpRequested: true, helpNotes: "Need an architect" } }),
+    steps: [
+      {
+        kind: "defer",
+        fields: ["invitation"],
+        action: "inviteMicrosoft",
+        reason: "Microsoft can be invited once the referral is accepted.",
+      },
+      { kind: "defer", fields: ["crmId"] },
+    ],
+  },
+  {
     name: "stage chain: received → won is accept then win",
     pair: inboundPair({ stage: "won" }),
     steps: [
