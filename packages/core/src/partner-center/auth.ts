@@ -34,6 +34,7 @@ export const CertificateCredentialSchema = z.object({
     ),
   x5c: z.string().min(1).optional(),
 });
+/** A parsed {@link CertificateCredentialSchema}. */
 export type CertificateCredential = z.infer<typeof CertificateCredentialSchema>;
 
 /**
@@ -84,7 +85,9 @@ export const TokenProviderOptionsSchema = z
   .object(tokenProviderShape)
   .strict()
   .superRefine(requireOneCredential);
+/** Token provider options as written (defaults optional). */
 export type TokenProviderOptions = z.input<typeof TokenProviderOptionsSchema>;
+/** Token provider options after validation, defaults applied. */
 export type ResolvedTokenProviderOptions = z.output<typeof TokenProviderOptionsSchema>;
 
 /** Bearer tokens for one app registration and one scope, cached and refreshed by msal. */

@@ -50,7 +50,7 @@ import {
 export const DEFAULT_PARTNER_CENTER_API_BASE_URL = "https://api.partner.microsoft.com/v1.0";
 
 /** Partner Center's cap on `$top`. */
-export const MAX_PAGE_SIZE = 100;
+export const PARTNER_CENTER_MAX_PAGE_SIZE = 100;
 
 /**
  * Settings of {@link createPartnerCenterClient}. Everything but the tenant, the app and its credential
@@ -62,7 +62,7 @@ export const PartnerCenterClientConfigSchema = z
     /** API root, e.g. the sandbox's `http://127.0.0.1:PORT/v1.0`. Plain http only to loopback. */
     apiBaseUrl: z.string().default(DEFAULT_PARTNER_CENTER_API_BASE_URL),
     /** Referrals per list page (`$top`), 1–100. */
-    pageSize: z.number().int().min(1).max(MAX_PAGE_SIZE).default(MAX_PAGE_SIZE),
+    pageSize: z.number().int().min(1).max(PARTNER_CENTER_MAX_PAGE_SIZE).default(PARTNER_CENTER_MAX_PAGE_SIZE),
     /** One attempt is abandoned (and counted as a transient failure) after this long. */
     requestTimeoutMs: z.number().int().positive().default(60_000),
     /** Retries of throttled (429) and transiently failed (5xx, reset, timeout) calls. */
@@ -258,10 +258,10 @@ export function createPartnerCenterClient(
 
   async function* listReferrals(filter: ReferralListFilter = {}): AsyncGenerator<Referral[]> {
     const top = filter.pageSize ?? config.pageSize;
-    if (!Number.isInteger(top) || top < 1 || top > MAX_PAGE_SIZE)
+    if (!Number.isInteger(top) || top < 1 || top > PARTNER_CENTER_MAX_PAGE_SIZE)
       throw new ConfigError(
         "CONFIG_INVALID",
-        `pageSize: ${top} — use a whole number from 1 to ${MAX_PAGE_SIZE}.`,
+        `pageSize: ${top} — use a whole number from 1 to ${PARTNER_CENTER_MAX_PAGE_SIZE}.`,
         {
           key: "pageSize",
           value: top,

@@ -14,6 +14,7 @@ import type { CallStats } from "../sync/types.js";
 import type { TokenProvider } from "./auth.js";
 import { ApiErrorBodySchema } from "./referral.js";
 
+/** The HTTP methods the Partner Center APIs use. */
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 
 /** How hard to try before giving up with a typed error. */
@@ -28,6 +29,7 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
+/** Six attempts within two minutes, backoff from 0.5 s up to 30 s per step. */
 export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = {
   maxAttempts: 6,
   maxRetryTimeMs: 120_000,
@@ -103,6 +105,7 @@ export interface SendOptions<T> {
   recover?: () => Promise<T | undefined>;
 }
 
+/** A successful answer (or the value a recovery found). */
 export interface HttpResponse<T> {
   status: number;
   headers: Headers;
@@ -118,6 +121,7 @@ export interface PartnerCenterHttp {
   stats(): ApiCallStats;
 }
 
+/** Settings of {@link createPartnerCenterHttp}. */
 export interface PartnerCenterHttpOptions {
   tokens: TokenProvider;
   retry?: Partial<RetryPolicy>;

@@ -20,6 +20,7 @@ export const REFERRAL_WEBHOOK_EVENTS = [
   "related-referral-created",
   "related-referral-updated",
 ] as const;
+/** One of {@link REFERRAL_WEBHOOK_EVENTS}. */
 export const WebhookEventSchema = z.enum(REFERRAL_WEBHOOK_EVENTS);
 export type WebhookEvent = z.infer<typeof WebhookEventSchema>;
 
@@ -43,6 +44,7 @@ export interface WebhookRegistration {
   subscriberId?: string;
 }
 
+/** What to register: cosell's receiver URL and the events it wants. */
 export interface RegisterWebhookOptions {
   /** The public https URL of cosell's receiver. */
   url: string;
@@ -56,6 +58,7 @@ export interface RegisterWebhookOptions {
   replace?: boolean;
 }
 
+/** The outcome of {@link registerWebhook}. */
 export interface WebhookRegistrationResult {
   /** What was done: nothing needed, a first registration, events added to ours, or another URL replaced. */
   action: "unchanged" | "created" | "updated" | "replaced";
@@ -210,6 +213,7 @@ export class WebhookVerificationError extends CoSellError {
   }
 }
 
+/** Settings of {@link createWebhookReceiver}. */
 export interface WebhookReceiverOptions {
   /**
    * Hosts the signing certificate may be fetched from (`host` or `host:port`), over https. Default
@@ -227,6 +231,7 @@ export interface WebhookReceiverOptions {
   now?: () => Date;
 }
 
+/** Request headers as `node:http` gives them, or a fetch `Headers`. */
 export type WebhookHeaders = Headers | Record<string, string | string[] | undefined>;
 
 /** Checks Partner Center's signature on an event and turns it into a {@link WebhookHint}. */
@@ -446,6 +451,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions = {}): Web
   };
 }
 
+/** Settings of {@link createWebhookRequestHandler}. */
 export interface WebhookHandlerOptions {
   receiver: WebhookReceiver;
   /** Called with each verified hint. Its failures go to `onError`; Partner Center still gets 200. */
