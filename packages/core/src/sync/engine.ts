@@ -379,7 +379,8 @@ class Cycle {
       const pair: PairState = { key: link.linkId, link, crm: ctx.nextPair().crm, referral: link.referral };
       const plan = planPair(pair, { now: this.now(), rules: this.resolved, isEcho: this.isEcho });
       if (plan.steps.some((st) => st.kind === "update" || st.kind === "transition"))
-        next.push({ pair, fresh: { crm: true, referral: true } });
+        // Not a fresh read: the pair is rebuilt from what this cycle just wrote.
+        next.push({ pair, fresh: { crm: false, referral: false } });
     }
     return next;
   }
@@ -569,6 +570,12 @@ class Cycle {
         });
     }
     if (!ctx.deferred.length) for (const o of store.listOutbox(link.linkId)) store.removeOutbox(o.id);
+    // A side read fresh in this cycle already shows every write we made to it before: an entry it did
+    // not echo back was written over by someone, and would swallow a later edit back to the value we
+    // once wrote (an undo) as if it were our echo. Dropped before this cycle's writes are remembered.
+    if (ctx.freshCrmId) for (const f of SYNC_FIELDS) store.consumeLedger("crm", ctx.freshCrmId, f);
+    if (ctx.freshReferralId)
+      for (const f of SYNC_FIELDS) store.consumeLedger("partnerCenter", ctx.freshReferralId, f);
     store.addLedger(ctx.ledger.map((l) => ({ ...l, writtenAt: now })));
     for (const note of ctx.audits) this.audit(link, note.kind, note.message, ctx);
 
@@ -641,6 +648,9 @@ class PairContext {
   wrote = false;
   /** The pair was parked (manual policy) before this cycle. */
   readonly parked: boolean;
+  /** The records read fresh this cycle (not rebuilt from snapshots), by side. */
+  readonly freshCrmId: string | undefined;
+  readonly freshReferralId: string | undefined;
   crmAfter: CoSellDeal | undefined;
   statusWritten: SyncStatus | undefined;
   readonly favorite: boolean;
@@ -656,6 +666,8 @@ class PairContext {
     this.referral = work.pair.referral;
     this.steps = steps;
     this.parked = work.pair.parked ?? false;
+    this.freshCrmId = work.fresh.crm ? work.pair.crm?.crmId : undefined;
+    this.freshReferralId = work.fresh.referral ? work.pair.referral?.id : undefined;
     this.favorite = this.link?.favorite ?? false;
     this.crmAfter = this.crm?.deal;
   }
