@@ -82,6 +82,25 @@ describe("runCycle: the summary", () => {
     expect(w.pc.get(ref.id)?.details?.notes).toBe("B");
   });
 
+  it("a stale ledger entry (our write, overwritten by the seller before we saw it) does not swallow a later edit", async () => {
+    const w = world();
+    const id = w.crm.createOpportunity(sampleDeal(), { optedIn: true });
+    await runCycle(w.deps());
+    const ref = w.pc.all()[0]!;
+    const cycle = async (ms = 1000) => {
+      w.clock.advance(ms);
+      return (await runCycle(w.deps())).summary;
+    };
+    w.pc.editNotes(ref.id, "bravo");
+    await cycle(); // cosell writes bravo to the CRM…
+    w.crm.update(id, { notes: "alpha" }); // …and the seller overwrites it before the echo is read
+    await cycle();
+    expect(w.pc.get(ref.id)?.details?.notes).toBe("alpha");
+    w.crm.update(id, { notes: "bravo" });
+    await cycle(10 * 60_000); // past the re-read overlap: only the CRM's change feed brings the edit
+    expect(w.pc.get(ref.id)?.details?.notes).toBe("bravo");
+  });
+
   it("a record already won or lost when it is opted in: the referral is created accepted, then closed", async () => {
     const w = world();
     const won = w.crm.createOpportunity(sampleDeal({ name: "Won" }), { optedIn: false });
