@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type CallStats, planCycle, runCycle } from "../../src/index.js";
+import { type CallStats, planCycle, referralToDeal, runCycle } from "../../src/index.js";
 import { sampleDeal } from "../../src/testing/index.js";
 import { storeSnapshot, world } from "./harness.js";
 
@@ -134,6 +134,70 @@ describe("runCycle: the summary", () => {
     ).rejects.toBe(crash);
     expect(w.store.listRecordErrors()).toEqual([]);
     expect(w.pc.all()).toEqual([]);
+  });
+});
+
+describe("runCycle: lifecycle bookkeeping", () => {
+  it("edits on a received referral wait in the outbox; the accept carries them and empties it", async () => {
+    const w = world();
+    const ref = w.pc.sendInbound({ name: "Inbound" });
+    await runCycle(w.deps());
+    const opp = w.crm.all().find((o) => o.referralId === ref.id)!;
+    const link = () => w.store.getLinkByReferralId(ref.id)!;
+
+    w.crm.update(opp.crmId, { notes: "Seller's first notes", closeDate: "2026-11-30" });
+    w.clock.advance(1000);
+    const deferred = await runCycle(w.deps());
+    expect(deferred.summary.steps.defer).toBe(1);
+    expect(deferred.summary.apiCalls.partnerCenter.writes).toBe(0);
+    expect(w.store.listOutbox(link().linkId)).toEqual([
+      expect.objectContaining({ side: "partnerCenter", fields: ["closeDate", "notes", "crmId"] }),
+    ]);
+    expect(w.crm.get(opp.crmId)?.status).toMatchObject({
+      state: "deferred",
+      lastError: expect.stringContaining("once the referral is accepted"),
+    });
+    expect(w.pc.get(ref.id)?.details?.notes).not.toBe("Seller's first notes");
+
+    w.crm.setStage(opp.crmId, "accepted");
+    w.clock.advance(1000);
+    await runCycle(w.deps());
+    const accepted = referralToDeal(w.pc.get(ref.id)!);
+    expect(accepted).toMatchObject({
+      stage: "accepted",
+      notes: "Seller's first notes",
+      closeDate: "2026-11-30",
+      crmId: opp.crmId,
+    });
+    expect(w.store.listOutbox(link().linkId)).toEqual([]);
+    expect(w.crm.get(opp.crmId)?.status).toMatchObject({ state: "synced", lastError: null });
+  });
+
+  it("a referral changed between read and write (412): re-read, re-plan, nothing of Microsoft's lost", async () => {
+    const w = world();
+    const id = w.crm.createOpportunity(sampleDeal(), { optedIn: true });
+    await runCycle(w.deps());
+    const ref = w.pc.all()[0]!;
+    w.crm.update(id, { value: { amount: 99_000, currency: "USD" } });
+    w.clock.advance(1000);
+    let raced = false;
+    const { summary } = await runCycle(
+      w.deps({
+        checkpoint: (name) => {
+          // Microsoft edits the notes after cosell read the referral, before it writes.
+          if (name === "partner-center-update" && !raced) {
+            raced = true;
+            w.pc.editNotes(ref.id, "Microsoft, meanwhile");
+          }
+        },
+      }),
+    );
+    expect(raced).toBe(true);
+    expect(summary.errors).toEqual([]);
+    const after = referralToDeal(w.pc.get(ref.id)!);
+    expect(after.value?.amount).toBe(99_000);
+    expect(after.notes).toBe("Microsoft, meanwhile");
+    expect(w.crm.get(id)?.deal.notes).toBe("Microsoft, meanwhile");
   });
 });
 
