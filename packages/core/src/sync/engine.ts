@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { CoSellDeal } from "../domain/deal.js";
 import { transition } from "../domain/lifecycle.js";
 import { ConflictError, errorMessage, NotFoundError } from "../errors.js";
-import { dealToReferral, referralToDeal } from "../partner-center/mapping.js";
+import { dealToReferral, referralDirection, referralToDeal } from "../partner-center/mapping.js";
 import type { Referral } from "../partner-center/referral.js";
 import type { CrmAdapter } from "./adapter.js";
 import { fieldHash, sameField, stableJson } from "./compare.js";
@@ -345,6 +345,7 @@ class Cycle {
       if (this.dryRun) continue;
       for (const e of plan.echoes) store.consumeLedger(e.side, e.recordId, e.field);
       const ctx = new PairContext(w, plan.steps, this.now());
+      this.adopt(ctx);
       contexts.push(ctx);
       await this.applyPartnerCenter(ctx);
       const crmWrite = this.crmWriteFor(ctx);
@@ -389,6 +390,20 @@ class Cycle {
    * A throw from the hook stops the cycle (a simulated crash, or `cosell run` stopping): it must not be
    * mistaken for that record's failure, so `stopping` makes every catch rethrow it.
    */
+  /**
+   * A CRM record and a referral that name each other (the record carries the referral id, or the
+   * referral the CRM id) but have no link — the state store was lost, or the referral was made
+   * elsewhere — are linked now. Unlinked, the pair had no baseline and no status hash: its status
+   * was rewritten every cycle, which put it back in the CRM's change feed, forever.
+   */
+  private adopt(ctx: PairContext): void {
+    if (ctx.link || !ctx.crm || !ctx.referral) return;
+    const existing = this.deps.store.getLinkByCrmId(ctx.crm.crmId);
+    if (!existing) ctx.ensureLink(referralDirection(ctx.referral));
+    // A create that crashed before it recorded the referral id: this is that referral.
+    else if (!existing.referralId) ctx.link = { ...existing, referralId: ctx.referral.id };
+  }
+
   private checkpoint(name: string, ctx: PairContext): void {
     try {
       this.deps.checkpoint?.(name, { pairKey: ctx.key });
