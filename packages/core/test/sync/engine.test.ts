@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type CallStats, planCycle, referralToDeal, runCycle } from "../../src/index.js";
+import { MemoryStateStore } from "../../src/sync/store-memory.js";
 import { sampleDeal } from "../../src/testing/index.js";
 import { storeSnapshot, world } from "./harness.js";
 
@@ -171,6 +172,26 @@ describe("runCycle: lifecycle bookkeeping", () => {
     });
     expect(w.store.listOutbox(link().linkId)).toEqual([]);
     expect(w.crm.get(opp.crmId)?.status).toMatchObject({ state: "synced", lastError: null });
+  });
+
+  it("a lost state store: pairs are re-linked by the ids each side carries, without duplicates, and go quiet", async () => {
+    const w = world();
+    const ids = ["A", "B"].map((name) => w.crm.createOpportunity(sampleDeal({ name }), { optedIn: true }));
+    const inbound = w.pc.sendInbound({ name: "Inbound" });
+    await runCycle(w.deps());
+    w.store = new MemoryStateStore(); // the state file was deleted
+
+    for (let i = 0; i < 3; i++) {
+      w.clock.advance(1000);
+      const { summary } = await runCycle(w.deps());
+      expect(summary.errors).toEqual([]);
+      if (i > 0)
+        expect(summary.apiCalls.crm.writes + summary.apiCalls.partnerCenter.writes, `cycle ${i}`).toBe(0);
+    }
+    expect(w.pc.all()).toHaveLength(3);
+    expect(w.crm.all()).toHaveLength(3);
+    for (const id of ids) expect(w.store.getLinkByCrmId(id)).toMatchObject({ state: "linked" });
+    expect(w.store.getLinkByReferralId(inbound.id)).toMatchObject({ state: "linked" });
   });
 
   it("a referral changed between read and write (412): re-read, re-plan, nothing of Microsoft's lost", async () => {
