@@ -485,7 +485,8 @@ class Cycle {
   /** The one CRM write for a pair: field updates and/or create, plus status when it changed. */
   private crmWriteFor(ctx: PairContext): CrmWrite | undefined {
     // A parked pair keeps the conflict status written when it was parked, until someone resolves it.
-    if (ctx.parked) return undefined;
+    // A deleted record has nowhere to hold a status.
+    if (ctx.parked || ctx.crm?.deleted) return undefined;
     // A record that never got a link (it fails validation) has no status hash; the record error left
     // by the last cycle tells whether the CRM already shows this failure. Without this check each
     // status write moves the record in the CRM's change feed and the next cycle writes it again.
@@ -606,6 +607,8 @@ class Cycle {
     if (ctx.referral) link.referral = ctx.referral;
     if (ctx.statusWritten) link.statusHash = stableJson({ ...ctx.statusWritten, lastSyncedAt: undefined });
     if (link.crmId && link.referralId && link.state === "pending") link.state = "linked";
+    // Reported deleted by the change feed: recorded as reconcile would (the referral is left alone).
+    if (ctx.crm?.deleted && link.state === "linked") link.state = "crmDeleted";
     link.updatedAt = now;
     store.putLink(link);
   }
