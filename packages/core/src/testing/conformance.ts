@@ -428,13 +428,48 @@ export function runAdapterConformance(options: ConformanceOptions): void {
       expect((await mustGet(fx, badId)).status).toMatchObject({ state: "synced", lastError: null });
     });
 
-    it("a deleted opportunity leaves its referral alone", async () => {
+    it("a deleted opportunity leaves its referral alone, and nothing is written to the deleted record", async () => {
       const { crmId, referralId } = await shareOne(fx);
       const before = await mustReferral(fx, referralId);
       await fx.crm.delete(crmId);
       const summary = await sync(fx);
+      expect(summary.errors).toEqual([]);
       expect(summary.apiCalls.partnerCenter.writes).toBe(0);
+      expect(summary.apiCalls.crm.writes).toBe(0);
       expect(await mustReferral(fx, referralId)).toEqual(before);
+      expect(fx.store.getLinkByCrmId(crmId)?.state).toBe("crmDeleted");
+      await expectQuiet(fx);
+      const reconcile = await sync(fx, { mode: "reconcile" });
+      expect(reconcile.errors).toEqual([]);
+      expect(reconcile.apiCalls.crm.writes + reconcile.apiCalls.partnerCenter.writes).toBe(0);
+    });
+
+    it("a reconcile cycle (everything re-read) after a sync writes nothing", async () => {
+      await shareOne(fx);
+      await receiveOne(fx);
+      const s = await sync(fx, { mode: "reconcile" });
+      expect(s.errors).toEqual([]);
+      expect({ crm: s.apiCalls.crm.writes, partnerCenter: s.apiCalls.partnerCenter.writes }).toEqual({
+        crm: 0,
+        partnerCenter: 0,
+      });
+    });
+
+    it("opting out pauses the record; opting in again resumes it", async () => {
+      const { crmId, referralId } = await shareOne(fx);
+      await fx.crm.setOptIn(crmId, false);
+      await sync(fx);
+      expect((await mustGet(fx, crmId)).status?.state).toBe("paused");
+      await fx.crm.update(crmId, { closeDate: "2026-12-31" });
+      const paused = await sync(fx);
+      expect(paused.apiCalls.partnerCenter.writes).toBe(0);
+      expect(referralToDeal(await mustReferral(fx, referralId)).closeDate).not.toBe("2026-12-31");
+      await expectQuiet(fx);
+      await fx.crm.setOptIn(crmId, true);
+      await sync(fx);
+      expect(referralToDeal(await mustReferral(fx, referralId)).closeDate).toBe("2026-12-31");
+      expect((await mustGet(fx, crmId)).status?.state).toBe("synced");
+      expect(await referralsFor(fx, crmId)).toHaveLength(1);
       await expectQuiet(fx);
     });
   });
@@ -455,9 +490,11 @@ function deps(fx: ConformanceFixture, extra: Partial<EngineDeps> = {}): EngineDe
 /** One cycle; then a second passes, so later edits are strictly newer than what the cycle wrote. */
 async function sync(
   fx: ConformanceFixture,
-  options: { rules?: Partial<SyncRules> } = {},
+  options: { rules?: Partial<SyncRules>; mode?: "incremental" | "reconcile" } = {},
 ): Promise<CycleSummary> {
-  const { summary } = await runCycle(deps(fx, options.rules ? { rules: options.rules } : {}));
+  const { summary } = await runCycle(deps(fx, options.rules ? { rules: options.rules } : {}), {
+    mode: options.mode ?? "incremental",
+  });
   fx.clock.advance(1000);
   return summary;
 }
