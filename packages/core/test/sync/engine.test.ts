@@ -242,6 +242,8 @@ describe("planCycle: a dry run", () => {
     const pcStats = w.pc.stats();
 
     const { summary, plan } = await planCycle(w.deps());
+    const reconcile = await planCycle(w.deps(), { mode: "reconcile" });
+    expect(reconcile.summary.apiCalls.crm.writes + reconcile.summary.apiCalls.partnerCenter.writes).toBe(0);
 
     expect(summary.dryRun).toBe(true);
     expect(plan.steps.map((s) => s.kind).sort()).toEqual(["create", "create", "update"]);
