@@ -12,6 +12,7 @@ export const CHECKPOINTS = [
   "crm-create",
   "crm-apply",
 ] as const;
+/** One of {@link CHECKPOINTS}. (The executor also reports `partner-center-update` and `partner-center-transition`.) */
 export type CheckpointName = (typeof CHECKPOINTS)[number];
 
 /** Thrown by {@link crashAt}: stands for the process dying at that point. */
