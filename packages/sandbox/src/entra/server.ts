@@ -1,0 +1,202 @@
+import { randomUUID, timingSafeEqual } from "node:crypto";
+import {
+  type EmulatedServer,
+  type Fault,
+  json,
+  type SandboxClock,
+  type SandboxRequest,
+  type SandboxResponse,
+  type TokenRegistry,
+} from "../kit/index.js";
+import { JWT_BEARER_ASSERTION_TYPE, verifyClientAssertion } from "./assertion.js";
+import type { EntraApp, EntraDirectory } from "./directory.js";
+import { ENTRA_FAILURES, type EntraFailure, entraErrorResponse } from "./errors.js";
+
+/** Options of {@link createEntraServer}. */
+export interface EntraServerOptions {
+  directory: EntraDirectory;
+  tokens: TokenRegistry;
+  clock: SandboxClock;
+  /** Lifetime of issued access tokens (`expires_in`). Default 3599 s, as Entra ID. */
+  tokenTtlSeconds?: number;
+}
+
+/** Default access-token lifetime, in seconds (what Entra ID usually answers). */
+export const DEFAULT_TOKEN_TTL_SECONDS = 3599;
+
+const TOKEN_PATH = /^\/([^/]+)\/oauth2\/v2\.0\/token\/?$/;
+const OPENID_PATH = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration\/?$/;
+const KEYS_PATH = /^\/([^/]+)\/discovery\/v2\.0\/keys\/?$/;
+
+/** OIDC scopes msal may add; they are not resources, so client-credential requests ignore them. */
+const OIDC_SCOPES = new Set(["openid", "profile", "offline_access", "email"]);
+
+function secretMatches(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** `Authorization: Basic base64(client_id:client_secret)` (client_secret_basic), if sent. */
+function basicCredentials(req: SandboxRequest): { clientId: string; secret: string } | undefined {
+  const m = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? "");
+  if (!m?.[1]) return undefined;
+  const decoded = Buffer.from(m[1], "base64").toString("utf8");
+  const i = decoded.indexOf(":");
+  if (i < 0) return undefined;
+  return {
+    clientId: decodeURIComponent(decoded.slice(0, i)),
+    secret: decodeURIComponent(decoded.slice(i + 1)),
+  };
+}
+
+/** The resource a `<resource>/.default` scope names, or the failure to answer. */
+function resourceOf(
+  scopeParam: string | null,
+  app: EntraApp,
+  directory: EntraDirectory,
+): string | EntraFailure {
+  const scopes = (scopeParam ?? "").split(/\s+/).filter((s) => s && !OIDC_SCOPES.has(s.toLowerCase()));
+  if (!scopeParam?.trim()) return ENTRA_FAILURES.missingParameter("scope");
+  const [scope] = scopes;
+  if (scopes.length !== 1 || !scope || !/\/\.default$/i.test(scope))
+    return ENTRA_FAILURES.scopeNotDefault(scopes.join(" ") || scopeParam);
+  const resource = scope.replace(/\/\.default$/i, "");
+  if (!directory.allows(app, resource)) return ENTRA_FAILURES.resourceNotAllowed(scope, app.clientId);
+  return resource;
+}
+
+/**
+ * The sandbox's Entra ID (Microsoft identity platform v2.0): app-only tokens through the
+ * client-credentials grant, with a client secret (`client_secret` in the body or HTTP Basic) or a
+ * certificate (`client_assertion` signed by the app's registered key). Tokens are opaque values from
+ * the shared {@link TokenRegistry}, whose audience is the resource of the requested `.default` scope;
+ * the emulated APIs verify them there.
+ *
+ * Routes: `POST /{tenant}/oauth2/v2.0/token`, `GET /{tenant}/v2.0/.well-known/openid-configuration`,
+ * `GET /{tenant}/discovery/v2.0/keys` (empty: tokens are opaque, nothing to verify locally).
+ */
+export function createEntraServer(options: EntraServerOptions): EmulatedServer {
+  const { directory, tokens, clock } = options;
+  const ttl = options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+
+  async function token(req: SandboxRequest, tenant: string): Promise<SandboxResponse> {
+    req.endpoint = "POST /{tenant}/oauth2/v2.0/token";
+    const form = new URLSearchParams(req.text());
+    const correlationId =
+      req.url.searchParams.get("client-request-id") ??
+      form.get("client-request-id") ??
+      (req.headers["client-request-id"] as string | undefined);
+    const fail = (f: EntraFailure) => entraErrorResponse(f, clock.now(), correlationId ?? undefined);
+
+    const grant = form.get("grant_type");
+    if (!grant) return fail(ENTRA_FAILURES.missingParameter("grant_type"));
+    if (grant !== "client_credentials") return fail(ENTRA_FAILURES.unsupportedGrant(grant));
+    const basic = basicCredentials(req);
+    const clientId = form.get("client_id") ?? basic?.clientId;
+    if (!clientId) return fail(ENTRA_FAILURES.missingParameter("client_id"));
+    if (!directory.hasTenant(tenant)) return fail(ENTRA_FAILURES.unknownTenant(tenant));
+    const app = directory.find(tenant, clientId);
+    if (!app) return fail(ENTRA_FAILURES.unknownClient(clientId, tenant));
+
+    const secret = form.get("client_secret") ?? basic?.secret;
+    const assertion = form.get("client_assertion");
+    if (assertion) {
+      const type = form.get("client_assertion_type");
+      if (type !== JWT_BEARER_ASSERTION_TYPE)
+        return fail(
+          ENTRA_FAILURES.badAssertion(
+            `client_assertion_type must be ${JWT_BEARER_ASSERTION_TYPE}, not '${type ?? ""}'.`,
+          ),
+        );
+      const endpoint = `${req.origin}${req.url.pathname}`;
+      const refused = await verifyClientAssertion(assertion, app, endpoint);
+      if (refused) return fail(refused);
+    } else if (secret !== null && secret !== undefined) {
+      if (!(app.clientSecrets ?? []).some((s) => secretMatches(secret, s)))
+        return fail(ENTRA_FAILURES.wrongSecret(app.clientId));
+    } else return fail(ENTRA_FAILURES.missingCredential());
+
+    const resource = resourceOf(form.get("scope"), app, directory);
+    if (typeof resource !== "string") return fail(resource);
+    const issued = tokens.issue({
+      clientId: app.clientId,
+      audience: resource,
+      scopes: [`${resource}/.default`],
+      ttlSeconds: ttl,
+      prefix: "sbx-entra",
+    });
+    return json(
+      200,
+      { token_type: "Bearer", expires_in: ttl, ext_expires_in: ttl, access_token: issued.token },
+      { "cache-control": "no-store", pragma: "no-cache" },
+    );
+  }
+
+  function openidConfiguration(req: SandboxRequest, tenant: string): SandboxResponse {
+    req.endpoint = "GET /{tenant}/v2.0/.well-known/openid-configuration";
+    if (!directory.hasTenant(tenant))
+      return entraErrorResponse(ENTRA_FAILURES.unknownTenant(tenant), clock.now());
+    const base = `${req.origin}/${encodeURIComponent(tenant)}`;
+    return json(200, {
+      token_endpoint: `${base}/oauth2/v2.0/token`,
+      token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+      jwks_uri: `${base}/discovery/v2.0/keys`,
+      response_modes_supported: ["query", "fragment", "form_post"],
+      subject_types_supported: ["pairwise"],
+      id_token_signing_alg_values_supported: ["RS256"],
+      response_types_supported: ["code", "id_token", "code id_token", "id_token token"],
+      scopes_supported: ["openid", "profile", "email", "offline_access"],
+      issuer: `${base}/v2.0`,
+      request_uri_parameter_supported: false,
+      authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+      device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
+      end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+      tenant_region_scope: "NA",
+      cloud_instance_name: "microsoftonline.com",
+    });
+  }
+
+  return {
+    name: "entra",
+    async handle(req) {
+      const path = req.url.pathname;
+      const tokenMatch = TOKEN_PATH.exec(path);
+      if (tokenMatch?.[1]) {
+        if (req.method !== "POST")
+          return json(405, {
+            error: "invalid_request",
+            error_description: "Use POST for the token endpoint.",
+          });
+        return token(req, decodeURIComponent(tokenMatch[1]));
+      }
+      const oidc = OPENID_PATH.exec(path);
+      if (oidc?.[1] && req.method === "GET") return openidConfiguration(req, decodeURIComponent(oidc[1]));
+      const keys = KEYS_PATH.exec(path);
+      if (keys?.[1] && req.method === "GET") {
+        req.endpoint = "GET /{tenant}/discovery/v2.0/keys";
+        return json(200, { keys: [] });
+      }
+      return json(404, {
+        error: "invalid_request",
+        error_description: `The sandbox's Entra ID serves /{tenant}/oauth2/v2.0/token and /{tenant}/v2.0/.well-known/openid-configuration, not ${req.method} ${path}.`,
+      });
+    },
+    faultResponse(fault: Extract<Fault, { kind: "throttle" | "serverError" }>): SandboxResponse {
+      const status = fault.kind === "throttle" ? 429 : fault.status === 503 ? 503 : 500;
+      return entraErrorResponse(
+        {
+          status,
+          error: "temporarily_unavailable",
+          aadsts: 90033,
+          message:
+            fault.kind === "throttle"
+              ? "The request was throttled; retry after the time given in Retry-After."
+              : "A transient error has occurred. Please try again.",
+        },
+        clock.now(),
+        randomUUID(),
+      );
+    },
+  };
+}
