@@ -1,0 +1,340 @@
+import { randomUUID } from "node:crypto";
+import {
+  dealToReferral,
+  INITIAL_STAGE,
+  INVITATION_WINDOW_DAYS,
+  isArchived,
+  isPastResponseWindow,
+  type LifecycleAction,
+  RESPONSE_WINDOW_DAYS,
+  type Referral,
+  referralToDeal,
+  STAGE_STATUS,
+  type TransitionInput,
+  transition,
+} from "@cosell/core";
+import type { SandboxClock } from "../kit/index.js";
+import { invalidRequest, lifecycleViolation, notFound, PartnerCenterError } from "./errors.js";
+import { checkNewReferral, checkPartnerUpdate, SERVER_OWNED_FIELDS } from "./lifecycle-check.js";
+import { applyPatch } from "./patch.js";
+import { type ListPage, type ListQuery, runListQuery } from "./query.js";
+import { deepMerge, type ReferralOverrides, sampleInboundReferral } from "./samples.js";
+import { requireObject, validateReferral } from "./validate.js";
+import type { WebhookEventName } from "./webhooks.js";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** What the service tells the outside world when a referral is created or changes. */
+export type ReferralEventSink = (event: WebhookEventName, referral: Referral) => void;
+
+export interface ReferralServiceOptions {
+  clock: SandboxClock;
+  onEvent?: ReferralEventSink;
+}
+
+/** Strips quotes and a weak marker so `"abc"`, `W/"abc"` and `abc` compare equal. */
+const bareETag = (e: string) =>
+  e
+    .trim()
+    .replace(/^W\//, "")
+    .replace(/^"(.*)"$/, "$1");
+
+/**
+ * Partner Center's referrals, in memory: the state behind the HTTP emulator and the control API.
+ * Every write stamps `updatedDateTime` from the sandbox clock and gets a new quoted eTag; partner
+ * writes are checked against core's lifecycle (see `lifecycle-check.ts`); Microsoft's side acts through
+ * core's `transition`. Received referrals expire once the clock passes their 14-day window: checked
+ * lazily by every call and whenever the clock is moved through the sandbox.
+ */
+export class ReferralService {
+  private readonly referrals = new Map<string, Referral>();
+  private readonly clock: SandboxClock;
+  private onEvent: ReferralEventSink;
+  private inboundCount = 0;
+
+  constructor(options: ReferralServiceOptions) {
+    this.clock = options.clock;
+    this.onEvent = options.onEvent ?? (() => {});
+  }
+
+  /** Sets where events go (the webhook hub). */
+  setEventSink(sink: ReferralEventSink): void {
+    this.onEvent = sink;
+  }
+
+  private now(): Date {
+    return this.clock.now();
+  }
+
+  private newETag(): string {
+    return `"${randomUUID()}"`;
+  }
+
+  private stamp(r: Referral, at: Date = this.now()): Referral {
+    r.updatedDateTime = at.toISOString();
+    r.eTag = this.newETag();
+    return r;
+  }
+
+  private mustGet(id: string): Referral {
+    const r = this.referrals.get(id);
+    if (!r) throw notFound(id);
+    return r;
+  }
+
+  private save(r: Referral, event: WebhookEventName): Referral {
+    this.referrals.set(r.id, r);
+    this.onEvent(event, structuredClone(r));
+    return structuredClone(r);
+  }
+
+  // ── time ──────────────────────────────────────────────────────────────────────────────────────
+
+  /** Expires every received referral whose response window has closed; returns them. */
+  expireDue(): Referral[] {
+    const now = this.now();
+    const expired: Referral[] = [];
+    for (const r of this.referrals.values()) {
+      const deal = referralToDeal(r, { now });
+      if (!isPastResponseWindow(deal, now)) continue;
+      const result = transition(deal, "expire", {}, now);
+      if (!result.ok) continue;
+      Object.assign(r, STAGE_STATUS[result.deal.stage]);
+      this.stamp(r, now);
+      expired.push(this.save(r, "referral-updated"));
+    }
+    return expired;
+  }
+
+  // ── the partner's API ─────────────────────────────────────────────────────────────────────────
+
+  list(q: ListQuery): ListPage {
+    const page = runListQuery(this.referrals.values(), q);
+    return { ...page, items: page.items.map((r) => structuredClone(r)) };
+  }
+
+  get(id: string): Referral {
+    return structuredClone(this.mustGet(id));
+  }
+
+  /** `POST /referrals`: the partner's new referral, Active/Accepted (Shared = Microsoft invited). */
+  create(body: unknown): Referral {
+    const raw = requireObject(body, "a referral");
+    const now = this.now();
+    const at = now.toISOString();
+    const candidate: Record<string, unknown> = { ...raw };
+    for (const f of SERVER_OWNED_FIELDS) delete candidate[f];
+    const start = STAGE_STATUS[INITIAL_STAGE.outbound];
+    Object.assign(candidate, {
+      id: randomUUID(),
+      engagementId: randomUUID(),
+      createdDateTime: at,
+      updatedDateTime: at,
+      acceptedDateTime: at,
+      direction: "Outgoing",
+      status: raw.status ?? start.status,
+      substatus: raw.substatus ?? start.substatus,
+      eTag: this.newETag(),
+    });
+    const referral = validateReferral(candidate);
+    const { invited } = checkNewReferral(referral, now);
+    if (invited) {
+      // Microsoft is invited now: its sellers have INVITATION_WINDOW_DAYS to engage.
+      referral.inviteContext = { ...referral.inviteContext, invitedDateTime: at, engagedDateTime: null };
+      referral.expirationDateTime = new Date(now.getTime() + INVITATION_WINDOW_DAYS * DAY_MS).toISOString();
+    } else if (referral.inviteContext) {
+      referral.inviteContext = { ...referral.inviteContext, invitedDateTime: null, engagedDateTime: null };
+    }
+    return this.save(referral, "referral-created");
+  }
+
+  private checkIfMatch(current: Referral, ifMatch: string | undefined, required: boolean): void {
+    if (ifMatch === undefined || ifMatch.trim() === "") {
+      if (required)
+        throw invalidRequest(
+          `An update needs the If-Match header with the referral's eTag (current: ${current.eTag}); read the referral, then send its eTag.`,
+          { fields: ["If-Match"] },
+        );
+      return;
+    }
+    if (ifMatch.trim() === "*") return;
+    if (bareETag(ifMatch) !== bareETag(current.eTag ?? ""))
+      throw new PartnerCenterError(
+        412,
+        "preconditionFailed",
+        `Referral ${current.id} was changed since it was read (If-Match ${ifMatch}, current eTag ${current.eTag}). Read it again, re-apply the change and send the new eTag.`,
+      );
+  }
+
+  /** Runs a partner's whole-referral replacement through validation and the lifecycle, and stores it. */
+  private write(current: Referral, body: Record<string, unknown>): Referral {
+    const now = this.now();
+    if (body.id !== undefined && body.id !== null && body.id !== current.id)
+      throw invalidRequest(
+        `Field "id" is ${JSON.stringify(body.id)} but the URL names referral ${current.id}.`,
+        {
+          fields: ["id"],
+        },
+      );
+    const candidate: Record<string, unknown> = { ...body };
+    for (const f of SERVER_OWNED_FIELDS) {
+      const v = (current as Record<string, unknown>)[f];
+      if (v === undefined || f === "links") delete candidate[f];
+      else candidate[f] = v;
+    }
+    // Who invited whom and when Microsoft engaged are Partner Center's facts; invitedDateTime from the
+    // client only signals an invitation (checked below) and is then stamped by the server.
+    const invite = (candidate.inviteContext ?? null) as Record<string, unknown> | null;
+    if (invite || current.inviteContext) {
+      candidate.inviteContext = {
+        ...(invite ?? {}),
+        invitedBy: current.inviteContext?.invitedBy ?? invite?.invitedBy ?? undefined,
+        engagedDateTime: current.inviteContext?.engagedDateTime ?? null,
+        invitedDateTime: invite?.invitedDateTime ?? current.inviteContext?.invitedDateTime ?? null,
+      };
+    }
+    const next = validateReferral(candidate);
+    const verdict = checkPartnerUpdate(current, next, now);
+    if (verdict.unchanged) return structuredClone(current);
+    const at = now.toISOString();
+    next.inviteContext &&= {
+      ...next.inviteContext,
+      invitedDateTime: current.inviteContext?.invitedDateTime ?? null,
+    };
+    if (verdict.action === "accept") next.acceptedDateTime = at;
+    if (verdict.action === "inviteMicrosoft") {
+      next.inviteContext = { ...next.inviteContext, invitedDateTime: at };
+      next.expirationDateTime = new Date(now.getTime() + INVITATION_WINDOW_DAYS * DAY_MS).toISOString();
+    }
+    this.stamp(next, now);
+    return this.save(next, "referral-updated");
+  }
+
+  /** `PUT /referrals/{id}` with `If-Match` (required). */
+  replace(id: string, body: unknown, ifMatch: string | undefined): Referral {
+    const current = this.mustGet(id);
+    const raw = requireObject(body, "the whole referral");
+    this.checkIfMatch(current, ifMatch, true);
+    return this.write(current, raw);
+  }
+
+  /** `PATCH /referrals/{id}` with a JSON-Patch-style array; `If-Match` is checked when sent. */
+  patch(id: string, body: unknown, ifMatch: string | undefined): Referral {
+    const current = this.mustGet(id);
+    this.checkIfMatch(current, ifMatch, false);
+    return this.write(current, applyPatch(structuredClone(current) as Record<string, unknown>, body));
+  }
+
+  /**
+   * Someone else changed the referral (an injected 412): a new eTag and updatedDateTime, no field
+   * change. Returns false when `id` is unknown.
+   */
+  touchBySomeoneElse(id: string): boolean {
+    const r = this.referrals.get(id);
+    if (!r) return false;
+    this.stamp(r);
+    this.save(r, "referral-updated");
+    return true;
+  }
+
+  // ── Microsoft's side ──────────────────────────────────────────────────────────────────────────
+
+  /**
+   * A Microsoft seller sends the partner a referral: New/Received, 14 days to answer
+   * (`expirationDateTime`), direction Incoming. `overrides` are laid over a realistic sample.
+   */
+  sendInboundReferral(overrides: ReferralOverrides = {}): Referral {
+    const now = this.now();
+    const at = now.toISOString();
+    const sample = sampleInboundReferral(this.inboundCount++, now);
+    const merged = deepMerge(sample, overrides as Record<string, unknown>);
+    const received = STAGE_STATUS.received;
+    const candidate: Record<string, unknown> = {
+      ...merged,
+      id: randomUUID(),
+      engagementId: (overrides.engagementId as string | undefined) ?? randomUUID(),
+      createdDateTime: at,
+      updatedDateTime: at,
+      expirationDateTime:
+        (overrides.expirationDateTime as string | undefined) ??
+        new Date(now.getTime() + RESPONSE_WINDOW_DAYS * DAY_MS).toISOString(),
+      status: received.status,
+      substatus: received.substatus,
+      direction: "Incoming",
+      eTag: this.newETag(),
+    };
+    delete candidate.acceptedDateTime;
+    delete candidate.links;
+    return this.save(validateReferral(candidate), "referral-created");
+  }
+
+  private microsoftAct(
+    id: string,
+    action: LifecycleAction,
+    input: TransitionInput,
+    tweak?: (r: Referral) => void,
+  ): Referral {
+    const now = this.now();
+    const current = this.mustGet(id);
+    const result = transition(referralToDeal(current, { now }), action, input, now);
+    if (!result.ok) throw lifecycleViolation(result.error.code, `Referral ${id}: ${result.error.message}`);
+    const next = dealToReferral(result.deal, current);
+    tweak?.(next);
+    this.stamp(next, now);
+    return this.save(next, "referral-updated");
+  }
+
+  /** A Microsoft seller engages on the partner's co-sell invitation (substatus Engaged). */
+  engage(id: string): Referral {
+    return this.microsoftAct(id, "microsoftEngage", {}, (r) => {
+      r.substatus = "Engaged";
+    });
+  }
+
+  /** A Microsoft seller declines the partner's invitation (Closed/Declined, statusReason = reason). */
+  decline(id: string, reason: string): Referral {
+    return this.microsoftAct(id, "microsoftDecline", { reason });
+  }
+
+  /** A Microsoft seller edits the referral's notes (not on an archived referral). */
+  updateNotes(id: string, notes: string): Referral {
+    const now = this.now();
+    const current = this.mustGet(id);
+    if (isArchived(referralToDeal(current, { now })))
+      throw lifecycleViolation(
+        "DEAL_ARCHIVED",
+        `Referral ${id} is ${current.status}/${current.substatus} (archived); its notes cannot change.`,
+      );
+    const next = structuredClone(current);
+    next.details = { ...next.details, notes };
+    this.stamp(next, now);
+    return this.save(next, "referral-updated");
+  }
+
+  // ── inspection and snapshots ──────────────────────────────────────────────────────────────────
+
+  /** Every referral, oldest first. */
+  all(): Referral[] {
+    return [...this.referrals.values()]
+      .sort((a, b) => a.createdDateTime.localeCompare(b.createdDateTime) || a.id.localeCompare(b.id))
+      .map((r) => structuredClone(r));
+  }
+
+  /** A referral, or `undefined`. */
+  find(id: string): Referral | undefined {
+    const r = this.referrals.get(id);
+    return r && structuredClone(r);
+  }
+
+  /** Replaces the whole state (from a snapshot). */
+  restore(referrals: readonly Referral[], inboundCount = referrals.length): void {
+    this.referrals.clear();
+    for (const r of referrals) this.referrals.set(r.id, structuredClone(r));
+    this.inboundCount = inboundCount;
+  }
+
+  /** How many inbound referrals Microsoft has sent (picks the next sample). */
+  inboundSent(): number {
+    return this.inboundCount;
+  }
+}
