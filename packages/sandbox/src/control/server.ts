@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import { PartnerCenterError } from "../partner-center/errors.js";
-import { ControlError } from "./errors.js";
+import { ControlError, SandboxError } from "./errors.js";
 
 /** What a control route receives. */
 export interface ControlRequest {
@@ -69,7 +69,12 @@ function toError(e: unknown): { status: number; body: unknown } {
   if (e instanceof ControlError)
     return { status: e.status, body: { error: { code: e.code, message: e.message } } };
   if (e instanceof PartnerCenterError)
-    return { status: e.status, body: { error: { code: e.reason ?? e.code, message: e.message } } };
+    return {
+      status: e.status,
+      body: { error: { code: e.reason ?? (e.status === 404 ? "NOT_FOUND" : e.code), message: e.message } },
+    };
+  if (e instanceof SandboxError)
+    return { status: 409, body: { error: { code: e.code, message: e.message } } };
   if (e instanceof z.ZodError)
     return {
       status: 400,

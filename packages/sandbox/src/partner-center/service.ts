@@ -188,7 +188,7 @@ export class ReferralService {
     if (invite || current.inviteContext) {
       candidate.inviteContext = {
         ...(invite ?? {}),
-        invitedBy: current.inviteContext?.invitedBy ?? invite?.invitedBy ?? undefined,
+        invitedBy: current.inviteContext?.invitedBy ?? undefined,
         engagedDateTime: current.inviteContext?.engagedDateTime ?? null,
         invitedDateTime: invite?.invitedDateTime ?? current.inviteContext?.invitedDateTime ?? null,
       };
