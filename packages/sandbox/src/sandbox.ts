@@ -156,8 +156,10 @@ type AnyDefinition = SystemDefinition<unknown, unknown, unknown>;
  *
  * ```ts
  * const sandbox = await startSandbox();
- * const client = createPartnerCenterClient({ ...without(sandbox.credentials.partnerCenter, "certificate") });
- * sandbox.partnerCenter.sendInboundReferral();
+ * // core's client config takes a secret or a certificate, not both:
+ * const { certificate, ...withSecret } = sandbox.credentials.partnerCenter;
+ * const client = createPartnerCenterClient(withSecret);
+ * sandbox.partnerCenter.sendInboundReferral(); // a Microsoft seller sends a referral
  * await sandbox.stop();
  * ```
  */

@@ -73,6 +73,18 @@ export interface PartnerCenterControl {
 }
 
 /** What a snapshot keeps of Partner Center: its app registration, referrals and webhook setup. */
+export interface PartnerCenterSnapshot {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  certificatePrivateKeyPem: string;
+  webhookSigningKeyPem: string;
+  webhook?: WebhookRegistrationState;
+  /** Inbound referrals sent so far (keeps the sample customers rotating after a restore). */
+  inboundSent: number;
+  referrals: Referral[];
+}
+
 const PartnerCenterSnapshotSchema = z.object({
   tenantId: z.string(),
   clientId: z.string(),
@@ -84,14 +96,29 @@ const PartnerCenterSnapshotSchema = z.object({
     .optional(),
   inboundSent: z.number().int().min(0).default(0),
   referrals: z.array(ReferralSchema),
-});
-export type PartnerCenterSnapshot = z.infer<typeof PartnerCenterSnapshotSchema>;
+}) satisfies z.ZodType<PartnerCenterSnapshot, unknown>;
 
 /** A secret shaped like Entra ID's (`xxx8Q~…`, 40 characters). */
 function newClientSecret(): string {
   return `${randomBytes(3).toString("hex").slice(0, 3)}8Q~${randomBytes(30).toString("base64url").slice(0, 34)}`;
 }
 
+/**
+ * Partner Center's control routes (mounted next to the core ones of `control/routes.ts`).
+ *
+ * | route | body | does |
+ * |---|---|---|
+ * | `GET /partner-center/referrals` | | `{ value: Referral[] }`, every referral |
+ * | `GET /partner-center/referrals/{id}` | | one referral (404 `NOT_FOUND`) |
+ * | `GET /partner-center/webhooks` | | `{ registration, deliveries }` |
+ * | `POST /partner-center/expire` | | expires what is due now |
+ * | `POST /microsoft/referrals` | fields to override (deep-merged) | a Microsoft seller sends an inbound referral |
+ * | `POST /microsoft/referrals/{id}/engage` | | Microsoft engages on the partner's invitation |
+ * | `POST /microsoft/referrals/{id}/decline` | `{ reason }` | Microsoft declines the partner's invitation |
+ * | `POST /microsoft/referrals/{id}/notes` | `{ notes }` | a Microsoft seller edits the notes |
+ *
+ * Lifecycle refusals answer 409 with core's code (`ALREADY_ENGAGED`, `NOT_INVITED`, `DEAL_ARCHIVED`…).
+ */
 function controlRoutes(control: PartnerCenterControl): ControlRoute[] {
   const mustGet = (id: string) => {
     const r = control.get(id);
