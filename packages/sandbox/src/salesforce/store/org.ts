@@ -1,0 +1,82 @@
+import type { SandboxClock } from "../../kit/index.js";
+import { IdGenerator, keyPrefixOf } from "../ids.js";
+import type { SchemaRegistry } from "../schema/registry.js";
+import type { SObjectDef } from "../schema/types.js";
+import { formatDateTime } from "../time.js";
+import { RecordStore } from "./record-store.js";
+import { type Actor, FieldSecurity, type PermissionSetDetails } from "./security.js";
+
+/** A scripted per-record failure (`control.failNext`), consumed by the first write it matches. */
+export interface RecordFault {
+  /** Only writes to this object. */
+  type?: string;
+  /** Only the write of this record id (update / delete / upsert that matches it). */
+  id?: string;
+  /** Only the upsert of this external-id value. */
+  externalId?: string;
+  statusCode: string;
+  message: string;
+  fields?: string[];
+}
+
+/**
+ * The org's state: schema, rows, permission-set details, id counters, scripted record faults.
+ * Reads and writes go through {@link Dml} and the SOQL executor; this class only holds things.
+ */
+export class Org {
+  readonly store = new RecordStore();
+  /** Field permissions etc. by PermissionSet record id. */
+  readonly permissionSetDetails = new Map<string, PermissionSetDetails>();
+  readonly security: FieldSecurity;
+  ids = new IdGenerator();
+  recordFaults: RecordFault[] = [];
+  /** The user the connected app's tokens act as (set when the org is set up). */
+  integrationUserId = "";
+
+  constructor(
+    readonly orgId: string,
+    readonly schema: SchemaRegistry,
+    readonly clock: SandboxClock,
+  ) {
+    this.security = new FieldSecurity(this.store, this.permissionSetDetails);
+    for (const def of schema.all()) this.indexObject(def);
+  }
+
+  /** The current sandbox time in Salesforce's datetime format. */
+  now(): string {
+    return formatDateTime(this.clock.now());
+  }
+
+  systemActor(): Actor {
+    return { userId: this.integrationUserId, system: true };
+  }
+
+  object(type: string): SObjectDef | undefined {
+    return this.schema.object(type);
+  }
+
+  /** The object an id belongs to, by its key prefix. */
+  typeOfId(id: string): string | undefined {
+    return this.schema.objectByPrefix(keyPrefixOf(id))?.name;
+  }
+
+  /** Indexes lookups (child queries, cascades) and external-id / unique fields (upserts, duplicates). */
+  indexObject(def: SObjectDef): void {
+    for (const f of def.fields) {
+      if (f.type === "reference" || f.externalId || f.unique)
+        this.store.addIndex(def.name, f.name, f.caseSensitive === true);
+    }
+  }
+
+  /** Takes the first scripted fault matching a write, if any. */
+  takeFault(type: string, id?: string, externalId?: string): RecordFault | undefined {
+    const i = this.recordFaults.findIndex(
+      (f) =>
+        (!f.type || f.type.toLowerCase() === type.toLowerCase()) &&
+        (!f.id || f.id.slice(0, 15) === id?.slice(0, 15)) &&
+        (!f.externalId || f.externalId === externalId),
+    );
+    if (i < 0) return undefined;
+    return this.recordFaults.splice(i, 1)[0];
+  }
+}
