@@ -233,19 +233,16 @@ export function handleCollections(call: RestCall): SandboxResponse {
   const { req, segments } = call;
   // segments: ["composite", "sobjects", type?, field?]
   if (segments.length === 2) {
-    req.endpoint = `${req.method} /composite/sobjects`;
     if (req.method === "POST") return create(call);
     if (req.method === "PATCH") return update(call);
     if (req.method === "DELETE") return destroy(call);
     throw methodNotAllowed(req.method, ["POST", "PATCH", "DELETE"]);
   }
   if (segments.length === 3) {
-    req.endpoint = `${req.method} /composite/sobjects/{type}`;
     if (req.method === "POST" || req.method === "GET") return retrieve(call, segments[2]!);
     throw methodNotAllowed(req.method, ["GET", "POST"]);
   }
   if (segments.length === 4) {
-    req.endpoint = `${req.method} /composite/sobjects/{type}/{field}`;
     if (req.method === "PATCH") return upsert(call, segments[2]!, segments[3]!);
     throw methodNotAllowed(req.method, ["PATCH"]);
   }

@@ -86,7 +86,6 @@ export function handleComposite(
   dispatch: (sub: RestCall) => SandboxResponse,
 ): SandboxResponse {
   const { req, ctx } = call;
-  req.endpoint = "POST /composite";
   if (req.method !== "POST") throw methodNotAllowed(req.method, ["POST"]);
   const body = objectBody(call);
   const subs = body.compositeRequest;

@@ -18,10 +18,8 @@ export function handleQuery(call: RestCall): SandboxResponse {
   if (req.method !== "GET") throw methodNotAllowed(req.method, ["GET"]);
   const resource = segments[0] === "queryAll" ? "queryAll" : "query";
   if (segments.length === 2) {
-    req.endpoint = `GET /${resource}/{locator}`;
     return sfJson(200, ctx.cursors.next(segments[1]!, actor.userId, version));
   }
-  req.endpoint = `GET /${resource}`;
   const q = req.url.searchParams.get("q");
   if (q === null || q.trim() === "")
     throw new SalesforceApiError(400, "MALFORMED_QUERY", "A query string has to be specified");

@@ -38,18 +38,45 @@ function resources(version: string): Record<string, string> {
   );
 }
 
+/**
+ * Route name for the request log (`GET /sobjects/{type}/{id}`), from the path alone so that
+ * requests rejected before dispatch (401, 403) are counted under the route they aimed at.
+ */
+export function routeName(method: string, segments: string[]): string {
+  const [head, second, third] = segments;
+  let route: string;
+  if (head === undefined) route = "/";
+  else if (head === "query" || head === "queryAll")
+    route = segments.length > 1 ? `/${head}/{locator}` : `/${head}`;
+  else if (head === "sobjects") {
+    const tail = [
+      "",
+      "/{type}",
+      third === "describe" || third === "updated" || third === "deleted"
+        ? `/{type}/${third}`
+        : "/{type}/{id}",
+      "/{type}/{field}/{value}",
+    ];
+    route = `/sobjects${tail[segments.length - 1] ?? "/…"}`;
+  } else if (head === "composite" && second === "sobjects")
+    route =
+      ["/composite/sobjects", "/composite/sobjects/{type}", "/composite/sobjects/{type}/{field}"][
+        segments.length - 2
+      ] ?? "/composite/…";
+  else route = `/${head}`;
+  return `${method} ${route}`;
+}
+
 /** Dispatches an authenticated REST call (also used for composite subrequests). */
 export function dispatchRest(call: RestCall): SandboxResponse {
   const { req, segments, version } = call;
   const head = segments[0];
   if (head === undefined) {
-    req.endpoint = "GET /";
     if (req.method !== "GET") throw methodNotAllowed(req.method, ["GET", "HEAD"]);
     return sfJson(200, resources(version));
   }
   switch (head) {
     case "limits":
-      req.endpoint = "GET /limits";
       if (req.method !== "GET") throw methodNotAllowed(req.method, ["GET", "HEAD"]);
       return sfJson(200, limitsBody(call.ctx));
     case "query":
@@ -85,15 +112,24 @@ export function handleRestRequest(
     req.endpoint = `${req.method} /services/data/{unsupported version}`;
     return sfErrorResponse(notFound());
   }
+  const segments = rest
+    .split("/")
+    .filter(Boolean)
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
+  req.endpoint = routeName(req.method, segments);
   const token = ctx.tokens.verifyBearer(req.headers.authorization, "salesforce");
   if (!token?.subject) {
-    req.endpoint ??= `${req.method} /services/data (unauthenticated)`;
     return sfErrorResponse(INVALID_SESSION, {
       "www-authenticate": 'Token realm="sandbox", error="invalid_token"',
     });
   }
   if (ctx.usage.exhausted()) {
-    req.endpoint = `${req.method} /services/data (limit exceeded)`;
     return sfErrorResponse(
       new SalesforceApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
       {
@@ -107,16 +143,7 @@ export function handleRestRequest(
     ctx,
     version,
     actor: { userId: token.subject, system: false },
-    segments: rest
-      .split("/")
-      .filter(Boolean)
-      .map((s) => {
-        try {
-          return decodeURIComponent(s);
-        } catch {
-          return s;
-        }
-      }),
+    segments,
   };
   let res: SandboxResponse;
   try {

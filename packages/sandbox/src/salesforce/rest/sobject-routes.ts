@@ -94,7 +94,6 @@ function byRecordId(call: RestCall, def: SObjectDef, rawId: string): SandboxResp
   const { req, ctx, actor, version } = call;
   switch (req.method) {
     case "GET": {
-      req.endpoint = "GET /sobjects/{type}/{id}";
       const row = liveRow(call, def, rawId);
       return sfJson(
         200,
@@ -102,14 +101,12 @@ function byRecordId(call: RestCall, def: SObjectDef, rawId: string): SandboxResp
       );
     }
     case "PATCH": {
-      req.endpoint = "PATCH /sobjects/{type}/{id}";
       const id = liveRow(call, def, rawId).Id as string;
       const body = objectBody(call);
       write(() => ctx.dml.update(def.name, id, body, actor));
       return { status: 204 };
     }
     case "DELETE": {
-      req.endpoint = "DELETE /sobjects/{type}/{id}";
       const id = toId18(rawId);
       const row = id ? ctx.org.store.get(def.name, id) : undefined;
       if (!row) throw notFound();
@@ -132,7 +129,6 @@ function byExternalId(call: RestCall, def: SObjectDef, fieldName: string, value:
     );
   switch (req.method) {
     case "GET": {
-      req.endpoint = "GET /sobjects/{type}/{field}/{value}";
       if (matches.length > 1) return multiple();
       if (!matches.length) throw notFound();
       const row = ctx.org.store.get(def.name, matches[0]!)!;
@@ -142,7 +138,6 @@ function byExternalId(call: RestCall, def: SObjectDef, fieldName: string, value:
       );
     }
     case "PATCH": {
-      req.endpoint = "PATCH /sobjects/{type}/{field}/{value}";
       if (matches.length > 1) return multiple();
       if (!matches.length && req.url.searchParams.get("updateOnly") === "true") throw notFound();
       const body = objectBody(call);
@@ -160,7 +155,6 @@ function byExternalId(call: RestCall, def: SObjectDef, fieldName: string, value:
       return sfJson(200, { ...saveOk(outcome.id), created: false });
     }
     case "DELETE": {
-      req.endpoint = "DELETE /sobjects/{type}/{field}/{value}";
       if (matches.length > 1) return multiple();
       if (!matches.length) throw notFound();
       write(() => ctx.dml.delete(def.name, matches[0]!, actor));
@@ -175,7 +169,6 @@ function byExternalId(call: RestCall, def: SObjectDef, fieldName: string, value:
 export function handleSObjects(call: RestCall): SandboxResponse {
   const { req, ctx, segments, actor, version } = call;
   if (segments.length === 1) {
-    req.endpoint = "GET /sobjects";
     if (req.method !== "GET") throw methodNotAllowed(req.method, ["GET", "HEAD"]);
     return sfJson(200, {
       encoding: "UTF-8",
@@ -186,11 +179,9 @@ export function handleSObjects(call: RestCall): SandboxResponse {
   const def = requireObject(ctx.org, segments[1]!);
   if (segments.length === 2) {
     if (req.method === "GET") {
-      req.endpoint = "GET /sobjects/{type}";
       return sfJson(200, { objectDescribe: globalEntry(def, version), recentItems: [] });
     }
     if (req.method === "POST") {
-      req.endpoint = "POST /sobjects/{type}";
       const body = objectBody(call);
       const id = write(() => ctx.dml.insert(def.name, body, actor));
       return sfJson(201, saveOk(id));
@@ -201,7 +192,6 @@ export function handleSObjects(call: RestCall): SandboxResponse {
     const third = segments[2]!;
     if (third === "describe" || third === "updated" || third === "deleted") {
       if (req.method !== "GET") throw methodNotAllowed(req.method, ["GET", "HEAD"]);
-      req.endpoint = `GET /sobjects/{type}/${third}`;
       if (third === "describe") return sfJson(200, describeObject(ctx.org, def, actor, version));
       return replication(call, def, third);
     }
