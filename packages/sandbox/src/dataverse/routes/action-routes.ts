@@ -1,0 +1,56 @@
+import type { SandboxResponse } from "../../kit/http.js";
+import type { Env } from "../env.js";
+import { dvErrors } from "../errors.js";
+import { closeOpportunity } from "../records/close-opportunity.js";
+import { type DvRequest, noContent, odataJson, readJson } from "./respond.js";
+
+/** Unbound functions and actions: `WhoAmI`, `WinOpportunity`, `LoseOpportunity`, `PublishXml`, `PublishAllXml`. */
+export const OPERATIONS = new Set([
+  "WhoAmI",
+  "WinOpportunity",
+  "LoseOpportunity",
+  "PublishXml",
+  "PublishAllXml",
+]);
+
+function badJson() {
+  return dvErrors.badRequest("Invalid JSON. A token was not recognized in the JSON content.", "0x80060888");
+}
+
+export function operationRoute(env: Env, name: string, req: DvRequest): SandboxResponse {
+  const isFunction = name === "WhoAmI";
+  if (isFunction ? req.method !== "GET" : req.method !== "POST")
+    throw dvErrors.methodNotAllowed(req.method, req.url.pathname);
+  switch (name) {
+    case "WhoAmI": {
+      const user = env.store.get("systemuser", req.caller.userId);
+      const bu = user?.businessunitid;
+      return odataJson(200, {
+        "@odata.context": `${req.base}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
+        BusinessUnitId: bu && typeof bu === "object" ? bu.id : env.org.businessUnitId,
+        UserId: req.caller.userId,
+        OrganizationId: env.org.organizationId,
+      });
+    }
+    case "WinOpportunity":
+      closeOpportunity(env, "Won", readJson(req, badJson), req.caller);
+      return noContent();
+    case "LoseOpportunity":
+      closeOpportunity(env, "Lost", readJson(req, badJson), req.caller);
+      return noContent();
+    case "PublishXml": {
+      const body = readJson(req, badJson) as { ParameterXml?: unknown };
+      if (
+        typeof body.ParameterXml !== "string" ||
+        !/<importexportxml>[\s\S]*<\/importexportxml>/.test(body.ParameterXml)
+      )
+        throw dvErrors.badRequest(
+          'PublishXml needs ParameterXml, e.g. "<importexportxml><entities><entity>opportunity</entity></entities></importexportxml>".',
+          "0x80060888",
+        );
+      return noContent();
+    }
+    default:
+      return noContent();
+  }
+}

@@ -1,0 +1,474 @@
+import { stableGuid } from "../ids.js";
+import type { ColumnDef, ColumnType, LookupTarget, ManyToManyDef, OptionDef, TableDef } from "./types.js";
+
+/**
+ * The tables the emulator knows out of the box: the columns a co-sell connector reads and writes
+ * (dynamics.md §2), with Dataverse's logical names, types and state models.
+ */
+
+type ColumnSpec = Partial<Omit<ColumnDef, "logicalName" | "type">> & { display?: string };
+
+function pascal(name: string): string {
+  return name.replace(/(^|_)([a-z])/g, (_m, sep: string, c: string) => sep + c.toUpperCase());
+}
+
+function column(table: string, logicalName: string, type: ColumnType, spec: ColumnSpec = {}): ColumnDef {
+  const { display, ...rest } = spec;
+  return {
+    logicalName,
+    schemaName: rest.schemaName ?? pascal(logicalName),
+    type,
+    displayName: display ?? pascal(logicalName),
+    metadataId: stableGuid(`attribute:${table}.${logicalName}`),
+    custom: false,
+    requiredLevel: "None",
+    ...rest,
+  };
+}
+
+const lookup = (nav: string, target: string): LookupTarget => ({ nav, table: target });
+
+const ACTIVE_INACTIVE_STATE: OptionDef[] = [
+  { value: 0, label: "Active", defaultStatus: 1 },
+  { value: 1, label: "Inactive", defaultStatus: 2 },
+];
+const ACTIVE_INACTIVE_STATUS: OptionDef[] = [
+  { value: 1, label: "Active", state: 0 },
+  { value: 2, label: "Inactive", state: 1 },
+];
+
+/** Opportunity states (dynamics.md §2.1): Open, Won, Lost. */
+export const OPPORTUNITY_STATE: OptionDef[] = [
+  { value: 0, label: "Open", defaultStatus: 1 },
+  { value: 1, label: "Won", defaultStatus: 3 },
+  { value: 2, label: "Lost", defaultStatus: 4 },
+];
+/** Opportunity status reasons and the state each belongs to. */
+export const OPPORTUNITY_STATUS: OptionDef[] = [
+  { value: 1, label: "In Progress", state: 0 },
+  { value: 2, label: "On Hold", state: 0 },
+  { value: 3, label: "Won", state: 1 },
+  { value: 4, label: "Canceled", state: 2 },
+  { value: 5, label: "Out-Sold", state: 2 },
+];
+const SALES_STAGE: OptionDef[] = [
+  { value: 0, label: "Qualify" },
+  { value: 1, label: "Develop" },
+  { value: 2, label: "Propose" },
+  { value: 3, label: "Close" },
+];
+
+function systemColumns(table: string, ownership: TableDef["ownership"]): ColumnDef[] {
+  const cols = [
+    column(table, "createdon", "DateTime", { readOnly: true, display: "Created On" }),
+    column(table, "modifiedon", "DateTime", { readOnly: true, display: "Modified On" }),
+    column(table, "versionnumber", "BigInt", { readOnly: true, display: "Version Number" }),
+    column(table, "createdby", "Lookup", {
+      readOnly: true,
+      display: "Created By",
+      targets: [lookup("createdby", "systemuser")],
+    }),
+    column(table, "modifiedby", "Lookup", {
+      readOnly: true,
+      display: "Modified By",
+      targets: [lookup("modifiedby", "systemuser")],
+    }),
+  ];
+  if (ownership === "UserOwned")
+    cols.push(
+      column(table, "ownerid", "Owner", {
+        display: "Owner",
+        requiredLevel: "SystemRequired",
+        targets: [lookup("ownerid", "systemuser")],
+      }),
+    );
+  return cols;
+}
+
+interface TableSpec {
+  logicalName: string;
+  entitySetName: string;
+  primaryId: string;
+  primaryName: string;
+  displayName: string;
+  objectTypeCode: number;
+  ownership: TableDef["ownership"];
+  isActivity?: boolean;
+  changeTrackingEnabled?: boolean;
+  manyToMany?: ManyToManyDef[];
+  columns: (c: (name: string, type: ColumnType, spec?: ColumnSpec) => ColumnDef) => ColumnDef[];
+  /** State and status options, when the table has a state model. */
+  states?: { state: OptionDef[]; status: OptionDef[] };
+}
+
+function table(spec: TableSpec): TableDef {
+  const c = (name: string, type: ColumnType, s?: ColumnSpec) => column(spec.logicalName, name, type, s);
+  const cols: ColumnDef[] = [
+    c(spec.primaryId, "Uniqueidentifier", { readOnly: false, display: spec.displayName }),
+    ...spec.columns(c),
+  ];
+  if (spec.states)
+    cols.push(
+      c("statecode", "State", {
+        display: "Status",
+        options: spec.states.state,
+        requiredLevel: "SystemRequired",
+      }),
+      c("statuscode", "Status", { display: "Status Reason", options: spec.states.status }),
+    );
+  cols.push(...systemColumns(spec.logicalName, spec.ownership));
+  return {
+    logicalName: spec.logicalName,
+    schemaName: pascal(spec.logicalName),
+    entitySetName: spec.entitySetName,
+    primaryId: spec.primaryId,
+    primaryName: spec.primaryName,
+    displayName: spec.displayName,
+    metadataId: stableGuid(`entity:${spec.logicalName}`),
+    objectTypeCode: spec.objectTypeCode,
+    ownership: spec.ownership,
+    isActivity: spec.isActivity ?? false,
+    columns: new Map(cols.map((col) => [col.logicalName, col])),
+    keys: new Map(),
+    changeTrackingEnabled: spec.changeTrackingEnabled ?? false,
+    manyToMany: spec.manyToMany ?? [],
+  };
+}
+
+const money = (
+  c: (name: string, type: ColumnType, spec?: ColumnSpec) => ColumnDef,
+  name: string,
+  display: string,
+) => [
+  c(name, "Money", { display, precision: 2, minValue: -922337203685477, maxValue: 922337203685477 }),
+  c(`${name}_base`, "Money", { display: `${display} (Base)`, readOnly: true, precision: 2 }),
+];
+
+const currency = (c: (name: string, type: ColumnType, spec?: ColumnSpec) => ColumnDef) => [
+  c("transactioncurrencyid", "Lookup", {
+    display: "Currency",
+    targets: [lookup("transactioncurrencyid", "transactioncurrency")],
+  }),
+  c("exchangerate", "Decimal", { display: "Exchange Rate", readOnly: true, precision: 10 }),
+];
+
+/** A fresh copy of every built-in table (each server mutates its own: custom columns, keys, flags). */
+export function builtInTables(): TableDef[] {
+  return [
+    table({
+      logicalName: "opportunity",
+      entitySetName: "opportunities",
+      primaryId: "opportunityid",
+      primaryName: "name",
+      displayName: "Opportunity",
+      objectTypeCode: 3,
+      ownership: "UserOwned",
+      changeTrackingEnabled: true,
+      states: { state: OPPORTUNITY_STATE, status: OPPORTUNITY_STATUS },
+      columns: (c) => [
+        c("name", "String", { display: "Topic", maxLength: 300, requiredLevel: "ApplicationRequired" }),
+        ...money(c, "estimatedvalue", "Est. Revenue"),
+        ...money(c, "actualvalue", "Actual Revenue"),
+        c("estimatedclosedate", "DateOnly", { display: "Est. Close Date", format: "DateOnly" }),
+        c("actualclosedate", "DateOnly", { display: "Actual Close Date", format: "DateOnly" }),
+        c("description", "Memo", { display: "Description", maxLength: 2000 }),
+        c("closeprobability", "Integer", { display: "Probability", minValue: 0, maxValue: 100 }),
+        c("salesstage", "Picklist", { display: "Sales Stage", options: SALES_STAGE }),
+        c("stepname", "String", { display: "Pipeline Phase", maxLength: 200 }),
+        ...currency(c),
+        c("parentaccountid", "Lookup", {
+          display: "Account",
+          targets: [lookup("parentaccountid", "account")],
+        }),
+        c("parentcontactid", "Lookup", {
+          display: "Contact",
+          targets: [lookup("parentcontactid", "contact")],
+        }),
+        c("customerid", "Customer", {
+          display: "Potential Customer",
+          requiredLevel: "ApplicationRequired",
+          targets: [lookup("customerid_account", "account"), lookup("customerid_contact", "contact")],
+        }),
+        c("campaignid", "Lookup", {
+          display: "Source Campaign",
+          targets: [lookup("campaignid", "campaign")],
+        }),
+      ],
+    }),
+    table({
+      logicalName: "account",
+      entitySetName: "accounts",
+      primaryId: "accountid",
+      primaryName: "name",
+      displayName: "Account",
+      objectTypeCode: 1,
+      ownership: "UserOwned",
+      changeTrackingEnabled: true,
+      states: { state: ACTIVE_INACTIVE_STATE, status: ACTIVE_INACTIVE_STATUS },
+      columns: (c) => [
+        c("name", "String", {
+          display: "Account Name",
+          maxLength: 160,
+          requiredLevel: "ApplicationRequired",
+        }),
+        c("accountnumber", "String", { display: "Account Number", maxLength: 20 }),
+        c("telephone1", "String", { display: "Main Phone", maxLength: 50 }),
+        c("emailaddress1", "String", { display: "Email", maxLength: 100 }),
+        c("websiteurl", "String", { display: "Website", maxLength: 200 }),
+        c("address1_line1", "String", { display: "Address 1: Street 1", maxLength: 250 }),
+        c("address1_line2", "String", { display: "Address 1: Street 2", maxLength: 250 }),
+        c("address1_city", "String", { display: "Address 1: City", maxLength: 80 }),
+        c("address1_stateorprovince", "String", { display: "Address 1: State/Province", maxLength: 50 }),
+        c("address1_postalcode", "String", { display: "Address 1: ZIP/Postal Code", maxLength: 20 }),
+        c("address1_country", "String", { display: "Address 1: Country/Region", maxLength: 80 }),
+        c("numberofemployees", "Integer", {
+          display: "Number of Employees",
+          minValue: 0,
+          maxValue: 1000000000,
+        }),
+        ...money(c, "revenue", "Annual Revenue"),
+        ...currency(c),
+        c("primarycontactid", "Lookup", {
+          display: "Primary Contact",
+          targets: [lookup("primarycontactid", "contact")],
+        }),
+        c("parentaccountid", "Lookup", {
+          display: "Parent Account",
+          targets: [lookup("parentaccountid", "account")],
+        }),
+      ],
+    }),
+    table({
+      logicalName: "contact",
+      entitySetName: "contacts",
+      primaryId: "contactid",
+      primaryName: "fullname",
+      displayName: "Contact",
+      objectTypeCode: 2,
+      ownership: "UserOwned",
+      changeTrackingEnabled: true,
+      states: { state: ACTIVE_INACTIVE_STATE, status: ACTIVE_INACTIVE_STATUS },
+      columns: (c) => [
+        c("firstname", "String", { display: "First Name", maxLength: 50 }),
+        c("lastname", "String", {
+          display: "Last Name",
+          maxLength: 50,
+          requiredLevel: "ApplicationRequired",
+        }),
+        c("fullname", "String", { display: "Full Name", maxLength: 160, readOnly: true }),
+        c("emailaddress1", "String", { display: "Email", maxLength: 100 }),
+        c("telephone1", "String", { display: "Business Phone", maxLength: 50 }),
+        c("mobilephone", "String", { display: "Mobile Phone", maxLength: 50 }),
+        c("jobtitle", "String", { display: "Job Title", maxLength: 100 }),
+        c("parentcustomerid", "Customer", {
+          display: "Company Name",
+          targets: [
+            lookup("parentcustomerid_account", "account"),
+            lookup("parentcustomerid_contact", "contact"),
+          ],
+        }),
+      ],
+    }),
+    table({
+      logicalName: "campaign",
+      entitySetName: "campaigns",
+      primaryId: "campaignid",
+      primaryName: "name",
+      displayName: "Campaign",
+      objectTypeCode: 4400,
+      ownership: "UserOwned",
+      states: {
+        state: [
+          { value: 0, label: "Active", defaultStatus: 0 },
+          { value: 1, label: "Inactive", defaultStatus: 6 },
+        ],
+        status: [
+          { value: 0, label: "Proposed", state: 0 },
+          { value: 1, label: "Ready To Launch", state: 0 },
+          { value: 2, label: "Launched", state: 0 },
+          { value: 3, label: "Completed", state: 0 },
+          { value: 4, label: "Canceled", state: 0 },
+          { value: 5, label: "Suspended", state: 0 },
+          { value: 6, label: "Inactive", state: 1 },
+        ],
+      },
+      columns: (c) => [
+        c("name", "String", { display: "Name", maxLength: 128, requiredLevel: "SystemRequired" }),
+        c("codename", "String", { display: "Campaign Code", maxLength: 32 }),
+        c("description", "Memo", { display: "Description", maxLength: 2000 }),
+      ],
+    }),
+    table({
+      logicalName: "systemuser",
+      entitySetName: "systemusers",
+      primaryId: "systemuserid",
+      primaryName: "fullname",
+      displayName: "User",
+      objectTypeCode: 8,
+      ownership: "BusinessOwned",
+      manyToMany: [
+        { nav: "systemuserroles_association", relationship: "systemuserroles", targetTable: "role" },
+      ],
+      columns: (c) => [
+        c("firstname", "String", { display: "First Name", maxLength: 64 }),
+        c("lastname", "String", { display: "Last Name", maxLength: 64 }),
+        c("fullname", "String", { display: "Full Name", maxLength: 200, readOnly: true }),
+        c("internalemailaddress", "String", { display: "Primary Email", maxLength: 100 }),
+        c("domainname", "String", { display: "User Name", maxLength: 1024 }),
+        c("azureactivedirectoryobjectid", "Uniqueidentifier", { display: "Azure AD Object ID" }),
+        c("applicationid", "Uniqueidentifier", { display: "Application ID" }),
+        c("address1_telephone1", "String", { display: "Main Phone", maxLength: 64 }),
+        c("mobilephone", "String", { display: "Mobile Phone", maxLength: 64 }),
+        c("title", "String", { display: "Title", maxLength: 128 }),
+        c("isdisabled", "Boolean", {
+          display: "Status",
+          defaultValue: false,
+          options: [
+            { value: 0, label: "Enabled" },
+            { value: 1, label: "Disabled" },
+          ],
+        }),
+        c("accessmode", "Picklist", {
+          display: "Access Mode",
+          defaultValue: 0,
+          options: [
+            { value: 0, label: "Read-Write" },
+            { value: 1, label: "Administrative" },
+            { value: 2, label: "Read" },
+            { value: 3, label: "Support User" },
+            { value: 4, label: "Non-interactive" },
+            { value: 5, label: "Delegated Admin" },
+          ],
+        }),
+        c("businessunitid", "Lookup", {
+          display: "Business Unit",
+          targets: [lookup("businessunitid", "businessunit")],
+        }),
+      ],
+    }),
+    table({
+      logicalName: "role",
+      entitySetName: "roles",
+      primaryId: "roleid",
+      primaryName: "name",
+      displayName: "Security Role",
+      objectTypeCode: 1036,
+      ownership: "BusinessOwned",
+      manyToMany: [
+        { nav: "systemuserroles_association", relationship: "systemuserroles", targetTable: "systemuser" },
+      ],
+      columns: (c) => [
+        c("name", "String", { display: "Name", maxLength: 100 }),
+        c("businessunitid", "Lookup", {
+          display: "Business Unit",
+          targets: [lookup("businessunitid", "businessunit")],
+        }),
+      ],
+    }),
+    table({
+      logicalName: "businessunit",
+      entitySetName: "businessunits",
+      primaryId: "businessunitid",
+      primaryName: "name",
+      displayName: "Business Unit",
+      objectTypeCode: 10,
+      ownership: "BusinessOwned",
+      columns: (c) => [c("name", "String", { display: "Name", maxLength: 160 })],
+    }),
+    table({
+      logicalName: "transactioncurrency",
+      entitySetName: "transactioncurrencies",
+      primaryId: "transactioncurrencyid",
+      primaryName: "currencyname",
+      displayName: "Currency",
+      objectTypeCode: 9105,
+      ownership: "OrganizationOwned",
+      states: { state: ACTIVE_INACTIVE_STATE, status: ACTIVE_INACTIVE_STATUS },
+      columns: (c) => [
+        c("currencyname", "String", { display: "Currency Name", maxLength: 100 }),
+        c("isocurrencycode", "String", { display: "Currency Code", maxLength: 5 }),
+        c("currencysymbol", "String", { display: "Currency Symbol", maxLength: 10 }),
+        c("exchangerate", "Decimal", { display: "Exchange Rate", precision: 10, minValue: 0.0000000001 }),
+        c("currencyprecision", "Integer", { display: "Currency Precision", minValue: 0, maxValue: 4 }),
+      ],
+    }),
+    table({
+      logicalName: "opportunityclose",
+      entitySetName: "opportunitycloses",
+      primaryId: "activityid",
+      primaryName: "subject",
+      displayName: "Opportunity Close",
+      objectTypeCode: 4208,
+      ownership: "UserOwned",
+      isActivity: true,
+      states: {
+        state: [
+          { value: 0, label: "Open", defaultStatus: 1 },
+          { value: 1, label: "Completed", defaultStatus: 2 },
+          { value: 2, label: "Canceled", defaultStatus: 3 },
+        ],
+        status: [
+          { value: 1, label: "Open", state: 0 },
+          { value: 2, label: "Completed", state: 1 },
+          { value: 3, label: "Canceled", state: 2 },
+        ],
+      },
+      columns: (c) => [
+        c("subject", "String", { display: "Subject", maxLength: 200 }),
+        ...money(c, "actualrevenue", "Actual Revenue"),
+        c("actualend", "DateTime", { display: "Close Date" }),
+        c("description", "Memo", { display: "Description", maxLength: 2000 }),
+        c("category", "String", { display: "Category", maxLength: 250 }),
+        ...currency(c),
+        c("opportunityid", "Lookup", {
+          display: "Opportunity",
+          targets: [lookup("opportunityid", "opportunity")],
+        }),
+      ],
+    }),
+    table({
+      logicalName: "publisher",
+      entitySetName: "publishers",
+      primaryId: "publisherid",
+      primaryName: "friendlyname",
+      displayName: "Publisher",
+      objectTypeCode: 7101,
+      ownership: "OrganizationOwned",
+      columns: (c) => [
+        c("uniquename", "String", { display: "Name", maxLength: 256 }),
+        c("friendlyname", "String", { display: "Display Name", maxLength: 256 }),
+        c("customizationprefix", "String", { display: "Prefix", maxLength: 8 }),
+        c("customizationoptionvalueprefix", "Integer", {
+          display: "Option Value Prefix",
+          minValue: 10000,
+          maxValue: 99999,
+        }),
+        c("description", "Memo", { display: "Description", maxLength: 2000 }),
+      ],
+    }),
+    table({
+      logicalName: "solution",
+      entitySetName: "solutions",
+      primaryId: "solutionid",
+      primaryName: "friendlyname",
+      displayName: "Solution",
+      objectTypeCode: 7100,
+      ownership: "OrganizationOwned",
+      columns: (c) => [
+        c("uniquename", "String", { display: "Name", maxLength: 65 }),
+        c("friendlyname", "String", { display: "Display Name", maxLength: 256 }),
+        c("version", "String", { display: "Version", maxLength: 256 }),
+        c("ismanaged", "Boolean", {
+          display: "Package Type",
+          defaultValue: false,
+          options: [
+            { value: 0, label: "Unmanaged" },
+            { value: 1, label: "Managed" },
+          ],
+        }),
+        c("description", "Memo", { display: "Description", maxLength: 2000 }),
+        c("publisherid", "Lookup", { display: "Publisher", targets: [lookup("publisherid", "publisher")] }),
+      ],
+    }),
+  ];
+}
