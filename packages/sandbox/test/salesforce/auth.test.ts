@@ -85,7 +85,7 @@ describe("JWT bearer flow", () => {
     expect(conn.accessToken).toBeTruthy();
   });
 
-  it.each([
+  it.each<[string, Claims & { key?: string }, string, string]>([
     ["a foreign key", { key: "other" }, "invalid_grant", "invalid assertion"],
     ["an expired assertion", { expiresIn: -10 }, "invalid_grant", "invalid assertion"],
     ["a wrong audience", { aud: "https://example.com" }, "invalid_grant", "audience is invalid"],
@@ -94,7 +94,7 @@ describe("JWT bearer flow", () => {
   ])("rejects %s with %s", async (_label, claims, name, message) => {
     const keys = keyPair();
     org = await startOrg({ connectedApp: { certificatePem: keys.publicPem } });
-    const signer = "key" in claims ? keyPair().privatePem : keys.privatePem;
+    const signer = claims.key ? keyPair().privatePem : keys.privatePem;
     const conn = new jsforce.Connection({ version: VERSION, loginUrl: org.url });
     const err = await rejection(
       conn.authorize({ grant_type: JWT_BEARER_GRANT, assertion: await assertion(org, signer, claims) }),

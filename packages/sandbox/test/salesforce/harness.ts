@@ -60,7 +60,7 @@ export async function clientCredentials(
 
 /** The error a promise rejects with (fails the test when it resolves). */
 export async function rejection(
-  p: Promise<unknown>,
+  p: PromiseLike<unknown>,
 ): Promise<Error & { errorCode?: string; data?: unknown }> {
   try {
     await p;

@@ -40,26 +40,27 @@ const opp = (extra: Record<string, unknown> = {}) => ({
 describe("single-record CRUD", () => {
   it("creates (201), reads with ?fields=, updates (204) and deletes (204)", async () => {
     const created = await conn.sobject("Opportunity").create(opp());
+    const id = created.id!;
     expect(created).toEqual({ id: expect.stringMatching(/^006\w{15}$/), success: true, errors: [] });
     const post = org.log.filter({ endpoint: "POST /sobjects/{type}" }).at(-1)!;
     expect(post.status).toBe(201);
 
     const read = await conn
       .sobject("Opportunity")
-      .retrieve(created.id, { fields: ["Name", "StageName", "IsClosed"] });
+      .retrieve(id, { fields: ["Name", "StageName", "IsClosed"] });
     expect(read).toEqual({
-      attributes: { type: "Opportunity", url: `/services/data/v62.0/sobjects/Opportunity/${created.id}` },
+      attributes: { type: "Opportunity", url: `/services/data/v62.0/sobjects/Opportunity/${id}` },
       Name: "Crud deal",
       StageName: "Prospecting",
       IsClosed: false,
     });
 
-    const before = org.server.control.get("Opportunity", created.id)!;
+    const before = org.server.control.get("Opportunity", id)!;
     org.clock.advance(5000);
-    const upd = await conn.sobject("Opportunity").update({ Id: created.id, StageName: "Closed Won" });
-    expect(upd).toEqual({ id: created.id, success: true, errors: [] });
+    const upd = await conn.sobject("Opportunity").update({ Id: id, StageName: "Closed Won" });
+    expect(upd).toEqual({ id: id, success: true, errors: [] });
     expect(org.log.filter({ endpoint: "PATCH /sobjects/{type}/{id}" }).at(-1)!.status).toBe(204);
-    const after = org.server.control.get("Opportunity", created.id)!;
+    const after = org.server.control.get("Opportunity", id)!;
     expect(after).toMatchObject({
       IsClosed: true,
       IsWon: true,
@@ -70,9 +71,9 @@ describe("single-record CRUD", () => {
     expect(after.LastModifiedDate).toBe(after.SystemModstamp);
     expect(after.CreatedDate).toBe(before.CreatedDate);
 
-    const del = await conn.sobject("Opportunity").destroy(created.id);
-    expect(del).toEqual({ id: created.id, success: true, errors: [] });
-    const err = await rejection(conn.sobject("Opportunity").retrieve(created.id));
+    const del = await conn.sobject("Opportunity").destroy(id);
+    expect(del).toEqual({ id: id, success: true, errors: [] });
+    const err = await rejection(conn.sobject("Opportunity").retrieve(id));
     expect(err.errorCode).toBe("NOT_FOUND");
     expect(err.message).toBe("The requested resource does not exist");
   });
@@ -98,7 +99,7 @@ describe("single-record CRUD", () => {
   });
 
   it("derives probability and forecast category from the stage unless the write sets them", async () => {
-    const a = await conn.sobject("Opportunity").create(opp({ StageName: "Co-sell Review" }));
+    const a = { id: (await conn.sobject("Opportunity").create(opp({ StageName: "Co-sell Review" }))).id! };
     expect(org.server.control.get("Opportunity", a.id)).toMatchObject({
       Probability: 20,
       ForecastCategoryName: "Pipeline",

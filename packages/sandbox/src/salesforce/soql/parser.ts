@@ -188,6 +188,7 @@ class Parser {
       }
       throw new SoqlError("MALFORMED_QUERY", `${t.text}() is not supported by the sandbox`, t.pos);
     }
+    if (t.kind === "ident" && CLAUSE_WORDS.has(t.text.toUpperCase())) throw this.unexpected(t);
     if (t.kind === "ident" && t.text.toUpperCase() === "TYPEOF")
       throw new SoqlError("MALFORMED_QUERY", "TYPEOF is not supported by the sandbox", t.pos);
     return this.fieldPath();
