@@ -64,6 +64,7 @@ function userIdOf(ctx: SalesforceContext, username?: string): string {
   return id;
 }
 
+/** Builds the control API over the org's shared context. */
 export function createControl(ctx: SalesforceContext): SalesforceControl {
   const { org, dml } = ctx;
   const system = () => org.systemActor();

@@ -81,5 +81,6 @@ export function sfErrorResponse(
   return sfJson(e.status, [e.toItem()], headers);
 }
 
+/** Salesforce's 404 for unknown resources and records. */
 export const notFound = (): SalesforceApiError =>
   new SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist");

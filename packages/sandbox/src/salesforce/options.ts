@@ -70,6 +70,7 @@ export interface ResolvedOptions {
   maxOpenCursorsPerUser: number;
 }
 
+/** Fills in every default (and normalises the org id to 18 chars). */
 export function resolveOptions(o: SalesforceOrgOptions = {}): ResolvedOptions {
   return {
     orgId: (o.orgId && toId18(o.orgId)) || DEFAULT_ORG_ID,

@@ -46,6 +46,7 @@ export class SalesforceStateError extends Error {
   readonly code = "SALESFORCE_STATE_INVALID";
 }
 
+/** Snapshot of the org for {@link importOrgState}. */
 export function exportOrgState(org: Org, oauth: OAuthService, usage: ApiUsage): SalesforceState {
   const rows: SalesforceState["rows"] = {};
   for (const type of org.store.types()) rows[type] = [...org.store.rows(type)].map((r) => ({ ...r }));

@@ -85,17 +85,15 @@ describe("CustomField via the Metadata API", () => {
     );
     expect(again.errorCode).toBe("DUPLICATE_VALUE");
 
-    const up = await conn
-      .sobject("Opportunity")
-      .upsert(
-        {
-          MS_Referral_Id__c: "b6f5c6c1-7a6e-4f5e-9d2a-3f0d1c2b4a59",
-          Name: "From referral",
-          StageName: "Co-sell Review",
-          CloseDate: "2025-06-01",
-        },
-        "MS_Referral_Id__c",
-      );
+    const up = await conn.sobject("Opportunity").upsert(
+      {
+        MS_Referral_Id__c: "b6f5c6c1-7a6e-4f5e-9d2a-3f0d1c2b4a59",
+        Name: "From referral",
+        StageName: "Co-sell Review",
+        CloseDate: "2025-06-01",
+      },
+      "MS_Referral_Id__c",
+    );
     expect(up).toMatchObject({ success: true, created: true });
     const res = await conn.query<{ MS_Referral_Id__c: string }>(
       "SELECT MS_Referral_Id__c FROM Opportunity WHERE MS_Referral_Id__c != null",

@@ -23,6 +23,7 @@ const text = (name: string, label: string, length: number, opts: Opts = {}) =>
 const longText = (name: string, label: string, length = 32000, opts: Opts = {}) =>
   field(name, label, "textarea", { length, extraTypeInfo: "plaintextarea", ...opts });
 
+/** Active picklist entries whose label is the value. */
 export function picklistEntries(values: readonly string[], defaultValue?: string): PicklistEntry[] {
   return values.map((v) => ({ value: v, label: v, active: true, defaultValue: v === defaultValue }));
 }

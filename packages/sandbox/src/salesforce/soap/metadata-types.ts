@@ -36,11 +36,13 @@ export class SoapFault extends Error {
   }
 }
 
+/** A non-empty string property. */
 export function str(md: MetadataRecord, key: string): string | undefined {
   const v = md[key];
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
+/** A boolean property (`true`/`false` text or a boolean). */
 export function bool(md: MetadataRecord, key: string): boolean | undefined {
   const v = md[key];
   if (typeof v === "boolean") return v;
@@ -49,6 +51,7 @@ export function bool(md: MetadataRecord, key: string): boolean | undefined {
   return undefined;
 }
 
+/** A numeric property. */
 export function num(md: MetadataRecord, key: string): number | undefined {
   const v = md[key];
   if (typeof v === "number") return v;
@@ -64,6 +67,7 @@ export function list(md: MetadataRecord | undefined, key: string): MetadataRecor
   return arr.filter((x): x is MetadataRecord => typeof x === "object" && x !== null) as MetadataRecord[];
 }
 
+/** A nested component (object) property. */
 export function record(md: MetadataRecord | undefined, key: string): MetadataRecord | undefined {
   const v = md?.[key];
   return v && typeof v === "object" && !Array.isArray(v) ? (v as MetadataRecord) : undefined;

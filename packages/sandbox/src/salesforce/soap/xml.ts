@@ -93,6 +93,7 @@ export function parseXml(src: string): XmlElement {
   return root ?? fail("empty document");
 }
 
+/** Escapes text for element content and attribute values. */
 export function escapeXml(s: string): string {
   return s
     .replace(/&/g, "&amp;")

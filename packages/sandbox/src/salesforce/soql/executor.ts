@@ -53,7 +53,7 @@ class Compiler {
 
   object(name: string, pos: number): SObjectDef {
     const def = this.org.object(name);
-    if (!def || !def.queryable)
+    if (!def?.queryable)
       throw new SoqlError(
         "INVALID_TYPE",
         `sObject type '${name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.`,
@@ -294,6 +294,7 @@ class Compiler {
   }
 }
 
+/** The `attributes` object of a record: its type and REST URL. */
 export function attributesOf(type: string, id: string, version: string): { type: string; url: string } {
   return { type, url: `/services/data/v${version}/sobjects/${type}/${id}` };
 }
