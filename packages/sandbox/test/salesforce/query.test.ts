@@ -1,4 +1,4 @@
-import type { Connection } from "jsforce";
+import jsforce, { type Connection } from "jsforce";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientCredentials, rejection, startOrg, type TestOrg } from "./harness.js";
 
@@ -229,6 +229,47 @@ describe("SOQL features over REST", () => {
     expect(byName["Co-sell Review"]).toEqual([false, false]);
     expect(byName["Closed - Partner Declined"]).toEqual([true, false]);
     expect(byName["Closed Won"]).toEqual([true, true]);
+  });
+});
+
+describe("jsforce's query builder", () => {
+  it("understands the SOQL that sobject().find() generates", async () => {
+    type Row = { Id: string; Name: string; Amount: number | null; IsWon: boolean; StageName: string };
+    const found = await conn
+      .sobject("Opportunity")
+      .find<Row>(
+        {
+          StageName: { $in: ["Closed Won", "Closed Lost", "Negotiation/Review"] },
+          Amount: { $gte: 50000 },
+          $or: [{ Name: { $like: "C%" } }, { IsWon: true }],
+          CampaignId: { $exists: false },
+          CloseDate: { $lte: jsforce.SfDate.toDateLiteral(new Date("2026-01-01T00:00:00Z")) },
+        },
+        ["Id", "Name", "Amount", "IsWon", "StageName"],
+      )
+      .sort({ Amount: -1 })
+      .limit(5);
+    const soql = org.log.filter({ endpoint: "GET /query" }).at(-1)!.url;
+    expect(decodeURIComponent(soql.replace(/\+/g, " "))).toMatch(
+      /WHERE .*StageName IN \(.*\) AND Amount >= 50000 AND \(Name LIKE 'C%' OR IsWon = true\)/,
+    );
+    const oracle = org.server.control
+      .all("Opportunity")
+      .filter(
+        (r) =>
+          ["Closed Won", "Closed Lost", "Negotiation/Review"].includes(String(r.StageName)) &&
+          Number(r.Amount) >= 50000 &&
+          (String(r.Name).toLowerCase().startsWith("c") || r.IsWon === true) &&
+          r.CampaignId === null &&
+          String(r.CloseDate) <= "2026-01-01",
+      )
+      .sort((a, b) => Number(b.Amount) - Number(a.Amount))
+      .slice(0, 5);
+    expect(found.map((r) => r.Amount)).toEqual(oracle.map((r) => r.Amount));
+    expect(found.length).toBeGreaterThan(0);
+    expect(await conn.sobject("Opportunity").count({ IsClosed: false })).toBe(
+      org.server.control.all("Opportunity").filter((r) => r.IsClosed === false).length,
+    );
   });
 });
 
