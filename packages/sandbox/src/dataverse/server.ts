@@ -144,7 +144,16 @@ export function createDataverseServer(
 
   function handle(req: SandboxRequest): SandboxResponse {
     env.requestCounter += 1;
-    activatePendingKeys(env);
+    try {
+      return serve(req);
+    } finally {
+      // Index builds are asynchronous in Dataverse: a key created by request N is still Pending for
+      // request N+1 and Active (or Failed) from request N+2 on.
+      activatePendingKeys(env);
+    }
+  }
+
+  function serve(req: SandboxRequest): SandboxResponse {
     let segments: PathSegment[] | undefined;
     try {
       segments = segmentsOf(req.url);

@@ -41,6 +41,8 @@ export interface DataverseHarness {
     path: string,
     headers?: Record<string, string>,
   ): Promise<{ res: Response; body: T }>;
+  /** Issues a new token (after moving the clock past the old one's expiry) and uses it from now on. */
+  renewToken(): string;
   close(): Promise<void>;
 }
 
@@ -54,12 +56,14 @@ export async function startDataverse(options: DataverseOptions = {}): Promise<Da
   const faults = new FaultInjector();
   const server = createDataverseServer({ clock, tokens }, options);
   const running = await listen(server, { clock, log, faults });
-  const token = tokens.issue({
-    clientId: CLIENT_ID,
-    audience: SANDBOX_DATAVERSE_RESOURCE,
-    scopes: [`${SANDBOX_DATAVERSE_RESOURCE}/.default`],
-    ttlSeconds: 3600,
-  }).token;
+  const issue = () =>
+    tokens.issue({
+      clientId: CLIENT_ID,
+      audience: SANDBOX_DATAVERSE_RESOURCE,
+      scopes: [`${SANDBOX_DATAVERSE_RESOURCE}/.default`],
+      ttlSeconds: 3600,
+    }).token;
+  let token = issue();
   const api = `${running.url}/api/data/v9.2/`;
   const call = (method: string, path: string, o: CallOptions = {}) => {
     const headers: Record<string, string> = {
@@ -84,8 +88,14 @@ export async function startDataverse(options: DataverseOptions = {}): Promise<Da
     faults,
     server,
     running,
-    token,
+    get token() {
+      return token;
+    },
     api,
+    renewToken() {
+      token = issue();
+      return token;
+    },
     call,
     async getJson<T>(path: string, headers: Record<string, string> = {}) {
       const res = await call("GET", path, { headers });

@@ -134,8 +134,10 @@ function align(
   return [a.v, b.v];
 }
 
-function compare(op: ComparisonOperator, a: Comparable, b: Comparable): Truth {
+/** Compares two values; a null value makes the comparison unknown (SQL), except `eq null` / `ne null`. */
+function compare(op: ComparisonOperator, a: Comparable, b: Comparable, nullLiteral = false): Truth {
   if (a === null || b === null) {
+    if (!nullLiteral) return undefined;
     if (op === "eq") return a === b;
     if (op === "ne") return a !== b;
     return undefined;
@@ -252,7 +254,8 @@ export function compileFilter<Row>(
         };
         const a = side(n.left, left.cat);
         const b = side(n.right, right.cat);
-        return (row) => compare(n.op, a(row), b(row));
+        const nullLiteral = left.cat === "null" || right.cat === "null";
+        return (row) => compare(n.op, a(row), b(row), nullLiteral);
       }
       case "in": {
         const edm = typeOf(n.property);
@@ -270,6 +273,7 @@ export function compileFilter<Row>(
         return (row) => {
           const x = normaliseValue(cat, schema.valueOf(row, n.property), ci);
           if (x === null) return values.some((v) => v === null) ? true : undefined;
+          // \`in\` is a chain of \`eq\`s, so a null value is unknown against non-null values.
           return values.some((v) => v !== null && compare("eq", x, v) === true);
         };
       }

@@ -92,16 +92,22 @@ export function compileRowFilter(env: Env, table: TableDef, text: string): (row:
 
 /** The sort key of a row: its `$orderby` values, then its id (Dataverse's paging tie-breaker). */
 export function sortKey(table: TableDef, row: Row, orderby: OrderByItem[]): Stored[] {
-  return [...orderby.map((o) => propertyValue(row, o.name)), String(row[table.primaryId])];
+  const key: Stored[] = orderby.map((o) => {
+    const v = propertyValue(row, o.name);
+    // Text sorts case-insensitively (SQL Server collation): fold once here, not per comparison.
+    return typeof v === "string" ? v.toLowerCase() : v;
+  });
+  key.push(String(row[table.primaryId]));
+  return key;
 }
 
 function compareValues(a: Stored, b: Stored): number {
-  // SQL Server order: nulls first ascending; text case-insensitively.
+  // SQL Server order: nulls first ascending.
   if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
   if (typeof a === "number" && typeof b === "number") return a - b;
   if (typeof a === "boolean" && typeof b === "boolean") return Number(a) - Number(b);
-  const x = String(a).toLowerCase();
-  const y = String(b).toLowerCase();
+  const x = typeof a === "string" ? a : String(a);
+  const y = typeof b === "string" ? b : String(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
@@ -112,6 +118,46 @@ export function compareKeys(a: Stored[], b: Stored[], orderby: OrderByItem[]): n
     if (c !== 0) return orderby[i]?.descending ? -c : c;
   }
   return 0;
+}
+
+/**
+ * The `k` smallest items under `cmp`, sorted: a bounded max-heap, so taking one page of a large
+ * table costs O(n log k) instead of sorting all n rows for every page.
+ */
+export function smallestK<T>(items: T[], k: number, cmp: (a: T, b: T) => number): T[] {
+  if (k <= 0) return [];
+  if (items.length <= k * 2) return [...items].sort(cmp).slice(0, k);
+  const heap: T[] = [];
+  const up = (i: number) => {
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (cmp(heap[i]!, heap[p]!) <= 0) break;
+      [heap[i], heap[p]] = [heap[p]!, heap[i]!];
+      i = p;
+    }
+  };
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && cmp(heap[l]!, heap[m]!) > 0) m = l;
+      if (r < heap.length && cmp(heap[r]!, heap[m]!) > 0) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
+    }
+  };
+  for (const item of items) {
+    if (heap.length < k) {
+      heap.push(item);
+      up(heap.length - 1);
+    } else if (cmp(item, heap[0]!) < 0) {
+      heap[0] = item;
+      down(0);
+    }
+  }
+  return heap.sort(cmp);
 }
 
 /** Sorts rows by `$orderby`, then id. */

@@ -149,7 +149,10 @@ function computeDerived(env: Env, table: TableDef, row: Record<string, Stored>):
     const full = [row.firstname, row.lastname].filter((p) => typeof p === "string" && p.length > 0).join(" ");
     row.fullname = full.length > 0 ? full : null;
   }
-  if (table.columns.has("exchangerate") && table.columns.has("transactioncurrencyid")) {
+  if (
+    table.columns.get("transactioncurrencyid")?.type === "Lookup" &&
+    table.columns.get("exchangerate")?.readOnly
+  ) {
     const ref = row.transactioncurrencyid;
     const currency = isLookupRef(ref) ? env.store.get("transactioncurrency", ref.id) : undefined;
     const rate = typeof currency?.exchangerate === "number" ? currency.exchangerate : 1;
@@ -174,7 +177,10 @@ function applyDefaults(env: Env, table: TableDef, row: Record<string, Stored>, c
   }
   if (table.ownership === "UserOwned" && !isLookupRef(row.ownerid))
     row.ownerid = { id: caller.userId, table: "systemuser" };
-  if (table.columns.has("transactioncurrencyid") && row.transactioncurrencyid === undefined) {
+  if (
+    table.columns.get("transactioncurrencyid")?.type === "Lookup" &&
+    row.transactioncurrencyid === undefined
+  ) {
     const hasMoney = [...table.columns.values()].some(
       (c) => c.type === "Money" && row[c.logicalName] != null,
     );

@@ -18,8 +18,8 @@ import {
   compileRowFilter,
   contextPath,
   serializeRow,
+  smallestK,
   sortKey,
-  sortRows,
   validateExpand,
   validateOrderBy,
   validateSelect,
@@ -137,11 +137,11 @@ export function queryCollection(env: Env, table: TableDef, req: DvRequest): Sand
     return trackedQuery(env, table, req, q);
 
   const predicate = q.filter ? compileRowFilter(env, table, q.filter) : undefined;
-  let rows: Row[] = [];
-  for (const row of env.store.all(table.logicalName)) if (!predicate || predicate(row)) rows.push(row);
   const orderby = q.orderby ?? [];
-  rows = sortRows(table, rows, orderby);
-  const total = rows.length;
+  let keyed: { row: Row; key: Stored[] }[] = [];
+  for (const row of env.store.all(table.logicalName))
+    if (!predicate || predicate(row)) keyed.push({ row, key: sortKey(table, row, orderby) });
+  const total = keyed.length;
 
   // $top is ignored when odata.maxpagesize is present (documented); without either, pages of 5000.
   const maxPage = env.org.maxPageSize;
@@ -156,11 +156,11 @@ export function queryCollection(env: Env, table: TableDef, req: DvRequest): Sand
         "0x80060888",
       );
     const after = cookieKey(env, table, cookie.last);
-    rows = rows.filter((r) => compareKeys(sortKey(table, r, orderby), after, orderby) > 0);
+    keyed = keyed.filter((x) => compareKeys(x.key, after, orderby) > 0);
     pageNumber = cookie.pageNumber;
   }
   const limit = pageSize ?? (q.top !== undefined ? Math.min(q.top, maxPage) : maxPage);
-  const page = rows.slice(0, limit);
+  const page = smallestK(keyed, limit, (a, b) => compareKeys(a.key, b.key, orderby)).map((x) => x.row);
   const body: Record<string, unknown> = {
     "@odata.context": `${req.base}$metadata#${contextPath(table.entitySetName, q.select, q.expand)}`,
   };
@@ -172,7 +172,7 @@ export function queryCollection(env: Env, table: TableDef, req: DvRequest): Sand
       annotations: q.prefs.includeAnnotations,
     }),
   );
-  const morePages = rows.length > page.length && (pageSize !== undefined || q.top === undefined);
+  const morePages = keyed.length > page.length && (pageSize !== undefined || q.top === undefined);
   if (morePages) {
     const lastRow = page[page.length - 1]!;
     const key = sortKey(table, lastRow, orderby);

@@ -113,6 +113,7 @@ function create(env: Env, table: TableDef, req: DvRequest): SandboxResponse {
 
 function retrieve(env: Env, table: TableDef, target: Target, req: DvRequest): SandboxResponse {
   const opts = readOptions(env, table, req);
+  const prefs = parsePrefer(req.headers.prefer);
   const row = target.id ? env.store.get(table.logicalName, target.id) : undefined;
   if (!row) throw notFound(table, target);
   const ifNoneMatch = req.headers["if-none-match"];
@@ -131,7 +132,12 @@ function retrieve(env: Env, table: TableDef, target: Target, req: DvRequest): Sa
       "@odata.context": `${req.base}$metadata#${contextPath(table.entitySetName, opts.select, opts.expand)}/$entity`,
       ...serializeRow(env, table, row, opts),
     },
-    { ETag: etagOf(row) },
+    {
+      ETag: etagOf(row),
+      ...(prefs.includeAnnotationsRaw !== undefined
+        ? { "Preference-Applied": `odata.include-annotations="${prefs.includeAnnotationsRaw}"` }
+        : {}),
+    },
   );
 }
 
