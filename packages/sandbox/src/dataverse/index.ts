@@ -24,4 +24,5 @@ export {
   SANDBOX_DATAVERSE_RESOURCE,
   SANDBOX_TENANT_ID,
 } from "./server.js";
+export { type DataverseCredentials, type DataverseSnapshot, dataverseSystem } from "./system.js";
 export type { ThrottleLimits } from "./throttle.js";

@@ -16,3 +16,4 @@ export {
   type GraphServer,
   SANDBOX_GRAPH_RESOURCE,
 } from "./server.js";
+export { type GraphCredentials, type GraphSnapshot, graphSystem } from "./system.js";
