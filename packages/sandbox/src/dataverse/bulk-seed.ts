@@ -19,6 +19,7 @@ function rng(seed: number): () => number {
 const DAY = 86_400_000;
 const STEPS = ["1-Qualify", "2-Develop", "3-Propose", "4-Close"];
 
+/** Options of {@link seedBulkOpportunities}. */
 export interface BulkSeedOptions {
   /** PRNG seed (default 1): same seed, same rows. */
   seed?: number;

@@ -35,6 +35,7 @@ export interface DataverseState {
   requestCounter: number;
 }
 
+/** How `control.win` / `control.lose` close an opportunity. */
 export interface CloseOptions {
   /** Status reason: Won 3 (default); Lost 4 Canceled (default) or 5 Out-Sold. */
   status?: number;
@@ -109,6 +110,7 @@ function requireTable(env: Env, entity: string): TableDef {
   return t;
 }
 
+/** The control of one environment; `defaultUserId` is who control writes run as by default. */
 export function createControl(
   env: Env,
   throttle: SlidingWindowThrottle,

@@ -21,6 +21,7 @@ export const COSELL_PUBLISHER = {
   optionValuePrefix: 18342,
 } as const;
 
+/** The unmanaged solution the cosell columns are created in (`MSCRM.SolutionUniqueName`). */
 export const COSELL_SOLUTION = {
   uniqueName: "cosell",
   friendlyName: "cosell co-sell connector",

@@ -35,7 +35,9 @@ export const SEED_ROLES = [
   "Delegate",
 ] as const;
 
+/** The stable `roleid` of a seeded security role. */
 export const roleId = (name: string) => stableGuid(`role:${name}`);
+/** The stable `systemuserid` of the seeded user with this Entra object id. */
 export const systemUserIdFor = (entraObjectId: string) => stableGuid(`systemuser:${entraObjectId}`);
 
 const DAY = 86_400_000;

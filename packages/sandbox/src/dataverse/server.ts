@@ -26,6 +26,7 @@ export const SANDBOX_TENANT_ID = "5f1c8d4e-2b7a-4c39-9e61-0d3a8b7c6f21";
 /** Dataverse's default service protection limit. */
 export const DATAVERSE_DEFAULT_THROTTLE: ThrottleLimits = { limit: 6000, windowSeconds: 300 };
 
+/** Options of {@link createDataverseServer}; every one has a realistic default. */
 export interface DataverseOptions {
   /** Seed the sample users, accounts, contacts, campaigns and opportunities (default true). */
   seed?: boolean;

@@ -19,6 +19,7 @@ export const directoryUserSchema = z.object({
   /** ISO 3166 alpha-2 usage location. */
   usageLocation: z.string().nullable(),
 });
+/** A directory user (see {@link directoryUserSchema}). */
 export type DirectoryUser = z.infer<typeof directoryUserSchema>;
 
 /** The tenant's domain in the sandbox. */

@@ -12,6 +12,7 @@ import { type DirectoryUser, directoryUserSchema, seedDirectoryUsers } from "./d
 /** Graph's resource: token audience, and scope `${SANDBOX_GRAPH_RESOURCE}/.default`. */
 export const SANDBOX_GRAPH_RESOURCE = "https://graph.microsoft.com";
 
+/** Options of {@link createGraphServer}. */
 export interface GraphOptions {
   /** Directory users (default: {@link seedDirectoryUsers}, matching the Dataverse systemusers). */
   users?: DirectoryUser[];
@@ -32,6 +33,7 @@ export interface GraphControl {
   setThrottle(limits: ThrottleLimits | null): void;
 }
 
+/** The Graph emulator: an {@link EmulatedServer} plus in-process {@link GraphControl}. */
 export interface GraphServer extends EmulatedServer {
   readonly name: "graph";
   readonly resource: string;

@@ -238,6 +238,7 @@ describe("$batch", () => {
       "odata.continue-on-error",
     );
     expect(res.status).toBe(200);
+    expect(res.headers.get("Preference-Applied")).toBe("odata.continue-on-error");
     expect(parts.map((p) => p.status)).toEqual([400, 204, 404, 200]);
     expect(count("opportunities")).toBe(oppsBefore + 1);
     expect(count("accounts")).toBe(accountsBefore);

@@ -125,6 +125,10 @@ function run(
   }
 }
 
+/**
+ * Runs one `$batch` request. The batch counts as one request for service protection here (the
+ * reference only says batching does not bypass the limits); its parts are not re-authenticated.
+ */
 export function executeBatch(env: Env, req: DvRequest, dispatch: Dispatch): SandboxResponse {
   const boundary = boundaryOf(req.headers["content-type"]);
   if (!boundary)
@@ -223,7 +227,10 @@ export function executeBatch(env: Env, req: DvRequest, dispatch: Dispatch): Sand
   const stopped = firstError !== undefined && !continueOnError;
   return {
     status: stopped ? 400 : 200,
-    headers: odataHeaders({ "Content-Type": `multipart/mixed; boundary=${responseBoundary}` }),
+    headers: odataHeaders({
+      "Content-Type": `multipart/mixed; boundary=${responseBoundary}`,
+      ...(continueOnError ? { "Preference-Applied": "odata.continue-on-error" } : {}),
+    }),
     body: serializeMultipart(responseBoundary, stopped ? [firstError!] : out),
   };
 }

@@ -159,6 +159,7 @@ function compare(op: ComparisonOperator, a: Comparable, b: Comparable, nullLiter
   }
 }
 
+/** Options of {@link compileFilter}. */
 export interface CompileOptions {
   /** Dataverse and Graph compare text without regard to case (SQL collation); default true. */
   caseInsensitive?: boolean;

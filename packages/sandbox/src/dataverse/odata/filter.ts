@@ -18,11 +18,15 @@ export type FilterLiteral =
   | { type: "boolean"; value: boolean }
   | { type: "null" };
 
+/** A side of a comparison: a property or a literal. */
 export type FilterOperand = { kind: "property"; name: string } | { kind: "literal"; literal: FilterLiteral };
 
+/** The comparison operators. */
 export type ComparisonOperator = "eq" | "ne" | "gt" | "ge" | "lt" | "le";
+/** The string functions. */
 export type FilterFunction = "contains" | "startswith" | "endswith";
 
+/** A node of a parsed `$filter`. */
 export type FilterNode =
   | { kind: "and" | "or"; left: FilterNode; right: FilterNode }
   | { kind: "not"; operand: FilterNode }

@@ -28,6 +28,7 @@ export function parseSelect(value: string | null | undefined): string[] | undefi
   return splitTopLevel(value, ",");
 }
 
+/** One `$orderby` item. */
 export interface OrderByItem {
   name: string;
   descending: boolean;

@@ -18,6 +18,7 @@ const FORMATTED = "OData.Community.Display.V1.FormattedValue";
 const NAV_PROPERTY = "Microsoft.Dynamics.CRM.associatednavigationproperty";
 const LOOKUP_LOGICAL_NAME = "Microsoft.Dynamics.CRM.lookuplogicalname";
 
+/** How to shape a row: `$select`, `$expand`, annotation patterns. */
 export interface ReadOptions {
   select?: string[];
   expand?: ExpandItem[];
@@ -52,6 +53,7 @@ export function validateExpand(env: Env, table: TableDef, expand: ExpandItem[] |
   }
 }
 
+/** Throws `Could not find a property named …` for any `$orderby` name the table lacks. */
 export function validateOrderBy(env: Env, table: TableDef, orderby: OrderByItem[] | undefined): void {
   for (const o of orderby ?? []) {
     if (!env.schema.property(table, o.name)) throw dvErrors.unknownProperty(o.name, table.logicalName);

@@ -204,6 +204,7 @@ function checkKeyConflicts(env: Env, table: TableDef, id: string, row: Row): voi
   if (env.store.keyConflicts(table.logicalName, id, row).length > 0) throw dvErrors.duplicate();
 }
 
+/** Options of {@link createRow}. */
 export interface CreateOptions {
   /** Use this id (upsert by id, or the body's primary id). */
   id?: string;
@@ -236,6 +237,7 @@ export function createRow(
   return row;
 }
 
+/** Options of {@link updateRow}. */
 export interface UpdateOptions {
   ifMatch?: string;
   internal?: boolean;

@@ -17,6 +17,7 @@ function badJson() {
   return dvErrors.badRequest("Invalid JSON. A token was not recognized in the JSON content.", "0x80060888");
 }
 
+/** Runs the unbound operation `name` (one of {@link OPERATIONS}). */
 export function operationRoute(env: Env, name: string, req: DvRequest): SandboxResponse {
   const isFunction = name === "WhoAmI";
   if (isFunction ? req.method !== "GET" : req.method !== "POST")

@@ -36,6 +36,7 @@ export interface LookupTarget {
   table: string;
 }
 
+/** One column (attribute) of a table, with what validation and metadata need. */
 export interface ColumnDef {
   logicalName: string;
   schemaName: string;
@@ -85,6 +86,7 @@ export interface ManyToManyDef {
   targetTable: string;
 }
 
+/** One table (entity): names, columns in output order, alternate keys, change tracking. */
 export interface TableDef {
   logicalName: string;
   schemaName: string;

@@ -11,11 +11,13 @@ export interface LookupRef {
   table: string;
 }
 
+/** A stored column value. Dates are ISO text (`YYYY-MM-DD` for date-only columns). */
 export type Stored = string | number | boolean | null | LookupRef;
 
 /** One row: column logical name → value. Rows are never mutated in place (the journal keeps old ones). */
 export type Row = Readonly<Record<string, Stored>>;
 
+/** A delete as change tracking reports it. */
 export interface DeletedEntry {
   table: string;
   id: string;
@@ -37,6 +39,7 @@ export interface StoreSnapshot {
   links: Record<string, [string, string][]>;
 }
 
+/** Whether a stored value is a reference to another row. */
 export function isLookupRef(v: Stored | undefined): v is LookupRef {
   return typeof v === "object" && v !== null;
 }
@@ -53,6 +56,7 @@ interface KeyIndex {
   map: Map<string, string>;
 }
 
+/** Rows, versions, deletes, links and key indexes of one environment (see the module comment). */
 export class DataStore {
   private readonly rows = new Map<string, Map<string, Row>>();
   private version: number;
