@@ -14,7 +14,9 @@ export {
   startControlServer,
 } from "./control/server.js";
 export type { SystemContext, SystemDefinition, SystemInstance } from "./control/system.js";
+export * from "./dataverse/index.js";
 export * from "./entra/index.js";
+export * from "./graph/index.js";
 export * from "./kit/index.js";
 export * from "./partner-center/index.js";
 export * from "./sandbox.js";

@@ -6,7 +6,9 @@ import { ObservedClock } from "./control/observed-clock.js";
 import { coreRoutes } from "./control/routes.js";
 import { type RunningControlServer, startControlServer } from "./control/server.js";
 import type { SystemContext, SystemDefinition, SystemInstance } from "./control/system.js";
+import { dataverseSystem } from "./dataverse/system.js";
 import { createEntraServer, EntraDirectory } from "./entra/index.js";
+import { graphSystem } from "./graph/system.js";
 import {
   FaultInjector,
   listen,
@@ -25,6 +27,8 @@ import { partnerCenterSystem } from "./partner-center/system.js";
  */
 export const SYSTEMS = {
   partnerCenter: partnerCenterSystem,
+  dataverse: dataverseSystem,
+  graph: graphSystem,
 } as const;
 
 export type SandboxSystemName = keyof typeof SYSTEMS;
