@@ -11,6 +11,7 @@ export default defineConfig({
       { find: /^@cosell\/core$/, replacement: src("core/src/index.ts") },
       { find: /^@cosell\/salesforce$/, replacement: src("salesforce/src/index.ts") },
       { find: /^@cosell\/dynamics$/, replacement: src("dynamics/src/index.ts") },
+      { find: /^@cosell\/sandbox\/conformance$/, replacement: src("sandbox/src/conformance/index.ts") },
       { find: /^@cosell\/sandbox$/, replacement: src("sandbox/src/index.ts") },
       { find: /^@cosell\/cli$/, replacement: src("cli/src/index.ts") },
     ],

@@ -19,4 +19,6 @@ export * from "./sync/field-map.js";
 export * from "./sync/planner.js";
 export * from "./sync/ports.js";
 export * from "./sync/store.js";
+export * from "./sync/store-memory.js";
+export * from "./sync/store-sqlite.js";
 export * from "./sync/types.js";
