@@ -19,4 +19,5 @@ export * from "./entra/index.js";
 export * from "./graph/index.js";
 export * from "./kit/index.js";
 export * from "./partner-center/index.js";
+export * from "./salesforce/system.js";
 export * from "./sandbox.js";

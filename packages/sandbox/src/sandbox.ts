@@ -19,6 +19,7 @@ import {
   TokenRegistry,
 } from "./kit/index.js";
 import { partnerCenterSystem } from "./partner-center/system.js";
+import { salesforceSystem } from "./salesforce/system.js";
 
 /**
  * Every system `startSandbox` can start, by the key it gets in `urls`, `credentials` and on the
@@ -29,6 +30,7 @@ export const SYSTEMS = {
   partnerCenter: partnerCenterSystem,
   dataverse: dataverseSystem,
   graph: graphSystem,
+  salesforce: salesforceSystem,
 } as const;
 
 export type SandboxSystemName = keyof typeof SYSTEMS;
