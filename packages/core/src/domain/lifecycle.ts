@@ -153,7 +153,12 @@ export const TRANSITIONS: readonly TransitionRule[] = [
     guard: (deal, now) =>
       isPastResponseWindow(deal, now)
         ? undefined
-        : { code: "NOT_YET_EXPIRED", message: `This referral can be answered until ${deal.expiresAt}.` },
+        : {
+            code: "NOT_YET_EXPIRED",
+            message: deal.expiresAt
+              ? `This referral can be answered until ${deal.expiresAt}; it expires only after that.`
+              : "This referral has no response deadline (no expiresAt), so it cannot expire; accept or decline it instead.",
+          },
   },
   { from: "accepted", action: "win", to: "won", actor: "partner", requiresReason: false },
   { from: "accepted", action: "lose", to: "lost", actor: "partner", requiresReason: true },

@@ -6,7 +6,8 @@ export type DealView = "inbound" | "outbound" | "favorites";
 /** Deals in `view`, newest activity first. */
 export function dealsInView(deals: readonly CoSellDeal[], view: DealView): CoSellDeal[] {
   const pick = view === "favorites" ? (d: CoSellDeal) => d.favorite : (d: CoSellDeal) => d.direction === view;
-  return deals.filter(pick).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  // Instants, not strings: timestamps may carry offsets and any number of fractional digits.
+  return deals.filter(pick).sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt));
 }
 
 /** Stars or un-stars a deal. Allowed in every stage: a favorite is the seller's bookmark, not an edit. */

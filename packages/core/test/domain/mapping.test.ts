@@ -308,7 +308,7 @@ const EDITS: Edit[] = [
   ],
 ];
 
-/** Customer edits: list item 1 is left out here because of the bug shown in the BUG tests below. */
+/** Customer edits (list item 1 has its own tests below: its empty addressLine2 must survive). */
 const CUSTOMER_EDITS: Edit[] = [
   [
     "customer contact's phone",
@@ -436,7 +436,13 @@ describe("canonical deal → referral: create (no base)", () => {
   });
 
   it("uses only top-level properties of the documented create request and Referral resource", () => {
-    const documented = new Set([...Object.keys(createRequestRaw), "name", "externalReferenceId"]);
+    // `campaignId` is top-level in Microsoft's connector contract (PowerPlatformConnectors swagger).
+    const documented = new Set([
+      ...Object.keys(createRequestRaw),
+      "name",
+      "externalReferenceId",
+      "campaignId",
+    ]);
     expect(Object.keys(body).filter((k) => !documented.has(k))).toEqual([]);
   });
 
@@ -510,8 +516,8 @@ describe("malformed referrals are refused, naming the path", () => {
 // (microsoft/PowerPlatformConnectors, connectors/PartnerCenterReferrals/apiDefinition.swagger.json),
 // defines `customerProfile.ids` as an array of CustomerProfileId {profileType: "Duns" | "External", id}
 // and `campaignId` ("Marketing Campaign ID") as a top-level Referral property.
-describe("BUG: wire shapes that differ from Microsoft's connector contract", () => {
-  it("BUG: the DUNS number is read from customerProfile.ids [{profileType: 'Duns', id}]", () => {
+describe("wire shapes of Microsoft's connector contract", () => {
+  it("the DUNS number is read from customerProfile.ids [{profileType: 'Duns', id}]", () => {
     const r = ReferralSchema.parse({
       ...structuredClone(createResponse),
       customerProfile: {
@@ -522,22 +528,21 @@ describe("BUG: wire shapes that differ from Microsoft's connector contract", () 
     expect(referralToDeal(r).customer.duns).toBe("123456789");
   });
 
-  it("BUG: a create body sends the DUNS number as ids [{profileType: 'Duns', id}]", () => {
+  it("a create body sends the DUNS number as ids [{profileType: 'Duns', id}]", () => {
     const body = dealToReferral(validDeal({ id: undefined }));
     expect(body.customerProfile?.ids).toEqual([{ profileType: "Duns", id: "123456789" }]);
   });
 
-  it("BUG: the campaign id is the top-level campaignId", () => {
+  it("the campaign id is the top-level campaignId", () => {
     const body = dealToReferral(validDeal({ id: undefined })) as Record<string, unknown>;
     expect(body.campaignId).toBe("7015g000000XyZAAA");
     expect(body.details).not.toHaveProperty("campaignId");
   });
 });
 
-describe("BUG: a group edit rewrites unchanged neighbours", () => {
-  // mapping.ts rewrites the whole customer group when any customer field changes, so the empty
-  // addressLine2 of list item 1 comes back as null although the address was not edited.
-  it("BUG: list item 1: editing the customer contact's phone changes only that phone", () => {
+describe("a group edit leaves unchanged neighbours alone", () => {
+  // The empty addressLine2 of list item 1 must not come back as null when the address was not edited.
+  it("list item 1: editing the customer contact's phone changes only that phone", () => {
     const deal = referralToDeal(sparse);
     const after = dealToReferral(
       { ...deal, customer: { ...deal.customer, contact: { ...deal.customer.contact!, phone: "999" } } },
@@ -546,7 +551,7 @@ describe("BUG: a group edit rewrites unchanged neighbours", () => {
     expect(diffPaths(sparse, after)).toEqual(["customerProfile.team.0.phoneNumber"]);
   });
 
-  it("BUG: list item 1: editing the customer city changes only the city", () => {
+  it("list item 1: editing the customer city changes only the city", () => {
     const deal = referralToDeal(sparse);
     const after = dealToReferral(
       { ...deal, customer: { ...deal.customer, address: { ...deal.customer.address, city: "Bellevue" } } },
@@ -555,9 +560,9 @@ describe("BUG: a group edit rewrites unchanged neighbours", () => {
     expect(diffPaths(sparse, after)).toEqual(["customerProfile.address.city"]);
   });
 
-  // Likewise the invitation group: editing the help notes also writes invitedDateTime/engagedDateTime
-  // as null, two properties the documented InviteContext does not have.
-  it("BUG: editing the help notes changes only inviteContext.notes", () => {
+  // Editing the help notes must not add invitedDateTime/engagedDateTime, which the documented
+  // InviteContext does not have.
+  it("editing the help notes changes only inviteContext.notes", () => {
     const deal = referralToDeal(createResponse);
     const after = dealToReferral(
       { ...deal, invitation: { ...deal.invitation, helpNotes: "Need a demo" } },

@@ -432,7 +432,10 @@ describe("convergence under random interleavings (crm-wins)", () => {
         }
       }),
       // 200 in CI; COSELL_PROPERTY_RUNS=5000 for a soak run.
-      { numRuns: Number(process.env.COSELL_PROPERTY_RUNS ?? 200) },
+      {
+        numRuns: Number(process.env.COSELL_PROPERTY_RUNS ?? 200),
+        ...(process.env.COSELL_PROPERTY_SEED ? { seed: Number(process.env.COSELL_PROPERTY_SEED) } : {}),
+      },
     );
   });
 });

@@ -36,7 +36,7 @@ const WIRE_NAMES: Readonly<Record<Exclude<SyncField, "stage">, string>> = {
   closeDate: "details.closingDateTime",
   notes: "details.notes",
   crmId: "externalReferenceId",
-  campaignId: "details.campaignId",
+  campaignId: "campaignId",
   customer: "customerProfile",
   consentToShareContact: "consent",
   team: "team",
