@@ -64,7 +64,11 @@ export const CRM_CASES: CrmCase[] = [
     code: "CONSENT_REQUIRED",
   },
   // Negative and non-numeric values
-  { name: "negative deal value", deal: { value: { amount: -5, currency: "USD" } }, code: "DEAL_VALUE_NEGATIVE" },
+  {
+    name: "negative deal value",
+    deal: { value: { amount: -5, currency: "USD" } },
+    code: "DEAL_VALUE_NEGATIVE",
+  },
   {
     name: "negative value of one cent",
     deal: { value: { amount: -0.01, currency: "EUR" } },
@@ -87,8 +91,16 @@ export const CRM_CASES: CrmCase[] = [
   },
   // Invalid currency and country codes
   { name: "lower-case currency", deal: { value: { amount: 10, currency: "usd" } }, code: "CURRENCY_INVALID" },
-  { name: "unassigned currency XYZ", deal: { value: { amount: 10, currency: "XYZ" } }, code: "CURRENCY_INVALID" },
-  { name: "currency symbol instead of code", deal: { value: { amount: 10, currency: "$" } }, code: "CURRENCY_INVALID" },
+  {
+    name: "unassigned currency XYZ",
+    deal: { value: { amount: 10, currency: "XYZ" } },
+    code: "CURRENCY_INVALID",
+  },
+  {
+    name: "currency symbol instead of code",
+    deal: { value: { amount: 10, currency: "$" } },
+    code: "CURRENCY_INVALID",
+  },
   { name: "empty currency", deal: { value: { amount: 10, currency: "" } }, code: "CURRENCY_INVALID" },
   {
     name: "alpha-3 country code",

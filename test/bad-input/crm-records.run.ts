@@ -22,7 +22,10 @@ export async function runCrmCase(c: CrmCase): Promise<void> {
   expect(w.store.listRecordErrors()).toEqual([expect.objectContaining({ key: `crm:${bad}`, code: c.code })]);
   // The record is marked: the status written back names the code.
   const marked = w.crm.get(bad)!;
-  expect(marked.status).toMatchObject({ state: "error", lastError: expect.stringMatching(new RegExp(`^${c.code}: `)) });
+  expect(marked.status).toMatchObject({
+    state: "error",
+    lastError: expect.stringMatching(new RegExp(`^${c.code}: `)),
+  });
   // Nothing else is written for it: no referral, no link to one, its fields untouched.
   expect(referralsFor(w.pc, bad)).toEqual([]);
   expect(w.store.getLinkByCrmId(bad)?.referralId).toBeUndefined();
@@ -38,4 +41,3 @@ export async function runCrmCase(c: CrmCase): Promise<void> {
   expect(again.summary.apiCalls.partnerCenter.writes).toBe(0);
   expect(w.crm.record(bad)!.version).toBe(version);
 }
-

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
-  type CoSellDeal,
   ConflictError,
+  type CoSellDeal,
   type CrmAdapter,
   type CrmRecord,
   createPartnerCenterClient,
@@ -12,6 +12,7 @@ import {
   type PartnerCenterPort,
   type Referral,
   runCycle,
+  type StateStore,
   type TokenProvider,
 } from "@cosell/core";
 import {
@@ -52,17 +53,18 @@ export interface World {
   clock: ManualClock;
   crm: MemoryCrm;
   pc: MemoryPartnerCenter;
-  store: MemoryStateStore;
+  store: StateStore;
   patches: Map<string, RecordPatch>;
   /** Runs one cycle through `port` (default: the in-memory Partner Center). */
   cycle(port?: PartnerCenterPort): ReturnType<typeof runCycle>;
 }
 
-export function world(): World {
+/** A fresh world; `store` replaces the in-memory state store (e.g. a SQLite file). */
+export function world(options: { store?: StateStore } = {}): World {
   const clock = new ManualClock();
   const crm = new MemoryCrm(clock.now);
   const pc = new MemoryPartnerCenter({ now: clock.now });
-  const store = new MemoryStateStore();
+  const store = options.store ?? new MemoryStateStore();
   const patches = new Map<string, RecordPatch>();
   const adapter = corruptingAdapter(createMemoryAdapter(crm, { pageSize: 3, batchSize: 4 }), patches);
   return {
@@ -162,7 +164,9 @@ async function realReply(
 ): Promise<RawReply> {
   const { method, url, text, ifMatch } = req;
   const base = "/v1.0/engagements/referrals";
-  const id = url.pathname.startsWith(`${base}/`) ? decodeURIComponent(url.pathname.slice(base.length + 1)) : "";
+  const id = url.pathname.startsWith(`${base}/`)
+    ? decodeURIComponent(url.pathname.slice(base.length + 1))
+    : "";
   try {
     if (method === "GET" && !id) {
       const filter = url.searchParams.get("$filter") ?? "";
@@ -182,10 +186,13 @@ async function realReply(
       const body = JSON.parse(text) as Referral;
       return json(201, await pc.createReferral(body, { crmId: body.externalReferenceId ?? "" }));
     }
-    if (method === "PUT") return json(200, await pc.updateReferral(id, JSON.parse(text) as Referral, ifMatch));
+    if (method === "PUT")
+      return json(200, await pc.updateReferral(id, JSON.parse(text) as Referral, ifMatch));
   } catch (e) {
-    if (e instanceof NotFoundError) return json(404, { error: { code: "NotFound", message: "No such referral." } });
-    if (e instanceof ConflictError) return json(412, { error: { code: "PreconditionFailed", message: e.message } });
+    if (e instanceof NotFoundError)
+      return json(404, { error: { code: "NotFound", message: "No such referral." } });
+    if (e instanceof ConflictError)
+      return json(412, { error: { code: "PreconditionFailed", message: e.message } });
     return json(400, { error: { code: "BadRequest", message: (e as Error).message } });
   }
   return json(405, { error: { code: "MethodNotAllowed", message: method } });
