@@ -26,7 +26,7 @@ import {
 
 const TEN_MB = "Long notes. ".repeat(Math.ceil((10 * 1024 * 1024) / 12)).slice(0, 10 * 1024 * 1024);
 
-export const HOSTILE_TEXT: { name: string; text: string }[] = [
+const HOSTILE_TEXT: { name: string; text: string }[] = [
   { name: "emoji and a ZWJ family", text: "Deal 🚀💼 👩‍👩‍👧‍👦 done ✅" },
   { name: "right-to-left Arabic and Hebrew", text: "صفقة مايكروسوفت — עסקה" },
   { name: "RTL override characters", text: "invoice\u202Egpj.exe\u202C" },
