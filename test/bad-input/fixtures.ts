@@ -139,6 +139,8 @@ export interface FakePartnerCenter {
   rules: ReplyRule[];
   /** Requests seen, as `METHOD path`. */
   requests: string[];
+  /** The body of each request in `requests` (same index). */
+  bodies: string[];
   /** Referrals (possibly malformed) appended to every list page, as raw JSON values. */
   extraListed: unknown[];
   close(): Promise<void>;
@@ -202,6 +204,7 @@ async function realReply(
 export async function fakePartnerCenter(pc: MemoryPartnerCenter): Promise<FakePartnerCenter> {
   const rules: ReplyRule[] = [];
   const requests: string[] = [];
+  const bodies: string[] = [];
   const extraListed: unknown[] = [];
   const server: Server = createServer(async (req, res) => {
     const method = req.method ?? "GET";
@@ -209,6 +212,7 @@ export async function fakePartnerCenter(pc: MemoryPartnerCenter): Promise<FakePa
     const text = await readBody(req);
     const path = decodeURIComponent(url.pathname + url.search);
     requests.push(`${method} ${path}`);
+    bodies.push(text);
     const rule = rules.find(
       (r) =>
         r.method === method &&
@@ -235,6 +239,7 @@ export async function fakePartnerCenter(pc: MemoryPartnerCenter): Promise<FakePa
     url: `http://127.0.0.1:${port}`,
     rules,
     requests,
+    bodies,
     extraListed,
     close: () =>
       new Promise<void>((resolve) => {
