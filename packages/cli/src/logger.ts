@@ -63,7 +63,15 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
   if (pretty) {
     return pino({
       ...options,
-      transport: { target: "pino-pretty", options: { colorize: true, translateTime: "SYS:HH:MM:ss" } },
+      transport: {
+        target: "pino-pretty",
+        options: {
+          colorize: true,
+          translateTime: "SYS:HH:MM:ss",
+          // The CLI logs to stderr so that stdout stays the command's output.
+          destination: setup.destination === process.stderr ? 2 : 1,
+        },
+      },
     });
   }
   return setup.destination ? pino(options, setup.destination as pino.DestinationStream) : pino(options);

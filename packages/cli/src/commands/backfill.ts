@@ -1,0 +1,162 @@
+import { randomUUID } from "node:crypto";
+import {
+  type CrmRecord,
+  type PartnerCenterPort,
+  type Referral,
+  referralToDeal,
+  runCycle,
+} from "@cosell/core";
+import type { Command } from "commander";
+import { findLinkCandidates, type LinkCandidate } from "../backfill/match.js";
+import { createProgress } from "../backfill/progress.js";
+import type { CommandContext } from "../context.js";
+import type { CliAdapter } from "../crm-modules.js";
+import { action, type ExitBox } from "../program.js";
+import { renderSummary } from "../render/plan.js";
+import { table } from "../render/table.js";
+import { openRuntime } from "../runtime.js";
+
+/** `cosell backfill`: first load with link-before-create, candidate links for approval, progress bar. */
+export function registerBackfill(program: Command, ctx: CommandContext, box: ExitBox): void {
+  program
+    .command("backfill")
+    .description(
+      "first load: link existing opportunities and referrals (stored ids, CRM id, customer name + postal code), then sync everything",
+    )
+    .option("-y, --yes", "accept every candidate link without asking", false)
+    .option("--dry-run", "show the candidate links and stop", false)
+    .action(
+      action(ctx, box, async (opts: { yes: boolean; dryRun: boolean }) => {
+        const loaded = ctx.config();
+        const log = ctx.logger();
+        const rt = openRuntime(loaded, log);
+        try {
+          const records: CrmRecord[] = [];
+          for await (const page of rt.adapter.changes(undefined, { overlapMs: 0 }))
+            records.push(...page.records);
+          const referrals: Referral[] = [];
+          for await (const page of rt.partnerCenter.listReferrals({})) referrals.push(...page);
+          const candidates = findLinkCandidates(records, referrals, rt.store);
+          const approved: LinkCandidate[] = [];
+          for (const c of candidates) {
+            if (!c.needsApproval || opts.yes) approved.push(c);
+            else if (ctx.io.interactive && ctx.io.ask && !ctx.json && !opts.dryRun) {
+              const a = await ctx.io.ask(
+                `Link CRM "${c.crmName}" (${c.crmId}) to referral "${c.referralName}" (${c.customer})? [y/N] `,
+              );
+              if (/^y(es)?$/i.test(a.trim())) approved.push(c);
+            }
+          }
+          const waiting = candidates.filter((c) => !approved.includes(c));
+          if (!ctx.json && candidates.length)
+            ctx.print(
+              `Candidate links (${candidates.length}):\n${table(
+                ["", "crm id", "opportunity", "referral", "customer", "matched by"],
+                candidates.map((c) => [
+                  approved.includes(c) ? "link" : "ask",
+                  c.crmId,
+                  c.crmName,
+                  c.referralId,
+                  c.customer,
+                  c.basis,
+                ]),
+              )}\n`,
+            );
+          if (opts.dryRun) {
+            ctx.printJson({ ok: true, dryRun: true, candidates });
+            return 0;
+          }
+          const now = new Date().toISOString();
+          rt.store.transaction(() => {
+            for (const c of approved) {
+              const r = referrals.find((x) => x.id === c.referralId)!;
+              rt.store.putLink({
+                linkId: randomUUID(),
+                crmId: c.crmId,
+                referralId: c.referralId,
+                direction: referralToDeal(r).direction,
+                state: "linked",
+                favorite: false,
+                referral: r,
+                createdAt: now,
+                updatedAt: now,
+              });
+            }
+          });
+          log.info({ linked: approved.length, waiting: waiting.length }, "backfill links written");
+          const progress = createProgress(ctx.io.stderr);
+          progress.start(records.length + referrals.length);
+          let summary: Awaited<ReturnType<typeof runCycle>>["summary"];
+          try {
+            ({ summary } = await runCycle(
+              {
+                adapter: counting(rt.adapter, (n) => progress.tick(n)),
+                partnerCenter: countingPc(rt.partnerCenter, (n) => progress.tick(n)),
+                store: rt.store,
+                rules: loaded.config.sync,
+              },
+              { mode: "reconcile" },
+            ));
+          } finally {
+            progress.stop();
+          }
+          ctx.output(
+            {
+              ok: true,
+              records: records.length,
+              referrals: referrals.length,
+              linked: approved,
+              waiting,
+              summary,
+            },
+            () =>
+              [
+                `Read ${records.length} CRM record(s) and ${referrals.length} referral(s); linked ${approved.length} existing pair(s).`,
+                waiting.length
+                  ? `${waiting.length} candidate(s) not linked (run again with --yes to accept them).`
+                  : "",
+                renderSummary(summary),
+              ]
+                .filter(Boolean)
+                .join("\n"),
+          );
+          return 0;
+        } finally {
+          await rt.close();
+        }
+      }),
+    );
+}
+
+/** The adapter, reporting how many records each change page carried. */
+function counting(adapter: CliAdapter, tick: (n: number) => void): CliAdapter {
+  return {
+    describe: () => adapter.describe(),
+    async *changes(cursor, options) {
+      for await (const page of adapter.changes(cursor, options)) {
+        yield page;
+        tick(page.records.length);
+      }
+    },
+    read: (ids) => adapter.read(ids),
+    apply: (w) => adapter.apply(w),
+    setup: () => adapter.setup(),
+    verifySetup: () => adapter.verifySetup(),
+    stats: () => adapter.stats(),
+  };
+}
+
+function countingPc(pc: PartnerCenterPort, tick: (n: number) => void): PartnerCenterPort {
+  return {
+    async *listReferrals(filter) {
+      for await (const page of pc.listReferrals(filter)) {
+        yield page;
+        tick(page.length);
+      }
+    },
+    getReferral: (id) => pc.getReferral(id),
+    createReferral: (b, o) => pc.createReferral(b, o),
+    updateReferral: (id, r, e) => pc.updateReferral(id, r, e),
+    stats: () => pc.stats(),
+  };
+}

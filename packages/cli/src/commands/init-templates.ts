@@ -1,0 +1,76 @@
+import type { CrmKind } from "../crm-modules.js";
+
+/** Answers that fill a config template. */
+export interface InitAnswers {
+  crm: CrmKind;
+  tenantId: string;
+  clientId: string;
+  /** Salesforce: https://login.salesforce.com or https://MyDomain.my.salesforce.com; Dynamics: https://org.crm.dynamics.com */
+  crmUrl: string;
+  crmClientId: string;
+  /** Salesforce integration user. */
+  username?: string;
+}
+
+const PARTNER_CENTER = (a: InitAnswers) => `# cosell config — docs/config.md describes every key.
+# Secrets are never written here: use env:NAME (an environment variable) or file:PATH.
+
+partnerCenter:
+  # Entra ID tenant of your Partner Center account and the app registration cosell signs in as.
+  tenantId: ${JSON.stringify(a.tenantId)}
+  clientId: ${JSON.stringify(a.clientId)}
+  # The app's client secret, by reference. Or use a certificate instead:
+  #   certificate: { privateKeyPem: file:./pc-key.pem, thumbprintSha256: "..." }
+  clientSecret: env:COSELL_PARTNER_CENTER_SECRET
+  # apiBaseUrl: https://api.partner.microsoft.com/v1.0   # the default
+`;
+
+const SALESFORCE = (a: InitAnswers) => `
+crm:
+  kind: salesforce
+  # Your org's login URL (My Domain) and the connected app's consumer key.
+  loginUrl: ${JSON.stringify(a.crmUrl)}
+  clientId: ${JSON.stringify(a.crmClientId)}
+  # The integration user the connected app is pre-authorized for (JWT bearer flow).
+  username: ${JSON.stringify(a.username ?? "cosell-integration@example.com")}
+  # The private key whose certificate is uploaded to the connected app.
+  privateKey: file:./salesforce-jwt.key
+`;
+
+const DYNAMICS = (a: InitAnswers) => `
+crm:
+  kind: dynamics
+  # Your environment URL (Power Platform admin center → Environments → the environment's URL).
+  environmentUrl: ${JSON.stringify(a.crmUrl)}
+  # The app registration added to the environment as an application user.
+  tenantId: ${JSON.stringify(a.tenantId)}
+  clientId: ${JSON.stringify(a.crmClientId)}
+  clientSecret: env:COSELL_DYNAMICS_SECRET
+`;
+
+const COMMON = `
+sync:
+  # Who wins when both sides changed the same field since the last sync:
+  # crm-wins (default) | partner-center-wins | newest-wins | manual
+  conflictPolicy: crm-wins
+  # Per-field overrides, e.g. notes: newest-wins
+  # fieldPolicies: { notes: newest-wins }
+  # Per-field direction: both (default) | toCrm | toPartnerCenter | none
+  # directions: { campaignId: toPartnerCenter }
+
+state:
+  # SQLite file with links, cursors, the write ledger and the audit log (relative to this file).
+  path: cosell-state.sqlite
+
+run:
+  # cosell run: seconds between cycles.
+  intervalSeconds: 300
+
+log:
+  level: info
+`;
+
+/** The commented YAML `cosell init` writes. */
+export function configTemplate(a: InitAnswers): string {
+  return PARTNER_CENTER(a) + (a.crm === "salesforce" ? SALESFORCE(a) : DYNAMICS(a)) + COMMON;
+}

@@ -1,0 +1,57 @@
+import type { Command } from "commander";
+import type { CommandContext } from "../context.js";
+import { action, type ExitBox } from "../program.js";
+import { openRuntime } from "../runtime.js";
+import { cycle } from "./sync.js";
+
+/**
+ * `cosell run`: a cycle every `run.intervalSeconds` until SIGINT/SIGTERM. A signal lets the cycle in
+ * progress finish (its batches are applied and its cursors committed), then the loop exits 0.
+ */
+export function registerRun(program: Command, ctx: CommandContext, box: ExitBox): void {
+  program
+    .command("run")
+    .description("sync continuously; SIGINT/SIGTERM finish the current cycle, then exit")
+    .option("--interval <seconds>", "seconds between cycles (default: run.intervalSeconds, 300)")
+    .option("--max-cycles <n>", "stop after this many cycles (for scripts and tests)")
+    .action(
+      action(ctx, box, async (opts: { interval?: string; maxCycles?: string }) => {
+        const loaded = ctx.config();
+        const log = ctx.logger();
+        const intervalMs = (Number(opts.interval) || loaded.config.run.intervalSeconds) * 1000;
+        const max = opts.maxCycles ? Number(opts.maxCycles) : Number.POSITIVE_INFINITY;
+        const rt = openRuntime(loaded, log);
+        let stopping = false;
+        let wake: (() => void) | undefined;
+        const off = ctx.io.onSignal((signal) => {
+          if (stopping) return;
+          stopping = true;
+          log.info({ signal }, "stopping after the current cycle");
+          wake?.();
+        });
+        let cycles = 0;
+        let errors = 0;
+        try {
+          while (!stopping && cycles < max) {
+            const { summary } = await cycle(rt, loaded.config, log);
+            cycles++;
+            errors += summary.errors.length;
+            if (stopping || cycles >= max) break;
+            await new Promise<void>((resolve) => {
+              const t = setTimeout(resolve, intervalMs);
+              wake = () => {
+                clearTimeout(t);
+                resolve();
+              };
+            });
+            wake = undefined;
+          }
+        } finally {
+          off();
+          await rt.close();
+        }
+        ctx.output({ ok: true, cycles, recordErrors: errors }, () => `Stopped after ${cycles} cycle(s).`);
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,87 @@
+import { dirname, resolve } from "node:path";
+import { ConfigError, PartnerCenterClientConfigSchema, SyncRulesSchema } from "@cosell/core";
+import { z } from "zod";
+import { configErrorFrom, parseConfig, readConfigFile } from "./config-file.js";
+import { CRM_KINDS, CRM_MODULES, type CrmKind } from "./crm-modules.js";
+
+/** Default config file name (`--config` overrides it). */
+export const DEFAULT_CONFIG_FILE = "cosell.yaml";
+/** Default state store file, relative to the config file. */
+export const DEFAULT_STATE_PATH = "cosell-state.sqlite";
+
+/**
+ * The whole config file. `crm` is checked in two steps: its `kind` here, then the rest with that
+ * adapter's own schema (so adapter settings are defined once, in the adapter package).
+ */
+export const CosellConfigSchema = z
+  .object({
+    /** Partner Center app registration and API settings (core's client schema). */
+    partnerCenter: PartnerCenterClientConfigSchema,
+    /** The CRM: `kind` picks the adapter; the other keys are that adapter's. */
+    crm: z.looseObject({ kind: z.enum(CRM_KINDS) }),
+    /** Field directions, conflict policy and overlap window. */
+    sync: SyncRulesSchema.prefault({}),
+    /** Where cosell keeps links, cursors, the write ledger and the audit log. */
+    state: z
+      .object({ path: z.string().min(1).default(DEFAULT_STATE_PATH) })
+      .strict()
+      .prefault({}),
+    /** `cosell run`: seconds between cycles. */
+    run: z
+      .object({ intervalSeconds: z.number().int().min(5).max(86_400).default(300) })
+      .strict()
+      .prefault({}),
+    /** Log level (`COSELL_LOG_LEVEL` overrides it). */
+    log: z
+      .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info") })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+/** The validated config; `crm` holds the adapter's parsed section. */
+export type CosellConfig = Omit<z.infer<typeof CosellConfigSchema>, "crm"> & {
+  crm: { kind: CrmKind } & Record<string, unknown>;
+};
+
+/** A loaded config: values, where it came from, and the secret values to mask in logs. */
+export interface LoadedConfig {
+  config: CosellConfig;
+  file: string;
+  secrets: string[];
+  /** Absolute path of the state store. */
+  statePath: string;
+}
+
+/** Validates a config object (already read): secrets resolved, TLS checked, CRM section by its adapter. */
+export function validateConfig(
+  raw: unknown,
+  opts: { env?: NodeJS.ProcessEnv; baseDir?: string } = {},
+): { config: CosellConfig; secrets: string[] } {
+  const { config, secrets } = parseConfig(raw, CosellConfigSchema, opts);
+  const mod = CRM_MODULES[config.crm.kind];
+  const crm = mod.schema.safeParse(config.crm);
+  if (!crm.success) throw configErrorFrom(crm.error, config.crm, "crm");
+  return { config: { ...config, crm: crm.data as CosellConfig["crm"] }, secrets };
+}
+
+/** Reads and validates the config file at `path` (relative to `cwd`). */
+export function loadCosellConfig(
+  path: string,
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): LoadedConfig {
+  const file = resolve(opts.cwd ?? process.cwd(), path);
+  const raw = readConfigFile(file);
+  const { config, secrets } = validateConfig(raw, { env: opts.env, baseDir: dirname(file) });
+  return { config, file, secrets, statePath: resolve(dirname(file), config.state.path) };
+}
+
+/** The `crm.kind` a command expects matches the config (`cosell setup dynamics` on a Salesforce config). */
+export function assertCrmKind(config: CosellConfig, kind: CrmKind): void {
+  if (config.crm.kind !== kind)
+    throw new ConfigError(
+      "CONFIG_CRM_MISMATCH",
+      `crm.kind: "${config.crm.kind}" — this config is for ${CRM_MODULES[config.crm.kind].title}; run \`cosell setup ${config.crm.kind}\` or use a config whose crm.kind is "${kind}".`,
+      { key: "crm.kind", value: config.crm.kind },
+    );
+}

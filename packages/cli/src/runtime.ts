@@ -1,0 +1,52 @@
+import {
+  ConfigError,
+  createPartnerCenterClient,
+  type PartnerCenterClient,
+  SqliteStateStore,
+  type StateStore,
+} from "@cosell/core";
+import type { Logger } from "pino";
+import type { LoadedConfig } from "./config.js";
+import { type CliAdapter, CRM_MODULES } from "./crm-modules.js";
+
+/** What a sync command talks to, built from a loaded config. */
+export interface Runtime {
+  adapter: CliAdapter;
+  partnerCenter: PartnerCenterClient;
+  store: StateStore;
+  /** Closes the store and the adapter. */
+  close(): Promise<void>;
+}
+
+/** Builds the CRM adapter of `loaded.config.crm`; a `ConfigError` when that adapter is not installed. */
+export function createAdapter(loaded: LoadedConfig, logger?: Logger, now?: () => Date): CliAdapter {
+  const mod = CRM_MODULES[loaded.config.crm.kind];
+  if (!mod.createAdapter)
+    throw new ConfigError(
+      "CRM_ADAPTER_MISSING",
+      `crm.kind: "${mod.kind}" — the ${mod.title} adapter is not available in this build of cosell. Update cosell (pnpm install && pnpm build).`,
+      { key: "crm.kind", value: mod.kind },
+    );
+  return mod.createAdapter(loaded.config.crm, { logger, ...(now ? { now } : {}) });
+}
+
+/** Opens the state store, the Partner Center client and the CRM adapter. */
+export function openRuntime(loaded: LoadedConfig, logger?: Logger, now?: () => Date): Runtime {
+  const partnerCenter = createPartnerCenterClient(loaded.config.partnerCenter, now ? { now } : {});
+  const adapter = createAdapter(loaded, logger, now);
+  const store = SqliteStateStore.open(loaded.statePath);
+  return {
+    adapter,
+    partnerCenter,
+    store,
+    close: async () => {
+      store.close();
+      await adapter.close?.();
+    },
+  };
+}
+
+/** Opens only the state store (status, deals: no remote calls). */
+export function openStore(loaded: LoadedConfig): StateStore {
+  return SqliteStateStore.open(loaded.statePath);
+}
