@@ -1,1 +1,20 @@
-export {};
+/**
+ * `@cosell/dynamics`: the Dynamics 365 (Dataverse Web API) adapter for cosell. See docs/dynamics.md.
+ */
+export {
+  createDynamicsAdapter,
+  type DynamicsAdapter,
+  type DynamicsDeps,
+  type DynamicsLogger,
+} from "./adapter.js";
+export { type CosellColumns, columnsFor } from "./columns.js";
+export {
+  type DynamicsConfig,
+  type DynamicsConfigInput,
+  DynamicsConfigSchema,
+  type DynamicsSandboxCredentials,
+  DynamicsStageMapSchema,
+  dynamicsSandboxConfig,
+  parseDynamicsConfig,
+} from "./config.js";
+export { countryCode } from "./countries.js";

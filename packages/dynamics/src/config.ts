@@ -1,0 +1,178 @@
+import { CertificateCredentialSchema, ConfigError, requireSecureUrl } from "@cosell/core";
+import { z } from "zod";
+
+/** Entra ID's public cloud, where a real Dynamics 365 tenant signs in. */
+const DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com";
+
+/**
+ * How co-sell stages map onto the opportunity's status reasons. Defaults are Dynamics 365 Sales'
+ * out-of-the-box values (dynamics.md §2.1); environments with custom status reasons override them.
+ */
+export const DynamicsStageMapSchema = z
+  .object({
+    /** `statuscode` for WinOpportunity (Won = 3). */
+    won: z.number().int().default(3),
+    /** `statuscode` for LoseOpportunity when the deal was lost (Canceled = 4; Out-Sold = 5). */
+    lost: z.number().int().default(4),
+    /** `statuscode` for LoseOpportunity when the referral was declined. */
+    declined: z.number().int().default(4),
+    /** `statuscode` for LoseOpportunity when the referral expired unanswered. */
+    expired: z.number().int().default(4),
+    /** `statuscode` used to reopen (In Progress = 1; On Hold = 2). */
+    reopen: z.number().int().default(1),
+    /** `salesstage` given to opportunities created from inbound referrals (Qualify = 0). */
+    inboundSalesStage: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+/**
+ * The `crm` section of the cosell config for Dynamics 365 (`kind: "dynamics"`). Secrets are resolved
+ * (`env:`/`file:`) by the CLI before they reach this schema.
+ */
+export const DynamicsConfigSchema = z
+  .object({
+    kind: z.literal("dynamics").default("dynamics"),
+    /** Directory (tenant) id of the Entra ID tenant that holds the app registration. */
+    tenantId: z.string().min(1, "give the directory (tenant) id"),
+    /** Application (client) id of the app registration (it must exist as an application user in Dataverse). */
+    clientId: z.string().min(1, "give the application (client) id"),
+    /** Client secret; give this or `certificate`. */
+    clientSecret: z.string().min(1).optional(),
+    /** Certificate credential (preferred): PEM private key and SHA-256 thumbprint. */
+    certificate: CertificateCredentialSchema.optional(),
+    /** The environment, e.g. `https://contoso.crm.dynamics.com` (https required except loopback). */
+    environmentUrl: z.string().min(1, "give the environment URL, e.g. https://contoso.crm.dynamics.com"),
+    /** Entra ID host; default `https://login.microsoftonline.com` (the sandbox gives its own). */
+    authorityHost: z.string().default(DEFAULT_AUTHORITY_HOST),
+    /** Token endpoint override (the sandbox, a proxy); plain http only to loopback. */
+    tokenEndpoint: z.string().optional(),
+    /** Token audience; default the environment's origin (`https://contoso.crm.dynamics.com`). */
+    resource: z.string().optional(),
+    /** Microsoft Graph base URL (`https://graph.microsoft.com/v1.0`); used to complete team members. */
+    graphBaseUrl: z.string().default("https://graph.microsoft.com/v1.0"),
+    /** Graph scope; default `https://graph.microsoft.com/.default` (app permission User.Read.All). */
+    graphScope: z.string().default("https://graph.microsoft.com/.default"),
+    /** Look owners up in Entra ID when Dataverse lacks their email or phone. */
+    resolveTeamFromGraph: z.boolean().default(true),
+    /** Customization prefix of the publisher the custom columns belong to. */
+    publisherPrefix: z
+      .string()
+      .regex(/^[a-z][a-z0-9]{1,7}$/, "use 2–8 lower-case letters or digits, starting with a letter")
+      .default("cosell"),
+    /** Picklist option value prefix of that publisher (10000–99999), used when setup creates it. */
+    optionValuePrefix: z.number().int().min(10000).max(99999).default(18342),
+    /** Unmanaged solution that setup puts the columns in. */
+    solutionUniqueName: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      .default("cosell"),
+    /** Writes per `$batch` request (Dataverse allows up to 1000 requests per batch). */
+    batchSize: z.number().int().min(1).max(500).default(200),
+    /** Rows per page (`odata.maxpagesize`, at most 5000). */
+    pageSize: z.number().int().min(1).max(5000).default(500),
+    /** Stage ⇄ status reason overrides. */
+    stageMap: DynamicsStageMapSchema.default(DynamicsStageMapSchema.parse({})),
+    /**
+     * Change detection: `auto` uses change tracking when the opportunity table has it and falls back to
+     * `modifiedon` polling otherwise; `on` requires it; `off` always polls.
+     */
+    changeTracking: z.enum(["auto", "on", "off"]).default("auto"),
+    /** Retries of a throttled (429) or failed (5xx, network) request before giving up. */
+    maxRetries: z.number().int().min(0).max(20).default(6),
+    /** Longest wait honoured from a Retry-After header (ms); longer waits fail the call as throttled. */
+    maxRetryAfterMs: z.number().int().min(0).default(300_000),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if (!o.clientSecret && !o.certificate)
+      ctx.addIssue({
+        code: "custom",
+        path: ["clientSecret"],
+        message:
+          "give a client secret or a certificate ({ privateKeyPem, thumbprintSha256 }) of the app registration",
+      });
+    if (o.clientSecret && o.certificate)
+      ctx.addIssue({
+        code: "custom",
+        path: ["certificate"],
+        message: "give either a client secret or a certificate, not both (remove one)",
+      });
+  });
+
+/** The Dynamics config after validation, defaults applied. */
+export type DynamicsConfig = z.infer<typeof DynamicsConfigSchema>;
+/** The Dynamics config as written (defaults optional). */
+export type DynamicsConfigInput = z.input<typeof DynamicsConfigSchema>;
+
+const SECRET_KEY = /secret|privatekey|password/i;
+
+/**
+ * Validates the config; a bad value is a {@link ConfigError} whose message names the key (`crm.…`),
+ * shows the value unless it is a secret, and says what to do.
+ */
+export function parseDynamicsConfig(raw: DynamicsConfigInput, keyPrefix = "crm"): DynamicsConfig {
+  const r = DynamicsConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const path = issue.path.map(String);
+    const key = [keyPrefix, ...path].join(".");
+    let value: unknown = raw;
+    for (const p of path)
+      value = value && typeof value === "object" ? (value as Record<string, unknown>)[p] : undefined;
+    const shown =
+      value === undefined
+        ? "missing"
+        : path.some((p) => SECRET_KEY.test(p))
+          ? "(hidden)"
+          : JSON.stringify(value);
+    throw new ConfigError("CONFIG_INVALID", `${key}: ${shown} — ${issue.message}.`, {
+      key,
+      issues: r.error.issues.map((i) => ({
+        key: [keyPrefix, ...i.path.map(String)].join("."),
+        message: i.message,
+      })),
+    });
+  }
+  const c = r.data;
+  requireSecureUrl(`${keyPrefix}.environmentUrl`, c.environmentUrl);
+  requireSecureUrl(`${keyPrefix}.authorityHost`, c.authorityHost);
+  if (c.tokenEndpoint) requireSecureUrl(`${keyPrefix}.tokenEndpoint`, c.tokenEndpoint);
+  requireSecureUrl(`${keyPrefix}.graphBaseUrl`, c.graphBaseUrl);
+  return c;
+}
+
+/** The sandbox's Dynamics credentials (`sandbox.credentials.dataverse`), as far as this needs them. */
+export interface DynamicsSandboxCredentials {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  tokenEndpoint: string;
+  authorityHost: string;
+  resource: string;
+  environmentUrl: string;
+  graphScope?: string;
+}
+
+/**
+ * A config for the local sandbox (`startSandbox()`): its app registration, Entra ID and environment.
+ * `graphBaseUrl` is the sandbox's Graph origin + `/v1.0` (pass `sandbox.urls.graph`).
+ */
+export function dynamicsSandboxConfig(
+  credentials: DynamicsSandboxCredentials,
+  options: { graphUrl?: string } & Partial<DynamicsConfigInput> = {},
+): DynamicsConfigInput {
+  const { graphUrl, ...rest } = options;
+  return {
+    kind: "dynamics",
+    tenantId: credentials.tenantId,
+    clientId: credentials.clientId,
+    clientSecret: credentials.clientSecret,
+    environmentUrl: credentials.environmentUrl,
+    authorityHost: credentials.authorityHost,
+    tokenEndpoint: credentials.tokenEndpoint,
+    resource: credentials.resource,
+    ...(graphUrl ? { graphBaseUrl: `${graphUrl.replace(/\/$/, "")}/v1.0` } : { resolveTeamFromGraph: false }),
+    ...(credentials.graphScope ? { graphScope: credentials.graphScope } : {}),
+    ...rest,
+  };
+}

@@ -1,0 +1,202 @@
+import {
+  AuthError,
+  ConflictError,
+  NotFoundError,
+  RemoteApiError,
+  ThrottledError,
+  type TokenProvider,
+  TransientError,
+} from "@cosell/core";
+import pRetry, { AbortError } from "p-retry";
+
+/** What the HTTP layer needs from outside: injectable for tests. */
+export interface HttpDeps {
+  fetch: typeof fetch;
+  sleep(ms: number): Promise<void>;
+  logger?: { warn(obj: object, msg: string): void; debug?(obj: object, msg: string): void };
+}
+
+/** A Web API answer, body already read. */
+export interface DvResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+/** HTTP calls made, by kind (what `stats()` reports). */
+export interface CallCounter {
+  total: number;
+  reads: number;
+  writes: number;
+}
+
+/** Options of one request. */
+export interface DvRequest {
+  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
+  /** Relative to the API base (`opportunities?$select=…`) or absolute (a nextLink). */
+  url: string;
+  headers?: Record<string, string>;
+  /** JSON body (serialised here) or a raw string (`$batch`). */
+  body?: unknown;
+  /** How `stats()` counts it; default: GET is a read, anything else a write. */
+  kind?: "reads" | "writes";
+}
+
+/** Parses Retry-After (seconds or an HTTP date) into milliseconds. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const s = Number(value);
+  if (Number.isFinite(s)) return Math.max(0, s * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** The `{"error":{"code","message"}}` body of a Dataverse error, if it is one. */
+export function dataverseError(text: string): { code: string; message: string } | undefined {
+  try {
+    const e = (JSON.parse(text) as { error?: { code?: unknown; message?: unknown } }).error;
+    if (e && typeof e.message === "string") return { code: String(e.code ?? ""), message: e.message };
+  } catch {
+    // not JSON: the caller reports the raw status
+  }
+  return undefined;
+}
+
+/** Turns a failed Web API answer into a typed core error whose message says what to do. */
+export function errorFrom(res: DvResponse, what: string): RemoteApiError {
+  const e = dataverseError(res.text);
+  const detail = e ? `${e.message}${e.code ? ` (${e.code})` : ""}` : `HTTP ${res.status}`;
+  const details = { status: res.status, dataverseCode: e?.code };
+  if (res.status === 401)
+    return new AuthError(
+      "DATAVERSE_UNAUTHORIZED",
+      `Dataverse refused the token for ${what}: ${detail}. Check tenantId/clientId and that the token audience is the environment URL.`,
+      { status: 401, details },
+    );
+  if (res.status === 403)
+    return new AuthError(
+      "DATAVERSE_FORBIDDEN",
+      `Dataverse refused ${what}: ${detail}. Add the app as an application user in the Power Platform admin center and give it a security role with read/write on opportunities (see docs/dynamics.md).`,
+      { status: 403, details },
+    );
+  if (res.status === 404)
+    return new NotFoundError("DATAVERSE_NOT_FOUND", `${what}: ${detail}.`, { status: 404, details });
+  if (res.status === 412)
+    return new ConflictError(
+      `${what}: ${detail}. The record changed meanwhile; it is re-read next cycle.`,
+      undefined,
+      { status: 412, details },
+    );
+  if (res.status === 429)
+    return new ThrottledError(
+      `Dataverse throttled ${what}: ${detail}.`,
+      retryAfterMs(res.headers.get("retry-after")),
+      { status: 429, details },
+    );
+  if (res.status >= 500)
+    return new TransientError("DATAVERSE_UNAVAILABLE", `Dataverse failed ${what}: ${detail}.`, {
+      status: res.status,
+      retryable: true,
+      details,
+    });
+  return new RemoteApiError("DATAVERSE_REJECTED", `Dataverse rejected ${what}: ${detail}.`, {
+    status: res.status,
+    details,
+  });
+}
+
+const RETRYABLE = new Set([429, 502, 503, 504]);
+
+/**
+ * A small authenticated client for one Web API (Dataverse or Graph): bearer token from msal (a 401
+ * refreshes it once), OData headers, and p-retry for 429/5xx that waits exactly what `Retry-After`
+ * says (service protection, dynamics.md §5) or backs off exponentially without it.
+ */
+export class WebApiClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly tokens: TokenProvider,
+    private readonly deps: HttpDeps,
+    private readonly counter: CallCounter,
+    private readonly options: { maxRetries: number; maxRetryAfterMs: number; odata: boolean },
+  ) {}
+
+  /** Absolute URL of `path` (absolute URLs pass through). */
+  url(path: string): string {
+    return /^https?:\/\//i.test(path) ? path : `${this.baseUrl}/${path.replace(/^\//, "")}`;
+  }
+
+  /** Sends one request with retries; resolves with any answer that is not retryable (check `status`). */
+  async send(req: DvRequest): Promise<DvResponse> {
+    const url = this.url(req.url);
+    const kind = req.kind ?? (req.method === "GET" ? "reads" : "writes");
+    let authRetried = false;
+    let waitMs = 0;
+    return pRetry(
+      async () => {
+        if (waitMs > 0) await this.deps.sleep(waitMs);
+        waitMs = 0;
+        const token = await this.tokens.getToken();
+        const headers: Record<string, string> = {
+          Accept: "application/json",
+          Authorization: `Bearer ${token}`,
+          ...(this.options.odata ? { "OData-MaxVersion": "4.0", "OData-Version": "4.0" } : {}),
+          ...req.headers,
+        };
+        let body: string | undefined;
+        if (req.body !== undefined) {
+          body = typeof req.body === "string" ? req.body : JSON.stringify(req.body);
+          headers["Content-Type"] ??= "application/json; charset=utf-8";
+        }
+        this.counter.total++;
+        this.counter[kind]++;
+        let res: Response;
+        try {
+          res = await this.deps.fetch(url, { method: req.method, headers, body });
+        } catch (e) {
+          waitMs = 500;
+          throw new TransientError(
+            "DATAVERSE_UNREACHABLE",
+            `Cannot reach ${new URL(url).origin}: ${(e as Error).message}. Check environmentUrl and the network.`,
+            { retryable: true, cause: e },
+          );
+        }
+        const out: DvResponse = { status: res.status, headers: res.headers, text: await res.text() };
+        if (out.status === 401 && !authRetried) {
+          authRetried = true;
+          this.tokens.invalidate(token);
+          throw new AuthError("DATAVERSE_UNAUTHORIZED", "token refused; retrying with a fresh one", {
+            status: 401,
+            retryable: true,
+          });
+        }
+        if (RETRYABLE.has(out.status)) {
+          const hinted = retryAfterMs(out.headers.get("retry-after"));
+          const err = errorFrom(out, `${req.method} ${new URL(url).pathname}`);
+          if (hinted !== undefined && hinted > this.options.maxRetryAfterMs) throw new AbortError(err);
+          waitMs = hinted ?? Math.min(30_000, 1000 * 2 ** (this.counter.total % 6));
+          this.deps.logger?.warn(
+            { status: out.status, waitMs, url: new URL(url).pathname },
+            "dataverse: throttled or unavailable, waiting before retry",
+          );
+          throw err;
+        }
+        return out;
+      },
+      { retries: this.options.maxRetries + 1, minTimeout: 0, maxTimeout: 0, factor: 1, randomize: false },
+    );
+  }
+
+  /** Sends and requires a 2xx answer; otherwise throws the typed error. */
+  async ok(req: DvRequest, what: string): Promise<DvResponse> {
+    const res = await this.send(req);
+    if (res.status >= 400) throw errorFrom(res, what);
+    return res;
+  }
+
+  /** GET returning parsed JSON. */
+  async getJson<T>(url: string, what: string, headers: Record<string, string> = {}): Promise<T> {
+    const res = await this.ok({ method: "GET", url, headers }, what);
+    return JSON.parse(res.text) as T;
+  }
+}

@@ -1,0 +1,281 @@
+import type {
+  CoSellDeal,
+  CrmRecord,
+  Person,
+  Solution,
+  Stage,
+  SyncField,
+  SyncStatus,
+  ValidationIssue,
+} from "@cosell/core";
+import { type CosellColumns, syncStateValue } from "./columns.js";
+import { countryCode } from "./countries.js";
+
+/** A Web API row (`@odata.etag`, columns, `_x_value` lookups). */
+export type Row = Record<string, unknown>;
+
+/** Related rows an opportunity points at, resolved in one `$batch` per page. */
+export interface Related {
+  accounts: Map<string, Row>;
+  contacts: Map<string, Row>;
+  campaigns: Map<string, Row>;
+  /** ISO code by `transactioncurrencyid`. */
+  currencies: Map<string, string>;
+  /** Owner as a team member (undefined: not a person, e.g. the application user). */
+  owners: Map<string, Person | undefined>;
+}
+
+/** Statecode of an opportunity (dynamics.md §2.1). */
+export const OPEN = 0;
+export const WON = 1;
+export const LOST = 2;
+
+/** The statecode a canonical stage lives in. */
+export function stateOfStage(stage: Stage): number {
+  if (stage === "won") return WON;
+  if (stage === "lost" || stage === "declined" || stage === "expired") return LOST;
+  return OPEN;
+}
+
+/** Base opportunity columns read on every query (custom columns are added per prefix). */
+export function opportunitySelect(c: CosellColumns): string {
+  return [
+    "opportunityid",
+    "name",
+    "estimatedvalue",
+    "_transactioncurrencyid_value",
+    "estimatedclosedate",
+    "description",
+    "statecode",
+    "statuscode",
+    "salesstage",
+    "actualvalue",
+    "actualclosedate",
+    "_parentaccountid_value",
+    "_parentcontactid_value",
+    "_campaignid_value",
+    "_ownerid_value",
+    "createdon",
+    "modifiedon",
+    "versionnumber",
+    c.referralId,
+    c.referralLink,
+    c.direction,
+    c.syncFlag,
+    c.helpRequested,
+    c.helpNotes,
+    c.consent,
+    c.coSellStatus,
+    c.closeReason,
+    c.solutions,
+    c.syncStatus,
+    c.lastSyncOn,
+    c.lastSyncError,
+  ].join(",");
+}
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+/** A contact or user row as a canonical person. */
+export function contactPerson(row: Row | undefined): Person | undefined {
+  if (!row) return undefined;
+  return {
+    firstName: str(row.firstname) ?? "",
+    lastName: str(row.lastname) ?? "",
+    email: str(row.emailaddress1) ?? "",
+    phone: str(row.telephone1) ?? str(row.mobilephone) ?? "",
+  };
+}
+
+/**
+ * The canonical stage a row shows. Won/lost come from `statecode`; the co-sell status column tells
+ * apart the stages Dynamics has no state for (received vs accepted while open; declined or expired
+ * vs lost while closed), so what cosell wrote reads back as written.
+ */
+export function stageOf(row: Row, c: CosellColumns): Stage {
+  const status = str(row[c.coSellStatus])?.toLowerCase();
+  if (row.statecode === WON) return "won";
+  if (row.statecode === LOST) return status === "declined" || status === "expired" ? status : "lost";
+  return status === "received" ? "received" : "accepted";
+}
+
+function parseSolutions(raw: unknown, issues: ValidationIssue[], column: string): Solution[] {
+  const text = str(raw);
+  if (!text) return [];
+  try {
+    const list = JSON.parse(text) as unknown;
+    if (!Array.isArray(list)) throw new Error("not a list");
+    return list.map((s: Record<string, unknown>) => ({
+      id: String(s.id ?? ""),
+      name: String(s.name ?? ""),
+      kind: s.kind === "microsoft" || s.kind === "thirdParty" ? s.kind : "own",
+    }));
+  } catch {
+    issues.push({
+      code: "VALUE_NOT_MAPPED",
+      path: "solutions",
+      message: `${column} must hold a JSON list like [{"id":"…","name":"…","kind":"own"}]; fix the value on the opportunity.`,
+    });
+    return [];
+  }
+}
+
+/** Maps an opportunity row (and what it points at) into the adapter contract's record. */
+export function rowToRecord(
+  row: Row,
+  related: Related,
+  c: CosellColumns,
+  countryNames: Record<string, string> = {},
+): CrmRecord {
+  const issues: ValidationIssue[] = [];
+  const crmId = String(row.opportunityid);
+  const account = related.accounts.get(String(row._parentaccountid_value ?? ""));
+  const contact = contactPerson(related.contacts.get(String(row._parentcontactid_value ?? "")));
+  const campaign = related.campaigns.get(String(row._campaignid_value ?? ""));
+  const owner = related.owners.get(String(row._ownerid_value ?? ""));
+  const inbound = row[c.direction] === "inbound";
+  const helpRequested = row[c.helpRequested] === true;
+  const stage = stageOf(row, c);
+  const rawCountry = str(account?.address1_country);
+  const country = countryCode(rawCountry, countryNames);
+  if (rawCountry && !country)
+    issues.push({
+      code: "VALUE_NOT_MAPPED",
+      path: "customer.address.country",
+      message: `The account's country "${rawCountry}" is not an ISO 3166 code or a known name. Type the two-letter code (e.g. US) or add it to crm.countryNames.`,
+    });
+  const amount = typeof row.estimatedvalue === "number" ? row.estimatedvalue : undefined;
+  const deal: CoSellDeal = {
+    direction: inbound ? "inbound" : "outbound",
+    kind: inbound || helpRequested ? "coSell" : "privatePipeline",
+    name: str(row.name) ?? "",
+    ...(amount !== undefined
+      ? {
+          value: {
+            amount,
+            currency: related.currencies.get(String(row._transactioncurrencyid_value ?? "")) ?? "USD",
+          },
+        }
+      : {}),
+    ...(str(row.estimatedclosedate) ? { closeDate: String(row.estimatedclosedate).slice(0, 10) } : {}),
+    crmId,
+    ...(campaign ? { campaignId: str(campaign.codename) ?? String(campaign.campaignid) } : {}),
+    ...(str(row.description) ? { notes: String(row.description) } : {}),
+    customer: {
+      name: str(account?.name) ?? "",
+      address: {
+        ...(str(account?.address1_line1) ? { street: String(account!.address1_line1) } : {}),
+        ...(str(account?.address1_line2) ? { street2: String(account!.address1_line2) } : {}),
+        ...(str(account?.address1_city) ? { city: String(account!.address1_city) } : {}),
+        ...(str(account?.address1_stateorprovince)
+          ? { state: String(account!.address1_stateorprovince) }
+          : {}),
+        ...(str(account?.address1_postalcode) ? { postalCode: String(account!.address1_postalcode) } : {}),
+        country: country ?? "",
+      },
+      ...(contact ? { contact } : {}),
+    },
+    consentToShareContact: row[c.consent] === true,
+    team: owner ? [owner] : [],
+    solutions: parseSolutions(row[c.solutions], issues, c.solutions),
+    invitation: {
+      microsoftHelpRequested: helpRequested,
+      ...(str(row[c.helpNotes]) ? { helpNotes: String(row[c.helpNotes]) } : {}),
+    },
+    stage,
+    ...(row.statecode === LOST && str(row[c.closeReason]) ? { closeReason: String(row[c.closeReason]) } : {}),
+    favorite: false,
+    createdAt: toIso(row.createdon),
+    updatedAt: toIso(row.modifiedon),
+    ...(str(row["@odata.etag"]) ? { version: String(row["@odata.etag"]) } : {}),
+  };
+  const referralId = str(row[c.referralId]);
+  return {
+    crmId,
+    optedIn: row[c.syncFlag] === true,
+    ...(referralId ? { referralId } : {}),
+    deal,
+    modifiedAt: toIso(row.modifiedon),
+    ...(str(row["@odata.etag"]) ? { version: String(row["@odata.etag"]) } : {}),
+    ...(issues.length ? { issues } : {}),
+  };
+}
+
+function toIso(v: unknown): string {
+  const t = typeof v === "string" ? Date.parse(v) : Number.NaN;
+  return Number.isNaN(t) ? new Date(0).toISOString() : new Date(t).toISOString();
+}
+
+/** A placeholder record for a `$deletedEntity` (the engine only looks at `deleted`). */
+export function deletedRecord(id: string): CrmRecord {
+  const at = new Date(0).toISOString();
+  return {
+    crmId: id,
+    optedIn: false,
+    deleted: true,
+    modifiedAt: at,
+    deal: {
+      direction: "outbound",
+      kind: "privatePipeline",
+      name: "",
+      customer: { name: "", address: { country: "" } },
+      consentToShareContact: false,
+      team: [],
+      solutions: [],
+      invitation: { microsoftHelpRequested: false },
+      stage: "accepted",
+      favorite: false,
+      createdAt: at,
+      updatedAt: at,
+    },
+  };
+}
+
+/**
+ * Opportunity columns for the plain fields of `deal` named in `fields` (lookups, customer and stage
+ * are written by the adapter, which needs ids it looks up first).
+ */
+export function plainFieldColumns(deal: CoSellDeal, fields: readonly SyncField[], c: CosellColumns): Row {
+  const out: Row = {};
+  for (const f of fields) {
+    switch (f) {
+      case "name":
+        out.name = deal.name;
+        break;
+      case "value":
+        out.estimatedvalue = deal.value?.amount ?? null;
+        break;
+      case "closeDate":
+        out.estimatedclosedate = deal.closeDate ?? null;
+        break;
+      case "notes":
+        out.description = deal.notes ?? null;
+        break;
+      case "consentToShareContact":
+        out[c.consent] = deal.consentToShareContact;
+        break;
+      case "solutions":
+        out[c.solutions] = deal.solutions.length ? JSON.stringify(deal.solutions) : null;
+        break;
+      case "invitation":
+        out[c.helpRequested] = deal.invitation.microsoftHelpRequested;
+        out[c.helpNotes] = deal.invitation.helpNotes ?? null;
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+/** The status columns (never the opportunity name). */
+export function statusColumns(status: SyncStatus, c: CosellColumns, optionValuePrefix: number): Row {
+  return {
+    [c.syncStatus]: syncStateValue(optionValuePrefix, status.state),
+    [c.lastSyncError]: status.lastError ? status.lastError.slice(0, 4000) : null,
+    ...(status.lastSyncedAt ? { [c.lastSyncOn]: status.lastSyncedAt } : {}),
+    ...(status.referralId ? { [c.referralId]: status.referralId } : {}),
+    ...(status.referralUrl ? { [c.referralLink]: status.referralUrl.slice(0, 500) } : {}),
+    ...(status.coSellStage ? { [c.coSellStatus]: status.coSellStage } : {}),
+  };
+}

@@ -1,0 +1,280 @@
+import { errorMessage, RemoteApiError, type SetupReport, type VerifyReport } from "@cosell/core";
+import { type CosellColumns, columnDefinitions, referralKeyDefinition } from "./columns.js";
+import type { DynamicsConfig } from "./config.js";
+import type { EntraDirectory } from "./graph.js";
+import type { WebApiClient } from "./http.js";
+
+const OPPORTUNITY = "EntityDefinitions(LogicalName='opportunity')";
+
+interface OpportunityMetadata {
+  ChangeTrackingEnabled?: boolean;
+  Attributes?: { LogicalName: string }[];
+  Keys?: { SchemaName: string; KeyAttributes?: string[]; EntityKeyIndexStatus?: string }[];
+}
+
+async function opportunityMetadata(http: WebApiClient): Promise<OpportunityMetadata> {
+  return http.getJson<OpportunityMetadata>(
+    `${OPPORTUNITY}?$select=LogicalName,ChangeTrackingEnabled&$expand=Attributes($select=LogicalName),Keys`,
+    "reading the opportunity table's metadata",
+    { Consistency: "Strong" },
+  );
+}
+
+/**
+ * Creates what the adapter needs, skipping what exists: the publisher (prefix) and unmanaged
+ * solution, the custom columns on opportunity, the alternate key on the referral id, change tracking
+ * on opportunity (unless `changeTracking: off`), then publishes the opportunity table.
+ */
+export async function runSetup(
+  http: WebApiClient,
+  cfg: DynamicsConfig,
+  c: CosellColumns,
+): Promise<SetupReport> {
+  const created: string[] = [];
+  const unchanged: string[] = [];
+  const prefix = cfg.publisherPrefix;
+
+  const pubs = await http.getJson<{ value: { publisherid: string }[] }>(
+    `publishers?$select=publisherid&$filter=${encodeURIComponent(`customizationprefix eq '${prefix}'`)}`,
+    "reading publishers",
+  );
+  let publisherId = pubs.value[0]?.publisherid;
+  if (publisherId) unchanged.push(`Publisher with prefix "${prefix}"`);
+  else {
+    const res = await http.ok(
+      {
+        method: "POST",
+        url: "publishers",
+        headers: { Prefer: "return=representation" },
+        body: {
+          uniquename: prefix,
+          friendlyname: `${prefix} (cosell co-sell sync)`,
+          customizationprefix: prefix,
+          customizationoptionvalueprefix: cfg.optionValuePrefix,
+        },
+      },
+      "creating the publisher",
+    );
+    publisherId = (JSON.parse(res.text) as { publisherid: string }).publisherid;
+    created.push(`Publisher with prefix "${prefix}"`);
+  }
+
+  const sols = await http.getJson<{ value: unknown[] }>(
+    `solutions?$select=solutionid&$filter=${encodeURIComponent(`uniquename eq '${cfg.solutionUniqueName}'`)}`,
+    "reading solutions",
+  );
+  if (sols.value.length) unchanged.push(`Solution "${cfg.solutionUniqueName}"`);
+  else {
+    await http.ok(
+      {
+        method: "POST",
+        url: "solutions",
+        body: {
+          uniquename: cfg.solutionUniqueName,
+          friendlyname: "cosell co-sell sync",
+          version: "1.0.0.0",
+          "publisherid@odata.bind": `/publishers(${publisherId})`,
+        },
+      },
+      "creating the solution",
+    );
+    created.push(`Solution "${cfg.solutionUniqueName}"`);
+  }
+
+  const meta = await opportunityMetadata(http);
+  const have = new Set((meta.Attributes ?? []).map((a) => a.LogicalName));
+  const solutionHeader = { "MSCRM.SolutionUniqueName": cfg.solutionUniqueName };
+  for (const col of columnDefinitions(prefix, cfg.optionValuePrefix)) {
+    const name = `Column ${col.logicalName} ("${col.display}")`;
+    if (have.has(col.logicalName)) {
+      unchanged.push(name);
+      continue;
+    }
+    await http.ok(
+      { method: "POST", url: `${OPPORTUNITY}/Attributes`, headers: solutionHeader, body: col.payload },
+      `creating column ${col.logicalName}`,
+    );
+    created.push(name);
+  }
+
+  const keyName = `Alternate key ${c.referralKey} on ${c.referralId}`;
+  if ((meta.Keys ?? []).some((k) => k.SchemaName.toLowerCase() === c.referralKey.toLowerCase()))
+    unchanged.push(keyName);
+  else {
+    await http.ok(
+      {
+        method: "POST",
+        url: `${OPPORTUNITY}/Keys`,
+        headers: solutionHeader,
+        body: referralKeyDefinition(prefix),
+      },
+      "creating the referral id alternate key",
+    );
+    created.push(`${keyName} (Dataverse builds its index in the background)`);
+  }
+
+  if (cfg.changeTracking !== "off") {
+    if (meta.ChangeTrackingEnabled) unchanged.push("Change tracking on opportunity");
+    else {
+      await http.ok(
+        {
+          method: "PUT",
+          url: OPPORTUNITY,
+          headers: { "MSCRM.MergeLabels": "true" },
+          body: {
+            "@odata.type": "Microsoft.Dynamics.CRM.EntityMetadata",
+            LogicalName: "opportunity",
+            ChangeTrackingEnabled: true,
+          },
+        },
+        "turning on change tracking for opportunity",
+      );
+      created.push("Change tracking on opportunity");
+    }
+  }
+
+  if (created.length)
+    await http.ok(
+      {
+        method: "POST",
+        url: "PublishXml",
+        body: {
+          ParameterXml:
+            "<importexportxml><entities><entity>opportunity</entity></entities></importexportxml>",
+        },
+      },
+      "publishing the opportunity table",
+    );
+  return { created, unchanged };
+}
+
+type Check = VerifyReport["checks"][number];
+
+/**
+ * Checks, without changing anything: the app can sign in and is an application user with a security
+ * role, every custom column and the alternate key exist (key index Active), change tracking (or the
+ * polling fallback), and the Graph permission used to complete team members.
+ */
+export async function runVerify(
+  http: WebApiClient,
+  cfg: DynamicsConfig,
+  c: CosellColumns,
+  directory: EntraDirectory | undefined,
+): Promise<VerifyReport> {
+  const checks: Check[] = [];
+  const fail = (name: string, detail: string, fix: string) => checks.push({ name, ok: false, detail, fix });
+  const pass = (name: string, detail: string, fix?: string) =>
+    checks.push({ name, ok: true, detail, ...(fix ? { fix } : {}) });
+
+  let userId: string | undefined;
+  try {
+    userId = (await http.getJson<{ UserId: string }>("WhoAmI", "WhoAmI")).UserId;
+    pass("connection", `Signed in to ${new URL(http.url("")).origin} as application user ${userId}.`);
+  } catch (e) {
+    fail(
+      "connection",
+      `Cannot call the Web API: ${errorMessage(e)}`,
+      "Check tenantId, clientId and the secret/certificate; add the app as an application user of this environment (Power Platform admin center → Environments → Settings → Users + permissions → Application users).",
+    );
+    return { ok: false, checks };
+  }
+
+  try {
+    const roles = await http.getJson<{ value: { name: string }[] }>(
+      `systemusers(${userId})/systemuserroles_association?$select=name`,
+      "reading the application user's security roles",
+    );
+    if (roles.value.length)
+      pass("security role", `The application user has: ${roles.value.map((r) => r.name).join(", ")}.`);
+    else
+      fail(
+        "security role",
+        "The application user has no security role, so Dataverse refuses every read and write.",
+        "Give the application user a security role with organization-level read/write/create on Opportunity, Account, Contact and read on Campaign, Currency and User, plus System Customizer for setup (docs/dynamics.md).",
+      );
+  } catch (e) {
+    const status = e instanceof RemoteApiError ? e.status : undefined;
+    fail(
+      "security role",
+      status === 403
+        ? "Dataverse refused to read the application user's roles (PrivilegeDenied): it has no usable security role."
+        : `Cannot read the roles: ${errorMessage(e)}`,
+      'Assign a security role to the application user in the Power Platform admin center (docs/dynamics.md, "Application user and security role").',
+    );
+    return { ok: false, checks };
+  }
+
+  const meta = await http.getJson<{
+    ChangeTrackingEnabled?: boolean;
+    Attributes?: { LogicalName: string }[];
+    Keys?: { SchemaName: string; EntityKeyIndexStatus?: string }[];
+  }>(
+    `EntityDefinitions(LogicalName='opportunity')?$select=LogicalName,ChangeTrackingEnabled&$expand=Attributes($select=LogicalName),Keys`,
+    "reading the opportunity table's metadata",
+  );
+  const have = new Set((meta.Attributes ?? []).map((a) => a.LogicalName));
+  const missing = columnDefinitions(cfg.publisherPrefix, cfg.optionValuePrefix)
+    .map((d) => d.logicalName)
+    .filter((n) => !have.has(n));
+  if (missing.length)
+    fail(
+      "custom columns",
+      `Missing on opportunity: ${missing.join(", ")}.`,
+      "Run `cosell setup` (or create them in the solution with these names).",
+    );
+  else pass("custom columns", `All cosell columns (${c.syncFlag}, ${c.referralId}, …) exist on opportunity.`);
+
+  const key = (meta.Keys ?? []).find((k) => k.SchemaName.toLowerCase() === c.referralKey.toLowerCase());
+  if (!key)
+    fail(
+      "alternate key",
+      `No alternate key ${c.referralKey} on ${c.referralId}: inbound creates cannot be idempotent.`,
+      "Run `cosell setup`.",
+    );
+  else if (key.EntityKeyIndexStatus && key.EntityKeyIndexStatus !== "Active")
+    fail(
+      "alternate key",
+      `The alternate key ${c.referralKey} is ${key.EntityKeyIndexStatus}; upserts by referral id fail until it is Active.`,
+      key.EntityKeyIndexStatus === "Failed"
+        ? "Remove duplicate referral ids from opportunities, then reactivate the key (Settings → Customizations → Opportunity → Keys)."
+        : "Wait a few minutes for Dataverse to build the index, then verify again.",
+    );
+  else pass("alternate key", `${c.referralKey} is Active.`);
+
+  if (cfg.changeTracking === "off")
+    pass("change feed", "Polling modifiedon (changeTracking: off in config); deletes are not seen.");
+  else if (meta.ChangeTrackingEnabled)
+    pass(
+      "change feed",
+      "Change tracking is on for opportunity: cosell reads delta links (deletes included).",
+    );
+  else if (cfg.changeTracking === "on")
+    fail(
+      "change feed",
+      "Change tracking is off for opportunity but the config requires it.",
+      'Turn on "Track changes" for Opportunity (run `cosell setup`), or set crm.changeTracking to auto.',
+    );
+  else
+    pass(
+      "change feed",
+      "Change tracking is off for opportunity: cosell falls back to polling modifiedon (slower, and deleted opportunities are not seen).",
+      'Turn on "Track changes" for Opportunity (Power Apps → Tables → Opportunity → Properties → Advanced options), or run `cosell setup`.',
+    );
+
+  if (directory) {
+    try {
+      await directory.people(["00000000-0000-0000-0000-000000000000"]);
+      pass(
+        "graph",
+        "Microsoft Graph /users is readable: owners missing an email or phone are completed from Entra ID.",
+      );
+    } catch (e) {
+      fail(
+        "graph",
+        `Microsoft Graph refused the user look-up: ${errorMessage(e)}`,
+        "Grant the app the Microsoft Graph application permission User.Read.All with admin consent, or set crm.resolveTeamFromGraph to false.",
+      );
+    }
+  }
+  return { ok: checks.every((x) => x.ok), checks };
+}
