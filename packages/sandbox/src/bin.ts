@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { SandboxError } from "./control/errors.js";
+import { describeSandbox } from "./describe.js";
 import { startSandbox } from "./sandbox.js";
 
 const USAGE = `Usage: cosell-sandbox [--port <base>] [--snapshot <file>] [--seed <n>] [--freeze-clock]
 
-Starts local emulators of Entra ID and Partner Center plus a control API on 127.0.0.1,
-prints their URLs and test credentials, and runs until Ctrl+C.
+Starts local emulators of Entra ID, Partner Center, Salesforce, Dataverse and Microsoft Graph
+plus a control API on 127.0.0.1, prints their URLs and test credentials, and runs until Ctrl+C.
 
-  --port <base>      Entra ID on <base>, control API on <base>+1, Partner Center on <base>+2
+  --port <base>      Entra ID on <base>, control API on <base>+1, Partner Center on <base>+2,
+                     Salesforce on <base>+3, Dataverse on <base>+4, Graph on <base>+5
                      (default: free ports chosen by the OS)
   --snapshot <file>  keep state in <file>: loaded at start if present, saved on exit
   --seed <n>         seed of the fault injector (default 1)
@@ -49,24 +51,7 @@ async function main(): Promise<void> {
     snapshotFile: values.snapshot,
     freezeClock: values["freeze-clock"],
   });
-  const pc = sandbox.credentials.partnerCenter;
-  console.log(`cosell sandbox running (sandbox time ${sandbox.clock.now().toISOString()})
-
-  Entra ID        ${sandbox.urls.entra}
-  Partner Center  ${sandbox.urls.partnerCenter}
-  Control API     ${sandbox.urls.control}   (GET / lists the routes)
-
-Partner Center test credentials (sandbox only, not real secrets):
-  tenantId        ${pc.tenantId}
-  clientId        ${pc.clientId}
-  clientSecret    ${pc.clientSecret}
-  authorityHost   ${pc.authorityHost}
-  tokenEndpoint   ${pc.tokenEndpoint}
-  scope           ${pc.scope}
-  apiBaseUrl      ${pc.apiBaseUrl}
-  certificate     thumbprintSha256 ${pc.certificate.thumbprintSha256}${values.snapshot ? ` (private key in ${values.snapshot})` : ""}
-${values.snapshot ? `\nState is saved to ${values.snapshot} on exit.` : ""}
-Press Ctrl+C to stop.`);
+  console.log(`${describeSandbox(sandbox, { snapshotFile: values.snapshot })}\n\nPress Ctrl+C to stop.`);
 
   let stopping = false;
   const stop = (signal: string) => {
