@@ -1,3 +1,4 @@
+import { ConfigError } from "@cosell/core";
 import type { Command } from "commander";
 import type { CommandContext } from "../context.js";
 import { action, type ExitBox } from "../program.js";
@@ -18,8 +19,26 @@ export function registerRun(program: Command, ctx: CommandContext, box: ExitBox)
       action(ctx, box, async (opts: { interval?: string; maxCycles?: string }) => {
         const loaded = ctx.config();
         const log = ctx.logger();
-        const intervalMs = (Number(opts.interval) || loaded.config.run.intervalSeconds) * 1000;
+        const interval =
+          opts.interval === undefined ? loaded.config.run.intervalSeconds : Number(opts.interval);
+        if (!Number.isFinite(interval) || interval < 0)
+          throw new ConfigError(
+            "RUN_BAD_INTERVAL",
+            `--interval: "${opts.interval}" — give seconds, e.g. --interval 300.`,
+            {
+              key: "--interval",
+            },
+          );
+        const intervalMs = interval * 1000;
         const max = opts.maxCycles ? Number(opts.maxCycles) : Number.POSITIVE_INFINITY;
+        if (!(max >= 1))
+          throw new ConfigError(
+            "RUN_BAD_MAX_CYCLES",
+            `--max-cycles: "${opts.maxCycles}" — give a whole number ≥ 1.`,
+            {
+              key: "--max-cycles",
+            },
+          );
         const rt = openRuntime(loaded, log);
         let stopping = false;
         let wake: (() => void) | undefined;

@@ -15,6 +15,13 @@ export function useFakeDynamics(now: () => Date = () => new Date()): {
   restore(): void;
 } {
   const crm = new MemoryCrm(now);
+  // One adapter per CRM, as one org keeps its setup between commands.
+  const adapters = new WeakMap<MemoryCrm, ReturnType<typeof createMemoryAdapter>>();
+  const adapterFor = (m: MemoryCrm) => {
+    const a = adapters.get(m) ?? createMemoryAdapter(m);
+    adapters.set(m, a);
+    return a;
+  };
   const perSandbox = new WeakMap<object, MemoryCrm>();
   const sandboxes: AnySandbox[] = [];
   const undoModule = replaceCrmModule("dynamics", {
@@ -23,7 +30,7 @@ export function useFakeDynamics(now: () => Date = () => new Date()): {
     schema: z.looseObject({ kind: z.literal("dynamics"), environmentUrl: z.string() }),
     createAdapter: (config) => {
       const c = config as { memory?: MemoryCrm };
-      return createMemoryAdapter(c.memory ?? crm);
+      return adapterFor(c.memory ?? crm);
     },
     sandboxConfig: (credentials) => ({ kind: "dynamics", memory: credentials as MemoryCrm }),
   });

@@ -1,0 +1,175 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { sampleDeal } from "@cosell/core/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { runCli } from "../src/program.js";
+import { useFakeDynamics } from "./helpers/fake-crm.js";
+import { captureIo } from "./helpers/io.js";
+import { type Workspace, workspace } from "./helpers/workspace.js";
+
+describe("cosell commands against the sandbox's Partner Center and an in-memory CRM", () => {
+  let ws: Workspace;
+  let fake: ReturnType<typeof useFakeDynamics>;
+  const cli = async (...argv: string[]) => {
+    const io = captureIo({ env: ws.env, cwd: ws.dir });
+    const code = await runCli(argv, io);
+    return { code, out: io.out(), err: io.err(), json: () => JSON.parse(io.out()) };
+  };
+
+  beforeEach(async () => {
+    ws = await workspace();
+    fake = useFakeDynamics();
+  });
+  afterEach(async () => {
+    fake.restore();
+    await ws.sandbox.stop();
+  });
+
+  it("setup → doctor → plan (exit 2) → sync → plan (exit 0) → status → deals", async () => {
+    const setup = await cli("setup", "dynamics", "--json");
+    expect(setup.code).toBe(0);
+    expect(setup.json().created.length).toBeGreaterThan(0);
+
+    const doctor = await cli("doctor", "--json");
+    expect(doctor.json().checks.map((c: { name: string }) => c.name)).toContain("Partner Center credential");
+    expect(doctor.code, doctor.out).toBe(0);
+
+    const referral = ws.sandbox.partnerCenter.sendInboundReferral();
+    fake.crm.createOpportunity(sampleDeal({ name: "Contoso rollout" }), { optedIn: true });
+    const plan = await cli("plan");
+    expect(plan.code).toBe(2);
+    expect(plan.out).toContain("writes planned");
+    expect(existsSync(join(ws.dir, "state.sqlite"))).toBe(true);
+
+    const sync = await cli("sync", "--json");
+    expect(sync.code).toBe(0);
+    expect(sync.json().summary.steps.create).toBe(2);
+
+    const again = await cli("plan", "--json");
+    expect(again.code).toBe(0);
+    expect(again.json().writes).toBe(0);
+
+    const status = await cli("status", "--json");
+    expect(status.code).toBe(0);
+    expect(status.json()).toMatchObject({ ok: true, links: { total: 2, byState: { linked: 2 } } });
+    expect(status.json().cycles).toHaveLength(1);
+    const human = await cli("status");
+    expect(human.out).toContain("Failing records: none");
+
+    const inbound = await cli("deals", "inbound", "--json");
+    expect(inbound.json().deals.map((d: { id: string }) => d.id)).toEqual([referral.id]);
+    const outbound = await cli("deals", "outbound");
+    expect(outbound.out).toContain("Contoso rollout");
+    expect((await cli("deals", "favorites")).out).toContain("No favorites deals.");
+  });
+
+  it("accept, decline, won and lost act on Partner Center; the next sync brings the stage to the CRM", async () => {
+    const a = ws.sandbox.partnerCenter.sendInboundReferral();
+    const d = ws.sandbox.partnerCenter.sendInboundReferral();
+    expect((await cli("sync")).code).toBe(0);
+    const accepted = await cli("accept", a.id, "--json");
+    expect(accepted.code).toBe(0);
+    expect(accepted.json().stage).toBe("accepted");
+    expect((await cli("decline", d.id)).code).toBe(1); // --reason is required
+    expect((await cli("decline", d.id, "--reason", "Not a fit")).code).toBe(0);
+    expect((await cli("won", a.id)).code).toBe(0);
+    const again = await cli("won", a.id, "--json");
+    expect(again.code).toBe(1);
+    expect(again.json().error.code).toBeTruthy();
+    expect((await cli("sync")).code).toBe(0);
+    const stages = fake.crm
+      .all()
+      .map((o) => o.deal.stage)
+      .sort();
+    expect(stages).toEqual(["declined", "won"]);
+  });
+
+  it("run loops until SIGINT, finishing the cycle in progress, and exits 0", async () => {
+    const io = captureIo({ env: ws.env, cwd: ws.dir });
+    ws.sandbox.partnerCenter.sendInboundReferral();
+    const running = runCli(["run", "--interval", "5", "--json"], io);
+    await new Promise((r) => setTimeout(r, 300));
+    io.signal("SIGINT");
+    expect(await running).toBe(0);
+    expect(JSON.parse(io.out()).cycles).toBeGreaterThanOrEqual(1);
+    expect(fake.crm.all()).toHaveLength(1);
+  });
+
+  it("run --max-cycles stops by itself", async () => {
+    const r = await cli("run", "--max-cycles", "2", "--interval", "0.05", "--json");
+    expect(r.code).toBe(0);
+    expect(r.json().cycles).toBe(1 + 1);
+    expect((await cli("run", "--interval", "soon")).err).toContain("RUN_BAD_INTERVAL");
+  });
+
+  it("backfill links existing pairs by CRM id and by customer name + postal code (--yes), then syncs", async () => {
+    const crmId = fake.crm.createOpportunity(sampleDeal({ name: "Existing A" }), { optedIn: true });
+    const byName = fake.crm.createOpportunity(
+      sampleDeal({
+        name: "Existing B",
+        customer: {
+          name: "Northwind Traders",
+          address: { country: "US", postalCode: "98052", city: "Redmond" },
+        } as never,
+      }),
+      { optedIn: true },
+    );
+    const r1 = ws.sandbox.partnerCenter.sendInboundReferral({ externalReferenceId: crmId } as never);
+    const r2 = ws.sandbox.partnerCenter.sendInboundReferral({
+      customerProfile: { name: "Northwind Traders Inc.", address: { postalCode: "98052", country: "US" } },
+    } as never);
+    const dry = await cli("backfill", "--dry-run", "--json");
+    expect(dry.code).toBe(0);
+    const candidates = dry.json().candidates as { crmId: string; referralId: string; basis: string }[];
+    expect(candidates).toContainEqual(expect.objectContaining({ crmId, referralId: r1.id, basis: "crm id" }));
+    expect(candidates).toContainEqual(
+      expect.objectContaining({ crmId: byName, referralId: r2.id, basis: "customer name + postal code" }),
+    );
+    const res = await cli("backfill", "--yes", "--json");
+    expect(res.code).toBe(0);
+    expect(res.json().linked).toHaveLength(2);
+    // Linked, not duplicated: no extra opportunity and no extra referral.
+    expect(fake.crm.all()).toHaveLength(2);
+    expect(ws.sandbox.partnerCenter.all()).toHaveLength(2);
+  });
+
+  it("init writes a commented config for each CRM from flags, and refuses to overwrite", async () => {
+    for (const crm of ["salesforce", "dynamics"]) {
+      const file = `cosell-${crm}.yaml`;
+      const r = await cli("--config", file, "init", "--crm", crm, "--tenant-id", "t-1", "--client-id", "c-1");
+      expect(r.code).toBe(0);
+      const text = (await import("node:fs")).readFileSync(join(ws.dir, file), "utf8");
+      expect(text).toContain("# cosell config");
+      const parsed = parse(text) as { crm: { kind: string }; partnerCenter: { clientSecret: string } };
+      expect(parsed.crm.kind).toBe(crm);
+      expect(parsed.partnerCenter.clientSecret).toMatch(/^env:/);
+      const again = await cli("--config", file, "init", "--crm", crm);
+      expect(again.code).toBe(1);
+      expect(again.err).toContain("CONFIG_EXISTS");
+    }
+  });
+
+  it("init asks on a terminal", async () => {
+    const io = captureIo({ env: ws.env, cwd: ws.dir, answers: ["dynamics", "tenant-x", "", "", ""] });
+    expect(await runCli(["--config", "asked.yaml", "init"], io)).toBe(0);
+    const text = (await import("node:fs")).readFileSync(join(ws.dir, "asked.yaml"), "utf8");
+    expect(text).toContain("kind: dynamics");
+    expect(text).toContain('"tenant-x"');
+  });
+
+  it("setup refuses a CRM that is not the config's", async () => {
+    const r = await cli("setup", "salesforce");
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("CONFIG_CRM_MISMATCH");
+  });
+
+  it("doctor names the failing credential with a one-line fix", async () => {
+    ws.env.PC_SECRET = "wrong-secret-value";
+    const r = await cli("doctor");
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/FAIL\s+Partner Center credential/);
+    expect(r.out).toMatch(/fix Partner Center credential: /);
+    expect(r.out).not.toContain("wrong-secret-value");
+  });
+});
