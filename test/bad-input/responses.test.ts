@@ -9,7 +9,6 @@ import {
   sampleDeal,
   synced,
   world,
-  writesSeen,
 } from "./fixtures.js";
 import { LIST_CASES, WRITE_CASES } from "./responses.cases.js";
 
