@@ -66,8 +66,8 @@ const FIELD_DIRECTIONS: Partial<Record<SyncField, FieldDirection>> = {
   campaignId: "both",
   customer: "both",
   consentToShareContact: "both",
-  // The team is the opportunity's owner: Dataverse is its source, Partner Center edits do not reassign records.
-  team: "toPartnerCenter",
+  // The owner plus the members kept in the team column; Partner Center edits never reassign the record.
+  team: "both",
   solutions: "both",
   invitation: "both",
   stage: "both",
@@ -133,6 +133,12 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
   const select = opportunitySelect(c);
   /** Last row seen per opportunity: its etag and state drive If-Match and Win/Lose/reopen. */
   const seen = new Map<string, Row>();
+  /**
+   * Last record mapped per opportunity. A `$deletedEntity` carries only the id, but the engine keeps
+   * the deleted record's deal as the link's CRM side and compares it later, so it must be the last
+   * known deal, not a blank one (after a restart the blank placeholder is all there is).
+   */
+  const lastRecords = new Map<string, CrmRecord>();
   let currencies: { byId: Map<string, string>; byCode: Map<string, string> } | undefined;
   let feed: "delta" | "poll" | undefined;
 
@@ -273,7 +279,9 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
     const related = await resolveRelated(rows);
     return rows.map((r) => {
       seen.set(String(r.opportunityid), r);
-      return rowToRecord(r, related, c);
+      const rec = rowToRecord(r, related, c);
+      lastRecords.set(rec.crmId, rec);
+      return rec;
     });
   }
 
@@ -329,8 +337,11 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
       const deleted: CrmRecord[] = [];
       for (const item of body.value) {
         if (typeof item["@odata.context"] === "string" && item["@odata.context"].endsWith("$deletedEntity")) {
-          seen.delete(String(item.id));
-          deleted.push(deletedRecord(String(item.id)));
+          const id = String(item.id);
+          const last = lastRecords.get(id);
+          seen.delete(id);
+          lastRecords.delete(id);
+          deleted.push(last ? { ...last, deleted: true } : deletedRecord(id));
         } else if (inFeed(item)) rows.push(item);
       }
       const next = body["@odata.nextLink"];
@@ -569,7 +580,7 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
         body: {
           ...plainFieldColumns(
             d,
-            ["name", "closeDate", "notes", "consentToShareContact", "solutions", "invitation"],
+            ["name", "closeDate", "notes", "consentToShareContact", "solutions", "invitation", "team"],
             c,
           ),
           ...(await valueColumns(d)),

@@ -17,6 +17,7 @@ export interface CosellColumns {
   coSellStatus: string;
   closeReason: string;
   solutions: string;
+  team: string;
   syncStatus: string;
   lastSyncOn: string;
   lastSyncError: string;
@@ -38,6 +39,7 @@ export function columnsFor(prefix: string): CosellColumns {
     coSellStatus: c("cosellstatus"),
     closeReason: c("closereason"),
     solutions: c("solutions"),
+    team: c("team"),
     syncStatus: c("syncstatus"),
     lastSyncOn: c("lastsyncon"),
     lastSyncError: c("lastsyncerror"),
@@ -178,6 +180,12 @@ export function columnDefinitions(prefix: string, optionValuePrefix: number): Co
       "Solutions",
       "Co-sell solutions",
       "Solutions on the referral (JSON list of {id, name, kind}).",
+      4000,
+    ),
+    memo(
+      "Team",
+      "Co-sell team",
+      "Team members on the referral besides the owner (JSON list of people).",
       4000,
     ),
     {

@@ -68,6 +68,7 @@ export function opportunitySelect(c: CosellColumns): string {
     c.coSellStatus,
     c.closeReason,
     c.solutions,
+    c.team,
     c.syncStatus,
     c.lastSyncOn,
     c.lastSyncError,
@@ -176,7 +177,7 @@ export function rowToRecord(
       ...(contact ? { contact } : {}),
     },
     consentToShareContact: row[c.consent] === true,
-    team: owner ? [owner] : [],
+    team: teamOf(owner, row[c.team]),
     solutions: parseSolutions(row[c.solutions], issues, c.solutions),
     invitation: {
       microsoftHelpRequested: helpRequested,
@@ -201,17 +202,43 @@ export function rowToRecord(
   };
 }
 
+/** The owner (when a person) first, then the members kept in the team column, without duplicates. */
+function teamOf(owner: Person | undefined, raw: unknown): Person[] {
+  const team: Person[] = owner ? [owner] : [];
+  const text = str(raw);
+  if (!text) return team;
+  try {
+    const list = JSON.parse(text) as Partial<Person>[];
+    for (const p of Array.isArray(list) ? list : []) {
+      const person = {
+        firstName: String(p.firstName ?? ""),
+        lastName: String(p.lastName ?? ""),
+        email: String(p.email ?? ""),
+        phone: String(p.phone ?? ""),
+      };
+      if (!team.some((t) => t.email.toLowerCase() === person.email.toLowerCase())) team.push(person);
+    }
+  } catch {
+    // a hand-edited, broken value: the owner still counts
+  }
+  return team;
+}
+
 function toIso(v: unknown): string {
   const t = typeof v === "string" ? Date.parse(v) : Number.NaN;
   return Number.isNaN(t) ? new Date(0).toISOString() : new Date(t).toISOString();
 }
 
-/** A placeholder record for a `$deletedEntity` (the engine only looks at `deleted`). */
+/**
+ * A placeholder record for a `$deletedEntity`. `optedIn` stays true: the engine keeps the flag on the
+ * link, and a deleted record must not later look like a record the seller opted out (which would get a
+ * "paused" status written to a row that no longer exists).
+ */
 export function deletedRecord(id: string): CrmRecord {
   const at = new Date(0).toISOString();
   return {
     crmId: id,
-    optedIn: false,
+    optedIn: true,
     deleted: true,
     modifiedAt: at,
     deal: {
@@ -256,6 +283,9 @@ export function plainFieldColumns(deal: CoSellDeal, fields: readonly SyncField[]
         break;
       case "solutions":
         out[c.solutions] = deal.solutions.length ? JSON.stringify(deal.solutions) : null;
+        break;
+      case "team":
+        out[c.team] = deal.team.length ? JSON.stringify(deal.team) : null;
         break;
       case "invitation":
         out[c.helpRequested] = deal.invitation.microsoftHelpRequested;
