@@ -1,1 +1,28 @@
-export {};
+/**
+ * `@cosell/salesforce`: the Salesforce CRM adapter of cosell (jsforce 3.10.16).
+ *
+ * - {@link createSalesforceAdapter}: a `CrmAdapter` for the sync engine.
+ * - {@link SalesforceConfigSchema}: the `crm` section of the cosell config (`kind: "salesforce"`).
+ * - {@link salesforceSandboxConfig}: a config for the sandbox org of `@cosell/sandbox`.
+ */
+export { createSalesforceAdapter, type SalesforceAdapter, type SalesforceAdapterDeps } from "./adapter.js";
+export {
+  parseSalesforceConfig,
+  type SalesforceAuth,
+  type SalesforceConfig,
+  type SalesforceConfigInput,
+  SalesforceConfigSchema,
+  type SalesforceFieldNames,
+  type SalesforceSandboxCredentials,
+  salesforceSandboxConfig,
+} from "./config.js";
+export { type CustomFieldSpec, customFieldSpecs } from "./custom-fields.js";
+export {
+  formatSolutions,
+  type OrgFacts,
+  parseSolutions,
+  rowToRecord,
+  type StageInfo,
+  StageMapping,
+} from "./mapping.js";
+export type { SalesforceCallStats } from "./stats.js";

@@ -1,0 +1,278 @@
+import type {
+  AdapterDescription,
+  ChangePage,
+  CrmAdapter,
+  CrmRecord,
+  CrmWrite,
+  CrmWriteResult,
+  SetupReport,
+  VerifyReport,
+} from "@cosell/core";
+import { TokenSource } from "./auth.js";
+import { SalesforceClient } from "./client.js";
+import { parseSalesforceConfig, type SalesforceConfig, type SalesforceConfigInput } from "./config.js";
+import { decodeCursor, encodeCursor, soqlDateTime } from "./cursor.js";
+import { type OrgFacts, opportunityFields, type Row, rowToRecord, StageMapping } from "./mapping.js";
+import { runSetup, runVerify } from "./setup.js";
+import { CallCounter, type SalesforceCallStats } from "./stats.js";
+import { applyCreates, applyUpdates, type KnownRecord, soqlString } from "./writer.js";
+
+/** Optional collaborators of {@link createSalesforceAdapter}. */
+export interface SalesforceAdapterDeps {
+  /** Salesforce rotated the refresh token: persist the new one (the old one is dead). */
+  onRefreshToken?(token: string): void | Promise<void>;
+  /** Clock (JWT expiry, getDeleted window). Default: the system clock. */
+  now?(): Date;
+  /** Structured logger; secrets are never passed to it. */
+  logger?: {
+    info(obj: object, msg: string): void;
+    warn(obj: object, msg: string): void;
+    debug(obj: object, msg: string): void;
+  };
+}
+
+/** The Salesforce adapter: a {@link CrmAdapter} with per-endpoint call counts. */
+export interface SalesforceAdapter extends CrmAdapter {
+  stats(): SalesforceCallStats;
+  /** Nothing to release (jsforce keeps no sockets open); here for symmetry with other adapters. */
+  close(): Promise<void>;
+}
+
+const DAY = 86_400_000;
+/** Salesforce keeps deleted-record ids for about 15 days; getDeleted refuses windows older than 30. */
+const DELETED_WINDOW_MS = 29 * DAY;
+
+/**
+ * Creates the Salesforce adapter (jsforce 3.10.16). Throws a `ConfigError` naming the key when the
+ * config is invalid; connects lazily on the first call.
+ */
+export function createSalesforceAdapter(
+  input: SalesforceConfigInput,
+  deps: SalesforceAdapterDeps = {},
+): SalesforceAdapter {
+  const config: SalesforceConfig = parseSalesforceConfig(input);
+  const now = deps.now ?? (() => new Date());
+  const counter = new CallCounter();
+  const source = new TokenSource(config.auth, {
+    onRefreshToken: deps.onRefreshToken,
+    now,
+    onTokenCall: () => counter.auth(),
+  });
+  const client = new SalesforceClient(source, counter, {
+    apiVersion: config.apiVersion,
+    instanceUrl: config.instanceUrl,
+  });
+  const known = new Map<string, KnownRecord>();
+  let orgP: Promise<{ facts: OrgFacts; stages: StageMapping; select: string }> | undefined;
+
+  /** Describes the org once: currency, country codes, DUNS field, stages. */
+  const org = () => {
+    orgP ??= (async () => {
+      const [opp, account, stageRows] = [
+        await client.describe("Opportunity"),
+        await client.describe("Account"),
+        await client.query(
+          "SELECT ApiName, IsActive, IsClosed, IsWon, SortOrder FROM OpportunityStage ORDER BY SortOrder",
+        ),
+      ];
+      const has = (d: { fields: Row[] }, name: string) =>
+        d.fields.some((f) => String(f.name).toLowerCase() === name.toLowerCase());
+      const facts: OrgFacts = {
+        multiCurrency: has(opp, "CurrencyIsoCode"),
+        countryCodes: has(account, "BillingCountryCode"),
+        ...(config.fields.accountDuns && has(account, config.fields.accountDuns)
+          ? { accountDuns: config.fields.accountDuns }
+          : {}),
+        stages: stageRows.map((r) => ({
+          apiName: String(r.ApiName),
+          isActive: r.IsActive !== false,
+          isClosed: r.IsClosed === true,
+          isWon: r.IsWon === true,
+          sortOrder: Number(r.SortOrder ?? 0),
+        })),
+      };
+      deps.logger?.debug(
+        { multiCurrency: facts.multiCurrency, stages: facts.stages.length },
+        "described org",
+      );
+      return {
+        facts,
+        stages: new StageMapping(facts.stages, config.stages),
+        select: opportunityFields(config, facts),
+      };
+    })().catch((e) => {
+      orgP = undefined;
+      throw e;
+    });
+    return orgP;
+  };
+
+  const feed = `(${config.fields.optIn} = true OR ${config.fields.referralId} != null)`;
+
+  const toRecords = async (rows: Row[]): Promise<CrmRecord[]> => {
+    const { facts, stages } = await org();
+    return rows.map((row) => {
+      known.set(String(row.Id), {
+        stageName: String(row.StageName ?? ""),
+        ...(typeof row.AccountId === "string" ? { accountId: row.AccountId } : {}),
+      });
+      return rowToRecord(row, config, facts, stages);
+    });
+  };
+
+  async function* changes(
+    cursor: string | undefined,
+    options: { overlapMs: number },
+  ): AsyncIterable<ChangePage> {
+    const { select } = await org();
+    const start = decodeCursor(cursor);
+    // Records changed while this cycle runs (our own writes included) are left to the next cycle.
+    const until = now();
+    const since = start ? new Date(Date.parse(start.ts) - options.overlapMs) : undefined;
+    let last: { ts: string; id: string } | undefined;
+    for (;;) {
+      const where = [
+        feed,
+        `SystemModstamp < ${soqlDateTime(until)}`,
+        ...(since ? [`SystemModstamp >= ${soqlDateTime(since)}`] : []),
+        ...(last
+          ? [
+              `(SystemModstamp > ${soqlDateTime(new Date(last.ts))} OR (SystemModstamp = ${soqlDateTime(new Date(last.ts))} AND Id > ${soqlString(last.id)}))`,
+            ]
+          : []),
+      ].join(" AND ");
+      // queryAll: a delete moves SystemModstamp, so records in the Recycle Bin come back with IsDeleted.
+      const rows = await client.query(
+        `SELECT ${select}, IsDeleted FROM Opportunity WHERE ${where} ORDER BY SystemModstamp, Id LIMIT ${config.pageSize}`,
+        { scanAll: true },
+      );
+      if (rows.length) {
+        const tail = rows.at(-1)!;
+        last = { ts: new Date(String(tail.SystemModstamp)).toISOString(), id: String(tail.Id) };
+        const records = await toRecords(rows);
+        yield {
+          records: records.map((r, i) => (rows[i]!.IsDeleted === true ? { ...r, deleted: true } : r)),
+          cursor: encodeCursor({ ts: last.ts, id: last.id, del: start?.del }),
+        };
+      }
+      if (rows.length < config.pageSize) break;
+    }
+    if (!start) return;
+    // Deletes the Recycle Bin no longer holds (emptied, hard-deleted): getDeleted still knows them.
+    const from = new Date(
+      Math.max(Date.parse(start.del ?? start.ts) - options.overlapMs, until.getTime() - DELETED_WINDOW_MS),
+    );
+    // getDeleted works in whole minutes (seconds are ignored): round the end up to the next minute so a
+    // delete in the current minute is inside; the overlap re-reads it next time anyway.
+    const to = new Date(
+      Math.max(Math.ceil(until.getTime() / 60_000) * 60_000 + 60_000, from.getTime() + 60_000),
+    );
+    const deleted = await client.deleted("Opportunity", from, to);
+    const ids = deleted.deletedRecords.map((d) => d.id);
+    const records: CrmRecord[] = [];
+    for (let i = 0; i < ids.length; i += 200) {
+      const part = ids.slice(i, i + 200);
+      const rows = await client.query(
+        `SELECT ${select} FROM Opportunity WHERE IsDeleted = true AND ${feed} AND Id IN (${part.map(soqlString).join(", ")})`,
+        { scanAll: true },
+      );
+      for (const r of await toRecords(rows)) records.push({ ...r, deleted: true });
+    }
+    const ts = last?.ts ?? start.ts;
+    const covered = Date.parse(deleted.latestDateCovered);
+    const del = Number.isNaN(covered) ? (start.del ?? start.ts) : new Date(covered).toISOString();
+    yield { records, cursor: encodeCursor({ ts, id: last?.id ?? start.id, del }) };
+  }
+
+  async function read(crmIds: readonly string[]): Promise<CrmRecord[]> {
+    const { select } = await org();
+    const out: CrmRecord[] = [];
+    for (let i = 0; i < crmIds.length; i += config.batchSize) {
+      const part = crmIds.slice(i, i + config.batchSize);
+      const rows = await client.query(
+        `SELECT ${select} FROM Opportunity WHERE Id IN (${part.map(soqlString).join(", ")})`,
+      );
+      out.push(...(await toRecords(rows)));
+    }
+    return out;
+  }
+
+  async function apply(writes: readonly CrmWrite[]): Promise<CrmWriteResult[]> {
+    const { facts, stages } = await org();
+    const ctx = { client, config, facts, stages, known };
+    const results: CrmWriteResult[] = new Array(writes.length);
+    const creates: number[] = [];
+    const updates: number[] = [];
+    for (const [i, w] of writes.entries()) (w.op === "create" ? creates : updates).push(i);
+    for (let k = 0; k < creates.length; k += config.batchSize) {
+      const idx = creates.slice(k, k + config.batchSize);
+      const res = await applyCreates(
+        idx.map((i) => writes[i] as Extract<CrmWrite, { op: "create" }>),
+        ctx,
+      );
+      idx.forEach((i, j) => {
+        results[i] = res[j]!;
+      });
+    }
+    for (let k = 0; k < updates.length; k += config.batchSize) {
+      const idx = updates.slice(k, k + config.batchSize);
+      const res = await applyUpdates(
+        idx.map((i) => writes[i] as Extract<CrmWrite, { op: "update" | "status" }>),
+        ctx,
+      );
+      idx.forEach((i, j) => {
+        results[i] = res[j]!;
+      });
+    }
+    const failed = results.filter((r) => !r.ok).length;
+    if (failed) deps.logger?.warn({ writes: writes.length, failed }, "some Salesforce writes failed");
+    return results;
+  }
+
+  return {
+    async describe(): Promise<AdapterDescription> {
+      const conn = await client.connection();
+      return {
+        kind: "salesforce",
+        instance: conn.instanceUrl,
+        capabilities: {
+          batchSize: config.batchSize,
+          changeFeed: "poll",
+          reportsDeletes: true,
+          fieldDirections: {
+            name: "both",
+            value: "both",
+            closeDate: "both",
+            notes: "both",
+            crmId: "toPartnerCenter",
+            campaignId: "both",
+            customer: "both",
+            consentToShareContact: "both",
+            // The partner's team lives in Salesforce (users, team members): sent with a new referral, and
+            // afterwards only when syncTeamUpdates is on (inbound referrals carry Microsoft's people,
+            // who are not Salesforce users, so the two sides never agree on them).
+            team: config.syncTeamUpdates ? "toPartnerCenter" : "none",
+            solutions: "both",
+            invitation: "both",
+            stage: "both",
+          },
+        },
+      };
+    },
+    changes,
+    read,
+    apply,
+    async setup(): Promise<SetupReport> {
+      await client.connection();
+      const report = await runSetup(client, config, () => source.userId);
+      orgP = undefined; // describe again: new fields are visible now
+      deps.logger?.info({ created: report.created.length }, "Salesforce setup done");
+      return report;
+    },
+    async verifySetup(): Promise<VerifyReport> {
+      return runVerify(client, config, async () => (await org()).stages);
+    },
+    stats: () => counter.snapshot(),
+    close: async () => undefined,
+  };
+}

@@ -1,0 +1,150 @@
+import { createPrivateKey } from "node:crypto";
+import { AuthError, errorMessage } from "@cosell/core";
+import { importPKCS8, SignJWT } from "jose";
+import jsforce, { type Connection } from "jsforce";
+import { PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL, type SalesforceAuth } from "./config.js";
+
+/** The token response fields the adapter uses. */
+export interface TokenResult {
+  access_token: string;
+  instance_url: string;
+  /** Identity URL `…/id/<orgId>/<userId>`. */
+  id?: string;
+  refresh_token?: string;
+}
+
+/** Hooks the auth flows call. */
+export interface AuthDeps {
+  /** A rotated refresh token: persist it, the old one no longer works. */
+  onRefreshToken?(token: string): void | Promise<void>;
+  /** Clock for JWT `exp` (the sandbox's clock in tests). */
+  now(): Date;
+  /** Counts each token call. */
+  onTokenCall(): void;
+}
+
+export const JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/** The audience a JWT assertion names: Salesforce wants the login host, not the My Domain. */
+export function jwtAudience(auth: Extract<SalesforceAuth, { kind: "jwt" }>): string {
+  if (auth.audience) return auth.audience;
+  const host = new URL(auth.loginUrl).hostname;
+  if (host === "test.salesforce.com" || host.endsWith(".sandbox.my.salesforce.com")) return SANDBOX_LOGIN_URL;
+  if (host === "127.0.0.1" || host === "localhost") return auth.loginUrl;
+  return PRODUCTION_LOGIN_URL;
+}
+
+/**
+ * Gets access tokens for one of the three flows. The same function serves the first login and
+ * jsforce's `refreshFn` (salesforce.md §2.3: JWT and client credentials have no refresh token, and the
+ * built-in refresh ignores a rotated one), so a long run survives session expiry.
+ */
+export class TokenSource {
+  private refreshToken: string | undefined;
+  private key: Awaited<ReturnType<typeof importPKCS8>> | undefined;
+  /** User id of the last session (from the token response's identity URL). */
+  userId: string | undefined;
+
+  constructor(
+    private readonly auth: SalesforceAuth,
+    private readonly deps: AuthDeps,
+  ) {
+    if (auth.kind === "refreshToken") this.refreshToken = auth.refreshToken;
+  }
+
+  async obtain(): Promise<TokenResult> {
+    this.deps.onTokenCall();
+    try {
+      const res = await this.request();
+      this.userId = res.id?.split("/").at(-1) ?? this.userId;
+      return res;
+    } catch (e) {
+      if (e instanceof AuthError) throw e;
+      const name = (e as { name?: string }).name ?? "";
+      throw new AuthError(
+        "SALESFORCE_AUTH_FAILED",
+        `Salesforce refused the ${this.auth.kind} login at ${this.auth.loginUrl}: ${name ? `${name}: ` : ""}${errorMessage(e)}. ${this.hint(name)}`,
+        { status: 400, details: { flow: this.auth.kind, error: name }, cause: e },
+      );
+    }
+  }
+
+  private hint(error: string): string {
+    switch (this.auth.kind) {
+      case "jwt":
+        return error === "invalid_client_id"
+          ? "Check crm.auth.clientId (the connected app's consumer key)."
+          : "Check that the certificate uploaded to the connected app matches crm.auth.privateKey, that crm.auth.username is pre-authorised (Admin approved users + profile or permission set), and the audience (test.salesforce.com for sandboxes).";
+      case "clientCredentials":
+        return "Check crm.auth.clientId/clientSecret, that the client credentials flow is enabled with a run-as user, and that crm.auth.loginUrl is your My Domain URL.";
+      default:
+        return "The refresh token may have been revoked or rotated by another process: log in again to get a new one.";
+    }
+  }
+
+  private oauth2(withClient: boolean): jsforce.OAuth2 {
+    const a = this.auth;
+    return new jsforce.OAuth2({
+      loginUrl: a.loginUrl,
+      ...(withClient ? { clientId: a.clientId } : {}),
+      ...(withClient && "clientSecret" in a && a.clientSecret ? { clientSecret: a.clientSecret } : {}),
+    });
+  }
+
+  private async request(): Promise<TokenResult> {
+    const a = this.auth;
+    if (a.kind === "jwt") {
+      this.key ??= await importPKCS8(toPkcs8(a.privateKey), "RS256");
+      const now = Math.floor(this.deps.now().getTime() / 1000);
+      const assertion = await new SignJWT({})
+        .setProtectedHeader({ alg: "RS256" })
+        .setIssuer(a.clientId)
+        .setSubject(a.username)
+        .setAudience(jwtAudience(a))
+        .setExpirationTime(now + 180)
+        .sign(this.key);
+      // No client id/secret in the body: the assertion carries the issuer.
+      return (await this.oauth2(false).requestToken({
+        grant_type: JWT_BEARER_GRANT,
+        assertion,
+      } as never)) as unknown as TokenResult;
+    }
+    if (a.kind === "clientCredentials")
+      return (await this.oauth2(true).requestToken({
+        grant_type: "client_credentials",
+      } as never)) as unknown as TokenResult;
+    const res = (await this.oauth2(true).refreshToken(this.refreshToken!)) as unknown as TokenResult;
+    if (res.refresh_token && res.refresh_token !== this.refreshToken) {
+      // Rotation: the old token is dead from now on; hand the new one over before anything else.
+      this.refreshToken = res.refresh_token;
+      await this.deps.onRefreshToken?.(res.refresh_token);
+    }
+    return res;
+  }
+}
+
+/** jose wants PKCS#8; a PKCS#1 (`BEGIN RSA PRIVATE KEY`) key is converted with node:crypto. */
+function toPkcs8(pem: string): string {
+  if (!pem.includes("BEGIN RSA PRIVATE KEY")) return pem;
+  return createPrivateKey(pem).export({ type: "pkcs8", format: "pem" }).toString();
+}
+
+/** A jsforce connection that re-runs the configured flow whenever the session expires. */
+export async function openConnection(options: {
+  source: TokenSource;
+  apiVersion: string;
+  instanceUrl?: string;
+}): Promise<Connection> {
+  const first = await options.source.obtain();
+  return new jsforce.Connection({
+    version: options.apiVersion,
+    instanceUrl: options.instanceUrl ?? first.instance_url,
+    accessToken: first.access_token,
+    refreshFn: (_conn, callback) => {
+      options.source.obtain().then(
+        (r) => callback(null, r.access_token, r as never),
+        (e: Error) => callback(e),
+      );
+    },
+  });
+}

@@ -1,0 +1,136 @@
+import type { Connection } from "jsforce";
+import { openConnection, type TokenSource } from "./auth.js";
+import { toCoSellError } from "./errors.js";
+import type { Row } from "./mapping.js";
+import type { CallCounter } from "./stats.js";
+
+/** One item of a collection response (SaveResult / UpsertResult). */
+export interface CollectionResult {
+  id?: string;
+  success: boolean;
+  created?: boolean;
+  errors?: { statusCode?: string; message?: string; fields?: string[] }[];
+}
+
+/**
+ * The adapter's only door to Salesforce: opens the jsforce connection on first use, counts every call
+ * by endpoint, and turns jsforce's errors into typed cosell errors. Collections are sent as they are
+ * given (callers chunk to ≤ 200), so one method call is exactly one API request.
+ */
+export class SalesforceClient {
+  private conn: Promise<Connection> | undefined;
+
+  constructor(
+    private readonly source: TokenSource,
+    private readonly counter: CallCounter,
+    private readonly options: { apiVersion: string; instanceUrl?: string },
+  ) {}
+
+  /** The connection (logs in on first use; a failed login is retried on the next call). */
+  connection(): Promise<Connection> {
+    this.conn ??= openConnection({ source: this.source, ...this.options }).catch((e) => {
+      this.conn = undefined;
+      throw e;
+    });
+    return this.conn;
+  }
+
+  private async run<T>(
+    kind: "reads" | "writes",
+    endpoint: string,
+    fn: (c: Connection) => Promise<T>,
+  ): Promise<T> {
+    const c = await this.connection();
+    this.counter.count(kind, endpoint);
+    try {
+      return await fn(c);
+    } catch (e) {
+      throw toCoSellError(e, endpoint);
+    }
+  }
+
+  /** Every row of a SOQL query, following `nextRecordsUrl` (each page is one counted call). */
+  async query(soql: string, options: { scanAll?: boolean } = {}): Promise<Row[]> {
+    const endpoint = options.scanAll ? "GET queryAll" : "GET query";
+    type Page = { records: Row[]; done: boolean; nextRecordsUrl?: string };
+    let page: Page = await this.run(
+      "reads",
+      endpoint,
+      async (c) => (await c.query<Row>(soql, options.scanAll ? { scanAll: true } : {})) as Page,
+    );
+    const rows = [...page.records];
+    while (!page.done && page.nextRecordsUrl) {
+      const next = page.nextRecordsUrl;
+      page = await this.run(
+        "reads",
+        `${endpoint}/{locator}`,
+        async (c) => (await c.queryMore<Row>(next)) as Page,
+      );
+      rows.push(...page.records);
+    }
+    return rows;
+  }
+
+  describe(type: string): Promise<{ fields: Row[] }> {
+    return this.run("reads", `GET sobjects/${type}/describe`, async (c) => {
+      const d = await c.request<{ fields: Row[] }>(`/sobjects/${type}/describe`);
+      return d;
+    });
+  }
+
+  /** `sobjects/{type}/deleted`: ids deleted in the window (Salesforce keeps ~15 days). */
+  deleted(
+    type: string,
+    start: Date,
+    end: Date,
+  ): Promise<{ deletedRecords: { id: string; deletedDate: string }[]; latestDateCovered: string }> {
+    return this.run("reads", `GET sobjects/${type}/deleted`, (c) =>
+      c.sobject(type).deleted(start, end),
+    ) as never;
+  }
+
+  /** `POST composite/sobjects`: creates, mixed types allowed, per-record results in order. */
+  create(records: Row[]): Promise<CollectionResult[]> {
+    return this.run("writes", "POST composite/sobjects", (c) =>
+      c.requestPost<CollectionResult[]>("/composite/sobjects", { allOrNone: false, records }),
+    );
+  }
+
+  /** `PATCH composite/sobjects`: updates, mixed types allowed, per-record results in order. */
+  update(records: Row[]): Promise<CollectionResult[]> {
+    return this.run("writes", "PATCH composite/sobjects", (c) =>
+      c.requestPatch<CollectionResult[]>("/composite/sobjects", { allOrNone: false, records }),
+    );
+  }
+
+  /** `PATCH composite/sobjects/{type}/{extField}`: upserts on an external id. */
+  upsert(type: string, extField: string, records: Row[]): Promise<CollectionResult[]> {
+    return this.run("writes", `PATCH composite/sobjects/${type}/{field}`, (c) =>
+      c.requestPatch<CollectionResult[]>(`/composite/sobjects/${type}/${extField}`, {
+        allOrNone: false,
+        records,
+      }),
+    );
+  }
+
+  /** Metadata API `readMetadata` (≤ 10 names). Missing components come back without a fullName. */
+  readMetadata(type: string, names: string[]): Promise<Row[]> {
+    return this.run("reads", "SOAP readMetadata", async (c) => {
+      const r = (await c.metadata.read(type as never, names)) as unknown;
+      return (Array.isArray(r) ? r : [r]) as Row[];
+    });
+  }
+
+  /** Metadata API `createMetadata` / `updateMetadata` (≤ 10 components of one type). */
+  saveMetadata(
+    op: "create" | "update",
+    type: string,
+    components: Row[],
+  ): Promise<{ fullName: string; success: boolean; errors?: unknown }[]> {
+    return this.run("writes", `SOAP ${op}Metadata`, async (c) => {
+      const md = c.metadata as unknown as Record<string, (t: string, m: unknown[]) => Promise<unknown>>;
+      const r = await md[op]!.call(c.metadata, type, components);
+      return (Array.isArray(r) ? r : [r]) as { fullName: string; success: boolean; errors?: unknown }[];
+    });
+  }
+}

@@ -1,0 +1,393 @@
+import {
+  type CoSellDeal,
+  type CrmRecord,
+  type Person,
+  type Solution,
+  SolutionKindSchema,
+  type Stage,
+  StageSchema,
+  type SyncField,
+  type SyncStatus,
+  toCountryCode,
+} from "@cosell/core";
+import type { SalesforceConfig } from "./config.js";
+
+/** One row of `OpportunityStage`. */
+export interface StageInfo {
+  apiName: string;
+  isActive: boolean;
+  isClosed: boolean;
+  isWon: boolean;
+  sortOrder: number;
+}
+
+/** What the adapter learned about the org by describing it (once per adapter instance). */
+export interface OrgFacts {
+  /** `CurrencyIsoCode` exists (multi-currency org). */
+  multiCurrency: boolean;
+  /** Account has `BillingCountryCode` (State and Country picklists on). */
+  countryCodes: boolean;
+  /** Account's DUNS field, when configured and present. */
+  accountDuns?: string;
+  stages: StageInfo[];
+}
+
+/** A row as jsforce returns it (relationship fields nested, child relationships as `{ records }`). */
+export type Row = Record<string, unknown>;
+
+/** StageName ⇄ canonical stage: IsClosed/IsWon of the org's stages, with per-stage overrides. */
+export class StageMapping {
+  private readonly byName = new Map<string, StageInfo>();
+  private readonly toCrmMap: Partial<Record<Stage, string>>;
+
+  constructor(
+    stages: readonly StageInfo[],
+    private readonly overrides: SalesforceConfig["stages"],
+  ) {
+    for (const s of stages) this.byName.set(s.apiName, s);
+    const sorted = [...stages].filter((s) => s.isActive).sort((a, b) => a.sortOrder - b.sortOrder);
+    const has = (n: string) => this.byName.has(n);
+    const received = has("Co-sell Review") ? "Co-sell Review" : undefined;
+    const lost = sorted.find((s) => s.isClosed && !s.isWon)?.apiName;
+    const declined = has("Closed - Partner Declined") ? "Closed - Partner Declined" : lost;
+    const defaults: Partial<Record<Stage, string>> = {
+      received,
+      accepted: sorted.find((s) => !s.isClosed && s.apiName !== received)?.apiName,
+      won: sorted.find((s) => s.isWon)?.apiName,
+      lost,
+      declined,
+      expired: lost,
+    };
+    this.toCrmMap = { ...defaults, ...overrides.toCrm };
+    // A stage chosen for received/declined reads back as that stage unless overridden.
+    this.readOverrides = {
+      ...(received ? { [received]: "received" as Stage } : {}),
+      ...(declined && declined !== lost ? { [declined]: "declined" as Stage } : {}),
+      ...overrides.toDeal,
+    };
+    if (overrides.toCrm.received && !overrides.toDeal[overrides.toCrm.received])
+      this.readOverrides[overrides.toCrm.received] = "received";
+  }
+
+  private readonly readOverrides: Record<string, Stage>;
+
+  /** Every StageName the mapping refers to (verifySetup checks they exist). */
+  referencedStages(): string[] {
+    return [...new Set([...Object.values(this.toCrmMap), ...Object.keys(this.readOverrides)])].filter(
+      (s): s is string => !!s,
+    );
+  }
+
+  has(stageName: string): boolean {
+    return this.byName.has(stageName);
+  }
+
+  /**
+   * The canonical stage of a record. A "received" stage on an outbound record means accepted
+   * (outbound deals start accepted); a closed-lost stage on a record whose referral was declined or
+   * expired reads as that, so the engine sees its own write come back.
+   */
+  toDeal(stageName: string, ctx: { inbound: boolean; coSellStage?: string }): Stage | undefined {
+    let stage: Stage | undefined = this.readOverrides[stageName];
+    if (!stage) {
+      const info = this.byName.get(stageName);
+      if (!info) return undefined;
+      stage = info.isWon ? "won" : info.isClosed ? "lost" : "accepted";
+    }
+    if (stage === "received" && !ctx.inbound) return "accepted";
+    if (stage === "lost" && (ctx.coSellStage === "declined" || ctx.coSellStage === "expired"))
+      return ctx.coSellStage;
+    return stage;
+  }
+
+  /** The StageName for a canonical stage, or undefined when the org has none (setup reports it). */
+  toCrm(stage: Stage): string | undefined {
+    return this.toCrmMap[stage];
+  }
+}
+
+/** The SELECT list of every Opportunity query the adapter runs. */
+export function opportunityFields(config: SalesforceConfig, facts: OrgFacts): string {
+  const f = config.fields;
+  const account = [
+    "Name",
+    "BillingStreet",
+    "BillingCity",
+    "BillingState",
+    "BillingPostalCode",
+    "BillingCountry",
+    ...(facts.countryCodes ? ["BillingCountryCode"] : []),
+    ...(facts.accountDuns ? [facts.accountDuns] : []),
+  ].map((n) => `Account.${n}`);
+  const owner = config.teamIncludesOwner
+    ? ["Owner.FirstName", "Owner.LastName", "Owner.Email", "Owner.Phone"]
+    : [];
+  return [
+    "Id",
+    "Name",
+    "Amount",
+    ...(facts.multiCurrency ? ["CurrencyIsoCode"] : []),
+    "CloseDate",
+    "StageName",
+    "Description",
+    f.campaign,
+    "AccountId",
+    "OwnerId",
+    "CreatedDate",
+    "LastModifiedDate",
+    "SystemModstamp",
+    f.optIn,
+    f.referralId,
+    f.referralLink,
+    f.coSellStage,
+    f.helpRequested,
+    f.helpNotes,
+    f.syncStatus,
+    f.lastSyncedAt,
+    f.lastError,
+    f.consent,
+    f.closeReason,
+    f.solutions,
+    f.direction,
+    ...account,
+    ...owner,
+    "(SELECT ContactId, IsPrimary, Contact.FirstName, Contact.LastName, Contact.Email, Contact.Phone FROM OpportunityContactRoles)",
+    "(SELECT UserId, User.FirstName, User.LastName, User.Email, User.Phone FROM OpportunityTeamMembers)",
+  ].join(", ");
+}
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+const iso = (v: unknown): string => {
+  const d = new Date(String(v ?? ""));
+  return Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
+};
+
+function children(row: Row, rel: string): Row[] {
+  const c = row[rel] as { records?: Row[] } | null | undefined;
+  return c?.records ?? [];
+}
+
+function person(r: Row | null | undefined): Person | undefined {
+  if (!r) return undefined;
+  return {
+    firstName: str(r.FirstName) ?? "",
+    lastName: str(r.LastName) ?? "",
+    email: str(r.Email) ?? "",
+    phone: str(r.Phone) ?? "",
+  };
+}
+
+/** `id | name | kind` lines into solutions (unknown kinds read as the partner's own). */
+export function parseSolutions(text: unknown): Solution[] {
+  if (typeof text !== "string") return [];
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const [id = "", name, kind] = line.split("|").map((p) => p.trim());
+      const k = SolutionKindSchema.safeParse(kind);
+      return { id, name: name || id, kind: k.success ? k.data : "own" };
+    });
+}
+
+/** Solutions as `id | name | kind` lines, sorted by id (stable, so a rewrite is not a change). */
+export function formatSolutions(solutions: readonly Solution[]): string | null {
+  if (!solutions.length) return null;
+  return [...solutions]
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((s) => `${s.id} | ${s.name} | ${s.kind}`)
+    .join("\n");
+}
+
+/** The sync status fields cosell wrote on the record (undefined before the first write). */
+export function statusOf(row: Row, config: SalesforceConfig): Partial<SyncStatus> | undefined {
+  const f = config.fields;
+  const state = str(row[f.syncStatus]);
+  if (!state) return undefined;
+  const coSellStage = StageSchema.safeParse(row[f.coSellStage]);
+  return {
+    state: state as SyncStatus["state"],
+    lastSyncedAt: row[f.lastSyncedAt] ? iso(row[f.lastSyncedAt]) : undefined,
+    lastError: str(row[f.lastError]) ?? null,
+    referralId: str(row[f.referralId]),
+    referralUrl: str(row[f.referralLink]),
+    coSellStage: coSellStage.success ? coSellStage.data : undefined,
+  };
+}
+
+/** An Opportunity row (with its account, contact roles and team) as the engine sees it. */
+export function rowToRecord(
+  row: Row,
+  config: SalesforceConfig,
+  facts: OrgFacts,
+  stages: StageMapping,
+): CrmRecord {
+  const f = config.fields;
+  const inbound = row[f.direction] === "inbound";
+  const referralId = str(row[f.referralId]);
+  const account = row.Account as Row | null | undefined;
+  const roles = children(row, "OpportunityContactRoles");
+  const primary = roles.find((r) => r.IsPrimary === true) ?? roles[0];
+  const contact = person(primary?.Contact as Row | undefined);
+  const team = children(row, "OpportunityTeamMembers")
+    .map((m) => person(m.User as Row | undefined))
+    .filter((p): p is Person => !!p);
+  if (config.teamIncludesOwner) {
+    const owner = person(row.Owner as Row | undefined);
+    if (owner && !team.some((t) => t.email.toLowerCase() === owner.email.toLowerCase())) team.unshift(owner);
+  }
+  const stageName = String(row.StageName ?? "");
+  const coSellStage = str(row[f.coSellStage]);
+  const stage = stages.toDeal(stageName, { inbound, coSellStage });
+  const helpRequested = row[f.helpRequested] === true;
+  const countryRaw = str(account?.BillingCountryCode) ?? str(account?.BillingCountry);
+  const amount = row.Amount;
+  const deal: CoSellDeal = {
+    ...(referralId ? { id: referralId } : {}),
+    direction: inbound ? "inbound" : "outbound",
+    kind: inbound || helpRequested ? "coSell" : "privatePipeline",
+    name: String(row.Name ?? ""),
+    ...(typeof amount === "number"
+      ? {
+          value: {
+            amount,
+            currency: (facts.multiCurrency ? str(row.CurrencyIsoCode) : undefined) ?? config.defaultCurrency,
+          },
+        }
+      : {}),
+    ...(str(row.CloseDate) ? { closeDate: String(row.CloseDate) } : {}),
+    crmId: String(row.Id),
+    ...(str(row[f.campaign]) ? { campaignId: String(row[f.campaign]) } : {}),
+    ...(str(row.Description) ? { notes: String(row.Description) } : {}),
+    customer: {
+      name: str(account?.Name) ?? "",
+      address: {
+        ...(str(account?.BillingStreet) ? { street: String(account!.BillingStreet) } : {}),
+        ...(str(account?.BillingCity) ? { city: String(account!.BillingCity) } : {}),
+        ...(str(account?.BillingState) ? { state: String(account!.BillingState) } : {}),
+        ...(str(account?.BillingPostalCode) ? { postalCode: String(account!.BillingPostalCode) } : {}),
+        country: toCountryCode(countryRaw) ?? countryRaw ?? "",
+      },
+      ...(facts.accountDuns && str(account?.[facts.accountDuns])
+        ? { duns: String(account![facts.accountDuns]) }
+        : {}),
+      ...(contact ? { contact } : {}),
+    },
+    consentToShareContact: row[f.consent] === true,
+    team,
+    solutions: parseSolutions(row[f.solutions]),
+    invitation: {
+      microsoftHelpRequested: helpRequested,
+      ...(str(row[f.helpNotes]) ? { helpNotes: String(row[f.helpNotes]) } : {}),
+    },
+    stage: stage ?? "accepted",
+    ...(str(row[f.closeReason]) ? { closeReason: String(row[f.closeReason]) } : {}),
+    favorite: false,
+    createdAt: iso(row.CreatedDate),
+    updatedAt: iso(row.LastModifiedDate),
+  };
+  return {
+    crmId: String(row.Id),
+    optedIn: row[f.optIn] === true,
+    ...(referralId ? { referralId } : {}),
+    deal,
+    modifiedAt: iso(row.LastModifiedDate),
+    version: String(row.SystemModstamp ?? ""),
+    ...(stage
+      ? {}
+      : {
+          issues: [
+            {
+              code: "VALUE_NOT_MAPPED",
+              path: "stage",
+              message: `StageName "${stageName}" is not an OpportunityStage of this org; map it under crm.stages.toDeal.`,
+            },
+          ],
+        }),
+  };
+}
+
+/** A Salesforce id shape (15 or 18 alphanumerics). */
+export const SALESFORCE_ID = /^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$/;
+
+/**
+ * Opportunity field values for `fields` of `deal` (flat fields only; account, contact and team are
+ * written by the writer). `currentStage` is the StageName the record has now: a stage that already
+ * maps to the target is kept, so accepting does not reset a deal's sales stage.
+ */
+export function dealToOpportunity(
+  deal: CoSellDeal,
+  fields: readonly SyncField[],
+  ctx: { config: SalesforceConfig; facts: OrgFacts; stages: StageMapping; currentStage?: string },
+): Row {
+  const { config, facts, stages } = ctx;
+  const f = config.fields;
+  const out: Row = {};
+  for (const field of fields) {
+    switch (field) {
+      case "name":
+        out.Name = deal.name;
+        break;
+      case "value":
+        out.Amount = deal.value?.amount ?? null;
+        if (facts.multiCurrency && deal.value?.currency) out.CurrencyIsoCode = deal.value.currency;
+        break;
+      case "closeDate":
+        if (deal.closeDate) out.CloseDate = deal.closeDate;
+        break;
+      case "notes":
+        out.Description = deal.notes ?? null;
+        break;
+      case "campaignId": {
+        const v = deal.campaignId ?? null;
+        // A lookup only holds Salesforce campaign ids; anything else would fail the whole record.
+        if (f.campaign.endsWith("__c") || v === null || (SALESFORCE_ID.test(v) && v.startsWith("701")))
+          out[f.campaign] = v;
+        break;
+      }
+      case "consentToShareContact":
+        out[f.consent] = deal.consentToShareContact;
+        break;
+      case "solutions":
+        out[f.solutions] = formatSolutions(deal.solutions);
+        break;
+      case "invitation":
+        out[f.helpRequested] = deal.invitation.microsoftHelpRequested;
+        out[f.helpNotes] = deal.invitation.helpNotes ?? null;
+        break;
+      case "stage": {
+        const inbound = deal.direction === "inbound";
+        const keep =
+          ctx.currentStage !== undefined &&
+          sameStage(stages.toDeal(ctx.currentStage, { inbound }), deal.stage);
+        const target = stages.toCrm(deal.stage);
+        if (!keep && target) out.StageName = target;
+        out[f.closeReason] = deal.closeReason ?? null;
+        break;
+      }
+      default:
+        break; // crmId is the record's own id; customer and team are related records
+    }
+  }
+  return out;
+}
+
+function sameStage(a: Stage | undefined, b: Stage): boolean {
+  if (a === b) return true;
+  const closedLost = (s: Stage | undefined) => s === "lost" || s === "declined" || s === "expired";
+  return closedLost(a) && closedLost(b);
+}
+
+/** The status fields of a write (`lastSyncedAt` only when given: an unchanged time is not rewritten). */
+export function statusToOpportunity(status: SyncStatus, config: SalesforceConfig): Row {
+  const f = config.fields;
+  return {
+    [f.syncStatus]: status.state,
+    [f.lastError]: status.lastError ? status.lastError.slice(0, 32_000) : null,
+    ...(status.lastSyncedAt ? { [f.lastSyncedAt]: status.lastSyncedAt } : {}),
+    ...(status.referralId ? { [f.referralId]: status.referralId } : {}),
+    ...(status.referralUrl ? { [f.referralLink]: status.referralUrl } : {}),
+    ...(status.coSellStage ? { [f.coSellStage]: status.coSellStage } : {}),
+  };
+}

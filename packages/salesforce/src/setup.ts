@@ -1,0 +1,225 @@
+import { RemoteApiError, type SetupReport, type VerifyReport } from "@cosell/core";
+import type { SalesforceClient } from "./client.js";
+import type { SalesforceConfig } from "./config.js";
+import { customFieldSpecs } from "./custom-fields.js";
+import type { StageMapping } from "./mapping.js";
+import { soqlString } from "./writer.js";
+
+/** Metadata API limit: components per call. */
+const METADATA_CHUNK = 10;
+
+function chunks<T>(xs: readonly T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+const exists = (md: Record<string, unknown> | undefined) =>
+  typeof md?.fullName === "string" && md.fullName !== "";
+
+function errorText(errors: unknown): string {
+  const list = (Array.isArray(errors) ? errors : [errors]) as { statusCode?: string; message?: string }[];
+  return list.map((e) => `${e?.statusCode ?? "ERROR"}: ${e?.message ?? ""}`).join("; ");
+}
+
+/**
+ * Creates what the adapter needs, through the Metadata API: the custom fields on Opportunity, a
+ * permission set granting read/edit on them (new fields are invisible to the API user until field-level
+ * security is granted, salesforce.md §6), and its assignment to the integration user. Reads first and
+ * creates only what is missing, so a second run changes nothing and says so.
+ */
+export async function runSetup(
+  client: SalesforceClient,
+  config: SalesforceConfig,
+  userId: () => string | undefined,
+): Promise<SetupReport> {
+  const created: string[] = [];
+  const unchanged: string[] = [];
+  const specs = customFieldSpecs(config.fields);
+
+  const present = new Set<string>();
+  for (const part of chunks(specs, METADATA_CHUNK)) {
+    const read = await client.readMetadata(
+      "CustomField",
+      part.map((s) => s.fullName),
+    );
+    for (const md of read) if (exists(md)) present.add(String(md.fullName));
+  }
+  const missing = specs.filter((s) => !present.has(s.fullName));
+  for (const s of specs) if (present.has(s.fullName)) unchanged.push(`Field ${s.description}`);
+  for (const part of chunks(missing, METADATA_CHUNK)) {
+    const res = await client.saveMetadata(
+      "create",
+      "CustomField",
+      part.map((s) => s.metadata),
+    );
+    res.forEach((r, k) => {
+      if (!r.success)
+        throw new RemoteApiError(
+          "SALESFORCE_SETUP_FAILED",
+          `Creating ${part[k]!.fullName} failed: ${errorText(r.errors)}. The integration user needs "Modify Metadata Through Metadata API Functions" (or "Modify All Data").`,
+        );
+      created.push(`Field ${part[k]!.description}`);
+    });
+  }
+
+  const psName = config.permissionSet;
+  const wanted = specs.map((s) => ({ field: s.fullName, readable: true, editable: true }));
+  const [ps] = await client.readMetadata("PermissionSet", [psName]);
+  if (!exists(ps)) {
+    const [r] = await client.saveMetadata("create", "PermissionSet", [
+      {
+        fullName: psName,
+        label: "Cosell Sync",
+        description: "Read and edit the co-sell fields cosell syncs with Microsoft Partner Center.",
+        fieldPermissions: wanted,
+      },
+    ]);
+    if (!r?.success)
+      throw new RemoteApiError(
+        "SALESFORCE_SETUP_FAILED",
+        `Creating the permission set ${psName} failed: ${errorText(r?.errors)}.`,
+      );
+    created.push(`Permission set ${psName} (read/edit on ${wanted.length} fields)`);
+  } else {
+    const granted = (Array.isArray(ps!.fieldPermissions) ? ps!.fieldPermissions : [ps!.fieldPermissions])
+      .filter(Boolean)
+      .map((fp) => fp as { field?: string; editable?: unknown })
+      .filter((fp) => fp.editable === true || fp.editable === "true")
+      .map((fp) => String(fp.field).toLowerCase());
+    const lacking = wanted.filter((w) => !granted.includes(w.field.toLowerCase()));
+    if (lacking.length) {
+      const [r] = await client.saveMetadata("update", "PermissionSet", [
+        { fullName: psName, label: String(ps!.label ?? "Cosell Sync"), fieldPermissions: lacking },
+      ]);
+      if (!r?.success)
+        throw new RemoteApiError(
+          "SALESFORCE_SETUP_FAILED",
+          `Updating the permission set ${psName} failed: ${errorText(r?.errors)}.`,
+        );
+      created.push(`Permission set ${psName}: read/edit granted on ${lacking.length} more fields`);
+    } else unchanged.push(`Permission set ${psName}`);
+  }
+
+  const user = userId();
+  if (user) {
+    const rows = await client.query(
+      `SELECT Id, PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = ${soqlString(user)} AND PermissionSet.Name = ${soqlString(psName)}`,
+    );
+    if (rows.length) unchanged.push(`Permission set ${psName} assigned to the integration user`);
+    else {
+      const [p] = await client.query(`SELECT Id FROM PermissionSet WHERE Name = ${soqlString(psName)}`);
+      const [r] = await client.create([
+        { attributes: { type: "PermissionSetAssignment" }, PermissionSetId: p?.Id, AssigneeId: user },
+      ]);
+      if (!r?.success)
+        throw new RemoteApiError(
+          "SALESFORCE_SETUP_FAILED",
+          `Assigning ${psName} to the integration user failed: ${errorText(r?.errors)}. Assign it in Setup → Permission Sets.`,
+        );
+      created.push(`Permission set ${psName} assigned to the integration user`);
+    }
+  }
+  return { created, unchanged };
+}
+
+/** Checks fields, field access, the external id, stages and the change feed; changes nothing. */
+export async function runVerify(
+  client: SalesforceClient,
+  config: SalesforceConfig,
+  stages: () => Promise<StageMapping>,
+): Promise<VerifyReport> {
+  const checks: VerifyReport["checks"] = [];
+  const conn = await client.connection().then(
+    (c) => c,
+    (e: Error) => {
+      checks.push({
+        name: "login",
+        ok: false,
+        detail: e.message,
+        fix: "Fix the crm.auth settings (see docs/salesforce.md, Connected app).",
+      });
+      return undefined;
+    },
+  );
+  if (!conn) return { ok: false, checks };
+  checks.push({ name: "login", ok: true, detail: `Logged in to ${conn.instanceUrl}.` });
+
+  const describe = await client.describe("Opportunity");
+  const byName = new Map(describe.fields.map((f) => [String(f.name).toLowerCase(), f] as const));
+  const specs = customFieldSpecs(config.fields);
+  const missing = specs.filter((s) => !byName.has(s.fullName.split(".")[1]!.toLowerCase()));
+  const readOnly = specs.filter((s) => {
+    const f = byName.get(s.fullName.split(".")[1]!.toLowerCase());
+    return f && f.updateable !== true;
+  });
+  checks.push({
+    name: "custom fields",
+    ok: !missing.length && !readOnly.length,
+    detail: missing.length
+      ? `Missing or not visible to the integration user: ${missing.map((s) => s.fullName).join(", ")}.`
+      : readOnly.length
+        ? `Not editable by the integration user: ${readOnly.map((s) => s.fullName).join(", ")}.`
+        : `All ${specs.length} co-sell fields exist and are editable.`,
+    ...(missing.length || readOnly.length
+      ? {
+          fix: `Run \`cosell setup\` (creates the fields and the permission set ${config.permissionSet}, and assigns it), or assign ${config.permissionSet} to the integration user.`,
+        }
+      : {}),
+  });
+  const ext = byName.get(config.fields.referralId.toLowerCase());
+  if (ext)
+    checks.push({
+      name: "referral id external id",
+      ok: ext.externalId === true && ext.unique === true,
+      detail:
+        ext.externalId === true && ext.unique === true
+          ? `${config.fields.referralId} is a unique external ID (inbound creates upsert on it).`
+          : `${config.fields.referralId} is not a unique external ID: retried inbound creates could duplicate.`,
+      ...(ext.externalId === true && ext.unique === true
+        ? {}
+        : {
+            fix: `Edit the field in Setup → Object Manager → Opportunity and tick "Unique" and "External ID".`,
+          }),
+    });
+  if (config.fields.campaign === "CampaignId" && !byName.has("campaignid"))
+    checks.push({
+      name: "campaigns",
+      ok: false,
+      detail: "Opportunity has no CampaignId: Campaigns are not enabled for the integration user.",
+      fix: 'Give the integration user the "Marketing User" feature licence, or set crm.fields.campaign to a custom text field.',
+    });
+
+  const mapping = await stages();
+  const unknown = mapping.referencedStages().filter((s) => !mapping.has(s));
+  const lacking = (["received", "accepted", "won", "lost"] as const).filter((s) => !mapping.toCrm(s));
+  checks.push({
+    name: "stages",
+    ok: !unknown.length && !lacking.length,
+    detail: unknown.length
+      ? `The stage map names stages this org does not have: ${unknown.join(", ")}.`
+      : lacking.length
+        ? `No StageName for co-sell stages: ${lacking.join(", ")}.`
+        : `Stages map by IsClosed/IsWon; received = "${mapping.toCrm("received")}".`,
+    ...(unknown.length || lacking.length
+      ? {
+          fix: 'Add an open stage "Co-sell Review" for new referrals, or set crm.stages.toCrm / crm.stages.toDeal to stages of your org.',
+        }
+      : {}),
+  });
+
+  try {
+    await client.query(
+      `SELECT Id FROM Opportunity WHERE ${config.fields.optIn} = true ORDER BY SystemModstamp DESC LIMIT 1`,
+    );
+    checks.push({ name: "change feed", ok: true, detail: "Opportunities can be polled by SystemModstamp." });
+  } catch (e) {
+    checks.push({
+      name: "change feed",
+      ok: false,
+      detail: (e as Error).message,
+      fix: "Run `cosell setup`, then check the integration user can read Opportunity.",
+    });
+  }
+  return { ok: checks.every((c) => c.ok), checks };
+}

@@ -1,0 +1,264 @@
+import {
+  type CoSellDeal,
+  type CrmWrite,
+  type CrmWriteResult,
+  SYNC_FIELDS,
+  type SyncField,
+} from "@cosell/core";
+import type { CollectionResult, SalesforceClient } from "./client.js";
+import type { SalesforceConfig } from "./config.js";
+import { isRetryable } from "./errors.js";
+import {
+  dealToOpportunity,
+  type OrgFacts,
+  type Row,
+  type StageMapping,
+  statusToOpportunity,
+} from "./mapping.js";
+
+/** What the writer knows of a record from the last read (to keep its stage and find its account). */
+export interface KnownRecord {
+  stageName: string;
+  accountId?: string;
+}
+
+/** Everything the writer needs. */
+export interface WriterContext {
+  client: SalesforceClient;
+  config: SalesforceConfig;
+  facts: OrgFacts;
+  stages: StageMapping;
+  known: Map<string, KnownRecord>;
+}
+
+type Failure = Extract<CrmWriteResult, { ok: false }>;
+
+function failure(r: CollectionResult | undefined, crmId?: string): Failure {
+  const e = r?.errors?.[0];
+  const code = e?.statusCode ?? "UNKNOWN_ERROR";
+  return {
+    ok: false,
+    ...(crmId ? { crmId } : {}),
+    error: {
+      code,
+      message: `${e?.message ?? "Salesforce did not say why."}${e?.fields?.length ? ` (fields: ${e.fields.join(", ")})` : ""}`,
+      retryable: isRetryable(code),
+    },
+  };
+}
+
+/** SOQL string literal. */
+export function soqlString(v: string): string {
+  return `'${v.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+/** Canonical fields written onto the Opportunity itself when a record is created. */
+const CREATE_FIELDS: readonly SyncField[] = SYNC_FIELDS.filter(
+  (f) => f !== "customer" && f !== "team" && f !== "crmId",
+);
+
+function accountFields(deal: CoSellDeal, ctx: WriterContext): Row {
+  const a = deal.customer.address;
+  return {
+    Name: deal.customer.name,
+    BillingStreet: [a.street, a.street2].filter(Boolean).join("\n") || null,
+    BillingCity: a.city ?? null,
+    BillingState: a.state ?? null,
+    BillingPostalCode: a.postalCode ?? null,
+    [ctx.facts.countryCodes ? "BillingCountryCode" : "BillingCountry"]: a.country || null,
+    ...(ctx.facts.accountDuns ? { [ctx.facts.accountDuns]: deal.customer.duns ?? null } : {}),
+  };
+}
+
+/**
+ * Updates and status writes of one batch (≤ 200): one `PATCH composite/sobjects` with the
+ * opportunities and, when the customer changed, their accounts (collections take mixed types).
+ * Status goes into the status fields only — never into the name.
+ */
+export async function applyUpdates(
+  writes: readonly Extract<CrmWrite, { op: "update" | "status" }>[],
+  ctx: WriterContext,
+): Promise<CrmWriteResult[]> {
+  const { config } = ctx;
+  const records: Row[] = [];
+  const slots: { write: number; kind: "opportunity" | "account" }[] = [];
+  const results: (CrmWriteResult | undefined)[] = writes.map(() => undefined);
+  writes.forEach((w, i) => {
+    const known = ctx.known.get(w.crmId);
+    const fields =
+      w.op === "update"
+        ? dealToOpportunity(w.deal, w.fields, { ...ctx, currentStage: known?.stageName })
+        : {};
+    const status = w.status ? statusToOpportunity(w.status, config) : {};
+    if (w.op === "update" && w.fields.includes("customer") && known?.accountId) {
+      records.push({ attributes: { type: "Account" }, id: known.accountId, ...accountFields(w.deal, ctx) });
+      slots.push({ write: i, kind: "account" });
+    }
+    const body = { ...fields, ...status };
+    if (!Object.keys(body).length) {
+      results[i] = { ok: true, crmId: w.crmId };
+      return;
+    }
+    records.push({ attributes: { type: "Opportunity" }, id: w.crmId, ...body });
+    slots.push({ write: i, kind: "opportunity" });
+  });
+  // Accounts first: collections process records in chunks by type, in order.
+  const order = slots
+    .map((s, k) => ({ s, k }))
+    .sort((a, b) => (a.s.kind === b.s.kind ? 0 : a.s.kind === "account" ? -1 : 1));
+  const sorted = order.map((o) => records[o.k]!);
+  const sortedSlots = order.map((o) => o.s);
+  const res = sorted.length ? await ctx.client.update(sorted) : [];
+  const accountFailed = new Map<number, CollectionResult>();
+  sortedSlots.forEach((slot, k) => {
+    const r = res[k];
+    const w = writes[slot.write]!;
+    if (slot.kind === "account") {
+      if (!r?.success) accountFailed.set(slot.write, r ?? { success: false });
+      return;
+    }
+    if (!r?.success) results[slot.write] = failure(r, w.crmId);
+    else {
+      results[slot.write] = { ok: true, crmId: w.crmId };
+      const stageName = sorted[k]!.StageName;
+      if (typeof stageName === "string") {
+        const known = ctx.known.get(w.crmId);
+        ctx.known.set(w.crmId, { ...known, stageName });
+      }
+    }
+  });
+  for (const [i, r] of accountFailed) results[i] = failure(r, writes[i]!.crmId);
+  return results.map((r, i) => r ?? { ok: true, crmId: writes[i]!.crmId });
+}
+
+/**
+ * Inbound creates of one batch: find or create each customer's Account and Contact, upsert the
+ * opportunities on the referral id (a retried create updates instead of duplicating), then add the
+ * contact as primary contact role on the new ones.
+ */
+export async function applyCreates(
+  writes: readonly Extract<CrmWrite, { op: "create" }>[],
+  ctx: WriterContext,
+): Promise<CrmWriteResult[]> {
+  const { client, config } = ctx;
+  const f = config.fields;
+  const results: (CrmWriteResult | undefined)[] = writes.map(() => undefined);
+
+  // Accounts by name and city (one legal entity per location), created when missing.
+  const accountKey = (d: CoSellDeal) =>
+    `${d.customer.name.trim().toLowerCase()}|${(d.customer.address.city ?? "").trim().toLowerCase()}`;
+  const names = [...new Set(writes.map((w) => w.deal.customer.name).filter(Boolean))];
+  const accounts = new Map<string, string>();
+  if (names.length)
+    for (const r of await client.query(
+      `SELECT Id, Name, BillingCity FROM Account WHERE Name IN (${names.map(soqlString).join(", ")}) ORDER BY CreatedDate`,
+    )) {
+      const key = `${String(r.Name).trim().toLowerCase()}|${String(r.BillingCity ?? "")
+        .trim()
+        .toLowerCase()}`;
+      if (!accounts.has(key)) accounts.set(key, String(r.Id));
+    }
+  const newAccounts = writes.filter((w, i, all) => {
+    const k = accountKey(w.deal);
+    return w.deal.customer.name && !accounts.has(k) && all.findIndex((x) => accountKey(x.deal) === k) === i;
+  });
+  if (newAccounts.length) {
+    const res = await client.create(
+      newAccounts.map((w) => ({ attributes: { type: "Account" }, ...accountFields(w.deal, ctx) })),
+    );
+    newAccounts.forEach((w, k) => {
+      const r = res[k];
+      if (r?.success && r.id) accounts.set(accountKey(w.deal), r.id);
+      else
+        writes.forEach((x, i) => {
+          if (accountKey(x.deal) === accountKey(w.deal)) results[i] = failure(r);
+        });
+    });
+  }
+
+  // Contacts by email, created under the account when missing.
+  const emails = [
+    ...new Set(
+      writes.map((w) => w.deal.customer.contact?.email?.toLowerCase()).filter((e): e is string => !!e),
+    ),
+  ];
+  const contacts = new Map<string, string>();
+  if (emails.length)
+    for (const r of await client.query(
+      `SELECT Id, Email FROM Contact WHERE Email IN (${emails.map(soqlString).join(", ")})`,
+    ))
+      if (typeof r.Email === "string" && !contacts.has(r.Email.toLowerCase()))
+        contacts.set(r.Email.toLowerCase(), String(r.Id));
+  const newContacts = writes.filter((w, i) => {
+    const e = w.deal.customer.contact?.email?.toLowerCase();
+    return (
+      !results[i] &&
+      e &&
+      !contacts.has(e) &&
+      writes.findIndex((x) => x.deal.customer.contact?.email?.toLowerCase() === e) === i
+    );
+  });
+  if (newContacts.length) {
+    const res = await client.create(
+      newContacts.map((w) => {
+        const c = w.deal.customer.contact!;
+        return {
+          attributes: { type: "Contact" },
+          FirstName: c.firstName || null,
+          LastName: c.lastName || c.email,
+          Email: c.email,
+          Phone: c.phone || null,
+          AccountId: accounts.get(accountKey(w.deal)) ?? null,
+        };
+      }),
+    );
+    newContacts.forEach((w, k) => {
+      const r = res[k];
+      if (r?.success && r.id) contacts.set(w.deal.customer.contact!.email.toLowerCase(), r.id);
+    });
+  }
+
+  // The opportunities, upserted on the referral id.
+  const pending = writes.map((w, i) => ({ w, i })).filter(({ i }) => !results[i]);
+  const records = pending.map(({ w }) => {
+    const stage = ctx.stages.toCrm(w.deal.stage);
+    return {
+      attributes: { type: "Opportunity" },
+      ...dealToOpportunity(w.deal, CREATE_FIELDS, ctx),
+      // Required by Salesforce; a referral without them still becomes a record the seller can fix.
+      Name: w.deal.name || `Co-sell referral ${w.referralId}`,
+      CloseDate: w.deal.closeDate ?? new Date(Date.now() + 90 * 86_400_000).toISOString().slice(0, 10),
+      ...(stage ? { StageName: stage } : {}),
+      AccountId: accounts.get(accountKey(w.deal)) ?? null,
+      [f.direction]: w.deal.direction === "inbound" ? "inbound" : null,
+      [f.optIn]: true,
+      ...statusToOpportunity(w.status, config),
+      [f.referralId]: w.referralId,
+    };
+  });
+  const upserted = records.length ? await client.upsert("Opportunity", f.referralId, records) : [];
+  const roles: Row[] = [];
+  pending.forEach(({ w, i }, k) => {
+    const r = upserted[k];
+    if (!r?.success || !r.id) {
+      results[i] = failure(r);
+      return;
+    }
+    results[i] = { ok: true, crmId: r.id, created: r.created ?? true };
+    ctx.known.set(r.id, {
+      stageName: String(records[k]!.StageName ?? ""),
+      accountId: accounts.get(accountKey(w.deal)),
+    });
+    const contactId = contacts.get(w.deal.customer.contact?.email?.toLowerCase() ?? "");
+    if (r.created !== false && contactId)
+      roles.push({
+        attributes: { type: "OpportunityContactRole" },
+        OpportunityId: r.id,
+        ContactId: contactId,
+        IsPrimary: true,
+      });
+  });
+  // A missing contact role is not worth failing the record: the next read shows what is there.
+  if (roles.length) await client.create(roles);
+  return results.map((r) => r ?? failure(undefined));
+}
