@@ -25,7 +25,7 @@ export interface CrmModule {
   /** Builds the adapter from the validated `crm` section. */
   createAdapter?(config: unknown, deps?: Record<string, unknown>): CliAdapter;
   /** The `crm` section that points at a running sandbox, from the sandbox's credentials. */
-  sandboxConfig?(credentials: unknown): unknown;
+  sandboxConfig?(credentials: unknown, options?: Record<string, unknown>): unknown;
 }
 
 type Exports = Record<string, unknown>;

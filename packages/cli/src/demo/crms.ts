@@ -13,17 +13,28 @@ export interface DemoCrm {
   crmServers: string[];
   /** The CRM's sandbox credentials (what `xSandboxConfig()` takes). */
   credentials(sandbox: AnySandbox): unknown;
+  /** Extra options for the adapter's `xSandboxConfig(credentials, options)` (e.g. the Graph URL). */
+  sandboxOptions?(sandbox: AnySandbox): Record<string, unknown>;
+  /** Ids of the open opportunities in the sandbox CRM (candidates for opting in). */
+  openOpportunities(sandbox: AnySandbox): string[];
   /**
-   * A seller ticks the co-sell sync flag on `count` open opportunities (straight in the CRM, around
-   * the adapter). Returns their ids.
+   * A seller ticks the co-sell sync flag on these opportunities and adds a solution (straight in the
+   * CRM, around the adapter).
    */
-  optIn(sandbox: AnySandbox, count: number): string[];
+  optIn(sandbox: AnySandbox, ids: readonly string[]): void;
 }
 
 /** Whether the sandbox package can start a system (Salesforce joined later than the others). */
 export function sandboxHas(systems: Record<string, unknown>, name: string): boolean {
   return name in systems;
 }
+
+/** The solution a seller adds when opting a deal in (co-sell deals need at least one). */
+export const DEMO_SOLUTION = {
+  id: "sol-field-service",
+  name: "Field Service Accelerator",
+  kind: "own",
+} as const;
 
 const pickField = (keys: Iterable<string>, patterns: RegExp[]): string | undefined => {
   const all = [...keys];
@@ -40,17 +51,25 @@ const salesforce: DemoCrm = {
   systems: ["partnerCenter", "salesforce" as SandboxSystemName],
   crmServers: ["salesforce"],
   credentials: (sb) => (sb.credentials as Record<string, unknown>).salesforce,
-  optIn(sb, count) {
+  openOpportunities(sb) {
+    const sf = (sb as unknown as Record<string, SalesforceLike>).salesforce!;
+    return sf
+      .all("Opportunity")
+      .filter((o) => o.IsClosed !== true)
+      .map((o) => String(o.Id));
+  },
+  optIn(sb, ids) {
     const sf = (sb as unknown as Record<string, SalesforceLike>).salesforce!;
     const open = sf.all("Opportunity").filter((o) => o.IsClosed !== true);
-    const field =
-      pickField(Object.keys(open[0] ?? {}), [
-        /^cosell_?sync(_?with_?partner_?center)?__c$/i,
-        /sync.*__c$/i,
-      ]) ?? "CoSell_Sync__c";
-    const ids = open.slice(0, count).map((o) => String(o.Id));
-    for (const id of ids) sf.update("Opportunity", id, { [field]: true });
-    return ids;
+    // The adapter's default field names (SalesforceFieldNamesSchema); solutions are `id | name | kind` lines.
+    const keys = Object.keys(open[0] ?? {});
+    const field = pickField(keys, [/^cosell_sync__c$/i]) ?? "Cosell_Sync__c";
+    const solutions = pickField(keys, [/^cosell_solutions__c$/i]) ?? "Cosell_Solutions__c";
+    for (const id of ids)
+      sf.update("Opportunity", id, {
+        [field]: true,
+        [solutions]: `${DEMO_SOLUTION.id} | ${DEMO_SOLUTION.name} | ${DEMO_SOLUTION.kind}`,
+      });
   },
 };
 
@@ -65,7 +84,15 @@ const dynamics: DemoCrm = {
   systems: ["partnerCenter", "dataverse", "graph"],
   crmServers: ["dataverse"],
   credentials: (sb) => (sb.credentials as Record<string, unknown>).dataverse,
-  optIn(sb, count) {
+  sandboxOptions: (sb) => ({ graphUrl: (sb.urls as Record<string, string>).graph }),
+  openOpportunities(sb) {
+    const dv = (sb as unknown as Record<string, DataverseLike>).dataverse!;
+    return dv
+      .all("opportunity")
+      .filter((o) => o.statecode === 0 || o.statecode === undefined)
+      .map((o) => String(o.opportunityid));
+  },
+  optIn(sb, ids) {
     const dv = (sb as unknown as Record<string, DataverseLike>).dataverse!;
     const open = dv.all("opportunity").filter((o) => o.statecode === 0 || o.statecode === undefined);
     const field =
@@ -74,9 +101,9 @@ const dynamics: DemoCrm = {
         /_syncwithpartnercenter$/,
         /^cosell_.*sync/,
       ]) ?? "cosell_syncwithpartnercenter";
-    const ids = open.slice(0, count).map((o) => String(o.opportunityid));
-    for (const id of ids) dv.update("opportunity", id, { [field]: true });
-    return ids;
+    const solutions = field.replace(/_syncwithpartnercenter$|_sync.*$/, "_solutions");
+    for (const id of ids)
+      dv.update("opportunity", id, { [field]: true, [solutions]: JSON.stringify([DEMO_SOLUTION]) });
   },
 };
 

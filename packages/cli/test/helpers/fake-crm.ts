@@ -43,11 +43,14 @@ export function useFakeDynamics(now: () => Date = () => new Date()): {
       perSandbox.set(sb, m);
       return m;
     },
-    optIn: (sb, count) => {
+    openOpportunities: (sb) => {
       const m = perSandbox.get(sb)!;
-      return Array.from({ length: count }, (_, i) =>
-        m.createOpportunity(sampleDeal({ name: `Fabrikam expansion ${i + 1}` }), { optedIn: true }),
-      );
+      for (let i = 1; i <= 3; i++) m.createOpportunity(sampleDeal({ name: `Fabrikam expansion ${i}` }));
+      return m.all().map((o) => o.crmId);
+    },
+    optIn: (sb, ids) => {
+      const m = perSandbox.get(sb)!;
+      for (const id of ids) m.setOptIn(id, true);
     },
   });
   return {
