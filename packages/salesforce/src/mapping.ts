@@ -42,7 +42,7 @@ export class StageMapping {
 
   constructor(
     stages: readonly StageInfo[],
-    private readonly overrides: SalesforceConfig["stages"],
+    overrides: SalesforceConfig["stages"],
   ) {
     for (const s of stages) this.byName.set(s.apiName, s);
     const sorted = [...stages].filter((s) => s.isActive).sort((a, b) => a.sortOrder - b.sortOrder);
