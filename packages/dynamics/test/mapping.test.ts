@@ -1,0 +1,230 @@
+import { describe, expect, it } from "vitest";
+import { buildBatch, parseBatchResponse } from "../src/batch.js";
+import { columnsFor, syncStateOf, syncStateValue } from "../src/columns.js";
+import { countryCode } from "../src/countries.js";
+import { retryAfterMs } from "../src/http.js";
+import { plainFieldColumns, type Related, rowToRecord, stageOf, statusColumns } from "../src/mapping.js";
+
+const c = columnsFor("cosell");
+const related = (): Related => ({
+  accounts: new Map([
+    [
+      "acc",
+      {
+        accountid: "acc",
+        name: "Contoso Ltd",
+        address1_line1: "1 Main St",
+        address1_city: "Redmond",
+        address1_stateorprovince: "WA",
+        address1_postalcode: "98052",
+        address1_country: "United States",
+      },
+    ],
+  ]),
+  contacts: new Map([
+    [
+      "con",
+      {
+        firstname: "Sue",
+        lastname: "Smith",
+        emailaddress1: "sue@contoso.example",
+        telephone1: "+1 425 555 0100",
+      },
+    ],
+  ]),
+  campaigns: new Map([["cmp", { campaignid: "cmp", codename: "CMP-1001" }]]),
+  currencies: new Map([["eur", "EUR"]]),
+  owners: new Map([
+    ["usr", { firstName: "Ann", lastName: "Lee", email: "ann@partner.example", phone: "+1 206 555 0101" }],
+  ]),
+});
+const row = (extra: Record<string, unknown> = {}) => ({
+  "@odata.etag": 'W/"42"',
+  opportunityid: "opp",
+  name: "Contoso supply chain",
+  estimatedvalue: 50_000,
+  _transactioncurrencyid_value: "eur",
+  estimatedclosedate: "2026-06-30",
+  description: "Wants field service.",
+  statecode: 0,
+  statuscode: 1,
+  _parentaccountid_value: "acc",
+  _parentcontactid_value: "con",
+  _campaignid_value: "cmp",
+  _ownerid_value: "usr",
+  createdon: "2026-01-01T00:00:00Z",
+  modifiedon: "2026-01-02T00:00:00Z",
+  [c.syncFlag]: true,
+  [c.consent]: true,
+  [c.solutions]: JSON.stringify([{ id: "sol-1", name: "Accelerator", kind: "own" }]),
+  ...extra,
+});
+
+describe("opportunity → CoSellDeal", () => {
+  it("maps every field: value + currency, close date, CRM id, campaign code, notes, account, contact, owner", () => {
+    const rec = rowToRecord(row(), related(), c);
+    expect(rec).toMatchObject({
+      crmId: "opp",
+      optedIn: true,
+      version: 'W/"42"',
+      modifiedAt: "2026-01-02T00:00:00.000Z",
+    });
+    expect(rec.issues).toBeUndefined();
+    expect(rec.deal).toMatchObject({
+      direction: "outbound",
+      kind: "privatePipeline",
+      name: "Contoso supply chain",
+      value: { amount: 50_000, currency: "EUR" },
+      closeDate: "2026-06-30",
+      crmId: "opp",
+      campaignId: "CMP-1001",
+      notes: "Wants field service.",
+      customer: {
+        name: "Contoso Ltd",
+        address: { street: "1 Main St", city: "Redmond", state: "WA", postalCode: "98052", country: "US" },
+        contact: {
+          firstName: "Sue",
+          lastName: "Smith",
+          email: "sue@contoso.example",
+          phone: "+1 425 555 0100",
+        },
+      },
+      consentToShareContact: true,
+      team: [{ email: "ann@partner.example" }],
+      solutions: [{ id: "sol-1", name: "Accelerator", kind: "own" }],
+      stage: "accepted",
+    });
+  });
+
+  it("team: the owner first, then the team column's members, without duplicates", () => {
+    const team = JSON.stringify([
+      { firstName: "Ann", lastName: "Lee", email: "ANN@partner.example", phone: "1" },
+      { firstName: "Bo", lastName: "Ek", email: "bo@partner.example", phone: "2" },
+    ]);
+    expect(rowToRecord(row({ [c.team]: team }), related(), c).deal.team.map((p) => p.email)).toEqual([
+      "ann@partner.example",
+      "bo@partner.example",
+    ]);
+    expect(rowToRecord(row({ _ownerid_value: "app" }), related(), c).deal.team).toEqual([]);
+  });
+
+  it.each([
+    [0, null, "accepted"],
+    [0, "received", "received"],
+    [0, "accepted", "accepted"],
+    [1, "won", "won"],
+    [1, null, "won"],
+    [2, null, "lost"],
+    [2, "declined", "declined"],
+    [2, "expired", "expired"],
+    [2, "accepted", "lost"],
+  ])("statecode %s with co-sell status %s reads as %s", (statecode, status, stage) => {
+    expect(stageOf(row({ statecode, [c.coSellStatus]: status }), c)).toBe(stage);
+  });
+
+  it("a close reason is read only from a lost opportunity", () => {
+    expect(rowToRecord(row({ statecode: 2, [c.closeReason]: "Budget" }), related(), c).deal.closeReason).toBe(
+      "Budget",
+    );
+    expect(rowToRecord(row({ [c.closeReason]: "Budget" }), related(), c).deal.closeReason).toBeUndefined();
+  });
+
+  it("an unknown country or broken solutions JSON mark the record instead of syncing it wrongly", () => {
+    const r = related();
+    r.accounts.get("acc")!.address1_country = "Atlantis";
+    const rec = rowToRecord(row({ [c.solutions]: "{oops" }), r, c);
+    expect(rec.issues?.map((i) => i.path).sort()).toEqual(["customer.address.country", "solutions"]);
+  });
+
+  it("inbound records are co-sell deals", () => {
+    expect(rowToRecord(row({ [c.direction]: "inbound" }), related(), c).deal).toMatchObject({
+      direction: "inbound",
+      kind: "coSell",
+    });
+  });
+});
+
+describe("CoSellDeal → opportunity columns", () => {
+  it("writes only the named fields, and status only into status columns, never the name", () => {
+    const deal = rowToRecord(row(), related(), c).deal;
+    expect(plainFieldColumns(deal, ["notes", "closeDate"], c)).toEqual({
+      description: "Wants field service.",
+      estimatedclosedate: "2026-06-30",
+    });
+    const status = statusColumns(
+      {
+        state: "error",
+        lastError: "TEAM_REQUIRED: add a team member",
+        referralId: "r1",
+        coSellStage: "accepted",
+      },
+      c,
+      18342,
+    );
+    expect(Object.keys(status)).not.toContain("name");
+    expect(status).toMatchObject({
+      [c.syncStatus]: 183420002,
+      [c.lastSyncError]: "TEAM_REQUIRED: add a team member",
+    });
+    expect(syncStateOf(18342, syncStateValue(18342, "paused"))).toBe("paused");
+  });
+});
+
+describe("helpers", () => {
+  it("country names and codes", () => {
+    expect(countryCode("United Kingdom")).toBe("GB");
+    expect(countryCode("de")).toBe("DE");
+    expect(countryCode("Narnia", { narnia: "NA" })).toBe("NA");
+    expect(countryCode("Narnia")).toBeUndefined();
+  });
+
+  it("Retry-After in seconds or as an HTTP date", () => {
+    expect(retryAfterMs("7")).toBe(7000);
+    expect(retryAfterMs(new Date(10_000).toUTCString(), 4000)).toBe(6000);
+    expect(retryAfterMs(null)).toBeUndefined();
+  });
+
+  it("$batch bodies: change sets with Content-IDs, answers parsed per part", () => {
+    const { contentType, body } = buildBatch([
+      { kind: "request", op: { method: "GET", url: "https://x/api/data/v9.2/accounts" } },
+      {
+        kind: "changeset",
+        ops: [
+          { method: "POST", url: "https://x/api/data/v9.2/accounts", body: { name: "A" } },
+          {
+            method: "PATCH",
+            url: "https://x/api/data/v9.2/opportunities(1)",
+            body: { "parentaccountid@odata.bind": "$1" },
+          },
+        ],
+      },
+    ]);
+    expect(contentType).toMatch(/^multipart\/mixed; boundary=batch_/);
+    expect(body).toContain("Content-ID: 2");
+    expect(body).toContain('"parentaccountid@odata.bind":"$1"');
+    const answer = [
+      "--batchresponse_1",
+      "Content-Type: application/http",
+      "",
+      "HTTP/1.1 200 OK",
+      "Content-Type: application/json",
+      "",
+      '{"value":[]}',
+      "--batchresponse_1",
+      "Content-Type: multipart/mixed; boundary=changesetresponse_2",
+      "",
+      "--changesetresponse_2",
+      "Content-Type: application/http",
+      "",
+      "HTTP/1.1 204 No Content",
+      "OData-EntityId: https://x/api/data/v9.2/accounts(9)",
+      "",
+      "",
+      "--changesetresponse_2--",
+      "--batchresponse_1--",
+    ].join("\r\n");
+    const parts = parseBatchResponse("multipart/mixed; boundary=batchresponse_1", answer);
+    expect(parts.map((p) => p.map((r) => r.status))).toEqual([[200], [204]]);
+    expect(parts[1]![0]!.headers["odata-entityid"]).toContain("accounts(9)");
+  });
+});
