@@ -1,0 +1,107 @@
+// The chaos run's sync worker: a separate Node process the test SIGKILLs at random points and starts
+// again. Plain JavaScript on core's build (CI runs `pnpm build` before the tests), so nothing is
+// compiled at test time. Its state lives in a SQLite file and its CRM in the test process: both
+// outlive every kill, exactly like `cosell run` against a real CRM.
+//
+// Settings come as JSON in COSELL_CHAOS_WORKER:
+//   statePath  SQLite state file
+//   crmUrl     the test's CRM server (crm-server.ts)
+//   pc         Partner Center client settings (the sandbox's credentials)
+//   maxWaitMs  longest wait taken for a Retry-After or a backoff (0 = the full wait)
+//   mode       "chaos": cycle until killed; "settle": cycle until two quiet cycles in a row, then exit 0
+//   maxCycles  settle mode gives up (exit 2) after this many cycles
+//
+// Stdout is one JSON event per line: {"event":"start"|"cycle-start"|"checkpoint"|"cycle-end"|"cycle-failed"|"settled"}.
+import { createPartnerCenterClient, runCycle, SqliteStateStore } from "../../packages/core/dist/index.js";
+
+const cfg = JSON.parse(process.env.COSELL_CHAOS_WORKER ?? "{}");
+const emit = (event, data = {}) => process.stdout.write(`${JSON.stringify({ event, ...data })}\n`);
+const wait = (ms) =>
+  new Promise((resolve) => setTimeout(resolve, cfg.maxWaitMs > 0 ? Math.min(ms, cfg.maxWaitMs) : ms));
+
+/** One POST to the CRM server, retried on 429 (after Retry-After), 5xx and connection failures. */
+async function crmCall(route, body, counts) {
+  const maxAttempts = 10;
+  for (let attempt = 1; ; attempt++) {
+    counts.total++;
+    if (route === "/apply") counts.writes++;
+    else counts.reads++;
+    let res;
+    try {
+      res = await fetch(`${cfg.crmUrl}${route}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body ?? {}),
+      });
+    } catch (e) {
+      if (attempt >= maxAttempts)
+        throw new Error(`CRM ${route}: connection failed ${attempt} times (${e.message})`);
+      await wait(50 * attempt);
+      continue;
+    }
+    if (res.status === 429 || res.status >= 500) {
+      await res.text();
+      if (attempt >= maxAttempts) throw new Error(`CRM ${route}: ${res.status} ${attempt} times`);
+      const retryAfter = Number(res.headers.get("retry-after"));
+      await wait(retryAfter > 0 ? retryAfter * 1000 : 50 * attempt);
+      continue;
+    }
+    if (!res.ok) throw new Error(`CRM ${route}: ${res.status} ${await res.text()}`);
+    return res.json();
+  }
+}
+
+/** A CrmAdapter whose storage is the test's CRM server. Writes are upserts there, so retrying a reset apply is safe. */
+function httpCrmAdapter() {
+  const counts = { total: 0, reads: 0, writes: 0 };
+  let description;
+  return {
+    async describe() {
+      description ??= await crmCall("/describe", {}, counts);
+      return description;
+    },
+    async *changes(cursor) {
+      const { pages } = await crmCall("/changes", { cursor }, counts);
+      yield* pages;
+    },
+    read: (ids) => crmCall("/read", { ids }, counts),
+    apply: (writes) => crmCall("/apply", { writes }, counts),
+    setup: async () => ({ created: [], unchanged: [] }),
+    verifySetup: async () => ({ ok: true, checks: [] }),
+    stats: () => ({ ...counts }),
+  };
+}
+
+const store = SqliteStateStore.open(cfg.statePath);
+const adapter = httpCrmAdapter();
+const partnerCenter = createPartnerCenterClient(cfg.pc, { sleep: wait });
+emit("start", { pid: process.pid });
+
+let quiet = 0;
+for (let cycle = 1; ; cycle++) {
+  emit("cycle-start", { cycle });
+  try {
+    const { summary } = await runCycle({
+      adapter,
+      partnerCenter,
+      store,
+      checkpoint: (name) => emit("checkpoint", { name }),
+    });
+    const writes = summary.apiCalls.crm.writes + summary.apiCalls.partnerCenter.writes;
+    emit("cycle-end", { cycle, writes, errors: summary.errors.map((e) => `${e.key} ${e.code}`) });
+    quiet = writes === 0 && summary.errors.length === 0 ? quiet + 1 : 0;
+  } catch (e) {
+    emit("cycle-failed", { cycle, code: e?.code ?? e?.name, message: String(e?.message ?? e).slice(0, 300) });
+    quiet = 0;
+    await wait(50);
+  }
+  if (cfg.mode === "settle" && quiet >= 2) {
+    emit("settled", { cycle, pc: partnerCenter.stats() });
+    store.close();
+    process.exit(0);
+  }
+  if (cfg.mode === "settle" && cycle >= (cfg.maxCycles ?? 30)) {
+    store.close();
+    process.exit(2);
+  }
+}
