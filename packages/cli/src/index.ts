@@ -6,6 +6,7 @@ export * from "./crm-modules.js";
 export { type AnySandbox, DEMO_CRMS, type DemoCrm, replaceDemoCrm } from "./demo/crms.js";
 export { type CrmDemoReport, type DemoReport, renderDemo } from "./demo/report.js";
 export { runDemo } from "./demo/run.js";
+export { pickReadyToShare } from "./demo/scenario.js";
 export * from "./io.js";
 export * from "./logger.js";
 export { buildProgram, runCli } from "./program.js";

@@ -36,6 +36,12 @@ export function registerBackfill(program: Command, ctx: CommandContext, box: Exi
             records.push(...page.records);
           const referrals: Referral[] = [];
           for await (const page of rt.partnerCenter.listReferrals({})) referrals.push(...page);
+          // Referrals that name a CRM record the change feed left out (not opted in yet): read those too.
+          const seen = new Set(records.map((r) => r.crmId));
+          const named = [
+            ...new Set(referrals.map((r) => r.externalReferenceId).filter((id): id is string => !!id)),
+          ].filter((id) => !seen.has(id));
+          if (named.length) records.push(...(await rt.adapter.read(named)));
           const candidates = findLinkCandidates(records, referrals, rt.store);
           const approved: LinkCandidate[] = [];
           for (const c of candidates) {

@@ -28,13 +28,22 @@ partnerCenter:
 const SALESFORCE = (a: InitAnswers) => `
 crm:
   kind: salesforce
-  # Your org's login URL (My Domain) and the connected app's consumer key.
-  loginUrl: ${JSON.stringify(a.crmUrl)}
-  clientId: ${JSON.stringify(a.crmClientId)}
-  # The integration user the connected app is pre-authorized for (JWT bearer flow).
-  username: ${JSON.stringify(a.username ?? "cosell-integration@example.com")}
-  # The private key whose certificate is uploaded to the connected app.
-  privateKey: file:./salesforce-jwt.key
+  auth:
+    # JWT bearer flow (recommended): a connected app with a certificate, pre-authorized for the user.
+    # Other kinds: clientCredentials (clientId, clientSecret, loginUrl), refreshToken (clientId, refreshToken).
+    kind: jwt
+    # The org's login URL: https://login.salesforce.com, https://test.salesforce.com or your My Domain.
+    loginUrl: ${JSON.stringify(a.crmUrl)}
+    # The connected app's consumer key.
+    clientId: ${JSON.stringify(a.crmClientId)}
+    # The integration user the connected app is pre-authorized for.
+    username: ${JSON.stringify(a.username ?? "cosell-integration@example.com")}
+    # The private key whose certificate is uploaded to the connected app.
+    privateKey: file:./salesforce-jwt.key
+  # Permission set that setup creates and assigns to the integration user.
+  # permissionSet: Cosell_Sync
+  # Field API names, when the defaults clash with your org's (docs/config.md lists them all).
+  # fields: { optIn: Cosell_Sync__c }
 `;
 
 const DYNAMICS = (a: InitAnswers) => `

@@ -36,6 +36,21 @@ export interface ScenarioResult {
   credentialsFile?: string;
 }
 
+/**
+ * The first `count` of `candidates` that Partner Center would accept once a solution is added (team
+ * with phone and email, customer, value…), then others to make up the number.
+ */
+export async function pickReadyToShare(
+  adapter: CliAdapter,
+  candidates: readonly string[],
+  count: number,
+): Promise<string[]> {
+  const ready = (await adapter.read(candidates))
+    .filter((r) => !r.issues?.length && validateDeal({ ...r.deal, solutions: [DEMO_SOLUTION] }).length === 0)
+    .map((r) => r.crmId);
+  return [...ready, ...candidates.filter((id) => !ready.includes(id))].slice(0, count);
+}
+
 function emptyReport(demo: DemoCrm, mod: CrmModule): CrmDemoReport {
   return {
     crm: demo.kind,
@@ -138,13 +153,7 @@ export async function runScenario(
 
     // 1. Sellers opt three open opportunities into co-sell; Microsoft sends five referrals.
     // Sellers pick deals that are ready to share (a team member with phone and email, a customer…).
-    const candidates = demo.openOpportunities(sandbox);
-    const ready = (await adapter.read(candidates))
-      .filter(
-        (r) => !r.issues?.length && validateDeal({ ...r.deal, solutions: [DEMO_SOLUTION] }).length === 0,
-      )
-      .map((r) => r.crmId);
-    const optedIn = [...ready, ...candidates.filter((id) => !ready.includes(id))].slice(0, 3);
+    const optedIn = await pickReadyToShare(adapter, demo.openOpportunities(sandbox), 3);
     demo.optIn(sandbox, optedIn);
     log.info({ optedIn: optedIn.length }, "sellers opted opportunities in");
     const inbound: Referral[] = [];

@@ -1,0 +1,136 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type AnySandbox,
+  CRM_KINDS,
+  CRM_MODULES,
+  type CrmKind,
+  DEMO_CRMS,
+  pickReadyToShare,
+  runCli,
+  SECRET_KEYS,
+} from "@cosell/cli";
+import { startSandbox } from "@cosell/sandbox";
+import { describe, expect, it } from "vitest";
+import { captureIo } from "../../packages/cli/test/helpers/io.js";
+
+/**
+ * The admin's path through the CLI, for each CRM whose adapter is in this build, against the
+ * sandbox's real HTTP servers: init → setup → doctor → backfill → plan (exit 2) → sync →
+ * plan (exit 0) → status. Runs `runCli` in-process (no build needed), with a real config file whose
+ * secrets are `env:` references.
+ */
+const available = CRM_KINDS.filter((k) => CRM_MODULES[k].available);
+
+/** Replaces every secret value in `section` by an `env:` reference, filling `env`. */
+function byReference(section: unknown, env: Record<string, string>, prefix: string): unknown {
+  if (Array.isArray(section)) return section.map((v, i) => byReference(v, env, `${prefix}_${i}`));
+  if (!section || typeof section !== "object") return section;
+  return Object.fromEntries(
+    Object.entries(section).map(([k, v]) => {
+      if (SECRET_KEYS.includes(k) && typeof v === "string") {
+        const name = `${prefix}_${k}`.toUpperCase();
+        env[name] = v;
+        return [k, `env:${name}`];
+      }
+      return [k, byReference(v, env, `${prefix}_${k}`)];
+    }),
+  );
+}
+
+describe.each(available.map((k) => [k] as [CrmKind]))("cosell CLI end to end on the sandbox: %s", (kind) => {
+  it("init → setup → doctor → backfill → plan (2) → sync → plan (0) → status; no secret printed", async () => {
+    const demo = DEMO_CRMS[kind];
+    const sandbox = (await startSandbox({ systems: demo.systems })) as unknown as AnySandbox;
+    try {
+      const dir = mkdtempSync(join(tmpdir(), `cosell-e2e-${kind}-`));
+      const env: Record<string, string> = {};
+      const cli = async (...argv: string[]) => {
+        const io = captureIo({ env, cwd: dir });
+        const code = await runCli(["--config", "cosell.json", ...argv], io);
+        return { code, out: io.out(), err: io.err(), json: () => JSON.parse(io.out()) };
+      };
+
+      // init writes the commented template; the test then writes the same settings, pointed at the sandbox.
+      const init = await runCli(["init", "--crm", kind], captureIo({ env, cwd: dir }));
+      expect(init).toBe(0);
+      expect(readFileSync(join(dir, "cosell.yaml"), "utf8")).toContain(`kind: ${kind}`);
+      const config: Record<string, unknown> = { state: { path: "state.sqlite" } };
+      const pc = sandbox.credentials.partnerCenter;
+      config.partnerCenter = byReference(
+        {
+          tenantId: pc.tenantId,
+          clientId: pc.clientId,
+          clientSecret: pc.clientSecret,
+          authorityHost: pc.authorityHost,
+          tokenEndpoint: pc.tokenEndpoint,
+          scope: pc.scope,
+          apiBaseUrl: pc.apiBaseUrl,
+        },
+        env,
+        "pc",
+      );
+      const crmSection = CRM_MODULES[kind].sandboxConfig!(
+        demo.credentials(sandbox),
+        demo.sandboxOptions?.(sandbox),
+      );
+      config.crm = byReference(crmSection, env, "crm");
+      writeFileSync(join(dir, "cosell.json"), JSON.stringify(config, null, 2));
+      expect(readFileSync(join(dir, "cosell.json"), "utf8")).not.toContain(pc.clientSecret);
+
+      const setup = await cli("setup", kind, "--json");
+      expect(setup.code, setup.err).toBe(0);
+      expect(setup.json().created.length).toBeGreaterThan(0);
+      expect((await cli("setup", kind, "--json")).json().created).toEqual([]);
+
+      const doctor = await cli("doctor");
+      expect(doctor.code, doctor.out).toBe(0);
+
+      // Existing business: a referral that already carries the CRM id of an opportunity, and opt-ins.
+      const adapter = CRM_MODULES[kind].createAdapter!(crmSection);
+      const open = await pickReadyToShare(adapter, demo.openOpportunities(sandbox), 3);
+      await adapter.close?.();
+      demo.optIn(sandbox, open.slice(0, 2));
+      const existing = sandbox.partnerCenter.sendInboundReferral({ externalReferenceId: open[2] } as never);
+      const backfill = await cli("backfill", "--yes", "--json");
+      expect(backfill.code, backfill.err).toBe(0);
+      expect(backfill.json().linked).toContainEqual(
+        expect.objectContaining({ crmId: open[2], referralId: existing.id, basis: "crm id" }),
+      );
+
+      sandbox.partnerCenter.sendInboundReferral();
+      const plan = await cli("plan");
+      expect(plan.code, plan.out).toBe(2);
+      const sync = await cli("sync", "--json");
+      expect(sync.code).toBe(0);
+      expect(sync.json().summary.errors).toEqual([]);
+      const quiet = await cli("plan", "--json");
+      expect(quiet.code, JSON.stringify(quiet.json().plan.steps, null, 1)).toBe(0);
+
+      const status = await cli("status", "--json");
+      expect(status.code).toBe(0);
+      expect(status.json().cycles.length).toBeGreaterThanOrEqual(2);
+      expect(status.json().failing).toEqual([]);
+
+      const printed = [setup, doctor, backfill, plan, sync, quiet, status]
+        .map((r) => r.out + r.err)
+        .join("\n");
+      for (const s of sandbox.secrets()) expect(printed.includes(s), "a secret was printed").toBe(false);
+    } finally {
+      await sandbox.stop();
+    }
+  });
+});
+
+it("the demo covers every CRM whose adapter is in this build", async () => {
+  const io = captureIo();
+  const code = await runCli(["demo", "--json"], io);
+  const report = JSON.parse(io.out()) as {
+    ok: boolean;
+    crms: { crm: string; ran: boolean; note?: string }[];
+  };
+  expect(code).toBe(0);
+  for (const k of available) expect(report.crms.find((c) => c.crm === k)?.ran, k).toBe(true);
+  expect(available.length).toBeGreaterThan(0);
+});
