@@ -307,7 +307,7 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
     return feed;
   }
 
-  async function* deltaChanges(cursor: string | undefined): AsyncIterable<ChangePage> {
+  async function* deltaChanges(cursor: string | undefined, overlapMs: number): AsyncIterable<ChangePage> {
     let url = cursor?.startsWith("delta:") ? cursor.slice(6) : `opportunities?$select=${select}`;
     const prefer = `odata.track-changes,odata.maxpagesize=${cfg.pageSize}`;
     for (;;) {
@@ -325,6 +325,19 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
           );
           url = `opportunities?$select=${select}`;
           continue;
+        }
+        if (
+          res.status === 400 &&
+          cfg.changeTracking === "auto" &&
+          /change tracking is not enabled/i.test(e?.message ?? "")
+        ) {
+          deps.logger?.warn(
+            {},
+            "dynamics: change tracking was turned off on opportunity; polling modifiedon instead",
+          );
+          feed = "poll";
+          yield* pollChanges(undefined, overlapMs);
+          return;
         }
         throw errorFrom(res, "reading opportunity changes");
       }
@@ -768,7 +781,8 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
     },
     async *changes(cursor, options) {
       const mode = await feedMode();
-      if (mode === "delta") yield* deltaChanges(cursor?.startsWith("delta:") ? cursor : undefined);
+      if (mode === "delta")
+        yield* deltaChanges(cursor?.startsWith("delta:") ? cursor : undefined, options.overlapMs);
       else yield* pollChanges(cursor, options.overlapMs);
     },
     async read(crmIds) {

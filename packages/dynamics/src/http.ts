@@ -136,7 +136,13 @@ export class WebApiClient {
       async () => {
         if (waitMs > 0) await this.deps.sleep(waitMs);
         waitMs = 0;
-        const token = await this.tokens.getToken();
+        let token: string;
+        try {
+          token = await this.tokens.getToken();
+        } catch (e) {
+          // Entra ID already said no (or msal retried): retrying here would only hammer the token endpoint.
+          throw new AbortError(e as Error);
+        }
         const headers: Record<string, string> = {
           Accept: "application/json",
           Authorization: `Bearer ${token}`,

@@ -88,8 +88,10 @@ describe("auth", () => {
 
   it("a wrong secret is an AuthError that says what to do", async () => {
     const a = createDynamicsAdapter({ ...sandboxConfig(sb), clientSecret: "wrong-secret" });
+    const before = sb.log.count({ server: "entra" });
     await expect(a.describe()).rejects.toBeInstanceOf(AuthError);
     await expect(a.describe()).rejects.toThrow(/secret/i);
+    expect(sb.log.count({ server: "entra" }) - before).toBeLessThanOrEqual(2); // no retry storm
   });
 });
 
@@ -141,6 +143,22 @@ describe("change detection", () => {
     expect(deleted?.deleted).toBe(true);
     expect(deleted?.deal.name).toBe("Delta one"); // the last known deal, not a blank one
     expect((await a.describe()).capabilities).toMatchObject({ changeFeed: "delta", reportsDeletes: true });
+  });
+
+  it("change tracking turned off while running (auto): the next read polls instead of failing", async () => {
+    const a = make();
+    expect((await a.describe()).capabilities.changeFeed).toBe("delta");
+    const id = await driver().createOpportunity(sampleDeal({ name: "Switched" }), { optedIn: true });
+    sb.dataverse.setChangeTracking("opportunity", false);
+    try {
+      const pages = [];
+      for await (const p of a.changes(undefined, { overlapMs: 0 })) pages.push(p);
+      expect(pages.flatMap((p) => p.records.map((r) => r.crmId))).toContain(id);
+      expect(pages.at(-1)!.cursor).toMatch(/^poll:/);
+      expect((await a.describe()).capabilities.changeFeed).toBe("poll");
+    } finally {
+      sb.dataverse.setChangeTracking("opportunity", true);
+    }
   });
 
   it("change tracking off: falls back to modifiedon polling and verifySetup says so", async () => {
