@@ -1,0 +1,39 @@
+/**
+ * Builds what `runCycle` needs against a running sandbox: core's Partner Center client (client secret
+ * through the sandbox's Entra ID), the CRM adapter, and a SQLite state store (the production default).
+ * Imports only the packages' runtime entry points (never `@cosell/core/testing`, which needs vitest).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createPartnerCenterClient, SqliteStateStore } from "@cosell/core";
+
+/** Core's Partner Center client for the sandbox credentials (what `partnerCenterSide` builds, minus vitest). */
+export function partnerCenterClient(credentials, now) {
+  const c = credentials.partnerCenter;
+  return createPartnerCenterClient(
+    {
+      tenantId: c.tenantId,
+      clientId: c.clientId,
+      clientSecret: c.clientSecret,
+      authorityHost: c.authorityHost,
+      tokenEndpoint: c.tokenEndpoint,
+      scope: c.scope,
+      apiBaseUrl: c.apiBaseUrl,
+    },
+    now ? { now } : {},
+  );
+}
+
+/** A fresh SQLite state store in a temporary folder; `dispose()` closes and deletes it. */
+export function tempStore() {
+  const dir = mkdtempSync(join(tmpdir(), "cosell-bench-"));
+  const store = SqliteStateStore.open(join(dir, "state.sqlite"));
+  return {
+    store,
+    dispose() {
+      store.close?.();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * Records every HTTP exchange the sandbox servers of this process answer (method, path, headers, body,
+ * response), then replays the same sequence with plain `fetch` against a fresh sandbox restored from
+ * the same snapshot. The replay is the "raw" baseline: the same requests with no engine, no adapter,
+ * no mapping and no state store, so engine time / replay time is the engine's overhead.
+ *
+ * Recording taps `http.Server.prototype.emit` (server side), so it sees jsforce (node-fetch) and
+ * `fetch` clients alike without changing them. It is only on during an untimed recording run.
+ */
+import http from "node:http";
+
+const HOP_HEADERS = new Set([
+  "host",
+  "connection",
+  "content-length",
+  "transfer-encoding",
+  "keep-alive",
+  "accept-encoding",
+]);
+/** Opaque values worth mapping: ids, tokens, locators, etags (no spaces, colons or slashes). */
+const TOKEN = /[A-Za-z0-9_\-.~]{6,}/g;
+
+/** Starts recording; `stop()` restores the server prototype and returns the exchanges in arrival order. */
+export function startRecording() {
+  const exchanges = [];
+  const original = http.Server.prototype.emit;
+  const t0 = performance.now();
+  http.Server.prototype.emit = function tappedEmit(event, req, res) {
+    if (event === "request") tap(req, res, this, exchanges, t0);
+    // biome-ignore lint/complexity/noArguments: forwards any listener arguments unchanged
+    return original.apply(this, arguments);
+  };
+  return {
+    stop() {
+      http.Server.prototype.emit = original;
+      return exchanges;
+    },
+  };
+}
+
+function tap(req, res, server, exchanges, t0) {
+  const address = server.address();
+  const ex = {
+    port: typeof address === "object" && address ? address.port : 0,
+    method: req.method,
+    url: req.url,
+    headers: { ...req.headers },
+    start: performance.now() - t0,
+    end: Number.POSITIVE_INFINITY,
+    body: [],
+    status: 0,
+    responseHeaders: {},
+    responseBody: [],
+  };
+  exchanges.push(ex);
+  // The parser hands body chunks to the request stream through push(): tee them without consuming.
+  const push = req.push;
+  req.push = function tappedPush(chunk, encoding) {
+    if (chunk) ex.body.push(Buffer.from(chunk, typeof encoding === "string" ? encoding : undefined));
+    return push.call(this, chunk, encoding);
+  };
+  const write = res.write;
+  const end = res.end;
+  const keep = (chunk, encoding) => {
+    if (chunk && typeof chunk !== "function")
+      ex.responseBody.push(Buffer.from(chunk, typeof encoding === "string" ? encoding : undefined));
+  };
+  res.write = function tappedWrite(chunk, encoding, ...rest) {
+    keep(chunk, encoding);
+    return write.call(this, chunk, encoding, ...rest);
+  };
+  res.end = function tappedEnd(chunk, encoding, ...rest) {
+    keep(chunk, encoding);
+    ex.end = performance.now() - t0;
+    ex.status = res.statusCode;
+    ex.responseHeaders = { ...res.getHeaders() };
+    return end.call(this, chunk, encoding, ...rest);
+  };
+}
+
+/** Keeps only the exchanges that reached one of `ports` (the systems the engine talks to). */
+export function finishRecording(exchanges, ports) {
+  const wanted = new Set(ports);
+  return exchanges
+    .filter((e) => wanted.has(e.port))
+    .map((e) => ({
+      ...e,
+      body: e.body.length ? Buffer.concat(e.body).toString("utf8") : undefined,
+      responseBody: Buffer.concat(e.responseBody).toString("utf8"),
+    }));
+}
+
+/** Old value → new value of every opaque token that differed between the recorded and replayed run. */
+class ValueMap {
+  constructor() {
+    this.map = new Map();
+  }
+  /** Aligns two strings token by token (when they split alike) and remembers what changed. */
+  learn(oldValue, newValue) {
+    if (typeof oldValue !== "string" || typeof newValue !== "string" || oldValue === newValue) return;
+    const a = oldValue.match(TOKEN) ?? [];
+    const b = newValue.match(TOKEN) ?? [];
+    if (a.length !== b.length) return;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) this.map.set(a[i], b[i]);
+  }
+  /** Walks two JSON values of the same shape and learns from every differing string. */
+  learnJson(a, b) {
+    if (typeof a === "string") return this.learn(a, b);
+    if (!a || !b || typeof a !== "object" || typeof b !== "object") return;
+    if (Array.isArray(a)) {
+      if (!Array.isArray(b)) return;
+      for (let i = 0; i < Math.min(a.length, b.length); i++) this.learnJson(a[i], b[i]);
+      return;
+    }
+    for (const k of Object.keys(a)) if (k in b) this.learnJson(a[k], b[k]);
+  }
+  apply(text) {
+    if (!text || this.map.size === 0) return text;
+    return text.replace(TOKEN, (t) => this.map.get(t) ?? t);
+  }
+}
+
+function parseJson(text) {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Replays `exchanges` against `origin(port)` with plain `fetch`. A request starts once every request
+ * that had finished before it started in the recording has finished here, so the recording's
+ * concurrency is kept (a sequential client stays sequential, a parallel one stays parallel). Ids,
+ * tokens and locators the server hands out are substituted as they are learned from the responses.
+ * Returns the wall time, and how many responses got a different status than recorded (should be 0).
+ */
+export async function replay(exchanges, originFor) {
+  const values = new ValueMap();
+  const byEnd = exchanges.map((e, i) => ({ i, end: e.end })).sort((a, b) => a.end - b.end);
+  const done = new Array(exchanges.length);
+  let waitedUpTo = 0;
+  let statusMismatches = 0;
+  const mismatchSamples = [];
+  const t0 = performance.now();
+  const inFlight = [];
+  for (let i = 0; i < exchanges.length; i++) {
+    const ex = exchanges[i];
+    const before = [];
+    while (waitedUpTo < byEnd.length && byEnd[waitedUpTo].end <= ex.start) {
+      before.push(done[byEnd[waitedUpTo].i]);
+      waitedUpTo++;
+    }
+    if (before.length) await Promise.all(before);
+    const headers = {};
+    for (const [k, v] of Object.entries(ex.headers))
+      if (!HOP_HEADERS.has(k)) headers[k] = values.apply(Array.isArray(v) ? v.join(", ") : String(v));
+    const body = ex.body === undefined ? undefined : values.apply(ex.body);
+    const url = originFor(ex.port) + values.apply(ex.url);
+    const p = fetch(url, { method: ex.method, headers, body }).then(async (res) => {
+      const text = await res.text();
+      if (res.status !== ex.status) {
+        statusMismatches++;
+        if (mismatchSamples.length < 5)
+          mismatchSamples.push(`${ex.method} ${ex.url.slice(0, 80)}: ${ex.status} → ${res.status}`);
+      }
+      for (const h of ["etag", "location", "odata-entityid", "sforce-locator"]) {
+        const old = ex.responseHeaders[h];
+        const now = res.headers.get(h);
+        if (old && now) values.learn(String(old), now);
+      }
+      values.learnJson(parseJson(ex.responseBody), parseJson(text));
+    });
+    done[i] = p;
+    inFlight.push(p);
+  }
+  await Promise.all(inFlight);
+  return { wallMs: performance.now() - t0, requests: exchanges.length, statusMismatches, mismatchSamples };
+}

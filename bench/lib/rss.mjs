@@ -1,0 +1,92 @@
+/**
+ * Peak RSS of a large backfill: the sandbox (seeded with `n` opted-in opportunities) runs here, the
+ * engine runs in a child process (bench/rss-child.mjs) whose peak RSS is read from
+ * `process.resourceUsage().maxRSS`. A run that exceeds `timeoutMs` is stopped and reported with how
+ * far it got, never extrapolated.
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { startSandbox } from "@cosell/sandbox";
+import { callsSince, mark } from "./calls.mjs";
+
+const CHILD = fileURLToPath(new URL("../rss-child.mjs", import.meta.url));
+
+export async function peakRss(target, mod, n, timeoutMs) {
+  const sb = await startSandbox({ systems: target.systems });
+  try {
+    await target.adapter(mod, sb).setup();
+    const seedT0 = performance.now();
+    target.seed(mod, sb, n);
+    const seedMs = performance.now() - seedT0;
+    const from = mark(sb.log);
+    const child = spawn(process.execPath, [CHILD], {
+      env: {
+        ...process.env,
+        COSELL_BENCH_CHILD: JSON.stringify({ target: target.key, credentials: sb.credentials, n }),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let lastProgress;
+    let finalLine;
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      const lines = stdout.split("\n");
+      stdout = lines.pop() ?? "";
+      for (const l of lines) {
+        let msg;
+        try {
+          msg = JSON.parse(l);
+        } catch {
+          continue; // something else printed to stdout (a log line): not ours
+        }
+        if (msg.progress) lastProgress = msg.progress;
+        else finalLine = msg;
+      }
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const t0 = performance.now();
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    const code = await new Promise((resolve) => child.on("close", (c) => resolve(c)));
+    clearTimeout(timer);
+    const wallMs = performance.now() - t0;
+    const calls = callsSince(sb.log, from, target.crmServer);
+    const referralsCreated = sb.log.entries
+      .slice(from)
+      .filter((e) => e.server === "partner-center" && e.method === "POST").length;
+    if (killed)
+      return {
+        n,
+        finished: false,
+        note: `stopped after ${Math.round(wallMs / 1000)} s with ${referralsCreated} of ${n} referrals created; peak RSS so far ${Math.round(lastProgress?.peakRssMb ?? 0)} MB`,
+        wallMs,
+        peakRssSoFarMb: lastProgress?.peakRssMb,
+        referralsCreated,
+        seedMs,
+      };
+    if (code !== 0 || !finalLine)
+      return {
+        n,
+        finished: false,
+        note: `child exited ${code}: ${stderr.trim().split("\n").slice(-3).join(" | ")}`,
+      };
+    return {
+      n,
+      finished: true,
+      ...finalLine,
+      seedMs,
+      partnerCenter: calls.partnerCenter,
+      crm: calls.crm,
+      auth: calls.auth,
+    };
+  } finally {
+    await sb.stop();
+  }
+}

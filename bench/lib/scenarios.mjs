@@ -1,0 +1,221 @@
+/**
+ * The measured phases for one CRM target, each over real loopback HTTP on a sandbox restored from the
+ * same pristine snapshot (same credentials, same seeded opportunities, same clock start).
+ */
+import { copyFileSync, rmSync } from "node:fs";
+import { referralToDeal, runCycle } from "@cosell/core";
+import { startSandbox } from "@cosell/sandbox";
+import { apiTotal, callsSince, mark } from "./calls.mjs";
+import { partnerCenterClient, tempStore } from "./engine.mjs";
+import { finishRecording, replay, startRecording } from "./record-replay.mjs";
+import { percentile } from "./stats.mjs";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Default overlap window of the sync rules (core's SyncRulesSchema). */
+const OVERLAP_MS = 120_000;
+
+/**
+ * Starts a sandbox for `target`, runs the adapter's own setup() (custom fields over the API), seeds `n`
+ * opted-in opportunities and saves it all to `snapshotFile`.
+ */
+export async function preparePristine(target, mod, n, snapshotFile, basePort) {
+  rmSync(snapshotFile, { force: true });
+  const sb = await startSandbox({ systems: target.systems, basePort, snapshotFile });
+  try {
+    await target.adapter(mod, sb).setup();
+    target.seed(mod, sb, n);
+  } finally {
+    await sb.stop();
+  }
+}
+
+/** A sandbox restored from a copy of the pristine snapshot (the copy absorbs the save on stop). */
+async function restored(target, snapshotFile, basePort, tag) {
+  const copy = `${snapshotFile}.${tag}.json`;
+  copyFileSync(snapshotFile, copy);
+  const sb = await startSandbox({ systems: target.systems, basePort, snapshotFile: copy });
+  const stop = async () => {
+    await sb.stop();
+    rmSync(copy, { force: true });
+  };
+  return { sb, stop };
+}
+
+function engineFor(target, mod, sb) {
+  const adapter = target.adapter(mod, sb);
+  const partnerCenter = partnerCenterClient(sb.credentials, () => sb.clock.now());
+  const state = tempStore();
+  const deps = { adapter, partnerCenter, store: state.store, now: () => sb.clock.now() };
+  return { deps, state };
+}
+
+/** Ports of the systems the engine talks to (what the raw replay must repeat). */
+function enginePorts(sb) {
+  return Object.entries(sb.urls)
+    .filter(([name]) => name !== "control")
+    .map(([, url]) => Number(new URL(url).port));
+}
+
+/** Timed: the recorded requests with plain fetch, no engine. */
+export async function rawReplay(target, exchanges, snapshotFile, basePort) {
+  const { sb, stop } = await restored(target, snapshotFile, basePort, "replay");
+  try {
+    const origins = new Map(
+      Object.values(sb.urls).map((url) => [Number(new URL(url).port), new URL(url).origin]),
+    );
+    return await replay(exchanges, (port) => origins.get(port));
+  } finally {
+    await stop();
+  }
+}
+
+function cycleCalls(sb, from, target, summary) {
+  const calls = callsSince(sb.log, from, target.crmServer);
+  return {
+    partnerCenter: calls.partnerCenter,
+    crm: calls.crm,
+    auth: calls.auth,
+    /** What the engine itself counted (adapter.stats() and the client's stats()). */
+    engineCounted: summary.apiCalls,
+    topEndpoints: Object.fromEntries(
+      Object.entries(calls.endpoints)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 6),
+    ),
+  };
+}
+
+/**
+ * One full measured run: backfill, no-op cycles, 1% edits on each side, then edit→referral latency
+ * with a `cosell run`-style loop.
+ */
+export async function measuredRun(target, mod, opts, tag) {
+  const { sb, stop } = await restored(target, opts.snapshotFile, opts.basePort, tag);
+  const { deps, state } = engineFor(target, mod, sb);
+  const out = {};
+  try {
+    // Backfill (the first run records its requests for the raw replay; the tap only copies buffers).
+    let from = mark(sb.log);
+    const recorder = opts.record ? startRecording() : undefined;
+    let t0 = performance.now();
+    let backfill;
+    try {
+      backfill = await runCycle(deps);
+    } finally {
+      const exchanges = recorder?.stop();
+      if (exchanges) out.recorded = finishRecording(exchanges, enginePorts(sb));
+    }
+    const backfillMs = performance.now() - t0;
+    const links = state.store.listLinks();
+    const linked = links.filter((l) => l.state === "linked");
+    const bf = cycleCalls(sb, from, target, backfill.summary);
+    out.backfill = {
+      wallMs: backfillMs,
+      ...bf,
+      callsPerDeal: apiTotal(bf) / opts.n,
+      linked: linked.length,
+      errors: backfill.summary.errors.length,
+      firstErrors: backfill.summary.errors.slice(0, 3),
+    };
+
+    // No-op right away (every record is still inside the overlap window), then past it.
+    from = mark(sb.log);
+    t0 = performance.now();
+    let r = await runCycle(deps);
+    out.noopImmediate = { wallMs: performance.now() - t0, ...cycleCalls(sb, from, target, r.summary) };
+    sb.clock.advance(OVERLAP_MS + 60_000);
+    from = mark(sb.log);
+    t0 = performance.now();
+    r = await runCycle(deps);
+    out.noopSteady = { wallMs: performance.now() - t0, ...cycleCalls(sb, from, target, r.summary) };
+
+    // 1% edited on each side (different deals), then one cycle.
+    const open = linked.filter((l) => sb.partnerCenter.get(l.referralId)?.status !== "Closed");
+    const k = Math.max(1, Math.round(opts.n / 100));
+    const crmEdited = open.slice(0, k);
+    const pcEdited = open.slice(k, 2 * k);
+    for (const [i, l] of crmEdited.entries()) target.editValue(mod, sb, l.crmId, 700_000 + i);
+    for (const [i, l] of pcEdited.entries())
+      sb.partnerCenter.updateNotes(l.referralId, `Microsoft note ${tag}-${i}`);
+    sb.clock.advance(1_000);
+    from = mark(sb.log);
+    t0 = performance.now();
+    r = await runCycle(deps);
+    const ed = cycleCalls(sb, from, target, r.summary);
+    const changed = crmEdited.length + pcEdited.length;
+    const crmArrived = crmEdited.filter(
+      (l, i) => referralToDeal(sb.partnerCenter.get(l.referralId)).value?.amount === 700_000 + i,
+    ).length;
+    const crmNow = await deps.adapter.read(pcEdited.map((l) => l.crmId));
+    const pcArrived = crmNow.filter((c) => /^Microsoft note /.test(c.deal.notes ?? "")).length;
+    out.edits = {
+      wallMs: performance.now() - t0,
+      ...ed,
+      changedDeals: changed,
+      callsPerChangedDeal: apiTotal(ed) / changed,
+      arrived: { crmToPartnerCenter: crmArrived, partnerCenterToCrm: pcArrived, each: k },
+      errors: r.summary.errors.length,
+    };
+
+    // Latency: a `cosell run`-style loop, one edit at a time.
+    sb.clock.advance(OVERLAP_MS + 60_000);
+    out.latency = await latency(target, mod, sb, deps, open.slice(2 * k), opts);
+    return out;
+  } finally {
+    state.dispose();
+    await stop();
+  }
+}
+
+async function latency(target, mod, sb, deps, candidates, opts) {
+  let running = true;
+  let cycles = 0;
+  let cycleErrors = 0;
+  const loop = (async () => {
+    while (running) {
+      const started = performance.now();
+      try {
+        await runCycle(deps);
+      } catch {
+        cycleErrors++;
+      }
+      cycles++;
+      await sleep(Math.max(0, opts.intervalMs - (performance.now() - started)));
+    }
+  })();
+  const samples = [];
+  let timedOut = 0;
+  try {
+    const edits = Math.min(opts.edits, candidates.length);
+    for (let i = 0; i < edits; i++) {
+      const link = candidates[i];
+      const amount = 900_000 + i;
+      target.editValue(mod, sb, link.crmId, amount);
+      const t0 = performance.now();
+      for (;;) {
+        if (referralToDeal(sb.partnerCenter.get(link.referralId)).value?.amount === amount) {
+          samples.push(performance.now() - t0);
+          break;
+        }
+        if (performance.now() - t0 > opts.latencyTimeoutMs) {
+          timedOut++;
+          break;
+        }
+        await sleep(2);
+      }
+    }
+  } finally {
+    running = false;
+    await loop;
+  }
+  return {
+    edits: samples.length + timedOut,
+    p50Ms: percentile(samples, 50),
+    p95Ms: percentile(samples, 95),
+    maxMs: samples.length ? Math.max(...samples) : null,
+    timedOut,
+    cycles,
+    cycleErrors,
+    intervalMs: opts.intervalMs,
+  };
+}

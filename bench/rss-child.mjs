@@ -1,0 +1,50 @@
+/**
+ * Child process of the peak-RSS measurement: runs one backfill cycle with the real engine, adapter and
+ * SQLite store against a sandbox that lives in the parent process (so the emulators' memory does not
+ * count), then prints one JSON line with its wall time and peak resident set size.
+ * Input: env COSELL_BENCH_CHILD = JSON { target, credentials, n }.
+ */
+import { runCycle } from "@cosell/core";
+import { partnerCenterClient, tempStore } from "./lib/engine.mjs";
+import { TARGETS } from "./lib/targets.mjs";
+
+const input = JSON.parse(process.env.COSELL_BENCH_CHILD ?? "{}");
+const target = TARGETS[input.target];
+const loaded = await target.load();
+if (!loaded.ok) throw new Error(loaded.reason);
+const sandboxView = { credentials: input.credentials };
+const state = tempStore();
+const rssBefore = process.memoryUsage().rss;
+const t0 = performance.now();
+// resourceUsage().maxRSS is in kilobytes: the high-water mark of the whole process.
+const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
+// Progress lines let the parent report the peak so far when it has to stop a run that takes too long.
+const progress = setInterval(() => {
+  process.stdout.write(
+    `${JSON.stringify({ progress: { peakRssMb: peakRssMb(), atMs: performance.now() - t0 } })}\n`,
+  );
+}, 2_000);
+try {
+  const result = await runCycle({
+    adapter: target.adapter(loaded.mod, sandboxView),
+    partnerCenter: partnerCenterClient(input.credentials),
+    store: state.store,
+  });
+  const links = state.store.listLinks();
+  const cpu = process.cpuUsage();
+  process.stdout.write(
+    `${JSON.stringify({
+      wallMs: performance.now() - t0,
+      peakRssMb: peakRssMb(),
+      rssBeforeMb: rssBefore / 1024 / 1024,
+      /** CPU time of the engine process (engine, adapter, HTTP clients, SQLite): the emulators run elsewhere. */
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      linked: links.filter((l) => l.state === "linked").length,
+      errors: result.summary.errors.length,
+      engineCounted: result.summary.apiCalls,
+    })}\n`,
+  );
+} finally {
+  clearInterval(progress);
+  state.dispose();
+}

@@ -1,0 +1,136 @@
+/**
+ * `pnpm bench [-- options]`: measures the sync engine with each CRM adapter over real loopback HTTP on
+ * the sandbox, prints a table and writes bench/results/latest.json. See bench/README.md.
+ *
+ * Options: --runs N (default 3; medians are reported), --quick (1,000 deals, 10,000 for RSS, 50
+ * latency edits), --only salesforce|dynamics, --n N, --rss-n N, --edits N, --interval MS,
+ * --rss-timeout-min M, --base-port P, --skip-rss, --skip-latency.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { peakRss } from "./lib/rss.mjs";
+import { measuredRun, preparePristine, rawReplay } from "./lib/scenarios.mjs";
+import { median, medianOf } from "./lib/stats.mjs";
+import { renderTable } from "./lib/table.mjs";
+import { TARGETS } from "./lib/targets.mjs";
+
+function parseArgs(argv) {
+  const flags = new Map();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith("--")) continue;
+    const [k, inline] = a.slice(2).split("=", 2);
+    if (inline !== undefined) flags.set(k, inline);
+    else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) flags.set(k, argv[++i]);
+    else flags.set(k, "true");
+  }
+  const quick = flags.has("quick");
+  const num = (k, d) => (flags.has(k) ? Number(flags.get(k)) : d);
+  const opts = {
+    quick,
+    runs: num("runs", 3),
+    n: num("n", quick ? 1_000 : 10_000),
+    rssN: num("rss-n", quick ? 10_000 : 100_000),
+    edits: num("edits", quick ? 50 : 200),
+    intervalMs: num("interval", 100),
+    latencyTimeoutMs: num("latency-timeout-ms", 30_000),
+    rssTimeoutMs: num("rss-timeout-min", 30) * 60_000,
+    basePort: num("base-port", 47_310),
+    only: flags.get("only"),
+    skipRss: flags.has("skip-rss"),
+    skipLatency: flags.has("skip-latency"),
+  };
+  for (const [k, v] of Object.entries(opts))
+    if (typeof v === "number" && !(Number.isFinite(v) && v >= 0)) throw new Error(`--${k}: not a number`);
+  if (opts.runs < 1) throw new Error("--runs must be at least 1");
+  if (opts.only && !TARGETS[opts.only])
+    throw new Error(`--only ${opts.only}: choose ${Object.keys(TARGETS).join(" or ")}`);
+  return opts;
+}
+
+const say = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+async function benchTarget(target, opts) {
+  const loaded = await target.load();
+  if (!loaded.ok) {
+    say(`${target.name}: not built — ${loaded.reason}`);
+    return { status: "not built", reason: loaded.reason };
+  }
+  const mod = loaded.mod;
+  const snapshotFile = join(opts.workDir, `${target.key}-pristine.json`);
+  say(`${target.name}: seeding ${opts.n} opted-in opportunities (adapter setup() first)`);
+  await preparePristine(target, mod, opts.n, snapshotFile, opts.basePort);
+  const runs = [];
+  let exchanges;
+  for (let i = 0; i < opts.runs; i++) {
+    say(`${target.name}: run ${i + 1}/${opts.runs} — engine${i === 0 ? " (recording its requests)" : ""}`);
+    const engine = await measuredRun(target, mod, { ...opts, snapshotFile, record: i === 0 }, `run${i}`);
+    if (engine.recorded) {
+      exchanges = engine.recorded;
+      delete engine.recorded;
+    }
+    say(`${target.name}: run ${i + 1}/${opts.runs} — raw replay`);
+    const raw = await rawReplay(target, exchanges, snapshotFile, opts.basePort);
+    engine.raw = { ...raw, overhead: engine.backfill.wallMs / raw.wallMs };
+    say(
+      `${target.name}: run ${i + 1}: backfill ${(engine.backfill.wallMs / 1000).toFixed(1)} s, raw ${(raw.wallMs / 1000).toFixed(1)} s, latency p50 ${engine.latency?.p50Ms?.toFixed(0)} ms`,
+    );
+    runs.push(engine);
+  }
+  let rss;
+  if (!opts.skipRss) {
+    say(`${target.name}: peak RSS of a ${opts.rssN} backfill (child process)`);
+    rss = await peakRss(target, mod, opts.rssN, opts.rssTimeoutMs);
+    say(`${target.name}: RSS ${rss.finished ? `${rss.peakRssMb.toFixed(0)} MB` : rss.note}`);
+  }
+  rmSync(snapshotFile, { force: true });
+  const med = medianOf(runs);
+  // Overhead is a ratio per run; its median is not the ratio of medians.
+  med.raw.overhead = median(runs.map((r) => r.raw.overhead));
+  return { status: "measured", median: med, rss, runs };
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.skipLatency) opts.edits = 0;
+  opts.workDir = join(tmpdir(), `cosell-bench-${process.pid}`);
+  mkdirSync(opts.workDir, { recursive: true });
+  const started = new Date();
+  const results = {};
+  try {
+    for (const target of Object.values(TARGETS)) {
+      if (opts.only && opts.only !== target.key) continue;
+      try {
+        results[target.key] = await benchTarget(target, opts);
+      } catch (e) {
+        say(`${target.name}: failed — ${e.stack ?? e}`);
+        results[target.key] = { status: "failed", reason: String(e.message ?? e).split("\n")[0] };
+      }
+    }
+  } finally {
+    rmSync(opts.workDir, { recursive: true, force: true });
+  }
+  const report = {
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: {
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      cpu: `${cpus()[0]?.model ?? "?"} × ${cpus().length}`,
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+    },
+    options: { ...opts, workDir: undefined },
+    results,
+  };
+  const table = renderTable(report, TARGETS);
+  process.stdout.write(`${table}\n`);
+  const dir = fileURLToPath(new URL("./results/", import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(dir, "latest.txt"), `${table}\n`);
+  say(`wrote bench/results/latest.json`);
+}
+
+await main();
