@@ -35,6 +35,14 @@ export function assertTls(config: unknown, path: string[] = []): void {
     );
 }
 
+const SECRET_PATH = /secret|privatekey|password|token|certificate/i;
+
+/** Whether an object (at any depth) has a key that holds a secret. */
+function holdsSecret(value: unknown): boolean {
+  if (!value || typeof value !== "object") return false;
+  return Object.entries(value).some(([k, v]) => SECRET_PATH.test(k) || holdsSecret(v));
+}
+
 /** Turns the first zod issue into a ConfigError that names the key, the value and the fix. */
 export function configErrorFrom(error: z.ZodError, raw: unknown, prefix = ""): ConfigError {
   const issue = error.issues[0]!;
@@ -42,7 +50,9 @@ export function configErrorFrom(error: z.ZodError, raw: unknown, prefix = ""): C
   let value: unknown = raw;
   for (const p of issue.path)
     value = value && typeof value === "object" ? (value as Record<string, unknown>)[String(p)] : undefined;
-  const shown = value === undefined ? "missing" : JSON.stringify(value);
+  // Secret values are resolved by now: never echo them (nor an object holding one) back.
+  const secret = issue.path.some((p) => SECRET_PATH.test(String(p))) || holdsSecret(value);
+  const shown = value === undefined ? "missing" : secret ? "(hidden)" : JSON.stringify(value);
   let fix = issue.message;
   if (issue.code === "invalid_value" && "values" in issue)
     fix = `use one of: ${(issue.values as unknown[]).map(String).join(", ")}`;
@@ -51,7 +61,7 @@ export function configErrorFrom(error: z.ZodError, raw: unknown, prefix = ""): C
   if (value === undefined && issue.code === "invalid_type") fix = "this setting is required";
   return new ConfigError("CONFIG_INVALID", `${key}: ${shown} — ${fix}.`, {
     key,
-    value: value === undefined ? undefined : value,
+    value: value === undefined || secret ? undefined : value,
     issues: error.issues.map((i) => ({
       key: [prefix, ...i.path.map(String)].filter(Boolean).join("."),
       message: i.message,

@@ -133,6 +133,14 @@ const CASES: { name: string; patch?: (c: Config) => void; raw?: string; code: st
     says: [/partnerCenter\.pageSize: 500/],
   },
   {
+    name: "secret and certificate both given (the secret is not echoed)",
+    patch: (c) => {
+      c.partnerCenter!.certificate = { privateKeyPem: "env:PC_SECRET", thumbprintSha256: "ab".repeat(32) };
+    },
+    code: "CONFIG_INVALID",
+    says: [/partnerCenter\.certificate: \(hidden\)/, /not both/],
+  },
+  {
     name: "CRM setting missing (checked by the adapter's schema)",
     patch: (c) => {
       delete c.crm!.environmentUrl;
@@ -168,6 +176,7 @@ describe("bad configs: each names the key and the fix, exits 1 and writes nothin
       for (const s of says) expect(io.err()).toMatch(s);
       if (command.includes("--json")) expect(JSON.parse(io.out()).error.code).toBe(code);
       expect(existsSync(join(ws.dir, "state.sqlite"))).toBe(false);
+      expect(io.err() + io.out()).not.toContain(ws.env.PC_SECRET);
     }
     expect(ws.sandbox.log.count({ server: "partner-center" })).toBe(0);
   });

@@ -16,6 +16,8 @@ export function registerDemo(program: Command, ctx: CommandContext, box: ExitBox
     .addOption(new Option("--crm <kind>", "only this CRM").choices(["salesforce", "dynamics"]))
     .action(
       action(ctx, box, async (opts: { keep: boolean; crm?: CrmKind }) => {
+        // On a terminal the summary is the point: logs (stderr) stay quiet unless asked for.
+        if (!ctx.logLevel && ctx.io.stderr.isTTY && !ctx.io.env.COSELL_LOG_LEVEL) ctx.logLevel = "warn";
         const logger = ctx.logger();
         const { report, sandboxes } = await runDemo({
           logger,
