@@ -128,8 +128,12 @@ export function createSalesforceAdapter(
     const start = decodeCursor(cursor);
     // Records changed while this cycle runs (our own writes included) are left to the next cycle.
     const until = now();
-    const since = start ? new Date(Date.parse(start.ts) - options.overlapMs) : undefined;
-    let last: { ts: string; id: string } | undefined;
+    // Without overlap the keyset resumes right after the cursor's record; with it, the window before the
+    // cursor is read again (rows committed late), and the engine de-duplicates.
+    const since =
+      start && options.overlapMs > 0 ? new Date(Date.parse(start.ts) - options.overlapMs) : undefined;
+    let last: { ts: string; id: string } | undefined =
+      start && options.overlapMs === 0 ? { ts: start.ts, id: start.id } : undefined;
     for (;;) {
       const where = [
         feed,

@@ -40,10 +40,7 @@ export class StageMapping {
   private readonly byName = new Map<string, StageInfo>();
   private readonly toCrmMap: Partial<Record<Stage, string>>;
 
-  constructor(
-    stages: readonly StageInfo[],
-    overrides: SalesforceConfig["stages"],
-  ) {
+  constructor(stages: readonly StageInfo[], overrides: SalesforceConfig["stages"]) {
     for (const s of stages) this.byName.set(s.apiName, s);
     const sorted = [...stages].filter((s) => s.isActive).sort((a, b) => a.sortOrder - b.sortOrder);
     const has = (n: string) => this.byName.has(n);

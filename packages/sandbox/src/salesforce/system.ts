@@ -260,3 +260,5 @@ export const salesforceSystem: SystemDefinition<
 };
 
 export type { SalesforceControl } from "./control.js";
+// The org itself, for tests that need options startSandbox does not expose (refresh token rotation…).
+export { createSalesforceServer, type SalesforceOrgOptions } from "./index.js";

@@ -1,0 +1,281 @@
+import { AuthError, type CoSellDeal, type CrmRecord } from "@cosell/core";
+import { completeDeal, sampleDeal } from "@cosell/core/testing";
+import {
+  createSalesforceServer,
+  FaultInjector,
+  listen,
+  RequestLog,
+  type Sandbox,
+  SandboxClock,
+  startSandbox,
+  TokenRegistry,
+} from "@cosell/sandbox";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createSalesforceAdapter, type SalesforceAdapter } from "../src/index.js";
+import { salesforceDriver, sandboxAdapter, sandboxConfig } from "./harness.js";
+
+let sb: Sandbox<"salesforce">;
+let baseline: ReturnType<Sandbox<"salesforce">["salesforce"]["exportState"]>;
+
+beforeAll(async () => {
+  sb = await startSandbox({ systems: ["salesforce"] });
+  baseline = sb.salesforce.exportState();
+});
+afterAll(async () => {
+  await sb?.stop();
+});
+// Each test starts from the bare org (no co-sell fields), with an empty request log.
+beforeEach(() => {
+  sb.salesforce.importState(baseline);
+  sb.log.clear();
+});
+
+async function drain(it: AsyncIterable<{ records: CrmRecord[]; cursor: string }>) {
+  const pages: { records: CrmRecord[]; cursor: string }[] = [];
+  for await (const p of it) pages.push(p);
+  return pages;
+}
+
+const sfWrites = () =>
+  sb.log.entries.filter(
+    (e) => e.server === "salesforce" && e.method !== "GET" && !e.endpoint.includes("oauth2"),
+  );
+
+describe("auth", () => {
+  it("JWT bearer: signs an assertion with the key and logs in once", async () => {
+    const adapter = sandboxAdapter(sb);
+    const d = await adapter.describe();
+    expect(d.instance).toBe(sb.credentials.salesforce.instanceUrl);
+    expect(adapter.stats().auth).toBe(1);
+  });
+
+  it("client credentials: logs in with the consumer key and secret", async () => {
+    const adapter = sandboxAdapter(sb, { auth: "clientCredentials" });
+    await adapter.setup();
+    expect(adapter.stats().auth).toBe(1);
+  });
+
+  it("an expired session is renewed through refreshFn and the call replayed", async () => {
+    const adapter = sandboxAdapter(sb);
+    await adapter.setup();
+    expect(sb.salesforce.expireSessions()).toBeGreaterThan(0);
+    const pages = await drain(adapter.changes(undefined, { overlapMs: 0 }));
+    expect(pages.flatMap((p) => p.records)).toEqual([]);
+    expect(adapter.stats().auth).toBe(2);
+    expect(sb.log.count({ server: "salesforce", status: 401 })).toBe(1);
+  });
+
+  it("a refused login is an AuthError that says what to check", async () => {
+    const adapter = createSalesforceAdapter(
+      sandboxConfig(sb, { auth: "clientCredentials" }).auth.kind === "clientCredentials"
+        ? {
+            ...sandboxConfig(sb),
+            auth: {
+              kind: "clientCredentials",
+              clientId: sb.credentials.salesforce.clientId,
+              clientSecret: "wrong",
+              loginUrl: sb.credentials.salesforce.loginUrl,
+            },
+          }
+        : sandboxConfig(sb),
+    );
+    const err = await adapter.describe().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthError);
+    expect((err as AuthError).message).toMatch(/invalid_client.*clientSecret/s);
+  });
+});
+
+describe("refresh token flow with rotation", () => {
+  it("persists each rotated refresh token and keeps working after the session expires", async () => {
+    const clock = new SandboxClock();
+    const tokens = new TokenRegistry(clock);
+    const server = createSalesforceServer(
+      { clock, tokens },
+      { connectedApp: { refreshTokenRotation: true } },
+    );
+    const running = await listen(server, { clock, log: new RequestLog(), faults: new FaultInjector() });
+    try {
+      const app = server.control.connectedApp;
+      const saved: string[] = [];
+      const first = server.control.issueRefreshToken();
+      const adapter = createSalesforceAdapter(
+        {
+          kind: "salesforce",
+          auth: {
+            kind: "refreshToken",
+            clientId: app.clientId,
+            clientSecret: app.clientSecret,
+            refreshToken: first,
+            loginUrl: running.url,
+          },
+        },
+        { onRefreshToken: (t) => void saved.push(t), now: () => clock.now() },
+      );
+      await adapter.setup();
+      server.control.expireSessions();
+      await adapter.verifySetup();
+      server.control.expireSessions();
+      expect((await adapter.verifySetup()).ok).toBe(true);
+      expect(saved).toHaveLength(3);
+      expect(new Set([first, ...saved]).size).toBe(4);
+    } finally {
+      await running.close();
+    }
+  });
+});
+
+describe("setup and verifySetup", () => {
+  it("a bare org fails verification with the fix; setup creates fields and the permission set; a second run changes nothing", async () => {
+    const adapter = sandboxAdapter(sb);
+    const before = await adapter.verifySetup();
+    expect(before.ok).toBe(false);
+    const fields = before.checks.find((c) => c.name === "custom fields")!;
+    expect(fields.detail).toContain("Opportunity.Cosell_Sync__c");
+    expect(fields.fix).toContain("cosell setup");
+
+    const first = await adapter.setup();
+    expect(first.created).toEqual(
+      expect.arrayContaining([
+        "Field Co-sell Sync (Opportunity.Cosell_Sync__c)",
+        "Permission set Cosell_Sync (read/edit on 13 fields)",
+        "Permission set Cosell_Sync assigned to the integration user",
+      ]),
+    );
+    expect(first.unchanged).toEqual([]);
+    const writesAfterFirst = adapter.stats().writes;
+    sb.log.clear();
+
+    const second = await adapter.setup();
+    expect(second.created).toEqual([]);
+    expect(second.unchanged).toHaveLength(15);
+    expect(adapter.stats().writes).toBe(writesAfterFirst);
+    expect(adapter.stats().byEndpoint["SOAP createMetadata"]).toBe(3); // 13 fields in 2 calls, 1 permission set
+    expect(sb.log.count({ server: "salesforce", endpoint: "POST /composite/sobjects" })).toBe(0);
+    const after = await adapter.verifySetup();
+    expect(after).toMatchObject({ ok: true });
+    expect(after.checks.map((c) => c.name)).toEqual([
+      "login",
+      "custom fields",
+      "referral id external id",
+      "stages",
+      "change feed",
+    ]);
+  });
+
+  it("reports a stage map naming stages the org does not have", async () => {
+    const adapter = sandboxAdapter(sb, { stages: { toCrm: { received: "Triage" } } });
+    await adapter.setup();
+    const report = await adapter.verifySetup();
+    expect(report.checks.find((c) => c.name === "stages")).toMatchObject({ ok: false });
+    expect(report.checks.find((c) => c.name === "stages")?.detail).toContain("Triage");
+  });
+});
+
+describe("changes, writes and stats", () => {
+  let adapter: SalesforceAdapter;
+  beforeEach(async () => {
+    adapter = sandboxAdapter(sb, { pageSize: 2, batchSize: 2 });
+    await adapter.setup();
+  });
+
+  it("pages by SystemModstamp + Id keyset, resumes after the cursor and re-reads the overlap", async () => {
+    const crm = salesforceDriver(sb, sandboxConfig(sb));
+    const ids: string[] = [];
+    for (const name of ["A", "B", "C", "D", "E"])
+      ids.push(await crm.createOpportunity(sampleDeal({ name }), { optedIn: true }));
+    await crm.createOpportunity(sampleDeal({ name: "Private" }), { optedIn: false });
+    const pages = await drain(adapter.changes(undefined, { overlapMs: 0 }));
+    expect(pages.map((p) => p.records.length)).toEqual([2, 2, 1]);
+    expect(pages.flatMap((p) => p.records.map((r) => r.crmId))).toEqual(ids);
+    const cursor = pages.at(-1)!.cursor;
+
+    sb.clock.advance(5_000);
+    await crm.update(ids[1]!, { notes: "edited" });
+    sb.clock.advance(1_000);
+    const next = await drain(adapter.changes(cursor, { overlapMs: 0 }));
+    expect(next.flatMap((p) => p.records.map((r) => r.crmId))).toEqual([ids[1]]);
+    // With an overlap wider than the gap, everything since then is read again (the engine de-duplicates).
+    const overlap = await drain(adapter.changes(cursor, { overlapMs: 60_000 }));
+    expect(overlap.flatMap((p) => p.records.map((r) => r.crmId))).toEqual(
+      expect.arrayContaining([ids[4], ids[1]]),
+    );
+    expect(adapter.stats().byEndpoint["GET queryAll"]).toBeGreaterThanOrEqual(5);
+  });
+
+  it("a deleted record that was in the feed comes back with deleted: true", async () => {
+    const crm = salesforceDriver(sb, sandboxConfig(sb));
+    const id = await crm.createOpportunity(sampleDeal(), { optedIn: true });
+    const [page] = await drain(adapter.changes(undefined, { overlapMs: 0 }));
+    sb.clock.advance(1000);
+    await crm.delete(id);
+    sb.clock.advance(1000);
+    const pages = await drain(adapter.changes(page!.cursor, { overlapMs: 0 }));
+    expect(pages.flatMap((p) => p.records)).toEqual([expect.objectContaining({ crmId: id, deleted: true })]);
+  });
+
+  it("per-record failures come back per record; the others are written; batches of at most batchSize", async () => {
+    const crm = salesforceDriver(sb, sandboxConfig(sb));
+    const ids: string[] = [];
+    for (const name of ["One", "Two", "Three"])
+      ids.push(await crm.createOpportunity(sampleDeal({ name }), { optedIn: true }));
+    sb.salesforce.failNext({
+      type: "Opportunity",
+      id: ids[1]!,
+      statusCode: "UNABLE_TO_LOCK_ROW",
+      message: "locked",
+    });
+    sb.log.clear();
+    const status = {
+      state: "synced" as const,
+      lastError: null,
+      referralId: "r",
+      coSellStage: "accepted" as const,
+    };
+    const results = await adapter.apply(
+      ids.map((crmId, i) => ({
+        op: "status" as const,
+        crmId,
+        status: { ...status, referralId: `ref-${i}` },
+      })),
+    );
+    expect(results).toEqual([
+      { ok: true, crmId: ids[0] },
+      { ok: false, crmId: ids[1], error: { code: "UNABLE_TO_LOCK_ROW", message: "locked", retryable: true } },
+      { ok: true, crmId: ids[2] },
+    ]);
+    expect(sfWrites().map((e) => e.endpoint)).toEqual([
+      "PATCH /composite/sobjects",
+      "PATCH /composite/sobjects",
+    ]);
+    expect((await crm.get(ids[0]!))?.deal.name).toBe("One");
+    expect((await crm.get(ids[0]!))?.status).toMatchObject({ state: "synced", referralId: "ref-0" });
+  });
+
+  it("inbound creates upsert on the referral id: a retried create updates the same opportunity", async () => {
+    const deal: CoSellDeal = completeDeal(
+      { ...sampleDeal({ name: "From Microsoft" }), direction: "inbound", kind: "coSell", stage: "received" },
+      sb.clock.now(),
+    );
+    const write = {
+      op: "create" as const,
+      referralId: "11111111-2222-3333-4444-555555555555",
+      deal,
+      status: { state: "synced" as const, lastError: null, coSellStage: "received" as const },
+    };
+    const [first] = await adapter.apply([write]);
+    const [again] = await adapter.apply([write]);
+    expect(first).toMatchObject({ ok: true, created: true });
+    expect(again).toMatchObject({ ok: true, crmId: (first as { crmId: string }).crmId, created: false });
+    const [read] = await adapter.read([(first as { crmId: string }).crmId]);
+    expect(read?.deal).toMatchObject({
+      direction: "inbound",
+      stage: "received",
+      name: "From Microsoft",
+      customer: { name: "Contoso Ltd", contact: { email: "sue@contoso.example" } },
+    });
+    expect(
+      sb.salesforce.query(`SELECT Id FROM Opportunity WHERE Cosell_Referral_Id__c = '${write.referralId}'`)
+        .totalSize,
+    ).toBe(1);
+  });
+});

@@ -1,0 +1,210 @@
+import { describe, expect, it } from "vitest";
+import { parseSalesforceConfig } from "../src/config.js";
+import {
+  dealToOpportunity,
+  formatSolutions,
+  type OrgFacts,
+  opportunityFields,
+  parseSolutions,
+  rowToRecord,
+  StageMapping,
+  statusToOpportunity,
+} from "../src/mapping.js";
+
+const PEM = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----";
+const config = parseSalesforceConfig({
+  kind: "salesforce",
+  auth: { kind: "jwt", clientId: "id", username: "u@x", privateKey: PEM },
+});
+const stageInfo = [
+  ["Prospecting", false, false],
+  ["Co-sell Review", false, false],
+  ["Negotiation/Review", false, false],
+  ["Closed Won", true, true],
+  ["Closed Lost", true, false],
+  ["Closed - Partner Declined", true, false],
+].map(([apiName, isClosed, isWon], i) => ({
+  apiName: apiName as string,
+  isActive: true,
+  isClosed: isClosed as boolean,
+  isWon: isWon as boolean,
+  sortOrder: i + 1,
+}));
+const facts: OrgFacts = { multiCurrency: false, countryCodes: false, stages: stageInfo };
+const stages = new StageMapping(stageInfo, config.stages);
+
+const row = (over: Record<string, unknown> = {}) => ({
+  Id: "0068d00000ABCDEAAA",
+  Name: "Contoso supply chain",
+  Amount: 50000,
+  CloseDate: "2026-06-30",
+  StageName: "Negotiation/Review",
+  Description: "Wants field service.",
+  CampaignId: "7018d000000Camp1AA",
+  AccountId: "0018d000000Acc1AAA",
+  CreatedDate: "2026-01-02T03:04:05.000+0000",
+  LastModifiedDate: "2026-01-03T03:04:05.000+0000",
+  SystemModstamp: "2026-01-03T03:04:05.000+0000",
+  Cosell_Sync__c: true,
+  Cosell_Referral_Id__c: null,
+  Cosell_Contact_Consent__c: true,
+  Cosell_Solutions__c: "sol-b | Field Service | own\nsol-a | Azure | microsoft",
+  Account: {
+    Name: "Contoso Ltd",
+    BillingStreet: "1 Main St",
+    BillingCity: "Redmond",
+    BillingState: "WA",
+    BillingPostalCode: "98052",
+    BillingCountry: "United States",
+  },
+  OpportunityContactRoles: {
+    records: [
+      {
+        IsPrimary: false,
+        Contact: { FirstName: "Not", LastName: "Primary", Email: "np@x.example", Phone: "1" },
+      },
+      {
+        IsPrimary: true,
+        Contact: { FirstName: "Sue", LastName: "Smith", Email: "sue@contoso.example", Phone: "2" },
+      },
+    ],
+  },
+  OpportunityTeamMembers: {
+    records: [{ User: { FirstName: "Ann", LastName: "Lee", Email: "ann@partner.example", Phone: "3" } }],
+  },
+  ...over,
+});
+
+describe("Opportunity → CoSellDeal", () => {
+  it("maps fields, account, primary contact role, team members, solutions; Id is the CRM id and CampaignId the campaign", () => {
+    const r = rowToRecord(row(), config, facts, stages);
+    expect(r).toMatchObject({
+      crmId: "0068d00000ABCDEAAA",
+      optedIn: true,
+      modifiedAt: "2026-01-03T03:04:05.000Z",
+    });
+    expect(r.deal).toMatchObject({
+      direction: "outbound",
+      kind: "privatePipeline",
+      name: "Contoso supply chain",
+      value: { amount: 50000, currency: "USD" },
+      closeDate: "2026-06-30",
+      crmId: "0068d00000ABCDEAAA",
+      campaignId: "7018d000000Camp1AA",
+      notes: "Wants field service.",
+      customer: {
+        name: "Contoso Ltd",
+        address: { street: "1 Main St", city: "Redmond", state: "WA", postalCode: "98052", country: "US" },
+        contact: { firstName: "Sue", lastName: "Smith", email: "sue@contoso.example", phone: "2" },
+      },
+      consentToShareContact: true,
+      team: [{ firstName: "Ann", lastName: "Lee", email: "ann@partner.example", phone: "3" }],
+      solutions: [
+        { id: "sol-b", name: "Field Service", kind: "own" },
+        { id: "sol-a", name: "Azure", kind: "microsoft" },
+      ],
+      stage: "accepted",
+    });
+    expect(r.issues).toBeUndefined();
+  });
+
+  it("reads CurrencyIsoCode only in a multi-currency org", () => {
+    const multi = rowToRecord(
+      row({ CurrencyIsoCode: "EUR" }),
+      config,
+      { ...facts, multiCurrency: true },
+      stages,
+    );
+    expect(multi.deal.value).toEqual({ amount: 50000, currency: "EUR" });
+    expect(opportunityFields(config, facts)).not.toContain("CurrencyIsoCode");
+    expect(opportunityFields(config, { ...facts, multiCurrency: true })).toContain("CurrencyIsoCode");
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ["an open stage", { StageName: "Prospecting" }, "accepted"],
+    ["IsWon", { StageName: "Closed Won" }, "won"],
+    ["IsClosed, not won", { StageName: "Closed Lost" }, "lost"],
+    ["the partner-declined stage", { StageName: "Closed - Partner Declined" }, "declined"],
+    [
+      "the review stage on an inbound record",
+      { StageName: "Co-sell Review", Cosell_Direction__c: "inbound" },
+      "received",
+    ],
+    ["the review stage on an outbound record", { StageName: "Co-sell Review" }, "accepted"],
+    [
+      "closed lost after the referral expired",
+      { StageName: "Closed Lost", Cosell_Stage__c: "expired" },
+      "expired",
+    ],
+  ])("stage: %s", (_label, over, stage) => {
+    expect(rowToRecord(row(over), config, facts, stages).deal.stage).toBe(stage);
+  });
+
+  it("per-stage overrides win, and an unknown stage is an issue, not a guess", () => {
+    const custom = new StageMapping(stageInfo, { toDeal: { "Negotiation/Review": "won" }, toCrm: {} });
+    expect(rowToRecord(row(), config, facts, custom).deal.stage).toBe("won");
+    const r = rowToRecord(row({ StageName: "Mystery" }), config, facts, stages);
+    expect(r.issues?.[0]).toMatchObject({ code: "VALUE_NOT_MAPPED", path: "stage" });
+  });
+});
+
+describe("CoSellDeal → Opportunity", () => {
+  const deal = rowToRecord(row(), config, facts, stages).deal;
+
+  it("writes only the requested fields, never the name for a status write", () => {
+    expect(dealToOpportunity(deal, ["notes", "value"], { config, facts, stages })).toEqual({
+      Description: "Wants field service.",
+      Amount: 50000,
+    });
+    const status = statusToOpportunity(
+      {
+        state: "synced",
+        lastError: null,
+        referralId: "r-1",
+        referralUrl: "https://x/r-1",
+        coSellStage: "accepted",
+      },
+      config,
+    );
+    expect(status).toEqual({
+      Cosell_Sync_Status__c: "synced",
+      Cosell_Last_Sync_Error__c: null,
+      Cosell_Referral_Id__c: "r-1",
+      Cosell_Referral_Link__c: "https://x/r-1",
+      Cosell_Stage__c: "accepted",
+    });
+    expect(Object.keys(status)).not.toContain("Name");
+  });
+
+  it("maps stages to the org's StageName and keeps a stage that already means the same", () => {
+    const won = dealToOpportunity({ ...deal, stage: "won" }, ["stage"], { config, facts, stages });
+    expect(won).toEqual({ StageName: "Closed Won", Cosell_Close_Reason__c: null });
+    const keep = dealToOpportunity({ ...deal, stage: "accepted" }, ["stage"], {
+      config,
+      facts,
+      stages,
+      currentStage: "Negotiation/Review",
+    });
+    expect(keep).toEqual({ Cosell_Close_Reason__c: null });
+    const expired = dealToOpportunity({ ...deal, stage: "expired" }, ["stage"], { config, facts, stages });
+    expect(expired.StageName).toBe("Closed Lost");
+  });
+
+  it("writes a campaign id into CampaignId only when it is a Salesforce campaign id", () => {
+    const ok = dealToOpportunity(deal, ["campaignId"], { config, facts, stages });
+    expect(ok).toEqual({ CampaignId: "7018d000000Camp1AA" });
+    const foreign = dealToOpportunity({ ...deal, campaignId: "MS-CAMPAIGN-42" }, ["campaignId"], {
+      config,
+      facts,
+      stages,
+    });
+    expect(foreign).toEqual({});
+  });
+
+  it("solutions round-trip through the text field, sorted by id", () => {
+    const text = formatSolutions(deal.solutions);
+    expect(text).toBe("sol-a | Azure | microsoft\nsol-b | Field Service | own");
+    expect(parseSolutions(text)).toEqual([...deal.solutions].sort((a, b) => a.id.localeCompare(b.id)));
+    expect(parseSolutions("just-an-id")).toEqual([{ id: "just-an-id", name: "just-an-id", kind: "own" }]);
+  });
+});
