@@ -131,6 +131,9 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
     : undefined;
   const c = columnsFor(cfg.publisherPrefix);
   const select = opportunitySelect(c);
+  const countryNames = Object.fromEntries(
+    Object.entries(cfg.countryNames).map(([k, v]) => [k.toLowerCase(), v]),
+  );
   /** Last row seen per opportunity: its etag and state drive If-Match and Win/Lose/reopen. */
   const seen = new Map<string, Row>();
   /**
@@ -279,7 +282,7 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
     const related = await resolveRelated(rows);
     return rows.map((r) => {
       seen.set(String(r.opportunityid), r);
-      const rec = rowToRecord(r, related, c);
+      const rec = rowToRecord(r, related, c, countryNames);
       lastRecords.set(rec.crmId, rec);
       return rec;
     });

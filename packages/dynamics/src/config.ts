@@ -70,6 +70,10 @@ export const DynamicsConfigSchema = z
     batchSize: z.number().int().min(1).max(500).default(200),
     /** Rows per page (`odata.maxpagesize`, at most 5000). */
     pageSize: z.number().int().min(1).max(5000).default(500),
+    /** Extra country names (as typed in `address1_country`) → ISO 3166 alpha-2 codes, e.g. `{ "Holland": "NL" }`. */
+    countryNames: z
+      .record(z.string(), z.string().regex(/^[A-Z]{2}$/, "use an ISO 3166 alpha-2 code, e.g. NL"))
+      .default({}),
     /** Stage ⇄ status reason overrides. */
     stageMap: DynamicsStageMapSchema.default(DynamicsStageMapSchema.parse({})),
     /**

@@ -1,7 +1,7 @@
 /**
  * Dataverse's `address1_country` is free text: users type "United States" as often as "US". Partner
  * Center needs ISO 3166-1 alpha-2 (the Microsoft connector requires it too, dynamics.md §8), so names
- * are mapped here; two-letter values pass through. Admins add names with `countryNames` in config.
+ * are mapped here; two-letter values pass through. Admins add names with `crm.countryNames` in config.
  */
 const NAMES: Record<string, string> = {
   "united states": "US",
