@@ -216,6 +216,14 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
       { set: "systemusers", select: USER_SELECT, key: "systemuserid", ids: ids("_ownerid_value") },
     ];
     const urls: { set: string; url: string }[] = [];
+    const lostWithoutReason = rows
+      .filter((r) => r.statecode === LOST && !r[c.closeReason])
+      .map((r) => String(r.opportunityid));
+    for (const chunk of chunks(lostWithoutReason, IDS_PER_QUERY))
+      urls.push({
+        set: "opportunitycloses",
+        url: `opportunitycloses?$select=description,_opportunityid_value,createdon&$filter=${q(orEq("_opportunityid_value", chunk))}&$orderby=${q("createdon asc")}`,
+      });
     for (const w of wanted)
       for (const chunk of chunks(w.ids, IDS_PER_QUERY))
         urls.push({ set: w.set, url: `${w.set}?$select=${w.select}&$filter=${q(orEq(w.key, chunk))}` });
@@ -228,11 +236,20 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
       return m;
     };
     const users = by("systemusers", "systemuserid");
+    const closeDescriptions = new Map<string, string>();
+    results.forEach((list, i) => {
+      if (urls[i]!.set !== "opportunitycloses") return;
+      // Oldest first, so the latest close wins.
+      for (const r of list)
+        if (typeof r.description === "string" && r.description)
+          closeDescriptions.set(String(r._opportunityid_value), r.description);
+    });
     return {
       accounts: by("accounts", "accountid"),
       contacts: by("contacts", "contactid"),
       campaigns: by("campaigns", "campaignid"),
       currencies: cur.byId,
+      closeDescriptions,
       owners: await owners(users),
     };
   }

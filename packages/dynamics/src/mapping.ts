@@ -21,6 +21,8 @@ export interface Related {
   campaigns: Map<string, Row>;
   /** ISO code by `transactioncurrencyid`. */
   currencies: Map<string, string>;
+  /** Description of the latest Opportunity Close of lost rows without a co-sell close reason. */
+  closeDescriptions?: Map<string, string>;
   /** Owner as a team member (undefined: not a person, e.g. the application user). */
   owners: Map<string, Person | undefined>;
 }
@@ -137,6 +139,8 @@ export function rowToRecord(
   const inbound = row[c.direction] === "inbound";
   const helpRequested = row[c.helpRequested] === true;
   const stage = stageOf(row, c);
+  // A seller who closes as lost in the form types the reason into the close dialog (opportunityclose).
+  const closeReason = str(row[c.closeReason]) ?? related.closeDescriptions?.get(crmId);
   const rawCountry = str(account?.address1_country);
   const country = countryCode(rawCountry, countryNames);
   if (rawCountry && !country)
@@ -184,7 +188,7 @@ export function rowToRecord(
       ...(str(row[c.helpNotes]) ? { helpNotes: String(row[c.helpNotes]) } : {}),
     },
     stage,
-    ...(row.statecode === LOST && str(row[c.closeReason]) ? { closeReason: String(row[c.closeReason]) } : {}),
+    ...(row.statecode === LOST && closeReason ? { closeReason } : {}),
     favorite: false,
     createdAt: toIso(row.createdon),
     updatedAt: toIso(row.modifiedon),

@@ -240,6 +240,13 @@ describe("writes", () => {
     expect([row.statecode, row.statuscode]).toEqual([0, 1]);
   });
 
+  it("a seller's Close as Lost reason (the close dialog's description) is read as the close reason", async () => {
+    const id = await driver().createOpportunity(sampleDeal({ name: "Lost in the form" }), { optedIn: true });
+    sb.dataverse.lose(id, { status: 5, description: "Chose a competitor." });
+    const [rec] = await make().read([id]);
+    expect(rec?.deal).toMatchObject({ stage: "lost", closeReason: "Chose a competitor." });
+  });
+
   it("inbound creates are upserts on the referral id: a retried create does not duplicate", async () => {
     const a = make();
     const deal = completeDeal(
