@@ -12,7 +12,7 @@ const input = JSON.parse(process.env.COSELL_BENCH_CHILD ?? "{}");
 const target = TARGETS[input.target];
 const loaded = await target.load();
 if (!loaded.ok) throw new Error(loaded.reason);
-const sandboxView = { credentials: input.credentials };
+const sandboxView = { credentials: input.credentials, urls: input.urls };
 const state = tempStore();
 const rssBefore = process.memoryUsage().rss;
 const t0 = performance.now();

@@ -178,3 +178,39 @@ export async function replay(exchanges, originFor) {
   await Promise.all(inFlight);
   return { wallMs: performance.now() - t0, requests: exchanges.length, statusMismatches, mismatchSamples };
 }
+
+const TOKEN_PATH = /oauth2\/(v2\.0\/)?token/;
+const BATCH_PART = /^(GET|POST|PATCH|PUT|DELETE) \S+ HTTP\/1\.1/gm;
+
+/**
+ * What the recorded requests really wrote. A `$batch` whose parts are all GETs, and a Salesforce
+ * `POST /composite/sobjects/{type}` retrieve (`{ ids, fields }`), are reads sent with POST; token
+ * requests are neither. `operations` counts records written (collection items, `$batch` parts).
+ */
+export function classifyWrites(exchanges) {
+  let requests = 0;
+  let operations = 0;
+  let readsSentAsPost = 0;
+  for (const e of exchanges) {
+    if (e.method === "GET" || TOKEN_PATH.test(e.url)) continue;
+    const path = e.url.split("?")[0];
+    if (path.endsWith("/$batch")) {
+      const parts = [...(e.body ?? "").matchAll(BATCH_PART)].map((m) => m[1]);
+      const writes = parts.filter((m) => m !== "GET").length;
+      if (writes === 0) readsSentAsPost++;
+      else {
+        requests++;
+        operations += writes;
+      }
+      continue;
+    }
+    const body = parseJson(e.body);
+    if (e.method === "POST" && Array.isArray(body?.ids) && body?.fields) {
+      readsSentAsPost++;
+      continue;
+    }
+    requests++;
+    operations += Array.isArray(body?.records) ? body.records.length : 1;
+  }
+  return { requests, operations, readsSentAsPost };
+}

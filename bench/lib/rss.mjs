@@ -22,7 +22,12 @@ export async function peakRss(target, mod, n, timeoutMs) {
     const child = spawn(process.execPath, [CHILD], {
       env: {
         ...process.env,
-        COSELL_BENCH_CHILD: JSON.stringify({ target: target.key, credentials: sb.credentials, n }),
+        COSELL_BENCH_CHILD: JSON.stringify({
+          target: target.key,
+          credentials: sb.credentials,
+          urls: sb.urls,
+          n,
+        }),
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

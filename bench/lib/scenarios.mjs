@@ -7,7 +7,7 @@ import { referralToDeal, runCycle } from "@cosell/core";
 import { startSandbox } from "@cosell/sandbox";
 import { apiTotal, callsSince, mark } from "./calls.mjs";
 import { partnerCenterClient, tempStore } from "./engine.mjs";
-import { finishRecording, replay, startRecording } from "./record-replay.mjs";
+import { classifyWrites, finishRecording, replay, startRecording } from "./record-replay.mjs";
 import { percentile } from "./stats.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -42,7 +42,7 @@ async function restored(target, snapshotFile, basePort, tag) {
 }
 
 function engineFor(target, mod, sb) {
-  const adapter = target.adapter(mod, sb);
+  const adapter = target.adapter(mod, sb, () => sb.clock.now());
   const partnerCenter = partnerCenterClient(sb.credentials, () => sb.clock.now());
   const state = tempStore();
   const deps = { adapter, partnerCenter, store: state.store, now: () => sb.clock.now() };
@@ -69,19 +69,59 @@ export async function rawReplay(target, exchanges, snapshotFile, basePort) {
   }
 }
 
-function cycleCalls(sb, from, target, summary) {
+/** `{ "crm.closeDate": 27, … }`: which fields the cycle's update steps wrote, by side. */
+function updatedFields(steps) {
+  const out = {};
+  for (const s of steps)
+    if (s.kind === "update")
+      for (const f of s.fields) out[`${s.side}.${f}`] = (out[`${s.side}.${f}`] ?? 0) + 1;
+  return out;
+}
+
+/** Runs one cycle with the recorder on; returns its result, wall time and calls by side. */
+async function measuredCycle(target, sb, deps, { keepExchanges = false } = {}) {
+  const from = mark(sb.log);
+  const recorder = startRecording();
+  const t0 = performance.now();
+  let result;
+  let exchanges;
+  try {
+    result = await runCycle(deps);
+  } finally {
+    exchanges = finishRecording(recorder.stop(), enginePorts(sb));
+  }
+  const wallMs = performance.now() - t0;
   const calls = callsSince(sb.log, from, target.crmServer);
+  const portSide = new Map();
+  for (const [name, url] of Object.entries(sb.urls))
+    portSide.set(Number(new URL(url).port), name === "partnerCenter" ? "partnerCenter" : "crm");
+  const side = (s) => {
+    const w = classifyWrites(exchanges.filter((e) => portSide.get(e.port) === s));
+    // A read sent as POST ($batch of GETs, collection retrieve) counts as a read.
+    const c = calls[s];
+    return {
+      ...c,
+      reads: c.reads + w.readsSentAsPost,
+      writes: c.writes - w.readsSentAsPost,
+      recordsWritten: w.operations,
+    };
+  };
   return {
-    partnerCenter: calls.partnerCenter,
-    crm: calls.crm,
-    auth: calls.auth,
-    /** What the engine itself counted (adapter.stats() and the client's stats()). */
-    engineCounted: summary.apiCalls,
-    topEndpoints: Object.fromEntries(
-      Object.entries(calls.endpoints)
-        .sort((a, b) => b[1] - a[1])
-        .slice(0, 6),
-    ),
+    result,
+    keep: keepExchanges ? exchanges : undefined,
+    figures: {
+      wallMs,
+      partnerCenter: side("partnerCenter"),
+      crm: side("crm"),
+      auth: calls.auth,
+      /** What the engine itself counted (adapter.stats() and the client's stats()). */
+      engineCounted: result.summary.apiCalls,
+      errors: result.summary.errors.length,
+      firstErrors: result.summary.errors.slice(0, 3),
+      steps: result.summary.steps,
+      updatedFields: updatedFields(result.plan.steps),
+      endpoints: calls.endpoints,
+    },
   };
 }
 
@@ -94,43 +134,28 @@ export async function measuredRun(target, mod, opts, tag) {
   const { deps, state } = engineFor(target, mod, sb);
   const out = {};
   try {
-    // Backfill (the first run records its requests for the raw replay; the tap only copies buffers).
-    let from = mark(sb.log);
-    const recorder = opts.record ? startRecording() : undefined;
-    let t0 = performance.now();
-    let backfill;
-    try {
-      backfill = await runCycle(deps);
-    } finally {
-      const exchanges = recorder?.stop();
-      if (exchanges) out.recorded = finishRecording(exchanges, enginePorts(sb));
-    }
-    const backfillMs = performance.now() - t0;
+    // Backfill (recorded: the first run's requests are what the raw replay repeats).
+    const bf = await measuredCycle(target, sb, deps, { keepExchanges: opts.record });
+    if (bf.keep) out.recorded = bf.keep;
     const links = state.store.listLinks();
     const linked = links.filter((l) => l.state === "linked");
-    const bf = cycleCalls(sb, from, target, backfill.summary);
     out.backfill = {
-      wallMs: backfillMs,
-      ...bf,
-      callsPerDeal: apiTotal(bf) / opts.n,
+      ...bf.figures,
+      callsPerDeal: apiTotal(bf.figures) / opts.n,
       linked: linked.length,
-      errors: backfill.summary.errors.length,
-      firstErrors: backfill.summary.errors.slice(0, 3),
     };
 
-    // No-op right away (every record is still inside the overlap window), then past it.
-    from = mark(sb.log);
-    t0 = performance.now();
-    let r = await runCycle(deps);
-    out.noopImmediate = { wallMs: performance.now() - t0, ...cycleCalls(sb, from, target, r.summary) };
+    // No-op right away (every record is still inside the overlap window), then 3 minutes later.
+    out.noopImmediate = (await measuredCycle(target, sb, deps)).figures;
     sb.clock.advance(OVERLAP_MS + 60_000);
-    from = mark(sb.log);
-    t0 = performance.now();
-    r = await runCycle(deps);
-    out.noopSteady = { wallMs: performance.now() - t0, ...cycleCalls(sb, from, target, r.summary) };
+    out.noopSteady = (await measuredCycle(target, sb, deps)).figures;
 
     // 1% edited on each side (different deals), then one cycle.
-    const open = linked.filter((l) => sb.partnerCenter.get(l.referralId)?.status !== "Closed");
+    // Deals open on both sides: a closed opportunity or referral is read-only, so an edit would not flow.
+    const closed = new Set(["won", "lost", "declined", "expired"]);
+    const open = linked.filter(
+      (l) => !closed.has(l.crm?.stage) && sb.partnerCenter.get(l.referralId)?.status !== "Closed",
+    );
     const k = Math.max(1, Math.round(opts.n / 100));
     const crmEdited = open.slice(0, k);
     const pcEdited = open.slice(k, 2 * k);
@@ -138,10 +163,7 @@ export async function measuredRun(target, mod, opts, tag) {
     for (const [i, l] of pcEdited.entries())
       sb.partnerCenter.updateNotes(l.referralId, `Microsoft note ${tag}-${i}`);
     sb.clock.advance(1_000);
-    from = mark(sb.log);
-    t0 = performance.now();
-    r = await runCycle(deps);
-    const ed = cycleCalls(sb, from, target, r.summary);
+    const ed = (await measuredCycle(target, sb, deps)).figures;
     const changed = crmEdited.length + pcEdited.length;
     const crmArrived = crmEdited.filter(
       (l, i) => referralToDeal(sb.partnerCenter.get(l.referralId)).value?.amount === 700_000 + i,
@@ -149,12 +171,10 @@ export async function measuredRun(target, mod, opts, tag) {
     const crmNow = await deps.adapter.read(pcEdited.map((l) => l.crmId));
     const pcArrived = crmNow.filter((c) => /^Microsoft note /.test(c.deal.notes ?? "")).length;
     out.edits = {
-      wallMs: performance.now() - t0,
       ...ed,
       changedDeals: changed,
       callsPerChangedDeal: apiTotal(ed) / changed,
       arrived: { crmToPartnerCenter: crmArrived, partnerCenterToCrm: pcArrived, each: k },
-      errors: r.summary.errors.length,
     };
 
     // Latency: a `cosell run`-style loop, one edit at a time.

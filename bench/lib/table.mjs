@@ -4,7 +4,11 @@ const int = (x) => (x === null || x === undefined ? "–" : Math.round(x).toLoca
 const dec = (x, d = 2) => (x === null || x === undefined ? "–" : x.toFixed(d));
 const secs = (ms) => (ms === null || ms === undefined ? "–" : `${(ms / 1000).toFixed(2)} s`);
 const millis = (ms) => (ms === null || ms === undefined ? "–" : `${Math.round(ms)} ms`);
-const rw = (c) => (c ? `${int(c.total)} (${int(c.reads)} r / ${int(c.writes)} w)` : "–");
+/** `total (reads r / writes w)`, plus the records those writes carried when known. */
+const rw = (c) =>
+  c
+    ? `${int(c.total)} (${int(c.reads)} r / ${int(c.writes)} w${c.recordsWritten ? `, ${int(c.recordsWritten)} rec` : ""})`
+    : "–";
 
 /** Row label → value per measured target. */
 function rows(report) {
@@ -67,7 +71,7 @@ export function renderTable(report, targets) {
   const header = ["Figure (median of runs)", ...keys.map((k) => targets[k].name)];
   const body = [];
   const cell = (res, fn, ctx) => {
-    if (res.status !== "measured") return `${res.status}${res.reason ? ` (${res.reason})` : ""}`;
+    if (res.status !== "measured") return res.status;
     try {
       return fn(ctx === "rss" ? res.rss : res.median);
     } catch {
@@ -86,5 +90,8 @@ export function renderTable(report, targets) {
     line(header),
     `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
     ...body.map(line),
+    ...keys
+      .filter((k) => report.results[k].reason)
+      .map((k) => `\n${targets[k].name}: ${report.results[k].status} — ${report.results[k].reason}`),
   ].join("\n");
 }

@@ -17,12 +17,6 @@ async function load(pkg, factory, configFn) {
   return { ok: true, mod };
 }
 
-/** Field values that opt a record into co-sell sync, from the adapter's own field map when it has one. */
-function optInFields(mod, fallback) {
-  const named = mod.SYNC_FLAG_FIELD ?? mod.OPT_IN_FIELD ?? mod.fieldNames?.syncFlag;
-  return typeof named === "string" ? { [named]: true } : fallback;
-}
-
 /** The two CRMs, by the key `--only` takes. */
 export const TARGETS = {
   salesforce: {
@@ -32,10 +26,30 @@ export const TARGETS = {
     /** Request-log server name of the CRM side. */
     crmServer: "salesforce",
     load: () => load("@cosell/salesforce", "createSalesforceAdapter", "salesforceSandboxConfig"),
-    adapter: (mod, sb) => mod.createSalesforceAdapter(mod.salesforceSandboxConfig(sb.credentials.salesforce)),
+    /**
+     * JWT bearer auth (salesforceSandboxConfig's default); the owner counts as the deal team, so a seeded
+     * opportunity is shareable without OpportunityTeamMember rows.
+     */
+    adapter: (mod, sb, now) =>
+      mod.createSalesforceAdapter(
+        mod.salesforceSandboxConfig(sb.credentials.salesforce, { teamIncludesOwner: true }),
+        now ? { now } : {},
+      ),
+    /** Opted in, with what Partner Center requires (a solution; a reason when lost); the rest as seeded. */
     seed(mod, sb, n) {
-      const fields = optInFields(mod, { CoSell_Sync__c: true });
-      return sb.salesforce.seedOpportunities(n, { seed: 7, fields: () => fields });
+      const { fields } = mod.parseSalesforceConfig(mod.salesforceSandboxConfig(sb.credentials.salesforce));
+      const values = {
+        [fields.optIn]: true,
+        [fields.solutions]: "sol-bench | Bench Accelerator | own",
+        // Lost deals need a reason in Partner Center; the sandbox seeds none.
+        [fields.closeReason]: "Customer chose another vendor",
+      };
+      // Owners who can be shared as team members (Partner Center needs each one's phone and email).
+      const ownerIds = sb.salesforce
+        .all("User")
+        .filter((u) => u.IsActive !== false && u.Phone && u.Email)
+        .map((u) => u.Id);
+      return sb.salesforce.seedOpportunities(n, { seed: 7, ownerIds, fields: () => values });
     },
     /** A seller changes the amount: the change every sync must carry to the referral. */
     editValue(_mod, sb, crmId, amount) {
@@ -48,10 +62,25 @@ export const TARGETS = {
     systems: ["partnerCenter", "dataverse", "graph"],
     crmServer: "dataverse",
     load: () => load("@cosell/dynamics", "createDynamicsAdapter", "dynamicsSandboxConfig"),
-    adapter: (mod, sb) => mod.createDynamicsAdapter(mod.dynamicsSandboxConfig(sb.credentials.dataverse)),
+    /** Client secret through the sandbox's Entra ID; deal teams resolved through Graph, as in production. */
+    adapter: (mod, sb, now) =>
+      mod.createDynamicsAdapter(
+        mod.dynamicsSandboxConfig(sb.credentials.dataverse, { graphUrl: sb.urls.graph }),
+        now ? { now } : {},
+      ),
+    /** Opted in, with what Partner Center requires (a solution; a reason when lost); the rest as seeded. */
     seed(mod, sb, n) {
-      const fields = optInFields(mod, { cosell_syncwithpartnercenter: true });
-      return sb.dataverse.seedOpportunities(n, { seed: 7, extra: () => fields });
+      const { publisherPrefix } = mod.parseDynamicsConfig(
+        mod.dynamicsSandboxConfig(sb.credentials.dataverse),
+      );
+      const c = mod.columnsFor(publisherPrefix);
+      const values = {
+        [c.syncFlag]: true,
+        [c.solutions]: JSON.stringify([{ id: "sol-bench", name: "Bench Accelerator", kind: "own" }]),
+        // Lost deals need a reason in Partner Center; the sandbox seeds none.
+        [c.closeReason]: "Customer chose another vendor",
+      };
+      return sb.dataverse.seedOpportunities(n, { seed: 7, extra: () => values });
     },
     editValue(_mod, sb, crmId, amount) {
       sb.dataverse.update("opportunities", crmId, { estimatedvalue: amount });
