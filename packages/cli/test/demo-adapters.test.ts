@@ -55,3 +55,25 @@ describe.each(available.map((k) => [k]))("cosell demo --crm %s (real adapter, sa
 it("at least one real adapter is in this build", () => {
   expect(available.length).toBeGreaterThan(0);
 });
+
+describe.each(available.slice(0, 1).map((k) => [k]))("cosell demo --keep (%s)", (kind) => {
+  it("leaves the sandbox up with a config every command can use, until a signal", async () => {
+    const io = captureIo();
+    const running = runCli(["demo", "--keep", "--json", "--crm", kind], io);
+    for (let i = 0; i < 200 && !io.out().trim().endsWith("}"); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const report = JSON.parse(io.out()) as DemoReport;
+    const kept = report.kept![0]!;
+    expect(kept.urls.partnerCenter).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const status = captureIo();
+    expect(await runCli(["--config", kept.configFile, "status", "--cycles", "10", "--json"], status)).toBe(0);
+    expect(JSON.parse(status.out()).cycles.length).toBe(report.crms[0]!.cycles);
+    const inbound = captureIo();
+    expect(await runCli(["--config", kept.configFile, "deals", "inbound", "--json"], inbound)).toBe(0);
+    expect(JSON.parse(inbound.out()).deals).toHaveLength(5);
+    const doctor = captureIo();
+    expect(await runCli(["--config", kept.configFile, "doctor"], doctor), doctor.out()).toBe(0);
+    io.signal("SIGINT");
+    expect(await running).toBe(0);
+  });
+});

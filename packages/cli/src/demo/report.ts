@@ -41,7 +41,7 @@ export interface DemoReport {
   seconds: number;
   crms: CrmDemoReport[];
   /** With `--keep`: where the sandboxes listen and the credentials file. */
-  kept?: { crm: string; urls: Record<string, string>; credentialsFile: string }[];
+  kept?: { crm: string; urls: Record<string, string>; credentialsFile: string; configFile: string }[];
 }
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
@@ -98,6 +98,7 @@ export function renderDemo(r: DemoReport): string {
           .join(", ")}`,
       );
       out.push(`  ${k.crm} credentials: ${k.credentialsFile}`);
+      out.push(`  ${k.crm} config: cosell --config ${k.configFile} status`);
     }
   }
   return out.join("\n");

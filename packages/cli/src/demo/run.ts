@@ -43,8 +43,15 @@ export async function runDemo(
   const sandboxes = results.flatMap((r) => (r.sandbox ? [r.sandbox] : []));
   if (options.keep)
     report.kept = results.flatMap((r) =>
-      r.sandbox && r.credentialsFile
-        ? [{ crm: r.report.title, urls: { ...r.sandbox.urls }, credentialsFile: r.credentialsFile }]
+      r.sandbox && r.credentialsFile && r.configFile
+        ? [
+            {
+              crm: r.report.title,
+              urls: { ...r.sandbox.urls },
+              credentialsFile: r.credentialsFile,
+              configFile: r.configFile,
+            },
+          ]
         : [],
     );
   return { report, sandboxes };

@@ -16,6 +16,7 @@ import { startSandbox } from "@cosell/sandbox";
 import type { Logger } from "pino";
 import type { CliAdapter, CrmModule } from "../crm-modules.js";
 import { type AnySandbox, DEMO_SOLUTION, type DemoCrm } from "./crms.js";
+import { writeKeptConfig } from "./kept-config.js";
 import type { CrmDemoReport } from "./report.js";
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -34,6 +35,8 @@ export interface ScenarioResult {
   report: CrmDemoReport;
   sandbox?: AnySandbox;
   credentialsFile?: string;
+  /** A cosell config pointing at the kept sandbox (secrets in files beside it). */
+  configFile?: string;
 }
 
 /**
@@ -91,7 +94,13 @@ export async function runScenario(
     return { report };
   }
   const snapshotFile = opts.keepDir ? join(opts.keepDir, `${demo.kind}-sandbox.json`) : undefined;
-  const sandbox = (await startSandbox({ systems: demo.systems, snapshotFile })) as unknown as AnySandbox;
+  // The story spans 15 days: it starts 15 days ago, so that it ends now and a kept sandbox agrees with
+  // the real clock that `cosell` commands (and their token assertions) use afterwards.
+  const sandbox = (await startSandbox({
+    systems: demo.systems,
+    snapshotFile,
+    clockStart: new Date(Date.now() - 15 * DAY),
+  })) as unknown as AnySandbox;
   opts.onSecrets(sandbox.secrets());
   let adapter: CliAdapter | undefined;
   let store: StateStore | undefined;
@@ -99,27 +108,26 @@ export async function runScenario(
   try {
     const now = () => sandbox.clock.now();
     const c = sandbox.credentials.partnerCenter;
-    const pc = createPartnerCenterClient(
-      {
-        tenantId: c.tenantId,
-        clientId: c.clientId,
-        clientSecret: c.clientSecret,
-        authorityHost: c.authorityHost,
-        tokenEndpoint: c.tokenEndpoint,
-        scope: c.scope,
-        apiBaseUrl: c.apiBaseUrl,
-      },
-      { now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))) },
-    );
-    adapter = mod.createAdapter(
-      mod.sandboxConfig(demo.credentials(sandbox), demo.sandboxOptions?.(sandbox)),
-      {
-        now,
-        logger: log,
-        // The sandbox asks for retries in seconds; the demo waits at most 50 ms of real time.
-        sleep: (ms: number) => new Promise((r) => setTimeout(r, Math.min(ms, 50))),
-      },
-    );
+    const pcSection = {
+      tenantId: c.tenantId,
+      clientId: c.clientId,
+      clientSecret: c.clientSecret,
+      authorityHost: c.authorityHost,
+      tokenEndpoint: c.tokenEndpoint,
+      scope: c.scope,
+      apiBaseUrl: c.apiBaseUrl,
+    };
+    const pc = createPartnerCenterClient(pcSection, {
+      now,
+      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))),
+    });
+    const crmSection = mod.sandboxConfig(demo.credentials(sandbox), demo.sandboxOptions?.(sandbox));
+    adapter = mod.createAdapter(crmSection, {
+      now,
+      logger: log,
+      // The sandbox asks for retries in seconds; the demo waits at most 50 ms of real time.
+      sleep: (ms: number) => new Promise((r) => setTimeout(r, Math.min(ms, 50))),
+    });
     store = opts.keepDir
       ? SqliteStateStore.open(join(opts.keepDir, `${demo.kind}-state.sqlite`))
       : new MemoryStateStore();
@@ -263,7 +271,13 @@ export async function runScenario(
         `${JSON.stringify({ urls: sandbox.urls, credentials: sandbox.credentials }, null, 2)}\n`,
         { mode: 0o600 },
       );
-      return { report, sandbox, credentialsFile };
+      const configFile = writeKeptConfig(
+        opts.keepDir,
+        demo.kind,
+        { partnerCenter: pcSection, crm: crmSection },
+        `${demo.kind}-state.sqlite`,
+      );
+      return { report, sandbox, credentialsFile, configFile };
     }
     return { report };
   } catch (e) {
