@@ -1,3 +1,6 @@
+import { copyFile, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type CoSellDeal, MemoryStateStore, type Person, type Stage } from "@cosell/core";
 import type { ConformanceFixture, CrmDriver, CrmOpportunity } from "@cosell/core/testing";
 import { type Sandbox, SEED_IDS, startSandbox } from "@cosell/sandbox";
@@ -286,21 +289,67 @@ export function dataverseDriver(sb: DynamicsSandbox, faults: BatchFaults): CrmDr
   };
 }
 
-/** A full conformance fixture on a fresh sandbox, set up by the adapter itself. */
+let pristine: Promise<string> | undefined;
+
+/**
+ * A snapshot of a sandbox on which the adapter's own `setup()` ran (columns, key Active). Fixtures
+ * start from copies of it: no key generation, no setup per test (the done-when test covers setup
+ * from a bare environment).
+ */
+function pristineSnapshot(): Promise<string> {
+  pristine ??= (async () => {
+    const file = join(await mkdtemp(join(tmpdir(), "cosell-dynamics-")), "pristine.json");
+    const sb = await startSandbox({
+      systems: ["partnerCenter", "dataverse", "graph"],
+      freezeClock: true,
+      snapshotFile: file,
+    });
+    await createDynamicsAdapter(sandboxConfig(sb)).setup();
+    sb.dataverse.activateKeys();
+    await sb.stop();
+    return file;
+  })();
+  return pristine;
+}
+
+/** Removes the pristine snapshot (call once per file, after all fixtures are disposed). */
+export async function disposePristine(): Promise<void> {
+  const file = await pristine;
+  pristine = undefined;
+  if (file) await rm(join(file, ".."), { recursive: true, force: true });
+}
+
+/** A full conformance fixture on a fresh sandbox (a copy of the set-up pristine one). */
 export async function dynamicsFixture(
   extra: Partial<DynamicsConfigInput> = {},
-): Promise<ConformanceFixture & { sb: DynamicsSandbox }> {
-  const sb = await startDynamicsSandbox();
+): Promise<ConformanceFixture & { sb: DynamicsSandbox; dispose(): Promise<void> }> {
+  const source = await pristineSnapshot();
+  const dir = await mkdtemp(join(tmpdir(), "cosell-dynamics-"));
+  const file = join(dir, "sandbox.json");
+  await copyFile(source, file);
+  const sb: DynamicsSandbox = await startSandbox({
+    systems: ["partnerCenter", "dataverse", "graph"],
+    freezeClock: true,
+    snapshotFile: file,
+  });
   const faults = new BatchFaults();
   const adapter = createDynamicsAdapter(sandboxConfig(sb, extra), {
     fetch: faultyFetch(faults),
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 20))),
     now: () => sb.clock.now(),
   });
-  await adapter.setup();
-  sb.dataverse.activateKeys();
   const side = partnerCenterSide(sb);
-  return { sb, adapter, crm: dataverseDriver(sb, faults), ...side, store: new MemoryStateStore() };
+  return {
+    sb,
+    adapter,
+    crm: dataverseDriver(sb, faults),
+    ...side,
+    store: new MemoryStateStore(),
+    async dispose() {
+      await sb.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export { contactPerson };
