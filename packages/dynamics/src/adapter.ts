@@ -2,7 +2,6 @@ import {
   type AdapterDescription,
   type CallStats,
   type ChangePage,
-  type CoSellDeal,
   type CrmAdapter,
   type CrmRecord,
   type CrmWrite,
@@ -13,30 +12,19 @@ import {
   type Person,
   RemoteApiError,
   type SetupReport,
-  type Stage,
   type SyncField,
   type VerifyReport,
 } from "@cosell/core";
-import { type BatchOperation, type BatchPart, buildBatch, parseBatchResponse } from "./batch.js";
+import { type BatchPart, buildBatch, parseBatchResponse } from "./batch.js";
 import { columnsFor } from "./columns.js";
 import { type DynamicsConfig, type DynamicsConfigInput, parseDynamicsConfig } from "./config.js";
 
 import { EntraDirectory } from "./graph.js";
 import { type CallCounter, dataverseError, errorFrom, WebApiClient } from "./http.js";
-import {
-  deletedRecord,
-  LOST,
-  OPEN,
-  opportunitySelect,
-  plainFieldColumns,
-  type Related,
-  type Row,
-  rowToRecord,
-  stateOfStage,
-  statusColumns,
-  WON,
-} from "./mapping.js";
+import { deletedRecord, LOST, opportunitySelect, type Related, type Row, rowToRecord } from "./mapping.js";
+import { ACCOUNT_SELECT, CONTACT_SELECT, chunks, IDS_PER_QUERY, orEq, q, USER_SELECT } from "./query.js";
 import { runSetup, runVerify } from "./setup.js";
+import { createChangeSets } from "./writes.js";
 
 /** Logger shape the adapter writes to (pino-compatible). Secrets are never passed. */
 export interface DynamicsLogger {
@@ -72,24 +60,6 @@ const FIELD_DIRECTIONS: Partial<Record<SyncField, FieldDirection>> = {
   invitation: "both",
   stage: "both",
 };
-
-const ACCOUNT_SELECT =
-  "accountid,name,address1_line1,address1_line2,address1_city,address1_stateorprovince,address1_postalcode,address1_country";
-const CONTACT_SELECT = "contactid,firstname,lastname,emailaddress1,telephone1,mobilephone";
-const USER_SELECT =
-  "systemuserid,firstname,lastname,internalemailaddress,address1_telephone1,mobilephone,azureactivedirectoryobjectid,applicationid,accessmode";
-/** Ids per `$filter=… eq … or …` (keeps URLs short enough for any proxy). */
-const IDS_PER_QUERY = 40;
-
-const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
-const orEq = (column: string, values: readonly string[], literal = (v: string) => v) =>
-  values.map((v) => `${column} eq ${literal(v)}`).join(" or ");
-const chunks = <T>(list: readonly T[], size: number): T[][] => {
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
-  return out;
-};
-const q = (s: string) => encodeURIComponent(s);
 
 /**
  * Creates the Dynamics 365 (Dataverse Web API) adapter. Throws a ConfigError naming the key when the
@@ -415,284 +385,15 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
 
   // ── writes ────────────────────────────────────────────────────────────────────────────────────
 
-  const lookups = {
-    accounts: new Map<string, string>(),
-    contacts: new Map<string, string>(),
-    campaigns: new Map<string, string>(),
-  };
-  const accountKey = (d: CoSellDeal) =>
-    `${d.customer.name.toLowerCase()}|${d.customer.address.postalCode ?? ""}`;
-
-  /** Finds existing accounts (name + postal code, as the Microsoft connector does), contacts (email) and campaigns (code or id). */
-  async function prepareLookups(writes: readonly CrmWrite[]): Promise<void> {
-    const deals = writes.flatMap((w) =>
-      w.op === "create"
-        ? [w.deal]
-        : w.op === "update" && (w.fields.includes("customer") || w.fields.includes("campaignId"))
-          ? [w.deal]
-          : [],
-    );
-    const names = [...new Set(deals.map((d) => d.customer.name).filter(Boolean))];
-    const emails = [...new Set(deals.map((d) => d.customer.contact?.email).filter((e): e is string => !!e))];
-    const campaigns = [...new Set(deals.map((d) => d.campaignId).filter((x): x is string => !!x))];
-    const urls: { kind: "accounts" | "contacts" | "campaigns"; url: string }[] = [];
-    for (const chunk of chunks(names, 20))
-      urls.push({
-        kind: "accounts",
-        url: `accounts?$select=${ACCOUNT_SELECT}&$filter=${q(orEq("name", chunk, quote))}`,
-      });
-    for (const chunk of chunks(emails, 20))
-      urls.push({
-        kind: "contacts",
-        url: `contacts?$select=${CONTACT_SELECT}&$filter=${q(orEq("emailaddress1", chunk, quote))}`,
-      });
-    for (const chunk of chunks(campaigns, 20)) {
-      const guids = chunk.filter((x) => /^[0-9a-f-]{36}$/i.test(x));
-      const filter = [orEq("codename", chunk, quote), guids.length ? orEq("campaignid", guids) : ""]
-        .filter(Boolean)
-        .join(" or ");
-      urls.push({ kind: "campaigns", url: `campaigns?$select=campaignid,codename&$filter=${q(filter)}` });
-    }
-    const results = await getMany(urls.map((u) => u.url));
-    results.forEach((rows, i) => {
-      for (const r of rows) {
-        if (urls[i]!.kind === "accounts")
-          lookups.accounts.set(
-            `${String(r.name).toLowerCase()}|${String(r.address1_postalcode ?? "")}`,
-            String(r.accountid),
-          );
-        if (urls[i]!.kind === "contacts")
-          lookups.contacts.set(String(r.emailaddress1).toLowerCase(), String(r.contactid));
-        if (urls[i]!.kind === "campaigns") {
-          lookups.campaigns.set(String(r.campaignid), String(r.campaignid));
-          if (r.codename) lookups.campaigns.set(String(r.codename), String(r.campaignid));
-        }
-      }
-    });
-  }
-
-  const accountBody = (d: CoSellDeal): Row => ({
-    name: d.customer.name,
-    address1_line1: d.customer.address.street ?? null,
-    address1_line2: d.customer.address.street2 ?? null,
-    address1_city: d.customer.address.city ?? null,
-    address1_stateorprovince: d.customer.address.state ?? null,
-    address1_postalcode: d.customer.address.postalCode ?? null,
-    address1_country: d.customer.address.country || null,
+  const { prepareLookups, opsFor } = createChangeSets({
+    cfg,
+    c,
+    url: (path) => http.url(path),
+    now,
+    getMany,
+    loadCurrencies,
+    seen,
   });
-  const contactBody = (p: Person): Row => ({
-    firstname: p.firstName || null,
-    lastname: p.lastName || p.email,
-    emailaddress1: p.email || null,
-    telephone1: p.phone || null,
-  });
-
-  /** Ops that make the customer exist (account, contact), and the binds the opportunity then needs. */
-  function customerOps(d: CoSellDeal, ops: BatchOperation[], current?: Row): Row {
-    const binds: Row = {};
-    const accountId =
-      (current?._parentaccountid_value as string | undefined) ?? lookups.accounts.get(accountKey(d));
-    let accountRef: string;
-    if (accountId) {
-      if (current?._parentaccountid_value)
-        ops.push({
-          method: "PATCH",
-          url: http.url(`accounts(${accountId})`),
-          headers: { "If-Match": "*" },
-          body: accountBody(d),
-        });
-      accountRef = `/accounts(${accountId})`;
-    } else if (d.customer.name) {
-      ops.push({ method: "POST", url: http.url("accounts"), body: accountBody(d) });
-      accountRef = `$${ops.length}`;
-    } else return binds;
-    binds["parentaccountid@odata.bind"] = accountRef;
-    binds["customerid_account@odata.bind"] = accountRef;
-    const p = d.customer.contact;
-    if (p?.email || p?.lastName) {
-      const contactId =
-        (current?._parentcontactid_value as string | undefined) ??
-        lookups.contacts.get((p.email ?? "").toLowerCase());
-      if (contactId) {
-        if (current?._parentcontactid_value)
-          ops.push({
-            method: "PATCH",
-            url: http.url(`contacts(${contactId})`),
-            headers: { "If-Match": "*" },
-            body: contactBody(p),
-          });
-        binds["parentcontactid@odata.bind"] = `/contacts(${contactId})`;
-      } else {
-        ops.push({
-          method: "POST",
-          url: http.url("contacts"),
-          body: { ...contactBody(p), "parentcustomerid_account@odata.bind": accountRef },
-        });
-        binds["parentcontactid@odata.bind"] = `$${ops.length}`;
-      }
-    }
-    return binds;
-  }
-
-  async function valueColumns(d: CoSellDeal): Promise<Row> {
-    if (!d.value) return { estimatedvalue: null };
-    const cur = await loadCurrencies();
-    const id = cur.byCode.get(d.value.currency.toUpperCase());
-    if (!id)
-      throw new RemoteApiError(
-        "CURRENCY_NOT_FOUND",
-        `Currency ${d.value.currency} is not set up in Dataverse. Add it under Settings → Business Management → Currencies.`,
-      );
-    return {
-      estimatedvalue: d.value.amount,
-      "transactioncurrencyid@odata.bind": `/transactioncurrencies(${id})`,
-    };
-  }
-
-  const closeStatus = (stage: Stage): number =>
-    stage === "won"
-      ? cfg.stageMap.won
-      : stage === "declined"
-        ? cfg.stageMap.declined
-        : stage === "expired"
-          ? cfg.stageMap.expired
-          : cfg.stageMap.lost;
-
-  function closeOp(
-    id: string,
-    state: number,
-    statusCode: number,
-    d: CoSellDeal | undefined,
-    current: Row,
-    reclose: boolean,
-  ): BatchOperation {
-    const won = state === WON;
-    const reason = d?.closeReason ?? (current[c.closeReason] as string | undefined);
-    const end =
-      reclose && typeof current.actualclosedate === "string"
-        ? `${current.actualclosedate.slice(0, 10)}T12:00:00Z`
-        : now().toISOString();
-    const revenue =
-      reclose && typeof current.actualvalue === "number"
-        ? current.actualvalue
-        : won
-          ? (d?.value?.amount ?? current.estimatedvalue)
-          : 0;
-    return {
-      method: "POST",
-      url: http.url(won ? "WinOpportunity" : "LoseOpportunity"),
-      body: {
-        Status: statusCode,
-        OpportunityClose: {
-          subject:
-            `${won ? "Won" : "Lost"}${reclose ? " (co-sell status update)" : ""}: ${String(d?.name ?? current.name ?? "")}`.slice(
-              0,
-              200,
-            ),
-          "opportunityid@odata.bind": `/opportunities(${id})`,
-          actualrevenue: typeof revenue === "number" ? revenue : 0,
-          actualend: end,
-          ...(reason ? { description: reason } : {}),
-        },
-      },
-    };
-  }
-
-  /** The change set of one write (empty when there is nothing to change). */
-  async function opsFor(w: CrmWrite): Promise<BatchOperation[]> {
-    const ops: BatchOperation[] = [];
-    if (w.op === "create") {
-      const d = w.deal;
-      const binds = customerOps(d, ops);
-      const campaign = d.campaignId ? lookups.campaigns.get(d.campaignId) : undefined;
-      const { [c.referralId]: _key, ...status } = statusColumns(w.status, c, cfg.optionValuePrefix);
-      ops.push({
-        method: "PATCH",
-        url: http.url(`opportunities(${c.referralId}=${quote(w.referralId)})?$select=opportunityid`),
-        headers: { Prefer: "return=representation" },
-        body: {
-          ...plainFieldColumns(
-            d,
-            ["name", "closeDate", "notes", "consentToShareContact", "solutions", "invitation", "team"],
-            c,
-          ),
-          ...(await valueColumns(d)),
-          ...binds,
-          ...(campaign ? { "campaignid@odata.bind": `/campaigns(${campaign})` } : {}),
-          [c.syncFlag]: true,
-          [c.direction]: d.direction,
-          salesstage: cfg.stageMap.inboundSalesStage,
-          ...status,
-          [c.coSellStatus]: w.status.coSellStage ?? d.stage,
-        },
-      });
-      return ops;
-    }
-    const id = w.crmId;
-    const current = seen.get(id)!;
-    const body: Row = {};
-    let target = current.statecode as number;
-    let stage: Stage | undefined;
-    if (w.op === "update") {
-      Object.assign(body, plainFieldColumns(w.deal, w.fields, c));
-      if (w.fields.includes("value")) Object.assign(body, await valueColumns(w.deal));
-      if (w.fields.includes("campaignId")) {
-        const campaign = w.deal.campaignId ? lookups.campaigns.get(w.deal.campaignId) : undefined;
-        if (campaign) body["campaignid@odata.bind"] = `/campaigns(${campaign})`;
-        else if (!w.deal.campaignId) body.campaignid = null;
-      }
-      if (w.fields.includes("customer")) Object.assign(body, customerOps(w.deal, ops, current));
-      if (w.fields.includes("stage")) {
-        stage = w.deal.stage;
-        target = stateOfStage(stage);
-        body[c.coSellStatus] = stage;
-        body[c.closeReason] = w.deal.closeReason ?? null;
-      }
-    }
-    if (w.status) Object.assign(body, statusColumns(w.status, c, cfg.optionValuePrefix));
-    if (stage) body[c.coSellStatus] = stage;
-    const state = current.statecode as number;
-    const etag = typeof current["@odata.etag"] === "string" ? current["@odata.etag"] : "*";
-    const patch = (extra: Row): BatchOperation => ({
-      method: "PATCH",
-      url: http.url(`opportunities(${id})`),
-      headers: { "If-Match": etag },
-      body: { ...body, ...extra },
-    });
-    const hasChanges = Object.keys(body).length > 0 || ops.length > 0;
-    if (state === OPEN) {
-      if (Object.keys(body).length) ops.push(patch({}));
-      if (target !== OPEN)
-        ops.push(
-          closeOp(id, target, closeStatus(stage!), w.op === "update" ? w.deal : undefined, current, false),
-        );
-      return ops;
-    }
-    // Won/Lost rows are read-only until reopened (dynamics.md §2.1): reopen, write, close again.
-    if (target === OPEN) {
-      ops.push(patch({ statecode: OPEN, statuscode: cfg.stageMap.reopen }));
-      return ops;
-    }
-    if (!hasChanges && target === state) return ops;
-    ops.push(patch({ statecode: OPEN, statuscode: cfg.stageMap.reopen }));
-    const sameClose =
-      target === state && (!stage || stageOfRow(current) === stage || (target === LOST && !stage));
-    const statusCode =
-      sameClose && typeof current.statuscode === "number"
-        ? current.statuscode
-        : closeStatus(stage ?? (target === WON ? "won" : "lost"));
-    ops.push(
-      closeOp(id, target, statusCode, w.op === "update" ? w.deal : undefined, current, target === state),
-    );
-    return ops;
-  }
-
-  const stageOfRow = (r: Row): Stage =>
-    r.statecode === WON
-      ? "won"
-      : r.statecode === LOST
-        ? ((r[c.coSellStatus] as Stage) ?? "lost")
-        : "accepted";
 
   const failure = (
     crmId: string | undefined,
