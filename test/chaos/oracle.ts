@@ -16,6 +16,8 @@ export class Oracle {
   readonly private = new Set<string>();
   /** Referral id → the notes Microsoft last wrote. */
   readonly notes = new Map<string, string>();
+  /** Referral id → every notes edit Microsoft made, oldest first, stamped (for diagnosing a lost edit). */
+  readonly notesHistory = new Map<string, string[]>();
   /** Edits made, by kind. */
   readonly edits: Record<string, number> = {};
 

@@ -8,7 +8,8 @@ export const WORKER_SCRIPT = fileURLToPath(new URL("./worker.mjs", import.meta.u
 /** Settings the worker reads from `COSELL_CHAOS_WORKER` (see worker.mjs). */
 export interface WorkerSettings {
   statePath: string;
-  crmUrl: string;
+  /** The test's CRM server, or the Dynamics adapter's settings for the sandbox's Dataverse. */
+  crm: { kind: "http"; url: string } | { kind: "dynamics"; config: Record<string, unknown> };
   pc: Record<string, unknown>;
   maxWaitMs: number;
   mode: "chaos" | "settle";

@@ -5,7 +5,8 @@
 //
 // Settings come as JSON in COSELL_CHAOS_WORKER:
 //   statePath  SQLite state file
-//   crmUrl     the test's CRM server (crm-server.ts)
+//   crm        {kind:"http", url}: the test's CRM server (crm-server.ts); or {kind:"dynamics", config}:
+//              @cosell/dynamics (its build) against the sandbox's Dataverse
 //   pc         Partner Center client settings (the sandbox's credentials)
 //   maxWaitMs  longest wait taken for a Retry-After or a backoff (0 = the full wait)
 //   mode       "chaos": cycle until killed; "settle": cycle until two quiet cycles in a row, then exit 0
@@ -28,7 +29,7 @@ async function crmCall(route, body, counts) {
     else counts.reads++;
     let res;
     try {
-      res = await fetch(`${cfg.crmUrl}${route}`, {
+      res = await fetch(`${cfg.crm.url}${route}`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body ?? {}),
@@ -73,7 +74,12 @@ function httpCrmAdapter() {
 }
 
 const store = SqliteStateStore.open(cfg.statePath);
-const adapter = httpCrmAdapter();
+const adapter =
+  cfg.crm.kind === "dynamics"
+    ? (await import("../../packages/dynamics/dist/index.js")).createDynamicsAdapter(cfg.crm.config, {
+        sleep: wait,
+      })
+    : httpCrmAdapter();
 const partnerCenter = createPartnerCenterClient(cfg.pc, { sleep: wait });
 emit("start", { pid: process.pid });
 
