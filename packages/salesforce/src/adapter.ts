@@ -134,6 +134,8 @@ export function createSalesforceAdapter(
       start && options.overlapMs > 0 ? new Date(Date.parse(start.ts) - options.overlapMs) : undefined;
     let last: { ts: string; id: string } | undefined =
       start && options.overlapMs === 0 ? { ts: start.ts, id: start.id } : undefined;
+    // Ids already reported by this call: a later page must not hand the engine an older copy.
+    const yielded = new Set<string>();
     for (;;) {
       const where = [
         feed,
@@ -153,15 +155,49 @@ export function createSalesforceAdapter(
       if (rows.length) {
         const tail = rows.at(-1)!;
         last = { ts: new Date(String(tail.SystemModstamp)).toISOString(), id: String(tail.Id) };
-        const records = await toRecords(rows);
+        const fresh = rows.filter((r) => !yielded.has(String(r.Id)));
+        for (const r of fresh) yielded.add(String(r.Id));
+        const records = await toRecords(fresh);
         yield {
-          records: records.map((r, i) => (rows[i]!.IsDeleted === true ? { ...r, deleted: true } : r)),
-          cursor: encodeCursor({ ts: last.ts, id: last.id, del: start?.del }),
+          records: records.map((r, i) => (fresh[i]!.IsDeleted === true ? { ...r, deleted: true } : r)),
+          cursor: encodeCursor({ ts: last.ts, id: last.id, del: start?.del, rel: start?.rel }),
         };
       }
       if (rows.length < config.pageSize) break;
     }
-    if (!start) return;
+    const ts = last?.ts ?? start?.ts ?? until.toISOString();
+    const id = last?.id ?? start?.id ?? "";
+    if (!start) {
+      // First read: everything is in; later cycles look for related edits and deletes from here on.
+      yield {
+        records: [],
+        cursor: encodeCursor({ ts, id, del: until.toISOString(), rel: until.toISOString() }),
+      };
+      return;
+    }
+    // Related-list edits (team members, contact roles, the account) do not move the opportunity's
+    // SystemModstamp: look for them separately, from where the last completed read ended.
+    if (config.watchRelated) {
+      const resume = encodeCursor({
+        ts,
+        id,
+        ...(start.del ? { del: start.del } : {}),
+        ...(start.rel ? { rel: start.rel } : {}),
+      });
+      const from = new Date(Date.parse(start.rel ?? start.ts) - options.overlapMs);
+      const window = `SystemModstamp >= ${soqlDateTime(from)} AND SystemModstamp < ${soqlDateTime(until)}`;
+      for (const semiJoin of [
+        `Id IN (SELECT OpportunityId FROM OpportunityTeamMember WHERE ${window})`,
+        `Id IN (SELECT OpportunityId FROM OpportunityContactRole WHERE ${window})`,
+        `AccountId IN (SELECT Id FROM Account WHERE ${window})`,
+      ]) {
+        const rows = (
+          await client.query(`SELECT ${select} FROM Opportunity WHERE ${feed} AND ${semiJoin} ORDER BY Id`)
+        ).filter((r) => !yielded.has(String(r.Id)));
+        for (const r of rows) yielded.add(String(r.Id));
+        if (rows.length) yield { records: await toRecords(rows), cursor: resume };
+      }
+    }
     // Deletes the Recycle Bin no longer holds (emptied, hard-deleted): getDeleted still knows them.
     const from = new Date(
       Math.max(Date.parse(start.del ?? start.ts) - options.overlapMs, until.getTime() - DELETED_WINDOW_MS),
@@ -180,12 +216,12 @@ export function createSalesforceAdapter(
         `SELECT ${select} FROM Opportunity WHERE IsDeleted = true AND ${feed} AND Id IN (${part.map(soqlString).join(", ")})`,
         { scanAll: true },
       );
-      for (const r of await toRecords(rows)) records.push({ ...r, deleted: true });
+      const fresh = rows.filter((r) => !yielded.has(String(r.Id)));
+      for (const r of await toRecords(fresh)) records.push({ ...r, deleted: true });
     }
-    const ts = last?.ts ?? start.ts;
     const covered = Date.parse(deleted.latestDateCovered);
     const del = Number.isNaN(covered) ? (start.del ?? start.ts) : new Date(covered).toISOString();
-    yield { records, cursor: encodeCursor({ ts, id: last?.id ?? start.id, del }) };
+    yield { records, cursor: encodeCursor({ ts, id, del, rel: until.toISOString() }) };
   }
 
   async function read(crmIds: readonly string[]): Promise<CrmRecord[]> {

@@ -156,6 +156,11 @@ export const SalesforceConfigSchema = z
       .default("USD"),
     /** Also list the opportunity owner in the deal's team (besides OpportunityTeamMember rows). */
     teamIncludesOwner: z.boolean().default(false),
+    /**
+     * Also poll OpportunityTeamMember, OpportunityContactRole and Account for changes (three more
+     * queries per cycle): their edits do not move the opportunity's SystemModstamp.
+     */
+    watchRelated: z.boolean().default(true),
     /** Send later team edits (OpportunityTeamMember changes) to Partner Center, not only with a new referral. */
     syncTeamUpdates: z.boolean().default(false),
     /** Name of the permission set setup creates and assigns to the integration user. */

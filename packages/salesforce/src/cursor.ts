@@ -8,6 +8,8 @@ export interface SalesforceCursor {
   id: string;
   /** getDeleted was read up to here (ISO). */
   del?: string;
+  /** Related records (team, contact roles, account) were read up to here (ISO). */
+  rel?: string;
 }
 
 /** Opaque, URL-safe cursor text. */
@@ -21,7 +23,12 @@ export function decodeCursor(raw: string | undefined): SalesforceCursor | undefi
   try {
     const c = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as Record<string, unknown>;
     if (c.v === 1 && typeof c.ts === "string" && typeof c.id === "string" && !Number.isNaN(Date.parse(c.ts)))
-      return { ts: c.ts, id: c.id, ...(typeof c.del === "string" ? { del: c.del } : {}) };
+      return {
+        ts: c.ts,
+        id: c.id,
+        ...(typeof c.del === "string" ? { del: c.del } : {}),
+        ...(typeof c.rel === "string" ? { rel: c.rel } : {}),
+      };
   } catch {
     // fall through
   }

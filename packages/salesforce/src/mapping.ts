@@ -148,8 +148,8 @@ export function opportunityFields(config: SalesforceConfig, facts: OrgFacts): st
     f.direction,
     ...account,
     ...owner,
-    "(SELECT ContactId, IsPrimary, Contact.FirstName, Contact.LastName, Contact.Email, Contact.Phone FROM OpportunityContactRoles)",
-    "(SELECT UserId, User.FirstName, User.LastName, User.Email, User.Phone FROM OpportunityTeamMembers)",
+    "(SELECT ContactId, IsPrimary, IsDeleted, Contact.FirstName, Contact.LastName, Contact.Email, Contact.Phone FROM OpportunityContactRoles)",
+    "(SELECT UserId, IsDeleted, User.FirstName, User.LastName, User.Email, User.Phone FROM OpportunityTeamMembers)",
   ].join(", ");
 }
 
@@ -161,7 +161,8 @@ const iso = (v: unknown): string => {
 
 function children(row: Row, rel: string): Row[] {
   const c = row[rel] as { records?: Row[] } | null | undefined;
-  return c?.records ?? [];
+  // queryAll (the change feed) also returns deleted child rows.
+  return (c?.records ?? []).filter((r) => r.IsDeleted !== true);
 }
 
 function person(r: Row | null | undefined): Person | undefined {

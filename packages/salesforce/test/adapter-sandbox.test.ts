@@ -179,13 +179,14 @@ describe("changes, writes and stats", () => {
   });
 
   it("pages by SystemModstamp + Id keyset, resumes after the cursor and re-reads the overlap", async () => {
+    adapter = sandboxAdapter(sb, { pageSize: 2, batchSize: 2, watchRelated: false });
     const crm = salesforceDriver(sb, sandboxConfig(sb));
     const ids: string[] = [];
     for (const name of ["A", "B", "C", "D", "E"])
       ids.push(await crm.createOpportunity(sampleDeal({ name }), { optedIn: true }));
     await crm.createOpportunity(sampleDeal({ name: "Private" }), { optedIn: false });
     const pages = await drain(adapter.changes(undefined, { overlapMs: 0 }));
-    expect(pages.map((p) => p.records.length)).toEqual([2, 2, 1]);
+    expect(pages.map((p) => p.records.length)).toEqual([2, 2, 1, 0]);
     expect(pages.flatMap((p) => p.records.map((r) => r.crmId))).toEqual(ids);
     const cursor = pages.at(-1)!.cursor;
 
@@ -200,6 +201,28 @@ describe("changes, writes and stats", () => {
       expect.arrayContaining([ids[4], ids[1]]),
     );
     expect(adapter.stats().byEndpoint["GET queryAll"]).toBeGreaterThanOrEqual(5);
+  });
+
+  it("team member, contact role and account edits are reported although the opportunity did not change", async () => {
+    const crm = salesforceDriver(sb, sandboxConfig(sb));
+    const ids: string[] = [];
+    for (const name of ["Team", "Account", "Quiet"])
+      ids.push(await crm.createOpportunity(sampleDeal({ name }), { optedIn: true }));
+    const pages = await drain(adapter.changes(undefined, { overlapMs: 0 }));
+    sb.clock.advance(5_000);
+    const cursor = pages.at(-1)!.cursor;
+    await crm.update(ids[0]!, {
+      team: [{ firstName: "New", lastName: "Member", email: "new.member@partner.example", phone: "1" }],
+    });
+    const accountId = String(sb.salesforce.get("Opportunity", ids[1]!)!.AccountId);
+    sb.salesforce.update("Account", accountId, { BillingCity: "Bellevue" });
+    sb.clock.advance(1_000);
+    const next = (await drain(adapter.changes(cursor, { overlapMs: 0 }))).flatMap((p) => p.records);
+    expect(next.map((r) => r.crmId).sort()).toEqual([ids[0], ids[1]].sort());
+    expect(next.find((r) => r.crmId === ids[0])?.deal.team.map((t) => t.email)).toEqual([
+      "new.member@partner.example",
+    ]);
+    expect(next.find((r) => r.crmId === ids[1])?.deal.customer.address.city).toBe("Bellevue");
   });
 
   it("a deleted record that was in the feed comes back with deleted: true", async () => {

@@ -155,11 +155,7 @@ export function salesforceDriver(sb: SalesforceSandbox, input: SalesforceConfigI
         const accountId = setCustomer(crmId, changes.customer);
         setContact(crmId, accountId, changes.customer.contact);
       }
-      if (changes.team) {
-        setTeam(crmId, changes.team);
-        // A related-list edit does not move the opportunity's SystemModstamp; the seller saves it too.
-        sf.update("Opportunity", crmId, { NextStep: `Team changed ${sb.clock.now().toISOString()}` });
-      }
+      if (changes.team) setTeam(crmId, changes.team);
     },
     setOptIn: (crmId, optedIn) => sf.update("Opportunity", crmId, { [f.optIn]: optedIn }),
     setStage(crmId, stage: Stage, reason?: string) {
