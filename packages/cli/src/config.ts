@@ -3,6 +3,7 @@ import { ConfigError, PartnerCenterClientConfigSchema, SyncRulesSchema } from "@
 import { z } from "zod";
 import { configErrorFrom, parseConfig, readConfigFile } from "./config-file.js";
 import { CRM_KINDS, CRM_MODULES, type CrmKind } from "./crm-modules.js";
+import { isSecretRef } from "./secrets.js";
 
 /** Default config file name (`--config` overrides it). */
 export const DEFAULT_CONFIG_FILE = "cosell.yaml";
@@ -51,6 +52,20 @@ export interface LoadedConfig {
   secrets: string[];
   /** Absolute path of the state store. */
   statePath: string;
+  /** Every `env:`/`file:` reference in the file, by dotted key (`crm.auth.refreshToken` → `file:./sf.token`). */
+  references: Record<string, string>;
+}
+
+/** The `env:`/`file:` references of a raw config, by dotted key. */
+export function referencesOf(
+  raw: unknown,
+  path: string[] = [],
+  out: Record<string, string> = {},
+): Record<string, string> {
+  if (typeof raw === "string" && isSecretRef(raw)) out[path.join(".")] = raw;
+  else if (raw && typeof raw === "object")
+    for (const [k, v] of Object.entries(raw)) referencesOf(v, [...path, k], out);
+  return out;
 }
 
 /** Validates a config object (already read): secrets resolved, TLS checked, CRM section by its adapter. */
@@ -73,7 +88,13 @@ export function loadCosellConfig(
   const file = resolve(opts.cwd ?? process.cwd(), path);
   const raw = readConfigFile(file);
   const { config, secrets } = validateConfig(raw, { env: opts.env, baseDir: dirname(file) });
-  return { config, file, secrets, statePath: resolve(dirname(file), config.state.path) };
+  return {
+    config,
+    file,
+    secrets,
+    statePath: resolve(dirname(file), config.state.path),
+    references: referencesOf(raw),
+  };
 }
 
 /** The `crm.kind` a command expects matches the config (`cosell setup dynamics` on a Salesforce config). */

@@ -26,8 +26,9 @@ export class CommandContext {
     for (const v of values) if (v) this.secretValues.add(v);
   }
 
+  /** Every secret known so far, including values the config's adapters learn later (rotated tokens). */
   secrets(): string[] {
-    return [...this.secretValues];
+    return [...this.secretValues, ...(this.loaded?.secrets ?? [])];
   }
 
   /** pino to stderr: JSON, or pretty when stderr is a terminal. Secrets masked. */

@@ -1,3 +1,5 @@
+import { chmodSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import {
   ConfigError,
   createPartnerCenterClient,
@@ -27,7 +29,30 @@ export function createAdapter(loaded: LoadedConfig, logger?: Logger, now?: () =>
       `crm.kind: "${mod.kind}" — the ${mod.title} adapter is not available in this build of cosell. Update cosell (pnpm install && pnpm build).`,
       { key: "crm.kind", value: mod.kind },
     );
-  return mod.createAdapter(loaded.config.crm, { logger, ...(now ? { now } : {}) });
+  return mod.createAdapter(loaded.config.crm, {
+    logger,
+    ...(now ? { now } : {}),
+    onRefreshToken: (token: string) => saveRotatedRefreshToken(loaded, token, logger),
+  });
+}
+
+/**
+ * Salesforce rotates refresh tokens: the new one replaces the old where the config points. A `file:`
+ * reference is rewritten in place (mode 0600); an `env:` one cannot be, so the admin is told.
+ */
+export function saveRotatedRefreshToken(loaded: LoadedConfig, token: string, logger?: Logger): void {
+  loaded.secrets.push(token);
+  const ref = loaded.references["crm.auth.refreshToken"];
+  if (ref?.startsWith("file:")) {
+    const file = resolve(dirname(loaded.file), ref.slice("file:".length));
+    writeFileSync(file, `${token}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    logger?.info({ key: "crm.auth.refreshToken" }, "saved the rotated Salesforce refresh token");
+  } else if (ref)
+    logger?.warn(
+      { key: "crm.auth.refreshToken" },
+      "Salesforce rotated the refresh token but crm.auth.refreshToken is an env: reference; use file:PATH so cosell can save the new one",
+    );
 }
 
 /** Opens the state store, the Partner Center client and the CRM adapter. */
