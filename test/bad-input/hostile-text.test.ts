@@ -41,9 +41,12 @@ const HOSTILE_TEXT: { name: string; text: string }[] = [
 
 let dir: string | undefined;
 let fake: FakePartnerCenter | undefined;
+let store: SqliteStateStore | undefined;
 afterEach(async () => {
   await fake?.close();
   fake = undefined;
+  store?.close();
+  store = undefined;
   if (dir) rmSync(dir, { recursive: true, force: true });
   dir = undefined;
 });
@@ -51,7 +54,8 @@ afterEach(async () => {
 /** A world on a SQLite state file, talking to the in-memory Partner Center over loopback HTTP. */
 async function httpWorld(): Promise<{ w: World; cycle: () => ReturnType<World["cycle"]> }> {
   dir = mkdtempSync(join(tmpdir(), "cosell-bad-input-"));
-  const w = world({ store: SqliteStateStore.open(join(dir, "state.db")) });
+  store = SqliteStateStore.open(join(dir, "state.db"));
+  const w = world({ store });
   fake = await fakePartnerCenter(w.pc);
   const client = clientFor(fake);
   return { w, cycle: () => w.cycle(client) };
