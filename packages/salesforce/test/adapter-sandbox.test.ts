@@ -1,4 +1,4 @@
-import { AuthError, type CoSellDeal, type CrmRecord } from "@cosell/core";
+import { AuthError, type CoSellDeal, type CrmRecord, ThrottledError } from "@cosell/core";
 import { completeDeal, sampleDeal } from "@cosell/core/testing";
 import {
   createSalesforceServer,
@@ -300,5 +300,67 @@ describe("changes, writes and stats", () => {
       sb.salesforce.query(`SELECT Id FROM Opportunity WHERE Cosell_Referral_Id__c = '${write.referralId}'`)
         .totalSize,
     ).toBe(1);
+  });
+});
+
+describe("org differences", () => {
+  it("a multi-currency org: CurrencyIsoCode is described first, then read and written", async () => {
+    const clock = new SandboxClock();
+    const tokens = new TokenRegistry(clock);
+    const server = createSalesforceServer({ clock, tokens }, { multiCurrency: true });
+    const log = new RequestLog();
+    const running = await listen(server, { clock, log, faults: new FaultInjector() });
+    try {
+      const app = server.control.connectedApp;
+      const adapter = createSalesforceAdapter(
+        {
+          kind: "salesforce",
+          auth: {
+            kind: "clientCredentials",
+            clientId: app.clientId,
+            clientSecret: app.clientSecret,
+            loginUrl: running.url,
+          },
+        },
+        { now: () => clock.now() },
+      );
+      await adapter.setup();
+      log.clear();
+      const id = server.control.insert("Opportunity", {
+        Name: "Euro deal",
+        StageName: "Prospecting",
+        CloseDate: "2026-09-30",
+        Amount: 1000,
+        CurrencyIsoCode: "EUR",
+        Cosell_Sync__c: true,
+      });
+      const [rec] = await adapter.read([id]);
+      expect(rec?.deal.value).toEqual({ amount: 1000, currency: "EUR" });
+      const [res] = await adapter.apply([
+        {
+          op: "update",
+          crmId: id,
+          deal: { ...rec!.deal, value: { amount: 2000, currency: "GBP" } },
+          fields: ["value"],
+        },
+      ]);
+      expect(res).toEqual({ ok: true, crmId: id });
+      expect(server.control.get("Opportunity", id)).toMatchObject({ Amount: 2000, CurrencyIsoCode: "GBP" });
+      const describes = log.entries.map((e) => e.endpoint);
+      expect(describes.indexOf("GET /sobjects/{type}/describe")).toBeLessThan(
+        describes.indexOf("GET /query"),
+      );
+    } finally {
+      await running.close();
+    }
+  });
+
+  it("an exhausted API allocation is a ThrottledError", async () => {
+    const adapter = sandboxAdapter(sb);
+    await adapter.setup();
+    sb.salesforce.setApiUsage(sb.salesforce.apiUsage().limit);
+    const err = await drain(adapter.changes(undefined, { overlapMs: 0 })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ThrottledError);
+    sb.salesforce.setApiUsage(0);
   });
 });
