@@ -7,7 +7,7 @@
  * --rss-timeout-min M, --base-port P, --skip-rss, --skip-latency.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { peakRss } from "./lib/rss.mjs";
@@ -36,7 +36,7 @@ function parseArgs(argv) {
     edits: num("edits", quick ? 50 : 200),
     intervalMs: num("interval", 100),
     latencyTimeoutMs: num("latency-timeout-ms", 30_000),
-    rssTimeoutMs: num("rss-timeout-min", 30) * 60_000,
+    rssTimeoutMs: num("rss-timeout-min", 10) * 60_000,
     basePort: num("base-port", 47_310),
     only: flags.get("only"),
     skipRss: flags.has("skip-rss"),
@@ -98,6 +98,7 @@ async function main() {
   opts.workDir = join(tmpdir(), `cosell-bench-${process.pid}`);
   mkdirSync(opts.workDir, { recursive: true });
   const started = new Date();
+  const startLoad = loadavg()[0];
   const results = {};
   try {
     for (const target of Object.values(TARGETS)) {
@@ -120,6 +121,8 @@ async function main() {
       platform: `${process.platform} ${process.arch}`,
       cpu: `${cpus()[0]?.model ?? "?"} × ${cpus().length}`,
       memoryGb: Math.round(totalmem() / 2 ** 30),
+      /** 1-minute load average at the start and at the end: other work on the machine skews wall times. */
+      loadAverage: { start: startLoad, end: loadavg()[0] },
     },
     options: { ...opts, workDir: undefined },
     results,

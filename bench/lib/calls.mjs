@@ -24,6 +24,8 @@ export function callsSince(log, from, crmServer) {
     auth: { reads: 0, writes: 0, total: 0 },
   };
   const endpoints = {};
+  /** Responses that were not 2xx/3xx, by status (429 = throttled, 401 = token refresh, 412 = eTag). */
+  const failures = {};
   for (let i = from; i < log.entries.length; i++) {
     const e = log.entries[i];
     const side = sideOf(e, crmServer);
@@ -32,10 +34,11 @@ export function callsSince(log, from, crmServer) {
     if (e.method === "GET") c.reads++;
     else c.writes++;
     c.total++;
+    if (e.status >= 400) failures[e.status] = (failures[e.status] ?? 0) + 1;
     const key = `${e.server} ${e.endpoint}`;
     endpoints[key] = (endpoints[key] ?? 0) + 1;
   }
-  return { ...out, endpoints };
+  return { ...out, endpoints, failures };
 }
 
 /** Partner Center + CRM calls (tokens excluded). */

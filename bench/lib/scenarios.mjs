@@ -83,11 +83,19 @@ async function measuredCycle(target, sb, deps, { keepExchanges = false } = {}) {
   const from = mark(sb.log);
   const recorder = startRecording();
   const t0 = performance.now();
+  // A long cycle says how far it got every 30 s (on stderr, like the rest of the progress).
+  const ticker = setInterval(() => {
+    const calls = callsSince(sb.log, from, target.crmServer);
+    process.stderr.write(
+      `  … ${Math.round((performance.now() - t0) / 1000)} s: ${calls.partnerCenter.total} Partner Center and ${calls.crm.total} CRM calls so far\n`,
+    );
+  }, 30_000);
   let result;
   let exchanges;
   try {
     result = await runCycle(deps);
   } finally {
+    clearInterval(ticker);
     exchanges = finishRecording(recorder.stop(), enginePorts(sb));
   }
   const wallMs = performance.now() - t0;
@@ -121,6 +129,7 @@ async function measuredCycle(target, sb, deps, { keepExchanges = false } = {}) {
       steps: result.summary.steps,
       updatedFields: updatedFields(result.plan.steps),
       endpoints: calls.endpoints,
+      failedResponses: calls.failures,
     },
   };
 }

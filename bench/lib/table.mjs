@@ -85,7 +85,7 @@ export function renderTable(report, targets) {
   const line = (r) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
   const m = report.machine;
   return [
-    `cosell bench — ${report.startedAt} — ${m.node}, ${m.cpu}, ${m.memoryGb} GB — runs: ${report.options.runs}`,
+    `cosell bench — ${report.startedAt} — ${m.node}, ${m.cpu}, ${m.memoryGb} GB, load ${m.loadAverage.start.toFixed(1)} → ${m.loadAverage.end.toFixed(1)} — runs: ${report.options.runs}`,
     "",
     line(header),
     `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
