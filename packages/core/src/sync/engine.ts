@@ -303,6 +303,8 @@ class Cycle {
             referralId: link.referralId,
             deal: link.crm,
             modifiedAt: link.crmModifiedAt ?? link.updatedAt,
+            // A record the CRM reported deleted stays deleted when only its referral changes.
+            ...(link.state === "crmDeleted" ? { deleted: true } : {}),
           }
         : undefined;
     return {

@@ -260,3 +260,25 @@ describe("planCycle: a dry run", () => {
     expect(real.plan.steps.map((s) => s.kind).sort()).toEqual(plan.steps.map((s) => s.kind).sort());
   });
 });
+
+describe("runCycle: a record deleted in the CRM", () => {
+  it("stays deleted when its referral changes later: nothing is written to the CRM for it", async () => {
+    const w = world();
+    const id = w.crm.createOpportunity(sampleDeal(), { optedIn: true });
+    await runCycle(w.deps());
+    const ref = w.pc.all()[0]!;
+    w.crm.delete(id);
+    w.clock.advance(1000);
+    await runCycle(w.deps());
+    expect(w.store.getLinkByCrmId(id)?.state).toBe("crmDeleted");
+
+    w.pc.editNotes(ref.id, "Microsoft still edits it");
+    w.clock.advance(1000);
+    const crm0 = w.adapter.stats();
+    const { summary } = await runCycle(w.deps());
+    expect(w.adapter.stats().writes - crm0.writes).toBe(0);
+    expect(summary.errors).toEqual([]);
+    expect(w.crm.get(id)).toBeUndefined();
+    expect(w.store.getLinkByCrmId(id)?.state).toBe("crmDeleted");
+  });
+});
