@@ -81,8 +81,13 @@ export async function applyUpdates(
 ): Promise<CrmWriteResult[]> {
   const { config } = ctx;
   const records: Row[] = [];
-  const slots: { write: number; kind: "opportunity" | "account" }[] = [];
+  const slots: { write: number; kind: "opportunity" | "account" | "role" }[] = [];
   const results: (CrmWriteResult | undefined)[] = writes.map(() => undefined);
+  const roles = await contactRoleChanges(writes, ctx);
+  for (const r of roles.update) {
+    records.push(r);
+    slots.push({ write: -1, kind: "role" });
+  }
   writes.forEach((w, i) => {
     const known = ctx.known.get(w.crmId);
     const fields =
@@ -102,15 +107,15 @@ export async function applyUpdates(
     records.push({ attributes: { type: "Opportunity" }, id: w.crmId, ...body });
     slots.push({ write: i, kind: "opportunity" });
   });
-  // Accounts first: collections process records in chunks by type, in order.
-  const order = slots
-    .map((s, k) => ({ s, k }))
-    .sort((a, b) => (a.s.kind === b.s.kind ? 0 : a.s.kind === "account" ? -1 : 1));
+  // Accounts and contact roles first: collections process records in chunks by type, in order.
+  const rank = { account: 0, role: 1, opportunity: 2 } as const;
+  const order = slots.map((s, k) => ({ s, k })).sort((a, b) => rank[a.s.kind] - rank[b.s.kind]);
   const sorted = order.map((o) => records[o.k]!);
   const sortedSlots = order.map((o) => o.s);
   const res = sorted.length ? await ctx.client.update(sorted) : [];
   const accountFailed = new Map<number, CollectionResult>();
   sortedSlots.forEach((slot, k) => {
+    if (slot.kind === "role") return; // a contact role that did not change shows on the next read
     const r = res[k];
     const w = writes[slot.write]!;
     if (slot.kind === "account") {
@@ -128,6 +133,7 @@ export async function applyUpdates(
     }
   });
   for (const [i, r] of accountFailed) results[i] = failure(r, writes[i]!.crmId);
+  if (roles.create.length) await ctx.client.create(roles.create);
   return results.map((r, i) => r ?? { ok: true, crmId: writes[i]!.crmId });
 }
 
@@ -261,4 +267,77 @@ export async function applyCreates(
   // A missing contact role is not worth failing the record: the next read shows what is there.
   if (roles.length) await client.create(roles);
   return results.map((r) => r ?? failure(undefined));
+}
+
+/**
+ * For customer updates that name a contact: finds the contact by email (creating it under the
+ * opportunity's account when missing) and makes it the primary contact role, demoting the others.
+ * Returns the role updates (sent with the batch's PATCH) and the role inserts.
+ */
+async function contactRoleChanges(
+  writes: readonly Extract<CrmWrite, { op: "update" | "status" }>[],
+  ctx: WriterContext,
+): Promise<{ update: Row[]; create: Row[] }> {
+  const targets = writes.flatMap((w) =>
+    w.op === "update" && w.fields.includes("customer") && w.deal.customer.contact?.email
+      ? [{ crmId: w.crmId, contact: w.deal.customer.contact }]
+      : [],
+  );
+  if (!targets.length) return { update: [], create: [] };
+  const { client } = ctx;
+  const emails = [...new Set(targets.map((t) => t.contact.email.toLowerCase()))];
+  const contacts = new Map<string, string>();
+  for (const r of await client.query(
+    `SELECT Id, Email FROM Contact WHERE Email IN (${emails.map(soqlString).join(", ")})`,
+  ))
+    if (typeof r.Email === "string" && !contacts.has(r.Email.toLowerCase()))
+      contacts.set(r.Email.toLowerCase(), String(r.Id));
+  const missing = targets.filter(
+    (t, i) =>
+      !contacts.has(t.contact.email.toLowerCase()) &&
+      targets.findIndex((x) => x.contact.email.toLowerCase() === t.contact.email.toLowerCase()) === i,
+  );
+  if (missing.length) {
+    const res = await client.create(
+      missing.map((t) => ({
+        attributes: { type: "Contact" },
+        FirstName: t.contact.firstName || null,
+        LastName: t.contact.lastName || t.contact.email,
+        Email: t.contact.email,
+        Phone: t.contact.phone || null,
+        AccountId: ctx.known.get(t.crmId)?.accountId ?? null,
+      })),
+    );
+    missing.forEach((t, k) => {
+      const id = res[k]?.success ? res[k]?.id : undefined;
+      if (id) contacts.set(t.contact.email.toLowerCase(), id);
+    });
+  }
+  const existing = await client.query(
+    `SELECT Id, OpportunityId, ContactId, IsPrimary FROM OpportunityContactRole WHERE OpportunityId IN (${[
+      ...new Set(targets.map((t) => t.crmId)),
+    ]
+      .map(soqlString)
+      .join(", ")})`,
+  );
+  const update: Row[] = [];
+  const create: Row[] = [];
+  for (const t of targets) {
+    const contactId = contacts.get(t.contact.email.toLowerCase());
+    if (!contactId) continue;
+    const mine = existing.filter((r) => r.OpportunityId === t.crmId);
+    for (const r of mine) {
+      const primary = r.ContactId === contactId;
+      if ((r.IsPrimary === true) !== primary)
+        update.push({ attributes: { type: "OpportunityContactRole" }, id: r.Id, IsPrimary: primary });
+    }
+    if (!mine.some((r) => r.ContactId === contactId))
+      create.push({
+        attributes: { type: "OpportunityContactRole" },
+        OpportunityId: t.crmId,
+        ContactId: contactId,
+        IsPrimary: true,
+      });
+  }
+  return { update, create };
 }

@@ -274,6 +274,23 @@ describe("changes, writes and stats", () => {
     expect((await crm.get(ids[0]!))?.status).toMatchObject({ state: "synced", referralId: "ref-0" });
   });
 
+  it("a customer update writes the account and makes the new contact the primary contact role", async () => {
+    const crm = salesforceDriver(sb, sandboxConfig(sb));
+    const id = await crm.createOpportunity(sampleDeal(), { optedIn: true });
+    const [rec] = await adapter.read([id]);
+    const customer = {
+      ...rec!.deal.customer,
+      address: { ...rec!.deal.customer.address, city: "Kirkland" },
+      contact: { firstName: "Li", lastName: "Wu", email: "li.wu@contoso.example", phone: "+1 425 555 0111" },
+    };
+    const [res] = await adapter.apply([
+      { op: "update", crmId: id, deal: { ...rec!.deal, customer }, fields: ["customer"] },
+    ]);
+    expect(res).toEqual({ ok: true, crmId: id });
+    const [after] = await adapter.read([id]);
+    expect(after?.deal.customer).toEqual(customer);
+  });
+
   it("inbound creates upsert on the referral id: a retried create updates the same opportunity", async () => {
     const deal: CoSellDeal = completeDeal(
       { ...sampleDeal({ name: "From Microsoft" }), direction: "inbound", kind: "coSell", stage: "received" },
