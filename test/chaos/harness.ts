@@ -53,8 +53,11 @@ export interface ChaosResult {
 /** Runs the whole chaos scenario once and returns its figures; cleans up after itself. */
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const kills = options.long ? 120 : 30;
-  // How long a worker lives after loading before its SIGKILL: from its first reads to several cycles in.
-  const lifetimeMs = options.long ? 4000 : 1500;
+  // How long a worker lives after loading before its SIGKILL: from its first reads to several cycles
+  // in. The long mode waits every Retry-After in full, so its cycles take seconds: longer lives.
+  const lifetimeMs = options.long ? 12_000 : 1500;
+  // Chance of an edit every 20–80 ms while a worker runs (the long mode edits less often per tick).
+  const editRate = options.long ? 0.2 : 0.6;
   const random = rng(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const dir = mkdtempSync(join(tmpdir(), "cosell-chaos-"));
@@ -143,7 +146,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       let expireAt = k % 3 === 1 ? Date.now() + random() * (deadline - Date.now()) : Number.POSITIVE_INFINITY;
       while (Date.now() < deadline) {
         await sleep(20 + random() * 60);
-        if (random() < 0.6) edit();
+        if (random() < editRate) edit();
         if (Date.now() >= expireAt) {
           sb.tokens.expireAll();
           tokenExpiries++;
