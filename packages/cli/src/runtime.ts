@@ -1,8 +1,9 @@
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import {
   ConfigError,
   createPartnerCenterClient,
+  MemoryStateStore,
   type PartnerCenterClient,
   SqliteStateStore,
   type StateStore,
@@ -56,10 +57,16 @@ export function saveRotatedRefreshToken(loaded: LoadedConfig, token: string, log
 }
 
 /** Opens the state store, the Partner Center client and the CRM adapter. */
-export function openRuntime(loaded: LoadedConfig, logger?: Logger, now?: () => Date): Runtime {
+export function openRuntime(
+  loaded: LoadedConfig,
+  logger?: Logger,
+  options: { now?: () => Date; readOnly?: boolean } = {},
+): Runtime {
+  const { now } = options;
   const partnerCenter = createPartnerCenterClient(loaded.config.partnerCenter, now ? { now } : {});
   const adapter = createAdapter(loaded, logger, now);
-  const store = SqliteStateStore.open(loaded.statePath);
+  // `plan` writes nothing: before the first sync there is no store to read, and none is created.
+  const store = options.readOnly ? openStore(loaded) : SqliteStateStore.open(loaded.statePath);
   return {
     adapter,
     partnerCenter,
@@ -71,7 +78,10 @@ export function openRuntime(loaded: LoadedConfig, logger?: Logger, now?: () => D
   };
 }
 
-/** Opens only the state store (status, deals: no remote calls). */
+/**
+ * Opens only the state store, for commands that read it (status, deals). A store that does not exist
+ * yet reads as empty and is not created.
+ */
 export function openStore(loaded: LoadedConfig): StateStore {
-  return SqliteStateStore.open(loaded.statePath);
+  return existsSync(loaded.statePath) ? SqliteStateStore.open(loaded.statePath) : new MemoryStateStore();
 }

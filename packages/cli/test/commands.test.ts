@@ -40,7 +40,8 @@ describe("cosell commands against the sandbox's Partner Center and an in-memory 
     const plan = await cli("plan");
     expect(plan.code).toBe(2);
     expect(plan.out).toContain("writes planned");
-    expect(existsSync(join(ws.dir, "state.sqlite"))).toBe(true);
+    // plan writes nothing, not even an empty state store.
+    expect(existsSync(join(ws.dir, "state.sqlite"))).toBe(false);
 
     const sync = await cli("sync", "--json");
     expect(sync.code).toBe(0);

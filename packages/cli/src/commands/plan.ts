@@ -14,7 +14,7 @@ export function registerPlan(program: Command, ctx: CommandContext, box: ExitBox
     .action(
       action(ctx, box, async (opts: { reconcile: boolean }) => {
         const loaded = ctx.config();
-        const rt = openRuntime(loaded, ctx.logger());
+        const rt = openRuntime(loaded, ctx.logger(), { readOnly: true });
         try {
           const { plan } = await planCycle(
             {
