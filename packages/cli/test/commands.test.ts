@@ -135,6 +135,32 @@ describe("cosell commands against the sandbox's Partner Center and an in-memory 
     expect(ws.sandbox.partnerCenter.all()).toHaveLength(2);
   });
 
+  it("backfill on a terminal asks before linking by customer name + postal code", async () => {
+    const a = fake.crm.createOpportunity(
+      sampleDeal({
+        name: "Asked A",
+        customer: { name: "Litware", address: { country: "US", postalCode: "10001" } } as never,
+      }),
+      { optedIn: true },
+    );
+    ws.sandbox.partnerCenter.sendInboundReferral({
+      customerProfile: { name: "Litware", address: { postalCode: "10001", country: "US" } },
+    } as never);
+    // Not on a terminal and no --yes: nothing is written (a sync now would create duplicates).
+    const unattended = await cli("backfill");
+    expect(unattended.code).toBe(1);
+    expect(unattended.err).toContain("BACKFILL_APPROVAL_NEEDED");
+    expect(fake.crm.all()).toHaveLength(1);
+    expect(ws.sandbox.partnerCenter.all()).toHaveLength(1);
+    // On a terminal, "n" means different deals: each side gets its own counterpart.
+    const io = captureIo({ env: ws.env, cwd: ws.dir, answers: ["n"] });
+    expect(await runCli(["backfill"], io)).toBe(0);
+    expect(io.out()).toMatch(new RegExp(`no\\s+${a}`));
+    expect(io.out()).toContain("1 candidate(s) declined");
+    expect(fake.crm.all()).toHaveLength(2);
+    expect(ws.sandbox.partnerCenter.all()).toHaveLength(2);
+  });
+
   it("init writes a commented config for each CRM from flags, and refuses to overwrite", async () => {
     for (const crm of ["salesforce", "dynamics"]) {
       const file = `cosell-${crm}.yaml`;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
+  ConfigError,
   type CrmRecord,
   type PartnerCenterPort,
   type Referral,
@@ -44,22 +45,25 @@ export function registerBackfill(program: Command, ctx: CommandContext, box: Exi
           if (named.length) records.push(...(await rt.adapter.read(named)));
           const candidates = findLinkCandidates(records, referrals, rt.store);
           const approved: LinkCandidate[] = [];
+          /** Answered "no": different deals, each side gets its own counterpart. */
+          const rejected: LinkCandidate[] = [];
           for (const c of candidates) {
             if (!c.needsApproval || opts.yes) approved.push(c);
             else if (ctx.io.interactive && ctx.io.ask && !ctx.json && !opts.dryRun) {
               const a = await ctx.io.ask(
                 `Link CRM "${c.crmName}" (${c.crmId}) to referral "${c.referralName}" (${c.customer})? [y/N] `,
               );
-              if (/^y(es)?$/i.test(a.trim())) approved.push(c);
+              (/^y(es)?$/i.test(a.trim()) ? approved : rejected).push(c);
             }
           }
-          const waiting = candidates.filter((c) => !approved.includes(c));
+          /** Not answered: syncing now would create duplicates of these, so nothing is written. */
+          const waiting = candidates.filter((c) => !approved.includes(c) && !rejected.includes(c));
           if (!ctx.json && candidates.length)
             ctx.print(
               `Candidate links (${candidates.length}):\n${table(
                 ["", "crm id", "opportunity", "referral", "customer", "matched by"],
                 candidates.map((c) => [
-                  approved.includes(c) ? "link" : "ask",
+                  approved.includes(c) ? "link" : rejected.includes(c) ? "no" : "ask",
                   c.crmId,
                   c.crmName,
                   c.referralId,
@@ -72,6 +76,12 @@ export function registerBackfill(program: Command, ctx: CommandContext, box: Exi
             ctx.printJson({ ok: true, dryRun: true, candidates });
             return 0;
           }
+          if (waiting.length)
+            throw new ConfigError(
+              "BACKFILL_APPROVAL_NEEDED",
+              `${waiting.length} candidate link(s) matched only by customer name + postal code wait for approval; nothing was written. Run \`cosell backfill --yes\` to accept them, or run it on a terminal to answer one by one.`,
+              { waiting: waiting.map((c) => ({ crmId: c.crmId, referralId: c.referralId })) },
+            );
           const now = new Date().toISOString();
           rt.store.transaction(() => {
             for (const c of approved) {
@@ -89,7 +99,7 @@ export function registerBackfill(program: Command, ctx: CommandContext, box: Exi
               });
             }
           });
-          log.info({ linked: approved.length, waiting: waiting.length }, "backfill links written");
+          log.info({ linked: approved.length, rejected: rejected.length }, "backfill links written");
           const progress = createProgress(ctx.io.stderr);
           progress.start(records.length + referrals.length);
           let summary: Awaited<ReturnType<typeof runCycle>>["summary"];
@@ -112,14 +122,14 @@ export function registerBackfill(program: Command, ctx: CommandContext, box: Exi
               records: records.length,
               referrals: referrals.length,
               linked: approved,
-              waiting,
+              rejected,
               summary,
             },
             () =>
               [
                 `Read ${records.length} CRM record(s) and ${referrals.length} referral(s); linked ${approved.length} existing pair(s).`,
-                waiting.length
-                  ? `${waiting.length} candidate(s) not linked (run again with --yes to accept them).`
+                rejected.length
+                  ? `${rejected.length} candidate(s) declined: each side gets its own counterpart.`
                   : "",
                 renderSummary(summary),
               ]
