@@ -39,11 +39,12 @@ function moduleFrom(
   const schema = exports[names.schema];
   const create = exports[names.create];
   const sandbox = exports[names.sandbox];
-  const isSchema = schema instanceof z.ZodType;
+  // Duck-typed, not `instanceof`: the adapter package may resolve its own copy of zod.
+  const isSchema = typeof (schema as { safeParse?: unknown } | undefined)?.safeParse === "function";
   return {
     kind,
     title,
-    schema: isSchema ? schema : z.looseObject({ kind: z.literal(kind) }),
+    schema: isSchema ? (schema as z.ZodType) : z.looseObject({ kind: z.literal(kind) }),
     available: isSchema && typeof create === "function",
     createAdapter: typeof create === "function" ? (create as CrmModule["createAdapter"]) : undefined,
     sandboxConfig: typeof sandbox === "function" ? (sandbox as CrmModule["sandboxConfig"]) : undefined,
