@@ -6,13 +6,14 @@ import { openRuntime } from "../runtime.js";
 import { cycle } from "./sync.js";
 
 /**
- * `cosell run`: a cycle every `run.intervalSeconds` until SIGINT/SIGTERM. A signal lets the cycle in
- * progress finish (its batches are applied and its cursors committed), then the loop exits 0.
+ * `cosell run`: a cycle every `run.intervalSeconds` until SIGINT/SIGTERM. A signal lets the batch in
+ * flight finish (applied and recorded); the rest of that cycle waits for the next run, since cursors
+ * only move past what was applied. Then the loop exits 0.
  */
 export function registerRun(program: Command, ctx: CommandContext, box: ExitBox): void {
   program
     .command("run")
-    .description("sync continuously; SIGINT/SIGTERM finish the current cycle, then exit")
+    .description("sync continuously; SIGINT/SIGTERM finish the current batch, then exit")
     .option("--interval <seconds>", "seconds between cycles (default: run.intervalSeconds, 300)")
     .option("--max-cycles <n>", "stop after this many cycles (for scripts and tests)")
     .action(
@@ -42,17 +43,19 @@ export function registerRun(program: Command, ctx: CommandContext, box: ExitBox)
         const rt = openRuntime(loaded, log);
         let stopping = false;
         let wake: (() => void) | undefined;
+        const stop = new AbortController();
         const off = ctx.io.onSignal((signal) => {
           if (stopping) return;
           stopping = true;
-          log.info({ signal }, "stopping after the current cycle");
+          log.info({ signal }, "stopping after the current batch");
+          stop.abort();
           wake?.();
         });
         let cycles = 0;
         let errors = 0;
         try {
           while (!stopping && cycles < max) {
-            const { summary } = await cycle(rt, loaded.config, log);
+            const { summary } = await cycle(rt, loaded.config, log, "incremental", stop.signal);
             cycles++;
             errors += summary.errors.length;
             if (stopping || cycles >= max) break;

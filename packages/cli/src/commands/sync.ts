@@ -13,6 +13,7 @@ export async function cycle(
   config: CosellConfig,
   logger: Logger,
   mode: "incremental" | "reconcile" = "incremental",
+  signal?: AbortSignal,
 ): Promise<CycleResult> {
   const result = await runCycle(
     {
@@ -20,14 +21,21 @@ export async function cycle(
       partnerCenter: rt.partnerCenter,
       store: rt.store,
       rules: config.sync,
+      ...(signal ? { signal } : {}),
       onEvent: (e) => logger.debug({ event: e.kind, pairKey: e.pairKey, ...e.data }, e.message),
     },
     { mode },
   );
   const s = result.summary;
   logger.info(
-    { cycleId: s.cycleId, steps: s.steps, errors: s.errors.length, apiCalls: s.apiCalls },
-    "sync cycle finished",
+    {
+      cycleId: s.cycleId,
+      steps: s.steps,
+      errors: s.errors.length,
+      apiCalls: s.apiCalls,
+      ...(s.interrupted ? { interrupted: true } : {}),
+    },
+    s.interrupted ? "sync cycle stopped after the batch in flight" : "sync cycle finished",
   );
   return result;
 }

@@ -39,6 +39,12 @@ export interface EngineDeps {
    * crash at that point; `cosell run` uses it to stop between batches.
    */
   checkpoint?: (name: string, detail: { pairKey: string }) => void;
+  /**
+   * Aborting it stops the cycle between batches: the batch in flight is finished and recorded, the
+   * rest waits for the next cycle (cursors are not advanced past unprocessed records). `cosell run`
+   * aborts it on SIGINT/SIGTERM.
+   */
+  signal?: AbortSignal;
   /** Structured events for logging. */
   onEvent?: (event: {
     kind: string;
@@ -124,6 +130,8 @@ class Cycle {
   private readonly mode: "incremental" | "reconcile";
   private echoes = 0;
   private stopping = false;
+  /** Set once `deps.signal` is seen aborted between batches. */
+  private interrupted = false;
   private readonly seen = new Set<string>();
 
   constructor(
@@ -174,8 +182,10 @@ class Cycle {
       const work: PairWork[] = [];
       for (const rec of page.records) work.push(await this.pairForCrm(rec, referrals));
       await this.process(work, batchSize);
+      if (this.interrupted) break;
       if (!this.dryRun) store.setCursor("crm", page.cursor);
     }
+    if (this.interrupted) return this.finish(crmBefore, pcBefore, undefined);
 
     // Referrals whose CRM side did not change, and pairs waiting in the outbox.
     const rest: PairWork[] = [];
@@ -218,10 +228,17 @@ class Cycle {
       rest.filter((w) => !this.seen.has(w.pair.key)),
       batchSize,
     );
+    return this.finish(crmBefore, pcBefore, this.interrupted ? undefined : maxUpdated);
+  }
+
+  /** Commits the Partner Center cursor (unless interrupted) and records the cycle's summary. */
+  private finish(crmBefore: CallStats, pcBefore: CallStats, maxUpdated: string | undefined): CycleResult {
+    const { adapter, partnerCenter: pc, store } = this.deps;
 
     if (!this.dryRun && maxUpdated) store.setCursor("partnerCenter", maxUpdated);
     this.summary.finishedAt = this.now().toISOString();
     this.summary.suppressedEchoes = this.echoes;
+    if (this.interrupted) this.summary.interrupted = true;
     this.summary.apiCalls = {
       crm: diffStats(adapter.stats(), crmBefore),
       partnerCenter: diffStats(pc.stats(), pcBefore),
@@ -327,6 +344,10 @@ class Cycle {
   /** Plans and applies a group of pairs, then a follow-up pass for pairs whose create just landed. */
   private async process(work: PairWork[], batchSize: number): Promise<void> {
     for (let i = 0; i < work.length; i += batchSize) {
+      if (this.deps.signal?.aborted) {
+        this.interrupted = true;
+        return;
+      }
       const followUp = await this.processBatch(work.slice(i, i + batchSize));
       if (followUp.length) await this.processBatch(followUp);
     }

@@ -240,6 +240,11 @@ export interface CycleSummary {
   errors: { key: string; code: string; message: string }[];
   apiCalls: { crm: CallStats; partnerCenter: CallStats };
   suppressedEchoes: number;
+  /**
+   * The cycle stopped early because `EngineDeps.signal` was aborted: the batch in flight finished,
+   * later batches were left for the next cycle (their cursors were not advanced).
+   */
+  interrupted?: boolean;
 }
 
 /** The planner's steps. */

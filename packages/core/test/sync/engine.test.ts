@@ -282,3 +282,32 @@ describe("runCycle: a record deleted in the CRM", () => {
     expect(w.store.getLinkByCrmId(id)?.state).toBe("crmDeleted");
   });
 });
+
+describe("runCycle: an aborted signal", () => {
+  it("finishes the batch in flight, leaves the rest (and the cursors) for the next cycle, and never duplicates", async () => {
+    const w = world({ adapter: { batchSize: 2 } });
+    const ids = [1, 2, 3, 4, 5].map((n) =>
+      w.crm.createOpportunity(sampleDeal({ name: `Deal ${n}` }), { optedIn: true }),
+    );
+    const stop = new AbortController();
+    const first = await runCycle(
+      w.deps({
+        signal: stop.signal,
+        checkpoint: (name) => {
+          if (name === "after-create-referral") stop.abort();
+        },
+      }),
+    );
+    expect(first.summary.interrupted).toBe(true);
+    expect(w.pc.all()).toHaveLength(2);
+    expect(w.store.getCursor("crm")).toBeUndefined();
+    expect(w.store.getCursor("partnerCenter")).toBeUndefined();
+
+    w.clock.advance(1000);
+    const second = await runCycle(w.deps());
+    expect(second.summary.interrupted).toBeUndefined();
+    expect(second.summary.errors).toEqual([]);
+    expect(w.pc.all()).toHaveLength(5);
+    for (const id of ids) expect(w.pc.all().filter((r) => r.externalReferenceId === id)).toHaveLength(1);
+  });
+});
