@@ -2,7 +2,7 @@
  * `pnpm bench [-- options]`: measures the sync engine with each CRM adapter over real loopback HTTP on
  * the sandbox, prints a table and writes bench/results/latest.json. See bench/README.md.
  *
- * Options: --runs N (default 3; medians are reported), --quick (1,000 deals, 10,000 for RSS, 50
+ * Options: --runs N (default 3; medians are reported), --quick (1,000 deals, 5,000 for RSS, 50
  * latency edits), --only salesforce|dynamics, --n N, --rss-n N, --edits N, --interval MS,
  * --rss-timeout-min M, --base-port P, --skip-rss, --skip-latency.
  */
@@ -32,7 +32,7 @@ function parseArgs(argv) {
     quick,
     runs: num("runs", 3),
     n: num("n", quick ? 1_000 : 10_000),
-    rssN: num("rss-n", quick ? 10_000 : 100_000),
+    rssN: num("rss-n", quick ? 5_000 : 100_000),
     edits: num("edits", quick ? 50 : 200),
     intervalMs: num("interval", 100),
     latencyTimeoutMs: num("latency-timeout-ms", 30_000),

@@ -48,7 +48,10 @@ function rows(report) {
       (m) => millis(m.latency?.p50Ms),
     ],
     ["  p95", (m) => millis(m.latency?.p95Ms)],
-    ["  edits measured / timed out", (m) => `${int(m.latency?.edits)} / ${int(m.latency?.timedOut)}`],
+    [
+      "  edits measured / verified on the referral / timed out",
+      (m) => `${int(m.latency?.edits)} / ${int(m.latency?.verified)} / ${int(m.latency?.timedOut)}`,
+    ],
   ];
 }
 
