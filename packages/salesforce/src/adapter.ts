@@ -39,8 +39,11 @@ export interface SalesforceAdapter extends CrmAdapter {
 }
 
 const DAY = 86_400_000;
-/** Salesforce keeps deleted-record ids for about 15 days; getDeleted refuses windows older than 30. */
-const DELETED_WINDOW_MS = 29 * DAY;
+/**
+ * getDeleted refuses a start more than 15 days back (INVALID_REPLICATION_DATE); a few minutes of margin
+ * keep a request built just before midnight-of-day-15 valid when it arrives.
+ */
+const DELETED_WINDOW_MS = 15 * DAY - 10 * 60_000;
 
 /**
  * Creates the Salesforce adapter (jsforce 3.10.16). Throws a `ConfigError` naming the key when the
@@ -199,9 +202,16 @@ export function createSalesforceAdapter(
       }
     }
     // Deletes the Recycle Bin no longer holds (emptied, hard-deleted): getDeleted still knows them.
-    const from = new Date(
-      Math.max(Date.parse(start.del ?? start.ts) - options.overlapMs, until.getTime() - DELETED_WINDOW_MS),
-    );
+    const wanted = Date.parse(start.del ?? start.ts) - options.overlapMs;
+    const earliest = until.getTime() - DELETED_WINDOW_MS;
+    // After an outage longer than Salesforce keeps delete records, older deletes can only be found by
+    // comparing everything: say so rather than fail every cycle.
+    if (wanted < earliest)
+      deps.logger?.warn(
+        { since: new Date(wanted).toISOString(), earliest: new Date(earliest).toISOString() },
+        "Salesforce keeps deleted-record ids for 15 days only; run `cosell sync --reconcile` once to catch older deletes",
+      );
+    const from = new Date(Math.max(wanted, earliest));
     // getDeleted works in whole minutes (seconds are ignored): round the end up to the next minute so a
     // delete in the current minute is inside; the overlap re-reads it next time anyway.
     const to = new Date(

@@ -49,6 +49,18 @@ export class SalesforceClient {
     }
   }
 
+  /** The org's API allocations (`GET /limits`): `{ DailyApiRequests: { Max, Remaining }, … }`. */
+  limits(): Promise<Record<string, { Max?: number; Remaining?: number }>> {
+    return this.run("reads", "GET limits", async (c) => {
+      const raw: unknown = await c.limits();
+      // jsforce returns a string when the answer is not labelled JSON (salesforce.md §3).
+      return (typeof raw === "string" ? JSON.parse(raw) : raw) as Record<
+        string,
+        { Max?: number; Remaining?: number }
+      >;
+    });
+  }
+
   /** Every row of a SOQL query, following `nextRecordsUrl` (each page is one counted call). */
   async query(soql: string, options: { scanAll?: boolean } = {}): Promise<Row[]> {
     const endpoint = options.scanAll ? "GET queryAll" : "GET query";

@@ -221,5 +221,35 @@ export async function runVerify(
       fix: "Run `cosell setup`, then check the integration user can read Opportunity.",
     });
   }
+  checks.push(await apiAllowance(client));
   return { ok: checks.every((c) => c.ok), checks };
+}
+
+/** Below this share of the daily allocation left, a sync may stop mid-day with REQUEST_LIMIT_EXCEEDED. */
+const LOW_ALLOWANCE = 0.1;
+
+/** How many of the org's daily API requests are left (the sync's cycles count against them). */
+async function apiAllowance(client: SalesforceClient): Promise<VerifyReport["checks"][number]> {
+  try {
+    const daily = (await client.limits()).DailyApiRequests;
+    if (!daily?.Max || daily.Remaining === undefined)
+      return { name: "API limits", ok: true, detail: "The org does not report DailyApiRequests." };
+    const left = daily.Remaining / daily.Max;
+    const detail = `${daily.Remaining.toLocaleString("en-US")} of ${daily.Max.toLocaleString("en-US")} daily API requests left.`;
+    return left >= LOW_ALLOWANCE
+      ? { name: "API limits", ok: true, detail }
+      : {
+          name: "API limits",
+          ok: false,
+          detail,
+          fix: "Raise run.intervalSeconds, or buy more API capacity; other integrations share this allocation.",
+        };
+  } catch (e) {
+    return {
+      name: "API limits",
+      ok: false,
+      detail: (e as Error).message,
+      fix: 'Give the integration user "API Enabled" and "View Setup and Configuration".',
+    };
+  }
 }

@@ -159,7 +159,22 @@ describe("setup and verifySetup", () => {
       "referral id external id",
       "stages",
       "change feed",
+      "API limits",
     ]);
+  });
+
+  it("reports the daily API requests left, and fails when fewer than 10% remain", async () => {
+    const adapter = sandboxAdapter(sb);
+    await adapter.setup();
+    const { limit } = sb.salesforce.apiUsage();
+    sb.salesforce.setApiUsage(Math.floor(limit / 2));
+    const healthy = (await adapter.verifySetup()).checks.find((c) => c.name === "API limits");
+    expect(healthy).toMatchObject({ ok: true });
+    expect(healthy?.detail).toMatch(/daily API requests left/);
+    sb.salesforce.setApiUsage(limit - Math.floor(limit / 20));
+    const low = (await adapter.verifySetup()).checks.find((c) => c.name === "API limits");
+    expect(low).toMatchObject({ ok: false });
+    expect(low?.fix).toContain("run.intervalSeconds");
   });
 
   it("reports a stage map naming stages the org does not have", async () => {
@@ -234,6 +249,24 @@ describe("changes, writes and stats", () => {
     sb.clock.advance(1000);
     const pages = await drain(adapter.changes(page!.cursor, { overlapMs: 0 }));
     expect(pages.flatMap((p) => p.records)).toEqual([expect.objectContaining({ crmId: id, deleted: true })]);
+  });
+
+  it("a cursor older than Salesforce's 15-day delete log still works, and says a reconcile catches older deletes", async () => {
+    const warnings: string[] = [];
+    const quiet = () => {};
+    const logged = createSalesforceAdapter(sandboxConfig(sb), {
+      now: () => sb.clock.now(),
+      logger: { info: quiet, debug: quiet, warn: (_o: unknown, msg: string) => warnings.push(msg) },
+    });
+    await logged.setup();
+    const crm = salesforceDriver(sb, sandboxConfig(sb));
+    await crm.createOpportunity(sampleDeal(), { optedIn: true });
+    const [page] = await drain(logged.changes(undefined, { overlapMs: 0 }));
+    sb.clock.advance(20 * 86_400_000);
+    const later = await drain(logged.changes(page!.cursor, { overlapMs: 0 }));
+    expect(later.length).toBeGreaterThan(0);
+    expect(warnings.some((w) => w.includes("--reconcile"))).toBe(true);
+    await logged.close();
   });
 
   it("per-record failures come back per record; the others are written; batches of at most batchSize", async () => {
