@@ -380,9 +380,14 @@ class Cycle {
     // CRM writes for the whole batch in one adapter call (the adapter chunks to its own limits).
     if (crmWrites.length) {
       for (const { ctx } of crmWrites) this.checkpoint("crm-apply", ctx);
+      // Written ahead: a crash after the CRM write lands but before this batch commits must not make
+      // the next cycle take our own write for a seller's edit (it would overwrite a newer change).
+      for (const { write } of crmWrites)
+        if (write.op === "update") this.writeAhead("crm", write.crmId, write.fields, write.deal);
       const results = await this.deps.adapter.apply(crmWrites.map((c) => c.write));
       results.forEach((r, i) => {
         const { ctx, write } = crmWrites[i]!;
+        if (!r.ok && write.op === "update") this.dropWriteAhead("crm", write.crmId, write.fields);
         if (r.ok) ctx.crmApplied(write, r.crmId);
         // A record without a link shows only what its record error says (see crmWriteFor): when the
         // status write itself failed, remember that failure, so the status is written again later.
@@ -427,6 +432,25 @@ class Cycle {
     else if (!existing.referralId) ctx.link = { ...existing, referralId: ctx.referral.id };
   }
 
+  /** Ledger entries for a write about to be sent, so its echo is recognised even after a crash. */
+  private writeAhead(
+    side: "crm" | "partnerCenter",
+    recordId: string,
+    fields: readonly SyncField[],
+    deal: CoSellDeal,
+  ) {
+    if (this.dryRun) return;
+    const writtenAt = this.now().toISOString();
+    this.deps.store.addLedger(
+      fields.map((field) => ({ side, recordId, field, valueHash: fieldHash(deal, field), writtenAt })),
+    );
+  }
+
+  /** The write was refused: its ledger entries would swallow a later edit to the same value. */
+  private dropWriteAhead(side: "crm" | "partnerCenter", recordId: string, fields: readonly SyncField[]) {
+    for (const field of fields) this.deps.store.consumeLedger(side, recordId, field);
+  }
+
   private checkpoint(name: string, ctx: PairContext): void {
     try {
       this.deps.checkpoint?.(name, { pairKey: ctx.key });
@@ -449,6 +473,10 @@ class Cycle {
           this.checkpoint("create-referral", ctx);
           const { id: _id, ...body } = dealToReferral({ ...step.deal, id: undefined, version: undefined });
           const created = await pc.createReferral(body as Referral, { crmId: ctx.crm!.crmId });
+          // What we sent is the common ancestor of both sides. When the create is a recovery (a crash
+          // lost its answer and the look-up by CRM id found it), the referral may have changed since:
+          // against this baseline those are Partner Center's edits, not ours to overwrite.
+          if (ctx.link && !ctx.link.baseline) ctx.link.baseline = { ...step.deal, id: created.id };
           ctx.referralWritten(created, step.deal);
           ctx.createdReferral = true;
           this.checkpoint("after-create-referral", ctx);
@@ -471,7 +499,15 @@ class Cycle {
           } else target = step.deal;
           this.checkpoint(`partner-center-${step.kind}`, ctx);
           const body = dealToReferral({ ...target, version: base.eTag ?? undefined }, base);
-          const updated = await pc.updateReferral(base.id, body, base.eTag ?? "*");
+          const written: SyncField[] = step.kind === "update" ? step.fields : ["stage", "invitation"];
+          this.writeAhead("partnerCenter", base.id, written, target);
+          let updated: Referral;
+          try {
+            updated = await pc.updateReferral(base.id, body, base.eTag ?? "*");
+          } catch (e) {
+            this.dropWriteAhead("partnerCenter", base.id, written);
+            throw e;
+          }
           ctx.referralWritten(
             updated,
             target,
