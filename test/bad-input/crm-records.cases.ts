@@ -154,4 +154,20 @@ export const CRM_CASES: CrmCase[] = [
     patch: mappingIssue("CLOSE_DATE_INVALID", "closeDate", 'Cannot read close date "31/02/2026".'),
     code: "CLOSE_DATE_INVALID",
   },
+  // Close dates the rules check (not only the referral mapping).
+  { name: "close date month 13", deal: { closeDate: "2026-13-45" }, code: "CLOSE_DATE_INVALID" },
+  { name: "close date 30 February", deal: { closeDate: "2026-02-30" }, code: "CLOSE_DATE_INVALID" },
+  { name: "close date written dd/mm/yyyy", deal: { closeDate: "30/06/2026" }, code: "CLOSE_DATE_INVALID" },
+  { name: "close date with a time", deal: { closeDate: "2026-06-30T00:00:00Z" }, code: "CLOSE_DATE_INVALID" },
+  // A deal of the wrong shape is that record's DEAL_MALFORMED, never a crash of the cycle.
+  { name: "deal name is a number", patch: withDeal({ name: 42 }), code: "DEAL_MALFORMED" },
+  { name: "team is null", patch: withDeal({ team: null }), code: "DEAL_MALFORMED" },
+  { name: "customer missing", patch: withDeal({ customer: undefined }), code: "DEAL_MALFORMED" },
+  { name: "invitation missing", patch: withDeal({ invitation: undefined }), code: "DEAL_MALFORMED" },
+  { name: "solutions is a string", patch: withDeal({ solutions: "sol-1" }), code: "DEAL_MALFORMED" },
+  {
+    name: "team member email with HTML",
+    deal: { team: [{ ...SAMPLE_SELLER, email: "<script>alert(1)</script>@x.example" }] },
+    code: "EMAIL_INVALID",
+  },
 ];

@@ -30,7 +30,17 @@ export const RULES = {
 } as const;
 export type RuleCode = keyof typeof RULES;
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// No whitespace, and none of the characters RFC 5322 reserves (so no markup) outside quotes.
+const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]+$/;
+
+/** A real calendar date written `YYYY-MM-DD` (no 30 February, no time part). */
+export function isCalendarDate(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+}
 const blank = (s: string | undefined) => !s || s.trim() === "";
 
 const issue = (code: RuleCode, path: string, extra = ""): ValidationIssue => ({
@@ -61,6 +71,8 @@ export function validateDeal(deal: CoSellDeal): ValidationIssue[] {
       out.push(issue("CURRENCY_INVALID", "value.currency", ` Got "${deal.value.currency}".`));
   }
   if (!deal.closeDate) out.push(issue("CLOSE_DATE_REQUIRED", "closeDate"));
+  else if (!isCalendarDate(deal.closeDate))
+    out.push(issue("CLOSE_DATE_INVALID", "closeDate", ` Got "${deal.closeDate}".`));
   if (deal.team.length === 0) out.push(issue("TEAM_REQUIRED", "team"));
   deal.team.forEach((m, i) => {
     out.push(...personIssues(m, `team.${i}`, "TEAM_MEMBER_INCOMPLETE"));

@@ -1,4 +1,5 @@
-import type { CoSellDeal, Stage } from "../domain/deal.js";
+import { z } from "zod";
+import { type CoSellDeal, CoSellDealSchema, InvitationSchema, type Stage } from "../domain/deal.js";
 import {
   ACCEPT_FIELDS,
   EDITABLE_FIELDS,
@@ -10,7 +11,8 @@ import {
   type TransitionInput,
   transition,
 } from "../domain/lifecycle.js";
-import { validateDeal } from "../domain/validation.js";
+import { validateDeal, zodIssues } from "../domain/validation.js";
+import type { ValidationIssue } from "../errors.js";
 import { referralToDeal } from "../partner-center/mapping.js";
 import type { Referral } from "../partner-center/referral.js";
 import { equalField, sameField } from "./compare.js";
@@ -84,6 +86,25 @@ export function actionsBetween(from: Stage, to: Stage): LifecycleAction[] | unde
   return undefined;
 }
 
+/**
+ * The shape an adapter must hand the engine: every field of the right type. Timestamps and the close
+ * date are only required to be strings here (CRMs spell them their own way; the rules judge the close
+ * date), so a record is refused for its shape only when code downstream could not read it.
+ */
+const CrmDealShape = CoSellDealSchema.extend({
+  closeDate: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  expiresAt: z.string().optional(),
+  invitation: InvitationSchema.extend({ invitedAt: z.string().optional(), engagedAt: z.string().optional() }),
+});
+
+/** Shape problems of a CRM deal as named issues (DEAL_MALFORMED, DEAL_VALUE_INVALID…), empty when well-formed. */
+function shapeIssues(deal: unknown): ValidationIssue[] {
+  const r = CrmDealShape.safeParse(deal);
+  return r.success ? [] : zodIssues(r.error.issues);
+}
+
 export function planPairs(pairs: readonly PairState[], opts: PlannerOptions): Plan {
   const steps: PlanStep[] = [];
   const echoes: EchoSeen[] = [];
@@ -109,6 +130,21 @@ export function planPair(pair: PairState, opts: PlannerOptions): Plan {
     return link
       ? skip("Deleted in the CRM; the referral in Partner Center is left as it is.")
       : { steps, echoes };
+  const malformed = crm && !crm.deleted && !crm.issues?.length ? shapeIssues(crm.deal) : [];
+  if (crm && malformed.length)
+    return {
+      steps: [
+        {
+          kind: "invalid",
+          pairKey: key,
+          crmId: crm.crmId,
+          referralId: referral?.id,
+          issues: malformed,
+          reason: `The CRM record cannot be synced: ${malformed.map((i) => i.message).join(" ")}`,
+        },
+      ],
+      echoes,
+    };
   if (crm?.issues?.length)
     return {
       steps: [
