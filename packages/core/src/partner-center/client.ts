@@ -31,6 +31,8 @@ import {
   type NewReferral,
   type Referral,
   type ReferralPage,
+  type ReferralPageEnvelope,
+  ReferralPageEnvelopeSchema,
   ReferralPageSchema,
   ReferralSchema,
   type ReferralStatus,
@@ -108,6 +110,12 @@ export interface ReferralListFilter {
   externalReferenceId?: string;
   /** Referrals per page (`$top`), 1–100; default the config's `pageSize`. */
   pageSize?: number;
+  /**
+   * Called for a listed referral that fails validation but has a readable id; it is then left out of
+   * its page instead of failing the whole list. Without it (or when the id itself is unreadable) the
+   * page fails with a `ResponseValidationError` naming the field.
+   */
+  onInvalid?: (invalid: { id: string; error: ResponseValidationError }) => void;
 }
 
 /** Fields the partner may fill in while accepting (see `ACCEPT_FIELDS` in the lifecycle). */
@@ -273,10 +281,13 @@ export function createPartnerCenterClient(
       odataQuery({ $filter: referralFilter(filter), $orderby: "updatedDateTime asc", $top: top });
     while (url) {
       seen.add(url);
-      const res: HttpResponse<ReferralPage> = await http.send({
+      // With onInvalid the referrals are validated one by one (validItems), not as a page.
+      const res: HttpResponse<ReferralPage | ReferralPageEnvelope> = await http.send<
+        ReferralPage | ReferralPageEnvelope
+      >({
         method: "GET",
         url,
-        schema: ReferralPageSchema,
+        schema: filter.onInvalid ? ReferralPageEnvelopeSchema : ReferralPageSchema,
         what: "referral page",
       });
       const page = res.body;
@@ -289,10 +300,46 @@ export function createPartnerCenterClient(
             details: { field: "(body)", url },
           },
         );
-      if (page.value.length) yield page.value;
+      const value = filter.onInvalid
+        ? validItems(page.value, url, res.status, filter.onInvalid)
+        : (page.value as Referral[]);
+      if (value.length) yield value;
       const next: string | null | undefined = page["@odata.nextLink"];
       url = next ? nextPageUrl(next, url, seen) : undefined;
     }
+  }
+
+  /**
+   * The page's referrals that validate; the others are reported through `onInvalid`. A referral whose
+   * id cannot be read cannot be marked, so it fails the page as a whole.
+   */
+  function validItems(
+    items: readonly unknown[],
+    url: string,
+    status: number,
+    onInvalid: NonNullable<ReferralListFilter["onInvalid"]>,
+  ): Referral[] {
+    const out: Referral[] = [];
+    const refused: { id: string; error: ResponseValidationError }[] = [];
+    items.forEach((item, i) => {
+      const parsed = ReferralSchema.safeParse(item);
+      if (parsed.success) {
+        out.push(parsed.data);
+        return;
+      }
+      const first = parsed.error.issues[0];
+      const field = ["value", String(i), ...(first?.path.map(String) ?? [])].join(".");
+      const error = new ResponseValidationError(
+        "REMOTE_BAD_RESPONSE",
+        `Partner Center listed a referral cosell cannot use: field "${field}" — ${first?.message ?? "invalid"}. This is a Partner Center fault or an API change; the referral is skipped until it is readable, the others sync.`,
+        { status, retryable: false, details: { field, url } },
+      );
+      const id = (item as { id?: unknown } | null)?.id;
+      if (typeof id !== "string" || id === "") throw error;
+      refused.push({ id, error });
+    });
+    for (const r of refused) onInvalid(r);
+    return out;
   }
 
   async function getReferral(id: string): Promise<Referral> {

@@ -149,6 +149,16 @@ export const ReferralPageSchema = z
   .loose();
 export type ReferralPage = z.infer<typeof ReferralPageSchema>;
 
+/** A list page whose referrals are validated one by one (a bad one is reported, not fatal). */
+export const ReferralPageEnvelopeSchema = z
+  .object({
+    value: z.array(z.unknown()),
+    "@odata.nextLink": z.string().nullish(),
+    "@odata.count": z.number().nullish(),
+  })
+  .loose();
+export type ReferralPageEnvelope = z.infer<typeof ReferralPageEnvelopeSchema>;
+
 /** [doc] Partner API error body. */
 export const ApiErrorBodySchema = z.object({
   error: z

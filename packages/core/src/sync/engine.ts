@@ -24,6 +24,9 @@ import {
   type SyncStatus,
 } from "./types.js";
 
+/** How far ahead of our clock a Partner Center timestamp may be and still move the cursor. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
 /** Everything a cycle talks to. */
 export interface EngineDeps {
   adapter: CrmAdapter;
@@ -166,15 +169,29 @@ class Cycle {
 
     // Partner Center changes first (usually few); CRM records pair up with them page by page.
     const pcCursor = this.mode === "incremental" ? store.getCursor("partnerCenter") : undefined;
-    const since = pcCursor ? new Date(Date.parse(pcCursor) - this.rules.overlapMs) : undefined;
+    const cursorMs = pcCursor ? Date.parse(pcCursor) : Number.NaN;
+    const since = Number.isFinite(cursorMs) ? new Date(cursorMs - this.rules.overlapMs) : undefined;
     const referrals = new Map<string, Referral>();
-    let maxUpdated = pcCursor;
-    for await (const page of pc.listReferrals({ updatedSince: since })) {
+    // Only a believable timestamp moves the cursor: an unreadable one would break every later cycle,
+    // one in the future would hide every change until then.
+    const latestBelievable = this.now().getTime() + CLOCK_SKEW_MS;
+    let maxMs = Number.isFinite(cursorMs) ? cursorMs : Number.NEGATIVE_INFINITY;
+    let maxUpdated = Number.isFinite(cursorMs) ? pcCursor : undefined;
+    const unreadable: { id: string; error: { code: string; message: string } }[] = [];
+    for await (const page of pc.listReferrals({
+      updatedSince: since,
+      onInvalid: (invalid) => unreadable.push(invalid),
+    })) {
       for (const r of page) {
         referrals.set(r.id, r);
-        if (!maxUpdated || r.updatedDateTime > maxUpdated) maxUpdated = r.updatedDateTime;
+        const at = Date.parse(r.updatedDateTime);
+        if (Number.isFinite(at) && at <= latestBelievable && at > maxMs) {
+          maxMs = at;
+          maxUpdated = r.updatedDateTime;
+        }
       }
     }
+    for (const { id, error } of unreadable) this.recordUnreadable(id, error);
 
     const crmCursor = this.mode === "incremental" ? store.getCursor("crm") : undefined;
     const batchSize = Math.max(1, description.capabilities.batchSize);
@@ -245,6 +262,21 @@ class Cycle {
     };
     if (!this.dryRun) store.recordCycle(this.summary);
     return { summary: this.summary, plan: { steps: this.steps, echoes: [] } };
+  }
+
+  /** A listed referral Partner Center sent in a shape cosell cannot read: marked, the rest goes on. */
+  private recordUnreadable(id: string, error: { code: string; message: string }): void {
+    const key = `referral:${id}`;
+    this.summary.errors.push({ key, code: error.code, message: error.message });
+    this.seen.add(key);
+    if (this.dryRun) return;
+    this.deps.store.setRecordError({
+      key,
+      code: error.code,
+      message: error.message,
+      at: this.now().toISOString(),
+    });
+    this.audit(this.deps.store.getLinkByReferralId(id), "error", `${error.code}: ${error.message}`);
   }
 
   /** Reconcile: linked pairs whose CRM record or referral no longer exists. */

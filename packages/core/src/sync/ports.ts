@@ -1,3 +1,4 @@
+import type { CoSellError } from "../errors.js";
 import type { NewReferral, Referral } from "../partner-center/referral.js";
 import type { CallStats } from "./types.js";
 
@@ -6,8 +7,15 @@ import type { CallStats } from "./types.js";
  * pass any object with the same shape.
  */
 export interface PartnerCenterPort {
-  /** Referrals updated since `updatedSince` (all when omitted), oldest first, as pages. */
-  listReferrals(filter: { updatedSince?: Date }): AsyncIterable<Referral[]>;
+  /**
+   * Referrals updated since `updatedSince` (all when omitted), oldest first, as pages. A listed
+   * referral that fails validation but has a readable id is reported through `onInvalid` and left
+   * out, so one bad referral does not stop the others.
+   */
+  listReferrals(filter: {
+    updatedSince?: Date;
+    onInvalid?: (invalid: { id: string; error: CoSellError }) => void;
+  }): AsyncIterable<Referral[]>;
   /** Throws `NotFoundError` when the referral does not exist. */
   getReferral(id: string): Promise<Referral>;
   /** Idempotent: returns the referral already carrying `crmId` as externalReferenceId if there is one. */
