@@ -106,6 +106,9 @@ export function errorFrom(res: DvResponse, what: string): RemoteApiError {
 }
 
 const RETRYABLE = new Set([429, 502, 503, 504]);
+/** A 500 may be transient too, but is retried only where repeating is harmless: reads. */
+const retryable = (status: number, method: string) =>
+  RETRYABLE.has(status) || (status === 500 && method === "GET");
 
 /**
  * A small authenticated client for one Web API (Dataverse or Graph): bearer token from msal (a 401
@@ -176,7 +179,7 @@ export class WebApiClient {
             retryable: true,
           });
         }
-        if (RETRYABLE.has(out.status)) {
+        if (retryable(out.status, req.method)) {
           const hinted = retryAfterMs(out.headers.get("retry-after"));
           const err = errorFrom(out, `${req.method} ${new URL(url).pathname}`);
           if (hinted !== undefined && hinted > this.options.maxRetryAfterMs) throw new AbortError(err);

@@ -110,6 +110,23 @@ describe("throttling", () => {
     expect(sb.log.filter({ server: "dataverse", status: 429 }).length).toBeGreaterThanOrEqual(2);
   });
 
+  it("a 500 on a read is retried; a 500 on a write is not repeated blindly", async () => {
+    const a = make({ changeTracking: "on" });
+    const id = await driver().createOpportunity(sampleDeal(), { optedIn: true });
+    sb.faults.script({ fault: { kind: "serverError", status: 500 }, server: "dataverse", method: "GET" });
+    const [rec] = await a.read([id]);
+    expect(rec?.crmId).toBe(id);
+    sb.faults.script({ fault: { kind: "serverError", status: 500 }, server: "dataverse", method: "POST" });
+    const before = sb.log.filter({ server: "dataverse" }).filter((e) => e.method === "POST").length;
+    const results = await a.apply([
+      { op: "status", crmId: id, status: { state: "synced", lastError: null } },
+    ]);
+    const posts = sb.log.filter({ server: "dataverse" }).filter((e) => e.method === "POST").length - before;
+    expect(results[0]).toMatchObject({ ok: false });
+    expect(posts).toBe(1);
+    sb.faults.clear();
+  });
+
   it("gives up as ThrottledError when retries run out", async () => {
     const a = make({ maxRetries: 0, changeTracking: "on" });
     sb.faults.script(
