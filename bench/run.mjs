@@ -4,7 +4,7 @@
  *
  * Options: --runs N (default 3; medians are reported), --quick (1,000 deals, 5,000 for RSS, 50
  * latency edits), --only salesforce|dynamics, --n N, --rss-n N, --edits N, --interval MS,
- * --rss-timeout-min M, --base-port P, --skip-rss, --skip-latency.
+ * --rss-timeout-min M, --base-port P, --skip-rss, --skip-latency, --rss-only.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -41,6 +41,7 @@ function parseArgs(argv) {
     only: flags.get("only"),
     skipRss: flags.has("skip-rss"),
     skipLatency: flags.has("skip-latency"),
+    rssOnly: flags.has("rss-only"),
   };
   for (const [k, v] of Object.entries(opts))
     if (typeof v === "number" && !(Number.isFinite(v) && v >= 0)) throw new Error(`--${k}: not a number`);
@@ -59,6 +60,11 @@ async function benchTarget(target, opts) {
     return { status: "not built", reason: loaded.reason };
   }
   const mod = loaded.mod;
+  if (opts.rssOnly) {
+    say(`${target.name}: peak RSS of a ${opts.rssN} backfill (child process)`);
+    const rss = await peakRss(target, mod, opts.rssN, opts.rssTimeoutMs);
+    return { status: "measured", median: null, rss, runs: [] };
+  }
   const snapshotFile = join(opts.workDir, `${target.key}-pristine.json`);
   say(`${target.name}: seeding ${opts.n} opted-in opportunities (adapter setup() first)`);
   await preparePristine(target, mod, opts.n, snapshotFile, opts.basePort);
@@ -109,13 +115,20 @@ async function main() {
         say(`${target.name}: failed — ${e.stack ?? e}`);
         results[target.key] = { status: "failed", reason: String(e.message ?? e).split("\n")[0] };
       }
+      writeReport(started, startLoad, opts, results, false);
     }
   } finally {
     rmSync(opts.workDir, { recursive: true, force: true });
   }
+  writeReport(started, startLoad, opts, results, true);
+}
+
+/** Writes the table and JSON; called after each CRM too, so an interrupted run keeps what it measured. */
+function writeReport(started, startLoad, opts, results, final) {
   const report = {
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
+    complete: final,
     machine: {
       node: process.version,
       platform: `${process.platform} ${process.arch}`,
@@ -128,12 +141,12 @@ async function main() {
     results,
   };
   const table = renderTable(report, TARGETS);
-  process.stdout.write(`${table}\n`);
+  if (final) process.stdout.write(`${table}\n`);
   const dir = fileURLToPath(new URL("./results/", import.meta.url));
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(dir, "latest.txt"), `${table}\n`);
-  say(`wrote bench/results/latest.json`);
+  say(`wrote bench/results/latest.json${final ? "" : " (partial)"}`);
 }
 
 await main();
