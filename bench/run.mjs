@@ -4,7 +4,7 @@
  *
  * Options: --runs N (default 3; medians are reported), --quick (1,000 deals, 5,000 for RSS, 50
  * latency edits), --only salesforce|dynamics, --n N, --rss-n N, --edits N, --interval MS,
- * --rss-timeout-min M, --base-port P, --skip-rss, --skip-latency, --rss-only.
+ * --rss-timeout-min M, --base-port P, --skip-rss, --skip-latency, --rss-only, --skip-replay.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -42,6 +42,7 @@ function parseArgs(argv) {
     skipRss: flags.has("skip-rss"),
     skipLatency: flags.has("skip-latency"),
     rssOnly: flags.has("rss-only"),
+    skipReplay: flags.has("skip-replay"),
   };
   for (const [k, v] of Object.entries(opts))
     if (typeof v === "number" && !(Number.isFinite(v) && v >= 0)) throw new Error(`--${k}: not a number`);
@@ -77,11 +78,13 @@ async function benchTarget(target, opts) {
       exchanges = engine.recorded;
       delete engine.recorded;
     }
-    say(`${target.name}: run ${i + 1}/${opts.runs} — raw replay`);
-    const raw = await rawReplay(target, exchanges, snapshotFile, opts.basePort);
-    engine.raw = { ...raw, overhead: engine.backfill.wallMs / raw.wallMs };
+    if (!opts.skipReplay) {
+      say(`${target.name}: run ${i + 1}/${opts.runs} — raw replay`);
+      const raw = await rawReplay(target, exchanges, snapshotFile, opts.basePort);
+      engine.raw = { ...raw, overhead: engine.backfill.wallMs / raw.wallMs };
+    }
     say(
-      `${target.name}: run ${i + 1}: backfill ${(engine.backfill.wallMs / 1000).toFixed(1)} s, raw ${(raw.wallMs / 1000).toFixed(1)} s, latency p50 ${engine.latency?.p50Ms?.toFixed(0)} ms`,
+      `${target.name}: run ${i + 1}: backfill ${(engine.backfill.wallMs / 1000).toFixed(1)} s, raw ${engine.raw ? (engine.raw.wallMs / 1000).toFixed(1) : "–"} s, latency p50 ${engine.latency?.p50Ms?.toFixed(0)} ms`,
     );
     runs.push(engine);
   }
@@ -94,7 +97,7 @@ async function benchTarget(target, opts) {
   rmSync(snapshotFile, { force: true });
   const med = medianOf(runs);
   // Overhead is a ratio per run; its median is not the ratio of medians.
-  med.raw.overhead = median(runs.map((r) => r.raw.overhead));
+  if (med.raw) med.raw.overhead = median(runs.map((r) => r.raw.overhead));
   return { status: "measured", median: med, rss, runs };
 }
 
