@@ -8,7 +8,7 @@ import {
   TransitionError,
 } from "@cosell/core";
 import { completeDeal, SAMPLE_CONTACT, sampleDeal } from "@cosell/core/testing";
-import { startSandbox } from "@cosell/sandbox";
+import { partnerCenterClientConfig, startSandbox } from "@cosell/sandbox";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 /**
@@ -33,23 +33,7 @@ const DAY = 86_400_000;
 
 /** Client settings from the sandbox's credentials, with the secret or the certificate. */
 function config(credential: "secret" | "certificate" = "secret"): PartnerCenterClientConfigInput {
-  const c = sb.credentials.partnerCenter;
-  return {
-    tenantId: c.tenantId,
-    clientId: c.clientId,
-    authorityHost: c.authorityHost,
-    tokenEndpoint: c.tokenEndpoint,
-    scope: c.scope,
-    apiBaseUrl: c.apiBaseUrl,
-    ...(credential === "secret"
-      ? { clientSecret: c.clientSecret }
-      : {
-          certificate: {
-            privateKeyPem: c.certificate.privateKeyPem,
-            thumbprintSha256: c.certificate.thumbprintSha256,
-          },
-        }),
-  };
+  return partnerCenterClientConfig(sb.credentials.partnerCenter, credential);
 }
 
 /** A client on the sandbox clock whose waits are recorded (and really taken). */

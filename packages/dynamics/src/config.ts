@@ -1,4 +1,9 @@
-import { CertificateCredentialSchema, ConfigError, requireSecureUrl } from "@cosell/core";
+import {
+  CertificateCredentialSchema,
+  ConfigError,
+  requireOneCredential,
+  requireSecureUrl,
+} from "@cosell/core";
 import { z } from "zod";
 
 /** Entra ID's public cloud, where a real Dynamics 365 tenant signs in. */
@@ -87,21 +92,8 @@ export const DynamicsConfigSchema = z
     maxRetryAfterMs: z.number().int().min(0).default(300_000),
   })
   .strict()
-  .superRefine((o, ctx) => {
-    if (!o.clientSecret && !o.certificate)
-      ctx.addIssue({
-        code: "custom",
-        path: ["clientSecret"],
-        message:
-          "give a client secret or a certificate ({ privateKeyPem, thumbprintSha256 }) of the app registration",
-      });
-    if (o.clientSecret && o.certificate)
-      ctx.addIssue({
-        code: "custom",
-        path: ["certificate"],
-        message: "give either a client secret or a certificate, not both (remove one)",
-      });
-  });
+  // The same rule as Partner Center's app registration: exactly one credential.
+  .superRefine(requireOneCredential);
 
 /** The Dynamics config after validation, defaults applied. */
 export type DynamicsConfig = z.infer<typeof DynamicsConfigSchema>;

@@ -12,7 +12,7 @@ import {
   type StateStore,
   validateDeal,
 } from "@cosell/core";
-import { startSandbox } from "@cosell/sandbox";
+import { partnerCenterClientConfig, startSandbox } from "@cosell/sandbox";
 import type { Logger } from "pino";
 import type { CliAdapter, CrmModule } from "../crm-modules.js";
 import { type AnySandbox, DEMO_SOLUTION, type DemoCrm } from "./crms.js";
@@ -107,16 +107,7 @@ export async function runScenario(
   let keep = false;
   try {
     const now = () => sandbox.clock.now();
-    const c = sandbox.credentials.partnerCenter;
-    const pcSection = {
-      tenantId: c.tenantId,
-      clientId: c.clientId,
-      clientSecret: c.clientSecret,
-      authorityHost: c.authorityHost,
-      tokenEndpoint: c.tokenEndpoint,
-      scope: c.scope,
-      apiBaseUrl: c.apiBaseUrl,
-    };
+    const pcSection = partnerCenterClientConfig(sandbox.credentials.partnerCenter);
     const pc = createPartnerCenterClient(pcSection, {
       now,
       sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))),

@@ -7,6 +7,7 @@ import {
 } from "@cosell/core";
 import { completeDeal, type MicrosoftDriver, sampleInbound } from "@cosell/core/testing";
 import type { SandboxClock } from "../kit/index.js";
+import { partnerCenterClientConfig } from "../partner-center/client-config.js";
 import type { PartnerCenterControl, PartnerCenterCredentials } from "../partner-center/system.js";
 
 /** What {@link partnerCenterSide} needs of a running sandbox (any sandbox that started Partner Center). */
@@ -37,21 +38,10 @@ export function partnerCenterSide(
 ): PartnerCenterSide {
   const c = sb.credentials.partnerCenter;
   const maxWaitMs = options.maxWaitMs ?? 50;
-  const partnerCenter = createPartnerCenterClient(
-    {
-      tenantId: c.tenantId,
-      clientId: c.clientId,
-      clientSecret: c.clientSecret,
-      authorityHost: c.authorityHost,
-      tokenEndpoint: c.tokenEndpoint,
-      scope: c.scope,
-      apiBaseUrl: c.apiBaseUrl,
-    },
-    {
-      now: () => sb.clock.now(),
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, maxWaitMs))),
-    },
-  );
+  const partnerCenter = createPartnerCenterClient(partnerCenterClientConfig(c), {
+    now: () => sb.clock.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, maxWaitMs))),
+  });
   const microsoft: MicrosoftDriver = {
     sendInbound: (partial?: Partial<CoSellDeal>) =>
       sb.partnerCenter.sendInboundReferral(partial ? inboundOverrides(partial) : undefined),

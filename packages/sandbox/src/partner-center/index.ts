@@ -1,3 +1,4 @@
+export * from "./client-config.js";
 export * from "./errors.js";
 export * from "./lifecycle-check.js";
 export * from "./patch.js";
