@@ -130,8 +130,11 @@ export function planPair(pair: PairState, opts: PlannerOptions): Plan {
     return link
       ? skip("Deleted in the CRM; the referral in Partner Center is left as it is.")
       : { steps, echoes };
-  const malformed = crm && !crm.deleted && !crm.issues?.length ? shapeIssues(crm.deal) : [];
-  if (crm && malformed.length)
+  // What the adapter could not map, else what has the wrong shape: that record's error, nothing written.
+  const unusable = crm?.issues?.length
+    ? { issues: crm.issues, why: "cannot be mapped" }
+    : { issues: crm ? shapeIssues(crm.deal) : [], why: "cannot be synced" };
+  if (crm && unusable.issues.length)
     return {
       steps: [
         {
@@ -139,22 +142,8 @@ export function planPair(pair: PairState, opts: PlannerOptions): Plan {
           pairKey: key,
           crmId: crm.crmId,
           referralId: referral?.id,
-          issues: malformed,
-          reason: `The CRM record cannot be synced: ${malformed.map((i) => i.message).join(" ")}`,
-        },
-      ],
-      echoes,
-    };
-  if (crm?.issues?.length)
-    return {
-      steps: [
-        {
-          kind: "invalid",
-          pairKey: key,
-          crmId: crm.crmId,
-          referralId: referral?.id,
-          issues: crm.issues,
-          reason: `The CRM record cannot be mapped: ${crm.issues.map((i) => i.message).join(" ")}`,
+          issues: unusable.issues,
+          reason: `The CRM record ${unusable.why}: ${unusable.issues.map((i) => i.message).join(" ")}`,
         },
       ],
       echoes,
