@@ -1,19 +1,21 @@
 import { MemoryCrm, type OpportunityView, sampleDeal } from "@cosell/core/testing";
 import { columnsFor, createDynamicsAdapter, dynamicsSandboxConfig } from "@cosell/dynamics";
+import { createSalesforceAdapter, salesforceSandboxConfig } from "@cosell/salesforce";
 import { type Sandbox, SEED_IDS } from "@cosell/sandbox";
 import { SYNC_STATES } from "../../packages/dynamics/src/columns.js";
+import { salesforceDriver } from "../../packages/salesforce/test/harness.js";
 import { startChaosCrm } from "./crm-server.js";
 import type { WorkerSettings } from "./worker-process.js";
 
 /**
  * The CRM side of the chaos run, as the test drives it: sellers create and edit opportunities, the
- * verdict reads them back in the shape the oracle compares. Two backends: the in-memory reference CRM
- * served over HTTP (crm-server.ts), and the sandbox's Dataverse with the real `@cosell/dynamics`
- * adapter in the worker.
+ * verdict reads them back in the shape the oracle compares. Three backends: the in-memory reference
+ * CRM served over HTTP (crm-server.ts), the sandbox's Dataverse with the real `@cosell/dynamics`
+ * adapter in the worker, and the sandbox's Salesforce org with the real `@cosell/salesforce` adapter.
  */
 export interface ChaosCrm {
-  /** What the worker needs to reach this CRM. */
-  worker: WorkerSettings["crm"];
+  /** What the worker needs to reach this CRM (worker.mjs also knows `salesforce`). */
+  worker: WorkerSettings["crm"] | { kind: "salesforce"; config: Record<string, unknown> };
   /** A seller creates an opportunity (opted in or not); returns its id. */
   create(name: string, amount: number, optedIn: boolean): string;
   rename(id: string, name: string): void;
@@ -126,6 +128,40 @@ export async function dataverseChaosCrm(sb: DataverseSandbox): Promise<ChaosCrm>
       }),
     faultsInjected: () => undefined,
     stopFaults: () => sb.faults.setRates({}, "dataverse"),
+    close: async () => undefined,
+  };
+}
+
+type SalesforceSandbox = Sandbox<"partnerCenter" | "salesforce">;
+
+/**
+ * The sandbox's Salesforce org, set up by the adapter (its custom fields), driven as sellers would
+ * through its control API by the Salesforce package's own test driver, and read back through the
+ * adapter's mapping. Faults come from the sandbox's shared injector (set on the `salesforce` server
+ * by the caller).
+ */
+export async function salesforceChaosCrm(sb: SalesforceSandbox): Promise<ChaosCrm> {
+  const config = salesforceSandboxConfig(sb.credentials.salesforce);
+  // What `cosell setup` does: the adapter creates its custom fields on Opportunity.
+  const admin = createSalesforceAdapter(config, { now: () => sb.clock.now() });
+  await admin.setup();
+  await admin.close();
+  const seller = salesforceDriver(sb, config);
+  return {
+    worker: { kind: "salesforce", config: { ...config } },
+    create: (name, amount, optedIn) =>
+      seller.createOpportunity(sampleDeal({ name, value: { amount, currency: "USD" } }), {
+        optedIn,
+      }) as string,
+    rename: (id, name) => {
+      seller.update(id, { name });
+    },
+    setValue: (id, amount) => {
+      seller.update(id, { value: { amount, currency: "USD" } });
+    },
+    views: () => seller.all() as OpportunityView[],
+    faultsInjected: () => undefined,
+    stopFaults: () => sb.faults.setRates({}, "salesforce"),
     close: async () => undefined,
   };
 }

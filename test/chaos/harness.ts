@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStateStore } from "@cosell/core";
-import { startSandbox } from "@cosell/sandbox";
-import { type ChaosCrm, dataverseChaosCrm, memoryChaosCrm } from "./crms.js";
+import { type Sandbox, startSandbox } from "@cosell/sandbox";
+import { type ChaosCrm, dataverseChaosCrm, memoryChaosCrm, salesforceChaosCrm } from "./crms.js";
 import { Oracle, type Verdict, verify } from "./oracle.js";
 import { type RunningWorker, startWorker, type WorkerSettings } from "./worker-process.js";
 
@@ -17,10 +17,14 @@ import { type RunningWorker, startWorker, type WorkerSettings } from "./worker-p
 
 /** Run length and waits. CI mode stays well under 5 minutes. */
 export interface ChaosOptions {
-  crm: "memory" | "dynamics";
+  crm: ChaosCrmKind;
   seed: number;
   long: boolean;
 }
+
+/** The CRMs the chaos run knows. */
+export const CHAOS_CRMS = ["memory", "dynamics", "salesforce"] as const;
+export type ChaosCrmKind = (typeof CHAOS_CRMS)[number];
 
 export const RATES = { throttle: 0.1, retryAfterSeconds: 1, serverError: 0.05, reset: 0.02 };
 
@@ -61,19 +65,38 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const random = rng(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const dir = mkdtempSync(join(tmpdir(), "cosell-chaos-"));
-  const sb = await startSandbox({ systems: ["partnerCenter", "dataverse", "graph"], seed: options.seed });
-  let worker: RunningWorker | undefined;
+  // Partner Center always; the CRM's own systems when it is the sandbox's.
+  let sb: Sandbox<"partnerCenter">;
   let crm: ChaosCrm | undefined;
+  if (options.crm === "salesforce") {
+    const sf = await startSandbox({ systems: ["partnerCenter", "salesforce"], seed: options.seed });
+    sb = sf;
+    crm = await salesforceChaosCrm(sf).catch(async (e) => {
+      await sf.stop();
+      throw e;
+    });
+    sf.faults.setRates(RATES, "salesforce");
+  } else {
+    const dv = await startSandbox({ systems: ["partnerCenter", "dataverse", "graph"], seed: options.seed });
+    sb = dv;
+    if (options.crm === "dynamics") {
+      crm = await dataverseChaosCrm(dv).catch(async (e) => {
+        await dv.stop();
+        throw e;
+      });
+      dv.faults.setRates(RATES, "dataverse");
+    }
+  }
+  let worker: RunningWorker | undefined;
   try {
     sb.faults.setRates(RATES, "partner-center");
-    if (options.crm === "dynamics") {
-      crm = await dataverseChaosCrm(sb);
-      sb.faults.setRates(RATES, "dataverse");
-    } else crm = await memoryChaosCrm(options.seed + 1, RATES);
+    crm ??= await memoryChaosCrm(options.seed + 1, RATES);
     const { certificate: _c, ...pc } = sb.credentials.partnerCenter;
     const settings = (mode: WorkerSettings["mode"]): WorkerSettings => ({
       statePath: join(dir, "state.db"),
-      crm: crm!.worker,
+      // worker-process.ts lists only the http and Dynamics kinds; the Salesforce one goes through as
+      // JSON all the same (worker.mjs reads it).
+      crm: crm!.worker as WorkerSettings["crm"],
       pc: { ...pc, retry: { maxAttempts: 8 } },
       maxWaitMs: options.long ? 0 : 25,
       mode,

@@ -6,7 +6,8 @@
 // Settings come as JSON in COSELL_CHAOS_WORKER:
 //   statePath  SQLite state file
 //   crm        {kind:"http", url}: the test's CRM server (crm-server.ts); or {kind:"dynamics", config}:
-//              @cosell/dynamics (its build) against the sandbox's Dataverse
+//              @cosell/dynamics (its build) against the sandbox's Dataverse; or {kind:"salesforce",
+//              config}: @cosell/salesforce (its build) against the sandbox's Salesforce org
 //   pc         Partner Center client settings (the sandbox's credentials)
 //   maxWaitMs  longest wait taken for a Retry-After or a backoff (0 = the full wait)
 //   mode       "chaos": cycle until killed; "settle": cycle until two quiet cycles in a row, then exit 0
@@ -74,12 +75,18 @@ function httpCrmAdapter() {
 }
 
 const store = SqliteStateStore.open(cfg.statePath);
-const adapter =
-  cfg.crm.kind === "dynamics"
-    ? (await import("../../packages/dynamics/dist/index.js")).createDynamicsAdapter(cfg.crm.config, {
-        sleep: wait,
-      })
-    : httpCrmAdapter();
+/** The CRM adapter the settings name (the real ones load from their builds). */
+async function crmAdapter() {
+  if (cfg.crm.kind === "dynamics")
+    return (await import("../../packages/dynamics/dist/index.js")).createDynamicsAdapter(cfg.crm.config, {
+      sleep: wait,
+    });
+  if (cfg.crm.kind === "salesforce")
+    return (await import("../../packages/salesforce/dist/index.js")).createSalesforceAdapter(cfg.crm.config);
+  return httpCrmAdapter();
+}
+
+const adapter = await crmAdapter();
 const partnerCenter = createPartnerCenterClient(cfg.pc, { sleep: wait });
 emit("start", { pid: process.pid });
 
