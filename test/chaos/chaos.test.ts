@@ -19,17 +19,10 @@ const STRICT = process.env.COSELL_CHAOS_STRICT !== "0";
 
 const LONG = process.env.COSELL_CHAOS_LONG === "1";
 const SEED = Number(process.env.COSELL_CHAOS_SEED ?? 20261129);
-/**
- * The CRMs `all` runs. Salesforce is left out until the engine stops losing edits on it: on this
- * commit it loses seller edits made between a lost referral create and its recovery (engine.ts
- * `applyPartnerCenter`: the recovered create's baseline is the current CRM deal, not what was sent)
- * and echoes consumed by a cycle killed before its commit. `COSELL_CHAOS_CRM=salesforce` runs it.
- */
-const ALL: readonly ChaosCrmKind[] = CHAOS_CRMS.filter((crm) => crm !== "salesforce");
 /** Which CRMs to run against: `memory`, `dynamics`, `salesforce`, or `all` (default). */
 const CRMS: ChaosCrmKind[] = (() => {
   const wanted = process.env.COSELL_CHAOS_CRM ?? "all";
-  if (wanted === "all") return [...ALL];
+  if (wanted === "all") return [...CHAOS_CRMS];
   if (!(CHAOS_CRMS as readonly string[]).includes(wanted))
     throw new Error(`COSELL_CHAOS_CRM=${wanted}: use one of ${CHAOS_CRMS.join(", ")} or all.`);
   return [wanted as ChaosCrmKind];

@@ -7,6 +7,7 @@ import {
   MemoryPartnerCenter,
   SimulatedCrash,
   sampleDeal,
+  sampleInbound,
 } from "@cosell/core/testing";
 import { describe, expect, it } from "vitest";
 
@@ -87,5 +88,111 @@ describe("a recovered create keeps what Partner Center changed since the lost cr
     expect(pc.all()).toHaveLength(1);
     expect(pc.get(referral!.id)!.details?.notes).toBe("Microsoft: customer wants a POC first");
     expect(crm.get(id)!.deal.notes).toBe("Microsoft: customer wants a POC first");
+  });
+});
+
+/** An adapter whose `apply` lands the writes and then "dies" (throws) the first time it is armed. */
+function dyingAdapter(crm: MemoryCrm): { adapter: CrmAdapter; arm(): void } {
+  const inner = createMemoryAdapter(crm);
+  let armed = false;
+  return {
+    adapter: {
+      ...inner,
+      async apply(writes) {
+        const results = await inner.apply(writes);
+        if (armed) {
+          armed = false;
+          throw new Error("SIGKILL after the CRM write landed, before the commit");
+        }
+        return results;
+      },
+    },
+    arm: () => {
+      armed = true;
+    },
+  };
+}
+
+/** Found by the Salesforce chaos run: the referral create is lost, the seller renames, the create recovers. */
+describe("a seller's edit made between a lost referral create and its recovery", () => {
+  it("reaches Partner Center (what was sent, not the CRM's later values, is the ancestor)", async () => {
+    const clock = new ManualClock();
+    const crm = new MemoryCrm(clock.now);
+    const pc = new MemoryPartnerCenter({ now: clock.now });
+    const store = new MemoryStateStore();
+    const adapter = createMemoryAdapter(crm);
+    const id = crm.createOpportunity(sampleDeal({ name: "Chaos deal 1" }), { optedIn: true });
+    await expect(
+      runCycle({
+        adapter,
+        partnerCenter: pc,
+        store,
+        now: clock.now,
+        checkpoint: crashAt("after-create-referral"),
+      }),
+    ).rejects.toBeInstanceOf(SimulatedCrash);
+    clock.advance(60_000);
+    crm.update(id, { name: "Renamed by the seller" });
+    clock.advance(60_000);
+    await runCycle({ adapter, partnerCenter: pc, store, now: clock.now });
+    await runCycle({ adapter, partnerCenter: pc, store, now: clock.now });
+
+    expect(pc.all()).toHaveLength(1);
+    expect(pc.all()[0]?.name).toBe("Renamed by the seller");
+    expect(crm.get(id)?.deal.name).toBe("Renamed by the seller");
+  });
+});
+
+/** Found by the Salesforce chaos run: the status write carrying the new referral id lands, the commit does not. */
+describe("a crash after the CRM status write of a new referral", () => {
+  it("keeps Microsoft's later edit (the pending link already holds the baseline)", async () => {
+    const clock = new ManualClock();
+    const crm = new MemoryCrm(clock.now);
+    const pc = new MemoryPartnerCenter({ now: clock.now });
+    const store = new MemoryStateStore();
+    const { adapter, arm } = dyingAdapter(crm);
+    const id = crm.createOpportunity(sampleDeal({ notes: "Seller notes" }), { optedIn: true });
+    arm();
+    await expect(runCycle({ adapter, partnerCenter: pc, store, now: clock.now })).rejects.toThrow(/SIGKILL/);
+    const [r] = pc.all();
+    clock.advance(60_000);
+    pc.editNotes(r!.id, "Microsoft: POC first");
+    clock.advance(60_000);
+    await runCycle({ adapter, partnerCenter: pc, store, now: clock.now });
+    await runCycle({ adapter, partnerCenter: pc, store, now: clock.now });
+
+    expect(pc.all()).toHaveLength(1);
+    expect(pc.get(r!.id)?.details?.notes).toBe("Microsoft: POC first");
+    expect(crm.get(id)?.deal.notes).toBe("Microsoft: POC first");
+  });
+});
+
+/** Found by the chaos run: a cycle recognises our echo, then dies before its commit. */
+describe("an echo recognised by a cycle that dies before committing", () => {
+  it("is still recognised by the next cycle (the ledger entry is consumed only with the commit)", async () => {
+    const clock = new ManualClock();
+    const crm = new MemoryCrm(clock.now);
+    const pc = new MemoryPartnerCenter({ now: clock.now });
+    const store = new MemoryStateStore();
+    const { adapter, arm } = dyingAdapter(crm);
+    const cycle = (checkpoint?: ReturnType<typeof crashAt>) =>
+      runCycle({ adapter, partnerCenter: pc, store, now: clock.now, ...(checkpoint ? { checkpoint } : {}) });
+    const r = pc.sendInbound(sampleInbound({ notes: "Original" }));
+    await cycle();
+    const crmId = store.getLinkByReferralId(r.id)!.crmId!;
+    clock.advance(60_000);
+    pc.editNotes(r.id, "N1");
+    arm();
+    await expect(cycle()).rejects.toThrow(/SIGKILL/);
+    clock.advance(60_000);
+    pc.editNotes(r.id, "N2");
+    await expect(cycle(crashAt("crm-apply"))).rejects.toBeInstanceOf(SimulatedCrash);
+    clock.advance(60_000);
+    await cycle();
+    await cycle();
+
+    expect(pc.get(r.id)?.details?.notes).toBe("N2");
+    expect(crm.get(crmId)?.deal.notes).toBe("N2");
+    expect(crm.get(crmId)?.status?.state).toBe("synced");
   });
 });

@@ -398,8 +398,10 @@ class Cycle {
       for (const s of plan.steps) this.summary.steps[s.kind] = (this.summary.steps[s.kind] ?? 0) + 1;
       this.echoes += plan.echoes.length;
       if (this.dryRun) continue;
-      for (const e of plan.echoes) store.consumeLedger(e.side, e.recordId, e.field);
       const ctx = new PairContext(w, plan.steps, this.now());
+      // Consumed with the batch's commit, not now: a crash before it must leave the next cycle knowing
+      // that the value it reads is our own write.
+      ctx.echoes = plan.echoes;
       this.adopt(ctx);
       contexts.push(ctx);
       await this.applyPartnerCenter(ctx);
@@ -500,6 +502,9 @@ class Cycle {
       try {
         if (step.kind === "create" && step.side === "partnerCenter") {
           ctx.ensureLink("outbound");
+          // What this create sends is written ahead with the link: if the answer is lost and a later
+          // cycle's create recovers the referral, this (not that cycle's CRM values) is the ancestor.
+          ctx.link!.baseline ??= { ...step.deal };
           this.checkpoint("link-before-create", ctx);
           store.putLink(ctx.link!); // written before the call: a crash after it resumes by CRM id
           this.checkpoint("create-referral", ctx);
@@ -508,7 +513,7 @@ class Cycle {
           // What we sent is the common ancestor of both sides. When the create is a recovery (a crash
           // lost its answer and the look-up by CRM id found it), the referral may have changed since:
           // against this baseline those are Partner Center's edits, not ours to overwrite.
-          if (ctx.link && !ctx.link.baseline) ctx.link.baseline = { ...step.deal, id: created.id };
+          if (ctx.link?.baseline) ctx.link.baseline = { ...ctx.link.baseline, id: created.id };
           ctx.referralWritten(created, step.deal);
           ctx.createdReferral = true;
           this.checkpoint("after-create-referral", ctx);
@@ -635,6 +640,7 @@ class Cycle {
     const { store } = this.deps;
     const now = this.now().toISOString();
     const key = ctx.crm ? `crm:${ctx.crm.crmId}` : `referral:${ctx.referral?.id}`;
+    for (const e of ctx.echoes) store.consumeLedger(e.side, e.recordId, e.field);
     if (ctx.failed) {
       store.setRecordError({ key, code: ctx.failed.code, message: ctx.failed.message, at: now });
       this.summary.errors.push({ key, code: ctx.failed.code, message: ctx.failed.message });
@@ -755,6 +761,8 @@ class PairContext {
   ledger: { side: "crm" | "partnerCenter"; recordId: string; field: SyncField; valueHash: string }[] = [];
   createdReferral = false;
   wrote = false;
+  /** Echoes the plan recognised; their ledger entries are consumed when the pair commits. */
+  echoes: { side: "crm" | "partnerCenter"; recordId: string; field: SyncField }[] = [];
   /** The pair was parked (manual policy) before this cycle. */
   readonly parked: boolean;
   /** The records read fresh this cycle (not rebuilt from snapshots), by side. */
