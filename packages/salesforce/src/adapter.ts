@@ -23,6 +23,8 @@ export interface SalesforceAdapterDeps {
   onRefreshToken?(token: string): void | Promise<void>;
   /** Clock (JWT expiry, getDeleted window). Default: the system clock. */
   now?(): Date;
+  /** Waits between token attempts when the login endpoint is briefly unavailable. Default: a timer. */
+  sleep?(ms: number): Promise<void>;
   /** Structured logger; secrets are never passed to it. */
   logger?: {
     info(obj: object, msg: string): void;
@@ -59,6 +61,7 @@ export function createSalesforceAdapter(
   const source = new TokenSource(config.auth, {
     onRefreshToken: deps.onRefreshToken,
     now,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
     onTokenCall: () => counter.auth(),
   });
   const client = new SalesforceClient(source, counter, {

@@ -1,8 +1,9 @@
 import { createPrivateKey } from "node:crypto";
-import { AuthError, errorMessage } from "@cosell/core";
+import { AuthError, errorMessage, TransientError } from "@cosell/core";
 import { importPKCS8, SignJWT } from "jose";
 import jsforce, { type Connection } from "jsforce";
 import { PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL, type SalesforceAuth } from "./config.js";
+import { isTransientFailure } from "./errors.js";
 
 /** The token response fields the adapter uses. */
 export interface TokenResult {
@@ -21,7 +22,13 @@ export interface AuthDeps {
   now(): Date;
   /** Counts each token call. */
   onTokenCall(): void;
+  /** Waits between token attempts (tests pass a fake). Default: a real timer. */
+  sleep?(ms: number): Promise<void>;
 }
+
+/** Token attempts before a transient failure of the token endpoint is reported. */
+const TOKEN_ATTEMPTS = 3;
+const TOKEN_RETRY_MS = 500;
 
 export const JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
@@ -44,6 +51,11 @@ export class TokenSource {
   private key: Awaited<ReturnType<typeof importPKCS8>> | undefined;
   /** User id of the last session (from the token response's identity URL). */
   userId: string | undefined;
+  /**
+   * Why the last token request failed (cleared by a success). jsforce turns a failed `refreshFn` into
+   * a generic "Unable to refresh session" error; this keeps the typed one for the caller.
+   */
+  lastError: unknown;
 
   constructor(
     private readonly auth: SalesforceAuth,
@@ -53,6 +65,38 @@ export class TokenSource {
   }
 
   async obtain(): Promise<TokenResult> {
+    // A throttled, failing or unreachable token endpoint is not a wrong credential: try again a few
+    // times, then report it as transient so the cycle is retried rather than the admin sent hunting.
+    try {
+      const token = await this.obtainWithRetries();
+      this.lastError = undefined;
+      return token;
+    } catch (e) {
+      this.lastError = e;
+      throw e;
+    }
+  }
+
+  private async obtainWithRetries(): Promise<TokenResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.obtainOnce();
+      } catch (e) {
+        const cause = (e as { cause?: unknown }).cause;
+        if (!(e instanceof AuthError) || !isTransientFailure(cause)) throw e;
+        if (attempt >= TOKEN_ATTEMPTS)
+          throw new TransientError(
+            "SALESFORCE_LOGIN_UNAVAILABLE",
+            `Salesforce's token endpoint at ${this.auth.loginUrl} did not answer after ${attempt} attempts: ${errorMessage(cause)}. The next cycle tries again.`,
+            { retryable: true, cause },
+          );
+        const wait = TOKEN_RETRY_MS * 2 ** (attempt - 1);
+        await (this.deps.sleep?.(wait) ?? new Promise((resolve) => setTimeout(resolve, wait)));
+      }
+    }
+  }
+
+  private async obtainOnce(): Promise<TokenResult> {
     this.deps.onTokenCall();
     try {
       const res = await this.request();

@@ -1,3 +1,4 @@
+import { CoSellError, errorMessage } from "@cosell/core";
 import type { Connection } from "jsforce";
 import { openConnection, type TokenSource } from "./auth.js";
 import { toCoSellError } from "./errors.js";
@@ -45,6 +46,9 @@ export class SalesforceClient {
     try {
       return await fn(c);
     } catch (e) {
+      // A session renewal that failed inside jsforce: the token source knows the typed reason.
+      if (/Unable to refresh session/.test(errorMessage(e)) && this.source.lastError instanceof CoSellError)
+        throw this.source.lastError;
       throw toCoSellError(e, endpoint);
     }
   }

@@ -20,6 +20,11 @@ export function isRetryable(code: string): boolean {
 export function toCoSellError(e: unknown, what: string): CoSellError {
   if (e instanceof CoSellError) return e;
   const code = String((e as { errorCode?: string }).errorCode ?? (e as { name?: string }).name ?? "UNKNOWN");
+  if (isNetworkFailure(e))
+    return new TransientError("SALESFORCE_UNREACHABLE", `Salesforce ${what} failed: ${errorMessage(e)}`, {
+      retryable: true,
+      cause: e,
+    });
   const message = `Salesforce ${what} failed: ${code}: ${errorMessage(e)}`;
   if (/Unable to refresh session/.test(errorMessage(e)))
     return new AuthError("SALESFORCE_AUTH_FAILED", `${message}. Check the crm.auth settings.`, { cause: e });
@@ -54,4 +59,29 @@ export function toCoSellError(e: unknown, what: string): CoSellError {
     default:
       return new RemoteApiError(code, message, { cause: e });
   }
+}
+
+/** A connection that failed or broke before Salesforce answered (reset, refused, timed out, DNS). */
+export function isNetworkFailure(e: unknown): boolean {
+  const err = e as { name?: string; code?: string; cause?: { code?: string } } | undefined;
+  const code = err?.code ?? err?.cause?.code ?? "";
+  return (
+    err?.name === "FetchError" ||
+    /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|UND_ERR_SOCKET)$/.test(code) ||
+    /socket hang up|fetch failed|other side closed/i.test(errorMessage(e))
+  );
+}
+
+/** A failure worth trying again: throttled, a 5xx, or the network. */
+export function isTransientFailure(e: unknown): boolean {
+  const name = String(
+    (e as { name?: string; errorCode?: string })?.errorCode ?? (e as { name?: string })?.name ?? "",
+  );
+  // `unknown_error` is the OAuth endpoint's "retry your request".
+  return (
+    isNetworkFailure(e) ||
+    /^ERROR_HTTP_(429|5\d\d)$/.test(name) ||
+    name === "SERVER_UNAVAILABLE" ||
+    name === "unknown_error"
+  );
 }

@@ -1,4 +1,4 @@
-import { AuthError, type CoSellDeal, type CrmRecord, ThrottledError } from "@cosell/core";
+import { AuthError, type CoSellDeal, type CrmRecord, ThrottledError, TransientError } from "@cosell/core";
 import { completeDeal, sampleDeal } from "@cosell/core/testing";
 import {
   createSalesforceServer,
@@ -63,6 +63,47 @@ describe("auth", () => {
     expect(pages.flatMap((p) => p.records)).toEqual([]);
     expect(adapter.stats().auth).toBe(2);
     expect(sb.log.count({ server: "salesforce", status: 401 })).toBe(1);
+  });
+
+  it("a token endpoint that is briefly unavailable during a session renewal is retried, not reported as bad credentials", async () => {
+    const waits: number[] = [];
+    const adapter = createSalesforceAdapter(sandboxConfig(sb), {
+      now: () => sb.clock.now(),
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+    await adapter.setup();
+    sb.salesforce.expireSessions();
+    sb.faults.script({
+      fault: { kind: "serverError", status: 503 },
+      server: "salesforce",
+      pathIncludes: "/services/oauth2/token",
+    });
+    const pages = await drain(adapter.changes(undefined, { overlapMs: 0 }));
+    expect(pages.flatMap((p) => p.records)).toEqual([]);
+    expect(waits).toEqual([500]);
+
+    sb.salesforce.expireSessions();
+    const down = {
+      fault: { kind: "serverError", status: 503 } as const,
+      server: "salesforce" as const,
+      pathIncludes: "/services/oauth2/token",
+    };
+    sb.faults.script(down, down, down);
+    const err = await drain(adapter.changes(undefined, { overlapMs: 0 })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientError);
+    expect(err).toMatchObject({ code: "SALESFORCE_LOGIN_UNAVAILABLE", retryable: true });
+    sb.faults.clear();
+  });
+
+  it("a connection reset on a query is survived (jsforce retries it), and the reset is in the log", async () => {
+    const adapter = sandboxAdapter(sb);
+    await adapter.setup();
+    sb.faults.script({ fault: { kind: "reset" }, server: "salesforce", pathIncludes: "/query" });
+    const pages = await drain(adapter.changes(undefined, { overlapMs: 0 }));
+    expect(pages.length).toBeGreaterThan(0);
+    expect(sb.log.entries.filter((e) => e.server === "salesforce" && e.fault === "reset")).toHaveLength(1);
   });
 
   it("a refused login is an AuthError that says what to check", async () => {

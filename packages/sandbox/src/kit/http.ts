@@ -33,8 +33,14 @@ export interface SandboxResponse {
 export interface EmulatedServer {
   name: ServerName;
   handle(req: SandboxRequest): Promise<SandboxResponse> | SandboxResponse;
-  /** The system's own shape for an injected 429 / 5xx (Retry-After is added by the kit). */
-  faultResponse(fault: Extract<Fault, { kind: "throttle" | "serverError" }>): SandboxResponse;
+  /**
+   * The system's own shape for an injected 429 / 5xx (Retry-After is added by the kit); `req` lets an
+   * endpoint with its own error format (an OAuth token endpoint) answer in it.
+   */
+  faultResponse(
+    fault: Extract<Fault, { kind: "throttle" | "serverError" }>,
+    req?: SandboxRequest,
+  ): SandboxResponse;
   /** The system's own shape for an injected 412 on a write. */
   preconditionFailedResponse?(req: SandboxRequest): SandboxResponse;
 }
@@ -143,7 +149,7 @@ export async function listen(
       return;
     }
     if (fault?.kind === "throttle" || fault?.kind === "serverError") {
-      const r = server.faultResponse(fault);
+      const r = server.faultResponse(fault, req);
       const retryAfter = fault.kind === "throttle" ? Math.ceil(fault.retryAfterSeconds) : undefined;
       if (retryAfter !== undefined) r.headers = { ...r.headers, "retry-after": String(retryAfter) };
       logIt(r.status, fault.kind, retryAfter);

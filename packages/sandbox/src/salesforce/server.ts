@@ -161,7 +161,17 @@ export function createSalesforceServer(
     name: "salesforce",
     control: createControl(context),
     handle,
-    faultResponse(fault: Extract<Fault, { kind: "throttle" | "serverError" }>): SandboxResponse {
+    faultResponse(
+      fault: Extract<Fault, { kind: "throttle" | "serverError" }>,
+      req?: SandboxRequest,
+    ): SandboxResponse {
+      // The OAuth endpoints answer in OAuth's shape, not the REST error array.
+      if (req?.url.pathname.startsWith("/services/oauth2/"))
+        return {
+          status: fault.kind === "throttle" ? 429 : fault.status,
+          headers: { "content-type": "application/json;charset=UTF-8" },
+          body: { error: "unknown_error", error_description: "retry your request" },
+        };
       if (fault.kind === "throttle")
         return sfErrorResponse(
           new SalesforceApiError(429, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."),
