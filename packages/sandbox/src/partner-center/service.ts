@@ -95,6 +95,9 @@ export class ReferralService {
     const now = this.now();
     const expired: Referral[] = [];
     for (const r of this.referrals.values()) {
+      // Only a received referral can expire (substatus Received, or New without a usable substatus):
+      // checked first because this runs on every API call, over every referral.
+      if (r.substatus !== "Received" && r.status !== "New") continue;
       const deal = referralToDeal(r, { now });
       if (!isPastResponseWindow(deal, now)) continue;
       const result = transition(deal, "expire", {}, now);

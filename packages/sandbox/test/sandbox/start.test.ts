@@ -91,6 +91,7 @@ describe("snapshots", () => {
   it("round-trips credentials, referrals, webhook registration and the clock through stop and start", async () => {
     const file = join(dir, "round-trip", "sandbox.json");
     const first = await startSandbox({
+      systems: ["partnerCenter"],
       snapshotFile: file,
       clockStart: new Date("2026-05-01T00:00:00Z"),
       freezeClock: true,
@@ -113,7 +114,7 @@ describe("snapshots", () => {
     const saved = JSON.parse(await readFile(file, "utf8")) as { clock: { now: string } };
     expect(saved.clock.now).toBe("2026-05-04T00:00:00.000Z");
 
-    const second = await startSandbox({ snapshotFile: file, freezeClock: true });
+    const second = await startSandbox({ systems: ["partnerCenter"], snapshotFile: file, freezeClock: true });
     try {
       expect(second.credentials.partnerCenter).toMatchObject({
         tenantId: creds.tenantId,
