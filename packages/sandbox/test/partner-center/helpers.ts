@@ -10,7 +10,7 @@ export function startFrozen(): Promise<Sandbox> {
 }
 
 /** An access token for Partner Center, by the client-secret grant over plain HTTP. */
-export async function pcToken(sandbox: Sandbox): Promise<string> {
+export async function pcToken(sandbox: Sandbox<"partnerCenter">): Promise<string> {
   const c = sandbox.credentials.partnerCenter;
   const res = await fetch(c.tokenEndpoint, {
     method: "POST",
@@ -36,7 +36,7 @@ export interface ApiResult<T = unknown> {
  * A small Partner Center client over fetch: `api("GET", "/v1.0/engagements/referrals")`. Pass a
  * function for `token` to get a fresh token per call (tests that move the clock past token expiry).
  */
-export function pcApi(sandbox: Sandbox, token: string | (() => Promise<string>)) {
+export function pcApi(sandbox: Sandbox<"partnerCenter">, token: string | (() => Promise<string>)) {
   return async <T = Record<string, unknown>>(
     method: string,
     pathOrUrl: string,
