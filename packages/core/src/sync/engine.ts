@@ -226,7 +226,7 @@ class Cycle {
     }
     // Unfinished business: queued writes, creates that did not complete, records whose last write failed.
     const retry = new Set<string>(store.listOutbox().map((o) => o.linkId));
-    for (const l of store.listLinks()) if (l.state === "pending") retry.add(l.linkId);
+    for (const l of store.listLinks({ state: "pending" })) retry.add(l.linkId);
     for (const e of store.listRecordErrors()) {
       const [kind, id] = e.key.split(":", 2) as [string, string];
       const l = kind === "crm" ? store.getLinkByCrmId(id) : store.getLinkByReferralId(id);
@@ -282,7 +282,7 @@ class Cycle {
   /** Reconcile: linked pairs whose CRM record or referral no longer exists. */
   private async missingPairs(): Promise<PairWork[]> {
     const { store, adapter, partnerCenter: pc } = this.deps;
-    const links = store.listLinks().filter((l) => l.state === "linked" && !this.seen.has(l.linkId));
+    const links = store.listLinks({ state: "linked" }).filter((l) => !this.seen.has(l.linkId));
     const present = new Set(
       (await adapter.read(links.map((l) => l.crmId!).filter(Boolean))).map((r) => r.crmId),
     );

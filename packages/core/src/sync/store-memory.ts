@@ -71,8 +71,9 @@ export class MemoryStateStore implements StateStore {
     return copy(this.findLink((l) => l.referralId === referralId));
   }
 
-  listLinks(): Link[] {
-    return [...this.t.links.values()].map(copy);
+  listLinks(filter: { state?: Link["state"] } = {}): Link[] {
+    const all = [...this.t.links.values()];
+    return (filter.state ? all.filter((l) => l.state === filter.state) : all).map(copy);
   }
 
   /** Inserts or replaces by `linkId`; throws `STATE_LINK_DUPLICATE` if another link has its CRM or referral id. */

@@ -70,8 +70,9 @@ export class SqliteStateStore implements StateStore {
     return toLink(this.sql.linkByReferralId.get(referralId) as LinkRow | undefined);
   }
 
-  listLinks(): Link[] {
-    return (this.sql.links.all() as LinkRow[]).map((r) => toLink(r)!);
+  listLinks(filter: { state?: Link["state"] } = {}): Link[] {
+    const rows = filter.state ? this.sql.linksInState.all(filter.state) : this.sql.links.all();
+    return (rows as LinkRow[]).map((r) => toLink(r)!);
   }
 
   /** Inserts or replaces by `linkId`; throws `STATE_LINK_DUPLICATE` if another link has its CRM or referral id. */
@@ -291,6 +292,7 @@ function prepareStatements(db: Database.Database) {
     linkByCrmId: p("SELECT * FROM links WHERE crm_id = ?"),
     linkByReferralId: p("SELECT * FROM links WHERE referral_id = ?"),
     links: p("SELECT * FROM links ORDER BY seq"),
+    linksInState: p("SELECT * FROM links WHERE state = ? ORDER BY seq"),
     // An upsert on link_id, not INSERT OR REPLACE: REPLACE would silently delete another link that
     // holds the same CRM or referral id instead of reporting the clash.
     putLink: p(`

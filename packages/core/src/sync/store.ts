@@ -24,8 +24,11 @@ export interface StateStore {
   getLink(linkId: string): Link | undefined;
   getLinkByCrmId(crmId: string): Link | undefined;
   getLinkByReferralId(referralId: string): Link | undefined;
-  /** Every link (for reconcile, status and views). */
-  listLinks(): Link[];
+  /**
+   * Every link (for reconcile, status and views), oldest first; with `state`, only links in that
+   * state (the engine asks for `pending` every cycle, so this must not read every link).
+   */
+  listLinks(filter?: { state?: Link["state"] }): Link[];
   /** Inserts or replaces the link with this `linkId`. CRM id and referral id are each unique. */
   putLink(link: Link): void;
 

@@ -139,6 +139,17 @@ describe.each([
       expect(store.listLinks().map((l) => l.linkId)).toEqual(["link-1", "link-2"]);
     });
 
+    it("lists only the links in a state when asked, oldest first", () => {
+      store.putLink(fullLink(1));
+      store.putLink(pendingLink(2));
+      store.putLink(fullLink(3, { state: "crmDeleted" }));
+      store.putLink(pendingLink(4));
+      expect(store.listLinks({ state: "pending" }).map((l) => l.linkId)).toEqual(["link-2", "link-4"]);
+      expect(store.listLinks({ state: "crmDeleted" })).toStrictEqual([fullLink(3, { state: "crmDeleted" })]);
+      expect(store.listLinks({ state: "referralMissing" })).toEqual([]);
+      expect(store.listLinks()).toHaveLength(4);
+    });
+
     it("hands out copies: mutating a returned link changes nothing until putLink", () => {
       const put = fullLink(1);
       store.putLink(put);
