@@ -27,7 +27,12 @@ export function fieldValue(deal: CoSellDeal, field: SyncField): unknown {
     case "solutions":
       return clean([...deal.solutions].sort((a, b) => a.id.localeCompare(b.id)));
     case "stage":
-      return clean({ stage: deal.stage, closeReason: deal.closeReason });
+      // A reason belongs to a declined or lost deal only: one left on a won or open opportunity is
+      // not a difference worth a write.
+      return clean({
+        stage: deal.stage,
+        closeReason: deal.stage === "declined" || deal.stage === "lost" ? deal.closeReason : undefined,
+      });
     case "invitation":
       // Only the seller's request flows up; invitedAt/engagedAt are Partner Center's own facts.
       return clean({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { equalField, fieldHash, sameField, stableJson } from "../../src/index.js";
+import { completeDeal, sampleDeal } from "../../src/testing/index.js";
 import { agreedOutbound } from "./fixtures.js";
 
 describe("compare", () => {
@@ -34,5 +35,16 @@ describe("compare", () => {
 
   it("stableJson sorts keys", () => {
     expect(stableJson({ b: 1, a: [{ d: 2, c: 3 }] })).toBe('{"a":[{"c":3,"d":2}],"b":1}');
+  });
+});
+
+describe("stage comparison and close reasons", () => {
+  it("a reason left on a won or open deal is no difference; on a lost deal it is", () => {
+    const at = new Date("2026-03-01T00:00:00Z");
+    const deal = (stage: "won" | "accepted" | "lost", closeReason?: string) =>
+      completeDeal(sampleDeal({ stage, ...(closeReason ? { closeReason } : {}) }), at);
+    expect(sameField(deal("won", "Customer chose another vendor"), deal("won"), "stage")).toBe(true);
+    expect(sameField(deal("accepted", "left over"), deal("accepted"), "stage")).toBe(true);
+    expect(sameField(deal("lost", "Budget cut"), deal("lost", "No budget"), "stage")).toBe(false);
   });
 });
