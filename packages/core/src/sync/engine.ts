@@ -441,7 +441,8 @@ class Cycle {
       if (!link) continue;
       const pair: PairState = { key: link.linkId, link, crm: ctx.nextPair().crm, referral: link.referral };
       const plan = planPair(pair, { now: this.now(), rules: this.resolved, isEcho: this.isEcho });
-      if (plan.steps.some((st) => st.kind === "update" || st.kind === "transition"))
+      // An invalid step (a lost deal without a reason) is reported now, not a cycle later.
+      if (plan.steps.some((st) => st.kind === "update" || st.kind === "transition" || st.kind === "invalid"))
         // Not a fresh read: the pair is rebuilt from what this cycle just wrote.
         next.push({ pair, fresh: { crm: false, referral: false } });
     }

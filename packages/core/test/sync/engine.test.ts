@@ -311,3 +311,22 @@ describe("runCycle: an aborted signal", () => {
     for (const id of ids) expect(w.pc.all().filter((r) => r.externalReferenceId === id)).toHaveLength(1);
   });
 });
+
+describe("runCycle: a deal shared already lost but without a reason", () => {
+  it("gets its referral and reports REASON_REQUIRED in the same cycle; the next cycle writes nothing", async () => {
+    const w = world();
+    const id = w.crm.createOpportunity(sampleDeal({ stage: "lost", closeReason: undefined }), {
+      optedIn: true,
+    });
+    const { summary } = await runCycle(w.deps());
+    expect(w.pc.all()).toHaveLength(1);
+    expect(summary.errors).toEqual([expect.objectContaining({ code: "REASON_REQUIRED" })]);
+    expect(w.crm.get(id)?.status).toMatchObject({ state: "error" });
+
+    w.clock.advance(1000);
+    const crm0 = w.adapter.stats();
+    const pc0 = w.pc.stats();
+    await runCycle(w.deps());
+    expect(w.adapter.stats().writes - crm0.writes + (w.pc.stats().writes - pc0.writes)).toBe(0);
+  });
+});
