@@ -48,7 +48,7 @@ export function fieldValue(deal: CoSellDeal, field: SyncField): unknown {
  * Compares a field as the CRM can hold it. Inside object fields (customer, value) members the CRM
  * side does not have are not compared, so a CRM without, say, a DUNS field does not see a permanent
  * difference. Clearing such a member in the CRM is therefore not propagated (documented in
- * docs/field-mapping.md).
+ * the mapping sections of docs/salesforce.md and docs/dynamics.md).
  */
 export function sameField(crm: CoSellDeal, other: CoSellDeal, field: SyncField): boolean {
   const a = fieldValue(crm, field);
