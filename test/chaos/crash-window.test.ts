@@ -196,3 +196,27 @@ describe("an echo recognised by a cycle that dies before committing", () => {
     expect(crm.get(crmId)?.status?.state).toBe("synced");
   });
 });
+
+/** Found by the chaos run (memory CRM): the CRM create for an inbound referral lands, its commit does not. */
+describe("a crash after the CRM record for an inbound referral was created", () => {
+  it("keeps Microsoft's later edit and creates no second record", async () => {
+    const clock = new ManualClock();
+    const crm = new MemoryCrm(clock.now);
+    const pc = new MemoryPartnerCenter({ now: clock.now });
+    const store = new MemoryStateStore();
+    const { adapter, arm } = dyingAdapter(crm);
+    const r = pc.sendInbound(sampleInbound({ notes: "Wants Dynamics 365 for field service." }));
+    arm();
+    await expect(runCycle({ adapter, partnerCenter: pc, store, now: clock.now })).rejects.toThrow(/SIGKILL/);
+    expect(crm.all()).toHaveLength(1);
+    clock.advance(60_000);
+    pc.editNotes(r.id, "Microsoft note 72");
+    clock.advance(60_000);
+    await runCycle({ adapter, partnerCenter: pc, store, now: clock.now });
+    await runCycle({ adapter, partnerCenter: pc, store, now: clock.now });
+
+    expect(crm.all()).toHaveLength(1);
+    expect(pc.get(r.id)?.details?.notes).toBe("Microsoft note 72");
+    expect(crm.all()[0]?.deal.notes).toBe("Microsoft note 72");
+  });
+});
