@@ -538,10 +538,17 @@ class Cycle {
           this.checkpoint(`partner-center-${step.kind}`, ctx);
           const body = dealToReferral({ ...target, version: base.eTag ?? undefined }, base);
           const written: SyncField[] = step.kind === "update" ? step.fields : ["stage", "invitation"];
+          // Never an unconditional write ("*"): without the eTag it was read with, the copy is re-read
+          // and the pair re-planned, as after a 412, so a newer edit cannot be overwritten.
+          if (!base.eTag)
+            throw new ConflictError(
+              `Referral ${base.id} has no eTag to write with; re-read.`,
+              await pc.getReferral(base.id),
+            );
           this.writeAhead("partnerCenter", base.id, written, target);
           let updated: Referral;
           try {
-            updated = await pc.updateReferral(base.id, body, base.eTag ?? "*");
+            updated = await pc.updateReferral(base.id, body, base.eTag);
           } catch (e) {
             this.dropWriteAhead("partnerCenter", base.id, written);
             throw e;

@@ -330,3 +330,31 @@ describe("runCycle: a deal shared already lost but without a reason", () => {
     expect(w.adapter.stats().writes - crm0.writes + (w.pc.stats().writes - pc0.writes)).toBe(0);
   });
 });
+
+describe("runCycle: a referral listed without an eTag", () => {
+  it("is re-read before it is written: never an unconditional If-Match: *", async () => {
+    const w = world();
+    const id = w.crm.createOpportunity(sampleDeal(), { optedIn: true });
+    await runCycle(w.deps());
+    const ref = w.pc.all()[0]!;
+    const etags: string[] = [];
+    const pc = Object.create(w.pc) as typeof w.pc;
+    pc.listReferrals = async function* (filter) {
+      for await (const page of w.pc.listReferrals(filter))
+        yield page.map(({ eTag: _e, ...r }) => r as typeof r);
+    };
+    pc.updateReferral = (refId, body, eTag) => {
+      etags.push(eTag);
+      return w.pc.updateReferral(refId, body, eTag);
+    };
+    w.pc.editNotes(ref.id, "Microsoft's edit");
+    w.crm.update(id, { name: "Renamed in the CRM" });
+    w.clock.advance(1000);
+    const { summary } = await runCycle(w.deps({ partnerCenter: pc }));
+    expect(summary.errors).toEqual([]);
+    expect(etags.length).toBeGreaterThan(0);
+    expect(etags).not.toContain("*");
+    expect(w.pc.get(ref.id)?.name).toBe("Renamed in the CRM");
+    expect(w.pc.get(ref.id)?.details?.notes).toBe("Microsoft's edit");
+  });
+});
