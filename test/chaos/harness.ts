@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStateStore } from "@cosell/core";
-import { type Sandbox, startSandbox } from "@cosell/sandbox";
+import { type Sandbox, seededRandom, startSandbox } from "@cosell/sandbox";
 import { type ChaosCrm, dataverseChaosCrm, memoryChaosCrm, salesforceChaosCrm } from "./crms.js";
 import { Oracle, type Verdict, verify } from "./oracle.js";
 import { type RunningWorker, startWorker, type WorkerSettings } from "./worker-process.js";
@@ -28,18 +28,6 @@ export type ChaosCrmKind = (typeof CHAOS_CRMS)[number];
 
 export const RATES = { throttle: 0.1, retryAfterSeconds: 1, serverError: 0.05, reset: 0.02 };
 
-/** mulberry32: the edit and kill schedule is replayable from the seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What a run reports (printed by the test) and the oracle's verdict. */
@@ -62,7 +50,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const lifetimeMs = options.long ? 12_000 : 1500;
   // Chance of an edit every 20–80 ms while a worker runs (the long mode edits less often per tick).
   const editRate = options.long ? 0.2 : 0.6;
-  const random = rng(options.seed);
+  const random = seededRandom(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const dir = mkdtempSync(join(tmpdir(), "cosell-chaos-"));
   // Partner Center always; the CRM's own systems when it is the sandbox's.

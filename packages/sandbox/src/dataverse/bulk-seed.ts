@@ -1,20 +1,9 @@
+import { seededRandom } from "../kit/random.js";
 import type { Env } from "./env.js";
 import { stableGuid } from "./ids.js";
 import { SEED_IDS } from "./seed.js";
 import { isLookupRef, type LookupRef, type Row, type Stored } from "./store/store.js";
 import { toDataverseDateTime } from "./values.js";
-
-/** Seeded PRNG (mulberry32), so a benchmark data set is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DAY = 86_400_000;
 const STEPS = ["1-Qualify", "2-Develop", "3-Propose", "4-Close"];
@@ -34,7 +23,7 @@ export interface BulkSeedOptions {
  */
 export function seedBulkOpportunities(env: Env, n: number, options: BulkSeedOptions = {}): string[] {
   const seed = options.seed ?? 1;
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const accounts = [...env.store.all("account")];
   const users = [...env.store.all("systemuser")].filter(
     (u) =>

@@ -1,3 +1,4 @@
+import { seededRandom } from "./random.js";
 import type { ServerName } from "./request-log.js";
 
 /** What the injector does to one request instead of (or before) serving it. */
@@ -32,18 +33,6 @@ export interface ScriptedFault {
   pathIncludes?: string;
 }
 
-/** Seeded PRNG (mulberry32) so that a chaos run can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Decides, request by request, whether a sandbox server misbehaves. Rates apply per server (or to all);
  * scripted faults are consumed in order by the first matching request. Token-server requests are
@@ -57,7 +46,7 @@ export class FaultInjector {
   readonly injected: Record<string, number> = {};
 
   constructor(seed = 1) {
-    this.random = rng(seed);
+    this.random = seededRandom(seed);
   }
 
   /** Sets rates for one server, or for all servers except `entra` with `"*"`. Pass `{}` to clear. */

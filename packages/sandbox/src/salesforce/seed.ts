@@ -1,3 +1,4 @@
+import { seededRandom } from "../kit/random.js";
 import type { Value } from "./schema/types.js";
 import type { Dml } from "./store/dml.js";
 import type { Org } from "./store/org.js";
@@ -5,18 +6,6 @@ import { type MutableRow, OBJECT_RULES } from "./store/rules.js";
 import { formatDate } from "./time.js";
 
 const DAY = 86_400_000;
-
-/** Seeded PRNG (mulberry32): the same seed gives the same data set. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pickOf = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
@@ -373,7 +362,7 @@ export interface SeedOpportunitiesOptions {
  * stamps are set like a normal insert, but per-record validation is skipped.
  */
 export function seedOpportunities(org: Org, n: number, opts: SeedOpportunitiesOptions = {}): string[] {
-  const rand = prng(opts.seed ?? 42);
+  const rand = seededRandom(opts.seed ?? 42);
   const def = org.object("Opportunity")!;
   const stages = opts.stages ?? org.schema.stages.filter((s) => s.isActive !== false).map((s) => s.apiName);
   const accounts =
