@@ -1,12 +1,13 @@
-import type {
-  CoSellDeal,
-  CrmRecord,
-  Person,
-  Solution,
-  Stage,
-  SyncField,
-  SyncStatus,
-  ValidationIssue,
+import {
+  type CoSellDeal,
+  type CrmRecord,
+  emptyDeal,
+  type Person,
+  type Solution,
+  type Stage,
+  type SyncField,
+  type SyncStatus,
+  type ValidationIssue,
 } from "@cosell/core";
 import { type CosellColumns, syncStateValue } from "./columns.js";
 import { countryCode } from "./countries.js";
@@ -239,27 +240,8 @@ function toIso(v: unknown): string {
  * "paused" status written to a row that no longer exists).
  */
 export function deletedRecord(id: string): CrmRecord {
-  const at = new Date(0).toISOString();
-  return {
-    crmId: id,
-    optedIn: true,
-    deleted: true,
-    modifiedAt: at,
-    deal: {
-      direction: "outbound",
-      kind: "privatePipeline",
-      name: "",
-      customer: { name: "", address: { country: "" } },
-      consentToShareContact: false,
-      team: [],
-      solutions: [],
-      invitation: { microsoftHelpRequested: false },
-      stage: "accepted",
-      favorite: false,
-      createdAt: at,
-      updatedAt: at,
-    },
-  };
+  const at = new Date(0);
+  return { crmId: id, optedIn: true, deleted: true, modifiedAt: at.toISOString(), deal: emptyDeal(at) };
 }
 
 /**

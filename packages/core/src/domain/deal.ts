@@ -119,6 +119,28 @@ export const CoSellDealSchema = z.object({
 });
 export type CoSellDeal = z.infer<typeof CoSellDealSchema>;
 
+/**
+ * A deal with every required field blank, stamped `at`: what a new record starts from before its
+ * fields are filled in (and the placeholder an adapter reports for a record known only as deleted).
+ */
+export function emptyDeal(at: Date, direction: Direction = "outbound"): CoSellDeal {
+  const stamp = at.toISOString();
+  return {
+    direction,
+    kind: "privatePipeline",
+    name: "",
+    customer: { name: "", address: { country: "" } },
+    consentToShareContact: false,
+    team: [],
+    solutions: [],
+    invitation: { microsoftHelpRequested: false },
+    stage: direction === "inbound" ? "received" : "accepted",
+    favorite: false,
+    createdAt: stamp,
+    updatedAt: stamp,
+  };
+}
+
 /** The fields of a deal that a lifecycle stage may allow editing (see `editableFields`). */
 export const DealFieldSchema = z.enum([
   "name",

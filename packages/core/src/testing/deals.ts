@@ -1,4 +1,4 @@
-import type { CoSellDeal, Person } from "../domain/deal.js";
+import { type CoSellDeal, emptyDeal, type Person } from "../domain/deal.js";
 
 /** A team member who passes every validation rule. */
 export const SAMPLE_SELLER: Person = {
@@ -75,20 +75,5 @@ export function sampleInbound(overrides: Partial<CoSellDeal> = {}): Partial<CoSe
  * Used by the in-memory CRM and Partner Center to store whole deals.
  */
 export function completeDeal(partial: Partial<CoSellDeal>, now: Date): CoSellDeal {
-  const at = now.toISOString();
-  return {
-    direction: "outbound",
-    kind: "privatePipeline",
-    name: "",
-    customer: { name: "", address: { country: "" } },
-    consentToShareContact: false,
-    team: [],
-    solutions: [],
-    invitation: { microsoftHelpRequested: false },
-    stage: partial.direction === "inbound" ? "received" : "accepted",
-    favorite: false,
-    createdAt: at,
-    updatedAt: at,
-    ...structuredClone(partial),
-  };
+  return { ...emptyDeal(now, partial.direction), ...structuredClone(partial) };
 }
