@@ -28,30 +28,38 @@ afterEach(async () => {
 
 const unreadableId = (c: (typeof SCHEMA_CASES)[number]) => c.field === "id" || c.field === "";
 
+/**
+ * Two good records (an outbound neighbour, an inbound referral) and a referral Partner Center lists
+ * broken by case `c`, second in the page (`value.1`); the well-formed copy stays in Partner Center.
+ */
+async function listBroken(c: (typeof SCHEMA_CASES)[number]) {
+  const w = world();
+  const server = await fakePartnerCenter(w.pc);
+  fake = server;
+  const client = clientFor(server);
+  const [goodA] = goodNeighbours(w);
+  const inbound = goodInbound(w);
+  const template = structuredClone(w.pc.sendInbound(sampleInbound({ name: "Broken" }))) as Record<
+    string,
+    unknown
+  >;
+  const brokenId = template.id as string;
+  server.rules.push({
+    method: "GET",
+    pathIncludes: "$top=100",
+    reply: (real) => {
+      const page = JSON.parse(real.body) as { value: Record<string, unknown>[] };
+      const value = page.value.filter((r) => r.id !== brokenId);
+      value.splice(1, 0, c.raw(template) as Record<string, unknown>);
+      return { ...real, body: JSON.stringify({ value }) };
+    },
+  });
+  return { w, server, client, goodA, inbound, brokenId };
+}
+
 describe("bad input: malformed referrals in a list page, id unreadable", () => {
   it.each(SCHEMA_CASES.filter(unreadableId).map((c) => [c.name, c] as const))("%s", async (_name, c) => {
-    const w = world();
-    fake = await fakePartnerCenter(w.pc);
-    const client = clientFor(fake);
-    const [goodA] = goodNeighbours(w);
-    const inbound = goodInbound(w);
-    // The bad referral is listed after the good one: value.1.
-    const template = structuredClone(w.pc.sendInbound(sampleInbound({ name: "Broken" }))) as Record<
-      string,
-      unknown
-    >;
-    const brokenId = template.id as string;
-    // The well-formed copy stays in Partner Center; the list shows the broken one in its place.
-    fake.rules.push({
-      method: "GET",
-      pathIncludes: "$top=100",
-      reply: (real) => {
-        const page = JSON.parse(real.body) as { value: Record<string, unknown>[] };
-        const value = page.value.filter((r) => r.id !== brokenId);
-        value.splice(1, 0, c.raw(template) as Record<string, unknown>);
-        return { ...real, body: JSON.stringify({ value }) };
-      },
-    });
+    const { w, server, client, goodA, inbound, brokenId } = await listBroken(c);
     const crmSeq = w.crm.sequence;
 
     const err = await w.cycle(client).catch((e: unknown) => e);
@@ -61,13 +69,13 @@ describe("bad input: malformed referrals in a list page, id unreadable", () => {
     expect(err).toMatchObject({ code: "REMOTE_BAD_RESPONSE", details: expect.objectContaining({ field }) });
     expect((err as Error).message).toContain(`"${field}"`);
     // Nothing written on either side, no cursor moved.
-    expect(fake.requests.filter((r) => !r.startsWith("GET "))).toEqual([]);
+    expect(server.requests.filter((r) => !r.startsWith("GET "))).toEqual([]);
     expect(w.crm.sequence).toBe(crmSeq);
     expect(w.store.getCursor("partnerCenter")).toBeUndefined();
     expect(w.store.getCursor("crm")).toBeUndefined();
 
     // Fixed in Partner Center: everything syncs, the once-broken referral included.
-    fake.rules.length = 0;
+    server.rules.length = 0;
     const after = await w.cycle(client);
     expect(after.summary.errors).toEqual([]);
     expect(synced(w, goodA!)).toBe(true);
@@ -80,48 +88,29 @@ describe("bad input: malformed referrals in a list page, id readable", () => {
   it.each(SCHEMA_CASES.filter((c) => !unreadableId(c)).map((c) => [c.name, c] as const))(
     "%s",
     async (_n, c) => {
-      const w = world();
-      fake = await fakePartnerCenter(w.pc);
-      const client = clientFor(fake);
-      const [goodA] = goodNeighbours(w);
-      const inbound = goodInbound(w);
-      const template = structuredClone(w.pc.sendInbound(sampleInbound({ name: "Broken" }))) as Record<
-        string,
-        unknown
-      >;
-      fake.rules.push({
-        method: "GET",
-        pathIncludes: "$top=100",
-        reply: (real) => {
-          const page = JSON.parse(real.body) as { value: Record<string, unknown>[] };
-          const value = page.value.map((r) =>
-            r.id === template.id ? (c.raw(template) as Record<string, unknown>) : r,
-          );
-          return { ...real, body: JSON.stringify({ value }) };
-        },
-      });
+      const { w, server, client, goodA, inbound, brokenId } = await listBroken(c);
 
       const { summary } = await w.cycle(client);
 
       // The broken referral is marked under its id, naming the field; the good records sync.
       expect(summary.errors).toEqual([
-        expect.objectContaining({ key: `referral:${template.id}`, code: "REMOTE_BAD_RESPONSE" }),
+        expect.objectContaining({ key: `referral:${brokenId}`, code: "REMOTE_BAD_RESPONSE" }),
       ]);
       expect(summary.errors[0]?.message).toContain(c.field);
       expect(w.store.listRecordErrors()).toEqual([
-        expect.objectContaining({ key: `referral:${template.id}`, code: "REMOTE_BAD_RESPONSE" }),
+        expect.objectContaining({ key: `referral:${brokenId}`, code: "REMOTE_BAD_RESPONSE" }),
       ]);
-      expect(w.crm.all().filter((o) => o.referralId === template.id)).toEqual([]);
+      expect(w.crm.all().filter((o) => o.referralId === brokenId)).toEqual([]);
       expect(w.crm.all().filter((o) => o.referralId === inbound.id)).toHaveLength(1);
       expect(synced(w, goodA!)).toBe(true);
 
       // Fixed in Partner Center (a later edit re-lists it): it syncs and its error is cleared.
-      fake.rules.length = 0;
+      server.rules.length = 0;
       w.clock.advance(60_000);
-      w.pc.editNotes(template.id as string, "Fixed");
+      w.pc.editNotes(brokenId, "Fixed");
       const after = await w.cycle(client);
       expect(after.summary.errors).toEqual([]);
-      expect(w.crm.all().filter((o) => o.referralId === template.id)).toHaveLength(1);
+      expect(w.crm.all().filter((o) => o.referralId === brokenId)).toHaveLength(1);
       expect(w.store.listRecordErrors()).toEqual([]);
     },
   );
