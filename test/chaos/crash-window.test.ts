@@ -12,36 +12,62 @@ import {
 import { describe, expect, it } from "vitest";
 
 /**
+ * The crash windows the chaos run found, each replayed deterministically: a process that dies between
+ * a write landing and its cycle committing must never lose an edit nor duplicate a record.
+ */
+
+/**
+ * An in-memory CRM and Partner Center with a state store, and an adapter whose `apply` lands the
+ * writes and then "dies" (throws) the first time after `arm()`.
+ */
+function rig() {
+  const clock = new ManualClock();
+  const crm = new MemoryCrm(clock.now);
+  const pc = new MemoryPartnerCenter({ now: clock.now });
+  const store = new MemoryStateStore();
+  const inner = createMemoryAdapter(crm);
+  let armed = false;
+  const adapter: CrmAdapter = {
+    ...inner,
+    async apply(writes) {
+      const results = await inner.apply(writes);
+      if (armed) {
+        armed = false;
+        throw new Error("SIGKILL after the CRM write landed, before the commit");
+      }
+      return results;
+    },
+  };
+  return {
+    clock,
+    crm,
+    pc,
+    store,
+    arm: () => {
+      armed = true;
+    },
+    /** One cycle, optionally crashing at a checkpoint. */
+    cycle: (checkpoint?: ReturnType<typeof crashAt>) =>
+      runCycle({ adapter, partnerCenter: pc, store, now: clock.now, ...(checkpoint ? { checkpoint } : {}) }),
+  };
+}
+
+/**
  * Found by the chaos run (Dynamics adapter): the process dies after a CRM write landed but before the
  * cycle committed it to the state store. The next cycle takes our own write for a seller's edit and,
  * under crm-wins, writes it over the newer Partner Center edit: a lost edit.
  */
 describe("a crash between a CRM write and its commit does not lose the other side's next edit", () => {
   it("Microsoft's later notes edit survives", async () => {
-    const clock = new ManualClock();
-    const crm = new MemoryCrm(clock.now);
-    const pc = new MemoryPartnerCenter({ now: clock.now });
-    const store = new MemoryStateStore();
-    const inner = createMemoryAdapter(crm);
-    let dieAfterApply = false;
-    const adapter: CrmAdapter = {
-      ...inner,
-      async apply(writes) {
-        const results = await inner.apply(writes);
-        if (dieAfterApply) throw new Error("SIGKILL after the CRM write landed, before the commit");
-        return results;
-      },
-    };
-    const cycle = () => runCycle({ adapter, partnerCenter: pc, store, now: clock.now });
+    const { clock, crm, pc, store, arm, cycle } = rig();
     const id = crm.createOpportunity(sampleDeal({ notes: "N0" }), { optedIn: true });
     await cycle();
     const referralId = store.getLinkByCrmId(id)!.referralId!;
 
     clock.advance(60_000);
     pc.editNotes(referralId, "N1 from Microsoft");
-    dieAfterApply = true;
+    arm();
     await expect(cycle()).rejects.toThrow(/SIGKILL/);
-    dieAfterApply = false;
     expect(crm.get(id)!.deal.notes).toBe("N1 from Microsoft"); // the write landed
 
     clock.advance(60_000);
@@ -61,29 +87,17 @@ describe("a crash between a CRM write and its commit does not lose the other sid
  */
 describe("a recovered create keeps what Partner Center changed since the lost create", () => {
   it("Microsoft's notes edit made between the crash and the recovery survives", async () => {
-    const clock = new ManualClock();
-    const crm = new MemoryCrm(clock.now);
-    const pc = new MemoryPartnerCenter({ now: clock.now });
-    const store = new MemoryStateStore();
-    const adapter = createMemoryAdapter(crm);
+    const { clock, crm, pc, cycle } = rig();
     const id = crm.createOpportunity(sampleDeal({ notes: "Seller notes" }), { optedIn: true });
-    await expect(
-      runCycle({
-        adapter,
-        partnerCenter: pc,
-        store,
-        now: clock.now,
-        checkpoint: crashAt("after-create-referral"),
-      }),
-    ).rejects.toBeInstanceOf(SimulatedCrash);
+    await expect(cycle(crashAt("after-create-referral"))).rejects.toBeInstanceOf(SimulatedCrash);
     const [referral] = pc.all();
     expect(referral?.externalReferenceId).toBe(id);
 
     clock.advance(60_000);
     pc.editNotes(referral!.id, "Microsoft: customer wants a POC first");
     clock.advance(60_000);
-    await runCycle({ adapter, partnerCenter: pc, store, now: clock.now });
-    await runCycle({ adapter, partnerCenter: pc, store, now: clock.now });
+    await cycle();
+    await cycle();
 
     expect(pc.all()).toHaveLength(1);
     expect(pc.get(referral!.id)!.details?.notes).toBe("Microsoft: customer wants a POC first");
@@ -91,51 +105,17 @@ describe("a recovered create keeps what Partner Center changed since the lost cr
   });
 });
 
-/** An adapter whose `apply` lands the writes and then "dies" (throws) the first time it is armed. */
-function dyingAdapter(crm: MemoryCrm): { adapter: CrmAdapter; arm(): void } {
-  const inner = createMemoryAdapter(crm);
-  let armed = false;
-  return {
-    adapter: {
-      ...inner,
-      async apply(writes) {
-        const results = await inner.apply(writes);
-        if (armed) {
-          armed = false;
-          throw new Error("SIGKILL after the CRM write landed, before the commit");
-        }
-        return results;
-      },
-    },
-    arm: () => {
-      armed = true;
-    },
-  };
-}
-
 /** Found by the Salesforce chaos run: the referral create is lost, the seller renames, the create recovers. */
 describe("a seller's edit made between a lost referral create and its recovery", () => {
   it("reaches Partner Center (what was sent, not the CRM's later values, is the ancestor)", async () => {
-    const clock = new ManualClock();
-    const crm = new MemoryCrm(clock.now);
-    const pc = new MemoryPartnerCenter({ now: clock.now });
-    const store = new MemoryStateStore();
-    const adapter = createMemoryAdapter(crm);
+    const { clock, crm, pc, cycle } = rig();
     const id = crm.createOpportunity(sampleDeal({ name: "Chaos deal 1" }), { optedIn: true });
-    await expect(
-      runCycle({
-        adapter,
-        partnerCenter: pc,
-        store,
-        now: clock.now,
-        checkpoint: crashAt("after-create-referral"),
-      }),
-    ).rejects.toBeInstanceOf(SimulatedCrash);
+    await expect(cycle(crashAt("after-create-referral"))).rejects.toBeInstanceOf(SimulatedCrash);
     clock.advance(60_000);
     crm.update(id, { name: "Renamed by the seller" });
     clock.advance(60_000);
-    await runCycle({ adapter, partnerCenter: pc, store, now: clock.now });
-    await runCycle({ adapter, partnerCenter: pc, store, now: clock.now });
+    await cycle();
+    await cycle();
 
     expect(pc.all()).toHaveLength(1);
     expect(pc.all()[0]?.name).toBe("Renamed by the seller");
@@ -146,20 +126,16 @@ describe("a seller's edit made between a lost referral create and its recovery",
 /** Found by the Salesforce chaos run: the status write carrying the new referral id lands, the commit does not. */
 describe("a crash after the CRM status write of a new referral", () => {
   it("keeps Microsoft's later edit (the pending link already holds the baseline)", async () => {
-    const clock = new ManualClock();
-    const crm = new MemoryCrm(clock.now);
-    const pc = new MemoryPartnerCenter({ now: clock.now });
-    const store = new MemoryStateStore();
-    const { adapter, arm } = dyingAdapter(crm);
+    const { clock, crm, pc, arm, cycle } = rig();
     const id = crm.createOpportunity(sampleDeal({ notes: "Seller notes" }), { optedIn: true });
     arm();
-    await expect(runCycle({ adapter, partnerCenter: pc, store, now: clock.now })).rejects.toThrow(/SIGKILL/);
+    await expect(cycle()).rejects.toThrow(/SIGKILL/);
     const [r] = pc.all();
     clock.advance(60_000);
     pc.editNotes(r!.id, "Microsoft: POC first");
     clock.advance(60_000);
-    await runCycle({ adapter, partnerCenter: pc, store, now: clock.now });
-    await runCycle({ adapter, partnerCenter: pc, store, now: clock.now });
+    await cycle();
+    await cycle();
 
     expect(pc.all()).toHaveLength(1);
     expect(pc.get(r!.id)?.details?.notes).toBe("Microsoft: POC first");
@@ -170,13 +146,7 @@ describe("a crash after the CRM status write of a new referral", () => {
 /** Found by the chaos run: a cycle recognises our echo, then dies before its commit. */
 describe("an echo recognised by a cycle that dies before committing", () => {
   it("is still recognised by the next cycle (the ledger entry is consumed only with the commit)", async () => {
-    const clock = new ManualClock();
-    const crm = new MemoryCrm(clock.now);
-    const pc = new MemoryPartnerCenter({ now: clock.now });
-    const store = new MemoryStateStore();
-    const { adapter, arm } = dyingAdapter(crm);
-    const cycle = (checkpoint?: ReturnType<typeof crashAt>) =>
-      runCycle({ adapter, partnerCenter: pc, store, now: clock.now, ...(checkpoint ? { checkpoint } : {}) });
+    const { clock, crm, pc, store, arm, cycle } = rig();
     const r = pc.sendInbound(sampleInbound({ notes: "Original" }));
     await cycle();
     const crmId = store.getLinkByReferralId(r.id)!.crmId!;
@@ -200,20 +170,16 @@ describe("an echo recognised by a cycle that dies before committing", () => {
 /** Found by the chaos run (memory CRM): the CRM create for an inbound referral lands, its commit does not. */
 describe("a crash after the CRM record for an inbound referral was created", () => {
   it("keeps Microsoft's later edit and creates no second record", async () => {
-    const clock = new ManualClock();
-    const crm = new MemoryCrm(clock.now);
-    const pc = new MemoryPartnerCenter({ now: clock.now });
-    const store = new MemoryStateStore();
-    const { adapter, arm } = dyingAdapter(crm);
+    const { clock, crm, pc, arm, cycle } = rig();
     const r = pc.sendInbound(sampleInbound({ notes: "Wants Dynamics 365 for field service." }));
     arm();
-    await expect(runCycle({ adapter, partnerCenter: pc, store, now: clock.now })).rejects.toThrow(/SIGKILL/);
+    await expect(cycle()).rejects.toThrow(/SIGKILL/);
     expect(crm.all()).toHaveLength(1);
     clock.advance(60_000);
     pc.editNotes(r.id, "Microsoft note 72");
     clock.advance(60_000);
-    await runCycle({ adapter, partnerCenter: pc, store, now: clock.now });
-    await runCycle({ adapter, partnerCenter: pc, store, now: clock.now });
+    await cycle();
+    await cycle();
 
     expect(crm.all()).toHaveLength(1);
     expect(pc.get(r.id)?.details?.notes).toBe("Microsoft note 72");
