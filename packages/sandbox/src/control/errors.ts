@@ -19,3 +19,16 @@ export class SandboxError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * Runs a control action, turning what it throws into a control-API refusal: a `ControlError` as is,
+ * an error the system knows (`known`) into its own status and code, anything else into a 400.
+ */
+export function guardedControl<T>(fn: () => T, known?: (e: unknown) => ControlError | undefined): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ControlError) throw e;
+    throw known?.(e) ?? new ControlError(400, "BAD_REQUEST", e instanceof Error ? e.message : String(e));
+  }
+}

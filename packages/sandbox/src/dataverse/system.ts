@@ -1,6 +1,6 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import { z } from "zod";
-import { ControlError } from "../control/errors.js";
+import { ControlError, guardedControl } from "../control/errors.js";
 import { type ControlRoute, parseBody } from "../control/server.js";
 import type { SystemDefinition } from "../control/system.js";
 import { publicKeyThumbprintSha256 } from "../entra/index.js";
@@ -55,13 +55,9 @@ const DataverseSnapshotSchema = z.object({
 
 /** Runs a control action, turning Dataverse refusals into control-API errors with the same code. */
 function guarded<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof DataverseError) throw new ControlError(e.status, e.code, e.message);
-    if (e instanceof ControlError) throw e;
-    throw new ControlError(400, "BAD_REQUEST", e instanceof Error ? e.message : String(e));
-  }
+  return guardedControl(fn, (e) =>
+    e instanceof DataverseError ? new ControlError(e.status, e.code, e.message) : undefined,
+  );
 }
 
 const record = z.record(z.string(), z.unknown());

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ControlError } from "../control/errors.js";
+import { ControlError, guardedControl } from "../control/errors.js";
 import { type ControlRoute, parseBody } from "../control/server.js";
 import type { SystemDefinition } from "../control/system.js";
 import { type DirectoryUser, directoryUserSchema } from "./directory.js";
@@ -16,15 +16,6 @@ export interface GraphCredentials {
 /** What a snapshot keeps of Graph: the directory users. */
 export interface GraphSnapshot {
   users: DirectoryUser[];
-}
-
-function guarded<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof ControlError) throw e;
-    throw new ControlError(400, "BAD_REQUEST", e instanceof Error ? e.message : String(e));
-  }
 }
 
 /**
@@ -62,7 +53,7 @@ function controlRoutes(control: GraphControl): ControlRoute[] {
       path: "/graph/users",
       summary: "add a directory user",
       handle: ({ body }) =>
-        guarded(() =>
+        guardedControl(() =>
           control.add(
             parseBody(
               directoryUserSchema.partial().required({ displayName: true, userPrincipalName: true }),
@@ -76,7 +67,7 @@ function controlRoutes(control: GraphControl): ControlRoute[] {
       path: "/graph/users/{id}",
       summary: "edit a directory user",
       handle: ({ params, body }) =>
-        guarded(() =>
+        guardedControl(() =>
           control.update(params.id!, parseBody(directoryUserSchema.omit({ id: true }).partial(), body)),
         ),
     },

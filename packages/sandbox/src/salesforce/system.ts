@@ -1,6 +1,6 @@
 import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import { z } from "zod";
-import { ControlError } from "../control/errors.js";
+import { ControlError, guardedControl } from "../control/errors.js";
 import { type ControlRoute, parseBody } from "../control/server.js";
 import type { SystemDefinition } from "../control/system.js";
 import type { SalesforceControl } from "./control.js";
@@ -50,14 +50,13 @@ const SalesforceSnapshotSchema = z.object({
 
 /** Runs a control action, turning org refusals into control-API errors with the same code. */
 function guarded<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof ControlError) throw e;
-    if (e instanceof RecordError) throw new ControlError(400, e.statusCode, e.message);
-    if (e instanceof SalesforceStateError) throw new ControlError(400, e.code, e.message);
-    throw new ControlError(400, "BAD_REQUEST", e instanceof Error ? e.message : String(e));
-  }
+  return guardedControl(fn, (e) =>
+    e instanceof RecordError
+      ? new ControlError(400, e.statusCode, e.message)
+      : e instanceof SalesforceStateError
+        ? new ControlError(400, e.code, e.message)
+        : undefined,
+  );
 }
 
 const record = z.record(z.string(), z.unknown());
