@@ -14,9 +14,11 @@ import {
   type CrmRecord,
   type CrmWrite,
   type CycleSummary,
+  type EchoSeen,
   type Link,
   type Plan,
   type PlanStep,
+  type Side,
   SYNC_FIELDS,
   type SyncField,
   type SyncRules,
@@ -468,12 +470,7 @@ class Cycle {
   }
 
   /** Ledger entries for a write about to be sent, so its echo is recognised even after a crash. */
-  private writeAhead(
-    side: "crm" | "partnerCenter",
-    recordId: string,
-    fields: readonly SyncField[],
-    deal: CoSellDeal,
-  ) {
+  private writeAhead(side: Side, recordId: string, fields: readonly SyncField[], deal: CoSellDeal) {
     if (this.dryRun) return;
     const writtenAt = this.now().toISOString();
     this.deps.store.addLedger(
@@ -482,7 +479,7 @@ class Cycle {
   }
 
   /** The write was refused: its ledger entries would swallow a later edit to the same value. */
-  private dropWriteAhead(side: "crm" | "partnerCenter", recordId: string, fields: readonly SyncField[]) {
+  private dropWriteAhead(side: Side, recordId: string, fields: readonly SyncField[]) {
     for (const field of fields) this.deps.store.consumeLedger(side, recordId, field);
   }
 
@@ -524,6 +521,13 @@ class Cycle {
           store.putLink(ctx.link!);
         } else if ((step.kind === "update" && step.side === "partnerCenter") || step.kind === "transition") {
           const base = ctx.referral!;
+          // Never an unconditional write ("*"): without the eTag it was read with, the copy is re-read
+          // and the pair re-planned, as after a 412, so a newer edit cannot be overwritten.
+          if (!base.eTag)
+            throw new ConflictError(
+              `Referral ${base.id} has no eTag to write with; re-read.`,
+              await pc.getReferral(base.id),
+            );
           let target: CoSellDeal;
           if (step.kind === "transition") {
             const r = transition(
@@ -536,15 +540,8 @@ class Cycle {
             target = r.deal;
           } else target = step.deal;
           this.checkpoint(`partner-center-${step.kind}`, ctx);
-          const body = dealToReferral({ ...target, version: base.eTag ?? undefined }, base);
+          const body = dealToReferral({ ...target, version: base.eTag }, base);
           const written: SyncField[] = step.kind === "update" ? step.fields : ["stage", "invitation"];
-          // Never an unconditional write ("*"): without the eTag it was read with, the copy is re-read
-          // and the pair re-planned, as after a 412, so a newer edit cannot be overwritten.
-          if (!base.eTag)
-            throw new ConflictError(
-              `Referral ${base.id} has no eTag to write with; re-read.`,
-              await pc.getReferral(base.id),
-            );
           this.writeAhead("partnerCenter", base.id, written, target);
           let updated: Referral;
           try {
@@ -553,11 +550,7 @@ class Cycle {
             this.dropWriteAhead("partnerCenter", base.id, written);
             throw e;
           }
-          ctx.referralWritten(
-            updated,
-            target,
-            step.kind === "update" ? step.fields : ["stage", "invitation"],
-          );
+          ctx.referralWritten(updated, target, written);
         } else if (step.kind === "defer") {
           ctx.deferred.push(step);
         } else if (step.kind === "conflict") {
@@ -770,7 +763,7 @@ class PairContext {
   createdReferral = false;
   wrote = false;
   /** Echoes the plan recognised; their ledger entries are consumed when the pair commits. */
-  echoes: { side: "crm" | "partnerCenter"; recordId: string; field: SyncField }[] = [];
+  echoes: EchoSeen[] = [];
   /** The pair was parked (manual policy) before this cycle. */
   readonly parked: boolean;
   /** The records read fresh this cycle (not rebuilt from snapshots), by side. */
