@@ -100,8 +100,45 @@ export class TransientError extends RemoteApiError {}
 /** The remote side answered with something we cannot use (bad JSON, a field of the wrong type). */
 export class ResponseValidationError extends RemoteApiError {}
 
+/**
+ * The Partner Center user sign-in is missing, expired, revoked or was never finished. The message
+ * always ends with what to run (`cosell login`). Codes: `SIGN_IN_REQUIRED` (nobody signed in yet),
+ * `SIGN_IN_EXPIRED` (Entra ID refused the saved refresh token), `SIGN_IN_TIMED_OUT` (a device code
+ * expired before it was approved), `SIGN_IN_DECLINED`, `SIGN_IN_FAILED`.
+ */
+export class SignInRequiredError extends AuthError {}
+
+/**
+ * A local file cosell keeps (token cache, state lock) could not be read or written. Not a remote or
+ * sign-in failure: the fix is on this machine (disk space, permissions, the encryption key).
+ */
+export class StorageError extends CoSellError {}
+
+/** Another cosell process holds the state file (`STATE_LOCKED`); `holderPid` says which. */
+export class StateLockedError extends CoSellError {
+  readonly holderPid: number;
+  constructor(message: string, holderPid: number, details: Record<string, unknown> = {}) {
+    super("STATE_LOCKED", message, { ...details, holderPid });
+    this.holderPid = holderPid;
+  }
+}
+
 /** Pulls a readable message out of anything thrown. */
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return typeof err === "string" ? err : JSON.stringify(err);
+}
+
+/**
+ * A cycle step ran past `sync.stepTimeoutMs`. Retryable: the step stopped without moving cursors, so
+ * the next cycle reads the same changes again.
+ */
+export class StepTimeoutError extends RemoteApiError {
+  constructor(step: string, timeoutMs: number) {
+    super(
+      "SYNC_STEP_TIMEOUT",
+      `${step} did not finish within sync.stepTimeoutMs (${timeoutMs} ms); it was stopped and its cursors were not moved. The next cycle retries it; if this repeats, check that Partner Center and the CRM answer, or raise sync.stepTimeoutMs.`,
+      { retryable: true, details: { step, timeoutMs } },
+    );
+  }
 }

@@ -68,11 +68,42 @@ export const SolutionSchema = z.object({
 });
 export type Solution = z.infer<typeof SolutionSchema>;
 
+/**
+ * The kind of help asked of Microsoft: Partner Center's `inviteContext.assistanceRequestCode` values
+ * (partner-center-api.md, fields seen in real answers), in Microsoft's own spelling.
+ */
+export const HelpTypeSchema = z.enum([
+  "Unknown",
+  "GeneralOrOther",
+  "CustomerTechnicalArchitecture",
+  "ProofOfConceptOrDemo",
+  "QuotesOrLicensing",
+  "PostSalesCustomerSuccess",
+  "WorkloadSpecificValueProposition",
+]);
+export type HelpType = z.infer<typeof HelpTypeSchema>;
+
+/**
+ * Partner Center's `salesStage` (Qualify/Develop/Propose/Close). Real answers also carry numeric
+ * strings such as `"100"`: those are not one of these and map to "absent", never to an error.
+ */
+export const SalesStageSchema = z.enum(["qualify", "develop", "propose", "close"]);
+export type SalesStage = z.infer<typeof SalesStageSchema>;
+
+/**
+ * One entry of Partner Center's `registrations[]` after a win. Microsoft does not document its
+ * members, so it is kept as sent; adapters show a one-line summary and never write it back.
+ */
+export const RegistrationSchema = z.record(z.string(), z.unknown());
+export type Registration = z.infer<typeof RegistrationSchema>;
+
 export const InvitationSchema = z.object({
   /** The seller toggled "Would you like Microsoft's help?". */
   microsoftHelpRequested: z.boolean(),
   /** What help is needed (the seed asks sellers to say so in the notes). */
   helpNotes: z.string().optional(),
+  /** The kind of help (`inviteContext.assistanceRequestCode`). */
+  helpType: HelpTypeSchema.optional(),
   /** When Microsoft was invited; Microsoft has 14 days from here to engage. */
   invitedAt: z.iso.datetime({ offset: true }).optional(),
   /** When a Microsoft seller engaged, if they did. */
@@ -101,18 +132,35 @@ export const CoSellDealSchema = z.object({
   campaignId: z.string().optional(),
   notes: z.string().optional(),
   customer: CustomerSchema,
-  /** The partner has the customer's consent to share the contact with Microsoft. */
+  /**
+   * The customer agreed that their contact details may be shared with others
+   * (`consent.consentToToShareInfoWithOthers`, Microsoft's spelling). Whether the deal is shared with
+   * Microsoft's sellers at all is `kind` (`consentToShareReferralWithMicrosoftSellers`).
+   */
   consentToShareContact: z.boolean(),
+  /** The customer agreed to be contacted (`consent.consentToContact`). Absent reads as `false`. */
+  consentToContact: z.boolean().optional(),
   team: z.array(PersonSchema),
   solutions: z.array(SolutionSchema),
   invitation: InvitationSchema,
   stage: StageSchema,
   /** Why the deal was declined or lost. */
   closeReason: z.string().optional(),
+  /** Partner Center's own favorite flag (the seed's Favorites tab); synced both ways. */
   favorite: z.boolean(),
+  /** Partner Center's sales stage of the deal, beside the lifecycle `stage`. */
+  salesStage: SalesStageSchema.optional(),
+  /** Microsoft's opportunity id (`trackingInfo.microsoftMsxId`); Partner Center's, read-only. */
+  microsoftOpportunityId: z.string().optional(),
+  /** Partner Center's `registrationStatus` (e.g. `None`, `ReviewPending`); read-only. */
+  registrationStatus: z.string().optional(),
+  /** Partner Center's `registrations[]` after a win, as sent; read-only. */
+  registrations: z.array(RegistrationSchema).optional(),
+  /** Who sent an inbound referral (`inviteContext.invitedBy.organizationName`); read-only. */
+  sentBy: z.string().optional(),
   createdAt: isoDateTime,
   updatedAt: isoDateTime,
-  /** When an unanswered inbound deal expires (received + 14 days). */
+  /** "Respond by": when an unanswered inbound deal expires (`expirationDateTime`); read-only. */
   expiresAt: isoDateTime.optional(),
   /** Concurrency token of the remote copy (Partner Center eTag). */
   version: z.string().optional(),
@@ -151,9 +199,11 @@ export const DealFieldSchema = z.enum([
   "notes",
   "customer",
   "consentToShareContact",
+  "consentToContact",
   "team",
   "solutions",
   "invitation",
   "favorite",
+  "salesStage",
 ]);
 export type DealField = z.infer<typeof DealFieldSchema>;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { TransitionError } from "../errors.js";
-import type { CoSellDeal, DealField, Direction, Person, Stage } from "./deal.js";
+import type { CoSellDeal, DealField, Direction, HelpType, Person, Stage } from "./deal.js";
+import { type ActionNote, appendNote } from "./notes.js";
 
 /**
  * The co-sell lifecycle, as data. This file is the single place where stages, actions, who may take
@@ -64,14 +65,39 @@ export const ACCEPT_FIELDS: readonly DealField[] = [
   "team",
 ];
 
-/** Fields that may be edited in each stage. Archived deals are read-only. */
+/**
+ * The seller's star (Partner Center's `favorite`). Microsoft does not document in which states it may
+ * be set; the Partner Center UI's Favorites tab lists deals of every state, so a seller may star any
+ * deal, received and archived ones included. The emulator allows it too. It is a bookmark, not an
+ * edit of the deal: it moves no stage and needs no answer.
+ */
+const STAR: readonly DealField[] = ["favorite"];
+
+/**
+ * Fields that may be edited in each stage. Archived deals are read-only but for the star. The sales
+ * stage and the two customer consents (`consentToShareContact`, `consentToContact`) are the
+ * partner's working state of a deal it has taken on: editable while accepted only.
+ */
 export const EDITABLE_FIELDS: Readonly<Record<Stage, readonly DealField[]>> = {
-  received: [],
-  accepted: ["name", "closeDate", "value", "notes", "crmId", "campaignId", "team", "solutions"],
-  declined: [],
-  expired: [],
-  won: [],
-  lost: [],
+  received: [...STAR],
+  accepted: [
+    "name",
+    "closeDate",
+    "value",
+    "notes",
+    "crmId",
+    "campaignId",
+    "team",
+    "solutions",
+    "salesStage",
+    "consentToShareContact",
+    "consentToContact",
+    ...STAR,
+  ],
+  declined: [...STAR],
+  expired: [...STAR],
+  won: [...STAR],
+  lost: [...STAR],
 };
 
 const notExpired = (deal: CoSellDeal, now: Date): GuardFailure | undefined =>
@@ -192,8 +218,13 @@ export const TRANSITIONS: readonly TransitionRule[] = [
 export interface TransitionInput {
   /** Why (decline, lost, Microsoft's decline). */
   reason?: string;
-  /** Notes to store with the action (decline notes, what help is needed when inviting). */
+  /** What help is needed, when inviting Microsoft. */
   notes?: string;
+  /**
+   * A note given with the action: added to the deal's notes, dated (the action's time) and signed,
+   * never replacing them.
+   */
+  note?: ActionNote;
   /** Fields set while accepting (only {@link ACCEPT_FIELDS} are taken). */
   accept?: Partial<
     Pick<CoSellDeal, "name" | "value" | "closeDate" | "notes" | "crmId" | "campaignId" | "team">
@@ -202,6 +233,8 @@ export interface TransitionInput {
   contact?: Person;
   /** Consent to share that contact, when inviting Microsoft. */
   consentToShareContact?: boolean;
+  /** The kind of help asked of Microsoft (`inviteContext.assistanceRequestCode`), when inviting it. */
+  helpType?: HelpType;
 }
 
 export type TransitionResult = { ok: true; deal: CoSellDeal } | { ok: false; error: TransitionError };
@@ -287,7 +320,6 @@ export function transition(
     case "lose":
     case "microsoftDecline":
       next.closeReason = input.reason?.trim();
-      if (input.notes !== undefined) next.notes = input.notes;
       break;
     case "inviteMicrosoft":
       next.kind = "coSell";
@@ -299,6 +331,8 @@ export function transition(
         helpNotes: input.notes ?? deal.invitation.helpNotes,
         invitedAt: stamp,
       };
+      if (input.helpType ?? deal.invitation.helpType)
+        next.invitation.helpType = input.helpType ?? deal.invitation.helpType;
       break;
     case "microsoftEngage":
       next.invitation = { ...deal.invitation, engagedAt: stamp };
@@ -307,6 +341,7 @@ export function transition(
     case "win":
       break;
   }
+  if (input.note) next.notes = appendNote(next.notes, input.note, now);
   return { ok: true, deal: next };
 }
 

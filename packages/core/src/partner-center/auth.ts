@@ -103,6 +103,12 @@ export interface TokenProvider {
   invalidate(rejectedToken?: string): void;
   /** Token requests that went to the network (cache hits are not counted). */
   stats(): { tokenRequests: number };
+  /**
+   * A provider for another resource with the same sign-in (the Partner Center webhook API has its
+   * own audience, `https://api.partnercenter.microsoft.com`). Optional: without it, callers create a
+   * provider for that scope from the same settings.
+   */
+  forScope?(scope: string): TokenProvider;
 }
 
 /** Extra knobs for tests and tools; production code passes nothing. */
@@ -115,8 +121,8 @@ export interface TokenProviderDeps {
 const VIRTUAL_AUTHORITY_HOST = "login.cosell.invalid";
 
 /** msal `auth` settings: the real authority, or a virtual one whose metadata points at `tokenEndpoint`. */
-function msalAuthority(
-  o: ResolvedTokenProviderOptions,
+export function msalAuthority(
+  o: Pick<ResolvedTokenProviderOptions, "tenantId" | "authorityHost" | "tokenEndpoint">,
 ): Pick<Configuration["auth"], "authority" | "knownAuthorities" | "authorityMetadata"> {
   const host = requireSecureUrl("authorityHost", o.authorityHost);
   let tokenEndpoint = o.tokenEndpoint;
@@ -216,7 +222,7 @@ export function createTokenProvider(
     }
   };
 
-  return {
+  const provider: TokenProvider = {
     scope: o.scope,
     async getToken() {
       // One token request at a time: concurrent callers share it instead of each hitting Entra ID.
@@ -231,7 +237,9 @@ export function createTokenProvider(
       if (rejectedToken === undefined || rejectedToken === current) forceRefresh = true;
     },
     stats: () => ({ tokenRequests }),
+    forScope: (scope) => (scope === o.scope ? provider : createTokenProvider({ ...options, scope }, deps)),
   };
+  return provider;
 }
 
 /** What to tell the admin for the Entra ID (AADSTS) errors people actually hit. */

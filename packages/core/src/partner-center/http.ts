@@ -10,12 +10,20 @@ import {
   ThrottledError,
   TransientError,
 } from "../errors.js";
+import {
+  DEFAULT_MAX_RESPONSE_BYTES,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  isRedirectStatus,
+  readTextCapped,
+  redirectRefused,
+} from "../remote/guard.js";
+import { checkKey, describeNetworkFailure, unreachableConfigError } from "../remote/network-failure.js";
 import type { CallStats } from "../sync/types.js";
 import type { TokenProvider } from "./auth.js";
 import { ApiErrorBodySchema } from "./referral.js";
 
 /** The HTTP methods the Partner Center APIs use. */
-export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /** How hard to try before giving up with a typed error. */
 export interface RetryPolicy {
@@ -127,8 +135,12 @@ export interface PartnerCenterHttpOptions {
   retry?: Partial<RetryPolicy>;
   /** Abort one attempt after this many ms (counted as a transient failure). Default 60 s. */
   requestTimeoutMs?: number;
+  /** Largest response body read (bytes); more is refused with `REMOTE_RESPONSE_TOO_LARGE`. Default 32 MiB. */
+  maxResponseBytes?: number;
   /** Name of the remote system in messages. Default "Partner Center". */
   service?: string;
+  /** The config key holding the URL called (named when a connection fails), e.g. `partnerCenter.apiBaseUrl`. */
+  urlKey?: string;
 }
 
 /** Statuses worth another try: throttling and the server side's temporary failures. */
@@ -205,7 +217,8 @@ export function createPartnerCenterHttp(
   deps: HttpDeps = {},
 ): PartnerCenterHttp {
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-  const timeoutMs = options.requestTimeoutMs ?? 60_000;
+  const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const service = options.service ?? "Partner Center";
   const doFetch = deps.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const sleep = deps.sleep ?? defaultSleep;
@@ -253,23 +266,38 @@ export function createPartnerCenterHttp(
       ...o.headers,
     };
     if (o.body !== undefined) headers["Content-Type"] = "application/json";
+    const where = `${o.method} ${shortUrl(o.url)}`;
     try {
       const res = await doFetch(o.url, {
         method: o.method,
         headers,
         body: o.body === undefined ? undefined : JSON.stringify(o.body),
+        // A redirect is answered, never followed: fetch would re-send the body (and, to the same
+        // host, the token) to wherever the Location header points.
+        redirect: "manual",
         signal: AbortSignal.timeout(timeoutMs),
       });
-      const text = await res.text();
+      if (isRedirectStatus(res.status)) {
+        await res.body?.cancel().catch(() => undefined);
+        throw redirectRefused(res.status, res.headers.get("location"), where, service);
+      }
+      const text = await readTextCapped(res, maxBytes, where, service);
       return { res, text };
     } catch (e) {
-      const code = (e as { cause?: { code?: string } }).cause?.code ?? (e as { name?: string }).name ?? "";
+      if (e instanceof RemoteApiError) throw e;
+      const failure = describeNetworkFailure(e, o.url);
+      // A host that does not resolve or a refused certificate is a wrong setting: no retry helps.
+      if (failure?.permanent) throw unreachableConfigError(service, failure, options.urlKey, e);
+      const inner = (e as { cause?: { code?: string; message?: string } }).cause;
+      const code = inner?.code ?? inner?.message ?? (e as { name?: string }).name ?? "";
       throw new RetryableFailure(
         "network",
         true,
         undefined,
         undefined,
-        `the connection failed (${code || (e as Error).message})`,
+        failure
+          ? `the connection to ${failure.host} failed: ${failure.what} (${failure.code})`
+          : `the connection failed (${code || (e as Error).message})`,
         { cause: e },
       );
     }
@@ -476,7 +504,7 @@ export function createPartnerCenterHttp(
       "REMOTE_UNAVAILABLE",
       unsafe
         ? `${where} failed (${f.detail}) and was not retried because it may have landed. Check ${service} before repeating it.`
-        : `${service} did not answer ${where} properly (${f.detail}) ${tries}. cosell retries on the next run.`,
+        : `${service} did not answer ${where} properly (${f.detail}) ${tries}. cosell retries on the next run.${f.kind === "network" ? checkKey(options.urlKey) : ""}`,
       { status: f.status, retryable: !unsafe, details, cause: f.cause },
     );
   }

@@ -1,5 +1,15 @@
 import { isDeepStrictEqual } from "node:util";
-import type { CoSellDeal, Direction, Person, Solution, SolutionKind } from "../domain/deal.js";
+import {
+  type CoSellDeal,
+  type Direction,
+  type HelpType,
+  HelpTypeSchema,
+  type Person,
+  type Registration,
+  type SalesStage,
+  type Solution,
+  type SolutionKind,
+} from "../domain/deal.js";
 import { type Member, MICROSOFT_ORGANIZATION_ID, type Referral, type SolutionTag } from "./referral.js";
 import { STAGE_STATUS, stageFromStatus } from "./status.js";
 
@@ -15,6 +25,40 @@ const SOLUTION_TYPE_BY_KIND: Record<SolutionKind, string> = {
   own: "Name",
   thirdParty: "None",
 };
+
+/**
+ * `salesStage` as real answers spell it (Qualify/Develop/Propose/Close). Anything else, including
+ * the numeric strings some answers carry ("100"), is no sales stage: the deal shows none, and the
+ * referral keeps what it had unless the seller sets one.
+ */
+const SALES_STAGE_BY_WIRE: Readonly<Record<string, SalesStage>> = {
+  qualify: "qualify",
+  develop: "develop",
+  propose: "propose",
+  close: "close",
+};
+const SALES_STAGE_WIRE: Readonly<Record<SalesStage, string>> = {
+  qualify: "Qualify",
+  develop: "Develop",
+  propose: "Propose",
+  close: "Close",
+};
+
+function salesStageOf(v: unknown): SalesStage | undefined {
+  return typeof v === "string" ? SALES_STAGE_BY_WIRE[v.trim().toLowerCase()] : undefined;
+}
+
+/** `inviteContext.assistanceRequestCode`, when it is one of the documented values. */
+function helpTypeOf(v: unknown): HelpType | undefined {
+  const r = HelpTypeSchema.safeParse(v);
+  return r.success ? r.data : undefined;
+}
+
+/** `registrations[]` as sent (entries that are not objects are not registrations and are left out). */
+function registrationsOf(v: unknown): Registration[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  return v.filter((x): x is Registration => !!x && typeof x === "object" && !Array.isArray(x));
+}
 
 const str = (v: string | null | undefined): string => v ?? "";
 const opt = (v: string | null | undefined): string | undefined =>
@@ -102,8 +146,11 @@ function withDuns(ids: unknown, duns: string | undefined): unknown {
   return duns ? [...others, { profileType: "Duns", id: duns }] : others;
 }
 
-/** Maps a Partner Center referral into the canonical deal. `favorite` is local state, not Partner Center's. */
-export function referralToDeal(r: Referral, opts: { favorite?: boolean; now?: Date } = {}): CoSellDeal {
+/**
+ * Maps a Partner Center referral into the canonical deal. Partner Center's own facts (respond-by,
+ * Microsoft's opportunity id, registration, who sent it) are read here and never written back.
+ */
+export function referralToDeal(r: Referral, opts: { now?: Date } = {}): CoSellDeal {
   const now = (opts.now ?? new Date()).toISOString();
   const direction = referralDirection(r);
   const stage = stageFromStatus(r.status, r.substatus, direction);
@@ -115,16 +162,24 @@ export function referralToDeal(r: Referral, opts: { favorite?: boolean; now?: Da
       ? d.closingDateTime.slice(0, 10)
       : undefined;
   const invite = r.inviteContext ?? undefined;
+  const consent = r.consent ?? undefined;
+  // Deal kind is whether the deal is shared with Microsoft's sellers; a referral without that flag
+  // (older answers, Microsoft's sparse ones) is read from its type as before.
+  const sharedWithSellers = consent?.consentToShareReferralWithMicrosoftSellers;
   const deal: CoSellDeal = {
     id: r.id,
     engagementId: opt(r.engagementId),
     direction,
     kind:
-      r.type === "Independent"
-        ? "privatePipeline"
-        : r.type === "Shared" || direction === "inbound"
+      typeof sharedWithSellers === "boolean"
+        ? sharedWithSellers
           ? "coSell"
-          : "privatePipeline",
+          : "privatePipeline"
+        : r.type === "Independent"
+          ? "privatePipeline"
+          : r.type === "Shared" || direction === "inbound"
+            ? "coSell"
+            : "privatePipeline",
     name: str(r.name),
     value:
       d?.dealValue === null || d?.dealValue === undefined
@@ -147,10 +202,9 @@ export function referralToDeal(r: Referral, opts: { favorite?: boolean; now?: Da
       duns: dunsOf(cp?.ids),
       contact: contact ? toPerson(contact) : undefined,
     },
-    consentToShareContact:
-      r.consent?.consentToShareReferralWithMicrosoftSellers ??
-      r.consent?.consentToToShareInfoWithOthers ??
-      false,
+    // Three separate flags, never read one for another (partner-center-api.md, Corrections).
+    consentToShareContact: consent?.consentToToShareInfoWithOthers ?? false,
+    consentToContact: consent?.consentToContact ?? undefined,
     team: (r.team ?? []).map(toPerson),
     solutions: (d?.requirements?.solutions ?? []).map(
       (s: SolutionTag): Solution => ({
@@ -162,12 +216,18 @@ export function referralToDeal(r: Referral, opts: { favorite?: boolean; now?: Da
     invitation: {
       microsoftHelpRequested: r.type === "Shared",
       helpNotes: opt(invite?.notes),
+      helpType: helpTypeOf(invite?.assistanceRequestCode),
       invitedAt: opt(invite?.invitedDateTime),
       engagedAt: opt(invite?.engagedDateTime) ?? (r.substatus === "Engaged" ? r.updatedDateTime : undefined),
     },
     stage,
     closeReason: stage === "declined" || stage === "lost" ? opt(r.statusReason) : undefined,
-    favorite: opts.favorite ?? false,
+    favorite: r.favorite ?? false,
+    salesStage: salesStageOf(r.salesStage),
+    microsoftOpportunityId: opt(r.trackingInfo?.microsoftMsxId),
+    registrationStatus: opt(r.registrationStatus),
+    registrations: registrationsOf(r.registrations),
+    sentBy: opt(invite?.invitedBy?.organizationName),
     createdAt: isoOr(r.createdDateTime, now),
     updatedAt: isoOr(r.updatedDateTime, now),
     expiresAt: stage === "received" ? opt(r.expirationDateTime) : undefined,
@@ -181,7 +241,7 @@ export function referralToDeal(r: Referral, opts: { favorite?: boolean; now?: Da
  * result is `base` with only the changed groups rewritten; without it, a fresh referral body for a create.
  */
 export function dealToReferral(deal: CoSellDeal, base?: Referral): Referral {
-  const before = base ? referralToDeal(base, { favorite: deal.favorite }) : undefined;
+  const before = base ? referralToDeal(base) : undefined;
   const changed = <K extends keyof CoSellDeal>(...keys: K[]) =>
     !before || keys.some((k) => !isDeepStrictEqual(before[k], deal[k]));
   const r: Writable = base ? structuredClone(base) : {};
@@ -195,7 +255,10 @@ export function dealToReferral(deal: CoSellDeal, base?: Referral): Referral {
   if (deal.version) r.eTag = deal.version;
   if (changed("name")) r.name = deal.name;
   if (changed("crmId")) r.externalReferenceId = deal.crmId ?? null;
-  if (changed("kind")) r.type = deal.kind === "coSell" ? "Shared" : "Independent";
+  if (changed("kind")) {
+    r.type = deal.kind === "coSell" ? "Shared" : "Independent";
+    consent.consentToShareReferralWithMicrosoftSellers = deal.kind === "coSell";
+  }
   if (changed("value")) {
     details.dealValue = deal.value?.amount ?? null;
     details.currency = deal.value?.currency ?? null;
@@ -254,16 +317,29 @@ export function dealToReferral(deal: CoSellDeal, base?: Referral): Referral {
         : others;
     }
   }
-  if (changed("consentToShareContact")) {
-    consent.consentToShareReferralWithMicrosoftSellers = deal.consentToShareContact;
-    if ("consentToToShareInfoWithOthers" in consent)
-      consent.consentToToShareInfoWithOthers = deal.consentToShareContact;
-  }
+  if (changed("consentToShareContact")) consent.consentToToShareInfoWithOthers = deal.consentToShareContact;
+  // Absent reads as "no consent": a new referral only carries the flag when the deal says something.
+  if (
+    base
+      ? (before?.consentToContact ?? false) !== (deal.consentToContact ?? false)
+      : deal.consentToContact !== undefined
+  )
+    consent.consentToContact = deal.consentToContact ?? false;
+  if (base ? before?.favorite !== deal.favorite : deal.favorite) r.favorite = deal.favorite;
+  // An unknown spelling ("100") reads as no sales stage: it is only replaced when the seller sets one
+  // (or clears a stage Partner Center had).
+  if (base ? before?.salesStage !== deal.salesStage : deal.salesStage !== undefined)
+    r.salesStage = deal.salesStage ? SALES_STAGE_WIRE[deal.salesStage] : null;
   if (changed("team")) r.team = toMembers(deal.team, base?.team);
   if (changed("invitation")) {
     const was = before?.invitation;
     const now = deal.invitation;
+    // Help requested reads from `type: Shared`; a deal whose kind was already co-sell (from the
+    // sharing flag) but whose type was not Shared gets it with the request.
+    if (was && !was.microsoftHelpRequested && now.microsoftHelpRequested) r.type = "Shared";
     if (!was || was.helpNotes !== now.helpNotes) inviteContext.notes = now.helpNotes ?? null;
+    if (was ? was.helpType !== now.helpType : now.helpType !== undefined)
+      inviteContext.assistanceRequestCode = now.helpType ?? null;
     // The documented InviteContext has no timestamps: write them only when they really change.
     if (was && was.invitedAt !== now.invitedAt) inviteContext.invitedDateTime = now.invitedAt ?? null;
     // Pinning engagedAt matters: without it, it is read back from updatedDateTime, which every write moves.
@@ -281,10 +357,12 @@ export function dealToReferral(deal: CoSellDeal, base?: Referral): Referral {
       r.statusReason = deal.closeReason ?? null;
   }
 
-  if (Object.keys(details).length || r.details !== undefined) r.details = details;
-  if (Object.keys(customerProfile).length || r.customerProfile !== undefined)
-    r.customerProfile = customerProfile;
-  if (Object.keys(consent).length || r.consent !== undefined) r.consent = consent;
-  if (Object.keys(inviteContext).length || r.inviteContext !== undefined) r.inviteContext = inviteContext;
+  // A group Partner Center sent as null (or left out) stays so unless something was written into it:
+  // turning null into {} would be a change nobody made.
+  const had = (v: unknown) => v !== undefined && v !== null;
+  if (Object.keys(details).length || had(r.details)) r.details = details;
+  if (Object.keys(customerProfile).length || had(r.customerProfile)) r.customerProfile = customerProfile;
+  if (Object.keys(consent).length || had(r.consent)) r.consent = consent;
+  if (Object.keys(inviteContext).length || had(r.inviteContext)) r.inviteContext = inviteContext;
   return r as Referral;
 }

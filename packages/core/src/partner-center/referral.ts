@@ -12,7 +12,10 @@ import { z } from "zod";
 
 /** [doc] ReferralStatus. */
 export const ReferralStatusSchema = z.enum(["None", "New", "Active", "Closed"]);
-/** [doc] ReferralSubstatus, plus `Engaged` and `Error` (partner-center-api.md [verify]). */
+/**
+ * [doc] ReferralSubstatus: None, Pending, Received, Accepted, Won, Lost, Declined, Expired. `Engaged`
+ * and `Error` are in no documented list; they are accepted when read (older answers) and never written.
+ */
 export const ReferralSubstatusSchema = z.enum([
   "None",
   "Pending",
@@ -116,6 +119,8 @@ export const ReferralSchema = z
     inviteContext: z
       .object({
         notes: z.string().nullish(),
+        /** The kind of help asked of the invited side (seen in real answers; see `HelpTypeSchema`). */
+        assistanceRequestCode: z.string().nullish(),
         /** When the partner invited Microsoft [verify: property name]. */
         invitedDateTime: z.string().nullish(),
         /** When a Microsoft seller engaged [verify: property name]. */
@@ -127,6 +132,19 @@ export const ReferralSchema = z
       })
       .loose()
       .nullish(),
+    /** Partner Center's own favorite flag (seen in real answers). */
+    favorite: z.boolean().nullish(),
+    /**
+     * Qualify/Develop/Propose/Close in real answers, but numeric values (`"100"`) occur too: any
+     * string or number is accepted here and an unknown one maps to no sales stage, never to an error.
+     */
+    salesStage: z.union([z.string(), z.number()]).nullish(),
+    /** Set by Partner Center (e.g. `None`, `ReviewPending`); read-only for cosell. */
+    registrationStatus: z.string().nullish(),
+    /** The deal registrations after a win; their members are undocumented, kept as sent. */
+    registrations: z.array(z.unknown()).nullish(),
+    /** Microsoft's own tracking: `microsoftMsxId` is Microsoft's opportunity id once its seller engages. */
+    trackingInfo: z.object({ microsoftMsxId: z.string().nullish() }).loose().nullish(),
     eTag: z.string().nullish(),
   })
   .loose();

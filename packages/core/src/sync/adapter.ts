@@ -28,8 +28,20 @@ export interface CrmAdapter {
    */
   changes(cursor: string | undefined, options: { overlapMs: number }): AsyncIterable<ChangePage>;
 
-  /** Current state of these records (missing ids are omitted). */
+  /**
+   * Current state of these records (missing ids are omitted). An id that {@link checkCrmId} refuses
+   * is never sent to the CRM: it cannot name a record, so it is omitted too.
+   */
   read(crmIds: readonly string[]): Promise<CrmRecord[]>;
+
+  /**
+   * Why `id` cannot be the id of one of this CRM's opportunities (a Salesforce id of another object,
+   * free text where a Dataverse GUID belongs), or `undefined` when it can. The engine asks before it
+   * reads an id that came from outside the CRM (a referral's `externalReferenceId`, which anyone with
+   * Partner Center access can set) and marks the referral instead of reading. Optional: an adapter
+   * without it accepts every id.
+   */
+  checkCrmId?(id: string): string | undefined;
 
   /**
    * Applies writes and returns exactly one result per write, in order. One failing record must not fail

@@ -38,9 +38,26 @@ export function fieldValue(deal: CoSellDeal, field: SyncField): unknown {
       return clean({
         microsoftHelpRequested: deal.invitation.microsoftHelpRequested,
         helpNotes: deal.invitation.helpNotes,
+        helpType: deal.invitation.helpType,
       });
+    case "registration":
+      return clean({ status: deal.registrationStatus, registrations: deal.registrations });
+    case "consentToContact":
+      return deal.consentToContact ?? false;
     default:
       return clean(deal[field]);
+  }
+}
+
+/** The members of `deal` that make up one sync field (`stage` with its reason, `registration`'s two). */
+export function fieldMembers(deal: CoSellDeal, field: SyncField): Partial<CoSellDeal> {
+  switch (field) {
+    case "stage":
+      return { stage: deal.stage, closeReason: deal.closeReason };
+    case "registration":
+      return { registrationStatus: deal.registrationStatus, registrations: deal.registrations };
+    default:
+      return { [field]: deal[field] } as Partial<CoSellDeal>;
   }
 }
 
@@ -54,6 +71,10 @@ export function sameField(crm: CoSellDeal, other: CoSellDeal, field: SyncField):
   const a = fieldValue(crm, field);
   const b = fieldValue(other, field);
   if (field === "customer" || field === "value") return isDeepStrictEqual(a, project(b, a));
+  // A CRM without a help-type field never shows one: the other side's is not a difference (as a
+  // missing DUNS field above), or every referral from Microsoft would look edited in the CRM.
+  if (field === "invitation" && crm.invitation.helpType === undefined)
+    return isDeepStrictEqual(a, withoutKey(b, "helpType"));
   // A CRM has one "closed lost" for a declined referral and a lost deal: they are the same stage to it,
   // or a declined referral would be rewritten to the CRM every cycle (and read back as lost).
   if (field === "stage") return isDeepStrictEqual(closedLost(a), closedLost(b));
@@ -63,6 +84,12 @@ export function sameField(crm: CoSellDeal, other: CoSellDeal, field: SyncField):
 function closedLost(stage: unknown): unknown {
   const s = stage as { stage?: string };
   return s?.stage === "declined" ? { ...s, stage: "lost" } : stage;
+}
+
+function withoutKey(v: unknown, key: string): unknown {
+  if (!v || typeof v !== "object") return v;
+  const { [key]: _drop, ...rest } = v as Record<string, unknown>;
+  return rest;
 }
 
 /** `b` restricted to the keys present in `shape` (recursively for objects). */

@@ -1,13 +1,24 @@
 import { randomUUID } from "node:crypto";
 import type { CoSellDeal } from "../domain/deal.js";
 import { transition } from "../domain/lifecycle.js";
-import { ConflictError, errorMessage, NotFoundError } from "../errors.js";
+import { ConflictError, errorMessage, NotFoundError, StepTimeoutError } from "../errors.js";
 import { dealToReferral, referralDirection, referralToDeal } from "../partner-center/mapping.js";
 import type { Referral } from "../partner-center/referral.js";
 import type { CrmAdapter } from "./adapter.js";
-import { fieldHash, sameField, stableJson } from "./compare.js";
+import { fieldHash, fieldMembers, sameField, stableJson } from "./compare.js";
+import type { DealLock } from "./deal-lock.js";
+import { ListedReferrals } from "./listed-referrals.js";
+import { withPairLocks } from "./pair-lock.js";
 import { type PairState, planPair, type ResolvedRules } from "./planner.js";
 import type { PartnerCenterPort } from "./ports.js";
+import {
+  formatReferralWindow,
+  nextReferralWindow,
+  parseReferralWindow,
+  probeConfirms,
+  probeOf,
+  type ReferralWindow,
+} from "./referral-window.js";
 import type { StateStore } from "./store.js";
 import {
   type CallStats,
@@ -16,6 +27,7 @@ import {
   type CycleSummary,
   type EchoSeen,
   type Link,
+  PARTNER_CENTER_OWNED_FIELDS,
   type Plan,
   type PlanStep,
   type Side,
@@ -50,6 +62,11 @@ export interface EngineDeps {
    * aborts it on SIGINT/SIGTERM.
    */
   signal?: AbortSignal;
+  /**
+   * When set, each batch is planned and written holding its deals' locks (workers sharing one
+   * PostgreSQL state run targeted syncs next to cycles). Unset: the caller holds what it needs.
+   */
+  dealLock?: DealLock;
   /** Structured events for logging. */
   onEvent?: (event: {
     kind: string;
@@ -85,7 +102,8 @@ export function resolveRules(
   for (const f of SYNC_FIELDS) {
     const wanted = rules.directions[f] ?? "both";
     const can = (adapterDirections[f] ?? "none") as ResolvedRules["directions"][SyncField];
-    directions[f] = narrow(wanted, can);
+    const owned = PARTNER_CENTER_OWNED_FIELDS.includes(f) ? "toCrm" : "both";
+    directions[f] = narrow(narrow(wanted, can), owned);
     policies[f] = rules.fieldPolicies[f] ?? rules.conflictPolicy;
   }
   return { directions, policies };
@@ -116,7 +134,48 @@ export async function planCycle(
 
 /** One sync cycle: read changes on both sides, plan, apply, write status back, commit cursors. */
 export async function runCycle(deps: EngineDeps, options: CycleOptions = {}): Promise<CycleResult> {
-  return new Cycle(deps, options).run();
+  return withStepDeadline("sync cycle", deps, (d) => new Cycle(d, options).run());
+}
+
+/**
+ * Runs one step under `rules.stepTimeoutMs`. Past it the step's signal is aborted (so, should the hung
+ * call ever return, the step stops at the next batch boundary without moving cursors past what it
+ * did not apply) and the caller gets a StepTimeoutError at once, not whenever the call returns.
+ */
+async function withStepDeadline<T>(
+  step: string,
+  deps: EngineDeps,
+  run: (deps: EngineDeps) => Promise<T>,
+): Promise<T> {
+  const timeoutMs = SyncRulesSchema.parse(deps.rules ?? {}).stepTimeoutMs;
+  const expired = new AbortController();
+  const signal = deps.signal ? AbortSignal.any([deps.signal, expired.signal]) : expired.signal;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      expired.abort();
+      reject(new StepTimeoutError(step, timeoutMs));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([run({ ...deps, signal }), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The records a targeted sync read fresh for one deal (either list may be empty). */
+export interface PairRecords {
+  crm: readonly CrmRecord[];
+  referrals: readonly Referral[];
+}
+
+/**
+ * Syncs exactly the deals these records belong to (see `syncTarget` in `targeted.ts`, which reads
+ * them and holds the deal's lock).
+ */
+export async function syncPairs(deps: EngineDeps, records: PairRecords): Promise<CycleResult> {
+  return withStepDeadline("targeted sync", deps, (d) => new Cycle(d, {}).runPairs(records));
 }
 
 interface PairWork {
@@ -170,29 +229,25 @@ class Cycle {
     if (!this.dryRun) store.pruneLedger(new Date(this.now().getTime() - LEDGER_TTL_MS).toISOString());
 
     // Partner Center changes first (usually few); CRM records pair up with them page by page.
-    const pcCursor = this.mode === "incremental" ? store.getCursor("partnerCenter") : undefined;
-    const cursorMs = pcCursor ? Date.parse(pcCursor) : Number.NaN;
-    const since = Number.isFinite(cursorMs) ? new Date(cursorMs - this.rules.overlapMs) : undefined;
-    const referrals = new Map<string, Referral>();
-    // Only a believable timestamp moves the cursor: an unreadable one would break every later cycle,
-    // one in the future would hide every change until then.
-    const latestBelievable = this.now().getTime() + CLOCK_SKEW_MS;
-    let maxMs = Number.isFinite(cursorMs) ? cursorMs : Number.NEGATIVE_INFINITY;
-    let maxUpdated = Number.isFinite(cursorMs) ? pcCursor : undefined;
+    const window =
+      this.mode === "incremental"
+        ? parseReferralWindow(store.getCursor("partnerCenter"), this.rules.overlapMs)
+        : { stamps: [] };
+    const readAt = this.now();
     const unreadable: { id: string; error: { code: string; message: string } }[] = [];
-    for await (const page of pc.listReferrals({
-      updatedSince: since,
-      onInvalid: (invalid) => unreadable.push(invalid),
-    })) {
-      for (const r of page) {
-        referrals.set(r.id, r);
-        const at = Date.parse(r.updatedDateTime);
-        if (Number.isFinite(at) && at <= latestBelievable && at > maxMs) {
-          maxMs = at;
-          maxUpdated = r.updatedDateTime;
-        }
-      }
-    }
+    const { read, probed } = await this.readReferrals(window, unreadable);
+    const referrals = new ListedReferrals(read);
+    // Only a believable timestamp moves the window: one in the future would hide every change until then.
+    const latestBelievable = readAt.getTime() + CLOCK_SKEW_MS;
+    const nextWindow = formatReferralWindow(
+      nextReferralWindow(window, {
+        probed,
+        read,
+        readAt,
+        overlapMs: this.rules.overlapMs,
+        believable: (ms) => ms <= latestBelievable,
+      }),
+    );
     for (const { id, error } of unreadable) this.recordUnreadable(id, error);
 
     const crmCursor = this.mode === "incremental" ? store.getCursor("crm") : undefined;
@@ -207,25 +262,7 @@ class Cycle {
     if (this.interrupted) return this.finish(crmBefore, pcBefore, undefined);
 
     // Referrals whose CRM side did not change, and pairs waiting in the outbox.
-    const rest: PairWork[] = [];
-    const adoptable: Referral[] = [];
-    for (const r of referrals.values()) {
-      const link = store.getLinkByReferralId(r.id);
-      if (!link && r.externalReferenceId) adoptable.push(r);
-      else rest.push(this.pairFromLink(link, r, `referral:${r.id}`));
-    }
-    if (adoptable.length) {
-      const found = new Map(
-        (await adapter.read(adoptable.map((r) => r.externalReferenceId!))).map((c) => [c.crmId, c] as const),
-      );
-      for (const r of adoptable) {
-        const crm = found.get(r.externalReferenceId!);
-        rest.push({
-          pair: { key: `referral:${r.id}`, crm, referral: r },
-          fresh: { crm: !!crm, referral: true },
-        });
-      }
-    }
+    const rest = await this.referralPairs(referrals);
     // Unfinished business: queued writes, creates that did not complete, records whose last write failed.
     const retry = new Set<string>(store.listOutbox().map((o) => o.linkId));
     for (const l of store.listLinks({ state: "pending" })) retry.add(l.linkId);
@@ -247,14 +284,62 @@ class Cycle {
       rest.filter((w) => !this.seen.has(w.pair.key)),
       batchSize,
     );
-    return this.finish(crmBefore, pcBefore, this.interrupted ? undefined : maxUpdated);
+    return this.finish(crmBefore, pcBefore, this.interrupted ? undefined : nextWindow);
+  }
+
+  /**
+   * Targeted sync: plans and applies only the pairs of these freshly read records, with the same
+   * pairing, plan, write-ahead ledger and per-pair commit as a cycle. No feed is read, no cursor
+   * moves, and it is not recorded as a cycle.
+   */
+  async runPairs(records: PairRecords): Promise<CycleResult> {
+    const { adapter, partnerCenter: pc } = this.deps;
+    const crmBefore = adapter.stats();
+    const pcBefore = pc.stats();
+    const description = await adapter.describe();
+    this.resolved = resolveRules(this.rules, description.capabilities.fieldDirections);
+    const referrals = new ListedReferrals(records.referrals);
+    const work: PairWork[] = [];
+    for (const rec of records.crm) work.push(await this.pairForCrm(rec, referrals));
+    work.push(...(await this.referralPairs(referrals)));
+    await this.process(work, Math.max(1, description.capabilities.batchSize));
+    return this.finish(crmBefore, pcBefore, undefined, false);
+  }
+
+  /** Pairs for referrals whose CRM record was not in this read: by link, or adopted by external id. */
+  private async referralPairs(referrals: ListedReferrals): Promise<PairWork[]> {
+    const { store } = this.deps;
+    const rest: PairWork[] = [];
+    const adoptable: Referral[] = [];
+    for (const r of referrals.values()) {
+      const link = store.getLinkByReferralId(r.id);
+      if (!link && r.externalReferenceId) adoptable.push(r);
+      else rest.push(this.pairFromLink(link, r, `referral:${r.id}`));
+    }
+    if (adoptable.length) {
+      const found = await this.readNamedRecords(adoptable);
+      for (const r of adoptable) {
+        if (this.seen.has(`referral:${r.id}`)) continue; // marked: its id is not one of this CRM's
+        const crm = found.get(r.externalReferenceId!);
+        rest.push({
+          pair: { key: `referral:${r.id}`, crm, referral: r },
+          fresh: { crm: !!crm, referral: true },
+        });
+      }
+    }
+    return rest;
   }
 
   /** Commits the Partner Center cursor (unless interrupted) and records the cycle's summary. */
-  private finish(crmBefore: CallStats, pcBefore: CallStats, maxUpdated: string | undefined): CycleResult {
+  private finish(
+    crmBefore: CallStats,
+    pcBefore: CallStats,
+    referralCursor: string | undefined,
+    record = true,
+  ): CycleResult {
     const { adapter, partnerCenter: pc, store } = this.deps;
 
-    if (!this.dryRun && maxUpdated) store.setCursor("partnerCenter", maxUpdated);
+    if (!this.dryRun && referralCursor) store.setCursor("partnerCenter", referralCursor);
     this.summary.finishedAt = this.now().toISOString();
     this.summary.suppressedEchoes = this.echoes;
     if (this.interrupted) this.summary.interrupted = true;
@@ -262,8 +347,56 @@ class Cycle {
       crm: diffStats(adapter.stats(), crmBefore),
       partnerCenter: diffStats(pc.stats(), pcBefore),
     };
-    if (!this.dryRun) store.recordCycle(this.summary);
+    if (!this.dryRun && record) store.recordCycle(this.summary);
     return { summary: this.summary, plan: { steps: this.steps, echoes: [] } };
+  }
+
+  /**
+   * The referrals changed since the window's start (see {@link ReferralWindow}): first a probe of the
+   * window's end, one page when nothing moved inside it; otherwise, or without a window, the whole
+   * listing from its start. `probed` says the window's known part was confirmed and left out.
+   */
+  private async readReferrals(
+    window: ReferralWindow,
+    unreadable: { id: string; error: { code: string; message: string } }[],
+  ): Promise<{ read: Referral[]; probed: boolean }> {
+    const { partnerCenter: pc, store } = this.deps;
+    const { since, skip } = probeOf(window);
+    if (skip !== undefined) {
+      const sinceMs = since?.getTime() ?? Number.NEGATIVE_INFINITY;
+      // A referral the window held (its stored copy is inside it) that comes back with another eTag
+      // changed inside the window: the positions the probe relies on moved.
+      const heldBefore = (r: Referral) => {
+        const prev = store.getLinkByReferralId(r.id)?.referral;
+        return !!prev && prev.eTag !== r.eTag && Date.parse(prev.updatedDateTime) >= sinceMs;
+      };
+      const read: Referral[] = [];
+      const invalid: typeof unreadable = [];
+      let confirmed: boolean | undefined;
+      for await (const page of pc.listReferrals({
+        updatedSince: since,
+        skip,
+        onInvalid: (i) => invalid.push(i),
+      })) {
+        if (confirmed === undefined) {
+          confirmed = probeConfirms(window, page, heldBefore);
+          if (confirmed) read.push(...page.slice(1));
+        } else if (page.some(heldBefore)) confirmed = false;
+        else read.push(...page);
+        if (!confirmed) break;
+      }
+      if (confirmed) {
+        unreadable.push(...invalid);
+        return { read, probed: true };
+      }
+    }
+    const read: Referral[] = [];
+    for await (const page of pc.listReferrals({
+      updatedSince: since,
+      onInvalid: (invalid) => unreadable.push(invalid),
+    }))
+      read.push(...page);
+    return { read, probed: false };
   }
 
   /** A listed referral Partner Center sent in a shape cosell cannot read: marked, the rest goes on. */
@@ -279,6 +412,50 @@ class Cycle {
       at: this.now().toISOString(),
     });
     this.audit(this.deps.store.getLinkByReferralId(id), "error", `${error.code}: ${error.message}`);
+  }
+
+  /**
+   * The CRM records unlinked referrals name in `externalReferenceId`. That field is free text anyone
+   * with Partner Center access can set, so each value is checked against the CRM's id syntax first,
+   * and a read that fails for the batch is retried one id at a time: a poisoned referral is marked
+   * `CRM_ID_INVALID` (or with its read error) and stops only itself.
+   */
+  private async readNamedRecords(referrals: readonly Referral[]): Promise<Map<string, CrmRecord>> {
+    const { adapter } = this.deps;
+    const valid: Referral[] = [];
+    for (const r of referrals) {
+      const id = r.externalReferenceId!;
+      const problem = adapter.checkCrmId?.(id);
+      if (problem === undefined) valid.push(r);
+      else
+        this.recordUnreadable(r.id, {
+          code: "CRM_ID_INVALID",
+          message: `The referral's externalReferenceId ${JSON.stringify(id.slice(0, 100))} is not a CRM opportunity id: ${problem} Correct or clear it in Partner Center; the referral is skipped until then.`,
+        });
+    }
+    const found = new Map<string, CrmRecord>();
+    const ids = [...new Set(valid.map((r) => r.externalReferenceId!))];
+    if (!ids.length) return found;
+    try {
+      for (const c of await adapter.read(ids)) found.set(c.crmId, c);
+      return found;
+    } catch (e) {
+      // An outage fails the cycle as any other read would; a refusal is narrowed to the ids behind it.
+      if (this.stopping || (e as { retryable?: boolean }).retryable === true) throw e;
+    }
+    for (const r of valid) {
+      const id = r.externalReferenceId!;
+      try {
+        for (const c of await adapter.read([id])) found.set(c.crmId, c);
+      } catch (e) {
+        if (this.stopping || (e as { retryable?: boolean }).retryable === true) throw e;
+        this.recordUnreadable(r.id, {
+          code: (e as { code?: string }).code ?? "CRM_READ_FAILED",
+          message: `Reading the CRM record ${JSON.stringify(id.slice(0, 100))} named by the referral's externalReferenceId failed: ${errorMessage(e)}`,
+        });
+      }
+    }
+    return found;
   }
 
   /** Reconcile: linked pairs whose CRM record or referral no longer exists. */
@@ -312,14 +489,22 @@ class Cycle {
     return out;
   }
 
-  private async pairForCrm(rec: CrmRecord, referrals: Map<string, Referral>): Promise<PairWork> {
+  private async pairForCrm(rec: CrmRecord, referrals: ListedReferrals): Promise<PairWork> {
     const { store, partnerCenter: pc } = this.deps;
     let link = store.getLinkByCrmId(rec.crmId);
     if (!link && rec.referralId) link = store.getLinkByReferralId(rec.referralId);
     const referralId = link?.referralId ?? rec.referralId;
     let referral: Referral | undefined;
     let fresh = false;
-    if (referralId) {
+    // Neither side names the other, but a listed referral carries this record's id: a create whose
+    // link was lost with the state store (a lost store lists everything). Paired here, adopted below,
+    // so the create that follows never needs a look-up by CRM id to stay free of duplicates.
+    const named = !link && !referralId ? referrals.byCrmId(rec.crmId) : undefined;
+    if (named) {
+      referral = named;
+      fresh = true;
+      referrals.delete(named.id);
+    } else if (referralId) {
       referral = referrals.get(referralId);
       fresh = !!referral;
       referrals.delete(referralId);
@@ -370,9 +555,14 @@ class Cycle {
     };
   }
 
+  /**
+   * Any un-consumed write of ours with this value, not only the last one: after a crash, a write that
+   * landed without its answer can be followed by another of the same field that never landed, and
+   * the first one's value read back is still our echo, not a seller's (or Microsoft's) edit.
+   */
   private isEcho = (side: "crm" | "partnerCenter", recordId: string, field: SyncField, deal: CoSellDeal) => {
-    const e = this.deps.store.findLedger(side, recordId, field);
-    return !!e && e.valueHash === fieldHash(deal, field);
+    const hash = fieldHash(deal, field);
+    return this.deps.store.listLedger(side, recordId, field).some((e) => e.valueHash === hash);
   };
 
   /** Plans and applies a group of pairs, then a follow-up pass for pairs whose create just landed. */
@@ -382,8 +572,13 @@ class Cycle {
         this.interrupted = true;
         return;
       }
-      const followUp = await this.processBatch(work.slice(i, i + batchSize));
-      if (followUp.length) await this.processBatch(followUp);
+      const batch = async (w: PairWork[]) => {
+        const followUp = await this.processBatch(w);
+        if (followUp.length) await this.processBatch(followUp);
+      };
+      const slice = work.slice(i, i + batchSize);
+      const { dealLock } = this.deps;
+      await (dealLock && !this.dryRun ? withPairLocks(dealLock, this.deps, slice, batch) : batch(slice));
     }
   }
 
@@ -423,7 +618,7 @@ class Cycle {
       const results = await this.deps.adapter.apply(crmWrites.map((c) => c.write));
       results.forEach((r, i) => {
         const { ctx, write } = crmWrites[i]!;
-        if (!r.ok && write.op === "update") this.dropWriteAhead("crm", write.crmId, write.fields);
+        if (!r.ok && write.op === "update") this.dropWriteAhead("crm", write.crmId, write.fields, write.deal);
         if (r.ok) ctx.crmApplied(write, r.crmId);
         // A record without a link shows only what its record error says (see crmWriteFor): when the
         // status write itself failed, remember that failure, so the status is written again later.
@@ -478,9 +673,12 @@ class Cycle {
     );
   }
 
-  /** The write was refused: its ledger entries would swallow a later edit to the same value. */
-  private dropWriteAhead(side: Side, recordId: string, fields: readonly SyncField[]) {
-    for (const field of fields) this.deps.store.consumeLedger(side, recordId, field);
+  /**
+   * The write was refused: its ledger entries would swallow a later edit to the same value. Only this
+   * write's values go: an earlier write of the field may have landed, its echo still to come.
+   */
+  private dropWriteAhead(side: Side, recordId: string, fields: readonly SyncField[], deal: CoSellDeal) {
+    for (const field of fields) this.deps.store.consumeLedger(side, recordId, field, fieldHash(deal, field));
   }
 
   private checkpoint(name: string, ctx: PairContext): void {
@@ -499,6 +697,10 @@ class Cycle {
       if (ctx.failed) return;
       try {
         if (step.kind === "create" && step.side === "partnerCenter") {
+          // A link that already exists here is an intent an earlier cycle wrote and never finished (a
+          // crash may have lost the answer of a create that landed): only then is the referral looked
+          // up by CRM id first. A link made now is this create's first attempt.
+          const firstAttempt = !ctx.link;
           ctx.ensureLink("outbound");
           // What this create sends is written ahead with the link: if the answer is lost and a later
           // cycle's create recovers the referral, this (not that cycle's CRM values) is the ancestor.
@@ -507,7 +709,7 @@ class Cycle {
           store.putLink(ctx.link!); // written before the call: a crash after it resumes by CRM id
           this.checkpoint("create-referral", ctx);
           const { id: _id, ...body } = dealToReferral({ ...step.deal, id: undefined, version: undefined });
-          const created = await pc.createReferral(body as Referral, { crmId: ctx.crm!.crmId });
+          const created = await pc.createReferral(body as Referral, { crmId: ctx.crm!.crmId, firstAttempt });
           // What we sent is the common ancestor of both sides. When the create is a recovery (a crash
           // lost its answer and the look-up by CRM id found it), the referral may have changed since:
           // against this baseline those are Partner Center's edits, not ours to overwrite.
@@ -530,12 +732,7 @@ class Cycle {
             );
           let target: CoSellDeal;
           if (step.kind === "transition") {
-            const r = transition(
-              referralToDeal(base, { favorite: ctx.favorite }),
-              step.action,
-              step.input,
-              this.now(),
-            );
+            const r = transition(referralToDeal(base), step.action, step.input, this.now());
             if (!r.ok) throw r.error;
             target = r.deal;
           } else target = step.deal;
@@ -545,9 +742,9 @@ class Cycle {
           this.writeAhead("partnerCenter", base.id, written, target);
           let updated: Referral;
           try {
-            updated = await pc.updateReferral(base.id, body, base.eTag);
+            updated = await pc.updateReferral(base.id, body, base.eTag, base);
           } catch (e) {
-            this.dropWriteAhead("partnerCenter", base.id, written);
+            this.dropWriteAhead("partnerCenter", base.id, written, target);
             throw e;
           }
           ctx.referralWritten(updated, target, written);
@@ -597,13 +794,36 @@ class Cycle {
       this.checkpoint("crm-create", ctx);
       return { op: "create", referralId: ctx.referral!.id, deal: create.deal, status };
     }
-    const update = ctx.steps.find((s) => s.kind === "update" && s.side === "crm");
+    const planned = ctx.steps.find((s) => s.kind === "update" && s.side === "crm");
     const crmId = ctx.crm?.crmId;
     if (!crmId) return undefined;
-    if (update?.kind === "update" && !ctx.failed)
-      return { op: "update", crmId, deal: update.deal, fields: update.fields, status };
+    const update = ctx.failed ? undefined : this.withPartnerCenterFollowUps(ctx, planned);
+    if (update) return { op: "update", crmId, deal: update.deal, fields: update.fields, status };
     if (statusChanged) return { op: "status", crmId, status };
     return undefined;
+  }
+
+  /**
+   * The CRM update of this pair, plus Partner Center's own fields that this cycle's write to Partner
+   * Center just moved (the respond-by date gone with an accept, a registration review after a win).
+   * They ride on the status write the Partner Center write causes anyway: left to the next cycle they
+   * would be one more CRM write after the pair went quiet.
+   */
+  private withPartnerCenterFollowUps(
+    ctx: PairContext,
+    planned: PlanStep | undefined,
+  ): { deal: CoSellDeal; fields: SyncField[] } | undefined {
+    const update = planned?.kind === "update" ? { deal: planned.deal, fields: planned.fields } : undefined;
+    if (!ctx.wrote || !ctx.referral || !ctx.crm) return update;
+    const pc = referralToDeal(ctx.referral);
+    const crm = update?.deal ?? ctx.crm.deal;
+    const follow = PARTNER_CENTER_OWNED_FIELDS.filter(
+      (f) => this.resolved.directions[f] === "toCrm" && !update?.fields.includes(f) && !sameField(crm, pc, f),
+    );
+    if (!follow.length) return update;
+    const deal: CoSellDeal = structuredClone(crm);
+    for (const f of follow) Object.assign(deal, structuredClone(fieldMembers(pc, f)));
+    return { deal, fields: [...(update?.fields ?? []), ...follow] };
   }
 
   private sameErrorAsLastCycle(key: string, failed: { code: string; message: string }): boolean {
@@ -641,7 +861,16 @@ class Cycle {
     const { store } = this.deps;
     const now = this.now().toISOString();
     const key = ctx.crm ? `crm:${ctx.crm.crmId}` : `referral:${ctx.referral?.id}`;
-    for (const e of ctx.echoes) store.consumeLedger(e.side, e.recordId, e.field);
+    // An echo is consumed once the baseline holds its value. When this pair's write failed, the
+    // baseline does not move: consumed, the echo would look like an edit next cycle (and under
+    // crm-wins overwrite the other side's newer value), so its entry is kept instead.
+    const kept = ctx.failed ? ctx.echoes.filter((e) => !baselineHolds(ctx.link?.baseline, e)) : [];
+    const isKept = (side: Side, recordId: string, field: SyncField, valueHash: string) =>
+      kept.some(
+        (e) => e.side === side && e.recordId === recordId && e.field === field && e.valueHash === valueHash,
+      );
+    for (const e of ctx.echoes)
+      if (!kept.includes(e)) store.consumeLedger(e.side, e.recordId, e.field, e.valueHash);
     if (ctx.failed) {
       store.setRecordError({ key, code: ctx.failed.code, message: ctx.failed.message, at: now });
       this.summary.errors.push({ key, code: ctx.failed.code, message: ctx.failed.message });
@@ -687,14 +916,18 @@ class Cycle {
     // A side read fresh in this cycle already shows every write we made to it before: an entry it did
     // not echo back was written over by someone, and would swallow a later edit back to the value we
     // once wrote (an undo) as if it were our echo. Dropped before this cycle's writes are remembered.
-    if (ctx.freshCrmId) for (const f of SYNC_FIELDS) store.consumeLedger("crm", ctx.freshCrmId, f);
-    if (ctx.freshReferralId)
-      for (const f of SYNC_FIELDS) store.consumeLedger("partnerCenter", ctx.freshReferralId, f);
+    const dropUnechoed = (side: Side, recordId: string) => {
+      for (const f of SYNC_FIELDS)
+        for (const e of store.listLedger(side, recordId, f))
+          if (!isKept(side, recordId, f, e.valueHash)) store.consumeLedger(side, recordId, f, e.valueHash);
+    };
+    if (ctx.freshCrmId) dropUnechoed("crm", ctx.freshCrmId);
+    if (ctx.freshReferralId) dropUnechoed("partnerCenter", ctx.freshReferralId);
     store.addLedger(ctx.ledger.map((l) => ({ ...l, writtenAt: now })));
     for (const note of ctx.audits) this.audit(link, note.kind, note.message, ctx);
 
     const crmAfter = ctx.crmAfter;
-    const pcAfter = ctx.referral ? referralToDeal(ctx.referral, { favorite: link.favorite }) : undefined;
+    const pcAfter = ctx.referral ? referralToDeal(ctx.referral) : undefined;
     if (crmAfter && pcAfter) link.baseline = mergeBaseline(link.baseline, crmAfter, pcAfter);
     else if (pcAfter && !link.baseline) link.baseline = pcAfter;
     if (ctx.crm && crmAfter) {
@@ -725,15 +958,17 @@ class Cycle {
   }
 }
 
+/** The baseline already holds the echoed value (nothing is lost by forgetting the echo). */
+function baselineHolds(baseline: CoSellDeal | undefined, echo: EchoSeen): boolean {
+  return !!baseline && fieldHash(baseline, echo.field) === echo.valueHash;
+}
+
 /** The new common ancestor: fields both sides now agree on advance; the rest keep their old value. */
 function mergeBaseline(old: CoSellDeal | undefined, crm: CoSellDeal, pc: CoSellDeal): CoSellDeal {
   const next: CoSellDeal = structuredClone(old ?? pc);
   for (const f of SYNC_FIELDS) {
     if (!sameField(crm, pc, f)) continue;
-    if (f === "stage") {
-      next.stage = pc.stage;
-      next.closeReason = pc.closeReason;
-    } else Object.assign(next, { [f]: structuredClone(pc[f]) });
+    Object.assign(next, structuredClone(fieldMembers(pc, f)));
   }
   // Partner Center's own facts always follow Partner Center.
   next.id = pc.id;
@@ -771,7 +1006,6 @@ class PairContext {
   readonly freshReferralId: string | undefined;
   crmAfter: CoSellDeal | undefined;
   statusWritten: SyncStatus | undefined;
-  readonly favorite: boolean;
 
   constructor(
     work: PairWork,
@@ -786,7 +1020,6 @@ class PairContext {
     this.parked = work.pair.parked ?? false;
     this.freshCrmId = work.fresh.crm ? work.pair.crm?.crmId : undefined;
     this.freshReferralId = work.fresh.referral ? work.pair.referral?.id : undefined;
-    this.favorite = this.link?.favorite ?? false;
     this.crmAfter = this.crm?.deal;
   }
 
@@ -799,7 +1032,6 @@ class PairContext {
       referralId: this.referral?.id,
       direction,
       state: "pending",
-      favorite: false,
       createdAt: at,
       updatedAt: at,
     };

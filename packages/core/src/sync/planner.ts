@@ -15,7 +15,7 @@ import { validateDeal, zodIssues } from "../domain/validation.js";
 import type { ValidationIssue } from "../errors.js";
 import { referralToDeal } from "../partner-center/mapping.js";
 import type { Referral } from "../partner-center/referral.js";
-import { equalField, sameField } from "./compare.js";
+import { equalField, fieldHash, fieldMembers, sameField } from "./compare.js";
 import type {
   ConflictPolicy,
   CrmRecord,
@@ -152,9 +152,7 @@ export function planPair(pair: PairState, opts: PlannerOptions): Plan {
     return skip("Sync is turned off on this record (opted out); nothing is written.");
   if (crm && !crm.optedIn && !referral) return { steps, echoes };
 
-  const pcDeal = referral
-    ? referralToDeal(referral, { favorite: link?.favorite ?? false, now: opts.now })
-    : undefined;
+  const pcDeal = referral ? referralToDeal(referral, { now: opts.now }) : undefined;
 
   // 1. Nothing on the Partner Center side yet: create the referral from the CRM record.
   if (crm && !pcDeal) {
@@ -231,9 +229,14 @@ export function planPair(pair: PairState, opts: PlannerOptions): Plan {
       // ledger entry is consumed now. Left in the ledger, it would later swallow a seller's edit back
       // to that same value as if it were our echo.
       if (opts.isEcho("crm", crm.crmId, field, crmDeal))
-        echoes.push({ side: "crm", recordId: crm.crmId, field });
+        echoes.push({ side: "crm", recordId: crm.crmId, field, valueHash: fieldHash(crmDeal, field) });
       if (referral && opts.isEcho("partnerCenter", referral.id, field, pcDeal))
-        echoes.push({ side: "partnerCenter", recordId: referral.id, field });
+        echoes.push({
+          side: "partnerCenter",
+          recordId: referral.id,
+          field,
+          valueHash: fieldHash(pcDeal, field),
+        });
       continue;
     }
     let crmChanged: boolean;
@@ -244,11 +247,16 @@ export function planPair(pair: PairState, opts: PlannerOptions): Plan {
       pcChanged = !equalField(pcDeal, baseline, field);
       if (crmChanged && opts.isEcho("crm", crm.crmId, field, crmDeal)) {
         crmChanged = false;
-        echoes.push({ side: "crm", recordId: crm.crmId, field });
+        echoes.push({ side: "crm", recordId: crm.crmId, field, valueHash: fieldHash(crmDeal, field) });
       }
       if (pcChanged && referral && opts.isEcho("partnerCenter", referral.id, field, pcDeal)) {
         pcChanged = false;
-        echoes.push({ side: "partnerCenter", recordId: referral.id, field });
+        echoes.push({
+          side: "partnerCenter",
+          recordId: referral.id,
+          field,
+          valueHash: fieldHash(pcDeal, field),
+        });
       }
     } else {
       // First time the two are compared: the side the deal came from is the source.
@@ -274,7 +282,7 @@ export function planPair(pair: PairState, opts: PlannerOptions): Plan {
 
   if (conflicts.length) {
     const pick = (d: CoSellDeal) =>
-      Object.fromEntries(conflicts.map((f) => [f, f === "stage" ? d.stage : d[f]]));
+      Object.assign({}, ...conflicts.map((f) => (f === "stage" ? { stage: d.stage } : fieldMembers(d, f))));
     return {
       steps: [
         {
@@ -328,7 +336,7 @@ function copyField(target: CoSellDeal, source: CoSellDeal, field: SyncField): vo
   } else if (field === "invitation") {
     target.invitation = { ...source.invitation };
   } else {
-    Object.assign(target, { [field]: source[field] });
+    Object.assign(target, fieldMembers(source, field));
   }
 }
 
@@ -417,6 +425,7 @@ function planPartnerCenterWrites(
   ) {
     const input: TransitionInput = {
       notes: crm.deal.invitation.helpNotes,
+      helpType: crm.deal.invitation.helpType,
       contact: crm.deal.customer.contact,
       consentToShareContact: crm.deal.consentToShareContact,
     };

@@ -2,8 +2,8 @@ import { CoSellError } from "../errors.js";
 import type { Link } from "./types.js";
 
 /**
- * Rules both state stores share, so that the in-memory store used by tests fails exactly like the
- * SQLite one. Internal to the store implementations.
+ * Rules every state store shares, so that the in-memory store used by tests fails exactly like the
+ * SQLite and PostgreSQL ones. For store implementations only (exported for `@cosell/postgres`).
  */
 
 /** The CRM id or referral id of `link` already belongs to another link. */

@@ -16,7 +16,9 @@ import type {
 interface Tables {
   links: Map<string, Link>;
   cursors: Map<Side, string>;
-  ledger: Map<string, LedgerEntry>;
+  feeds: Map<string, string>;
+  /** Side, record and field → value hash → entry. */
+  ledger: Map<string, Map<string, LedgerEntry>>;
   outbox: Map<string, OutboxItem>;
   parked: Map<string, ParkedConflict>;
   errors: Map<string, RecordError>;
@@ -34,6 +36,7 @@ export class MemoryStateStore implements StateStore {
   private t: Tables = {
     links: new Map(),
     cursors: new Map(),
+    feeds: new Map(),
     ledger: new Map(),
     outbox: new Map(),
     parked: new Map(),
@@ -94,26 +97,55 @@ export class MemoryStateStore implements StateStore {
     this.t.cursors.set(side, cursor);
   }
 
-  /** A second write of the same side, record and field replaces the first. */
+  getFeedPosition(feed: string): string | undefined {
+    return this.t.feeds.get(feed);
+  }
+
+  setFeedPosition(feed: string, position: string): void {
+    this.t.feeds.set(feed, position);
+  }
+
+  /**
+   * One entry per distinct value of a field; the same value again refreshes its time and keeps its
+   * place. Inner maps are replaced, never changed in place: a transaction's snapshot copies only the
+   * outer map.
+   */
   addLedger(entries: LedgerEntry[]): void {
-    for (const e of entries) this.t.ledger.set(ledgerKey(e.side, e.recordId, e.field), copy(e));
+    for (const e of entries) {
+      const key = ledgerKey(e.side, e.recordId, e.field);
+      const values = new Map(this.t.ledger.get(key));
+      values.set(e.valueHash, copy(e));
+      this.t.ledger.set(key, values);
+    }
   }
 
-  findLedger(side: Side, recordId: string, field: SyncField): LedgerEntry | undefined {
-    return copy(this.t.ledger.get(ledgerKey(side, recordId, field)));
+  listLedger(side: Side, recordId: string, field: SyncField): LedgerEntry[] {
+    return [...(this.t.ledger.get(ledgerKey(side, recordId, field))?.values() ?? [])].map(copy);
   }
 
-  consumeLedger(side: Side, recordId: string, field: SyncField): void {
-    this.t.ledger.delete(ledgerKey(side, recordId, field));
+  consumeLedger(side: Side, recordId: string, field: SyncField, valueHash?: string): void {
+    const key = ledgerKey(side, recordId, field);
+    const values = this.t.ledger.get(key);
+    if (!values) return;
+    if (valueHash === undefined) {
+      this.t.ledger.delete(key);
+      return;
+    }
+    const rest = new Map(values);
+    rest.delete(valueHash);
+    if (rest.size) this.t.ledger.set(key, rest);
+    else this.t.ledger.delete(key);
   }
 
   pruneLedger(before: string): number {
     let removed = 0;
-    for (const [key, e] of this.t.ledger)
-      if (e.writtenAt < before) {
-        this.t.ledger.delete(key);
-        removed++;
-      }
+    for (const [key, values] of this.t.ledger) {
+      const kept = new Map([...values].filter(([, e]) => e.writtenAt >= before));
+      removed += values.size - kept.size;
+      if (kept.size === values.size) continue;
+      if (kept.size) this.t.ledger.set(key, kept);
+      else this.t.ledger.delete(key);
+    }
     return removed;
   }
 
@@ -193,6 +225,7 @@ export class MemoryStateStore implements StateStore {
     return {
       links: new Map(t.links),
       cursors: new Map(t.cursors),
+      feeds: new Map(t.feeds),
       ledger: new Map(t.ledger),
       outbox: new Map(t.outbox),
       parked: new Map(t.parked),

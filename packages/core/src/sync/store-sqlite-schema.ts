@@ -118,6 +118,47 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    description: "feed positions (replay ids of push feeds)",
+    sql: `
+      CREATE TABLE feed_positions (
+        feed TEXT PRIMARY KEY,
+        position TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    version: 3,
+    description: "ledger keeps every value written per field until its echo or a fresh read",
+    // One entry per field lost an earlier write whose echo had not arrived when a later write of the
+    // same field was written ahead (a crash between them): the earlier value, read back, looked like
+    // a seller's edit. SQLite cannot drop a constraint, so the table is rebuilt.
+    sql: `
+      CREATE TABLE ledger_v3 (
+        seq INTEGER PRIMARY KEY,
+        side TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        field TEXT NOT NULL,
+        value_hash TEXT NOT NULL,
+        written_at TEXT NOT NULL,
+        UNIQUE (side, record_id, field, value_hash)
+      ) STRICT;
+      INSERT INTO ledger_v3 (seq, side, record_id, field, value_hash, written_at)
+        SELECT seq, side, record_id, field, value_hash, written_at FROM ledger;
+      DROP TABLE ledger;
+      ALTER TABLE ledger_v3 RENAME TO ledger;
+      CREATE INDEX ledger_written_at ON ledger (written_at);
+    `,
+  },
+  {
+    version: 4,
+    description: "links lose the favorite column: the favorite is Partner Center's own flag, synced",
+    // A deal's star used to be kept here, beside Partner Center; it now lives on the referral.
+    sql: `
+      ALTER TABLE links DROP COLUMN favorite;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */
@@ -190,5 +231,33 @@ export function notOurs(path: string, why: string, cause?: unknown): ConfigError
       "first run), or move this file away.",
     { path },
     cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * better-sqlite3 loads its compiled addon when the first database opens. Built for another Node.js
+ * (a Node upgrade, or headers of another version — `npm_config_nodedir`), the load fails with
+ * `ERR_DLOPEN_FAILED`/`NODE_MODULE_VERSION`: that is the installation, not the state file, so it gets
+ * its own code and the fix, instead of "not a cosell state database". `undefined` for other errors.
+ */
+export function nativeModuleProblem(err: unknown): ConfigError | undefined {
+  const e = err as { code?: string; message?: string } | undefined;
+  const message = String(e?.message ?? "");
+  const versions = /NODE_MODULE_VERSION (\d+)[\s\S]*?NODE_MODULE_VERSION (\d+)/.exec(message);
+  const unloadable =
+    versions !== null ||
+    e?.code === "ERR_DLOPEN_FAILED" ||
+    /Could not locate the bindings file|invalid ELF header|wrong ELF class/.test(message);
+  if (!unloadable) return undefined;
+  const built = versions
+    ? ` was built for NODE_MODULE_VERSION ${versions[1]}, but this`
+    : ` cannot be loaded by this`;
+  return new ConfigError(
+    "STATE_STORE_NATIVE_MODULE",
+    `better-sqlite3's native module${built} Node.js ${process.version} (NODE_MODULE_VERSION ${process.versions.modules}) — ` +
+      "the state file is fine. Rebuild it for this Node: `pnpm rebuild better-sqlite3` in the cosell " +
+      "checkout (or a fresh `pnpm install`), run with the same Node you run cosell with.",
+    { node: process.version, abi: process.versions.modules, ...(versions ? { builtFor: versions[1] } : {}) },
+    { cause: err },
   );
 }

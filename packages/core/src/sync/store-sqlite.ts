@@ -1,4 +1,4 @@
-import { existsSync, statSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import type { CoSellDeal } from "../domain/deal.js";
@@ -6,7 +6,7 @@ import { ConfigError, CoSellError } from "../errors.js";
 import type { Referral } from "../partner-center/referral.js";
 import type { StateStore } from "./store.js";
 import { clampLimit, duplicateLinkError } from "./store-common.js";
-import { assertCosellDatabase, migrate, notOurs } from "./store-sqlite-schema.js";
+import { assertCosellDatabase, migrate, nativeModuleProblem, notOurs } from "./store-sqlite-schema.js";
 import type {
   AuditEntry,
   CycleSummary,
@@ -84,7 +84,6 @@ export class SqliteStateStore implements StateStore {
         referralId: link.referralId ?? null,
         direction: link.direction,
         state: link.state,
-        favorite: link.favorite ? 1 : 0,
         crmOptedIn: link.crmOptedIn === undefined ? null : link.crmOptedIn ? 1 : 0,
         crmModifiedAt: link.crmModifiedAt ?? null,
         statusHash: link.statusHash ?? null,
@@ -112,6 +111,14 @@ export class SqliteStateStore implements StateStore {
     this.sql.setCursor.run(side, cursor);
   }
 
+  getFeedPosition(feed: string): string | undefined {
+    return (this.sql.feedPosition.get(feed) as { position: string } | undefined)?.position;
+  }
+
+  setFeedPosition(feed: string, position: string): void {
+    this.sql.setFeedPosition.run(feed, position);
+  }
+
   /** A second write of the same side, record and field replaces the first. */
   addLedger(entries: LedgerEntry[]): void {
     this.transaction(() => {
@@ -119,21 +126,19 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
-  findLedger(side: Side, recordId: string, field: SyncField): LedgerEntry | undefined {
-    const row = this.sql.findLedger.get(side, recordId, field) as LedgerRow | undefined;
-    return (
-      row && {
-        side: row.side,
-        recordId: row.record_id,
-        field: row.field,
-        valueHash: row.value_hash,
-        writtenAt: row.written_at,
-      }
-    );
+  listLedger(side: Side, recordId: string, field: SyncField): LedgerEntry[] {
+    return (this.sql.listLedger.all(side, recordId, field) as LedgerRow[]).map((row) => ({
+      side: row.side,
+      recordId: row.record_id,
+      field: row.field,
+      valueHash: row.value_hash,
+      writtenAt: row.written_at,
+    }));
   }
 
-  consumeLedger(side: Side, recordId: string, field: SyncField): void {
-    this.sql.consumeLedger.run(side, recordId, field);
+  consumeLedger(side: Side, recordId: string, field: SyncField, valueHash?: string): void {
+    if (valueHash === undefined) this.sql.consumeLedger.run(side, recordId, field);
+    else this.sql.consumeLedgerValue.run(side, recordId, field, valueHash);
   }
 
   pruneLedger(before: string): number {
@@ -256,14 +261,32 @@ export class SqliteStateStore implements StateStore {
   }
 }
 
+/**
+ * The state holds customer contacts: the database is created owner-only (0600), and a file made by an
+ * older cosell is tightened. SQLite creates `-wal` and `-shm` with the database file's permissions;
+ * existing ones are tightened too.
+ */
+function makePrivate(path: string): void {
+  try {
+    closeSync(openSync(path, "a", 0o600));
+    for (const f of [path, `${path}-wal`, `${path}-shm`])
+      if (existsSync(f) && (statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
+  } catch {
+    // Not ours to create or change (a read-only copy, another owner): opening reports what matters.
+  }
+}
+
 /** Opens, identifies, tunes and migrates the database; closes it again if any of that fails. */
 function openDatabase(path: string): Database.Database {
-  if (path !== ":memory:") assertFolderExists(path);
+  if (path !== ":memory:") {
+    assertFolderExists(path);
+    makePrivate(path);
+  }
   let db: Database.Database;
   try {
     db = new Database(path);
   } catch (err) {
-    throw notOurs(path, `it cannot be opened: ${(err as Error).message}`, err);
+    throw nativeModuleProblem(err) ?? notOurs(path, `it cannot be opened: ${(err as Error).message}`, err);
   }
   try {
     // Before anything else, so that even the first read waits for a writer instead of failing.
@@ -296,12 +319,12 @@ function prepareStatements(db: Database.Database) {
     // An upsert on link_id, not INSERT OR REPLACE: REPLACE would silently delete another link that
     // holds the same CRM or referral id instead of reporting the clash.
     putLink: p(`
-      INSERT INTO links (link_id, crm_id, referral_id, direction, state, favorite, crm_opted_in,
+      INSERT INTO links (link_id, crm_id, referral_id, direction, state, crm_opted_in,
         crm_modified_at, status_hash, baseline, crm, referral, created_at, updated_at)
-      VALUES (@linkId, @crmId, @referralId, @direction, @state, @favorite, @crmOptedIn,
+      VALUES (@linkId, @crmId, @referralId, @direction, @state, @crmOptedIn,
         @crmModifiedAt, @statusHash, @baseline, @crm, @referral, @createdAt, @updatedAt)
       ON CONFLICT (link_id) DO UPDATE SET crm_id = excluded.crm_id, referral_id = excluded.referral_id,
-        direction = excluded.direction, state = excluded.state, favorite = excluded.favorite,
+        direction = excluded.direction, state = excluded.state,
         crm_opted_in = excluded.crm_opted_in, crm_modified_at = excluded.crm_modified_at,
         status_hash = excluded.status_hash, baseline = excluded.baseline, crm = excluded.crm,
         referral = excluded.referral, created_at = excluded.created_at, updated_at = excluded.updated_at`),
@@ -309,12 +332,18 @@ function prepareStatements(db: Database.Database) {
     setCursor: p(
       "INSERT INTO cursors (side, cursor) VALUES (?, ?) ON CONFLICT (side) DO UPDATE SET cursor = excluded.cursor",
     ),
+    feedPosition: p("SELECT position FROM feed_positions WHERE feed = ?"),
+    setFeedPosition: p(
+      "INSERT INTO feed_positions (feed, position) VALUES (?, ?) ON CONFLICT (feed) DO UPDATE SET position = excluded.position",
+    ),
     addLedger: p(`
       INSERT INTO ledger (side, record_id, field, value_hash, written_at) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (side, record_id, field) DO UPDATE
-        SET value_hash = excluded.value_hash, written_at = excluded.written_at`),
-    findLedger: p("SELECT * FROM ledger WHERE side = ? AND record_id = ? AND field = ?"),
+      ON CONFLICT (side, record_id, field, value_hash) DO UPDATE SET written_at = excluded.written_at`),
+    listLedger: p("SELECT * FROM ledger WHERE side = ? AND record_id = ? AND field = ? ORDER BY seq"),
     consumeLedger: p("DELETE FROM ledger WHERE side = ? AND record_id = ? AND field = ?"),
+    consumeLedgerValue: p(
+      "DELETE FROM ledger WHERE side = ? AND record_id = ? AND field = ? AND value_hash = ?",
+    ),
     pruneLedger: p("DELETE FROM ledger WHERE written_at < ?"),
     enqueueOutbox: p(`
       INSERT INTO outbox (id, link_id, side, fields, action, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -356,7 +385,6 @@ interface LinkRow {
   referral_id: string | null;
   direction: Link["direction"];
   state: Link["state"];
-  favorite: number;
   crm_opted_in: number | null;
   crm_modified_at: string | null;
   status_hash: string | null;
@@ -417,7 +445,6 @@ function toLink(r: LinkRow | undefined): Link | undefined {
     ...(r.crm_modified_at === null ? {} : { crmModifiedAt: r.crm_modified_at }),
     ...(r.referral === null ? {} : { referral: JSON.parse(r.referral) as Referral }),
     ...(r.status_hash === null ? {} : { statusHash: r.status_hash }),
-    favorite: r.favorite === 1,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

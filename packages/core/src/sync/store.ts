@@ -36,12 +36,29 @@ export interface StateStore {
   getCursor(side: Side): string | undefined;
   setCursor(side: Side, cursor: string): void;
 
-  /** Remembers writes we made (for echo suppression). */
+  /**
+   * The resume position (a replay id) of a named push feed, such as a Salesforce change-event
+   * channel or a webhook stream, so a restarted listener asks only for the events it missed. Feeds
+   * are named by their listener (for example `salesforce:/data/OpportunityChangeEvent`); positions
+   * are opaque strings.
+   */
+  getFeedPosition(feed: string): string | undefined;
+  setFeedPosition(feed: string, position: string): void;
+
+  /**
+   * Remembers writes we made (for echo suppression). Every distinct value written to a field is kept
+   * until consumed: a write whose answer was lost may have landed, and a later write of the same field
+   * (after a crash) must not make its echo look like someone else's edit. Writing the same value again
+   * refreshes its `writtenAt`.
+   */
   addLedger(entries: LedgerEntry[]): void;
-  /** Our un-consumed write of `field` on that record, if any. */
-  findLedger(side: Side, recordId: string, field: SyncField): LedgerEntry | undefined;
-  /** Forgets a ledger entry once its echo was seen. */
-  consumeLedger(side: Side, recordId: string, field: SyncField): void;
+  /** Our un-consumed writes of `field` on that record, oldest first (empty when none). */
+  listLedger(side: Side, recordId: string, field: SyncField): LedgerEntry[];
+  /**
+   * Forgets the field's entries once its echo was seen (or the side was read afresh); with
+   * `valueHash`, only the entry of that value (a write that was refused).
+   */
+  consumeLedger(side: Side, recordId: string, field: SyncField, valueHash?: string): void;
   /** Drops entries written before `before` (their echo will never come). */
   pruneLedger(before: string): number;
 

@@ -8,8 +8,9 @@ import type { Referral } from "../partner-center/referral.js";
 export type Side = "crm" | "partnerCenter";
 
 /**
- * The canonical fields the engine compares and writes. `stage` carries `closeReason` with it; `favorite`
- * is local to cosell and never synced.
+ * The canonical fields the engine compares and writes. `stage` carries `closeReason` with it,
+ * `registration` is `registrationStatus` with `registrations`. A field an adapter does not declare
+ * in its directions is not synced with that CRM ("none").
  */
 export const SyncFieldSchema = z.enum([
   "name",
@@ -20,13 +21,31 @@ export const SyncFieldSchema = z.enum([
   "campaignId",
   "customer",
   "consentToShareContact",
+  "consentToContact",
   "team",
   "solutions",
   "invitation",
   "stage",
+  "favorite",
+  "salesStage",
+  "expiresAt",
+  "microsoftOpportunityId",
+  "registration",
+  "sentBy",
 ]);
 export type SyncField = z.infer<typeof SyncFieldSchema>;
 export const SYNC_FIELDS: readonly SyncField[] = SyncFieldSchema.options;
+
+/**
+ * Fields only Partner Center sets: they flow to the CRM and never back, whatever the config or the
+ * adapter says (a seller's edit of one is overwritten by Partner Center's value at the next change).
+ */
+export const PARTNER_CENTER_OWNED_FIELDS: readonly SyncField[] = [
+  "expiresAt",
+  "microsoftOpportunityId",
+  "registration",
+  "sentBy",
+];
 
 /** Which way a field flows. */
 export const FieldDirectionSchema = z.enum(["both", "toCrm", "toPartnerCenter", "none"]);
@@ -44,6 +63,17 @@ export const SyncRulesSchema = z
     directions: z.partialRecord(SyncFieldSchema, FieldDirectionSchema).default({}),
     /** Re-read this much before each cursor, to catch rows committed late (market.md §5.7). */
     overlapMs: z.number().int().min(0).default(120_000),
+    /**
+     * Total deadline of one cycle step (a sync cycle or a targeted sync), in milliseconds: past it the
+     * step ends with `SYNC_STEP_TIMEOUT` (retryable), cursors unmoved, so a hung call never holds a
+     * run or its shutdown. Default 10 minutes.
+     */
+    stepTimeoutMs: z
+      .number({ error: "give a whole number of milliseconds, e.g. 600000 (10 minutes)" })
+      .int("give a whole number of milliseconds, e.g. 600000 (10 minutes)")
+      .min(1, "must be at least 1 millisecond; the default is 600000 (10 minutes)")
+      .max(86_400_000, "at most 86400000 (one day); the default is 600000 (10 minutes)")
+      .default(600_000),
   })
   .strict();
 export type SyncRules = z.infer<typeof SyncRulesSchema>;
@@ -151,6 +181,11 @@ export interface SetupReport {
   created: string[];
   /** What already existed and was left alone. */
   unchanged: string[];
+  /**
+   * Optional parts the CRM did not allow (for example Change Data Capture in an org without the
+   * entitlement), each with why and what to do; the sync works without them.
+   */
+  skipped?: string[];
 }
 
 export interface VerifyReport {
@@ -173,11 +208,10 @@ export interface Link {
   /** Whether the CRM record was opted in when last seen. */
   crmOptedIn?: boolean;
   crmModifiedAt?: string;
-  /** Last referral seen, raw: the base of the next PUT, so unknown fields survive. */
+  /** Last referral seen, raw: the base of the next PATCH (only changed paths are sent). */
   referral?: Referral;
   /** Hash of the last status written to the CRM, so unchanged status is not rewritten. */
   statusHash?: string;
-  favorite: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -290,6 +324,8 @@ export interface EchoSeen {
   side: Side;
   recordId: string;
   field: SyncField;
+  /** The echoed value's hash (`fieldHash`): the ledger entry it matched. */
+  valueHash: string;
 }
 
 export interface Plan {

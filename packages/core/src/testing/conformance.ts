@@ -6,7 +6,14 @@ import type { CrmAdapter } from "../sync/adapter.js";
 import { type EngineDeps, runCycle } from "../sync/engine.js";
 import type { PartnerCenterPort } from "../sync/ports.js";
 import type { StateStore } from "../sync/store.js";
-import type { CallStats, ConflictPolicy, CycleSummary, SyncRules, SyncStatus } from "../sync/types.js";
+import type {
+  CallStats,
+  ConflictPolicy,
+  CycleSummary,
+  SyncField,
+  SyncRules,
+  SyncStatus,
+} from "../sync/types.js";
 import { CHECKPOINTS, type CheckpointName, crashAt } from "./crash.js";
 import { sampleDeal, sampleInbound } from "./deals.js";
 
@@ -61,6 +68,12 @@ export interface MicrosoftDriver {
   decline(referralId: string, reason: string): Awaitable<unknown>;
   /** A Microsoft seller edits the referral's notes. */
   editNotes(referralId: string, notes: string): Awaitable<unknown>;
+  /**
+   * Partner Center or a Microsoft seller sets referral fields the partner's API cannot (deep-merged
+   * raw referral fields: `trackingInfo`, `registrationStatus`, `registrations`, `salesStage`,
+   * `favorite`…). Optional: the checks that need it are skipped by a driver without it.
+   */
+  setFields?(referralId: string, changes: Record<string, unknown>): Awaitable<unknown>;
   /** The referral as Partner Center holds it. */
   get(referralId: string): Awaitable<Referral | undefined>;
   /** Every referral. */
@@ -457,6 +470,127 @@ export function runAdapterConformance(options: ConformanceOptions): void {
       });
     });
 
+    // Partner Center's fields beside the lifecycle (issue 12 items 5 and 6). Each check covers the
+    // fields the adapter declares in `describe().capabilities.fieldDirections`: a CRM that does not
+    // hold a field ("none") is not asked to carry it.
+
+    it("a seller's star, sales stage and consent to be contacted reach Partner Center", async () => {
+      const can = await declared(fx);
+      const edits: Partial<CoSellDeal> = {};
+      if (can("favorite", "toPartnerCenter")) edits.favorite = true;
+      if (can("salesStage", "toPartnerCenter")) edits.salesStage = "propose";
+      if (can("consentToContact", "toPartnerCenter")) edits.consentToContact = true;
+      if (!Object.keys(edits).length) return;
+      const { crmId, referralId } = await shareOne(fx);
+      await fx.crm.update(crmId, edits);
+      const summary = await sync(fx);
+      expect(summary.errors).toEqual([]);
+      const referral = await mustReferral(fx, referralId);
+      if (edits.favorite) expect(referral.favorite).toBe(true);
+      if (edits.salesStage) expect(referral.salesStage).toBe("Propose");
+      if (edits.consentToContact) expect(referral.consent?.consentToContact).toBe(true);
+      expect((await mustGet(fx, crmId)).status?.state).toBe("synced");
+      await expectQuiet(fx);
+    });
+
+    it("a seller's help type goes to Partner Center with the invitation of Microsoft", async () => {
+      const { crmId, referralId } = await shareOne(fx);
+      await fx.crm.requestMicrosoftHelp(crmId, "Need a proof of concept on Azure.");
+      const asked = await mustGet(fx, crmId);
+      await fx.crm.update(crmId, {
+        invitation: { ...asked.deal.invitation, helpType: "ProofOfConceptOrDemo" },
+      });
+      // A CRM without a help-type field does not hold it: nothing to carry.
+      if ((await mustGet(fx, crmId)).deal.invitation.helpType !== "ProofOfConceptOrDemo") return;
+      const summary = await sync(fx);
+      expect(summary.errors).toEqual([]);
+      const own = await mustReferral(fx, referralId);
+      // On the deal's own referral or on the one that invites Microsoft to its engagement.
+      const engagement = (await fx.microsoft.all()).filter(
+        (r) => r.id === referralId || (!!own.engagementId && r.engagementId === own.engagementId),
+      );
+      expect(engagement.map((r) => r.inviteContext?.assistanceRequestCode)).toContain("ProofOfConceptOrDemo");
+      await expectQuiet(fx);
+    });
+
+    it("Microsoft's star and sales stage reach the CRM", async () => {
+      const can = await declared(fx);
+      const setFields = fx.microsoft.setFields?.bind(fx.microsoft);
+      const star = can("favorite", "toCrm");
+      const stage = can("salesStage", "toCrm");
+      if (!setFields || (!star && !stage)) return;
+      const { crmId, referralId } = await shareOne(fx);
+      await setFields(referralId, { favorite: true, salesStage: "Develop" });
+      const summary = await sync(fx);
+      expect(summary.errors).toEqual([]);
+      const opp = await mustGet(fx, crmId);
+      if (star) expect(opp.deal.favorite).toBe(true);
+      if (stage) expect(opp.deal.salesStage).toBe("develop");
+      await expectQuiet(fx);
+    });
+
+    it("Partner Center's own fields reach the CRM; a seller's edit of one does not reach Partner Center", async () => {
+      const can = await declared(fx);
+      const { crmId, referralId } = await receiveOne(fx);
+      const sent = await mustReferral(fx, referralId);
+      let opp = await mustGet(fx, crmId);
+      // To the second: Dataverse keeps date-times without milliseconds.
+      if (can("expiresAt", "toCrm"))
+        expect(Math.floor(Date.parse(opp.deal.expiresAt ?? "") / 1000)).toBe(
+          Math.floor(Date.parse(sent.expirationDateTime ?? "") / 1000),
+        );
+      if (can("sentBy", "toCrm"))
+        expect(opp.deal.sentBy).toBe(sent.inviteContext?.invitedBy?.organizationName);
+
+      // Accepted: the respond-by date is gone, in the same cycle (no write left for a quiet one).
+      await fx.crm.setStage(crmId, "accepted");
+      expect((await sync(fx)).errors).toEqual([]);
+      opp = await mustGet(fx, crmId);
+      if (can("expiresAt", "toCrm")) expect(opp.deal.expiresAt).toBeUndefined();
+      await expectQuiet(fx);
+
+      const setFields = fx.microsoft.setFields?.bind(fx.microsoft);
+      if (setFields && can("microsoftOpportunityId", "toCrm")) {
+        await setFields(referralId, { trackingInfo: { microsoftMsxId: "7-CONFORM01" } });
+        await sync(fx);
+        expect((await mustGet(fx, crmId)).deal.microsoftOpportunityId).toBe("7-CONFORM01");
+        await fx.crm.update(crmId, { microsoftOpportunityId: "7-TYPED-BY-A-SELLER" });
+        const edited = await sync(fx);
+        expect(edited.errors).toEqual([]);
+        expect(edited.apiCalls.partnerCenter.writes).toBe(0);
+        expect((await mustReferral(fx, referralId)).trackingInfo?.microsoftMsxId).toBe("7-CONFORM01");
+        await expectQuiet(fx);
+      }
+
+      // Won: Partner Center puts the deal in registration review; the CRM shows it in the same cycle.
+      await fx.crm.setStage(crmId, "won");
+      expect((await sync(fx)).errors).toEqual([]);
+      const won = await mustReferral(fx, referralId);
+      expect(won.substatus).toBe("Won");
+      if (can("registration", "toCrm") && won.registrationStatus)
+        expect((await mustGet(fx, crmId)).deal.registrationStatus).toBe(won.registrationStatus);
+      await expectQuiet(fx);
+    });
+
+    it("a numeric sales stage from Partner Center fails nothing and is kept", async () => {
+      const setFields = fx.microsoft.setFields?.bind(fx.microsoft);
+      if (!setFields) return;
+      const { crmId, referralId } = await shareOne(fx);
+      await setFields(referralId, { salesStage: "100" });
+      await fx.microsoft.editNotes(referralId, "Microsoft: budget confirmed.");
+      const summary = await sync(fx);
+      expect(summary.errors).toEqual([]);
+      const opp = await mustGet(fx, crmId);
+      expect(opp.deal.notes).toBe("Microsoft: budget confirmed.");
+      expect(opp.status?.state).toBe("synced");
+      await fx.crm.update(crmId, { closeDate: "2026-11-30" });
+      expect((await sync(fx)).errors).toEqual([]);
+      const referral = await mustReferral(fx, referralId);
+      expect(referralToDeal(referral).closeDate).toBe("2026-11-30");
+      expect(referral.salesStage).toBe("100");
+      await expectQuiet(fx);
+    });
+
     it("opting out pauses the record; opting in again resumes it", async () => {
       const { crmId, referralId } = await shareOne(fx);
       await fx.crm.setOptIn(crmId, false);
@@ -478,6 +612,17 @@ export function runAdapterConformance(options: ConformanceOptions): void {
 }
 
 // ── helpers ─────────────────────────────────────────────────────────────────────────────────────
+
+/** Whether the adapter declares `field` flowing `way` (either way for "both"). */
+async function declared(
+  fx: ConformanceFixture,
+): Promise<(field: SyncField, way: "toCrm" | "toPartnerCenter") => boolean> {
+  const { capabilities } = await fx.adapter.describe();
+  return (field, way) => {
+    const d = capabilities.fieldDirections[field] ?? "none";
+    return d === "both" || d === way;
+  };
+}
 
 function deps(fx: ConformanceFixture, extra: Partial<EngineDeps> = {}): EngineDeps {
   return {

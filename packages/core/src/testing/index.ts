@@ -6,6 +6,8 @@
  *   `@cosell/sandbox`).
  * - {@link runAdapterConformance}: the executable adapter contract every adapter's tests run
  *   (imports `vitest`, an optional peer dependency of `@cosell/core`).
+ * - {@link runStateStoreConformance}: the executable state-store contract every store runs, with
+ *   its row fixtures (`fullLink`, `ledgerEntry`, …).
  */
 export * from "./clock.js";
 export * from "./conformance.js";
@@ -14,3 +16,5 @@ export * from "./deals.js";
 export * from "./memory-adapter.js";
 export * from "./memory-crm.js";
 export * from "./memory-partner-center.js";
+export * from "./store-conformance.js";
+export * from "./store-fixtures.js";

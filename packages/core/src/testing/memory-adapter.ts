@@ -1,5 +1,6 @@
 import type { CoSellDeal } from "../domain/deal.js";
 import type { CrmAdapter } from "../sync/adapter.js";
+import { fieldMembers } from "../sync/compare.js";
 import {
   type AdapterDescription,
   type CallStats,
@@ -66,6 +67,8 @@ export function createMemoryAdapter(crm: MemoryCrm, options: MemoryAdapterOption
       batchSize,
       changeFeed: "poll",
       reportsDeletes: true,
+      // The memory CRM holds every canonical field; Partner Center's own ones are narrowed to "toCrm"
+      // by the engine (PARTNER_CENTER_OWNED_FIELDS), as for any adapter.
       fieldDirections: Object.fromEntries(SYNC_FIELDS.map((f) => [f, "both"])) as Record<SyncField, "both">,
     },
   });
@@ -165,7 +168,7 @@ function copyFields(target: CoSellDeal, source: CoSellDeal, fields: readonly Syn
     if (f === "stage") {
       target.stage = source.stage;
       target.closeReason = source.closeReason;
-    } else Object.assign(target, { [f]: structuredClone(source[f]) });
+    } else Object.assign(target, structuredClone(fieldMembers(source, f)));
   }
 }
 

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { CoSellDeal, DealField } from "../domain/deal.js";
 import {
   ACCEPT_FIELDS,
@@ -13,6 +14,7 @@ import {
   transition,
 } from "../domain/lifecycle.js";
 import { ConflictError, NotFoundError, RemoteApiError, TransitionError } from "../errors.js";
+import { applyReferralPatch, referralPatch } from "../partner-center/json-patch.js";
 import { dealToReferral, referralToDeal } from "../partner-center/mapping.js";
 import {
   MICROSOFT_ORGANIZATION_ID,
@@ -20,15 +22,15 @@ import {
   type Referral,
   ReferralSchema,
 } from "../partner-center/referral.js";
-import { STAGE_STATUS } from "../partner-center/status.js";
+import { isAwaitingAnswer, STAGE_STATUS } from "../partner-center/status.js";
 import { equalField } from "../sync/compare.js";
-import type { PartnerCenterPort } from "../sync/ports.js";
+import type { CreateReferralOptions, PartnerCenterPort } from "../sync/ports.js";
 import type { CallStats, SyncField } from "../sync/types.js";
 import { completeDeal, sampleInbound } from "./deals.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Fields whose change a partner's PUT may carry, checked against the lifecycle. */
+/** Fields whose change a partner's update may carry, checked against the lifecycle. */
 const CHECKED_FIELDS = [
   "name",
   "value",
@@ -38,9 +40,12 @@ const CHECKED_FIELDS = [
   "notes",
   "customer",
   "consentToShareContact",
+  "consentToContact",
   "team",
   "solutions",
   "invitation",
+  "favorite",
+  "salesStage",
 ] as const satisfies readonly (DealField & SyncField)[];
 
 /** Options of {@link MemoryPartnerCenter}. */
@@ -56,7 +61,7 @@ export interface MemoryPartnerCenterOptions {
  * property tests. It keeps raw `Referral`s and behaves like the service where the engine depends on
  * it: server-assigned ids, eTags and `updatedDateTime` from the injected clock; `If-Match` enforced
  * (a stale eTag throws {@link ConflictError} carrying the current copy); `createReferral` idempotent by
- * `externalReferenceId`; and every PUT checked against core's transition table (stage moves need a
+ * `externalReferenceId` (unless told it is a first attempt); and every update checked against core's transition table (stage moves need a
  * partner rule, reasons and guards hold, only the fields the stage allows may change, archived
  * referrals are read-only). Received referrals expire on their own once the clock passes 14 days.
  *
@@ -78,12 +83,13 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
 
   // ── PartnerCenterPort ─────────────────────────────────────────────────────────────────────────
 
-  async *listReferrals(filter: { updatedSince?: Date }): AsyncIterable<Referral[]> {
+  async *listReferrals(filter: { updatedSince?: Date; skip?: number }): AsyncIterable<Referral[]> {
     this.expireDue();
     const since = filter.updatedSince?.getTime();
     const matching = [...this.referrals.values()]
       .filter((r) => since === undefined || Date.parse(r.updatedDateTime) >= since)
       .sort((a, b) => a.updatedDateTime.localeCompare(b.updatedDateTime) || a.id.localeCompare(b.id))
+      .slice(filter.skip ?? 0)
       .map((r) => structuredClone(r));
     this.count("reads");
     for (let i = 0; i < matching.length; i += this.pageSize) {
@@ -98,11 +104,15 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
     return structuredClone(this.mustGet(id));
   }
 
-  async createReferral(body: NewReferral, options: { crmId: string }): Promise<Referral> {
+  async createReferral(body: NewReferral, options: CreateReferralOptions): Promise<Referral> {
     this.expireDue();
-    this.count("reads"); // the look-up by externalReferenceId that makes the create idempotent
-    const existing = [...this.referrals.values()].find((r) => r.externalReferenceId === options.crmId);
-    if (existing) return structuredClone(existing);
+    // The look-up by externalReferenceId that makes the create idempotent. Skipped on a first attempt,
+    // as the client skips it: the POST then creates even if one exists, as the API's POST would.
+    if (!options.firstAttempt) {
+      this.count("reads");
+      const existing = [...this.referrals.values()].find((r) => r.externalReferenceId === options.crmId);
+      if (existing) return structuredClone(existing);
+    }
     this.count("writes");
     const at = this.now().toISOString();
     const referral = this.parse({
@@ -128,7 +138,11 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
     return structuredClone(referral);
   }
 
-  async updateReferral(id: string, referral: Referral, eTag: string): Promise<Referral> {
+  /**
+   * A PATCH: with `base`, only the paths where `referral` differs from it are applied to the current
+   * copy (as Partner Center applies a JSON Patch); without it, `referral` is taken whole.
+   */
+  async updateReferral(id: string, referral: Referral, eTag: string, base?: Referral): Promise<Referral> {
     this.expireDue();
     this.count("writes");
     const current = this.mustGet(id);
@@ -138,8 +152,9 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
         structuredClone(current),
         { status: 412 },
       );
+    const target = base ? applyReferralPatch(current, referralPatch(base, referral)) : referral;
     const next = this.parse({
-      ...structuredClone(referral),
+      ...structuredClone(target),
       id,
       createdDateTime: current.createdDateTime,
       updatedDateTime: this.now().toISOString(),
@@ -147,6 +162,9 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
     });
     const action = this.checkPartnerUpdate(current, next);
     if (action === "accept") next.acceptedDateTime = next.updatedDateTime;
+    // As the emulator: a won deal goes to Microsoft's registration review.
+    if (action === "win" && (!next.registrationStatus || next.registrationStatus === "None"))
+      next.registrationStatus = "ReviewPending";
     this.referrals.set(id, next);
     return structuredClone(next);
   }
@@ -185,11 +203,35 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
     return structuredClone(referral);
   }
 
-  /** A Microsoft seller engages on the partner's invitation. */
+  /** A Microsoft seller engages on the partner's invitation; the deal gets Microsoft's opportunity id. */
   engage(id: string): Referral {
     return this.microsoftAction(id, "microsoftEngage", {}, (r) => {
       r.substatus = "Engaged";
+      if (!r.trackingInfo?.microsoftMsxId)
+        r.trackingInfo = { ...r.trackingInfo, microsoftMsxId: `7-MSX${r.id.replace(/\D/g, "")}` };
     });
+  }
+
+  /**
+   * Partner Center or a Microsoft seller sets raw referral fields the partner's API cannot
+   * (`trackingInfo`, `registrationStatus`, `registrations`, `salesStage`, `favorite`…), deep-merged.
+   * An archived referral only takes the registration fields and the star.
+   */
+  setFields(id: string, changes: Record<string, unknown>): Referral {
+    const r = this.mustGet(id);
+    const afterClose = ["registrationStatus", "registrations", "favorite"];
+    if (
+      isArchived(referralToDeal(r, { now: this.now() })) &&
+      Object.keys(changes).some((k) => !afterClose.includes(k))
+    )
+      throw new TransitionError(
+        "DEAL_ARCHIVED",
+        `Referral ${id} is archived; only ${afterClose.join(", ")} can change.`,
+      );
+    const next = this.parse(mergeDeep(structuredClone(r) as Record<string, unknown>, changes));
+    this.touch(next);
+    this.referrals.set(id, next);
+    return structuredClone(next);
   }
 
   /** A Microsoft seller declines the partner's invitation, with a reason. */
@@ -211,6 +253,7 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
   expireDue(now: Date = this.now()): Referral[] {
     const out: Referral[] = [];
     for (const r of this.referrals.values()) {
+      if (!isAwaitingAnswer(r)) continue;
       if (!isPastResponseWindow(referralToDeal(r, { now }), now)) continue;
       Object.assign(r, STAGE_STATUS.expired);
       this.touch(r, now);
@@ -249,19 +292,30 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
   }
 
   /**
-   * What the service checks on a partner's PUT, read from core's lifecycle table: a stage move needs a
+   * What the service checks on a partner's update (PATCH), read from core's lifecycle table: a stage move needs a
    * partner rule with its reason and guard; only the fields that rule (or the current stage) allows
-   * may change. Returns the action the PUT amounts to, if any.
+   * may change. Returns the action the update amounts to, if any.
    */
   private checkPartnerUpdate(current: Referral, next: Referral): LifecycleAction | undefined {
     const now = this.now();
     const before = referralToDeal(current, { now });
     const after = referralToDeal(next, { now });
-    if (isArchived(before))
+    const readOnly = READ_ONLY_PATHS.filter((p) => !isDeepStrictEqual(p.get(current), p.get(next)));
+    if (readOnly.length)
       throw badRequest(
-        "DEAL_ARCHIVED",
-        `Referral ${current.id} is ${before.stage} (archived) and read-only.`,
+        "FIELD_NOT_EDITABLE",
+        `${readOnly.map((p) => p.name).join(", ")} ${readOnly.length > 1 ? "are" : "is"} set by Partner Center and cannot be changed by a partner.`,
       );
+    if (isArchived(before)) {
+      // Archived is read-only, but for what the lifecycle still lets a seller change (the star).
+      const changed = CHECKED_FIELDS.filter((f) => !equalField(before, after, f));
+      if (before.stage !== after.stage || changed.some((f) => !EDITABLE_FIELDS[before.stage].includes(f)))
+        throw badRequest(
+          "DEAL_ARCHIVED",
+          `Referral ${current.id} is ${before.stage} (archived) and read-only.`,
+        );
+      return undefined;
+    }
     let rule: TransitionRule | undefined;
     if (before.stage !== after.stage) {
       rule = partnerRules(before.stage).find((r) => r.to === after.stage);
@@ -334,6 +388,27 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
     this.calls.total++;
     this.calls[kind]++;
   }
+}
+
+/**
+ * Properties only Partner Center sets (as the emulator: a partner's change of one is refused). The
+ * service's real answer to such a patch is undocumented; refusing is the strict reading.
+ */
+const READ_ONLY_PATHS: readonly { name: string; get: (r: Referral) => unknown }[] = [
+  { name: "trackingInfo.microsoftMsxId", get: (r) => r.trackingInfo?.microsoftMsxId ?? undefined },
+  { name: "registrationStatus", get: (r) => r.registrationStatus ?? undefined },
+  { name: "registrations", get: (r) => r.registrations ?? undefined },
+  { name: "inviteContext.invitedBy", get: (r) => r.inviteContext?.invitedBy ?? undefined },
+  { name: "expirationDateTime", get: (r) => r.expirationDateTime ?? undefined },
+];
+
+function mergeDeep(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const plain = (v: unknown): v is Record<string, unknown> =>
+    !!v && typeof v === "object" && !Array.isArray(v);
+  for (const [k, v] of Object.entries(patch))
+    base[k] =
+      plain(v) && plain(base[k]) ? mergeDeep(base[k] as Record<string, unknown>, v) : structuredClone(v);
+  return base;
 }
 
 function partnerRules(from: CoSellDeal["stage"]): TransitionRule[] {

@@ -69,24 +69,34 @@ const ARRANGE: Record<LifecycleAction, () => Arranged> = {
   decline: () => ({
     deal: receivedDeal(T0),
     now: at(DAY),
-    input: { reason: REASON, notes: "Not our market" },
+    input: { reason: REASON, note: { text: "Not our market", by: "Ann (cosell decline)" } },
   }),
   expire: () => ({ deal: receivedDeal(T0), now: at(15 * DAY), input: {} }),
   win: () => ({ deal: validDeal(), now: at(DAY), input: {} }),
-  lose: () => ({ deal: validDeal(), now: at(DAY), input: { reason: REASON, notes: "Lost on price" } }),
+  lose: () => ({
+    deal: validDeal(),
+    now: at(DAY),
+    input: { reason: REASON, note: { text: "Lost on price", by: "Bo" } },
+  }),
   // validDeal has a complete contact, consent and a solution, and Microsoft is not invited yet.
   inviteMicrosoft: () => ({ deal: validDeal(), now: at(DAY), input: { notes: "Need an Azure architect" } }),
   microsoftEngage: () => ({ deal: invitedDeal(T0), now: at(DAY), input: {} }),
   microsoftDecline: () => ({ deal: invitedDeal(T0), now: at(DAY), input: { reason: REASON } }),
 };
 
+/** The deal's notes with the action's note added after a blank line, dated (minutes, UTC) and signed. */
+const withNote = ({ deal, input, now }: Arranged): string => {
+  const line = `[${now.toISOString().slice(0, 10)} ${now.toISOString().slice(11, 16)} UTC, ${input.note!.by}] ${input.note!.text}`;
+  return deal.notes ? `${deal.notes}\n\n${line}` : line;
+};
+
 /** What each allowed action changes besides `stage` and `updatedAt`. */
 const EFFECTS: Record<LifecycleAction, (a: Arranged) => Partial<CoSellDeal>> = {
   accept: () => ACCEPTED_VALUES,
-  decline: ({ input }) => ({ closeReason: REASON.trim(), notes: input.notes }),
+  decline: (a) => ({ closeReason: REASON.trim(), notes: withNote(a) }),
   expire: () => ({}),
   win: () => ({}),
-  lose: ({ input }) => ({ closeReason: REASON.trim(), notes: input.notes }),
+  lose: (a) => ({ closeReason: REASON.trim(), notes: withNote(a) }),
   inviteMicrosoft: ({ input, now }) => ({
     kind: "coSell",
     invitation: { microsoftHelpRequested: true, helpNotes: input.notes, invitedAt: now.toISOString() },
@@ -403,14 +413,41 @@ describe("allowedActions", () => {
 });
 
 describe("stages", () => {
-  it("editable fields: accepted exactly name, closeDate, value, notes, crmId, campaignId, team, solutions", () => {
+  it("editable fields: accepted exactly name, closeDate, value, notes, crmId, campaignId, team, solutions, the sales stage, both consents and the star", () => {
     expect([...editableFields("accepted")].sort()).toEqual(
-      ["name", "closeDate", "value", "notes", "crmId", "campaignId", "team", "solutions"].sort(),
+      [
+        "name",
+        "closeDate",
+        "value",
+        "notes",
+        "crmId",
+        "campaignId",
+        "team",
+        "solutions",
+        "salesStage",
+        "consentToShareContact",
+        "consentToContact",
+        "favorite",
+      ].sort(),
     );
   });
 
-  it.each(StageSchema.options.filter((s) => s !== "accepted"))("editable fields: %s has none", (stage) => {
-    expect(editableFields(stage)).toEqual([]);
+  it.each(StageSchema.options.filter((s) => s !== "accepted"))(
+    "editable fields: %s has only the star (a seller may star any deal)",
+    (stage) => {
+      expect(editableFields(stage)).toEqual(["favorite"]);
+    },
+  );
+
+  it("inviting Microsoft records the kind of help asked for", () => {
+    const deal = validDeal({ stage: "accepted", direction: "outbound" });
+    const r = transition(
+      deal,
+      "inviteMicrosoft",
+      { notes: "Need a demo", helpType: "ProofOfConceptOrDemo" },
+      T0,
+    );
+    expect(r.ok && r.deal.invitation.helpType).toBe("ProofOfConceptOrDemo");
   });
 
   it("every stage has an editable-field list of known fields", () => {

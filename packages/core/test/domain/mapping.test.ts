@@ -62,6 +62,7 @@ const EXPECTED: Record<string, CoSellDeal> = {
     notes: SUPPLY_CHAIN_NOTES,
     customer: { name: "Contoso Customer Inc", address: contosoAddress, contact: sueAtContoso },
     consentToShareContact: true,
+    consentToContact: true,
     team: [johnDoe],
     solutions: [fieldService],
     invitation: { microsoftHelpRequested: false, helpNotes: johnsInvite },
@@ -82,6 +83,7 @@ const EXPECTED: Record<string, CoSellDeal> = {
     notes: SUPPLY_CHAIN_NOTES,
     customer: { name: "Contoso Customer Inc", address: contosoAddress, contact: sueAtContoso },
     consentToShareContact: true,
+    consentToContact: true,
     team: [johnDoe],
     solutions: [fieldService],
     invitation: { microsoftHelpRequested: false, helpNotes: johnsInvite },
@@ -111,6 +113,7 @@ const EXPECTED: Record<string, CoSellDeal> = {
       contact: { ...sueAtContoso, email: "sue.smith@fabrikam.com" },
     },
     consentToShareContact: false, // only consentToContact is given
+    consentToContact: true,
     team: [],
     solutions: [],
     invitation: { microsoftHelpRequested: false },
@@ -129,13 +132,18 @@ const EXPECTED: Record<string, CoSellDeal> = {
     notes: SUPPLY_CHAIN_NOTES,
     customer: { name: "Contoso Customer Inc", address: contosoAddress, contact: sueAtContoso },
     consentToShareContact: true,
+    consentToContact: true,
     team: [johnDoe],
     solutions: [fieldService],
     invitation: { microsoftHelpRequested: false, helpNotes: johnsInvite },
-    stage: "accepted",
+    // New/Pending from Microsoft: waiting for the partner's answer (was read as accepted before the
+    // documented reading of Pending was applied).
+    stage: "received",
     favorite: false,
+    sentBy: "Microsoft", // inviteContext.invitedBy.organizationName
     createdAt: "2018-10-29T21:24:52.040469Z",
     updatedAt: "2018-10-29T21:24:52.040469Z",
+    expiresAt: "2018-11-06T00:00:00Z",
   },
 };
 
@@ -173,7 +181,11 @@ describe("referral → canonical deal, on the documented examples", () => {
   it.each<[string, Referral, Partial<CoSellDeal>]>([
     ["Closed/Won", createResponse, { stage: "won" }],
     ["New/Pending, the partner's own", sparse, { stage: "accepted", direction: "outbound" }],
-    ["New/Pending, invited by Microsoft", fromMicrosoft, { stage: "accepted", direction: "inbound" }],
+    [
+      "New/Pending, invited by Microsoft",
+      fromMicrosoft,
+      { stage: "received", direction: "inbound", expiresAt: "2018-11-06T00:00:00Z" },
+    ],
     [
       "New/Received",
       received,
@@ -195,13 +207,14 @@ describe("referral → canonical deal, on the documented examples", () => {
     expect(referralToDeal(referral)).toMatchObject(expected);
   });
 
-  it("only a received deal carries the expiry date", () => {
-    expect(referralToDeal(fromMicrosoft).expiresAt).toBeUndefined();
+  it("a received deal carries the expiry date", () => {
+    expect(referralToDeal(fromMicrosoft).expiresAt).toBe(fromMicrosoft.expirationDateTime);
     expect(referralToDeal(received).expiresAt).toBe(fromMicrosoft.expirationDateTime);
   });
 
-  it("favorite is local: taken from the options, false by default", () => {
-    expect(referralToDeal(createResponse, { favorite: true }).favorite).toBe(true);
+  it("favorite is Partner Center's own flag, false when the referral does not carry it", () => {
+    const starred = ReferralSchema.parse({ ...structuredClone(createResponse), favorite: true });
+    expect(referralToDeal(starred).favorite).toBe(true);
     expect(referralToDeal(createResponse).favorite).toBe(false);
   });
 
@@ -224,9 +237,9 @@ describe("canonical deal → referral: lossless round trip", () => {
     expect(JSON.stringify(back)).toBe(JSON.stringify(referral));
   });
 
-  it.each(all)("%s: a favorite star does not touch the referral", (_name, referral) => {
-    const back = dealToReferral(referralToDeal(referral, { favorite: true }), referral);
-    expect(JSON.stringify(back)).toBe(JSON.stringify(referral));
+  it.each(all)("%s: a favorite star is the only thing it writes", (_name, referral) => {
+    const back = dealToReferral({ ...referralToDeal(referral), favorite: true }, referral);
+    expect(back).toStrictEqual({ ...referral, favorite: true });
   });
 
   it("keeps what cosell does not model: links, qualification, size, contactPreference, industries…", () => {
@@ -277,10 +290,19 @@ const EDITS: Edit[] = [
   ["name", (d) => ({ ...d, name: "Contoso supply chain" }), () => ["name"]],
   ["CRM id", (d) => ({ ...d, crmId: "0065g00000AbCdEAAA" }), () => ["externalReferenceId"]],
   [
-    "stage (accepted → won, or won → lost with a reason)",
+    "stage (accepted → won, received → declined with a reason, or won → lost with a reason)",
     (d) =>
-      d.stage === "accepted" ? { ...d, stage: "won" } : { ...d, stage: "lost", closeReason: "Budget cut" },
-    (d) => (d.stage === "accepted" ? ["status", "substatus"] : ["statusReason", "substatus"]),
+      d.stage === "accepted"
+        ? { ...d, stage: "won" }
+        : d.stage === "received"
+          ? { ...d, stage: "declined", closeReason: "Not our region", expiresAt: undefined } // answered: no deadline
+          : { ...d, stage: "lost", closeReason: "Budget cut" },
+    (d) =>
+      d.stage === "accepted"
+        ? ["status", "substatus"]
+        : d.stage === "received"
+          ? ["status", "statusReason", "substatus"]
+          : ["statusReason", "substatus"],
   ],
   [
     "team: first member's phone, or a first member",
@@ -293,10 +315,8 @@ const EDITS: Edit[] = [
   [
     "consent flipped",
     (d) => ({ ...d, consentToShareContact: !d.consentToShareContact }),
-    (d) =>
-      d.consentToShareContact
-        ? ["consent.consentToShareReferralWithMicrosoftSellers", "consent.consentToToShareInfoWithOthers"]
-        : ["consent.consentToShareReferralWithMicrosoftSellers"],
+    // Only the contact-sharing flag: the deal kind and the consent to be contacted are their own.
+    () => ["consent.consentToToShareInfoWithOthers"],
   ],
   [
     "a solution added",
@@ -369,10 +389,10 @@ describe("canonical deal → referral: an edit changes only its own fields", () 
     }
   });
 
-  it("a kind change rewrites only the type; Shared reads back as help requested", () => {
+  it("a kind change rewrites the type and the sharing-with-Microsoft-sellers flag; Shared reads back as help requested", () => {
     const deal = referralToDeal(createResponse);
     const after = dealToReferral({ ...deal, kind: "coSell" }, createResponse);
-    expectOnlyChanged(createResponse, after, ["type"]);
+    expectOnlyChanged(createResponse, after, ["consent.consentToShareReferralWithMicrosoftSellers", "type"]);
     expect(after.type).toBe("Shared");
     expect(referralToDeal(after)).toMatchObject({
       kind: "coSell",
@@ -416,7 +436,8 @@ describe("canonical deal → referral: create (no base)", () => {
           { firstName: "Sue", lastName: "Smith", phoneNumber: "+1 425 555 0100", email: "sue@contoso.com" },
         ],
       },
-      consent: { consentToShareReferralWithMicrosoftSellers: true },
+      // A private-pipeline deal is not shared with Microsoft's sellers; the contact may be shared.
+      consent: { consentToShareReferralWithMicrosoftSellers: false, consentToToShareInfoWithOthers: true },
       details: {
         notes: "Wants Dynamics 365 for field service.",
         dealValue: 50000,

@@ -1,6 +1,11 @@
 import nock from "nock";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Referral, TransitionError } from "../../src/index.js";
+import {
+  applyReferralPatch,
+  type Referral,
+  type ReferralPatchOperation,
+  TransitionError,
+} from "../../src/index.js";
 import {
   api,
   headerOf,
@@ -17,32 +22,49 @@ afterEach(() => {
 });
 
 const DAY = 86_400_000;
+const MICROSOFT_NOTES = "Customer wants a Fabric pilot before March. — Microsoft seller";
+/** How the client dates a note made at the test clock's T0. */
+const STAMP = `${T0.toISOString().slice(0, 10)} ${T0.toISOString().slice(11, 16)} UTC`;
 
-/** Mocks GET /{id} → `base`, and a PUT that records its body and If-Match and echoes it with a new eTag. */
-function mockAction(base: Referral): { put: () => Referral | undefined; ifMatch: () => string | undefined } {
+const withNotes = (r: Referral, notes: string): Referral => ({
+  ...r,
+  details: { ...r.details, notes },
+});
+
+/**
+ * Mocks GET /{id} → `base`, and a PATCH that records its operations and If-Match and answers `base`
+ * with them applied and a new eTag. `result()` is that result: what the referral became.
+ */
+function mockAction(base: Referral): {
+  result: () => Referral | undefined;
+  ops: () => ReferralPatchOperation[];
+  ifMatch: () => string | undefined;
+} {
   let body: Referral | undefined;
+  let ops: ReferralPatchOperation[] = [];
   let ifMatch: string | undefined;
   api()
     .get(`${REFERRALS}/${base.id}`)
     .reply(200, base)
-    .put(`${REFERRALS}/${base.id}`)
+    .patch(`${REFERRALS}/${base.id}`)
     .reply(function (_uri, reqBody) {
-      body = reqBody as Referral;
+      ops = reqBody as ReferralPatchOperation[];
+      body = applyReferralPatch(base, ops);
       ifMatch = headerOf(this.req.headers, "if-match");
       return [200, { ...body, eTag: '"after"' }];
     });
-  return { put: () => body, ifMatch: () => ifMatch };
+  return { result: () => body, ops: () => ops, ifMatch: () => ifMatch };
 }
 
-describe("lifecycle actions: a PUT of the whole referral with the new status, If-Match = the eTag read", () => {
-  it("accept: New/Received → Active/Accepted, with the accept fields", async () => {
+describe("lifecycle actions: a PATCH of the changed paths with the new status, If-Match = the eTag read", () => {
+  it("accept: New/Pending → Active/Accepted, with the accept fields", async () => {
     mockToken();
     const base = receivedReferral(new Date(T0.getTime() - DAY), { eTag: '"in-1"' });
     const m = mockAction(base);
     const { client } = makeClient();
     const out = await client.accept(base.id, { crmId: "006ACC", name: "Fabrikam data platform" });
     expect(m.ifMatch()).toBe('"in-1"');
-    expect(m.put()).toMatchObject({
+    expect(m.result()).toMatchObject({
       id: base.id,
       status: "Active",
       substatus: "Accepted",
@@ -53,18 +75,83 @@ describe("lifecycle actions: a PUT of the whole referral with the new status, If
     expect(out.eTag).toBe('"after"');
   });
 
-  it("decline: → Closed/Declined with statusReason and notes", async () => {
+  it("decline: → Closed/Declined with statusReason; the note is added to Microsoft's notes", async () => {
     mockToken();
-    const base = receivedReferral(new Date(T0.getTime() - DAY));
+    const base = withNotes(receivedReferral(new Date(T0.getTime() - DAY)), MICROSOFT_NOTES);
     const m = mockAction(base);
     const { client } = makeClient();
-    await client.decline(base.id, "Outside our region", "We only cover EMEA.");
-    expect(m.put()).toMatchObject({
+    await client.decline(base.id, "Outside our region", { text: "We only cover EMEA.", by: "alice" });
+    expect(m.result()).toMatchObject({
       status: "Closed",
       substatus: "Declined",
       statusReason: "Outside our region",
-      details: expect.objectContaining({ notes: "We only cover EMEA." }),
+      details: expect.objectContaining({
+        notes: `${MICROSOFT_NOTES}\n\n[${STAMP}, alice] We only cover EMEA.`,
+      }),
     });
+  });
+
+  it("accept and lost with a note keep the notes already there and add the dated, signed note", async () => {
+    mockToken();
+    const received = withNotes(receivedReferral(new Date(T0.getTime() - DAY)), MICROSOFT_NOTES);
+    const accepting = mockAction(received);
+    const { client } = makeClient();
+    await client.accept(received.id, { crmId: "006ACC" }, { text: "Taking it.", by: "bob (cosell accept)" });
+    expect(accepting.result()?.details?.notes).toBe(
+      `${MICROSOFT_NOTES}\n\n[${STAMP}, bob (cosell accept)] Taking it.`,
+    );
+
+    mockToken();
+    const accepted = withNotes(referral(), MICROSOFT_NOTES);
+    const losing = mockAction(accepted);
+    await client.markLost(accepted.id, "Went with a competitor", { text: "Price.", by: "bob" });
+    expect(losing.result()).toMatchObject({ substatus: "Lost", statusReason: "Went with a competitor" });
+    expect(losing.result()?.details?.notes).toBe(`${MICROSOFT_NOTES}\n\n[${STAMP}, bob] Price.`);
+  });
+
+  it("markWon with a note: first the note (an edit of the accepted referral), then the close", async () => {
+    mockToken();
+    const base = withNotes(referral({ eTag: '"v1"' }), MICROSOFT_NOTES);
+    const noted = withNotes(
+      { ...base, eTag: '"v2"' },
+      `${MICROSOFT_NOTES}\n\n[${STAMP}, carol] Signed today.`,
+    );
+    const bodies: { ifMatch?: string; ops: ReferralPatchOperation[] }[] = [];
+    api()
+      .get(`${REFERRALS}/${base.id}`)
+      .reply(200, base)
+      .patch(`${REFERRALS}/${base.id}`)
+      .reply(function (_uri, reqBody) {
+        bodies.push({
+          ifMatch: headerOf(this.req.headers, "if-match"),
+          ops: reqBody as ReferralPatchOperation[],
+        });
+        return [200, noted];
+      })
+      .get(`${REFERRALS}/${base.id}`)
+      .reply(200, noted)
+      .patch(`${REFERRALS}/${base.id}`)
+      .reply(function (_uri, reqBody) {
+        bodies.push({
+          ifMatch: headerOf(this.req.headers, "if-match"),
+          ops: reqBody as ReferralPatchOperation[],
+        });
+        return [200, { ...applyReferralPatch(noted, reqBody as ReferralPatchOperation[]), eTag: '"v3"' }];
+      });
+    const { client } = makeClient();
+    const out = await client.markWon(base.id, { text: "Signed today.", by: "carol" });
+    // First only the notes (If-Match v1), then only the status (If-Match v2).
+    expect(bodies).toEqual([
+      { ifMatch: '"v1"', ops: [{ op: "replace", path: "/details/notes", value: noted.details?.notes }] },
+      {
+        ifMatch: '"v2"',
+        ops: [
+          { op: "replace", path: "/status", value: "Closed" },
+          { op: "replace", path: "/substatus", value: "Won" },
+        ],
+      },
+    ]);
+    expect(out.substatus).toBe("Won");
   });
 
   it("markWon: Active/Accepted → Closed/Won, nothing else changed", async () => {
@@ -73,7 +160,11 @@ describe("lifecycle actions: a PUT of the whole referral with the new status, If
     const m = mockAction(base);
     const { client } = makeClient();
     await client.markWon(base.id);
-    expect(m.put()).toEqual({ ...base, status: "Closed", substatus: "Won" });
+    expect(m.result()).toEqual({ ...base, status: "Closed", substatus: "Won" });
+    expect(m.ops()).toEqual([
+      { op: "replace", path: "/status", value: "Closed" },
+      { op: "replace", path: "/substatus", value: "Won" },
+    ]);
   });
 
   it("markLost: → Closed/Lost with statusReason", async () => {
@@ -82,7 +173,7 @@ describe("lifecycle actions: a PUT of the whole referral with the new status, If
     const m = mockAction(base);
     const { client } = makeClient();
     await client.markLost(base.id, "Went with a competitor");
-    expect(m.put()).toEqual({
+    expect(m.result()).toEqual({
       ...base,
       status: "Closed",
       substatus: "Lost",
@@ -96,7 +187,7 @@ describe("lifecycle actions: a PUT of the whole referral with the new status, If
     const m = mockAction(base);
     const { client } = makeClient();
     await client.inviteMicrosoft(base.id, { notes: "Need an Azure architect", consentToShareContact: true });
-    expect(m.put()).toMatchObject({
+    expect(m.result()).toMatchObject({
       status: "Active",
       substatus: "Accepted",
       type: "Shared",
@@ -127,6 +218,12 @@ describe("forbidden transitions are refused before any write", () => {
       base: referral({ status: "Closed", substatus: "Won" }),
       run: (c) => c.accept("ref-1"),
       code: "DEAL_ARCHIVED",
+    },
+    {
+      name: "win with a note, a received referral (nothing written, not even the note)",
+      base: receivedReferral(T0),
+      run: (c) => c.markWon("ref-in", { text: "Signed", by: "x" }),
+      code: "TRANSITION_NOT_ALLOWED",
     },
     {
       name: "lose without a reason",

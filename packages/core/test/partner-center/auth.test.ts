@@ -231,7 +231,12 @@ describe("Entra ID refusals become AuthErrors that tell the admin what to fix (n
 });
 
 describe("client config", () => {
-  const base = { tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET };
+  const base = { tenantId: TENANT, clientId: CLIENT_ID, auth: { kind: "app", clientSecret: SECRET } };
+  const app = (credential: Record<string, unknown>) => ({
+    tenantId: TENANT,
+    clientId: CLIENT_ID,
+    auth: { kind: "app", ...credential },
+  });
   const configError = (input: Record<string, unknown>): ConfigError => {
     try {
       createPartnerCenterClient(input as Parameters<typeof createPartnerCenterClient>[0]);
@@ -254,7 +259,9 @@ describe("client config", () => {
   });
 
   it("names the key that is wrong", () => {
-    expect(configError({ clientId: CLIENT_ID, clientSecret: SECRET }).details).toMatchObject({
+    expect(
+      configError({ clientId: CLIENT_ID, auth: { kind: "app", clientSecret: SECRET } }).details,
+    ).toMatchObject({
       key: "tenantId",
     });
     expect(configError({ ...base, pageSize: 500 }).details).toMatchObject({ key: "pageSize", value: 500 });
@@ -262,33 +269,32 @@ describe("client config", () => {
       key: "retry.maxAttempts",
     });
     expect(configError({ ...base, pagesize: 10 }).message).toMatch(/pagesize/);
-    expect(configError({ tenantId: TENANT, clientId: CLIENT_ID }).details).toMatchObject({
-      key: "clientSecret",
+    expect(configError(app({})).details).toMatchObject({ key: "auth.clientSecret" });
+    expect(
+      configError(
+        app({ clientSecret: SECRET, certificate: { privateKeyPem: "x", thumbprintSha256: "a".repeat(64) } }),
+      ).details,
+    ).toMatchObject({ key: "auth.certificate" });
+    expect(
+      configError(app({ certificate: { privateKeyPem: "x", thumbprintSha256: "abc" } })).details,
+    ).toMatchObject({
+      key: "auth.certificate.thumbprintSha256",
     });
-    expect(
-      configError({ ...base, certificate: { privateKeyPem: "x", thumbprintSha256: "a".repeat(64) } }).details,
-    ).toMatchObject({ key: "certificate" });
-    expect(
-      configError({
-        tenantId: TENANT,
-        clientId: CLIENT_ID,
-        certificate: { privateKeyPem: "x", thumbprintSha256: "abc" },
-      }).details,
-    ).toMatchObject({ key: "certificate.thumbprintSha256" });
+    // App credentials where they were before auth.kind existed: refused with the way forward.
+    const moved = configError({ tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET });
+    expect(moved.details).toMatchObject({ key: "clientSecret" });
+    expect(moved.message).toMatch(/cosell login/);
+    expect(moved.message).not.toContain(SECRET);
   });
 
   it("never shows a secret or a private key in the message", () => {
-    const e1 = configError({ ...base, clientSecret: 12345 });
-    expect(e1.details).toMatchObject({ key: "clientSecret" });
+    const e1 = configError(app({ clientSecret: 12345 }));
+    expect(e1.details).toMatchObject({ key: "auth.clientSecret" });
     expect(e1.message).toContain("(hidden)");
     expect(e1.message).not.toContain("12345");
     const pem = "-----BEGIN PRIVATE KEY-----\nnot-a-key\n-----END PRIVATE KEY-----";
-    const e2 = configError({
-      tenantId: TENANT,
-      clientId: CLIENT_ID,
-      certificate: { privateKeyPem: pem, thumbprintSha256: "a".repeat(64) },
-    });
-    expect(e2.details).toMatchObject({ key: "certificate.privateKeyPem" });
+    const e2 = configError(app({ certificate: { privateKeyPem: pem, thumbprintSha256: "a".repeat(64) } }));
+    expect(e2.details).toMatchObject({ key: "auth.certificate.privateKeyPem" });
     expect(e2.message).not.toContain("not-a-key");
   });
 

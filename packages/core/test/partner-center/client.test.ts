@@ -249,36 +249,86 @@ describe("createReferral", () => {
 });
 
 describe("updateReferral", () => {
-  it("PUTs the whole referral with If-Match and returns the server's copy", async () => {
+  it("PATCHes only the changed paths (JSON Patch replace/add) with If-Match and Prefer: return=representation", async () => {
     mockToken();
-    const r = referral({ name: "Renamed" });
-    let put: unknown;
+    const base = referral();
+    const r = referral({ name: "Renamed", details: { ...base.details, notes: "New notes" } });
+    let sent: unknown;
     let ifMatch: string | undefined;
+    let prefer: string | undefined;
     api()
-      .put(`${REFERRALS}/ref-1`)
+      .patch(`${REFERRALS}/ref-1`)
       .reply(function (_uri, reqBody) {
-        put = reqBody;
+        sent = reqBody;
         ifMatch = headerOf(this.req.headers, "if-match");
+        prefer = headerOf(this.req.headers, "prefer");
         return [200, { ...r, eTag: '"etag-2"' }];
       });
     const { client } = makeClient();
-    const updated = await client.updateReferral("ref-1", r, '"etag-1"');
+    const updated = await client.updateReferral("ref-1", r, '"etag-1"', base);
     expect(ifMatch).toBe('"etag-1"');
-    expect(put).toEqual(r);
+    expect(prefer).toBe("return=representation");
+    expect(sent).toEqual(
+      expect.arrayContaining([
+        { op: "replace", path: "/name", value: "Renamed" },
+        { op: "replace", path: "/details/notes", value: "New notes" },
+      ]),
+    );
+    expect((sent as unknown[]).length).toBe(2);
     expect(updated.eTag).toBe('"etag-2"');
+  });
+
+  it("never sends PUT, remove, or a server-owned path; a property the base lacks is added", async () => {
+    mockToken();
+    const base = referral();
+    const r = { ...referral({ eTag: '"other"', updatedDateTime: "2030-01-01T00:00:00Z" }), favorite: true };
+    let sent: { op: string; path: string }[] = [];
+    api()
+      .patch(`${REFERRALS}/ref-1`)
+      .reply((_uri, reqBody) => {
+        sent = reqBody as typeof sent;
+        return [200, { ...r, eTag: '"etag-2"' }];
+      });
+    const { client } = makeClient();
+    await client.updateReferral("ref-1", r, '"etag-1"', base);
+    expect(sent).toEqual([{ op: "add", path: "/favorite", value: true }]);
+  });
+
+  it("a 204 answer (no representation) is followed by a read of the referral", async () => {
+    mockToken();
+    const base = referral();
+    const fresh = referral({ name: "Renamed", eTag: '"etag-2"' });
+    const pc = api().patch(`${REFERRALS}/ref-1`).reply(204).get(`${REFERRALS}/ref-1`).reply(200, fresh);
+    const { client } = makeClient();
+    expect(await client.updateReferral("ref-1", referral({ name: "Renamed" }), '"etag-1"', base)).toEqual(
+      fresh,
+    );
+    expect(pc.isDone()).toBe(true);
+  });
+
+  it("without a base the current copy is read first; nothing changed means nothing is sent", async () => {
+    mockToken();
+    const pc = api().get(`${REFERRALS}/ref-1`).reply(200, referral());
+    const { client } = makeClient();
+    const same = await client.updateReferral("ref-1", referral(), '"etag-1"');
+    expect(same).toEqual(referral());
+    expect(pc.isDone()).toBe(true);
+    expect(client.stats().byMethod.PATCH ?? 0).toBe(0);
   });
 
   it("412 → ConflictError whose `current` is the server's copy, fetched after the 412", async () => {
     mockToken();
     const current = referral({ name: "Changed by a seller", eTag: '"etag-9"' });
     const pc = api()
-      .put(`${REFERRALS}/ref-1`)
+      .patch(`${REFERRALS}/ref-1`)
       .matchHeader("if-match", '"etag-1"')
       .reply(412, { error: { code: "preconditionFailed", message: "The eTag does not match." } })
       .get(`${REFERRALS}/ref-1`)
       .reply(200, current);
     const { client } = makeClient();
-    const err = await client.updateReferral("ref-1", referral(), '"etag-1"').catch((e: unknown) => e);
+    const err = await client
+      .updateReferral("ref-1", referral({ name: "Mine" }), '"etag-1"', referral())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConflictError);
     expect((err as ConflictError).current).toEqual(current);
     expect(err).toMatchObject({

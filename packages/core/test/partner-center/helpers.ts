@@ -49,7 +49,8 @@ export function makeClient(
 ): { client: PartnerCenterClient; waits: number[] } {
   const { sleep, waits } = recordingSleep();
   const client = createPartnerCenterClient(
-    { tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET, ...config },
+    // The HTTP behaviour is the same for both sign-ins; nock answers the client-credentials grant.
+    { tenantId: TENANT, clientId: CLIENT_ID, auth: { kind: "app", clientSecret: SECRET }, ...config },
     { sleep, random: () => 0.5, now: () => T0, ...deps },
   );
   return { client, waits };
@@ -103,7 +104,7 @@ export function receivedReferral(receivedAt: Date = T0, overrides: Partial<Refer
     id: "ref-in",
     externalReferenceId: null,
     status: "New",
-    substatus: "Received",
+    substatus: "Pending",
     type: "Shared",
     direction: "Incoming",
     createdDateTime: receivedAt.toISOString(),

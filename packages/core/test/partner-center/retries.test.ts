@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   AuthError,
   backoffDelay,
+  ConfigError,
   DEFAULT_RETRY_POLICY,
   parseRetryAfter,
   ThrottledError,
@@ -85,6 +86,39 @@ describe("retries", () => {
     expect((await client.getReferral("ref-1")).id).toBe("ref-1");
     expect(waits).toHaveLength(1);
     expect(client.stats()).toMatchObject({ total: 2, retries: 1 });
+  });
+
+  it("a host name that does not resolve is a config error at once, naming the host and the key", async () => {
+    mockToken();
+    api()
+      .get(`${REFERRALS}/ref-1`)
+      .replyWithError({ code: "ENOTFOUND", message: "getaddrinfo ENOTFOUND api.partner.microsoft.com" });
+    const { client, waits } = makeClient();
+    const err = await client.getReferral("ref-1").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err).toMatchObject({ code: "REMOTE_HOST_NOT_FOUND" });
+    expect((err as Error).message).toContain("api.partner.microsoft.com");
+    expect((err as Error).message).toContain("ENOTFOUND");
+    expect((err as Error).message).toContain("partnerCenter.apiBaseUrl");
+    expect(waits).toHaveLength(0);
+    expect(client.stats()).toMatchObject({ total: 1, retries: 0 });
+  });
+
+  it("a refused connection is retried, then named with the host, the cause and the key (no 'credentials')", async () => {
+    mockToken();
+    api()
+      .get(`${REFERRALS}/ref-1`)
+      .times(3)
+      .replyWithError({ code: "ECONNREFUSED", message: "connect ECONNREFUSED 10.0.0.1:443" });
+    const { client, waits } = makeClient({ retry: { maxAttempts: 3 } });
+    const err = await client.getReferral("ref-1").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientError);
+    const message = (err as Error).message;
+    expect(message).toContain("the connection to api.partner.microsoft.com failed: connection refused");
+    expect(message).toContain("(ECONNREFUSED)");
+    expect(message).toContain("Check partnerCenter.apiBaseUrl.");
+    expect(message).not.toMatch(/credential/i);
+    expect(waits).toHaveLength(2);
   });
 
   it("gives up after maxAttempts with ThrottledError carrying the last Retry-After", async () => {

@@ -66,9 +66,9 @@ describe("every body is validated: a bad one is a ResponseValidationError naming
   it("a write answered without an eTag", async () => {
     mockToken();
     const { eTag: _drop, ...noETag } = referral();
-    api().put(`${REFERRALS}/ref-1`).reply(200, noETag);
+    api().patch(`${REFERRALS}/ref-1`).reply(200, noETag);
     const { client } = makeClient();
-    const e = await failure(client.updateReferral("ref-1", referral(), '"etag-1"'));
+    const e = await failure(client.updateReferral("ref-1", referral({ name: "x" }), '"etag-1"', referral()));
     expect(e.details).toMatchObject({ field: "eTag" });
   });
 

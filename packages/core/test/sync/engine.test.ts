@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { type CallStats, planCycle, referralToDeal, runCycle } from "../../src/index.js";
+import {
+  type CallStats,
+  planCycle,
+  referralToDeal,
+  runCycle,
+  StepTimeoutError,
+  SyncRulesSchema,
+} from "../../src/index.js";
 import { MemoryStateStore } from "../../src/sync/store-memory.js";
 import { sampleDeal } from "../../src/testing/index.js";
 import { storeSnapshot, world } from "./harness.js";
@@ -34,8 +41,9 @@ describe("runCycle: the summary", () => {
     expect(summary.errors).toEqual([expect.objectContaining({ key: `crm:${bad}`, code: "TEAM_REQUIRED" })]);
     expect(summary.apiCalls.crm).toEqual(delta(w.adapter.stats(), crm0));
     expect(summary.apiCalls.partnerCenter).toEqual(delta(w.pc.stats(), pc0));
-    // Two referrals created; one look-up each (idempotent create) plus one list page.
-    expect(summary.apiCalls.partnerCenter).toEqual({ total: 5, reads: 3, writes: 2 });
+    // Two referrals created, each with one call (their intents were recorded just now, so no look-up
+    // by CRM id), plus one list page.
+    expect(summary.apiCalls.partnerCenter).toEqual({ total: 3, reads: 1, writes: 2 });
     // One change page, one CRM batch for the three status writes, one for the inbound create.
     expect(summary.apiCalls.crm).toEqual({ total: 3, reads: 1, writes: 2 });
     expect(w.store.listCycles(1)[0]).toEqual(summary);
@@ -100,6 +108,77 @@ describe("runCycle: the summary", () => {
     w.crm.update(id, { notes: "bravo" });
     await cycle(10 * 60_000); // past the re-read overlap: only the CRM's change feed brings the edit
     expect(w.pc.get(ref.id)?.details?.notes).toBe("bravo");
+  });
+
+  it("two CRM writes of one field cut off by crashes (the first landed, the second did not): the first is still our echo, Microsoft's newer edit wins", async () => {
+    const w = world();
+    const id = w.crm.createOpportunity(sampleDeal({ notes: "original" }), { optedIn: true });
+    await runCycle(w.deps());
+    const ref = w.pc.all()[0]!;
+    const apply = w.adapter.apply.bind(w.adapter);
+    const dies = (landsFirst: boolean) => ({
+      ...w.adapter,
+      apply: async (writes: Parameters<typeof apply>[0]) => {
+        // The process is killed during the CRM write: with or without the write having landed.
+        if (landsFirst) await apply(writes);
+        throw new Error("killed");
+      },
+    });
+
+    w.pc.editNotes(ref.id, "Microsoft note 1");
+    w.clock.advance(1000);
+    await expect(runCycle(w.deps({ adapter: dies(true) }))).rejects.toThrow("killed");
+    expect(w.crm.get(id)?.deal.notes).toBe("Microsoft note 1");
+
+    w.pc.editNotes(ref.id, "Microsoft note 2");
+    w.clock.advance(1000);
+    await expect(runCycle(w.deps({ adapter: dies(false) }))).rejects.toThrow("killed");
+    expect(w.crm.get(id)?.deal.notes).toBe("Microsoft note 1");
+
+    // The CRM shows the first write, not a seller's edit: under crm-wins it must not overwrite note 2.
+    w.clock.advance(1000);
+    const { summary } = await runCycle(w.deps());
+    expect(summary.errors).toEqual([]);
+    expect(w.pc.get(ref.id)?.details?.notes).toBe("Microsoft note 2");
+    expect(w.crm.get(id)?.deal.notes).toBe("Microsoft note 2");
+  });
+
+  it("a refused write forgets only its own value: an earlier write of the field still awaiting its echo stays recognised", async () => {
+    const w = world();
+    const id = w.crm.createOpportunity(sampleDeal({ notes: "original" }), { optedIn: true });
+    await runCycle(w.deps());
+    const ref = w.pc.all()[0]!;
+    const apply = w.adapter.apply.bind(w.adapter);
+
+    w.pc.editNotes(ref.id, "Microsoft note 1");
+    w.clock.advance(1000);
+    const landsThenDies = {
+      ...w.adapter,
+      apply: async (writes: Parameters<typeof apply>[0]) => {
+        await apply(writes);
+        throw new Error("killed");
+      },
+    };
+    await expect(runCycle(w.deps({ adapter: landsThenDies }))).rejects.toThrow("killed");
+
+    w.pc.editNotes(ref.id, "Microsoft note 2");
+    w.clock.advance(1000);
+    const refuses = {
+      ...w.adapter,
+      apply: async (writes: Parameters<typeof apply>[0]) =>
+        writes.map((wr) => ({
+          ok: false as const,
+          ...(wr.op === "create" ? {} : { crmId: wr.crmId }),
+          error: { code: "HTTP_503", message: "Service unavailable", retryable: true },
+        })),
+    };
+    await runCycle(w.deps({ adapter: refuses }));
+    expect(w.crm.get(id)?.deal.notes).toBe("Microsoft note 1");
+
+    w.clock.advance(1000);
+    await runCycle(w.deps());
+    expect(w.pc.get(ref.id)?.details?.notes).toBe("Microsoft note 2");
+    expect(w.crm.get(id)?.deal.notes).toBe("Microsoft note 2");
   });
 
   it("a record already won or lost when it is opted in: the referral is created accepted, then closed", async () => {
@@ -356,5 +435,32 @@ describe("runCycle: a referral listed without an eTag", () => {
     expect(etags).not.toContain("*");
     expect(w.pc.get(ref.id)?.name).toBe("Renamed in the CRM");
     expect(w.pc.get(ref.id)?.details?.notes).toBe("Microsoft's edit");
+  });
+});
+
+describe("runCycle: the step deadline (sync.stepTimeoutMs)", () => {
+  it("ends a step whose CRM never answers with SYNC_STEP_TIMEOUT (retryable) and leaves cursors unmoved", async () => {
+    const w = world({ rules: { stepTimeoutMs: 50 } });
+    w.crm.createOpportunity(sampleDeal({ name: "A" }), { optedIn: true });
+    await runCycle(w.deps());
+    const before = storeSnapshot(w.store);
+    w.crm.createOpportunity(sampleDeal({ name: "B" }), { optedIn: true });
+    w.clock.advance(1000);
+    // The CRM stops answering: every read hangs forever.
+    const hung = Object.create(w.adapter) as typeof w.adapter;
+    hung.changes = () => ({
+      [Symbol.asyncIterator]: () => ({ next: () => new Promise<never>(() => {}) }),
+    });
+    const err = await runCycle(w.deps({ adapter: hung })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StepTimeoutError);
+    expect(err).toMatchObject({ code: "SYNC_STEP_TIMEOUT", retryable: true });
+    expect((storeSnapshot(w.store) as { cursors: unknown }).cursors).toEqual(
+      (before as { cursors: unknown }).cursors,
+    );
+  });
+
+  it("refuses a step deadline that is not a positive whole number, saying the default", () => {
+    expect(() => SyncRulesSchema.parse({ stepTimeoutMs: 0 })).toThrow(/default is 600000/);
+    expect(SyncRulesSchema.parse({}).stepTimeoutMs).toBe(600_000);
   });
 });

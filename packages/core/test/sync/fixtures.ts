@@ -73,7 +73,6 @@ export function linkOf(baseline: CoSellDeal | undefined, extra: Partial<Link> = 
     direction: baseline?.direction ?? "outbound",
     state: "linked",
     ...(baseline ? { baseline: referralToDeal(referralOf(baseline), { now: T0 }) } : {}),
-    favorite: false,
     createdAt: T0.toISOString(),
     updatedAt: T0.toISOString(),
     ...extra,

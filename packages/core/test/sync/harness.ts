@@ -63,8 +63,8 @@ export function storeSnapshot(store: StateStore): unknown {
       .listLinks()
       .flatMap((l) =>
         (["notes", "value", "stage", "closeDate"] as const).flatMap((f) => [
-          l.crmId ? store.findLedger("crm", l.crmId, f) : undefined,
-          l.referralId ? store.findLedger("partnerCenter", l.referralId, f) : undefined,
+          l.crmId ? store.listLedger("crm", l.crmId, f) : [],
+          l.referralId ? store.listLedger("partnerCenter", l.referralId, f) : [],
         ]),
       ),
   });

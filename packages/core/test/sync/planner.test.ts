@@ -427,7 +427,15 @@ const cases: Case[] = [
       crm: crmOf({ ...inb, stage: "accepted" }),
       referral: referralOf({ ...inb, stage: "expired" }),
     },
-    steps: [{ kind: "update", side: "crm", fields: ["stage"], reason: "Changed in Partner Center: stage." }],
+    // The respond-by date is Partner Center's and belongs to a referral still waiting: it goes with it.
+    steps: [
+      {
+        kind: "update",
+        side: "crm",
+        fields: ["stage", "expiresAt"],
+        reason: "Changed in Partner Center: stage, expiresAt.",
+      },
+    ],
   },
   {
     name: "invitation: the seller asks for Microsoft's help → inviteMicrosoft",

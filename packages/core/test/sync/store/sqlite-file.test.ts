@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -47,9 +47,27 @@ describe("SqliteStateStore on a file", () => {
     const again = track(SqliteStateStore.open(file));
     expect(again.getLinkByReferralId("ref-1")).toStrictEqual(fullLink(1));
     expect(again.getCursor("partnerCenter")).toBe("2026-03-01T10:00:00.000Z");
-    expect(again.findLedger("crm", "crm-1", "notes")).toStrictEqual(ledgerEntry());
+    expect(again.listLedger("crm", "crm-1", "notes")).toStrictEqual([ledgerEntry()]);
     expect(again.listAudit(5)).toStrictEqual([auditEntry(1)]);
     expect(again.listCycles(5)).toStrictEqual([cycle(1)]);
+  });
+
+  it("creates the database and its -wal/-shm owner-only (0600), whatever the umask; tightens an older file", () => {
+    const old = process.umask(0o022);
+    try {
+      const store = track(SqliteStateStore.open(file));
+      store.transaction(() => store.putLink(fullLink(1)));
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+        expect(existsSync(f), f).toBe(true);
+        expect(statSync(f).mode & 0o777, f).toBe(0o600);
+      }
+      store.close();
+      chmodSync(file, 0o644);
+      track(SqliteStateStore.open(file));
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+    } finally {
+      process.umask(old);
+    }
   });
 
   it("can be opened with `new` as well as `open`", () => {
