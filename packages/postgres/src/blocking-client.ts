@@ -1,0 +1,266 @@
+import { createRequire } from "node:module";
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
+import { CoSellError } from "@cosell/core";
+
+/**
+ * A PostgreSQL connection that answers synchronously.
+ *
+ * The state-store port is synchronous (the engine calls it between its awaits, and the SQLite store
+ * is synchronous too), so the PostgreSQL store cannot await its queries. Instead, node-postgres runs
+ * in a worker thread with its own event loop; the calling thread posts a query and blocks on
+ * `Atomics.wait` until the worker has the answer. A transaction is therefore a real PostgreSQL
+ * transaction on one connection, committed before `transaction()` returns, exactly as with SQLite.
+ *
+ * The worker keeps one connection. When the connection is lost (server restart,
+ * `pg_terminate_backend`), the next statement outside a transaction reconnects, with backoff, for up
+ * to `reconnectForMs`; a transaction that was open when the connection died is reported as failed
+ * (the server rolled it back) until the caller's ROLLBACK.
+ *
+ * (synckit does the same blocking call, but needs its worker as a separate file on disk; this one
+ * starts from a string so it runs the same from the TypeScript sources and from `dist`.)
+ */
+
+/** What the worker answers. */
+type Reply =
+  | { ok: true; rows: Record<string, unknown>[]; rowCount: number }
+  | { ok: false; error: { message: string; code?: string; constraint?: string; cosell?: string } };
+
+export interface BlockingClientOptions {
+  /** A `postgres://` URL (node-postgres connection string). */
+  connectionString: string;
+  /** Every connection's `search_path` (the tenant's schema; letters, digits and `_` only). */
+  schema?: string;
+  /** How long to keep reconnecting after the connection is lost. Default 30 s. */
+  reconnectForMs?: number;
+  /** How long one statement may take before the caller gives up. Default 60 s. */
+  statementTimeoutMs?: number;
+  /** `application_name` shown in `pg_stat_activity`. */
+  applicationName?: string;
+}
+
+/** The code of an error raised by PostgreSQL (SQLSTATE), or of this client. */
+export class PostgresError extends CoSellError {
+  constructor(
+    message: string,
+    readonly sqlState: string | undefined,
+    readonly constraint: string | undefined,
+  ) {
+    super("STATE_STORE_POSTGRES", message, {
+      ...(sqlState ? { sqlState } : {}),
+      ...(constraint ? { constraint } : {}),
+    });
+  }
+}
+
+const WORKER_SOURCE = `
+const { workerData, parentPort } = require("node:worker_threads");
+const pg = require(workerData.pgPath);
+const { port, signal, options } = workerData;
+let client;
+let inTransaction = false;
+let transactionLost = false;
+let everConnected = false;
+// Session advisory locks the caller holds: taken again after a reconnect, or every statement fails.
+let locks = [];
+let locksLost = false;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function connect() {
+  const deadline = Date.now() + options.reconnectForMs;
+  for (let attempt = 0; ; attempt++) {
+    const c = new pg.Client({
+      connectionString: options.connectionString,
+      application_name: options.applicationName,
+      statement_timeout: options.statementTimeoutMs,
+      options: options.schema ? "-c search_path=" + options.schema : undefined,
+    });
+    c.on("error", () => {
+      // The server closed the connection (restart, pg_terminate_backend): forget it.
+      if (client === c) {
+        client = undefined;
+        if (inTransaction) transactionLost = true;
+      }
+    });
+    try {
+      await c.connect();
+      if (everConnected) {
+        for (const l of locks) {
+          const fn = l.shared ? "pg_try_advisory_lock_shared" : "pg_try_advisory_lock";
+          const r = await c.query("SELECT " + fn + "(hashtext($1), hashtext($2)) AS ok", [l.a, l.b]);
+          if (!r.rows[0].ok) locksLost = true;
+        }
+      }
+      everConnected = true;
+      client = c;
+      return c;
+    } catch (err) {
+      c.end().catch(() => {});
+      if (Date.now() >= deadline) throw err;
+      await sleep(Math.min(2000, 50 * 2 ** attempt));
+    }
+  }
+}
+
+async function handle(req) {
+  if (req.op === "close") {
+    const c = client;
+    client = undefined;
+    if (c) await c.end().catch(() => {});
+    return { ok: true, rows: [], rowCount: 0 };
+  }
+  if (req.op === "locks") {
+    locks = req.locks;
+    if (locks.length === 0) locksLost = false;
+    return { ok: true, rows: [], rowCount: 0 };
+  }
+  if (locksLost && req.op !== "rollback") {
+    throw Object.assign(new Error("the connection to PostgreSQL was lost and another worker took this tenant's lock meanwhile"), { cosell: "lock" });
+  }
+  if (req.op === "rollback") {
+    const lost = transactionLost;
+    inTransaction = false;
+    transactionLost = false;
+    if (lost || !client) return { ok: true, rows: [], rowCount: 0 };
+  } else if (transactionLost) {
+    throw Object.assign(new Error("the connection to PostgreSQL was lost inside a transaction; the server rolled it back"), { cosell: "lost" });
+  } else if (inTransaction && !client) {
+    inTransaction = false;
+    throw Object.assign(new Error("the connection to PostgreSQL was lost inside a transaction; the server rolled it back"), { cosell: "lost" });
+  }
+  const c = client || (await connect());
+  if (locksLost && req.op !== "rollback") {
+    throw Object.assign(new Error("the connection to PostgreSQL was lost and another worker took this tenant's lock meanwhile"), { cosell: "lock" });
+  }
+  try {
+    const res = await c.query(req.sql, req.params);
+    if (req.op === "begin") inTransaction = true;
+    if (req.op === "commit") inTransaction = false;
+    return { ok: true, rows: res.rows, rowCount: res.rowCount ?? 0 };
+  } catch (err) {
+    if (client !== c || err.code === "57P01" || /Connection terminated|ECONNRESET|EPIPE/.test(String(err.message))) {
+      // A lost connection: drop it so that the next statement reconnects.
+      if (client === c) client = undefined;
+      c.end().catch(() => {});
+      if (inTransaction || req.op === "begin") transactionLost = inTransaction;
+      if (req.op === "commit") inTransaction = false;
+    }
+    throw err;
+  }
+}
+
+parentPort.on("message", async (req) => {
+  let reply;
+  try {
+    reply = await handle(req);
+  } catch (err) {
+    reply = { ok: false, error: { message: String(err && err.message || err), code: err && err.code, constraint: err && err.constraint, cosell: err && err.cosell } };
+  }
+  port.postMessage(reply);
+  Atomics.store(signal, 0, 1);
+  Atomics.notify(signal, 0);
+});
+`;
+
+/** One PostgreSQL connection, used synchronously. */
+export class BlockingClient {
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly signal = new Int32Array(new SharedArrayBuffer(4));
+  private readonly waitMs: number;
+  private closed = false;
+
+  constructor(options: BlockingClientOptions) {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const statementTimeoutMs = options.statementTimeoutMs ?? 60_000;
+    const reconnectForMs = options.reconnectForMs ?? 30_000;
+    // The caller waits for the worker's own timeouts plus a margin, never forever.
+    this.waitMs = statementTimeoutMs + reconnectForMs + 10_000;
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: {
+        pgPath: createRequire(import.meta.url).resolve("pg"),
+        port: port2,
+        signal: this.signal,
+        options: {
+          connectionString: options.connectionString,
+          schema: options.schema,
+          applicationName: options.applicationName ?? "cosell",
+          statementTimeoutMs,
+          reconnectForMs,
+        },
+      },
+      transferList: [port2],
+    });
+    // The worker must not keep a finished CLI process alive.
+    this.worker.unref();
+  }
+
+  /** Runs one statement and returns its rows. Throws {@link PostgresError}. */
+  query<R = Record<string, unknown>>(sql: string, params: unknown[] = []): { rows: R[]; rowCount: number } {
+    const reply = this.call({ op: "query", sql, params });
+    return reply as { rows: R[]; rowCount: number };
+  }
+
+  begin(sql = "BEGIN"): void {
+    this.call({ op: "begin", sql, params: [] });
+  }
+
+  commit(): void {
+    this.call({ op: "commit", sql: "COMMIT", params: [] });
+  }
+
+  /** The session advisory locks held now, taken again on a reconnect (see the worker source). */
+  setLocks(locks: { a: string; b: string; shared: boolean }[]): void {
+    this.call({ op: "locks", locks });
+  }
+
+  rollback(): void {
+    this.call({ op: "rollback", sql: "ROLLBACK", params: [] });
+  }
+
+  /** Closes the connection and stops the worker. Closing twice is harmless. */
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.call({ op: "close" });
+    } finally {
+      this.closed = true;
+      void this.worker.terminate();
+    }
+  }
+
+  private call(req: { op: string; sql?: string; params?: unknown[]; locks?: unknown[] }): {
+    rows: unknown[];
+    rowCount: number;
+  } {
+    if (this.closed)
+      throw new PostgresError("This PostgreSQL state store is closed; open it again.", undefined, undefined);
+    Atomics.store(this.signal, 0, 0);
+    this.worker.postMessage(req);
+    const waited = Atomics.wait(this.signal, 0, 0, this.waitMs);
+    const message = receiveMessageOnPort(this.port) as { message: Reply } | undefined;
+    if (!message) {
+      throw new PostgresError(
+        waited === "timed-out"
+          ? `PostgreSQL did not answer within ${Math.round(this.waitMs / 1000)} s. Check that the server is up and reachable.`
+          : "The PostgreSQL connection thread stopped. Restart cosell.",
+        undefined,
+        undefined,
+      );
+    }
+    const reply = message.message;
+    if (reply.ok) return reply;
+    if (reply.error.cosell === "lock")
+      throw new CoSellError(
+        "TENANT_LOCK_LOST",
+        "The connection to PostgreSQL dropped while this worker held a tenant's lock, and another worker " +
+          "holds it now. This job stops here; its work is resumed by the worker holding the lock.",
+      );
+    throw new PostgresError(
+      `PostgreSQL: ${reply.error.message}`,
+      reply.error.cosell === "lost" ? "08006" : reply.error.code,
+      reply.error.constraint,
+    );
+  }
+}

@@ -1,0 +1,530 @@
+import {
+  ASYNC_TRANSACTION_MESSAGE,
+  type AuditEntry,
+  type CoSellDeal,
+  type CycleSummary,
+  clampLimit,
+  duplicateLinkError,
+  type LedgerEntry,
+  type Link,
+  type OutboxItem,
+  type ParkedConflict,
+  type RecordError,
+  type Referral,
+  type Side,
+  type StateStore,
+  type SyncField,
+} from "@cosell/core";
+import { BlockingClient, PostgresError } from "./blocking-client.js";
+import { assertSchemaName, migrateSchema } from "./migrations.js";
+
+export interface PostgresStoreOptions {
+  /** `postgres://user@host:5432/db` (TLS options as node-postgres reads them, e.g. `?sslmode=require`). */
+  url: string;
+  /** The tenant's schema; created and migrated on open. */
+  schema: string;
+  /** Skip migrating on open (the schema must already be current). Default: migrate. */
+  migrate?: boolean;
+  /** How long to keep reconnecting after the connection drops. Default 30 s. */
+  reconnectForMs?: number;
+  /** `application_name` in `pg_stat_activity`, so an operator can tell workers apart. */
+  applicationName?: string;
+}
+
+/**
+ * The {@link StateStore} on PostgreSQL: one schema per tenant, the same tables as the SQLite store,
+ * one connection per store. Synchronous like the port (see `blocking-client.ts` for how), so the
+ * engine runs on it unchanged: each `transaction()` is a PostgreSQL transaction committed before it
+ * returns, nested calls are savepoints.
+ *
+ * Besides the port it offers {@link PostgresStateStore.tryLock}: a session advisory lock, so a second
+ * worker can tell that a tenant's cycle is already running elsewhere.
+ */
+export class PostgresStateStore implements StateStore {
+  private readonly db: BlockingClient;
+  private depth = 0;
+  /** Advisory locks held: key → shared. */
+  private readonly locks = new Map<string, boolean>();
+
+  private constructor(
+    db: BlockingClient,
+    readonly schema: string,
+  ) {
+    this.db = db;
+  }
+
+  /**
+   * Connects, creates the tenant's schema and brings it to the newest migration. Throws
+   * `STATE_STORE_POSTGRES` when the server cannot be reached and `STATE_STORE_TOO_NEW` when a newer
+   * cosell migrated the schema.
+   */
+  static open(options: PostgresStoreOptions): PostgresStateStore {
+    assertSchemaName(options.schema);
+    const db = new BlockingClient({
+      connectionString: options.url,
+      schema: options.schema,
+      ...(options.reconnectForMs === undefined ? {} : { reconnectForMs: options.reconnectForMs }),
+      applicationName: options.applicationName ?? `cosell:${options.schema}`,
+    });
+    try {
+      if (options.migrate !== false) migrateSchema(db, options.schema);
+      return new PostgresStateStore(db, options.schema);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Runs `fn` in one transaction; a nested call is a savepoint whose throw undoes only its own
+   * writes. `fn` must be synchronous.
+   */
+  transaction<T>(fn: () => T): T {
+    const level = this.depth;
+    const savepoint = `cosell_sp_${level}`;
+    if (level === 0) this.db.begin();
+    else this.db.query(`SAVEPOINT ${savepoint}`);
+    this.depth = level + 1;
+    try {
+      const result = fn();
+      if (isThenable(result)) throw new TypeError(ASYNC_TRANSACTION_MESSAGE);
+      if (level === 0) this.db.commit();
+      else this.db.query(`RELEASE SAVEPOINT ${savepoint}`);
+      return result;
+    } catch (err) {
+      try {
+        if (level === 0) this.db.rollback();
+        else this.db.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+      } catch {
+        // The connection is gone: the server has rolled the transaction back already.
+      }
+      throw err;
+    } finally {
+      this.depth = level;
+    }
+  }
+
+  getLink(linkId: string): Link | undefined {
+    return toLink(this.one<LinkRow>("SELECT * FROM links WHERE link_id = $1", [linkId]));
+  }
+
+  getLinkByCrmId(crmId: string): Link | undefined {
+    return toLink(this.one<LinkRow>("SELECT * FROM links WHERE crm_id = $1", [crmId]));
+  }
+
+  getLinkByReferralId(referralId: string): Link | undefined {
+    return toLink(this.one<LinkRow>("SELECT * FROM links WHERE referral_id = $1", [referralId]));
+  }
+
+  listLinks(filter: { state?: Link["state"] } = {}): Link[] {
+    const rows = filter.state
+      ? this.all<LinkRow>("SELECT * FROM links WHERE state = $1 ORDER BY seq", [filter.state])
+      : this.all<LinkRow>("SELECT * FROM links ORDER BY seq");
+    return rows.map((r) => toLink(r)!);
+  }
+
+  /** Inserts or replaces by `linkId`; throws `STATE_LINK_DUPLICATE` if another link has its CRM or referral id. */
+  putLink(link: Link): void {
+    try {
+      this.write(
+        `INSERT INTO links (link_id, crm_id, referral_id, direction, state, crm_opted_in,
+          crm_modified_at, status_hash, baseline, crm, referral, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+        ON CONFLICT (link_id) DO UPDATE SET crm_id = excluded.crm_id, referral_id = excluded.referral_id,
+          direction = excluded.direction, state = excluded.state,
+          crm_opted_in = excluded.crm_opted_in, crm_modified_at = excluded.crm_modified_at,
+          status_hash = excluded.status_hash, baseline = excluded.baseline, crm = excluded.crm,
+          referral = excluded.referral, created_at = excluded.created_at, updated_at = excluded.updated_at`,
+        [
+          link.linkId,
+          link.crmId ?? null,
+          link.referralId ?? null,
+          link.direction,
+          link.state,
+          link.crmOptedIn ?? null,
+          link.crmModifiedAt ?? null,
+          link.statusHash ?? null,
+          json(link.baseline),
+          json(link.crm),
+          json(link.referral),
+          link.createdAt,
+          link.updatedAt,
+        ],
+      );
+    } catch (err) {
+      if (err instanceof PostgresError && err.sqlState === "23505") {
+        if (err.constraint === "links_crm_id") throw duplicateLinkError(link, "crmId");
+        if (err.constraint === "links_referral_id") throw duplicateLinkError(link, "referralId");
+      }
+      throw err;
+    }
+  }
+
+  getCursor(side: Side): string | undefined {
+    return this.one<{ cursor: string }>("SELECT cursor FROM cursors WHERE side = $1", [side])?.cursor;
+  }
+
+  setCursor(side: Side, cursor: string): void {
+    this.write(
+      "INSERT INTO cursors (side, cursor) VALUES ($1, $2) ON CONFLICT (side) DO UPDATE SET cursor = excluded.cursor",
+      [side, cursor],
+    );
+  }
+
+  getFeedPosition(feed: string): string | undefined {
+    return this.one<{ position: string }>("SELECT position FROM feed_positions WHERE feed = $1", [feed])
+      ?.position;
+  }
+
+  setFeedPosition(feed: string, position: string): void {
+    this.write(
+      "INSERT INTO feed_positions (feed, position) VALUES ($1, $2) " +
+        "ON CONFLICT (feed) DO UPDATE SET position = excluded.position",
+      [feed, position],
+    );
+  }
+
+  /** One entry per distinct value of a field (see the port); one statement for all. */
+  addLedger(entries: LedgerEntry[]): void {
+    if (entries.length === 0) return;
+    // Later entries for the same value win, as with one upsert per entry (ON CONFLICT cannot touch a
+    // row twice in one statement).
+    const last = new Map<string, LedgerEntry>();
+    for (const e of entries) last.set(JSON.stringify([e.side, e.recordId, e.field, e.valueHash]), e);
+    const rows = [...last.values()];
+    this.write(
+      `INSERT INTO ledger (side, record_id, field, value_hash, written_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+       ON CONFLICT (side, record_id, field, value_hash) DO UPDATE SET written_at = excluded.written_at`,
+      [
+        rows.map((e) => e.side),
+        rows.map((e) => e.recordId),
+        rows.map((e) => e.field),
+        rows.map((e) => e.valueHash),
+        rows.map((e) => e.writtenAt),
+      ],
+    );
+  }
+
+  listLedger(side: Side, recordId: string, field: SyncField): LedgerEntry[] {
+    return this.all<LedgerRow>(
+      "SELECT * FROM ledger WHERE side = $1 AND record_id = $2 AND field = $3 ORDER BY seq",
+      [side, recordId, field],
+    ).map((r) => ({
+      side: r.side,
+      recordId: r.record_id,
+      field: r.field,
+      valueHash: r.value_hash,
+      writtenAt: r.written_at,
+    }));
+  }
+
+  consumeLedger(side: Side, recordId: string, field: SyncField, valueHash?: string): void {
+    if (valueHash === undefined)
+      this.write("DELETE FROM ledger WHERE side = $1 AND record_id = $2 AND field = $3", [
+        side,
+        recordId,
+        field,
+      ]);
+    else
+      this.write("DELETE FROM ledger WHERE side = $1 AND record_id = $2 AND field = $3 AND value_hash = $4", [
+        side,
+        recordId,
+        field,
+        valueHash,
+      ]);
+  }
+
+  pruneLedger(before: string): number {
+    return this.write("DELETE FROM ledger WHERE written_at < $1", [before]);
+  }
+
+  /** Enqueueing an `id` that is already queued replaces that item in place. */
+  enqueueOutbox(item: OutboxItem): void {
+    this.write(
+      `INSERT INTO outbox (id, link_id, side, fields, action, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (id) DO UPDATE SET link_id = excluded.link_id, side = excluded.side,
+         fields = excluded.fields, action = excluded.action, reason = excluded.reason,
+         created_at = excluded.created_at`,
+      [
+        item.id,
+        item.linkId,
+        item.side,
+        JSON.stringify(item.fields),
+        item.action ?? null,
+        item.reason,
+        item.createdAt,
+      ],
+    );
+  }
+
+  listOutbox(linkId?: string): OutboxItem[] {
+    const rows =
+      linkId === undefined
+        ? this.all<OutboxRow>("SELECT * FROM outbox ORDER BY seq")
+        : this.all<OutboxRow>("SELECT * FROM outbox WHERE link_id = $1 ORDER BY seq", [linkId]);
+    return rows.map((r) => ({
+      id: r.id,
+      linkId: r.link_id,
+      side: r.side,
+      fields: JSON.parse(r.fields) as SyncField[],
+      ...(r.action === null ? {} : { action: r.action as OutboxItem["action"] }),
+      reason: r.reason,
+      createdAt: r.created_at,
+    }));
+  }
+
+  removeOutbox(id: string): void {
+    this.write("DELETE FROM outbox WHERE id = $1", [id]);
+  }
+
+  /** Parking a link that is already parked replaces its conflict. */
+  park(conflict: ParkedConflict): void {
+    this.write(
+      `INSERT INTO parked (link_id, fields, crm, partner_center, detected_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (link_id) DO UPDATE SET fields = excluded.fields, crm = excluded.crm,
+         partner_center = excluded.partner_center, detected_at = excluded.detected_at`,
+      [
+        conflict.linkId,
+        JSON.stringify(conflict.fields),
+        JSON.stringify(conflict.crm),
+        JSON.stringify(conflict.partnerCenter),
+        conflict.detectedAt,
+      ],
+    );
+  }
+
+  getParked(linkId: string): ParkedConflict | undefined {
+    const r = this.one<ParkedRow>("SELECT * FROM parked WHERE link_id = $1", [linkId]);
+    return r && toParked(r);
+  }
+
+  listParked(): ParkedConflict[] {
+    return this.all<ParkedRow>("SELECT * FROM parked ORDER BY seq").map(toParked);
+  }
+
+  unpark(linkId: string): void {
+    this.write("DELETE FROM parked WHERE link_id = $1", [linkId]);
+  }
+
+  setRecordError(error: Omit<RecordError, "attempts">): void {
+    this.write(
+      `INSERT INTO record_errors (key, code, message, at, attempts) VALUES ($1, $2, $3, $4, 1)
+       ON CONFLICT (key) DO UPDATE SET code = excluded.code, message = excluded.message, at = excluded.at,
+         attempts = record_errors.attempts + 1`,
+      [error.key, error.code, error.message, error.at],
+    );
+  }
+
+  clearRecordError(key: string): void {
+    this.write("DELETE FROM record_errors WHERE key = $1", [key]);
+  }
+
+  listRecordErrors(): RecordError[] {
+    return this.all<RecordError>("SELECT key, code, message, at, attempts FROM record_errors ORDER BY seq");
+  }
+
+  appendAudit(entry: AuditEntry): void {
+    this.write(
+      "INSERT INTO audit (at, link_id, crm_id, referral_id, kind, message) VALUES ($1, $2, $3, $4, $5, $6)",
+      [
+        entry.at,
+        entry.linkId ?? null,
+        entry.crmId ?? null,
+        entry.referralId ?? null,
+        entry.kind,
+        entry.message,
+      ],
+    );
+  }
+
+  /** The `limit` most recent entries, newest first. */
+  listAudit(limit: number): AuditEntry[] {
+    return this.all<AuditRow>("SELECT * FROM audit ORDER BY seq DESC LIMIT $1", [clampLimit(limit)]).map(
+      (r) => ({
+        at: r.at,
+        ...(r.link_id === null ? {} : { linkId: r.link_id }),
+        ...(r.crm_id === null ? {} : { crmId: r.crm_id }),
+        ...(r.referral_id === null ? {} : { referralId: r.referral_id }),
+        kind: r.kind,
+        message: r.message,
+      }),
+    );
+  }
+
+  /** Recording a `cycleId` again replaces that summary in place. */
+  recordCycle(summary: CycleSummary): void {
+    this.write(
+      `INSERT INTO cycles (cycle_id, started_at, finished_at, mode, dry_run, summary) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (cycle_id) DO UPDATE SET started_at = excluded.started_at,
+         finished_at = excluded.finished_at, mode = excluded.mode, dry_run = excluded.dry_run,
+         summary = excluded.summary`,
+      [
+        summary.cycleId,
+        summary.startedAt,
+        summary.finishedAt,
+        summary.mode,
+        summary.dryRun,
+        JSON.stringify(summary),
+      ],
+    );
+  }
+
+  /** The `limit` most recent cycles, newest first. */
+  listCycles(limit: number): CycleSummary[] {
+    return this.all<{ summary: string }>("SELECT summary FROM cycles ORDER BY seq DESC LIMIT $1", [
+      clampLimit(limit),
+    ]).map((r) => JSON.parse(r.summary) as CycleSummary);
+  }
+
+  /**
+   * Takes the session advisory lock named `key` in this tenant if no other connection holds it
+   * (`shared`: if none holds it exclusively); `false` otherwise. Held until {@link unlock},
+   * {@link close}, or the connection drops: a killed worker's locks are freed by the server, and after
+   * a reconnect this store takes its locks again or fails every call with `TENANT_LOCK_LOST`.
+   */
+  tryLock(key: string, options: { shared?: boolean } = {}): boolean {
+    const shared = options.shared === true;
+    const fn = shared ? "pg_try_advisory_lock_shared" : "pg_try_advisory_lock";
+    const got = this.one<{ ok: boolean }>(`SELECT ${fn}(hashtext($1), hashtext($2)) AS ok`, [
+      this.schema,
+      key,
+    ])?.ok;
+    if (got !== true) return false;
+    this.locks.set(key, shared);
+    this.syncLocks();
+    return true;
+  }
+
+  /** Releases a lock taken with {@link tryLock}. */
+  unlock(key: string): void {
+    const shared = this.locks.get(key);
+    if (shared === undefined) return;
+    this.locks.delete(key);
+    this.syncLocks();
+    const fn = shared ? "pg_advisory_unlock_shared" : "pg_advisory_unlock";
+    try {
+      this.one(`SELECT ${fn}(hashtext($1), hashtext($2))`, [this.schema, key]);
+    } catch {
+      // The connection is gone, and the lock with it.
+    }
+  }
+
+  private syncLocks(): void {
+    this.db.setLocks([...this.locks].map(([b, shared]) => ({ a: this.schema, b, shared })));
+  }
+
+  /** The raw connection, for the job queue and CLI commands in this package. */
+  get client(): BlockingClient {
+    return this.db;
+  }
+
+  /** Closes the connection (and so frees its locks). Closing twice is harmless. */
+  close(): void {
+    this.db.close();
+  }
+
+  private one<R>(sql: string, params: unknown[] = []): R | undefined {
+    return this.db.query<R>(sql, params).rows[0];
+  }
+
+  private all<R>(sql: string, params: unknown[] = []): R[] {
+    return this.db.query<R>(sql, params).rows;
+  }
+
+  /** A write; returns the affected row count. */
+  private write(sql: string, params: unknown[]): number {
+    return this.db.query(sql, params).rowCount;
+  }
+}
+
+interface LinkRow {
+  link_id: string;
+  crm_id: string | null;
+  referral_id: string | null;
+  direction: Link["direction"];
+  state: Link["state"];
+  crm_opted_in: boolean | null;
+  crm_modified_at: string | null;
+  status_hash: string | null;
+  baseline: string | null;
+  crm: string | null;
+  referral: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface LedgerRow {
+  side: Side;
+  record_id: string;
+  field: SyncField;
+  value_hash: string;
+  written_at: string;
+}
+
+interface OutboxRow {
+  id: string;
+  link_id: string;
+  side: Side;
+  fields: string;
+  action: string | null;
+  reason: string;
+  created_at: string;
+}
+
+interface ParkedRow {
+  link_id: string;
+  fields: string;
+  crm: string;
+  partner_center: string;
+  detected_at: string;
+}
+
+interface AuditRow {
+  at: string;
+  link_id: string | null;
+  crm_id: string | null;
+  referral_id: string | null;
+  kind: string;
+  message: string;
+}
+
+/** A row back into a link; absent values stay absent (no `undefined` keys), as in the other stores. */
+function toLink(r: LinkRow | undefined): Link | undefined {
+  if (!r) return undefined;
+  return {
+    linkId: r.link_id,
+    ...(r.crm_id === null ? {} : { crmId: r.crm_id }),
+    ...(r.referral_id === null ? {} : { referralId: r.referral_id }),
+    direction: r.direction,
+    state: r.state,
+    ...(r.baseline === null ? {} : { baseline: JSON.parse(r.baseline) as CoSellDeal }),
+    ...(r.crm === null ? {} : { crm: JSON.parse(r.crm) as CoSellDeal }),
+    ...(r.crm_opted_in === null ? {} : { crmOptedIn: r.crm_opted_in }),
+    ...(r.crm_modified_at === null ? {} : { crmModifiedAt: r.crm_modified_at }),
+    ...(r.referral === null ? {} : { referral: JSON.parse(r.referral) as Referral }),
+    ...(r.status_hash === null ? {} : { statusHash: r.status_hash }),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toParked(r: ParkedRow): ParkedConflict {
+  return {
+    linkId: r.link_id,
+    fields: JSON.parse(r.fields) as SyncField[],
+    crm: JSON.parse(r.crm) as ParkedConflict["crm"],
+    partnerCenter: JSON.parse(r.partner_center) as ParkedConflict["partnerCenter"],
+    detectedAt: r.detected_at,
+  };
+}
+
+function json(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}
+
+function isThenable(value: unknown): boolean {
+  return (
+    typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function"
+  );
+}
