@@ -7,7 +7,7 @@ import { coreRoutes } from "./control/routes.js";
 import { type RunningControlServer, startControlServer } from "./control/server.js";
 import type { SystemContext, SystemDefinition, SystemInstance } from "./control/system.js";
 import { dataverseSystem } from "./dataverse/system.js";
-import { createEntraServer, EntraDirectory } from "./entra/index.js";
+import { createEntraServer, EntraDirectory, EntraSignIns, entraControlRoutes } from "./entra/index.js";
 import { graphSystem } from "./graph/system.js";
 import {
   FaultInjector,
@@ -68,6 +68,10 @@ export interface SandboxOptions<S extends SandboxSystemName = SandboxSystemName>
   snapshotFile?: string;
   /** Access-token lifetime of the sandbox's Entra ID. Default 3599 s. */
   tokenTtlSeconds?: number;
+  /** The `interval` (seconds) Entra ID hands out with device codes. Default 5, as Entra ID. */
+  deviceCodeIntervalSeconds?: number;
+  /** Approve every polled device code as this user (e.g. the Partner Center sync user). Default: nobody. */
+  autoApproveSignInAs?: string;
 }
 
 /** A running sandbox. `sandbox.partnerCenter` (and each other started system) is its in-process control. */
@@ -87,6 +91,8 @@ export interface SandboxBase<S extends SandboxSystemName> {
   tokens: TokenRegistry;
   /** The Entra ID directory (register more apps, allow more resources). */
   entra: EntraDirectory;
+  /** Entra ID's users, device codes and refresh tokens: approve a sign-in, revoke a user's sessions. */
+  signIns: EntraSignIns;
   /** Every secret value issued: client secrets, private keys, access tokens (for log-redaction tests). */
   secrets(): string[];
   /** Writes the snapshot file now; returns its path. Throws `SNAPSHOT_NOT_CONFIGURED` without `snapshotFile`. */
@@ -162,9 +168,8 @@ type AnyDefinition = SystemDefinition<unknown, unknown, unknown>;
  *
  * ```ts
  * const sandbox = await startSandbox();
- * // core's client config takes a secret or a certificate, not both:
- * const { certificate, ...withSecret } = sandbox.credentials.partnerCenter;
- * const client = createPartnerCenterClient(withSecret);
+ * // signed in as the sandbox's Referral Admin user (the token cache its start-up login filled):
+ * const client = createPartnerCenterClient(partnerCenterClientConfig(sandbox.credentials.partnerCenter));
  * sandbox.partnerCenter.sendInboundReferral(); // a Microsoft seller sends a referral
  * await sandbox.stop();
  * ```
@@ -182,15 +187,16 @@ export async function startSandbox<S extends SandboxSystemName = SandboxSystemNa
   const snapshot = options.snapshotFile ? await loadSnapshot(options.snapshotFile) : undefined;
   const port = (offset: number) => (options.basePort === undefined ? 0 : options.basePort + offset);
 
-  const clock = new ObservedClock(
-    options.clockStart ?? (snapshot ? new Date(snapshot.clock.now) : undefined),
-  );
-  if (options.freezeClock) clock.freeze();
+  const start = options.clockStart ?? (snapshot ? new Date(snapshot.clock.now) : undefined);
+  const clock = new ObservedClock(start, { frozen: options.freezeClock === true });
   const log = new RequestLog();
   const faults = new FaultInjector(options.seed ?? 1);
   const tokens = new TokenRegistry(clock);
   const shared: SharedServices = { clock, log, faults };
   const directory = new EntraDirectory();
+  const signIns = new EntraSignIns(clock);
+  if (options.deviceCodeIntervalSeconds !== undefined)
+    signIns.intervalSeconds = options.deviceCodeIntervalSeconds;
 
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async () => {
@@ -203,13 +209,14 @@ export async function startSandbox<S extends SandboxSystemName = SandboxSystemNa
       tokens,
       clock,
       tokenTtlSeconds: options.tokenTtlSeconds,
+      signIns,
     });
     const entra: RunningServer = await listenOrExplain("Entra ID", port(ENTRA_PORT_OFFSET), () =>
       listen(entraServer, shared, port(ENTRA_PORT_OFFSET)),
     );
     closers.push(entra.close);
 
-    const ctx: SystemContext = { clock, log, faults, tokens, entra: { directory, url: entra.url } };
+    const ctx: SystemContext = { clock, log, faults, tokens, entra: { directory, url: entra.url, signIns } };
     const instances = new Map<S, AnyInstance>();
     const running = new Map<S, RunningServer>();
     for (const name of names) {
@@ -230,10 +237,23 @@ export async function startSandbox<S extends SandboxSystemName = SandboxSystemNa
         listen(instance.server, shared, port(def.portOffset)),
       );
       closers.push(server.close);
+      for (const extra of instance.extraServers ?? []) {
+        const running = await listenOrExplain(extra.server.name, port(extra.portOffset), () =>
+          listen(extra.server, shared, port(extra.portOffset)),
+        );
+        closers.push(running.close);
+        extra.attach(running.url);
+      }
       instance.attach(server.url);
       instances.set(name, instance);
       running.set(name, server);
     }
+    for (const instance of instances.values()) {
+      if (instance.dispose) closers.push(instance.dispose);
+      await instance.ready?.();
+    }
+    // After `ready`: the sandbox's own sign-in approves its code itself.
+    if (options.autoApproveSignInAs) signIns.autoApproveAs = options.autoApproveSignInAs;
     clock.onChange((now) => {
       for (const i of instances.values()) i.onClockChange?.(now);
     });
@@ -272,6 +292,7 @@ export async function startSandbox<S extends SandboxSystemName = SandboxSystemNa
               state: () => Object.fromEntries([...instances].map(([n, i]) => [n, i.state()])),
               saveSnapshot,
             }),
+            ...entraControlRoutes(signIns),
             ...[...instances.values()].flatMap((i) => i.routes),
           ],
           port(CONTROL_PORT_OFFSET),
@@ -294,8 +315,13 @@ export async function startSandbox<S extends SandboxSystemName = SandboxSystemNa
       faults,
       tokens,
       entra: directory,
+      signIns,
       secrets: () => [
-        ...new Set([...[...instances.values()].flatMap((i) => i.secrets()), ...tokens.allTokenValues()]),
+        ...new Set([
+          ...[...instances.values()].flatMap((i) => i.secrets()),
+          ...tokens.allTokenValues(),
+          ...signIns.allRefreshTokenValues(),
+        ]),
       ],
       saveSnapshot,
       stop: () => {

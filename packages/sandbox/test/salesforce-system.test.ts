@@ -88,6 +88,14 @@ describe("salesforceSystem in startSandbox", () => {
       200,
     );
     expect((await call("GET", `/salesforce/sobjects/Account/${id}`)).body.BillingCountry).toBe("FR");
+    // `?as=` makes it a seller's edit, stamped with the seller's id (a change event's commitUser).
+    const seller = s.salesforce.query("SELECT Id FROM User WHERE Username = 'avery.chen@cosell.sandbox'")
+      .records[0]!.Id;
+    expect(
+      (await call("PUT", `/salesforce/sobjects/Account/${id}?as=avery.chen@cosell.sandbox`, { Phone: "1" }))
+        .status,
+    ).toBe(200);
+    expect((await call("GET", `/salesforce/sobjects/Account/${id}`)).body.LastModifiedById).toBe(seller);
     const q = await call("POST", "/salesforce/query", {
       soql: `SELECT Name FROM Account WHERE Id = '${id}'`,
     });

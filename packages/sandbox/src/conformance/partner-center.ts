@@ -31,12 +31,16 @@ export interface PartnerCenterSide {
  * Builds the Partner Center side of `runAdapterConformance` for a CRM adapter tested on the sandbox:
  * the engine talks HTTP to the emulated Partner Center, the suite acts as Microsoft in-process.
  * Retries wait on real time but never longer than `maxWaitMs` (the emulator's Retry-After is seconds).
+ * `strictQueries` turns on the emulator's strict mode (see `PartnerCenterControl.strictQueries`).
  */
 export function partnerCenterSide(
   sb: PartnerCenterSandbox,
-  options: { maxWaitMs?: number } = {},
+  options: { maxWaitMs?: number; strictQueries?: boolean } = {},
 ): PartnerCenterSide {
   const c = sb.credentials.partnerCenter;
+  // Strict: the emulated list refuses filters Microsoft documents no example of, so the engine runs
+  // on the client's fallbacks (client-side cut-off and CRM-id match), as against a service that does.
+  if (options.strictQueries) sb.partnerCenter.strictQueries(true);
   const maxWaitMs = options.maxWaitMs ?? 50;
   const partnerCenter = createPartnerCenterClient(partnerCenterClientConfig(c), {
     now: () => sb.clock.now(),
@@ -48,6 +52,7 @@ export function partnerCenterSide(
     engage: (id) => sb.partnerCenter.engage(id),
     decline: (id, reason) => sb.partnerCenter.decline(id, reason),
     editNotes: (id, notes) => sb.partnerCenter.updateNotes(id, notes),
+    setFields: (id, changes) => sb.partnerCenter.setFields(id, changes),
     get: (id) => sb.partnerCenter.get(id),
     all: () => sb.partnerCenter.all(),
   };
@@ -74,5 +79,16 @@ function inboundOverrides(partial: Partial<CoSellDeal>): Record<string, unknown>
     out.details = wire.details;
   if (partial.campaignId !== undefined && "campaignId" in wire) out.campaignId = wire.campaignId;
   if (partial.customer !== undefined) out.customerProfile = wire.customerProfile;
+  if (partial.favorite !== undefined) out.favorite = partial.favorite;
+  if (partial.salesStage !== undefined) out.salesStage = wire.salesStage;
+  if (partial.consentToShareContact !== undefined || partial.consentToContact !== undefined)
+    out.consent = {
+      ...(partial.consentToShareContact !== undefined
+        ? { consentToToShareInfoWithOthers: partial.consentToShareContact }
+        : {}),
+      ...(partial.consentToContact !== undefined ? { consentToContact: partial.consentToContact } : {}),
+    };
+  if (partial.invitation?.helpType !== undefined)
+    out.inviteContext = { assistanceRequestCode: partial.invitation.helpType };
   return out;
 }

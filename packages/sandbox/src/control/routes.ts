@@ -7,6 +7,7 @@ import { type ControlRoute, parseBody } from "./server.js";
 const SERVER_NAMES = [
   "entra",
   "partner-center",
+  "partner-center-webhooks",
   "salesforce",
   "dataverse",
   "graph",

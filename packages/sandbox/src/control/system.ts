@@ -1,4 +1,4 @@
-import type { EntraDirectory } from "../entra/index.js";
+import type { EntraDirectory, EntraSignIns } from "../entra/index.js";
 import type {
   EmulatedServer,
   FaultInjector,
@@ -16,7 +16,7 @@ export interface SystemContext {
   faults: FaultInjector;
   tokens: TokenRegistry;
   /** The sandbox's Entra ID: register app registrations and allowed resources here. */
-  entra: { directory: EntraDirectory; url: string };
+  entra: { directory: EntraDirectory; url: string; signIns: EntraSignIns };
 }
 
 /** One running emulated system, as `startSandbox` drives it. */
@@ -25,6 +25,11 @@ export interface SystemInstance<Control, Credentials, Snapshot> {
   server: EmulatedServer;
   /** Called once the server listens, with its origin (`http://127.0.0.1:PORT`). */
   attach(url: string): void;
+  /**
+   * Further servers of the same system on their own origins (Partner Center's webhook API lives on
+   * another host than its referrals API). Each listens on `basePort + portOffset` when a base port is given.
+   */
+  extraServers?: { server: EmulatedServer; portOffset: number; attach(url: string): void }[];
   /** In-process control (what `sandbox.<system>` is). */
   control: Control;
   /** Test credentials for clients of this system (what `sandbox.credentials.<system>` is). */
@@ -41,6 +46,10 @@ export interface SystemInstance<Control, Credentials, Snapshot> {
   onClockChange?(now: Date): void;
   /** Finish background work (webhook deliveries) before the server closes. */
   drain?(): Promise<void>;
+  /** Async set-up once every server listens (e.g. signing the test user in). */
+  ready?(): Promise<void>;
+  /** Removes what `ready` left on disk; called when the sandbox stops. */
+  dispose?(): Promise<void>;
 }
 
 /**

@@ -17,6 +17,7 @@ import { builtInTables } from "./schema/tables.js";
 import type { ColumnDef, KeyDef, TableDef } from "./schema/types.js";
 import type { StoreSnapshot } from "./store/store.js";
 import type { SlidingWindowThrottle, ThrottleLimits } from "./throttle.js";
+import type { DataverseWebhooks } from "./webhooks.js";
 
 /** A row as the Web API returns it without `$select`: every column, lookups as `_x_value`, `@odata.etag`. */
 export type DataverseRecord = Record<string, unknown>;
@@ -54,6 +55,8 @@ export interface CloseOptions {
  * {@link DataverseError} with Dataverse's code), new row version, `modifiedby` = that user.
  */
 export interface DataverseControl {
+  /** Webhook steps run (service endpoints called on Create/Update/Delete), and a wait for them. */
+  readonly webhooks: Pick<DataverseWebhooks, "deliveries" | "idle">;
   /** The `systemuserid` used for control writes when no `asUserId` is given (a seeded seller). */
   readonly defaultUserId: string;
   /** Creates a row from a Web API body (`nav@odata.bind` allowed); `entity` is a set or logical name. */
@@ -115,6 +118,7 @@ export function createControl(
   env: Env,
   throttle: SlidingWindowThrottle,
   defaultUserId: string,
+  webhooks: DataverseWebhooks,
 ): DataverseControl {
   const serialize = (t: TableDef, row: Parameters<typeof serializeRow>[2]) => serializeRow(env, t, row);
   const callerFor = (asUserId?: string): Caller => ({ userId: asUserId ?? defaultUserId });
@@ -146,6 +150,10 @@ export function createControl(
   };
 
   return {
+    webhooks: {
+      deliveries: () => webhooks.deliveries(),
+      idle: () => webhooks.idle(),
+    },
     defaultUserId,
     insert(entity, body, options = {}) {
       const t = requireTable(env, entity);

@@ -567,6 +567,20 @@ const STEP = ["1-Qualify", "2-Develop", "3-Propose", "4-Close"];
  * What every environment has: the root business unit, the SYSTEM user, currencies, security roles
  * and the default publisher and solution.
  */
+/** The messages (and the tables they are filtered to) steps can be registered on. */
+const SEED_MESSAGES: Record<string, string[]> = {
+  Create: ["opportunity", "account", "contact"],
+  Update: ["opportunity", "account", "contact"],
+  Delete: ["opportunity", "account", "contact"],
+  Win: ["opportunity"],
+  Lose: ["opportunity"],
+};
+/** The stable `sdkmessageid` of a seeded message. */
+export const sdkMessageId = (name: string) => stableGuid(`sdkmessage:${name}`);
+/** The stable `sdkmessagefilterid` of a seeded message on a table. */
+export const sdkMessageFilterId = (message: string, table: string) =>
+  stableGuid(`sdkmessagefilter:${message}:${table}`);
+
 export function seedOrganization(env: Env): void {
   seedRow(env, "businessunit", SEED_IDS.businessUnit, { name: "cosell-sandbox" });
   seedRow(env, "systemuser", SEED_IDS.systemUser, {
@@ -605,6 +619,16 @@ export function seedOrganization(env: Env): void {
     version: "1.0",
     "publisherid@odata.bind": `/publishers(${SEED_IDS.defaultPublisher})`,
   });
+  for (const [message, tables] of Object.entries(SEED_MESSAGES)) {
+    seedRow(env, "sdkmessage", sdkMessageId(message), { name: message });
+    for (const t of tables)
+      seedRow(env, "sdkmessagefilter", sdkMessageFilterId(message, t), {
+        name: `${message} of ${t}`,
+        primaryobjecttypecode: t,
+        secondaryobjecttypecode: "none",
+        "sdkmessageid@odata.bind": `/sdkmessages(${sdkMessageId(message)})`,
+      });
+  }
 }
 
 /** The sample business data: users (matching the Graph directory), accounts, contacts, campaigns, opportunities. */

@@ -16,6 +16,7 @@ import { Schema } from "./schema/schema.js";
 import { SEED_IDS, seedOrganization, seedSampleData, systemUserIdFor } from "./seed.js";
 import { DataStore } from "./store/store.js";
 import { SlidingWindowThrottle, type ThrottleLimits } from "./throttle.js";
+import { type DataverseWebhookOptions, DataverseWebhooks } from "./webhooks.js";
 
 /** The emulated environment's URL: token audience, and scope `${SANDBOX_DATAVERSE_RESOURCE}/.default`. */
 export const SANDBOX_DATAVERSE_RESOURCE = "https://cosell-sandbox.crm.dynamics.com";
@@ -53,6 +54,8 @@ export interface DataverseOptions {
   tenantId?: string;
   /** Largest page size (default 5000). */
   maxPageSize?: number;
+  /** Webhook delivery retries and timeout. */
+  webhooks?: DataverseWebhookOptions;
 }
 
 /** The Dataverse emulator: an {@link EmulatedServer} plus in-process {@link DataverseControl}. */
@@ -121,7 +124,10 @@ export function createDataverseServer(
   const firstSeller = seedCrmDirectoryUsers()[0];
   const defaultUserId =
     options.seed !== false && firstSeller ? systemUserIdFor(firstSeller.id) : SEED_IDS.systemUser;
-  const control = createControl(env, throttle, defaultUserId);
+  // Observed from here on: seeding is not an event (no step exists before it anyway).
+  const webhooks = new DataverseWebhooks(env, options.webhooks);
+  env.store.observe((change) => webhooks.onChange(change));
+  const control = createControl(env, throttle, defaultUserId, webhooks);
   const authorizationUri = `https://login.microsoftonline.com/${options.tenantId ?? SANDBOX_TENANT_ID}/oauth2/authorize`;
 
   function resolveCaller(clientId: string, subject: string | undefined): Caller {

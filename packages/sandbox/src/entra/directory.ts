@@ -28,6 +28,11 @@ export interface EntraApp {
    * app-only tokens for. Asking for any other resource's `.default` scope fails with AADSTS70011.
    */
   allowedResources: string[];
+  /**
+   * "Allow public client flows" (Authentication blade): the device-code and public refresh-token
+   * grants work only then; otherwise Entra ID asks for a client credential (AADSTS7000218).
+   */
+  allowPublicClientFlows?: boolean;
 }
 
 /** SHA-256 of the public key's SPKI DER encoding, in lower-case hex: the sandbox's certificate thumbprint. */

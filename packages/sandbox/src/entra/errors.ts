@@ -22,7 +22,69 @@ export const ENTRA_FAILURES = {
     status: 400,
     error: "unsupported_grant_type",
     aadsts: 70003,
-    message: `The app requested an unsupported grant type '${grant}'. The sandbox issues app-only tokens: use grant_type=client_credentials.`,
+    message: `The app requested an unsupported grant type '${grant}'. The sandbox supports client_credentials, urn:ietf:params:oauth:grant-type:device_code and refresh_token.`,
+  }),
+  // Device-code poll answers ("Microsoft identity platform and the OAuth 2.0 device authorization
+  // grant flow", Expected errors). AADSTS70016 and 70020 are the numbers Entra ID is seen to send;
+  // the others are not documented and only there because every sandbox answer carries one.
+  authorizationPending: (): EntraFailure => ({
+    status: 400,
+    error: "authorization_pending",
+    aadsts: 70016,
+    message: "The provided request has not yet been authorized by the user. The user must input their code.",
+  }),
+  deviceCodeExpired: (): EntraFailure => ({
+    status: 400,
+    error: "expired_token",
+    aadsts: 70020,
+    message:
+      "The provided value for the input parameter 'device_code' is not valid. This device code has expired.",
+  }),
+  authorizationDeclined: (): EntraFailure => ({
+    status: 400,
+    error: "authorization_declined",
+    aadsts: 70000,
+    message: "The user declined the authorization request.",
+  }),
+  badVerificationCode: (): EntraFailure => ({
+    status: 400,
+    error: "bad_verification_code",
+    aadsts: 70000,
+    message: "The provided value for the input parameter 'device_code' is not valid.",
+  }),
+  /** RFC 8628 §3.5: polled sooner than `interval` (not in Microsoft's table; msal-node stops on it). */
+  slowDown: (interval: number): EntraFailure => ({
+    status: 400,
+    error: "slow_down",
+    aadsts: 70000,
+    message: `The client is polling too quickly. Wait at least ${interval} seconds between requests.`,
+  }),
+  publicClientDisabled: (clientId: string): EntraFailure => ({
+    status: 401,
+    error: "invalid_client",
+    aadsts: 7000218,
+    message: `The request body must contain the following parameter: 'client_assertion' or 'client_secret'. (App '${clientId}' does not allow public client flows.)`,
+  }),
+  refreshTokenExpired: (): EntraFailure => ({
+    status: 400,
+    error: "invalid_grant",
+    aadsts: 700082,
+    message:
+      "The refresh token has expired due to inactivity. The token was issued long ago and was inactive for 90 days.",
+  }),
+  refreshTokenRevoked: (): EntraFailure => ({
+    status: 400,
+    error: "invalid_grant",
+    aadsts: 50173,
+    message:
+      "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.",
+  }),
+  refreshTokenUnknown: (): EntraFailure => ({
+    status: 400,
+    error: "invalid_grant",
+    aadsts: 9002313,
+    message:
+      "Invalid request. Request is malformed or invalid: the refresh token is not one this tenant issued.",
   }),
   missingParameter: (name: string): EntraFailure => ({
     status: 400,

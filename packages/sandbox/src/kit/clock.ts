@@ -6,8 +6,14 @@ export class SandboxClock {
   private offsetMs = 0;
   private frozenAt: number | undefined;
 
-  constructor(start?: Date) {
-    if (start) this.offsetMs = start.getTime() - Date.now();
+  /**
+   * `frozen` stops the clock at `start` from the first instant: freezing in a later call would
+   * leave it a millisecond or two past `start` whenever the wall clock ticked in between.
+   */
+  constructor(start?: Date, options: { frozen?: boolean } = {}) {
+    const wall = Date.now();
+    if (start) this.offsetMs = start.getTime() - wall;
+    if (options.frozen) this.frozenAt = wall;
   }
 
   now(): Date {

@@ -43,6 +43,14 @@ export interface EmulatedServer {
   ): SandboxResponse;
   /** The system's own shape for an injected 412 on a write. */
   preconditionFailedResponse?(req: SandboxRequest): SandboxResponse;
+  /**
+   * Takes a request before the kit reads it, for an endpoint that answers from the raw stream
+   * (CometD long polls held open for minutes). Returns true when it took the request; such requests
+   * are logged when answered and never get injected faults.
+   */
+  raw?(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Releases what the server holds besides its HTTP listener (long-poll timers). */
+  close?(): void;
 }
 
 export interface SharedServices {
@@ -102,6 +110,24 @@ export async function listen(
   port = 0,
 ): Promise<RunningServer> {
   const http: Server = createServer((req, res) => {
+    if (server.raw) {
+      const at = shared.clock.now().toISOString();
+      const method = req.method ?? "GET";
+      const path = new URL(req.url ?? "/", "http://x").pathname;
+      if (server.raw(req, res)) {
+        res.on("finish", () =>
+          shared.log.record({
+            server: server.name,
+            method,
+            url: path,
+            endpoint: defaultEndpoint(method, path.replace(/\/\d+\.\d+(?=\/|$)/, "/{version}")),
+            status: res.statusCode,
+            at,
+          }),
+        );
+        return;
+      }
+    }
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -189,6 +215,7 @@ export async function listen(
     port: actual,
     close: () =>
       new Promise<void>((resolve) => {
+        server.close?.();
         http.closeAllConnections();
         http.close(() => resolve());
       }),

@@ -1,5 +1,11 @@
 /** Which emulated system served a request. */
-export type ServerName = "entra" | "partner-center" | "salesforce" | "dataverse" | "graph";
+export type ServerName =
+  | "entra"
+  | "partner-center"
+  | "partner-center-webhooks"
+  | "salesforce"
+  | "dataverse"
+  | "graph";
 
 export interface LoggedRequest {
   server: ServerName;

@@ -6,8 +6,10 @@ export interface IssuedToken {
   clientId: string;
   /** Who the token is for: a Partner Center, Dataverse or Graph resource URL, or `salesforce`. */
   audience: string;
-  /** Subject (user) the token acts as, when any. */
+  /** Subject (user) the token acts as, when any; app-only tokens have none. */
   subject?: string;
+  /** The user's roles (Partner Center: Referral Admin, Referral User, Global Admin). */
+  roles?: string[];
   expiresAt: Date;
   scopes: string[];
 }
@@ -28,6 +30,7 @@ export class TokenRegistry {
       clientId: t.clientId,
       audience: t.audience,
       subject: t.subject,
+      ...(t.roles ? { roles: [...t.roles] } : {}),
       scopes: t.scopes,
       expiresAt: new Date(this.clock.now().getTime() + t.ttlSeconds * 1000),
     };

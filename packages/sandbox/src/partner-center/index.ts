@@ -8,4 +8,5 @@ export * from "./server.js";
 export * from "./service.js";
 export * from "./system.js";
 export * from "./validate.js";
+export * from "./webhook-ca.js";
 export * from "./webhooks.js";

@@ -9,6 +9,7 @@ import {
   isArchived,
   type LifecycleAction,
   LifecycleActionSchema,
+  PARTNER_CENTER_OWNED_FIELDS,
   type Referral,
   referralToDeal,
   STAGE_STATUS,
@@ -27,10 +28,16 @@ import { lifecycleViolation } from "./errors.js";
  */
 
 /** Canonical fields a partner's PUT can change (the stage is checked on its own). */
-const GOVERNED_FIELDS = SYNC_FIELDS.filter((f): f is Exclude<SyncField, "stage"> => f !== "stage");
+type GovernedField = Exclude<
+  SyncField,
+  "stage" | "expiresAt" | "microsoftOpportunityId" | "registration" | "sentBy"
+>;
+const GOVERNED_FIELDS = SYNC_FIELDS.filter(
+  (f): f is GovernedField => f !== "stage" && !PARTNER_CENTER_OWNED_FIELDS.includes(f),
+);
 
 /** Where each canonical field lives on the wire, for messages that name what the client sent. */
-const WIRE_NAMES: Readonly<Record<Exclude<SyncField, "stage">, string>> = {
+const WIRE_NAMES: Readonly<Record<GovernedField, string>> = {
   name: "name",
   value: "details.dealValue/currency",
   closeDate: "details.closingDateTime",
@@ -38,7 +45,10 @@ const WIRE_NAMES: Readonly<Record<Exclude<SyncField, "stage">, string>> = {
   crmId: "externalReferenceId",
   campaignId: "campaignId",
   customer: "customerProfile",
-  consentToShareContact: "consent",
+  consentToShareContact: "consent.consentToToShareInfoWithOthers",
+  consentToContact: "consent.consentToContact",
+  favorite: "favorite",
+  salesStage: "salesStage",
   team: "team",
   solutions: "details.requirements.solutions",
   invitation: "type/inviteContext",
@@ -66,8 +76,16 @@ function partnerRules(from: Stage): TransitionRule[] {
     .filter((r): r is TransitionRule => !!r && r.actor === "partner");
 }
 
-/** Fields a partner may change in `stage` while taking `action` (if any). Mirrors core's MemoryPartnerCenter. */
+/**
+ * Fields a partner may change in `stage` while taking `action` (if any). Mirrors core's
+ * MemoryPartnerCenter. The star (`favorite`) goes with anything the stage allows it in.
+ */
 function allowedEdits(stage: Stage, action: LifecycleAction | undefined): readonly DealField[] {
+  const star = EDITABLE_FIELDS[stage].filter((f) => f === "favorite");
+  return [...new Set([...actionEdits(stage, action), ...star])];
+}
+
+function actionEdits(stage: Stage, action: LifecycleAction | undefined): readonly DealField[] {
   switch (action) {
     case "accept":
       return ACCEPT_FIELDS;
@@ -129,6 +147,9 @@ export function checkPartnerUpdate(current: Referral, next: Referral, now: Date)
   if (isArchived(before)) {
     const changed = changedProperties(current, next);
     if (!changed.length) return { unchanged: true };
+    // What the lifecycle still lets a seller change on an archived deal: the star.
+    const stillEditable = EDITABLE_FIELDS[before.stage].map((f) => WIRE_NAMES[f as GovernedField] ?? f);
+    if (changed.every((p) => stillEditable.includes(p))) return {};
     throw lifecycleViolation(
       "DEAL_ARCHIVED",
       `Referral ${id} is ${spelled(current)} (archived) and read-only; it cannot change (${changed.join(", ")}).`,

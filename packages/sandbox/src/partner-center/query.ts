@@ -31,6 +31,27 @@ const STRING_FIELDS = [
 ] as const;
 const DATE_FIELDS = ["createdDateTime", "updatedDateTime", "expirationDateTime"] as const;
 type StringField = (typeof STRING_FIELDS)[number];
+/**
+ * The properties Microsoft's documented list examples filter on ("Get a list of leads and
+ * opportunities": engagementId, status, substatus, qualification, type, direction, customer country,
+ * team email), of those the emulator filters on. In strict mode every other property is refused:
+ * `updatedDateTime ge …` and `externalReferenceId eq …` appear in no documented example, so a client
+ * must cope with a service that refuses them. `$orderby` on createdDateTime / updatedDateTime is
+ * documented; `$top` and `$skip` are list options of Microsoft's Partner Center Referrals connector.
+ */
+export const DOCUMENTED_FILTER_FIELDS: readonly string[] = [
+  "engagementId",
+  "status",
+  "substatus",
+  "type",
+  "direction",
+];
+
+/** How strictly a list query is read. */
+export interface ListQueryOptions {
+  /** Refuse filters on properties no documented example filters on (see {@link DOCUMENTED_FILTER_FIELDS}). */
+  strict?: boolean;
+}
 type DateField = (typeof DATE_FIELDS)[number];
 
 export type Clause =
@@ -85,9 +106,14 @@ const stripParens = (s: string): string => {
   return t;
 };
 
-function parseClause(text: string): Clause {
+function parseClause(text: string, options: ListQueryOptions = {}): Clause {
   const m = /^([A-Za-z]+)\s+([A-Za-z]+)\s+(.+)$/.exec(stripParens(text));
   const field = m?.[1];
+  if (options.strict && field && !DOCUMENTED_FILTER_FIELDS.includes(field))
+    throw invalidRequest(
+      `$filter: filtering on "${field}" is not supported; filter on ${DOCUMENTED_FILTER_FIELDS.join(", ")} (got "${text}").`,
+      { fields: ["$filter"] },
+    );
   const op = m?.[2]?.toLowerCase() as Op | undefined;
   const raw = m?.[3]?.trim();
   if (!field || !op || !raw || !OPS.includes(op))
@@ -155,7 +181,7 @@ interface SkipToken {
   k: [number, string];
 }
 
-function encodeSkipToken(q: ListQuery, last: Referral): string {
+export function encodeSkipToken(q: ListQuery, last: Referral): string {
   const token: SkipToken = {
     v: 1,
     f: q.filter,
@@ -180,7 +206,7 @@ function decodeSkipToken(text: string): ListQuery {
     );
   return {
     filter: token.f,
-    clauses: token.f ? splitAnd(token.f).map(parseClause) : [],
+    clauses: token.f ? splitAnd(token.f).map((c) => parseClause(c)) : [],
     orderBy: parseOrderBy(`${token.o.field} ${token.o.dir}`),
     top: Math.min(MAX_TOP, Math.max(1, token.t)),
     skip: 0,
@@ -189,13 +215,13 @@ function decodeSkipToken(text: string): ListQuery {
 }
 
 /** Reads the list query from the request's search parameters. */
-export function parseListQuery(params: URLSearchParams): ListQuery {
+export function parseListQuery(params: URLSearchParams, options: ListQueryOptions = {}): ListQuery {
   const skiptoken = params.get("$skiptoken");
   if (skiptoken) return decodeSkipToken(skiptoken);
   const filter = (params.get("$filter") ?? "").trim();
   return {
     filter,
-    clauses: filter ? splitAnd(filter).map(parseClause) : [],
+    clauses: filter ? splitAnd(filter).map((c) => parseClause(c, options)) : [],
     orderBy: parseOrderBy(params.get("$orderby")),
     // Like other Microsoft APIs, a larger $top is capped rather than refused.
     top: Math.min(MAX_TOP, parseInteger("$top", params.get("$top"), 1) ?? MAX_TOP),
@@ -209,7 +235,7 @@ function fieldString(r: Referral, field: StringField): string {
   return typeof v === "string" ? v : "";
 }
 
-function matches(r: Referral, c: Clause): boolean {
+export function matches(r: Referral, c: Clause): boolean {
   if (c.op === "eq" || c.op === "ne") {
     if (typeof c.value === "string") {
       const same = fieldString(r, c.field as StringField) === c.value;
@@ -235,7 +261,7 @@ function matches(r: Referral, c: Clause): boolean {
   }
 }
 
-function compareKeys(a: [number, string], b: [number, string]): number {
+export function compareKeys(a: [number, string], b: [number, string]): number {
   if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
   return a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
 }

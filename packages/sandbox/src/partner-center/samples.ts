@@ -48,6 +48,7 @@ const CUSTOMERS = [
     solution: { id: "AzureDataPlatform", name: "Azure data platform", type: "Category" },
     notes:
       "Customer asked Microsoft for a partner with data platform skills to move their warehouse to Azure.",
+    help: "CustomerTechnicalArchitecture",
   },
   {
     customer: "Contoso Customer Inc",
@@ -73,6 +74,7 @@ const CUSTOMERS = [
     solution: { id: "Dynamics365forFieldService", name: "Dynamics 365 for Field Service", type: "Category" },
     notes:
       "Customer is looking to leverage Dynamics 365 to manage their supply chain, with custom apps for their business processes.",
+    help: "GeneralOrOther",
   },
   {
     customer: "Northwind Traders",
@@ -90,13 +92,15 @@ const CUSTOMERS = [
     product: "Microsoft365",
     solution: { id: "Microsoft365Copilot", name: "Microsoft 365 Copilot", type: "Category" },
     notes: "Needs help deploying Microsoft 365 and training their store staff.",
+    help: "PostSalesCustomerSuccess",
   },
 ] as const;
 
 /**
  * A realistic referral sent by a Microsoft seller (before the server assigns id, eTag and times):
  * customer with address and contact, consent, deal value, requirements with a Microsoft solution, the
- * Microsoft seller on the team and `inviteContext.invitedBy.organizationId: "msft"`. `n` picks the
+ * Microsoft seller on the team, `inviteContext.invitedBy` Microsoft (`msft`, organizationName
+ * "Microsoft") with an `assistanceRequestCode`, not starred, `registrationStatus: None`. `n` picks the
  * customer so that successive referrals differ.
  */
 export function sampleInboundReferral(n: number, now: Date): Record<string, unknown> {
@@ -107,7 +111,7 @@ export function sampleInboundReferral(n: number, now: Date): Record<string, unkn
     name: c.deal,
     externalReferenceId: null,
     status: "New",
-    substatus: "Received",
+    substatus: "Pending",
     qualification: "SalesQualified",
     type: "Shared",
     customerProfile: {
@@ -144,7 +148,12 @@ export function sampleInboundReferral(n: number, now: Date): Record<string, unkn
     ],
     inviteContext: {
       notes: `Hi partner, hoping you can help ${c.customer}. Thanks, John @ Microsoft`,
+      assistanceRequestCode: c.help,
       invitedBy: { organizationId: MICROSOFT_ORGANIZATION_ID, organizationName: "Microsoft" },
     },
+    // As real answers carry them: not starred, no registration yet, Microsoft's sales stage.
+    favorite: false,
+    salesStage: "Qualify",
+    registrationStatus: "None",
   };
 }

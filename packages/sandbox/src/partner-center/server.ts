@@ -3,6 +3,7 @@ import {
   BadJson,
   type EmulatedServer,
   type Fault,
+  type IssuedToken,
   json,
   type SandboxRequest,
   type SandboxResponse,
@@ -11,7 +12,6 @@ import {
 import { errorResponse, PartnerCenterError } from "./errors.js";
 import { parseListQuery } from "./query.js";
 import type { ReferralService } from "./service.js";
-import { WEBHOOK_CERTIFICATE_PATH, WEBHOOK_REGISTRATION_PATH, WebhookHub } from "./webhooks.js";
 
 /** The audience of Partner Center access tokens (scope `https://api.partner.microsoft.com/.default`). */
 export const PARTNER_CENTER_RESOURCE = "https://api.partner.microsoft.com";
@@ -19,12 +19,70 @@ export const PARTNER_CENTER_RESOURCE = "https://api.partner.microsoft.com";
 /** Where the referrals live on the emulated origin. */
 export const REFERRALS_PATH = "/v1.0/engagements/referrals";
 
+/**
+ * Where Microsoft's documented `@odata.nextLink` example points (`http://…/v1.0/referrals?$skiptoken=…`),
+ * not the list's own path. Served as the list (GET only), and used for next links in strict mode.
+ */
+export const DOCUMENTED_NEXT_LINK_PATH = "/v1.0/referrals";
+
 const REFERRAL_PATH = /^\/v1\.0\/engagements\/referrals\/([^/]+)\/?$/;
 
 export interface PartnerCenterServerOptions {
   service: ReferralService;
-  webhooks: WebhookHub;
   tokens: TokenRegistry;
+  /**
+   * Whether the referral routes take app-only tokens. Microsoft documents App+User access only
+   * ("currently supports only user access"), so by default they answer 403; tests of `auth.kind: app`
+   * turn this on.
+   */
+  appOnlyAllowed?: () => boolean;
+  /**
+   * Strict mode: list filters on properties no documented example uses are refused with 400 (see
+   * `DOCUMENTED_FILTER_FIELDS`), and next links take the documented example's shape (another path).
+   */
+  strictQueries?: () => boolean;
+}
+
+/** Roles that may call the Referrals API at all, and those that may also write. */
+const READ_ROLES = ["Referral Admin", "Referral User", "Global Admin"];
+const WRITE_ROLES = ["Referral Admin", "Global Admin"];
+
+/**
+ * The Referrals API's access rule ("Referrals API authentication"): a user token whose user holds
+ * Referral Admin, Referral User or Global Admin; Referral User only reads. App-only tokens are refused
+ * unless `appOnlyAllowed`. (Referral User's further limit, "only referrals whose team includes them",
+ * is not emulated: cosell's sync account must be a Referral Admin anyway.)
+ */
+function referralAccessRefusal(
+  req: SandboxRequest,
+  token: IssuedToken,
+  appOnlyAllowed: boolean,
+): SandboxResponse | undefined {
+  if (!token.subject)
+    return appOnlyAllowed
+      ? undefined
+      : errorResponse(
+          403,
+          "accessDenied",
+          "The Referrals API supports only user access (App+User); app-only tokens are not accepted. Sign in as a Partner Center user with the Referral Admin role and use that user's token.",
+          { target: "authorization" },
+        );
+  const roles = token.roles ?? [];
+  if (!roles.some((r) => READ_ROLES.includes(r)))
+    return errorResponse(
+      403,
+      "accessDenied",
+      `User ${token.subject} has no Referrals role. Assign Referral Admin (or Referral User for read-only access) to the user in Partner Center.`,
+      { target: "authorization" },
+    );
+  if (req.method !== "GET" && !roles.some((r) => WRITE_ROLES.includes(r)))
+    return errorResponse(
+      403,
+      "accessDenied",
+      `User ${token.subject} is a Referral User, which only reads referrals. Creating and updating them needs the Referral Admin role.`,
+      { target: "authorization" },
+    );
+  return undefined;
 }
 
 /** The referral as served: with `links` to itself and its engagement's referrals. */
@@ -76,25 +134,26 @@ const methodNotAllowed = (req: SandboxRequest, allowed: string[]) =>
   );
 
 /**
- * The emulated Partner Center Referrals API (`/v1.0/engagements/referrals`) and its webhook
- * registration (`/webhooks/v1/registration`, `/webhooks/v1/certificate`), over the shared kit: every
- * call but the certificate needs a bearer token issued by the sandbox's Entra ID for
- * {@link PARTNER_CENTER_RESOURCE}. Injected faults answer in Partner Center's error shape; an injected
+ * The emulated Partner Center Referrals API (`/v1.0/engagements/referrals`) over the shared kit:
+ * every call needs a bearer token issued by the sandbox's Entra ID for {@link PARTNER_CENTER_RESOURCE}.
+ * (The webhook API is on its own origin: webhook-server.ts.) Injected faults answer in Partner Center's error shape; an injected
  * 412 also changes the targeted referral's eTag, as if someone else had just written it.
  */
 export function createPartnerCenterServer(options: PartnerCenterServerOptions): EmulatedServer {
-  const { service, webhooks, tokens } = options;
+  const { service, tokens } = options;
 
   function referrals(req: SandboxRequest): SandboxResponse {
     req.endpoint = `${req.method} ${REFERRALS_PATH}`;
+    const strict = options.strictQueries?.() ?? false;
     if (req.method === "GET") {
-      const page = service.list(parseListQuery(req.url.searchParams));
+      const page = service.list(parseListQuery(req.url.searchParams, { strict }));
+      const nextPath = strict ? DOCUMENTED_NEXT_LINK_PATH : REFERRALS_PATH;
       return json(200, {
         "@odata.context": `${req.origin}/v1.0/$metadata#Referrals`,
         "@odata.count": page.count,
         value: page.items.map((r) => present(r, req.origin)),
         ...(page.skipToken
-          ? { "@odata.nextLink": `${req.origin}${REFERRALS_PATH}?$skiptoken=${page.skipToken}` }
+          ? { "@odata.nextLink": `${req.origin}${nextPath}?$skiptoken=${page.skipToken}` }
           : {}),
       });
     }
@@ -113,54 +172,31 @@ export function createPartnerCenterServer(options: PartnerCenterServerOptions): 
     switch (req.method) {
       case "GET":
         return json(200, present(service.get(id), req.origin));
-      case "PUT":
-        return json(200, present(service.replace(id, body(req), ifMatch), req.origin));
-      case "PATCH":
-        return json(200, present(service.patch(id, body(req), ifMatch), req.origin));
-      default:
-        return methodNotAllowed(req, ["GET", "PUT", "PATCH"]);
-    }
-  }
-
-  function registration(req: SandboxRequest): SandboxResponse {
-    req.endpoint = `${req.method} ${WEBHOOK_REGISTRATION_PATH}`;
-    switch (req.method) {
-      case "GET": {
-        const current = webhooks.current();
-        return current
-          ? json(200, WebhookHub.toWire(current))
-          : errorResponse(404, "itemNotFound", "No webhook is registered for this tenant.", {
-              target: "webhook",
-            });
+      case "PATCH": {
+        const updated = service.patch(id, body(req), ifMatch);
+        // As documented: the referral comes back only when asked for; otherwise 204 No Content.
+        const prefer = header(req, "prefer") ?? "";
+        return /(^|[;,\s])return=representation($|[;,\s])/i.test(prefer)
+          ? json(200, present(updated, req.origin))
+          : { status: 204, headers: { etag: updated.eTag ?? "" } };
       }
-      case "POST":
-        return json(200, WebhookHub.toWire(webhooks.create(body(req))));
       case "PUT":
-        return json(200, WebhookHub.toWire(webhooks.replace(body(req))));
-      case "DELETE":
-        return webhooks.remove()
-          ? { status: 204 }
-          : errorResponse(404, "itemNotFound", "No webhook is registered for this tenant.", {
-              target: "webhook",
-            });
+        return errorResponse(
+          405,
+          "invalidRequest",
+          `PUT on a referral is obsolete; send PATCH with a JSON Patch array of replace/add operations (and If-Match with the eTag).`,
+          { headers: { allow: "GET, PATCH" } },
+        );
       default:
-        return methodNotAllowed(req, ["GET", "POST", "PUT", "DELETE"]);
+        return methodNotAllowed(req, ["GET", "PATCH"]);
     }
   }
 
   function route(req: SandboxRequest): SandboxResponse {
     const path = req.url.pathname.replace(/\/+$/, "") || "/";
-    if (path === WEBHOOK_CERTIFICATE_PATH) {
-      req.endpoint = `${req.method} ${WEBHOOK_CERTIFICATE_PATH}`;
-      if (req.method !== "GET") return methodNotAllowed(req, ["GET"]);
-      return {
-        status: 200,
-        headers: { "content-type": "application/x-pem-file" },
-        body: webhooks.certificatePem(),
-      };
-    }
     const auth = header(req, "authorization");
-    if (!tokens.verifyBearer(auth, PARTNER_CENTER_RESOURCE))
+    const token = tokens.verifyBearer(auth, PARTNER_CENTER_RESOURCE);
+    if (!token)
       return errorResponse(
         401,
         "unauthenticated",
@@ -171,10 +207,15 @@ export function createPartnerCenterServer(options: PartnerCenterServerOptions): 
       );
     // Referrals past their window expire before anything reads or writes them.
     service.expireDue();
-    if (path === REFERRALS_PATH) return referrals(req);
     const m = REFERRAL_PATH.exec(path);
+    if (path === REFERRALS_PATH || path === DOCUMENTED_NEXT_LINK_PATH || m?.[1]) {
+      const refused = referralAccessRefusal(req, token, options.appOnlyAllowed?.() ?? false);
+      if (refused) return refused;
+    }
+    if (path === REFERRALS_PATH) return referrals(req);
+    if (path === DOCUMENTED_NEXT_LINK_PATH)
+      return req.method === "GET" ? referrals(req) : methodNotAllowed(req, ["GET"]);
     if (m?.[1]) return referral(req, decodeURIComponent(m[1]));
-    if (path === WEBHOOK_REGISTRATION_PATH) return registration(req);
     return errorResponse(404, "itemNotFound", `There is no resource at ${req.method} ${path}.`, {
       target: "request",
     });

@@ -1,9 +1,12 @@
 import { randomUUID } from "node:crypto";
 import {
   dealToReferral,
+  type HelpType,
+  HelpTypeSchema,
   INITIAL_STAGE,
   INVITATION_WINDOW_DAYS,
   isArchived,
+  isAwaitingAnswer,
   isPastResponseWindow,
   type LifecycleAction,
   RESPONSE_WINDOW_DAYS,
@@ -16,7 +19,8 @@ import {
 import type { SandboxClock } from "../kit/index.js";
 import { invalidRequest, lifecycleViolation, notFound, PartnerCenterError } from "./errors.js";
 import { checkNewReferral, checkPartnerUpdate, SERVER_OWNED_FIELDS } from "./lifecycle-check.js";
-import { applyPatch } from "./patch.js";
+import { UpdatedIndex } from "./list-index.js";
+import { applyPatch, readOnlyChanges } from "./patch.js";
 import { type ListPage, type ListQuery, runListQuery } from "./query.js";
 import { deepMerge, type ReferralOverrides, sampleInboundReferral } from "./samples.js";
 import { requireObject, validateReferral } from "./validate.js";
@@ -32,6 +36,41 @@ export interface ReferralServiceOptions {
   onEvent?: ReferralEventSink;
 }
 
+/** `salesStage` values a partner may write (real answers also carry numeric ones Microsoft sets). */
+const SALES_STAGES = ["Qualify", "Develop", "Propose", "Close"];
+
+/**
+ * Values a partner writes that must be one of the documented ones: `salesStage` and
+ * `inviteContext.assistanceRequestCode` (partner-center-api.md). An unchanged odd value Partner
+ * Center itself stored ("100") is left alone.
+ */
+function checkPartnerValues(current: Referral, next: Record<string, unknown>): void {
+  const stage = next.salesStage;
+  if (
+    stage !== current.salesStage &&
+    stage !== null &&
+    stage !== undefined &&
+    !SALES_STAGES.includes(String(stage))
+  )
+    throw invalidRequest(
+      `Field "salesStage" must be one of ${SALES_STAGES.join(", ")} (got ${JSON.stringify(stage)}).`,
+      {
+        fields: ["salesStage"],
+      },
+    );
+  const code = (next.inviteContext as Record<string, unknown> | null | undefined)?.assistanceRequestCode;
+  if (
+    code !== current.inviteContext?.assistanceRequestCode &&
+    code !== null &&
+    code !== undefined &&
+    !HelpTypeSchema.options.includes(code as HelpType)
+  )
+    throw invalidRequest(
+      `Field "inviteContext.assistanceRequestCode" must be one of ${HelpTypeSchema.options.join(", ")} (got ${JSON.stringify(code)}).`,
+      { fields: ["inviteContext.assistanceRequestCode"] },
+    );
+}
+
 /** Strips quotes and a weak marker so `"abc"`, `W/"abc"` and `abc` compare equal. */
 const bareETag = (e: string) =>
   e
@@ -43,7 +82,7 @@ const bareETag = (e: string) =>
  * Partner Center's referrals, in memory: the state behind the HTTP emulator and the control API.
  * Every write stamps `updatedDateTime` from the sandbox clock and gets a new quoted eTag; partner
  * writes are checked against core's lifecycle (see `lifecycle-check.ts`); Microsoft's side acts through
- * core's `transition`. Received referrals expire once the clock passes their 14-day window: checked
+ * core's `transition`. Inbound referrals waiting for an answer (New/Pending/Incoming) expire once the clock passes their 14-day window: checked
  * lazily by every call and whenever the clock is moved through the sandbox.
  */
 export class ReferralService {
@@ -84,20 +123,38 @@ export class ReferralService {
 
   private save(r: Referral, event: WebhookEventName): Referral {
     this.referrals.set(r.id, r);
+    this.indexAwaiting(r);
+    this.updated.put(r);
     this.onEvent(event, structuredClone(r));
     return structuredClone(r);
   }
 
   // ── time ──────────────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * The ids of the referrals still waiting for an answer (New/Pending, direction Incoming): the only
+   * ones that can expire. Kept with every save, because the expiry check runs on every API call and
+   * must not walk every referral (a 100,000-referral backfill would pay it 100,000 times).
+   */
+  private readonly awaiting = new Set<string>();
+  /** The referrals in (updatedDateTime, id) order, for lists by updatedDateTime. */
+  private readonly updated = new UpdatedIndex();
+
+  private indexAwaiting(r: Referral): void {
+    if (isAwaitingAnswer(r)) this.awaiting.add(r.id);
+    else this.awaiting.delete(r.id);
+  }
+
   /** Expires every received referral whose response window has closed; returns them. */
   expireDue(): Referral[] {
     const now = this.now();
     const expired: Referral[] = [];
-    for (const r of this.referrals.values()) {
-      // Only a received referral can expire (substatus Received, or New without a usable substatus):
-      // checked first because this runs on every API call, over every referral.
-      if (r.substatus !== "Received" && r.status !== "New") continue;
+    for (const id of [...this.awaiting]) {
+      const r = this.referrals.get(id);
+      if (!r || !isAwaitingAnswer(r)) {
+        this.awaiting.delete(id);
+        continue;
+      }
       const deal = referralToDeal(r, { now });
       if (!isPastResponseWindow(deal, now)) continue;
       const result = transition(deal, "expire", {}, now);
@@ -112,7 +169,10 @@ export class ReferralService {
   // ── the partner's API ─────────────────────────────────────────────────────────────────────────
 
   list(q: ListQuery): ListPage {
-    const page = runListQuery(this.referrals.values(), q);
+    const page =
+      q.orderBy.field === "updatedDateTime"
+        ? this.updated.run(q, (id) => this.referrals.get(id))
+        : runListQuery(this.referrals.values(), q);
     return { ...page, items: page.items.map((r) => structuredClone(r)) };
   }
 
@@ -151,15 +211,8 @@ export class ReferralService {
     return this.save(referral, "referral-created");
   }
 
-  private checkIfMatch(current: Referral, ifMatch: string | undefined, required: boolean): void {
-    if (ifMatch === undefined || ifMatch.trim() === "") {
-      if (required)
-        throw invalidRequest(
-          `An update needs the If-Match header with the referral's eTag (current: ${current.eTag}); read the referral, then send its eTag.`,
-          { fields: ["If-Match"] },
-        );
-      return;
-    }
+  private checkIfMatch(current: Referral, ifMatch: string | undefined): void {
+    if (ifMatch === undefined || ifMatch.trim() === "") return;
     if (ifMatch.trim() === "*") return;
     if (bareETag(ifMatch) !== bareETag(current.eTag ?? ""))
       throw new PartnerCenterError(
@@ -169,7 +222,7 @@ export class ReferralService {
       );
   }
 
-  /** Runs a partner's whole-referral replacement through validation and the lifecycle, and stores it. */
+  /** Runs a partner's patched referral through validation and the lifecycle, and stores it. */
   private write(current: Referral, body: Record<string, unknown>): Referral {
     const now = this.now();
     if (body.id !== undefined && body.id !== null && body.id !== current.id)
@@ -205,6 +258,10 @@ export class ReferralService {
       invitedDateTime: current.inviteContext?.invitedDateTime ?? null,
     };
     if (verdict.action === "accept") next.acceptedDateTime = at;
+    // A won deal goes to Microsoft's registration review (`registrationStatus`, seen in real answers);
+    // the registrations themselves are Microsoft's (set through the control API).
+    if (verdict.action === "win" && (!next.registrationStatus || next.registrationStatus === "None"))
+      next.registrationStatus = "ReviewPending";
     if (verdict.action === "inviteMicrosoft") {
       next.inviteContext = { ...next.inviteContext, invitedDateTime: at };
       next.expirationDateTime = new Date(now.getTime() + INVITATION_WINDOW_DAYS * DAY_MS).toISOString();
@@ -213,19 +270,22 @@ export class ReferralService {
     return this.save(next, "referral-updated");
   }
 
-  /** `PUT /referrals/{id}` with `If-Match` (required). */
-  replace(id: string, body: unknown, ifMatch: string | undefined): Referral {
-    const current = this.mustGet(id);
-    const raw = requireObject(body, "the whole referral");
-    this.checkIfMatch(current, ifMatch, true);
-    return this.write(current, raw);
-  }
-
-  /** `PATCH /referrals/{id}` with a JSON-Patch-style array; `If-Match` is checked when sent. */
+  /**
+   * `PATCH /referrals/{id}` with a JSON Patch array (replace/add); `If-Match` is optional as
+   * documented, and checked when sent (412 on a stale eTag).
+   */
   patch(id: string, body: unknown, ifMatch: string | undefined): Referral {
     const current = this.mustGet(id);
-    this.checkIfMatch(current, ifMatch, false);
-    return this.write(current, applyPatch(structuredClone(current) as Record<string, unknown>, body));
+    this.checkIfMatch(current, ifMatch);
+    const next = applyPatch(structuredClone(current) as Record<string, unknown>, body);
+    const readOnly = readOnlyChanges(current, next);
+    if (readOnly.length)
+      throw invalidRequest(
+        `${readOnly.join(", ")} ${readOnly.length > 1 ? "are" : "is"} set by Partner Center and cannot be patched by a partner.`,
+        { fields: readOnly },
+      );
+    checkPartnerValues(current, next);
+    return this.write(current, next);
   }
 
   /**
@@ -243,7 +303,7 @@ export class ReferralService {
   // ── Microsoft's side ──────────────────────────────────────────────────────────────────────────
 
   /**
-   * A Microsoft seller sends the partner a referral: New/Received, 14 days to answer
+   * A Microsoft seller sends the partner a referral: New/Pending, 14 days to answer
    * (`expirationDateTime`), direction Incoming. `overrides` are laid over a realistic sample.
    */
   sendInboundReferral(overrides: ReferralOverrides = {}): Referral {
@@ -287,11 +347,49 @@ export class ReferralService {
     return this.save(next, "referral-updated");
   }
 
-  /** A Microsoft seller engages on the partner's co-sell invitation (substatus Engaged). */
+  /**
+   * A Microsoft seller engages on the partner's co-sell invitation (substatus Engaged); the deal now
+   * has an opportunity in Microsoft's own CRM (`trackingInfo.microsoftMsxId`).
+   */
   engage(id: string): Referral {
     return this.microsoftAct(id, "microsoftEngage", {}, (r) => {
       r.substatus = "Engaged";
+      if (!r.trackingInfo?.microsoftMsxId)
+        r.trackingInfo = {
+          ...r.trackingInfo,
+          microsoftMsxId: `7-${randomUUID().slice(0, 10).toUpperCase()}`,
+        };
     });
+  }
+
+  /**
+   * Partner Center or a Microsoft seller changes fields the partner's API cannot (or that a seller
+   * set in Partner Center's own UI): `trackingInfo`, `registrationStatus`, `registrations`,
+   * `salesStage` (numeric values included), `favorite`… `changes` are deep-merged, with no lifecycle
+   * check but the archived rule: an archived referral only takes the registration fields (a win's
+   * registration is reviewed after the deal closed) and the star.
+   */
+  setFields(id: string, changes: Record<string, unknown>): Referral {
+    const now = this.now();
+    const current = this.mustGet(id);
+    const owned = ["id", "eTag", "createdDateTime", "updatedDateTime", "status", "substatus", "direction"];
+    const refused = Object.keys(changes).filter((k) => owned.includes(k));
+    if (refused.length)
+      throw invalidRequest(`${refused.join(", ")} cannot be set this way: use the lifecycle's actions.`, {
+        fields: refused,
+      });
+    const afterClose = ["registrationStatus", "registrations", "favorite"];
+    if (
+      isArchived(referralToDeal(current, { now })) &&
+      Object.keys(changes).some((k) => !afterClose.includes(k))
+    )
+      throw lifecycleViolation(
+        "DEAL_ARCHIVED",
+        `Referral ${id} is ${current.status}/${current.substatus} (archived); only ${afterClose.join(", ")} can change.`,
+      );
+    const next = validateReferral(deepMerge(structuredClone(current) as Record<string, unknown>, changes));
+    this.stamp(next, now);
+    return this.save(next, "referral-updated");
   }
 
   /** A Microsoft seller declines the partner's invitation (Closed/Declined, statusReason = reason). */
@@ -332,7 +430,14 @@ export class ReferralService {
   /** Replaces the whole state (from a snapshot). */
   restore(referrals: readonly Referral[], inboundCount = referrals.length): void {
     this.referrals.clear();
-    for (const r of referrals) this.referrals.set(r.id, structuredClone(r));
+    this.awaiting.clear();
+    this.updated.clear();
+    for (const r of referrals) {
+      const copy = structuredClone(r);
+      this.referrals.set(r.id, copy);
+      this.indexAwaiting(copy);
+      this.updated.put(copy);
+    }
     this.inboundCount = inboundCount;
   }
 

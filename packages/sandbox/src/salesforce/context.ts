@@ -1,5 +1,6 @@
 import type { SandboxClock, TokenRegistry } from "../kit/index.js";
 import type { ApiUsage } from "./api-usage.js";
+import type { ChangeEventBus } from "./cdc/change-events.js";
 import type { OAuthService } from "./oauth.js";
 import type { ResolvedOptions } from "./options.js";
 import type { CursorStore } from "./rest/cursors.js";
@@ -18,4 +19,6 @@ export interface SalesforceContext {
   cursors: CursorStore;
   oauth: OAuthService;
   metadata: MetadataService;
+  /** Change Data Capture's event bus (the CometD endpoint delivers from it). */
+  changeEvents: ChangeEventBus;
 }

@@ -1,3 +1,4 @@
+import type { RetainedEvent } from "./cdc/change-events.js";
 import type { SalesforceContext } from "./context.js";
 import type { ConnectedAppConfig } from "./options.js";
 import type { StageDefinition } from "./schema/stages.js";
@@ -7,6 +8,12 @@ import type { MetadataRecord, MetadataSaveResult } from "./soap/metadata-types.j
 import { runSoql, type SObjectJson } from "./soql/executor.js";
 import { exportOrgState, importOrgState, type SalesforceState } from "./state.js";
 import type { RecordFault } from "./store/org.js";
+
+/** Who a control write is made as (default: the integration user, in system mode). */
+export interface WriteAs {
+  /** A username or a user id of the org. */
+  as?: string;
+}
 
 /** A stored record: canonical field names to values (IsDeleted, SystemModstamp… included). */
 export type SObjectRecord = Record<string, Value>;
@@ -22,9 +29,13 @@ export interface SalesforceControl {
   readonly connectedApp: Readonly<ConnectedAppConfig>;
   /** The integration user the connected app's tokens act as. */
   readonly integrationUser: { readonly id: string; readonly username: string };
-  insert(type: string, fields: Record<string, unknown>): string;
-  update(type: string, id: string, fields: Record<string, unknown>): void;
-  delete(type: string, id: string): void;
+  /**
+   * Writes as an admin in system mode; with `as` (a username or user id) the write is that user's,
+   * as when a seller saves in the UI: `LastModifiedById` and a change event's `commitUser` name them.
+   */
+  insert(type: string, fields: Record<string, unknown>, opts?: WriteAs): string;
+  update(type: string, id: string, fields: Record<string, unknown>, opts?: WriteAs): void;
+  delete(type: string, id: string, opts?: WriteAs): void;
   /** The stored row (deleted rows too, with IsDeleted true), or undefined. */
   get(type: string, id: string): SObjectRecord | undefined;
   /** Runs SOQL in system mode and returns every matching record (no paging). */
@@ -50,6 +61,13 @@ export interface SalesforceControl {
   /** Assigns a permission set (by API name) to a user (default the integration user). */
   assignPermissionSet(permissionSetName: string, username?: string): string;
   stages(): readonly StageDefinition[];
+  /**
+   * Change Data Capture: select (or deselect) an entity's change events, as an admin does in
+   * Setup → Change Data Capture (`OpportunityChangeEvent`).
+   */
+  selectChangeEvents(changeEventName: string, on?: boolean): void;
+  /** The change events still on the event bus (within the retention window), oldest first. */
+  changeEvents(): RetainedEvent[];
   exportState(): SalesforceState;
   importState(state: SalesforceState): void;
 }
@@ -68,6 +86,12 @@ function userIdOf(ctx: SalesforceContext, username?: string): string {
 export function createControl(ctx: SalesforceContext): SalesforceControl {
   const { org, dml } = ctx;
   const system = () => org.systemActor();
+  // A user's edit in the UI: still system mode here (no field-level security), stamped as that user.
+  const actorOf = (opts?: WriteAs) => {
+    if (!opts?.as) return system();
+    const byId = org.store.get("User", opts.as) ? opts.as : undefined;
+    return { userId: byId ?? userIdOf(ctx, opts.as), system: true };
+  };
   const canonical = (type: string) => {
     const def = org.object(type);
     if (!def)
@@ -89,9 +113,9 @@ export function createControl(ctx: SalesforceContext): SalesforceControl {
         username: String(row?.Username ?? ctx.options.connectedApp.username),
       };
     },
-    insert: (type, fields) => dml.insert(type, fields, system()),
-    update: (type, id, fields) => dml.update(type, id, fields, system()),
-    delete: (type, id) => dml.delete(type, id, system()),
+    insert: (type, fields, opts) => dml.insert(type, fields, actorOf(opts)),
+    update: (type, id, fields, opts) => dml.update(type, id, fields, actorOf(opts)),
+    delete: (type, id, opts) => dml.delete(type, id, actorOf(opts)),
     get: (type, id) => {
       const row = org.store.get(canonical(type), id);
       return row ? { ...row } : undefined;
@@ -114,7 +138,8 @@ export function createControl(ctx: SalesforceContext): SalesforceControl {
     setDailyApiLimit: (limit) => {
       ctx.usage.limit = limit;
     },
-    seedOpportunities: (n, opts) => seedOpportunities(org, n, opts),
+    // A benchmark's bulk seed is set-up, not edits anyone listens for: it publishes no change events.
+    seedOpportunities: (n, opts) => ctx.changeEvents.quietly(() => seedOpportunities(org, n, opts)),
     issueRefreshToken: (username) => ctx.oauth.issueRefreshToken(userIdOf(ctx, username)),
     jwtPrivateKeyPem: () => ctx.oauth.jwtPrivateKeyPem(),
     expireSessions: () => ctx.oauth.expireSessions(),
@@ -132,9 +157,20 @@ export function createControl(ctx: SalesforceContext): SalesforceControl {
       );
     },
     stages: () => org.schema.stages,
-    exportState: () => exportOrgState(org, ctx.oauth, ctx.usage),
+    selectChangeEvents: (name, on = true) => ctx.changeEvents.select(name, on),
+    changeEvents: () => ctx.changeEvents.retained(),
+    exportState: () => ({
+      ...exportOrgState(org, ctx.oauth, ctx.usage),
+      selectedChangeEvents: ctx.changeEvents.selectedEntities(),
+    }),
     importState: (state) => {
-      importOrgState(org, ctx.oauth, ctx.usage, state);
+      ctx.changeEvents.quietly(() => importOrgState(org, ctx.oauth, ctx.usage, state));
+      // The Change Data Capture selection is the org's setup, like its custom fields.
+      const selected = (state as { selectedChangeEvents?: unknown }).selectedChangeEvents;
+      if (Array.isArray(selected)) {
+        for (const e of ctx.changeEvents.selectedEntities()) ctx.changeEvents.select(e, false);
+        for (const e of selected) ctx.changeEvents.select(String(e));
+      }
       ctx.cursors.clear();
     },
   };

@@ -3,7 +3,7 @@
  * Serve it with the kit: `listen(createSalesforceServer({ clock, tokens }, options), shared)`.
  */
 export { ApiUsage } from "./api-usage.js";
-export type { SalesforceControl, SObjectRecord } from "./control.js";
+export type { SalesforceControl, SObjectRecord, WriteAs } from "./control.js";
 export { RecordError, SalesforceApiError } from "./errors.js";
 export { checksumSuffix, toId18 } from "./ids.js";
 export { JWT_BEARER_GRANT, LOGIN_AUDIENCES } from "./oauth.js";

@@ -43,6 +43,23 @@ export interface SalesforceOrgOptions {
   stages?: StageDefinition[];
   /** Open query cursors kept per user before the oldest is dropped (Salesforce: 10). */
   maxOpenCursorsPerUser?: number;
+  /** Change Data Capture on the Streaming API (`/cometd/<version>`). */
+  changeDataCapture?: {
+    /**
+     * Change event names selected in Setup, e.g. `OpportunityChangeEvent`. Default none, as in a new
+     * org: an admin (or `cosell setup` through the Tooling API) selects Opportunity.
+     */
+    selectedEntities?: string[];
+    /** How long events stay on the event bus for replay, in hours (Salesforce: 72). */
+    retentionHours?: number;
+    /** Seconds a CometD `/meta/connect` is held open without events (Salesforce: 110). */
+    longPollSeconds?: number;
+    /**
+     * Entities that can be selected at once (Change Data Capture Developer Guide, "Change Data
+     * Capture Allocations": 5 without the add-on, standard and custom objects together).
+     */
+    maxSelectedEntities?: number;
+  };
 }
 
 /** Credentials the sandbox org is configured with unless told otherwise. Not secrets: a local fake. */
@@ -68,6 +85,12 @@ export interface ResolvedOptions {
   accessTokenTtlSeconds: number;
   stages: StageDefinition[];
   maxOpenCursorsPerUser: number;
+  changeDataCapture: {
+    selectedEntities: string[];
+    retentionHours: number;
+    longPollSeconds: number;
+    maxSelectedEntities: number;
+  };
 }
 
 /** Fills in every default (and normalises the org id to 18 chars). */
@@ -84,5 +107,11 @@ export function resolveOptions(o: SalesforceOrgOptions = {}): ResolvedOptions {
     accessTokenTtlSeconds: o.accessTokenTtlSeconds ?? 7200,
     stages: o.stages ?? [...DEFAULT_STAGES],
     maxOpenCursorsPerUser: o.maxOpenCursorsPerUser ?? 10,
+    changeDataCapture: {
+      selectedEntities: o.changeDataCapture?.selectedEntities ?? [],
+      retentionHours: o.changeDataCapture?.retentionHours ?? 72,
+      longPollSeconds: o.changeDataCapture?.longPollSeconds ?? 110,
+      maxSelectedEntities: o.changeDataCapture?.maxSelectedEntities ?? 5,
+    },
   };
 }

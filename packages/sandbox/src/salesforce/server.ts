@@ -7,6 +7,8 @@ import type {
   TokenRegistry,
 } from "../kit/index.js";
 import { ApiUsage } from "./api-usage.js";
+import { ChangeEventBus } from "./cdc/change-events.js";
+import { createCometdEndpoint } from "./cdc/cometd.js";
 import type { SalesforceContext } from "./context.js";
 import { createControl, type SalesforceControl } from "./control.js";
 import { notFound, SalesforceApiError, sfErrorResponse, sfJson } from "./errors.js";
@@ -124,6 +126,11 @@ export function createSalesforceServer(
   const org = new Org(resolved.orgId, schema, ctx.clock);
   const dml = new Dml(org);
   const usage = new ApiUsage(ctx.clock, resolved.dailyApiLimit);
+  const changeEvents = new ChangeEventBus({
+    clock: ctx.clock,
+    selectedEntities: resolved.changeDataCapture.selectedEntities,
+    retentionMs: resolved.changeDataCapture.retentionHours * 3600 * 1000,
+  });
   const context: SalesforceContext = {
     org,
     dml,
@@ -134,10 +141,19 @@ export function createSalesforceServer(
     cursors: new CursorStore(resolved.maxOpenCursorsPerUser, () => ctx.clock.now().getTime()),
     oauth: new OAuthService({ org, options: resolved, tokens: ctx.tokens, clock: ctx.clock }),
     metadata: new MetadataService(org, dml),
+    changeEvents,
   };
   createIntegrationUser(org, dml, resolved.connectedApp.username);
   createStages(org);
   if (resolved.seed) seedDemoData(org, dml);
+  // From here on every committed write of a selected entity is a change event (the org's own
+  // set-up above is not: it happened before anyone could subscribe).
+  org.store.onCommit = (changes) => changeEvents.capture(changes);
+  const cometd = createCometdEndpoint({
+    bus: changeEvents,
+    tokens: ctx.tokens,
+    longPollSeconds: resolved.changeDataCapture.longPollSeconds,
+  });
 
   async function handle(req: SandboxRequest): Promise<SandboxResponse> {
     const path = req.url.pathname;
@@ -161,6 +177,12 @@ export function createSalesforceServer(
     name: "salesforce",
     control: createControl(context),
     handle,
+    raw(req, res) {
+      if (!cometd.handles(new URL(req.url ?? "/", "http://x").pathname)) return false;
+      cometd.serve(req, res);
+      return true;
+    },
+    close: () => cometd.close(),
     faultResponse(
       fault: Extract<Fault, { kind: "throttle" | "serverError" }>,
       req?: SandboxRequest,

@@ -19,6 +19,8 @@ export interface SalesforceState {
   permissionSetDetails: Array<[string, PermissionSetDetails]>;
   oauth: OAuthState;
   apiUsage: Array<[number, number]>;
+  /** Entities selected for Change Data Capture (absent in states saved before it was kept). */
+  selectedChangeEvents?: string[];
 }
 
 const valueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -38,6 +40,7 @@ const stateSchema = z
       refreshTokens: z.array(z.tuple([z.string(), z.object({ userId: z.string(), clientId: z.string() })])),
     }),
     apiUsage: z.array(z.tuple([z.number(), z.number()])),
+    selectedChangeEvents: z.array(z.string()).optional(),
   })
   .loose();
 

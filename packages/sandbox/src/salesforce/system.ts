@@ -61,6 +61,12 @@ function guarded<T>(fn: () => T): T {
 
 const record = z.record(z.string(), z.unknown());
 
+/** `?as=<username or user id>`: the write is that user's (a seller's save), not the integration user's. */
+const writeAs = (query: URLSearchParams) => {
+  const as = query.get("as");
+  return as ? { as } : {};
+};
+
 /**
  * Salesforce's control routes. `{type}` is an sObject API name (`Opportunity`, `Account`…); writes act
  * as an admin user (validated, stamped with the sandbox clock, not counted against the API allocation).
@@ -69,9 +75,12 @@ const record = z.record(z.string(), z.unknown());
  * |---|---|---|
  * | `GET /salesforce/sobjects/{type}` | | `{ records }`, every live row |
  * | `GET /salesforce/sobjects/{type}/{id}` | | one row (404) |
- * | `POST /salesforce/sobjects/{type}` | fields | a user creates a record: `{ id }` |
- * | `PUT /salesforce/sobjects/{type}/{id}` | fields | a user edits a record |
- * | `DELETE /salesforce/sobjects/{type}/{id}` | | a user deletes a record |
+ * | `POST /salesforce/sobjects/{type}[?as=user]` | fields | a user creates a record: `{ id }` |
+ * | `PUT /salesforce/sobjects/{type}/{id}[?as=user]` | fields | a user edits a record |
+ * | `DELETE /salesforce/sobjects/{type}/{id}[?as=user]` | | a user deletes a record |
+ *
+ * Without `as` a write is stamped as the integration user: under `cosell serve` with Change Data
+ * Capture its event is taken for cosell's own echo. Pass a seller's username to act as a seller.
  * | `POST /salesforce/query` | `{ soql, includeDeleted? }` | runs SOQL in system mode |
  * | `POST /salesforce/seed-opportunities` | `{ count, seed? }` | bulk opportunities for load tests |
  * | `POST /salesforce/fail-next` | `{ statusCode, message, type?, id?, externalId? }` | next matching write fails |
@@ -102,21 +111,21 @@ function controlRoutes(control: SalesforceControl): ControlRoute[] {
       method: "POST",
       path: "/salesforce/sobjects/{type}",
       summary: "a user creates a record: fields",
-      handle: ({ params, body }) =>
-        guarded(() => ({ id: control.insert(params.type!, parseBody(record, body)) })),
+      handle: ({ params, body, query }) =>
+        guarded(() => ({ id: control.insert(params.type!, parseBody(record, body), writeAs(query)) })),
     },
     {
       method: "PUT",
       path: "/salesforce/sobjects/{type}/{id}",
       summary: "a user edits a record: fields",
-      handle: ({ params, body }) =>
-        guarded(() => control.update(params.type!, params.id!, parseBody(record, body))),
+      handle: ({ params, body, query }) =>
+        guarded(() => control.update(params.type!, params.id!, parseBody(record, body), writeAs(query))),
     },
     {
       method: "DELETE",
       path: "/salesforce/sobjects/{type}/{id}",
       summary: "a user deletes a record",
-      handle: ({ params }) => guarded(() => control.delete(params.type!, params.id!)),
+      handle: ({ params, query }) => guarded(() => control.delete(params.type!, params.id!, writeAs(query))),
     },
     {
       method: "POST",

@@ -49,8 +49,7 @@ export interface DataverseHarness {
 export const CLIENT_ID = "0c6b3b9e-3f7a-4d0e-9a51-6d7e8f9a0b1c";
 
 export async function startDataverse(options: DataverseOptions = {}): Promise<DataverseHarness> {
-  const clock = new SandboxClock(T0);
-  clock.freeze();
+  const clock = new SandboxClock(T0, { frozen: true });
   const tokens = new TokenRegistry(clock);
   const log = new RequestLog();
   const faults = new FaultInjector();

@@ -234,6 +234,37 @@ describe("metadata: publisher, solution, columns, keys, publishing", () => {
     );
   });
 
+  it("updates a column's labels by PUT of its definition; its type and name cannot change, PATCH is refused", async () => {
+    const path = `${ATTRS}(LogicalName='cosell_referralid')`;
+    const def = {
+      "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
+      SchemaName: "cosell_ReferralId",
+      LogicalName: "cosell_referralid",
+      MaxLength: 100,
+      DisplayName: label("Referral identifier"),
+      Description: label("Partner Center referral id."),
+    };
+    const put = await h.call("PUT", path, { body: def, headers: { "MSCRM.MergeLabels": "true" } });
+    expect(put.status).toBe(204);
+    const { body } = await h.getJson<{
+      DisplayName: { UserLocalizedLabel: { Label: string } };
+      Description: { UserLocalizedLabel: { Label: string } };
+    }>(`${path}?$select=DisplayName,Description`);
+    expect(body.DisplayName.UserLocalizedLabel.Label).toBe("Referral identifier");
+    expect(body.Description.UserLocalizedLabel.Label).toBe("Partner Center referral id.");
+
+    const retype = await h.call("PUT", path, {
+      body: { ...def, "@odata.type": "Microsoft.Dynamics.CRM.MemoAttributeMetadata" },
+    });
+    expect(retype.status).toBe(400);
+    expect((await errorOf(retype)).message).toMatch(/type of a column cannot change/);
+    const rename = await h.call("PUT", path, { body: { ...def, SchemaName: "cosell_Other" } });
+    expect(rename.status).toBe(400);
+    const { DisplayName: _, ...unnamed } = def;
+    expect((await h.call("PUT", path, { body: unnamed })).status).toBe(400);
+    expect((await h.call("PATCH", path, { body: def })).status).toBe(405);
+  });
+
   it("creates an alternate key that is Pending on the next request, then Active, and upserts by it", async () => {
     const created = await h.call("POST", "EntityDefinitions(LogicalName='opportunity')/Keys", {
       body: {

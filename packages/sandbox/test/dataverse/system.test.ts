@@ -3,7 +3,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startControlServer } from "../../src/control/server.js";
 import type { SystemContext } from "../../src/control/system.js";
 import { dataverseSystem } from "../../src/dataverse/index.js";
-import { createEntraServer, EntraDirectory, sandboxMsalAuthority } from "../../src/entra/index.js";
+import {
+  createEntraServer,
+  EntraDirectory,
+  EntraSignIns,
+  sandboxMsalAuthority,
+} from "../../src/entra/index.js";
 import { graphSystem } from "../../src/graph/index.js";
 import { FaultInjector, listen, RequestLog, SandboxClock, TokenRegistry } from "../../src/kit/index.js";
 
@@ -18,9 +23,14 @@ async function context(): Promise<SystemContext> {
   const log = new RequestLog();
   const faults = new FaultInjector();
   const directory = new EntraDirectory();
-  const entra = await listen(createEntraServer({ directory, tokens, clock }), { clock, log, faults });
+  const signIns = new EntraSignIns(clock);
+  const entra = await listen(createEntraServer({ directory, tokens, clock, signIns }), {
+    clock,
+    log,
+    faults,
+  });
   closers.push(entra.close);
-  return { clock, log, faults, tokens, entra: { directory, url: entra.url } };
+  return { clock, log, faults, tokens, entra: { directory, url: entra.url, signIns } };
 }
 
 async function startBoth(ctx: SystemContext, restored?: { dataverse?: unknown; graph?: unknown }) {

@@ -28,8 +28,7 @@ export interface GraphHarness {
 }
 
 export async function startGraph(options: GraphOptions = {}): Promise<GraphHarness> {
-  const clock = new SandboxClock(new Date("2025-03-03T09:00:00Z"));
-  clock.freeze();
+  const clock = new SandboxClock(new Date("2025-03-03T09:00:00Z"), { frozen: true });
   const tokens = new TokenRegistry(clock);
   const faults = new FaultInjector();
   const log = new RequestLog();

@@ -1,4 +1,4 @@
-import type { Referral } from "@cosell/core";
+import { type Referral, referralPatch } from "@cosell/core";
 import { type Sandbox, startSandbox } from "../../src/index.js";
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -9,8 +9,29 @@ export function startFrozen(): Promise<Sandbox> {
   return startSandbox({ clockStart: T0, freezeClock: true });
 }
 
-/** An access token for Partner Center, by the client-secret grant over plain HTTP. */
+/**
+ * A user access token for Partner Center (the Referrals API takes only App+User tokens): the sync
+ * user's refresh token redeemed by the refresh-token grant over plain HTTP, valid on the sandbox clock.
+ */
 export async function pcToken(sandbox: Sandbox<"partnerCenter">): Promise<string> {
+  const c = sandbox.credentials.partnerCenter;
+  const refresh = sandbox.signIns.issueRefreshToken(c.tenantId, c.clientId, c.user.username);
+  const res = await fetch(c.tokenEndpoint, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "refresh_token",
+      client_id: c.clientId,
+      refresh_token: refresh.token,
+      scope: `${c.scope} openid profile offline_access`,
+    }),
+  });
+  if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+/** An access token for Partner Center's webhook API (its own audience), by the client-secret grant. */
+export async function webhookToken(sandbox: Sandbox<"partnerCenter">): Promise<string> {
   const c = sandbox.credentials.partnerCenter;
   const res = await fetch(c.tokenEndpoint, {
     method: "POST",
@@ -19,7 +40,7 @@ export async function pcToken(sandbox: Sandbox<"partnerCenter">): Promise<string
       grant_type: "client_credentials",
       client_id: c.clientId,
       client_secret: c.clientSecret,
-      scope: c.scope,
+      scope: c.webhookScope,
     }),
   });
   if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${await res.text()}`);
@@ -81,7 +102,11 @@ export function newReferralBody(overrides: Record<string, unknown> = {}): Record
         { firstName: "Sue", lastName: "Smith", email: "sue@contoso.example", phoneNumber: "+1 425 555 0100" },
       ],
     },
-    consent: { consentToShareReferralWithMicrosoftSellers: true, consentToContact: true },
+    consent: {
+      consentToShareReferralWithMicrosoftSellers: true,
+      consentToToShareInfoWithOthers: true,
+      consentToContact: true,
+    },
     details: {
       notes: "Wants Dynamics 365 for field service.",
       dealValue: 50000,
@@ -105,8 +130,11 @@ export async function createReferral(api: Api, overrides: Record<string, unknown
   return res.body;
 }
 
-/** PUTs `referral` with its own eTag. */
-export function put(
+/**
+ * PATCHes `referral` with `changes`: a JSON Patch of the paths that differ (core's `referralPatch`),
+ * its own eTag as If-Match and `Prefer: return=representation`.
+ */
+export function patch(
   api: Api,
   referral: Referral,
   changes: Record<string, unknown> = {},
@@ -116,5 +144,8 @@ export function put(
     Referral & {
       error?: { code: string; message: string; innerError?: { code?: string; fields?: string[] } };
     }
-  >("PUT", `${REFERRALS}/${referral.id}`, { ...referral, ...changes }, { "if-match": eTag });
+  >("PATCH", `${REFERRALS}/${referral.id}`, referralPatch(referral, { ...referral, ...changes }), {
+    "if-match": eTag,
+    prefer: "return=representation",
+  });
 }

@@ -5,15 +5,15 @@ import {
   type Api,
   createReferral,
   DAY_MS,
+  patch,
   pcApi,
   pcToken,
-  put,
   REFERRALS,
   startFrozen,
   T0,
 } from "./helpers.js";
 
-type Answer = Awaited<ReturnType<typeof put>>;
+type Answer = Awaited<ReturnType<typeof patch>>;
 
 let sandbox: Sandbox;
 let api: Api;
@@ -35,9 +35,9 @@ function expectRefused(res: Answer, reason: string, messagePart?: string) {
 }
 
 describe("inbound referrals (sent by a Microsoft seller)", () => {
-  it("arrive New/Received with 14 days to answer, a customer, contact, solution and Microsoft seller", async () => {
+  it("arrive New/Pending (direction Incoming) with 14 days to answer, a customer, contact, solution and Microsoft seller", async () => {
     const r = sandbox.partnerCenter.sendInboundReferral();
-    expect([r.status, r.substatus, r.direction, r.type]).toEqual(["New", "Received", "Incoming", "Shared"]);
+    expect([r.status, r.substatus, r.direction, r.type]).toEqual(["New", "Pending", "Incoming", "Shared"]);
     expect(r.expirationDateTime).toBe(new Date(T0.getTime() + 14 * DAY_MS).toISOString());
     expect(r.inviteContext?.invitedBy?.organizationId).toBe("msft");
     expect(r.customerProfile?.name).toBeTruthy();
@@ -54,10 +54,10 @@ describe("inbound referrals (sent by a Microsoft seller)", () => {
     expect(r.details?.currency).toBe("USD");
   });
 
-  it("accept: New/Received → Active/Accepted with the accept fields; acceptedDateTime stamped", async () => {
+  it("accept: New/Pending → Active/Accepted with the accept fields; acceptedDateTime stamped", async () => {
     const r = sandbox.partnerCenter.sendInboundReferral();
     sandbox.clock.advance(60_000);
-    const res = await put(api, r, {
+    const res = await patch(api, r, {
       status: "Active",
       substatus: "Accepted",
       externalReferenceId: "opp-1",
@@ -75,7 +75,7 @@ describe("inbound referrals (sent by a Microsoft seller)", () => {
 
   it("accepting cannot change fields outside ACCEPT_FIELDS (solutions)", async () => {
     const r = sandbox.partnerCenter.sendInboundReferral();
-    const res = await put(api, r, {
+    const res = await patch(api, r, {
       status: "Active",
       substatus: "Accepted",
       details: { ...r.details, requirements: { solutions: [{ id: "other", type: "Name" }] } },
@@ -87,7 +87,7 @@ describe("inbound referrals (sent by a Microsoft seller)", () => {
   it("a received referral allows no edits without an answer", async () => {
     const r = sandbox.partnerCenter.sendInboundReferral();
     expectRefused(
-      await put(api, r, { externalReferenceId: "opp-early" }),
+      await patch(api, r, { externalReferenceId: "opp-early" }),
       "FIELD_NOT_EDITABLE",
       "externalReferenceId",
     );
@@ -96,11 +96,11 @@ describe("inbound referrals (sent by a Microsoft seller)", () => {
   it("decline needs a statusReason, then closes it Declined", async () => {
     const r = sandbox.partnerCenter.sendInboundReferral();
     expectRefused(
-      await put(api, r, { status: "Closed", substatus: "Declined" }),
+      await patch(api, r, { status: "Closed", substatus: "Declined" }),
       "REASON_REQUIRED",
       "statusReason",
     );
-    const ok = await put(api, r, { status: "Closed", substatus: "Declined", statusReason: "No capacity" });
+    const ok = await patch(api, r, { status: "Closed", substatus: "Declined", statusReason: "No capacity" });
     expect(ok.status).toBe(200);
     expect([ok.body.status, ok.body.substatus, ok.body.statusReason]).toEqual([
       "Closed",
@@ -112,19 +112,19 @@ describe("inbound referrals (sent by a Microsoft seller)", () => {
   it("a received referral cannot jump to Won or to Engaged", async () => {
     const r = sandbox.partnerCenter.sendInboundReferral();
     expectRefused(
-      await put(api, r, { status: "Closed", substatus: "Won" }),
+      await patch(api, r, { status: "Closed", substatus: "Won" }),
       "TRANSITION_NOT_ALLOWED",
-      "New/Received",
+      "New/Pending",
     );
-    expectRefused(await put(api, r, { status: "Active", substatus: "Engaged" }), "TRANSITION_NOT_ALLOWED");
+    expectRefused(await patch(api, r, { status: "Active", substatus: "Engaged" }), "TRANSITION_NOT_ALLOWED");
   });
 });
 
 describe("14-day expiry on the sandbox clock", () => {
-  it("still Received 1 s before the window closes, Closed/Expired 1 s after", async () => {
+  it("still New/Pending 1 s before the window closes, Closed/Expired 1 s after", async () => {
     const r = sandbox.partnerCenter.sendInboundReferral();
     sandbox.clock.set(new Date(T0.getTime() + 14 * DAY_MS - 1000));
-    expect((await get(r.id)).substatus).toBe("Received");
+    expect((await get(r.id)).substatus).toBe("Pending");
     sandbox.clock.set(new Date(T0.getTime() + 14 * DAY_MS + 1000));
     const expired = await get(r.id);
     expect([expired.status, expired.substatus]).toEqual(["Closed", "Expired"]);
@@ -143,8 +143,19 @@ describe("14-day expiry on the sandbox clock", () => {
   it("an expired referral can no longer be accepted", async () => {
     const r = sandbox.partnerCenter.sendInboundReferral();
     sandbox.clock.advance(15 * DAY_MS);
-    const res = await put(api, await get(r.id), { status: "Active", substatus: "Accepted" });
+    const res = await patch(api, await get(r.id), { status: "Active", substatus: "Accepted" });
     expectRefused(res, "DEAL_ARCHIVED", "archived");
+  });
+
+  it("expires exactly the inbound referrals still New/Pending when their expirationDateTime passes", async () => {
+    const waiting = sandbox.partnerCenter.sendInboundReferral();
+    const answered = sandbox.partnerCenter.sendInboundReferral();
+    expect(waiting.expirationDateTime).toBe(new Date(T0.getTime() + 14 * DAY_MS).toISOString());
+    expect((await patch(api, answered, { status: "Active", substatus: "Accepted" })).status).toBe(200);
+    sandbox.clock.advance(15 * DAY_MS);
+    const [w, a] = [await get(waiting.id), await get(answered.id)];
+    expect([w.status, w.substatus, w.direction]).toEqual(["Closed", "Expired", "Incoming"]);
+    expect([a.status, a.substatus]).toEqual(["Active", "Accepted"]);
   });
 
   it("accepted and outbound referrals do not expire", async () => {
@@ -157,19 +168,19 @@ describe("14-day expiry on the sandbox clock", () => {
 describe("accepted referrals", () => {
   it("edit the editable fields; win closes them; then they are read-only", async () => {
     const r = await createReferral(api);
-    const edited = await put(api, r, {
+    const edited = await patch(api, r, {
       name: "Bigger deal",
       details: { ...r.details, dealValue: 75_000, notes: "Scope grew" },
     });
     expect(edited.status).toBe(200);
-    const won = await put(api, edited.body, { status: "Closed", substatus: "Won" });
+    const won = await patch(api, edited.body, { status: "Closed", substatus: "Won" });
     expect([won.status, won.body.substatus]).toEqual([200, "Won"]);
 
-    expectRefused(await put(api, won.body, { name: "After the fact" }), "DEAL_ARCHIVED", "name");
-    expectRefused(await put(api, won.body, { status: "Active", substatus: "Accepted" }), "DEAL_ARCHIVED");
+    expectRefused(await patch(api, won.body, { name: "After the fact" }), "DEAL_ARCHIVED", "name");
+    expectRefused(await patch(api, won.body, { status: "Active", substatus: "Accepted" }), "DEAL_ARCHIVED");
 
     // Sending it back unchanged is not an edit: it answers the referral as it is.
-    const same = await put(api, won.body);
+    const same = await patch(api, won.body);
     expect(same.status).toBe(200);
     expect(same.body.eTag).toBe(won.body.eTag);
   });
@@ -177,24 +188,24 @@ describe("accepted referrals", () => {
   it("winning cannot carry edits, and losing needs a reason", async () => {
     const r = await createReferral(api);
     expectRefused(
-      await put(api, r, { status: "Closed", substatus: "Won", name: "x" }),
+      await patch(api, r, { status: "Closed", substatus: "Won", name: "x" }),
       "FIELD_NOT_EDITABLE",
       "win",
     );
-    expectRefused(await put(api, r, { status: "Closed", substatus: "Lost" }), "REASON_REQUIRED");
-    const lost = await put(api, r, { status: "Closed", substatus: "Lost", statusReason: "Budget cut" });
+    expectRefused(await patch(api, r, { status: "Closed", substatus: "Lost" }), "REASON_REQUIRED");
+    const lost = await patch(api, r, { status: "Closed", substatus: "Lost", statusReason: "Budget cut" });
     expect([lost.status, lost.body.substatus, lost.body.statusReason]).toEqual([200, "Lost", "Budget cut"]);
   });
 
   it("the customer is not editable after creation, and only Microsoft declines an invitation", async () => {
     const r = await createReferral(api);
     expectRefused(
-      await put(api, r, { customerProfile: { ...r.customerProfile, name: "Someone else" } }),
+      await patch(api, r, { customerProfile: { ...r.customerProfile, name: "Someone else" } }),
       "FIELD_NOT_EDITABLE",
       "customerProfile",
     );
     expectRefused(
-      await put(api, r, { status: "Closed", substatus: "Declined", statusReason: "x" }),
+      await patch(api, r, { status: "Closed", substatus: "Declined", statusReason: "x" }),
       "TRANSITION_NOT_ALLOWED",
       "only Microsoft",
     );
@@ -205,7 +216,7 @@ describe("co-sell invitations", () => {
   it("the partner invites Microsoft by PUT (type Shared); the server stamps the invitation", async () => {
     const r = await createReferral(api);
     sandbox.clock.advance(5000);
-    const res = await put(api, r, {
+    const res = await patch(api, r, {
       type: "Shared",
       inviteContext: { notes: "Need help with the architecture", invitedDateTime: "2020-01-01T00:00:00Z" },
     });
@@ -213,18 +224,18 @@ describe("co-sell invitations", () => {
     expect(res.body.type).toBe("Shared");
     expect(res.body.inviteContext?.invitedDateTime).toBe(new Date(T0.getTime() + 5000).toISOString());
     expect(res.body.expirationDateTime).toBe(new Date(T0.getTime() + 5000 + 14 * DAY_MS).toISOString());
-    expectRefused(await put(api, res.body, { type: "Independent" }), "FIELD_NOT_EDITABLE", "Independent");
+    expectRefused(await patch(api, res.body, { type: "Independent" }), "FIELD_NOT_EDITABLE", "Independent");
   });
 
   it("Microsoft engages (Engaged) once; the partner cannot engage for it", async () => {
     const r = await createReferral(api, { type: "Shared" });
-    expectRefused(await put(api, r, { substatus: "Engaged" }), "TRANSITION_NOT_ALLOWED", "Microsoft");
+    expectRefused(await patch(api, r, { substatus: "Engaged" }), "TRANSITION_NOT_ALLOWED", "Microsoft");
     const engaged = sandbox.partnerCenter.engage(r.id);
     expect([engaged.status, engaged.substatus]).toEqual(["Active", "Engaged"]);
     expect(engaged.inviteContext?.engagedDateTime).toBe(T0.toISOString());
     expect(() => sandbox.partnerCenter.engage(r.id)).toThrow(/already engaged/i);
     // The partner keeps working the engaged deal.
-    const edited = await put(api, await get(r.id), { name: "Co-sell deal" });
+    const edited = await patch(api, await get(r.id), { name: "Co-sell deal" });
     expect([edited.status, edited.body.substatus]).toEqual([200, "Engaged"]);
   });
 

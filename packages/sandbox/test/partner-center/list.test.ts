@@ -130,10 +130,13 @@ describe("$filter and $orderby", () => {
     s.clock.advance(1000);
     accepted = (
       await a<Referral>(
-        "PUT",
+        "PATCH",
         `${REFERRALS}/${toAccept.id}`,
-        { ...toAccept, status: "Active", substatus: "Accepted" },
-        { "if-match": toAccept.eTag ?? "" },
+        [
+          { op: "replace", path: "/status", value: "Active" },
+          { op: "replace", path: "/substatus", value: "Accepted" },
+        ],
+        { "if-match": toAccept.eTag ?? "", prefer: "return=representation" },
       )
     ).body;
   });

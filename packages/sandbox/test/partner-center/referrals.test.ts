@@ -5,9 +5,9 @@ import {
   type Api,
   createReferral,
   newReferralBody,
+  patch,
   pcApi,
   pcToken,
-  put,
   REFERRALS,
   startFrozen,
   T0,
@@ -172,11 +172,11 @@ describe("GET /v1.0/engagements/referrals/{id}", () => {
   });
 });
 
-describe("PUT /v1.0/engagements/referrals/{id} with If-Match", () => {
+describe("PATCH /v1.0/engagements/referrals/{id} with If-Match", () => {
   it("every write gets a new eTag and bumps updatedDateTime on the sandbox clock", async () => {
     const created = await createReferral(api);
     sandbox.clock.advance(1000);
-    const first = await put(api, created, { details: { ...created.details, notes: "first" } });
+    const first = await patch(api, created, { details: { ...created.details, notes: "first" } });
     expect(first.status).toBe(200);
     expect(first.body.details?.notes).toBe("first");
     expect(first.body.eTag).not.toBe(created.eTag);
@@ -184,7 +184,7 @@ describe("PUT /v1.0/engagements/referrals/{id} with If-Match", () => {
     expect(first.body.createdDateTime).toBe(created.createdDateTime);
 
     sandbox.clock.advance(1000);
-    const second = await put(api, first.body, { name: "Renamed" });
+    const second = await patch(api, first.body, { name: "Renamed" });
     expect(second.body.eTag).not.toBe(first.body.eTag);
     expect(second.body.updatedDateTime).toBe(new Date(T0.getTime() + 2000).toISOString());
     sandbox.clock.set(T0);
@@ -192,58 +192,102 @@ describe("PUT /v1.0/engagements/referrals/{id} with If-Match", () => {
 
   it("412 preconditionFailed for a stale eTag, and nothing changes", async () => {
     const created = await createReferral(api);
-    const updated = await put(api, created, { name: "v2" });
-    const stale = await put(api, created, { name: "v3" }, created.eTag ?? "");
+    const updated = await patch(api, created, { name: "v2" });
+    const stale = await patch(api, created, { name: "v3" }, created.eTag ?? "");
     expect(stale.status).toBe(412);
     expect(stale.body.error?.code).toBe("preconditionFailed");
     expect(stale.body.error?.message).toContain(updated.body.eTag ?? "?");
     expect((await api<Referral>("GET", `${REFERRALS}/${created.id}`)).body.name).toBe("v2");
   });
 
-  it("400 invalidRequest without If-Match", async () => {
+  it("PUT is obsolete: 405 naming PATCH, nothing changes", async () => {
     const created = await createReferral(api);
-    const res = await api<ErrorBody>("PUT", `${REFERRALS}/${created.id}`, { ...created, name: "x" });
-    expect(res.status).toBe(400);
-    expect(res.body.error.code).toBe("invalidRequest");
-    expect(res.body.error.message).toContain("If-Match");
+    const res = await api<ErrorBody>(
+      "PUT",
+      `${REFERRALS}/${created.id}`,
+      { ...created, name: "x" },
+      {
+        "if-match": created.eTag ?? "",
+      },
+    );
+    expect(res.status).toBe(405);
+    expect(res.body.error.message).toContain("PATCH");
+    expect((await api<Referral>("GET", `${REFERRALS}/${created.id}`)).body.name).toBe(created.name);
   });
 
-  it("ignores server-owned fields in the body and refuses an id that differs from the URL", async () => {
+  it("If-Match is optional: a PATCH without it applies", async () => {
     const created = await createReferral(api);
-    const res = await put(api, created, { createdDateTime: "1999-01-01T00:00:00Z", direction: "Incoming" });
-    expect(res.status).toBe(200);
-    expect(res.body.createdDateTime).toBe(created.createdDateTime);
-    expect(res.body.direction).toBe("Outgoing");
-    const other = await put(api, res.body, { id: "another" });
-    expect(other.status).toBe(400);
-    expect(other.body.error?.message).toContain('"id"');
+    const res = await api<Referral>("PATCH", `${REFERRALS}/${created.id}`, [
+      { op: "replace", path: "/name", value: "No If-Match" },
+    ]);
+    expect(res.status).toBe(204);
+    expect((await api<Referral>("GET", `${REFERRALS}/${created.id}`)).body.name).toBe("No If-Match");
+  });
+
+  it("refuses server-owned paths (id, createdDateTime, direction) with 400", async () => {
+    const created = await createReferral(api);
+    for (const path of ["/id", "/createdDateTime", "/direction"]) {
+      const res = await api<ErrorBody>(
+        "PATCH",
+        `${REFERRALS}/${created.id}`,
+        [{ op: "replace", path, value: "x" }],
+        { "if-match": created.eTag ?? "" },
+      );
+      expect(res.status, path).toBe(400);
+      expect(res.body.error.message).toContain(path);
+    }
   });
 
   it("accepts the weak and unquoted spellings of the current eTag", async () => {
     const created = await createReferral(api);
     const bare = (created.eTag ?? "").replace(/"/g, "");
-    expect((await put(api, created, { name: "a" }, bare)).status).toBe(200);
+    expect((await patch(api, created, { name: "a" }, bare)).status).toBe(200);
     const current = (await api<Referral>("GET", `${REFERRALS}/${created.id}`)).body;
-    expect((await put(api, current, { name: "b" }, `W/${current.eTag}`)).status).toBe(200);
-    expect((await put(api, current, { name: "c" }, `W/${current.eTag}`)).status).toBe(412);
+    expect((await patch(api, current, { name: "b" }, `W/${current.eTag}`)).status).toBe(200);
+    expect((await patch(api, current, { name: "c" }, `W/${current.eTag}`)).status).toBe(412);
   });
 });
 
 describe("PATCH /v1.0/engagements/referrals/{id}", () => {
-  it("applies JSON-Patch operations through the same checks", async () => {
+  it("applies JSON-Patch operations through the same checks; the referral comes back only with Prefer", async () => {
     const created = await createReferral(api);
-    const res = await api<Referral>(
-      "PATCH",
-      `${REFERRALS}/${created.id}`,
-      [
-        { op: "replace", path: "/details/notes", value: "patched" },
-        { op: "add", path: "/details/campaignId", value: "cmp-7" },
-      ],
-      { "if-match": created.eTag ?? "" },
-    );
+    const ops = [
+      { op: "replace", path: "/details/notes", value: "patched" },
+      { op: "add", path: "/details/campaignId", value: "cmp-7" },
+    ];
+    const res = await api<Referral>("PATCH", `${REFERRALS}/${created.id}`, ops, {
+      "if-match": created.eTag ?? "",
+      prefer: "return=representation",
+    });
     expect(res.status).toBe(200);
     expect(res.body.details).toMatchObject({ notes: "patched", campaignId: "cmp-7" });
     expect(res.body.eTag).not.toBe(created.eTag);
+
+    const quiet = await api(
+      "PATCH",
+      `${REFERRALS}/${created.id}`,
+      [{ op: "replace", path: "/name", value: "Quiet" }],
+      { "if-match": res.body.eTag ?? "" },
+    );
+    expect(quiet.status).toBe(204);
+    expect(quiet.body).toBeUndefined();
+  });
+
+  it("refuses remove and unknown paths with 400, naming them", async () => {
+    const created = await createReferral(api);
+    const remove = await api<ErrorBody>("PATCH", `${REFERRALS}/${created.id}`, [
+      { op: "remove", path: "/details/notes" },
+    ]);
+    expect(remove.status).toBe(400);
+    expect(remove.body.error.message).toContain("replace or add");
+    const unknown = await api<ErrorBody>("PATCH", `${REFERRALS}/${created.id}`, [
+      { op: "replace", path: "/madeUp/field", value: 1 },
+    ]);
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.message).toContain("/madeUp/field");
+    expect((await api<Referral>("GET", `${REFERRALS}/${created.id}`)).body.details?.notes).toBe(
+      created.details?.notes,
+    );
   });
 
   it("refuses server-owned paths (400), stale eTags (412) and lifecycle violations (409)", async () => {

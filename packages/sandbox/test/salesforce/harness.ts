@@ -32,8 +32,7 @@ export async function startOrg(
   options: SalesforceOrgOptions = {},
   start = new Date("2025-03-10T09:00:00.000Z"),
 ): Promise<TestOrg> {
-  const clock = new SandboxClock(start);
-  clock.freeze();
+  const clock = new SandboxClock(start, { frozen: true });
   const tokens = new TokenRegistry(clock);
   const log = new RequestLog();
   const faults = new FaultInjector();

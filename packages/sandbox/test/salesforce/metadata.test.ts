@@ -118,16 +118,32 @@ describe("CustomField via the Metadata API", () => {
       type: "Text",
       length: 40,
     });
+    const earlier = { field: "Opportunity.MS_Referral_Id__c", readable: true, editable: true };
+    const readOnly = { field: "Opportunity.MS_Status__c", readable: true, editable: false };
+    // An update replaces the field permissions: one that lists only the new field revokes the earlier grant.
     await conn.metadata.upsert("PermissionSet", {
       fullName: "Cosell_Integration",
       label: "Cosell Integration",
-      fieldPermissions: [{ field: "Opportunity.MS_Status__c", readable: true, editable: false }],
+      fieldPermissions: [readOnly],
     } as never);
-    // Merged: the earlier grant stays.
+    const partial = (await conn.metadata.read("PermissionSet", "Cosell_Integration")) as unknown as {
+      fieldPermissions: unknown;
+    };
+    expect([partial.fieldPermissions].flat()).toEqual([readOnly]);
+    expect((await rejection(conn.query("SELECT MS_Referral_Id__c FROM Opportunity"))).errorCode).toBe(
+      "INVALID_FIELD",
+    );
+    // The full list keeps both.
+    await conn.metadata.upsert("PermissionSet", {
+      fullName: "Cosell_Integration",
+      label: "Cosell Integration",
+      fieldPermissions: [earlier, readOnly],
+    } as never);
     const read = (await conn.metadata.read("PermissionSet", "Cosell_Integration")) as unknown as {
       fieldPermissions: unknown[];
     };
     expect(read.fieldPermissions).toHaveLength(2);
+    expect((await conn.query("SELECT MS_Referral_Id__c FROM Opportunity LIMIT 1")).done).toBe(true);
     expect((await conn.query("SELECT MS_Status__c FROM Opportunity LIMIT 1")).done).toBe(true);
     const err = await rejection(
       conn

@@ -5,9 +5,9 @@ import {
   type Api,
   createReferral,
   DAY_MS,
+  patch,
   pcApi,
   pcToken,
-  put,
   REFERRALS,
   startFrozen,
   T0,
@@ -57,7 +57,7 @@ describe("control API over HTTP", () => {
   it("acts as a Microsoft seller: send, edit notes, and engage on / decline invitations", async () => {
     const sent = await control<Referral>("POST", "/microsoft/referrals", { name: "From Microsoft" });
     expect(sent.status).toBe(200);
-    expect([sent.body.name, sent.body.substatus]).toEqual(["From Microsoft", "Received"]);
+    expect([sent.body.name, sent.body.substatus]).toEqual(["From Microsoft", "Pending"]);
     const notes = await control<Referral>("POST", `/microsoft/referrals/${sent.body.id}/notes`, {
       notes: "Hello",
     });
@@ -172,11 +172,11 @@ describe("fault injection", () => {
       script: [{ server: "partner-center", fault: { kind: "preconditionFailed" } }],
     });
     expect((await api("GET", `${REFERRALS}/${r.id}`)).status).toBe(200); // reads are not affected
-    const refused = await put(api, r, { name: "mine" });
+    const refused = await patch(api, r, { name: "mine" });
     expect([refused.status, refused.body.error?.code]).toEqual([412, "preconditionFailed"]);
     const current = (await api<Referral>("GET", `${REFERRALS}/${r.id}`)).body;
     expect(current.eTag).not.toBe(r.eTag);
-    expect((await put(api, current, { name: "mine" })).status).toBe(200);
+    expect((await patch(api, current, { name: "mine" })).status).toBe(200);
   });
 
   it("rates apply to every request until cleared; latency is added", async () => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Referral } from "@cosell/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SandboxError, startSandbox } from "../../src/index.js";
-import { createReferral, pcApi, pcToken, REFERRALS } from "../partner-center/helpers.js";
+import { createReferral, pcApi, pcToken, REFERRALS, webhookToken } from "../partner-center/helpers.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -99,13 +99,14 @@ describe("snapshots", () => {
     const api = pcApi(first, await pcToken(first));
     const outbound = await createReferral(api);
     const inbound = first.partnerCenter.sendInboundReferral();
-    await api("POST", "/webhooks/v1/registration", {
+    const hooks = pcApi(first, await webhookToken(first));
+    await hooks("POST", first.credentials.partnerCenter.webhookRegistrationUrl, {
       WebhookUrl: "http://127.0.0.1:9/hook",
       WebhookEvents: ["referral-updated"],
     });
     first.clock.advance(3 * 24 * 3600 * 1000);
     const creds = first.credentials.partnerCenter;
-    const certificatePem = first.partnerCenter.webhooks.certificatePem();
+    const certificatePem = await first.partnerCenter.webhooks.certificatePem();
     const referrals = first.partnerCenter.all();
     const oldToken = await pcToken(first);
     await first.stop();
@@ -125,13 +126,13 @@ describe("snapshots", () => {
       expect(second.clock.now().toISOString()).toBe("2026-05-04T00:00:00.000Z");
       expect(second.partnerCenter.all()).toEqual(referrals);
       expect(second.partnerCenter.webhooks.registration()).toMatchObject({ url: "http://127.0.0.1:9/hook" });
-      expect(second.partnerCenter.webhooks.certificatePem()).toBe(certificatePem);
+      expect(await second.partnerCenter.webhooks.certificatePem()).toBe(certificatePem);
       // Tokens are not kept: clients sign in again with the same credentials.
       expect((await pcApi(second, oldToken)("GET", REFERRALS)).status).toBe(401);
       const api2 = pcApi(second, await pcToken(second));
       const got = await api2<Referral>("GET", `${REFERRALS}/${outbound.id}`);
       expect(got.body.eTag).toBe(outbound.eTag);
-      expect((await api2<Referral>("GET", `${REFERRALS}/${inbound.id}`)).body.substatus).toBe("Received");
+      expect((await api2<Referral>("GET", `${REFERRALS}/${inbound.id}`)).body.substatus).toBe("Pending");
       // A fresh referral keeps the sample rotation going rather than repeating the first customer.
       expect(second.partnerCenter.sendInboundReferral().customerProfile?.name).not.toBe(
         inbound.customerProfile?.name,

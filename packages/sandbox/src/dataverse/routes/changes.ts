@@ -5,8 +5,7 @@ import { decodeSkipToken, encodeSkipToken } from "../odata/paging-cookie.js";
 import { contextPath, serializeRow } from "../records/reads.js";
 import type { TableDef } from "../schema/types.js";
 import type { DeletedEntry, Row } from "../store/store.js";
-import type { CollectionQuery } from "./collection-query.js";
-import { appliedPreferences } from "./collection-query.js";
+import { appliedPreferences, type CollectionQuery } from "./collection-options.js";
 import { type DvRequest, odataJson, withQueryOption } from "./respond.js";
 
 /**

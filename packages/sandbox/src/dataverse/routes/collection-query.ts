@@ -3,9 +3,6 @@ import type { Env } from "../env.js";
 import { dvErrors } from "../errors.js";
 import { decodeSkipToken, encodeSkipToken } from "../odata/paging-cookie.js";
 import {
-  type ExpandItem,
-  type OrderByItem,
-  type Preferences,
   parseExpand,
   parseOrderBy,
   parsePrefer,
@@ -27,6 +24,7 @@ import {
 import type { TableDef } from "../schema/types.js";
 import type { Row, Stored } from "../store/store.js";
 import { trackedQuery } from "./changes.js";
+import { appliedPreferences, type CollectionQuery } from "./collection-options.js";
 import { type DvRequest, odataJson, withQueryOption } from "./respond.js";
 
 const KNOWN_OPTIONS = new Set([
@@ -41,16 +39,6 @@ const KNOWN_OPTIONS = new Set([
 ]);
 
 /** The query options of a collection request, parsed and validated against the table. */
-export interface CollectionQuery {
-  select?: string[];
-  expand?: ExpandItem[];
-  orderby?: OrderByItem[];
-  filter?: string;
-  top?: number;
-  count: boolean;
-  prefs: Preferences;
-}
-
 /** Parses and validates `$select`, `$expand`, `$orderby`, `$filter`, `$top` and `Prefer` for `table`. */
 export function parseCollectionQuery(env: Env, table: TableDef, req: DvRequest): CollectionQuery {
   const p = req.url.searchParams;
@@ -81,20 +69,6 @@ export function parseCollectionQuery(env: Env, table: TableDef, req: DvRequest):
     if (e instanceof QueryOptionError) throw dvErrors.badRequest(e.message, "0x80060888");
     throw e;
   }
-}
-
-/** `Preference-Applied` for the preferences a read honoured. */
-export function appliedPreferences(
-  prefs: Preferences,
-  pageSize: number | undefined,
-  extra: string[] = [],
-): Record<string, string> {
-  const applied = [...extra];
-  if (prefs.maxPageSize !== undefined && pageSize !== undefined)
-    applied.push(`odata.maxpagesize=${pageSize}`);
-  if (prefs.includeAnnotationsRaw !== undefined)
-    applied.push(`odata.include-annotations="${prefs.includeAnnotationsRaw}"`);
-  return applied.length > 0 ? { "Preference-Applied": applied.join(",") } : {};
 }
 
 /** Decodes the sort values of a paging cookie back into stored values of the sort columns. */

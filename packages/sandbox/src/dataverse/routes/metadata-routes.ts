@@ -12,6 +12,7 @@ import {
   createKey,
   entityJson,
   keyJson,
+  updateAttribute,
 } from "../schema/metadata.js";
 import type { TableDef } from "../schema/types.js";
 import type { PathSegment, SegmentKey } from "./resource-path.js";
@@ -215,6 +216,10 @@ export function metadataRoute(env: Env, segments: PathSegment[], req: DvRequest)
         "0x80040217",
         `Could not find an attribute with specified name: ${name}.`,
       );
+    if (req.method === "PUT" && !item) {
+      updateAttribute(col, readJson(req, badJson));
+      return noContent();
+    }
     if (req.method !== "GET") throw dvErrors.methodNotAllowed(req.method, req.url.pathname);
     const q = queryOptions(req);
     let withOptionSet = false;

@@ -410,6 +410,57 @@ export function createAttribute(
   return col;
 }
 
+/**
+ * Updates a column from a PUT of its `…AttributeMetadata` (Microsoft Learn, "Update a column"): the
+ * type and names cannot change; the labels, the requirement level and a text column's length can.
+ * PUT replaces the definition, so a Description left out is cleared; `DisplayName` is required as
+ * on create.
+ */
+export function updateAttribute(col: ColumnDef, payload: unknown): void {
+  if (typeof payload !== "object" || payload === null)
+    throw dvErrors.badRequest("The body must be an AttributeMetadata object.");
+  const p = payload as Json;
+  const odataType =
+    typeof p["@odata.type"] === "string"
+      ? (p["@odata.type"] as string).replace(/^#?Microsoft\.Dynamics\.CRM\./, "")
+      : undefined;
+  if (odataType !== attributeMetadataType(col))
+    throw dvErrors.badRequest(
+      `The attribute '${col.logicalName}' is a ${attributeMetadataType(col)}: the body's @odata.type must be 'Microsoft.Dynamics.CRM.${attributeMetadataType(col)}' (the type of a column cannot change).`,
+    );
+  if (typeof p.SchemaName !== "string" || p.SchemaName.toLowerCase() !== col.schemaName.toLowerCase())
+    throw dvErrors.badRequest(
+      `SchemaName '${String(p.SchemaName)}' does not match the attribute '${col.schemaName}': the name of a column cannot change.`,
+    );
+  if (p.LogicalName !== undefined && p.LogicalName !== col.logicalName)
+    throw dvErrors.badRequest(
+      `LogicalName '${String(p.LogicalName)}' does not match the attribute '${col.logicalName}'.`,
+    );
+  const display = labelText(p.DisplayName);
+  if (!display) throw dvErrors.badRequest("DisplayName is required: give a Label with a LocalizedLabel.");
+  const required = (p.RequiredLevel as { Value?: unknown } | undefined)?.Value ?? col.requiredLevel;
+  if (!["None", "ApplicationRequired", "Recommended", "SystemRequired"].includes(String(required)))
+    throw dvErrors.badRequest(`RequiredLevel '${String(required)}' is not valid.`);
+  if (col.custom && required === "SystemRequired")
+    throw dvErrors.badRequest("A custom attribute cannot be SystemRequired.");
+  let maxLength = col.maxLength;
+  if ((col.type === "String" || col.type === "Memo") && p.MaxLength !== undefined) {
+    const limit = col.type === "String" ? 4000 : 1048576;
+    if (
+      typeof p.MaxLength !== "number" ||
+      !Number.isInteger(p.MaxLength) ||
+      p.MaxLength < 1 ||
+      p.MaxLength > limit
+    )
+      throw dvErrors.badRequest(`MaxLength of a ${col.type} attribute must be between 1 and ${limit}.`);
+    maxLength = p.MaxLength;
+  }
+  col.displayName = display;
+  col.description = labelText(p.Description);
+  col.requiredLevel = required as ColumnDef["requiredLevel"];
+  if (maxLength !== undefined) col.maxLength = maxLength;
+}
+
 const KEY_TYPES = new Set<ColumnType>([
   "String",
   "Integer",

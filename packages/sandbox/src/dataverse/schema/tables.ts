@@ -470,5 +470,166 @@ export function builtInTables(): TableDef[] {
         c("publisherid", "Lookup", { display: "Publisher", targets: [lookup("publisherid", "publisher")] }),
       ],
     }),
+    ...eventRegistrationTables(),
+  ];
+}
+
+/**
+ * The tables that register server-side event handlers (dynamics.md §3.3; Microsoft's "Register a
+ * WebHook" and the serviceendpoint / sdkmessageprocessingstep table references): a service endpoint
+ * (contract 8 = Webhook) and the steps that call it for a message on a table.
+ */
+function eventRegistrationTables(): TableDef[] {
+  return [
+    table({
+      logicalName: "sdkmessage",
+      entitySetName: "sdkmessages",
+      primaryId: "sdkmessageid",
+      primaryName: "name",
+      displayName: "Sdk Message",
+      objectTypeCode: 4606,
+      ownership: "OrganizationOwned",
+      columns: (c) => [c("name", "String", { display: "Name", maxLength: 256 })],
+    }),
+    table({
+      logicalName: "sdkmessagefilter",
+      entitySetName: "sdkmessagefilters",
+      primaryId: "sdkmessagefilterid",
+      primaryName: "name",
+      displayName: "Sdk Message Filter",
+      objectTypeCode: 4607,
+      ownership: "OrganizationOwned",
+      columns: (c) => [
+        c("name", "String", { display: "Name", maxLength: 256 }),
+        c("primaryobjecttypecode", "String", { display: "Primary Object Type Code", maxLength: 100 }),
+        c("secondaryobjecttypecode", "String", { display: "Secondary Object Type Code", maxLength: 100 }),
+        c("sdkmessageid", "Lookup", {
+          display: "SDK Message",
+          targets: [lookup("sdkmessageid", "sdkmessage")],
+        }),
+      ],
+    }),
+    table({
+      logicalName: "serviceendpoint",
+      entitySetName: "serviceendpoints",
+      primaryId: "serviceendpointid",
+      primaryName: "name",
+      displayName: "Service Endpoint",
+      objectTypeCode: 4618,
+      ownership: "OrganizationOwned",
+      columns: (c) => [
+        c("name", "String", { display: "Name", maxLength: 256, requiredLevel: "SystemRequired" }),
+        c("description", "Memo", { display: "Description", maxLength: 2000 }),
+        c("url", "String", { display: "Url Address", maxLength: 2000 }),
+        c("contract", "Picklist", {
+          display: "Contract",
+          requiredLevel: "SystemRequired",
+          options: [
+            { value: 1, label: "OneWay" },
+            { value: 2, label: "Queue" },
+            { value: 3, label: "Rest" },
+            { value: 4, label: "TwoWay" },
+            { value: 5, label: "Topic" },
+            { value: 6, label: "Queue (Persistent)" },
+            { value: 7, label: "Event Hub" },
+            { value: 8, label: "Webhook" },
+            { value: 9, label: "Event Grid" },
+          ],
+        }),
+        c("authtype", "Picklist", {
+          display: "Specifies mode of authentication with SB",
+          options: [
+            { value: 1, label: "ACS" },
+            { value: 2, label: "SAS Key" },
+            { value: 3, label: "SAS Token" },
+            { value: 4, label: "Webhook Key" },
+            { value: 5, label: "Http Header" },
+            { value: 6, label: "Http Query String" },
+          ],
+        }),
+        c("authvalue", "String", { display: "Authorization Value", maxLength: 4000 }),
+        c("messageformat", "Picklist", {
+          display: "Message Format",
+          defaultValue: 2,
+          options: [
+            { value: 1, label: "Binary XML" },
+            { value: 2, label: "Json" },
+            { value: 3, label: "Text XML" },
+          ],
+        }),
+      ],
+    }),
+    table({
+      logicalName: "sdkmessageprocessingstep",
+      entitySetName: "sdkmessageprocessingsteps",
+      primaryId: "sdkmessageprocessingstepid",
+      primaryName: "name",
+      displayName: "Sdk Message Processing Step",
+      objectTypeCode: 4608,
+      ownership: "OrganizationOwned",
+      states: {
+        state: [
+          { value: 0, label: "Enabled", defaultStatus: 1 },
+          { value: 1, label: "Disabled", defaultStatus: 2 },
+        ],
+        status: [
+          { value: 1, label: "Enabled", state: 0 },
+          { value: 2, label: "Disabled", state: 1 },
+        ],
+      },
+      columns: (c) => [
+        c("name", "String", { display: "Name", maxLength: 256 }),
+        c("description", "Memo", { display: "Description", maxLength: 2000 }),
+        c("sdkmessageid", "Lookup", {
+          display: "SDK Message",
+          targets: [lookup("sdkmessageid", "sdkmessage")],
+        }),
+        c("sdkmessagefilterid", "Lookup", {
+          display: "SdkMessage Filter",
+          targets: [lookup("sdkmessagefilterid", "sdkmessagefilter")],
+        }),
+        c("eventhandler", "Lookup", {
+          display: "Event Handler",
+          targets: [lookup("eventhandler_serviceendpoint", "serviceendpoint")],
+        }),
+        c("stage", "Picklist", {
+          display: "Execution Stage",
+          requiredLevel: "SystemRequired",
+          options: [
+            { value: 10, label: "Pre-validation" },
+            { value: 20, label: "Pre-operation" },
+            { value: 30, label: "Main Operation" },
+            { value: 40, label: "Post-operation" },
+          ],
+        }),
+        c("mode", "Picklist", {
+          display: "Execution Mode",
+          requiredLevel: "SystemRequired",
+          options: [
+            { value: 0, label: "Synchronous" },
+            { value: 1, label: "Asynchronous" },
+          ],
+        }),
+        c("rank", "Integer", { display: "Execution Order", minValue: 0, maxValue: 2147483647 }),
+        c("filteringattributes", "String", { display: "Filtering Attributes", maxLength: 100000 }),
+        c("supporteddeployment", "Picklist", {
+          display: "Deployment",
+          defaultValue: 0,
+          options: [
+            { value: 0, label: "Server Only" },
+            { value: 1, label: "Microsoft Dynamics 365 Client for Outlook Only" },
+            { value: 2, label: "Both" },
+          ],
+        }),
+        c("asyncautodelete", "Boolean", {
+          display: "Asynchronous Automatic Delete",
+          defaultValue: false,
+          options: [
+            { value: 0, label: "No" },
+            { value: 1, label: "Yes" },
+          ],
+        }),
+      ],
+    }),
   ];
 }

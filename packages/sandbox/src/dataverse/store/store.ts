@@ -56,8 +56,22 @@ interface KeyIndex {
   map: Map<string, string>;
 }
 
+/** A row created, updated or deleted (what server-side event handlers are told about). */
+export interface RowChange {
+  table: string;
+  id: string;
+  /** The row before (`undefined`: created). */
+  prev: Row | undefined;
+  /** The row after (`undefined`: deleted). */
+  next: Row | undefined;
+}
+
 /** Rows, versions, deletes, links and key indexes of one environment (see the module comment). */
 export class DataStore {
+  private readonly observers: ((change: RowChange) => void)[] = [];
+  /** Changes inside an open transaction, told to observers only once it commits. */
+  private pending: RowChange[] = [];
+  private readonly pendingMarks: number[] = [];
   private readonly rows = new Map<string, Map<string, Row>>();
   private version: number;
   private readonly deleted: DeletedEntry[] = [];
@@ -111,6 +125,39 @@ export class DataStore {
     const prev = this.tableRows(table).get(key);
     this.journal?.push({ k: "row", table, id: key, prev });
     this.setRow(table, key, row, prev);
+    this.emit({ table, id: key, prev, next: row });
+  }
+
+  /**
+   * Calls `fn` after every committed row change (a change inside a transaction only once the
+   * outermost transaction commits; several changes of one row in it become one). Returns the undo.
+   */
+  observe(fn: (change: RowChange) => void): () => void {
+    this.observers.push(fn);
+    return () => {
+      const i = this.observers.indexOf(fn);
+      if (i >= 0) this.observers.splice(i, 1);
+    };
+  }
+
+  private emit(change: RowChange): void {
+    if (!this.observers.length) return;
+    if (this.journal) this.pending.push(change);
+    else for (const o of this.observers) o(change);
+  }
+
+  private flush(): void {
+    const merged = new Map<string, RowChange>();
+    for (const c of this.pending) {
+      const k = `${c.table}|${c.id}`;
+      const first = merged.get(k);
+      merged.set(k, first ? { ...c, prev: first.prev } : c);
+    }
+    this.pending = [];
+    for (const c of merged.values()) {
+      if (!c.prev && !c.next) continue; // created and deleted in one transaction
+      for (const o of this.observers) o(c);
+    }
   }
 
   /** Removes a row and logs the delete with a new row version. */
@@ -120,6 +167,7 @@ export class DataStore {
     if (!prev) return;
     this.journal?.push({ k: "row", table, id: key, prev });
     this.setRow(table, key, undefined, prev);
+    this.emit({ table, id: key, prev, next: undefined });
     this.journal?.push({ k: "deleted", prevLength: this.deleted.length });
     this.deleted.push({ table, id: key, version: this.nextVersion() });
     for (const [relationship, pairs] of this.links) {
@@ -248,17 +296,23 @@ export class DataStore {
   begin(): void {
     this.journal ??= [];
     this.savepoints.push(this.journal.length);
+    this.pendingMarks.push(this.pending.length);
   }
 
   /** Keeps the changes since the matching {@link begin}. */
   commit(): void {
     this.savepoints.pop();
-    if (this.savepoints.length === 0) this.journal = undefined;
+    this.pendingMarks.pop();
+    if (this.savepoints.length === 0) {
+      this.journal = undefined;
+      this.flush();
+    }
   }
 
   /** Undoes every change since the matching {@link begin}. */
   rollback(): void {
     const mark = this.savepoints.pop() ?? 0;
+    this.pending.length = this.pendingMarks.pop() ?? 0;
     const journal = this.journal ?? [];
     while (journal.length > mark) {
       const u = journal.pop()!;

@@ -7,6 +7,7 @@ import { handleComposite } from "./composite.js";
 import { limitsBody } from "./limits.js";
 import { handleQuery } from "./query-routes.js";
 import { handleSObjects } from "./sobject-routes.js";
+import { handleTooling } from "./tooling.js";
 
 /** Newest API version the sandbox org serves. */
 export const MAX_API_VERSION = 66;
@@ -63,6 +64,12 @@ export function routeName(method: string, segments: string[]): string {
       ["/composite/sobjects", "/composite/sobjects/{type}", "/composite/sobjects/{type}/{field}"][
         segments.length - 2
       ] ?? "/composite/…";
+  else if (head === "tooling")
+    route =
+      second === "query"
+        ? "/tooling/query"
+        : (["/tooling/sobjects/{type}", "/tooling/sobjects/{type}/{id}"][segments.length - 3] ??
+          "/tooling/…");
   else route = `/${head}`;
   return `${method} ${route}`;
 }
@@ -85,6 +92,8 @@ export function dispatchRest(call: RestCall): SandboxResponse {
       return handleQuery(call);
     case "sobjects":
       return handleSObjects(call);
+    case "tooling":
+      return handleTooling(call);
     case "composite":
       if (segments[1] === "sobjects") return handleCollections(call);
       if (segments.length === 1) return handleComposite(call, dispatchRest);

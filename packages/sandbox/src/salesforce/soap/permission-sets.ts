@@ -13,8 +13,10 @@ import {
 
 /**
  * PermissionSet components: each is a `PermissionSet` record (so REST can assign it) plus details
- * (field permissions etc.) that only the Metadata API sees. Updates merge field permissions by
- * field: listed entries are replaced, unlisted ones are kept.
+ * (field permissions etc.) that only the Metadata API sees. An update replaces the field permissions
+ * with the ones it lists: a field left out loses its grant (Salesforce's PermissionSet docs: deploy
+ * "all of its metadata to avoid accidentally overwriting the permission set's contents"). Object and
+ * user permissions left out of an update are kept.
  */
 export class PermissionSets {
   constructor(
@@ -113,10 +115,9 @@ export class PermissionSets {
       objectPermissions: [],
       userPermissions: [],
     };
-    const merged = new Map(current.fieldPermissions.map((fp) => [fp.field.toLowerCase(), fp]));
-    for (const fp of incoming) merged.set(fp.field.toLowerCase(), fp);
+    const replaced = new Map(incoming.map((fp) => [fp.field.toLowerCase(), fp]));
     this.org.permissionSetDetails.set(id, {
-      fieldPermissions: [...merged.values()],
+      fieldPermissions: md.fieldPermissions === undefined ? current.fieldPermissions : [...replaced.values()],
       objectPermissions:
         md.objectPermissions === undefined ? current.objectPermissions : list(md, "objectPermissions"),
       userPermissions:

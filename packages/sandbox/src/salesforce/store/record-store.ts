@@ -3,6 +3,13 @@ import type { Value } from "../schema/types.js";
 /** One stored record: canonical field names to values. Never mutated; writes replace the row. */
 export type Row = Readonly<Record<string, Value>>;
 
+/** One committed write: the row before (undefined: inserted) and after (undefined: hard-deleted). */
+export interface RowChange {
+  type: string;
+  before: Row | undefined;
+  after: Row | undefined;
+}
+
 interface Index {
   caseSensitive: boolean;
   entries: Map<string, Set<string>>;
@@ -29,6 +36,14 @@ export class RecordStore {
   private readonly tables = new Map<string, Table>();
   private undoLog: Array<() => void> | undefined;
   private readonly savepoints: number[] = [];
+  /** Row changes inside an open savepoint, handed to `onCommit` only when the outermost one commits. */
+  private pending: RowChange[] = [];
+  private readonly pendingMarks: number[] = [];
+  /**
+   * Receives every committed row change, in commit order (Change Data Capture publishes only
+   * committed transactions: a rolled-back all-or-none request publishes nothing).
+   */
+  onCommit: ((changes: RowChange[]) => void) | undefined;
 
   private table(type: string): Table {
     let t = this.tables.get(type);
@@ -63,6 +78,7 @@ export class RecordStore {
     this.unindex(t, before);
     t.rows.set(id, row);
     this.index(t, row);
+    this.changed({ type, before, after: row });
     this.undoLog?.push(() => {
       const tb = this.table(type);
       this.unindex(tb, tb.rows.get(id));
@@ -80,6 +96,7 @@ export class RecordStore {
     if (!before) return;
     this.unindex(t, before);
     t.rows.delete(id);
+    this.changed({ type, before, after: undefined });
     this.undoLog?.push(() => {
       const tb = this.table(type);
       tb.rows.set(id, before);
@@ -121,14 +138,22 @@ export class RecordStore {
   begin(): void {
     this.undoLog ??= [];
     this.savepoints.push(this.undoLog.length);
+    this.pendingMarks.push(this.pending.length);
   }
 
   commit(): void {
     this.savepoints.pop();
-    if (this.savepoints.length === 0) this.undoLog = undefined;
+    this.pendingMarks.pop();
+    if (this.savepoints.length === 0) {
+      this.undoLog = undefined;
+      const done = this.pending;
+      this.pending = [];
+      if (done.length) this.onCommit?.(done);
+    }
   }
 
   rollback(): void {
+    this.pending.length = this.pendingMarks.pop() ?? 0;
     const log = this.undoLog ?? [];
     const mark = this.savepoints.pop() ?? 0;
     // Undo entries push nothing while replaying: detach the log first.
@@ -141,6 +166,13 @@ export class RecordStore {
   /** Drops every row and index (used when importing a saved state). */
   clear(): void {
     this.tables.clear();
+  }
+
+  private changed(change: RowChange): void {
+    // Undo entries replayed by a rollback are not changes anyone committed.
+    if (this.savepoints.length) {
+      if (this.undoLog) this.pending.push(change);
+    } else this.onCommit?.([change]);
   }
 
   private index(t: Table, row: Row | undefined): void {
