@@ -9,9 +9,16 @@ import type {
   VerifyReport,
 } from "@cosell/core";
 import { TokenSource } from "./auth.js";
+import {
+  type ChangeEventHandlers,
+  type ChangeSubscription,
+  type FeedPositions,
+  subscribeOpportunityChanges,
+} from "./change-events.js";
 import { SalesforceClient } from "./client.js";
 import { parseSalesforceConfig, type SalesforceConfig, type SalesforceConfigInput } from "./config.js";
 import { decodeCursor, encodeCursor, soqlDateTime } from "./cursor.js";
+import { isOpportunityId, opportunityIdProblem } from "./ids.js";
 import { type OrgFacts, opportunityFields, type Row, rowToRecord, StageMapping } from "./mapping.js";
 import { runSetup, runVerify } from "./setup.js";
 import { CallCounter, type SalesforceCallStats } from "./stats.js";
@@ -36,6 +43,16 @@ export interface SalesforceAdapterDeps {
 /** The Salesforce adapter: a {@link CrmAdapter} with per-endpoint call counts. */
 export interface SalesforceAdapter extends CrmAdapter {
   stats(): SalesforceCallStats;
+  /**
+   * Change Data Capture on Opportunity (`crm.changeFeed: cdc`), for a long-running process such as
+   * `cosell serve`; `cosell sync`/`run` poll only.
+   */
+  changeEvents: {
+    /** Whether the config asks for the subscription (`crm.changeFeed` is `cdc`). */
+    enabled(): boolean;
+    /** Subscribes, resuming from the replay id stored in `positions`; runs until stopped. */
+    subscribe(positions: FeedPositions, handlers: ChangeEventHandlers): ChangeSubscription;
+  };
   /** Nothing to release (jsforce keeps no sockets open); here for symmetry with other adapters. */
   close(): Promise<void>;
 }
@@ -46,6 +63,21 @@ const DAY = 86_400_000;
  * keep a request built just before midnight-of-day-15 valid when it arrives.
  */
 const DELETED_WINDOW_MS = 15 * DAY - 10 * 60_000;
+
+/** getDeleted works in whole minutes (seconds are ignored): the end is rounded up past `until`. */
+function deletedEnd(until: Date): Date {
+  return new Date(Math.ceil(until.getTime() / 60_000) * 60_000 + 60_000);
+}
+
+/**
+ * Where the next related-list / delete read starts: Salesforce's own `latestDateCovered` (its clock,
+ * never past what it has covered), and never past `until`, the end of this cycle's queries. A local
+ * clock ahead of Salesforce's would otherwise put the mark in Salesforce's future and skip edits.
+ */
+function serverMark(latestDateCovered: string, until: Date): string {
+  const covered = Date.parse(latestDateCovered);
+  return new Date(Number.isNaN(covered) ? until.getTime() : Math.min(covered, until.getTime())).toISOString();
+}
 
 /**
  * Creates the Salesforce adapter (jsforce 3.10.16). Throws a `ConfigError` naming the key when the
@@ -63,10 +95,13 @@ export function createSalesforceAdapter(
     now,
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
     onTokenCall: () => counter.auth(),
+    timeoutMs: config.requestTimeoutMs,
   });
   const client = new SalesforceClient(source, counter, {
     apiVersion: config.apiVersion,
     instanceUrl: config.instanceUrl,
+    timeoutMs: config.requestTimeoutMs,
+    maxResponseBytes: config.maxResponseBytes,
   });
   const known = new Map<string, KnownRecord>();
   let orgP: Promise<{ facts: OrgFacts; stages: StageMapping; select: string }> | undefined;
@@ -122,7 +157,9 @@ export function createSalesforceAdapter(
         stageName: String(row.StageName ?? ""),
         ...(typeof row.AccountId === "string" ? { accountId: row.AccountId } : {}),
       });
-      return rowToRecord(row, config, facts, stages);
+      return rowToRecord(row, config, facts, stages, (u) =>
+        deps.logger?.warn({ crmId: u.crmId, field: u.field, value: u.value }, u.message),
+      );
     });
   };
 
@@ -174,10 +211,13 @@ export function createSalesforceAdapter(
     const ts = last?.ts ?? start?.ts ?? until.toISOString();
     const id = last?.id ?? start?.id ?? "";
     if (!start) {
-      // First read: everything is in; later cycles look for related edits and deletes from here on.
+      // First read: everything is in; later cycles look for related edits and deletes from here on —
+      // from Salesforce's time, not ours: a local clock ahead of Salesforce's would skip edits.
+      const probe = await client.deleted("Opportunity", new Date(until.getTime() - DAY), deletedEnd(until));
+      const mark = serverMark(probe.latestDateCovered, until);
       yield {
         records: [],
-        cursor: encodeCursor({ ts, id, del: until.toISOString(), rel: until.toISOString() }),
+        cursor: encodeCursor({ ts: last ? ts : mark, id, del: mark, rel: mark }),
       };
       return;
     }
@@ -217,9 +257,7 @@ export function createSalesforceAdapter(
     const from = new Date(Math.max(wanted, earliest));
     // getDeleted works in whole minutes (seconds are ignored): round the end up to the next minute so a
     // delete in the current minute is inside; the overlap re-reads it next time anyway.
-    const to = new Date(
-      Math.max(Math.ceil(until.getTime() / 60_000) * 60_000 + 60_000, from.getTime() + 60_000),
-    );
+    const to = new Date(Math.max(deletedEnd(until).getTime(), from.getTime() + 60_000));
     const deleted = await client.deleted("Opportunity", from, to);
     const ids = deleted.deletedRecords.map((d) => d.id);
     const records: CrmRecord[] = [];
@@ -234,14 +272,20 @@ export function createSalesforceAdapter(
     }
     const covered = Date.parse(deleted.latestDateCovered);
     const del = Number.isNaN(covered) ? (start.del ?? start.ts) : new Date(covered).toISOString();
-    yield { records, cursor: encodeCursor({ ts, id, del, rel: until.toISOString() }) };
+    yield {
+      records,
+      cursor: encodeCursor({ ts, id, del, rel: serverMark(deleted.latestDateCovered, until) }),
+    };
   }
 
   async function read(crmIds: readonly string[]): Promise<CrmRecord[]> {
+    // An id that cannot be an Opportunity's would fail the whole query (invalid ID field).
+    const ids = [...new Set(crmIds)].filter(isOpportunityId);
+    if (!ids.length) return [];
     const { select } = await org();
     const out: CrmRecord[] = [];
-    for (let i = 0; i < crmIds.length; i += config.batchSize) {
-      const part = crmIds.slice(i, i + config.batchSize);
+    for (let i = 0; i < ids.length; i += config.batchSize) {
+      const part = ids.slice(i, i + config.batchSize);
       const rows = await client.query(
         `SELECT ${select} FROM Opportunity WHERE Id IN (${part.map(soqlString).join(", ")})`,
       );
@@ -301,6 +345,9 @@ export function createSalesforceAdapter(
             campaignId: "both",
             customer: "both",
             consentToShareContact: "both",
+            consentToContact: "both",
+            favorite: "both",
+            salesStage: "both",
             // The partner's team lives in Salesforce (users, team members): sent with a new referral, and
             // afterwards only when syncTeamUpdates is on (inbound referrals carry Microsoft's people,
             // who are not Salesforce users, so the two sides never agree on them).
@@ -308,12 +355,19 @@ export function createSalesforceAdapter(
             solutions: "both",
             invitation: "both",
             stage: "both",
+            // Partner Center's own facts: written by cosell, never read back as a seller's change
+            // (core forces these to toCrm whatever is declared; declared so here too).
+            expiresAt: "toCrm",
+            microsoftOpportunityId: "toCrm",
+            registration: "toCrm",
+            sentBy: "toCrm",
           },
         },
       };
     },
     changes,
     read,
+    checkCrmId: opportunityIdProblem,
     apply,
     async setup(): Promise<SetupReport> {
       await client.connection();
@@ -324,6 +378,17 @@ export function createSalesforceAdapter(
     },
     async verifySetup(): Promise<VerifyReport> {
       return runVerify(client, config, async () => (await org()).stages);
+    },
+    changeEvents: {
+      enabled: () => config.changeFeed === "cdc",
+      subscribe: (positions, handlers) =>
+        subscribeOpportunityChanges({
+          session: client,
+          positions,
+          handlers,
+          now,
+          ...(deps.logger ? { logger: deps.logger } : {}),
+        }),
     },
     stats: () => counter.snapshot(),
     close: async () => undefined,

@@ -1,9 +1,18 @@
 import { createPrivateKey } from "node:crypto";
-import { AuthError, errorMessage, TransientError } from "@cosell/core";
+import {
+  AuthError,
+  describeNetworkFailure,
+  errorMessage,
+  isSecureOrLoopback,
+  RemoteApiError,
+  TransientError,
+  unreachableConfigError,
+} from "@cosell/core";
 import { importPKCS8, SignJWT } from "jose";
 import jsforce, { type Connection } from "jsforce";
 import { PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL, type SalesforceAuth } from "./config.js";
 import { isTransientFailure } from "./errors.js";
+import { guardTransport } from "./transport.js";
 
 /** The token response fields the adapter uses. */
 export interface TokenResult {
@@ -24,6 +33,8 @@ export interface AuthDeps {
   onTokenCall(): void;
   /** Waits between token attempts (tests pass a fake). Default: a real timer. */
   sleep?(ms: number): Promise<void>;
+  /** Deadline of one token or API call (ms). Default 60 s. */
+  timeoutMs?: number;
 }
 
 /** Token attempts before a transient failure of the token endpoint is reported. */
@@ -69,6 +80,20 @@ export class TokenSource {
     // times, then report it as transient so the cycle is retried rather than the admin sent hunting.
     try {
       const token = await this.obtainWithRetries();
+      // Every later API call (and its bearer token) goes to instance_url: never over plain http to
+      // anything but loopback (the sandbox).
+      let instance: URL | undefined;
+      try {
+        instance = new URL(token.instance_url);
+      } catch {
+        instance = undefined;
+      }
+      if (!instance || !isSecureOrLoopback(instance))
+        throw new RemoteApiError(
+          "REMOTE_LINK_REFUSED",
+          `Salesforce's token answer names instance_url ${JSON.stringify(String(token.instance_url).slice(0, 200))}, which is not an https URL; cosell will not send the session there. Check crm.auth.loginUrl, or set crm.instanceUrl to your My Domain URL.`,
+          { retryable: false },
+        );
       this.lastError = undefined;
       return token;
     } catch (e) {
@@ -83,11 +108,15 @@ export class TokenSource {
         return await this.obtainOnce();
       } catch (e) {
         const cause = (e as { cause?: unknown }).cause;
+        const failure = describeNetworkFailure(cause, this.auth.loginUrl);
+        // A host that does not resolve or a refused certificate is a wrong setting: no retry helps.
+        if (e instanceof AuthError && failure?.permanent)
+          throw unreachableConfigError("Salesforce's token endpoint", failure, "crm.auth.loginUrl", cause);
         if (!(e instanceof AuthError) || !isTransientFailure(cause)) throw e;
         if (attempt >= TOKEN_ATTEMPTS)
           throw new TransientError(
             "SALESFORCE_LOGIN_UNAVAILABLE",
-            `Salesforce's token endpoint at ${this.auth.loginUrl} did not answer after ${attempt} attempts: ${errorMessage(cause)}. The next cycle tries again.`,
+            `Salesforce's token endpoint at ${this.auth.loginUrl} did not answer after ${attempt} attempts: ${failure ? `${failure.what} (${failure.code})` : errorMessage(cause)}. The next cycle tries again; if it keeps failing, check crm.auth.loginUrl and the network.`,
             { retryable: true, cause },
           );
         const wait = TOKEN_RETRY_MS * 2 ** (attempt - 1);
@@ -128,11 +157,13 @@ export class TokenSource {
 
   private oauth2(withClient: boolean): jsforce.OAuth2 {
     const a = this.auth;
-    return new jsforce.OAuth2({
+    const oauth2 = new jsforce.OAuth2({
       loginUrl: a.loginUrl,
       ...(withClient ? { clientId: a.clientId } : {}),
       ...(withClient && "clientSecret" in a && a.clientSecret ? { clientSecret: a.clientSecret } : {}),
     });
+    guardTransport(oauth2, this.deps.timeoutMs);
+    return oauth2;
   }
 
   private async request(): Promise<TokenResult> {
@@ -178,9 +209,13 @@ export async function openConnection(options: {
   source: TokenSource;
   apiVersion: string;
   instanceUrl?: string;
+  /** Deadline of one API call (ms). */
+  timeoutMs?: number;
+  /** Largest answer read (bytes). */
+  maxResponseBytes?: number;
 }): Promise<Connection> {
   const first = await options.source.obtain();
-  return new jsforce.Connection({
+  const conn = new jsforce.Connection({
     version: options.apiVersion,
     instanceUrl: options.instanceUrl ?? first.instance_url,
     accessToken: first.access_token,
@@ -191,4 +226,6 @@ export async function openConnection(options: {
       );
     },
   });
+  guardTransport(conn, options.timeoutMs, options.maxResponseBytes);
+  return conn;
 }

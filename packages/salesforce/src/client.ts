@@ -24,7 +24,12 @@ export class SalesforceClient {
   constructor(
     private readonly source: TokenSource,
     private readonly counter: CallCounter,
-    private readonly options: { apiVersion: string; instanceUrl?: string },
+    private readonly options: {
+      apiVersion: string;
+      instanceUrl?: string;
+      timeoutMs?: number;
+      maxResponseBytes?: number;
+    },
   ) {}
 
   /** The connection (logs in on first use; a failed login is retried on the next call). */
@@ -127,6 +132,37 @@ export class SalesforceClient {
         records,
       }),
     );
+  }
+
+  /** A Tooling API query (one page: the objects cosell asks about have a handful of rows). */
+  toolingQuery(soql: string): Promise<Row[]> {
+    return this.run("reads", "GET tooling/query", async (c) => {
+      const r = (await c.tooling.query<Row>(soql)) as { records: Row[] };
+      return r.records;
+    });
+  }
+
+  /** A Tooling API create (`POST tooling/sobjects/{type}`); Salesforce's error comes back as a typed error. */
+  toolingCreate(type: string, body: Row): Promise<CollectionResult> {
+    return this.run("writes", `POST tooling/sobjects/${type}`, (c) =>
+      c.requestPost<CollectionResult>(`${c.tooling._baseUrl()}/sobjects/${type}`, body),
+    );
+  }
+
+  /**
+   * Gets a new session from the configured flow and puts it on the connection (the Streaming API's
+   * client keeps the token it was made with: after an authentication failure it is made again).
+   */
+  async renewSession(): Promise<Connection> {
+    const c = await this.connection();
+    const token = await this.source.obtain();
+    c.accessToken = token.access_token;
+    return c;
+  }
+
+  /** The integration user's id (known once logged in). */
+  userId(): string | undefined {
+    return this.source.userId;
   }
 
   /** Metadata API `readMetadata` (≤ 10 names). Missing components come back without a fullName. */

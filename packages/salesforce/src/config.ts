@@ -104,8 +104,30 @@ export const SalesforceFieldNamesSchema = z
     lastSyncedAt: customName.default("Cosell_Last_Synced__c"),
     /** Long text: why the last sync failed (empty when it did not). */
     lastError: customName.default("Cosell_Last_Sync_Error__c"),
-    /** Checkbox: the customer consented to sharing the contact with Microsoft. */
+    /**
+     * Checkbox: the customer agreed that their contact details may be shared with others (Partner
+     * Center's `consentToToShareInfoWithOthers`). Whether the deal is shared with Microsoft's sellers
+     * at all is the opt-in and Microsoft's help, not this.
+     */
     consent: customName.default("Cosell_Contact_Consent__c"),
+    /** Checkbox: the customer agreed to be contacted (Partner Center's `consentToContact`). */
+    consentToContact: customName.default("Cosell_Consent_To_Contact__c"),
+    /** Checkbox: Partner Center's own favorite flag (its Favorites tab), synced both ways. */
+    favorite: customName.default("Cosell_Favorite__c"),
+    /** Restricted picklist Qualify/Develop/Propose/Close: Partner Center's sales stage of the deal. */
+    salesStage: customName.default("Cosell_Sales_Stage__c"),
+    /** Restricted picklist of Microsoft's `assistanceRequestCode` values: the kind of help asked for. */
+    helpType: customName.default("Cosell_Help_Type__c"),
+    /** Date/time, set by cosell: answer an inbound referral before this or it expires. */
+    respondBy: customName.default("Cosell_Respond_By__c"),
+    /** Text(80), set by cosell: Microsoft's opportunity id (`trackingInfo.microsoftMsxId`). */
+    microsoftOpportunityId: customName.default("Cosell_Microsoft_Opportunity_Id__c"),
+    /** Text(80), set by cosell: Partner Center's registration status (e.g. None, ReviewPending). */
+    registrationStatus: customName.default("Cosell_Registration_Status__c"),
+    /** Long text, set by cosell: Partner Center's registrations after a win, one per line. */
+    registrations: customName.default("Cosell_Registrations__c"),
+    /** Text(255), set by cosell: who sent an inbound referral (the sending organization). */
+    sentBy: customName.default("Cosell_Sent_By__c"),
     /** Text(255): why the deal was declined or lost. */
     closeReason: customName.default("Cosell_Close_Reason__c"),
     /** Long text: the deal's solutions, one per line as `id | name | kind`. */
@@ -145,6 +167,14 @@ export const SalesforceConfigSchema = z
       .string()
       .regex(/^\d{2}\.0$/, { message: 'must look like "62.0"' })
       .default("62.0"),
+    /** A call to Salesforce (jsforce's retries of it included) is abandoned after this long (ms). */
+    requestTimeoutMs: z.number().int().positive().default(60_000),
+    /** Largest answer read from Salesforce (bytes); more is refused with `REMOTE_RESPONSE_TOO_LARGE`. */
+    maxResponseBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(32 * 1024 * 1024),
     /** Records per collection write (Salesforce's maximum is 200). */
     batchSize: z.number().int().min(1).max(200).default(200),
     /** Records per change query page (200–2000; a hint for the org). */
@@ -161,6 +191,12 @@ export const SalesforceConfigSchema = z
      * queries per cycle): their edits do not move the opportunity's SystemModstamp.
      */
     watchRelated: z.boolean().default(true),
+    /**
+     * How `cosell serve` learns of opportunity edits between reconciliation polls: `cdc` subscribes
+     * to Change Data Capture (`/data/OpportunityChangeEvent` over the Streaming API; `cosell setup`
+     * selects Opportunity), `poll` waits for the next poll. `cosell sync`/`run` always poll.
+     */
+    changeFeed: z.enum(["cdc", "poll"]).default("cdc"),
     /** Send later team edits (OpportunityTeamMember changes) to Partner Center, not only with a new referral. */
     syncTeamUpdates: z.boolean().default(false),
     /** Name of the permission set setup creates and assigns to the integration user. */

@@ -67,6 +67,9 @@ export function isNetworkFailure(e: unknown): boolean {
   const code = err?.code ?? err?.cause?.code ?? "";
   return (
     err?.name === "FetchError" ||
+    // jsforce aborts a call that ran past its timeout (crm.requestTimeoutMs).
+    err?.name === "AbortError" ||
+    /^Request Timeout$/.test(errorMessage(e)) ||
     /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|UND_ERR_SOCKET)$/.test(code) ||
     /socket hang up|fetch failed|other side closed/i.test(errorMessage(e))
   );

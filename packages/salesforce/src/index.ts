@@ -7,6 +7,14 @@
  */
 export { createSalesforceAdapter, type SalesforceAdapter, type SalesforceAdapterDeps } from "./adapter.js";
 export {
+  type ChangeEventHandlers,
+  type ChangeSubscription,
+  type ChangeSubscriptionState,
+  type FeedPositions,
+  OPPORTUNITY_CHANNEL,
+  OPPORTUNITY_FEED,
+} from "./change-events.js";
+export {
   parseSalesforceConfig,
   type SalesforceAuth,
   type SalesforceConfig,

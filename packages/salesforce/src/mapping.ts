@@ -1,7 +1,12 @@
 import {
   type CoSellDeal,
   type CrmRecord,
+  type HelpType,
+  HelpTypeSchema,
   type Person,
+  type Registration,
+  type SalesStage,
+  SalesStageSchema,
   type Solution,
   SolutionKindSchema,
   type Stage,
@@ -11,6 +16,7 @@ import {
   toCountryCode,
 } from "@cosell/core";
 import type { SalesforceConfig } from "./config.js";
+import { REGISTRATIONS_LENGTH, SALES_STAGE_VALUES } from "./custom-fields.js";
 
 /** One row of `OpportunityStage`. */
 export interface StageInfo {
@@ -146,6 +152,15 @@ export function opportunityFields(config: SalesforceConfig, facts: OrgFacts): st
     f.closeReason,
     f.solutions,
     f.direction,
+    f.consentToContact,
+    f.favorite,
+    f.salesStage,
+    f.helpType,
+    f.respondBy,
+    f.microsoftOpportunityId,
+    f.registrationStatus,
+    f.registrations,
+    f.sentBy,
     ...account,
     ...owner,
     "(SELECT ContactId, IsPrimary, IsDeleted, Contact.FirstName, Contact.LastName, Contact.Email, Contact.Phone FROM OpportunityContactRoles)",
@@ -198,6 +213,75 @@ export function formatSolutions(solutions: readonly Solution[]): string | null {
     .join("\n");
 }
 
+/**
+ * A value read from the org that cosell cannot map (a picklist value an admin added, a registrations
+ * line that is not what cosell wrote): the member reads as absent and the adapter logs this, once per
+ * record and field; the rest of the record syncs.
+ */
+export interface UnmappedValue {
+  crmId: string;
+  field: string;
+  value: string;
+  message: string;
+}
+
+/** A sales stage picklist value as the canonical stage (case-insensitive), or undefined. */
+export function readSalesStage(v: unknown): SalesStage | undefined {
+  if (typeof v !== "string") return undefined;
+  const r = SalesStageSchema.safeParse(v.trim().toLowerCase());
+  return r.success ? r.data : undefined;
+}
+
+/** A help type picklist value as Microsoft's `assistanceRequestCode` (case-insensitive), or undefined. */
+export function readHelpType(v: unknown): HelpType | undefined {
+  if (typeof v !== "string") return undefined;
+  const wanted = v.trim().toLowerCase();
+  return HelpTypeSchema.options.find((o) => o.toLowerCase() === wanted);
+}
+
+/**
+ * Registrations as the text field holds them: one per line, each as Partner Center sent it (JSON with
+ * sorted keys, so a rewrite of the same list is not a change). Microsoft does not document their
+ * members, so nothing is picked out: the line is the record.
+ */
+export function formatRegistrations(registrations: readonly Registration[] | undefined): string | null {
+  if (!registrations?.length) return null;
+  // Whole lines only, within the field's length (a cut line would not read back at all).
+  let out = "";
+  for (const line of registrations.map((r) => sortedJson(r))) {
+    const next = out ? `${out}\n${line}` : line;
+    if (next.length > REGISTRATIONS_LENGTH) break;
+    out = next;
+  }
+  return out || null;
+}
+
+function sortedJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(sortedJson).join(",")}]`;
+  if (v && typeof v === "object")
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${sortedJson((v as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(v) ?? "null";
+}
+
+/** The registrations text back into records; `undefined` when a line is not a JSON object. */
+export function parseRegistrations(text: unknown): Registration[] | undefined {
+  if (typeof text !== "string" || !text.trim()) return undefined;
+  const out: Registration[] = [];
+  for (const line of text.split(/\r?\n/).filter((l) => l.trim())) {
+    try {
+      const v: unknown = JSON.parse(line);
+      if (!v || typeof v !== "object" || Array.isArray(v)) return undefined;
+      out.push(v as Registration);
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
+}
+
 /** The sync status fields cosell wrote on the record (undefined before the first write). */
 export function statusOf(row: Row, config: SalesforceConfig): Partial<SyncStatus> | undefined {
   const f = config.fields;
@@ -220,8 +304,30 @@ export function rowToRecord(
   config: SalesforceConfig,
   facts: OrgFacts,
   stages: StageMapping,
+  onUnmapped?: (u: UnmappedValue) => void,
 ): CrmRecord {
   const f = config.fields;
+  const unmapped = (field: string, value: unknown, what: string) => {
+    if (value === null || value === undefined || value === "") return;
+    onUnmapped?.({
+      crmId: String(row.Id),
+      field,
+      value: String(value),
+      message: `${field} holds "${String(value)}", which is not ${what}; it reads as empty until it is one.`,
+    });
+  };
+  const salesStage = readSalesStage(row[f.salesStage]);
+  if (!salesStage) unmapped(f.salesStage, row[f.salesStage], "one of Qualify, Develop, Propose or Close");
+  const helpType = readHelpType(row[f.helpType]);
+  if (!helpType)
+    unmapped(
+      f.helpType,
+      row[f.helpType],
+      `one of Microsoft's help types (${HelpTypeSchema.options.join(", ")})`,
+    );
+  const registrations = parseRegistrations(row[f.registrations]);
+  if (!registrations)
+    unmapped(f.registrations, row[f.registrations], "one registration per line as cosell writes them");
   const inbound = row[f.direction] === "inbound";
   const referralId = str(row[f.referralId]);
   const account = row.Account as Row | null | undefined;
@@ -273,17 +379,29 @@ export function rowToRecord(
       ...(contact ? { contact } : {}),
     },
     consentToShareContact: row[f.consent] === true,
+    consentToContact: row[f.consentToContact] === true,
     team,
     solutions: parseSolutions(row[f.solutions]),
     invitation: {
       microsoftHelpRequested: helpRequested,
       ...(str(row[f.helpNotes]) ? { helpNotes: String(row[f.helpNotes]) } : {}),
+      ...(helpType ? { helpType } : {}),
     },
     stage: stage ?? "accepted",
     ...(str(row[f.closeReason]) ? { closeReason: String(row[f.closeReason]) } : {}),
-    favorite: false,
+    favorite: row[f.favorite] === true,
+    ...(salesStage ? { salesStage } : {}),
+    ...(str(row[f.microsoftOpportunityId])
+      ? { microsoftOpportunityId: String(row[f.microsoftOpportunityId]) }
+      : {}),
+    ...(str(row[f.registrationStatus]) ? { registrationStatus: String(row[f.registrationStatus]) } : {}),
+    ...(registrations ? { registrations } : {}),
+    ...(str(row[f.sentBy]) ? { sentBy: String(row[f.sentBy]) } : {}),
     createdAt: iso(row.CreatedDate),
     updatedAt: iso(row.LastModifiedDate),
+    // "Respond by" belongs to a referral still waiting for an answer (Partner Center's expiry applies to
+    // nothing else): once the seller answered, a date left on the record is not the deal's any more.
+    ...(stage === "received" && str(row[f.respondBy]) ? { expiresAt: iso(row[f.respondBy]) } : {}),
   };
   return {
     crmId: String(row.Id),
@@ -347,12 +465,36 @@ export function dealToOpportunity(
       case "consentToShareContact":
         out[f.consent] = deal.consentToShareContact;
         break;
+      case "consentToContact":
+        out[f.consentToContact] = deal.consentToContact ?? false;
+        break;
+      case "favorite":
+        out[f.favorite] = deal.favorite;
+        break;
+      case "salesStage":
+        out[f.salesStage] = deal.salesStage ? SALES_STAGE_VALUES[deal.salesStage] : null;
+        break;
+      // Partner Center's own facts: only cosell's integration user writes them.
+      case "expiresAt":
+        out[f.respondBy] = deal.expiresAt ?? null;
+        break;
+      case "microsoftOpportunityId":
+        out[f.microsoftOpportunityId] = cut(deal.microsoftOpportunityId, 80);
+        break;
+      case "registration":
+        out[f.registrationStatus] = cut(deal.registrationStatus, 80);
+        out[f.registrations] = formatRegistrations(deal.registrations);
+        break;
+      case "sentBy":
+        out[f.sentBy] = cut(deal.sentBy, 255);
+        break;
       case "solutions":
         out[f.solutions] = formatSolutions(deal.solutions);
         break;
       case "invitation":
         out[f.helpRequested] = deal.invitation.microsoftHelpRequested;
         out[f.helpNotes] = deal.invitation.helpNotes ?? null;
+        out[f.helpType] = deal.invitation.helpType ?? null;
         break;
       case "stage": {
         const inbound = deal.direction === "inbound";
@@ -371,6 +513,14 @@ export function dealToOpportunity(
   return out;
 }
 
+/**
+ * A Partner Center string cut to the field's length: a longer one would fail the whole record's write
+ * (STRING_TOO_LONG). Partner Center documents no lengths for these; none seen comes near.
+ */
+function cut(v: string | undefined, max: number): string | null {
+  return v ? v.slice(0, max) : null;
+}
+
 function sameStage(a: Stage | undefined, b: Stage): boolean {
   if (a === b) return true;
   const closedLost = (s: Stage | undefined) => s === "lost" || s === "declined" || s === "expired";
@@ -387,5 +537,8 @@ export function statusToOpportunity(status: SyncStatus, config: SalesforceConfig
     ...(status.referralId ? { [f.referralId]: status.referralId } : {}),
     ...(status.referralUrl ? { [f.referralLink]: status.referralUrl } : {}),
     ...(status.coSellStage ? { [f.coSellStage]: status.coSellStage } : {}),
+    // An answered referral has no respond-by date: cleared with the status that says it was answered,
+    // so the seller does not see a stale deadline (and no extra write is needed for it).
+    ...(status.coSellStage && status.coSellStage !== "received" ? { [f.respondBy]: null } : {}),
   };
 }

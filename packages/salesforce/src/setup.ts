@@ -1,8 +1,9 @@
 import { RemoteApiError, type SetupReport, type VerifyReport } from "@cosell/core";
+import { ensureOpportunityChangeEvents, verifyOpportunityChangeEvents } from "./cdc-setup.js";
 import type { SalesforceClient } from "./client.js";
 import type { SalesforceConfig } from "./config.js";
 import { customFieldSpecs } from "./custom-fields.js";
-import type { StageMapping } from "./mapping.js";
+import type { Row, StageMapping } from "./mapping.js";
 import { soqlString } from "./writer.js";
 
 /** Metadata API limit: components per call. */
@@ -12,6 +13,16 @@ function chunks<T>(xs: readonly T[], n: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
   return out;
+}
+
+/**
+ * A component as read, to be sent back whole (an update replaces it): without the XML attributes
+ * jsforce may keep (`$`) and, for a permission set, without the field permissions, rebuilt by the caller.
+ */
+function sansMetadataAttributes(md: Row): Row {
+  return Object.fromEntries(
+    Object.entries(md).filter(([k]) => !k.startsWith("$") && k !== "fieldPermissions"),
+  );
 }
 
 const exists = (md: Record<string, unknown> | undefined) =>
@@ -37,16 +48,42 @@ export async function runSetup(
   const unchanged: string[] = [];
   const specs = customFieldSpecs(config.fields);
 
-  const present = new Set<string>();
+  const present = new Map<string, Row>();
   for (const part of chunks(specs, METADATA_CHUNK)) {
     const read = await client.readMetadata(
       "CustomField",
       part.map((s) => s.fullName),
     );
-    for (const md of read) if (exists(md)) present.add(String(md.fullName));
+    for (const md of read) if (exists(md)) present.set(String(md.fullName), md);
   }
   const missing = specs.filter((s) => !present.has(s.fullName));
-  for (const s of specs) if (present.has(s.fullName)) unchanged.push(`Field ${s.description}`);
+  // A field whose meaning changed still carries the description an earlier setup gave it: say what it
+  // means now. A description the admin wrote is theirs and left alone.
+  const outdated = specs.filter((s) => {
+    const md = present.get(s.fullName);
+    return md && s.earlierDescriptions?.includes(String(md.description ?? ""));
+  });
+  for (const s of specs)
+    if (present.has(s.fullName) && !outdated.includes(s)) unchanged.push(`Field ${s.description}`);
+  for (const part of chunks(outdated, METADATA_CHUNK)) {
+    const res = await client.saveMetadata(
+      "update",
+      "CustomField",
+      part.map((s) => ({
+        ...sansMetadataAttributes(present.get(s.fullName)!),
+        description: s.metadata.description,
+        inlineHelpText: s.metadata.inlineHelpText,
+      })),
+    );
+    res.forEach((r, k) => {
+      if (!r.success)
+        throw new RemoteApiError(
+          "SALESFORCE_SETUP_FAILED",
+          `Updating the description of ${part[k]!.fullName} failed: ${errorText(r.errors)}. The integration user needs "Modify Metadata Through Metadata API Functions" (or "Modify All Data").`,
+        );
+      created.push(`Field ${part[k]!.description}: description and help text say what it now means`);
+    });
+  }
   for (const part of chunks(missing, METADATA_CHUNK)) {
     const res = await client.saveMetadata(
       "create",
@@ -82,15 +119,34 @@ export async function runSetup(
       );
     created.push(`Permission set ${psName} (read/edit on ${wanted.length} fields)`);
   } else {
-    const granted = (Array.isArray(ps!.fieldPermissions) ? ps!.fieldPermissions : [ps!.fieldPermissions])
-      .filter(Boolean)
-      .map((fp) => fp as { field?: string; editable?: unknown })
-      .filter((fp) => fp.editable === true || fp.editable === "true")
-      .map((fp) => String(fp.field).toLowerCase());
-    const lacking = wanted.filter((w) => !granted.includes(w.field.toLowerCase()));
+    const current = (
+      Array.isArray(ps!.fieldPermissions) ? ps!.fieldPermissions : [ps!.fieldPermissions]
+    ).filter((fp): fp is Row => !!fp && typeof fp === "object");
+    const yes = (v: unknown) => v === true || v === "true";
+    const granted = new Set(
+      current
+        .filter((fp) => yes(fp.readable) && yes(fp.editable))
+        .map((fp) => String(fp.field).toLowerCase()),
+    );
+    const lacking = wanted.filter((w) => !granted.has(w.field.toLowerCase()));
     if (lacking.length) {
+      // The FULL list goes back: an update replaces the permission set's contents (Metadata API
+      // PermissionSet: "include all of its metadata to avoid accidentally overwriting" it), so a partial
+      // list could revoke earlier grants. Grants on fields that are not cosell's are kept as they are.
+      const ours = new Set(wanted.map((w) => w.field.toLowerCase()));
+      const fieldPermissions = [
+        ...current
+          .filter((fp) => !ours.has(String(fp.field).toLowerCase()))
+          .map((fp) => ({ field: String(fp.field), readable: yes(fp.readable), editable: yes(fp.editable) })),
+        ...wanted,
+      ];
       const [r] = await client.saveMetadata("update", "PermissionSet", [
-        { fullName: psName, label: String(ps!.label ?? "Cosell Sync"), fieldPermissions: lacking },
+        {
+          ...sansMetadataAttributes(ps!),
+          fullName: psName,
+          label: String(ps!.label ?? "Cosell Sync"),
+          fieldPermissions,
+        },
       ]);
       if (!r?.success)
         throw new RemoteApiError(
@@ -120,7 +176,12 @@ export async function runSetup(
       created.push(`Permission set ${psName} assigned to the integration user`);
     }
   }
-  return { created, unchanged };
+  const skipped: string[] = [];
+  if (config.changeFeed === "cdc") {
+    const cdc = await ensureOpportunityChangeEvents(client);
+    (cdc.kind === "created" ? created : cdc.kind === "unchanged" ? unchanged : skipped).push(cdc.line);
+  }
+  return { created, unchanged, ...(skipped.length ? { skipped } : {}) };
 }
 
 /** Checks fields, field access, the external id, stages and the change feed; changes nothing. */
@@ -167,6 +228,7 @@ export async function runVerify(
         }
       : {}),
   });
+  checks.push(...picklistChecks(byName, config));
   const ext = byName.get(config.fields.referralId.toLowerCase());
   if (ext)
     checks.push({
@@ -221,8 +283,47 @@ export async function runVerify(
       fix: "Run `cosell setup`, then check the integration user can read Opportunity.",
     });
   }
+  if (config.changeFeed === "cdc") checks.push(await verifyOpportunityChangeEvents(client));
   checks.push(await apiAllowance(client));
   return { ok: checks.every((c) => c.ok), checks };
+}
+
+/**
+ * The restricted picklists hold every value cosell writes: Salesforce refuses any other, which would
+ * fail the whole record's write. Values an admin added are fine (they read as empty, with a warning).
+ */
+function picklistChecks(byName: Map<string, Row>, config: SalesforceConfig): VerifyReport["checks"] {
+  const out: VerifyReport["checks"] = [];
+  for (const s of customFieldSpecs(config.fields)) {
+    const wanted = picklistValuesOf(s.metadata);
+    const field = byName.get(s.fullName.split(".")[1]!.toLowerCase());
+    if (!wanted.length || !field) continue;
+    const have = new Set(
+      (Array.isArray(field.picklistValues) ? (field.picklistValues as Row[]) : [])
+        .filter((p) => p.active !== false)
+        .map((p) => String(p.value).toLowerCase()),
+    );
+    const lacking = wanted.filter((v) => !have.has(v.toLowerCase()));
+    out.push({
+      name: `picklist ${s.fullName}`,
+      ok: !lacking.length,
+      detail: lacking.length
+        ? `${s.fullName} lacks the active values ${lacking.join(", ")}: cosell's writes of them would fail.`
+        : `${s.fullName} has all ${wanted.length} values cosell writes.`,
+      ...(lacking.length
+        ? {
+            fix: `Add (or reactivate) ${lacking.join(", ")} under Setup → Object Manager → Opportunity → ${s.fullName.split(".")[1]} → Values, with exactly these API names.`,
+          }
+        : {}),
+    });
+  }
+  return out;
+}
+
+function picklistValuesOf(md: Record<string, unknown>): string[] {
+  const def = (md.valueSet as { valueSetDefinition?: { value?: { fullName: string }[] } } | undefined)
+    ?.valueSetDefinition;
+  return (def?.value ?? []).map((v) => v.fullName);
 }
 
 /** Below this share of the daily allocation left, a sync may stop mid-day with REQUEST_LIMIT_EXCEEDED. */

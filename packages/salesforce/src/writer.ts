@@ -15,6 +15,7 @@ import {
   type StageMapping,
   statusToOpportunity,
 } from "./mapping.js";
+import { chunkSoqlIn } from "./soql-chunks.js";
 
 /** What the writer knows of a record from the last read (to keep its stage and find its account). */
 export interface KnownRecord {
@@ -155,15 +156,20 @@ export async function applyCreates(
     `${d.customer.name.trim().toLowerCase()}|${(d.customer.address.city ?? "").trim().toLowerCase()}`;
   const names = [...new Set(writes.map((w) => w.deal.customer.name).filter(Boolean))];
   const accounts = new Map<string, string>();
-  if (names.length)
-    for (const r of await client.query(
-      `SELECT Id, Name, BillingCity FROM Account WHERE Name IN (${names.map(soqlString).join(", ")}) ORDER BY CreatedDate`,
-    )) {
-      const key = `${String(r.Name).trim().toLowerCase()}|${String(r.BillingCity ?? "")
-        .trim()
-        .toLowerCase()}`;
-      if (!accounts.has(key)) accounts.set(key, String(r.Id));
-    }
+  // Many long names would overflow one query (statement and URI limits): one query per chunk.
+  const rows: Row[] = [];
+  for (const soql of chunkSoqlIn(
+    "SELECT Id, Name, BillingCity FROM Account WHERE Name IN (",
+    names.map(soqlString),
+    ") ORDER BY CreatedDate",
+  ))
+    rows.push(...(await client.query(soql)));
+  for (const r of rows) {
+    const key = `${String(r.Name).trim().toLowerCase()}|${String(r.BillingCity ?? "")
+      .trim()
+      .toLowerCase()}`;
+    if (!accounts.has(key)) accounts.set(key, String(r.Id));
+  }
   const newAccounts = writes.filter((w, i, all) => {
     const k = accountKey(w.deal);
     return w.deal.customer.name && !accounts.has(k) && all.findIndex((x) => accountKey(x.deal) === k) === i;

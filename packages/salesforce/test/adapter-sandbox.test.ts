@@ -178,8 +178,9 @@ describe("setup and verifySetup", () => {
     expect(first.created).toEqual(
       expect.arrayContaining([
         "Field Co-sell Sync (Opportunity.Cosell_Sync__c)",
-        "Permission set Cosell_Sync (read/edit on 13 fields)",
+        "Permission set Cosell_Sync (read/edit on 22 fields)",
         "Permission set Cosell_Sync assigned to the integration user",
+        "Change Data Capture selected for Opportunity (ChangeEvents_OpportunityChangeEvent)",
       ]),
     );
     expect(first.unchanged).toEqual([]);
@@ -188,18 +189,21 @@ describe("setup and verifySetup", () => {
 
     const second = await adapter.setup();
     expect(second.created).toEqual([]);
-    expect(second.unchanged).toHaveLength(15);
+    expect(second.unchanged).toHaveLength(25);
     expect(adapter.stats().writes).toBe(writesAfterFirst);
-    expect(adapter.stats().byEndpoint["SOAP createMetadata"]).toBe(3); // 13 fields in 2 calls, 1 permission set
+    expect(adapter.stats().byEndpoint["SOAP createMetadata"]).toBe(4); // 22 fields in 3 calls, 1 permission set
     expect(sb.log.count({ server: "salesforce", endpoint: "POST /composite/sobjects" })).toBe(0);
     const after = await adapter.verifySetup();
     expect(after).toMatchObject({ ok: true });
     expect(after.checks.map((c) => c.name)).toEqual([
       "login",
       "custom fields",
+      "picklist Opportunity.Cosell_Sales_Stage__c",
+      "picklist Opportunity.Cosell_Help_Type__c",
       "referral id external id",
       "stages",
       "change feed",
+      "change data capture",
       "API limits",
     ]);
   });
@@ -264,6 +268,9 @@ describe("changes, writes and stats", () => {
     const ids: string[] = [];
     for (const name of ["Team", "Account", "Quiet"])
       ids.push(await crm.createOpportunity(sampleDeal({ name }), { optedIn: true }));
+    // The related-list mark is Salesforce's latestDateCovered (whole minutes): a minute later, the
+    // creations above are behind it and only the edits below are new.
+    sb.clock.advance(61_000);
     const pages = await drain(adapter.changes(undefined, { overlapMs: 0 }));
     sb.clock.advance(5_000);
     const cursor = pages.at(-1)!.cursor;
@@ -279,6 +286,32 @@ describe("changes, writes and stats", () => {
       "new.member@partner.example",
     ]);
     expect(next.find((r) => r.crmId === ids[1])?.deal.customer.address.city).toBe("Bellevue");
+  });
+
+  it("related-list and delete cursors follow Salesforce's clock when the local clock runs ahead", async () => {
+    // The local clock is two hours ahead of Salesforce's (the sandbox clock).
+    const skewed = createSalesforceAdapter(sandboxConfig(sb, { pageSize: 2, batchSize: 2 }), {
+      now: () => new Date(sb.clock.now().getTime() + 2 * 3_600_000),
+    });
+    const crm = salesforceDriver(sb, sandboxConfig(sb));
+    const ids: string[] = [];
+    for (const name of ["Account", "Gone"])
+      ids.push(await crm.createOpportunity(sampleDeal({ name }), { optedIn: true }));
+    const pages = await drain(skewed.changes(undefined, { overlapMs: 0 }));
+    const cursor = pages.at(-1)!.cursor;
+    sb.clock.advance(5_000);
+    const accountId = String(sb.salesforce.get("Opportunity", ids[0]!)!.AccountId);
+    sb.salesforce.update("Account", accountId, { BillingCity: "Bellevue" });
+    await crm.delete(ids[1]!);
+    sb.clock.advance(1_000);
+    const next = (await drain(skewed.changes(cursor, { overlapMs: 0 }))).flatMap((p) => p.records);
+    expect(next.find((r) => r.crmId === ids[0])?.deal.customer.address.city).toBe("Bellevue");
+    expect(next.find((r) => r.crmId === ids[1])).toMatchObject({ deleted: true });
+    // The cursor it hands back is in Salesforce's time, not two hours ahead.
+    const again = await drain(skewed.changes(cursor, { overlapMs: 0 }));
+    const last = JSON.parse(Buffer.from(again.at(-1)!.cursor, "base64url").toString("utf8"));
+    expect(Date.parse(last.rel)).toBeLessThanOrEqual(sb.clock.now().getTime());
+    expect(Date.parse(last.del)).toBeLessThanOrEqual(sb.clock.now().getTime());
   });
 
   it("a deleted record that was in the feed comes back with deleted: true", async () => {

@@ -10,7 +10,7 @@ const sandboxes = new Map<object, Sandbox<"partnerCenter" | "salesforce">>();
 // The suite's campaign id ("7015g000000Camp1") is not a Salesforce Campaign id, so the campaign ID is
 // mapped to a custom text field here; CampaignId itself is covered by the 500-opportunity test.
 runAdapterConformance({
-  name: "salesforce (sandbox)",
+  name: "salesforce (sandbox, strict Partner Center queries)",
   async setup() {
     const sb = await startSandbox({ systems: ["partnerCenter", "salesforce"] });
     const extra = { fields: { campaign: "Cosell_Campaign_Id__c" } };
@@ -19,7 +19,8 @@ runAdapterConformance({
     const fx = {
       adapter: failingCreates(adapter, sb.salesforce),
       crm: salesforceDriver(sb, sandboxConfig(sb, extra)),
-      ...partnerCenterSide(sb),
+      // Strict mode: the sync must also work where Partner Center refuses undocumented filters.
+      ...partnerCenterSide(sb, { strictQueries: true }),
       store: new MemoryStateStore(),
     };
     sandboxes.set(fx, sb);

@@ -1,6 +1,7 @@
 import type { CoSellDeal, Person, Stage } from "@cosell/core";
 import { type CrmDriver, type CrmOpportunity, completeDeal } from "@cosell/core/testing";
 import type { SalesforceControl } from "@cosell/sandbox";
+import { SALES_STAGE_VALUES } from "../src/custom-fields.js";
 import {
   createSalesforceAdapter,
   formatSolutions,
@@ -111,11 +112,22 @@ export function salesforceDriver(sb: SalesforceSandbox, input: SalesforceConfigI
     ...("notes" in d ? { Description: d.notes ?? null } : {}),
     ...("campaignId" in d ? { [f.campaign]: d.campaignId ?? null } : {}),
     ...(d.consentToShareContact !== undefined ? { [f.consent]: d.consentToShareContact } : {}),
+    ...("consentToContact" in d ? { [f.consentToContact]: d.consentToContact ?? false } : {}),
+    ...(d.favorite !== undefined ? { [f.favorite]: d.favorite } : {}),
+    ...("salesStage" in d ? { [f.salesStage]: d.salesStage ? SALES_STAGE_VALUES[d.salesStage] : null } : {}),
     ...(d.solutions !== undefined ? { [f.solutions]: formatSolutions(d.solutions) } : {}),
+    // Partner Center's own facts, as a seller might overtype them on the page.
+    ...("expiresAt" in d ? { [f.respondBy]: d.expiresAt ?? null } : {}),
+    ...("microsoftOpportunityId" in d
+      ? { [f.microsoftOpportunityId]: d.microsoftOpportunityId ?? null }
+      : {}),
+    ...("registrationStatus" in d ? { [f.registrationStatus]: d.registrationStatus ?? null } : {}),
+    ...("sentBy" in d ? { [f.sentBy]: d.sentBy ?? null } : {}),
     ...(d.invitation !== undefined
       ? {
           [f.helpRequested]: d.invitation.microsoftHelpRequested,
           [f.helpNotes]: d.invitation.helpNotes ?? null,
+          [f.helpType]: d.invitation.helpType ?? null,
         }
       : {}),
     ...(d.stage !== undefined

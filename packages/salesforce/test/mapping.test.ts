@@ -2,10 +2,14 @@ import { describe, expect, it } from "vitest";
 import { parseSalesforceConfig } from "../src/config.js";
 import {
   dealToOpportunity,
+  formatRegistrations,
   formatSolutions,
   type OrgFacts,
   opportunityFields,
+  parseRegistrations,
   parseSolutions,
+  readHelpType,
+  readSalesStage,
   rowToRecord,
   StageMapping,
   statusToOpportunity,
@@ -172,8 +176,14 @@ describe("CoSellDeal → Opportunity", () => {
       Cosell_Referral_Id__c: "r-1",
       Cosell_Referral_Link__c: "https://x/r-1",
       Cosell_Stage__c: "accepted",
+      // An answered referral has no respond-by date any more.
+      Cosell_Respond_By__c: null,
     });
     expect(Object.keys(status)).not.toContain("Name");
+    // A referral still waiting keeps its respond-by date.
+    expect(
+      statusToOpportunity({ state: "synced", lastError: null, coSellStage: "received" }, config),
+    ).not.toHaveProperty("Cosell_Respond_By__c");
   });
 
   it("maps stages to the org's StageName and keeps a stage that already means the same", () => {
@@ -206,5 +216,56 @@ describe("CoSellDeal → Opportunity", () => {
     expect(text).toBe("sol-a | Azure | microsoft\nsol-b | Field Service | own");
     expect(parseSolutions(text)).toEqual([...deal.solutions].sort((a, b) => a.id.localeCompare(b.id)));
     expect(parseSolutions("just-an-id")).toEqual([{ id: "just-an-id", name: "just-an-id", kind: "own" }]);
+  });
+});
+
+describe("new co-sell fields", () => {
+  it("registrations: one line each, keys sorted, read back as sent; a line cosell did not write reads as absent", () => {
+    const regs = [{ status: "Approved", id: "r1", program: { name: "IP co-sell", tier: 2 } }, { id: "r2" }];
+    const text = formatRegistrations(regs)!;
+    expect(text.split("\n")).toEqual([
+      '{"id":"r1","program":{"name":"IP co-sell","tier":2},"status":"Approved"}',
+      '{"id":"r2"}',
+    ]);
+    expect(parseRegistrations(text)).toEqual(regs);
+    expect(formatRegistrations([])).toBeNull();
+    expect(parseRegistrations(null)).toBeUndefined();
+    expect(parseRegistrations('{"id":"r1"}\nsee email')).toBeUndefined();
+    expect(parseRegistrations("[1,2]")).toBeUndefined();
+  });
+
+  it("registrations longer than the field keep whole lines only", () => {
+    const big = Array.from({ length: 40 }, (_, i) => ({ id: `r${i}`, note: "x".repeat(4000) }));
+    const text = formatRegistrations(big)!;
+    expect(text.length).toBeLessThanOrEqual(131072);
+    const back = parseRegistrations(text)!;
+    expect(back.length).toBeGreaterThan(0);
+    expect(back).toEqual(big.slice(0, back.length));
+  });
+
+  it("picklist values map to canonical values regardless of case; anything else is absent", () => {
+    expect(readSalesStage("Propose")).toBe("propose");
+    expect(readSalesStage("CLOSE")).toBe("close");
+    expect(readSalesStage("100")).toBeUndefined();
+    expect(readSalesStage(null)).toBeUndefined();
+    expect(readHelpType("proofofconceptordemo")).toBe("ProofOfConceptOrDemo");
+    expect(readHelpType("Negotiate")).toBeUndefined();
+  });
+
+  it("a row with an unknown picklist value maps the rest and reports the value once", () => {
+    const seen: unknown[] = [];
+    const rec = rowToRecord(
+      row({ Cosell_Sales_Stage__c: "Negotiate", Cosell_Favorite__c: true }),
+      config,
+      facts,
+      stages,
+      (u) => seen.push(u),
+    );
+    expect(rec.deal.salesStage).toBeUndefined();
+    expect(rec.deal.favorite).toBe(true);
+    expect(rec.issues).toBeUndefined();
+    expect(seen).toEqual([
+      expect.objectContaining({ field: "Cosell_Sales_Stage__c", value: "Negotiate", crmId: rec.crmId }),
+    ]);
   });
 });
