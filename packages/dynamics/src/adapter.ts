@@ -1,5 +1,6 @@
 import {
   type AdapterDescription,
+  boundedMsalNetwork,
   type CallStats,
   type ChangePage,
   type CrmAdapter,
@@ -9,10 +10,12 @@ import {
   createTokenProvider,
   errorMessage,
   type FieldDirection,
+  PageGuard,
   type Person,
   RemoteApiError,
   type SetupReport,
   type SyncField,
+  type SyncTarget,
   type VerifyReport,
 } from "@cosell/core";
 import { type BatchPart, buildBatch, parseBatchResponse } from "./batch.js";
@@ -21,9 +24,11 @@ import { type DynamicsConfig, type DynamicsConfigInput, parseDynamicsConfig } fr
 
 import { EntraDirectory } from "./graph.js";
 import { type CallCounter, dataverseError, errorFrom, WebApiClient } from "./http.js";
+import { isGuid, opportunityIdProblem } from "./ids.js";
 import { deletedRecord, LOST, opportunitySelect, type Related, type Row, rowToRecord } from "./mapping.js";
 import { ACCOUNT_SELECT, CONTACT_SELECT, chunks, IDS_PER_QUERY, orEq, q, USER_SELECT } from "./query.js";
 import { runSetup, runVerify } from "./setup.js";
+import { parseWebhookCall, registerWebhook, verifyWebhook } from "./webhook.js";
 import { createChangeSets } from "./writes.js";
 
 /** Logger shape the adapter writes to (pino-compatible). Secrets are never passed. */
@@ -42,7 +47,18 @@ export interface DynamicsDeps {
 }
 
 /** The Dynamics 365 adapter: a {@link CrmAdapter} plus `close()`. */
-export type DynamicsAdapter = CrmAdapter & { close(): Promise<void> };
+export type DynamicsAdapter = CrmAdapter & {
+  close(): Promise<void>;
+  /** Dataverse's webhook calls for `cosell serve` (see `webhook.ts`). */
+  webhook: {
+    /** `crm.webhookUrl` is set. */
+    configured(): boolean;
+    /** Checks the secret and the body; the opportunity the call names. */
+    parse(rawBody: Buffer, headers: Record<string, string | string[] | undefined>): SyncTarget[];
+    /** Throws with what to do when the registration is missing or points elsewhere. */
+    verify(): Promise<void>;
+  };
+};
 
 /** Which way each canonical field flows with Dataverse (see docs/dynamics.md, "Mapping"). */
 const FIELD_DIRECTIONS: Partial<Record<SyncField, FieldDirection>> = {
@@ -57,8 +73,17 @@ const FIELD_DIRECTIONS: Partial<Record<SyncField, FieldDirection>> = {
   // The owner plus the members kept in the team column; Partner Center edits never reassign the record.
   team: "both",
   solutions: "both",
+  // With the kind of help (a choice) beside the request and its notes.
   invitation: "both",
   stage: "both",
+  consentToContact: "both",
+  favorite: "both",
+  salesStage: "both",
+  // Partner Center's own facts: shown on the opportunity, never sent back (core enforces it too).
+  expiresAt: "toCrm",
+  microsoftOpportunityId: "toCrm",
+  registration: "toCrm",
+  sentBy: "toCrm",
 };
 
 /**
@@ -79,7 +104,16 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
     authorityHost: cfg.authorityHost,
     ...(cfg.tokenEndpoint ? { tokenEndpoint: cfg.tokenEndpoint } : {}),
   };
-  const tokens = createTokenProvider({ ...credential, scope: `${resource}/.default` });
+  // Token requests get the same deadline, redirect refusal and size cap as the Web API calls.
+  const tokenDeps = {
+    msalSystem: {
+      networkClient: boundedMsalNetwork({
+        timeoutMs: cfg.requestTimeoutMs,
+        maxResponseBytes: cfg.maxResponseBytes,
+      }),
+    },
+  };
+  const tokens = createTokenProvider({ ...credential, scope: `${resource}/.default` }, tokenDeps);
   const counter: CallCounter = { total: 0, reads: 0, writes: 0 };
   const httpDeps = {
     fetch: deps.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a)),
@@ -90,13 +124,19 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
     maxRetries: cfg.maxRetries,
     maxRetryAfterMs: cfg.maxRetryAfterMs,
     odata: true,
+    requestTimeoutMs: cfg.requestTimeoutMs,
+    maxRetryTimeMs: cfg.maxRetryTimeMs,
+    maxResponseBytes: cfg.maxResponseBytes,
   });
   const directory = cfg.resolveTeamFromGraph
     ? new EntraDirectory(
         cfg.graphBaseUrl,
-        createTokenProvider({ ...credential, scope: cfg.graphScope }),
+        createTokenProvider({ ...credential, scope: cfg.graphScope }, tokenDeps),
         counter,
         () => now().getTime(),
+        undefined,
+        cfg.requestTimeoutMs,
+        cfg.maxResponseBytes,
       )
     : undefined;
   const c = columnsFor(cfg.publisherPrefix);
@@ -171,9 +211,7 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
 
   /** Accounts, contacts, campaigns and owners the rows point at: one round trip for all of them. */
   async function resolveRelated(rows: readonly Row[]): Promise<Related> {
-    const ids = (col: string) => [
-      ...new Set(rows.map((r) => r[col]).filter((v): v is string => typeof v === "string")),
-    ];
+    const ids = (col: string) => [...new Set(rows.map((r) => r[col]).filter(isGuid))];
     const wanted = [
       { set: "accounts", select: ACCOUNT_SELECT, key: "accountid", ids: ids("_parentaccountid_value") },
       { set: "contacts", select: CONTACT_SELECT, key: "contactid", ids: ids("_parentcontactid_value") },
@@ -187,7 +225,7 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
     ];
     const urls: { set: string; url: string }[] = [];
     const lostWithoutReason = rows
-      .filter((r) => r.statecode === LOST && !r[c.closeReason])
+      .filter((r) => r.statecode === LOST && !r[c.closeReason] && isGuid(r.opportunityid))
       .map((r) => String(r.opportunityid));
     for (const chunk of chunks(lostWithoutReason, IDS_PER_QUERY))
       urls.push({
@@ -269,7 +307,12 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
     const related = await resolveRelated(rows);
     return rows.map((r) => {
       seen.set(String(r.opportunityid), r);
-      const rec = rowToRecord(r, related, c, countryNames);
+      const rec = rowToRecord(r, related, c, {
+        countryNames,
+        optionValuePrefix: cfg.optionValuePrefix,
+        warn: (w) =>
+          deps.logger?.warn({ crmId: w.crmId, column: w.column, value: w.value }, `dynamics: ${w.message}`),
+      });
       lastRecords.set(rec.crmId, rec);
       return rec;
     });
@@ -297,8 +340,23 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
     return feed;
   }
 
+  /**
+   * A link Dataverse handed back, checked before it is followed or stored as a cursor: it must stay
+   * on the environment's origin (the bearer token goes with it).
+   */
+  const pinned = (link: string, what: string) => http.url(link, what);
+
   async function* deltaChanges(cursor: string | undefined, overlapMs: number): AsyncIterable<ChangePage> {
-    let url = cursor?.startsWith("delta:") ? cursor.slice(6) : `opportunities?$select=${select}`;
+    const fresh = `opportunities?$select=${select}`;
+    let url = fresh;
+    if (cursor?.startsWith("delta:"))
+      try {
+        url = pinned(cursor.slice(6), "stored delta link");
+      } catch (e) {
+        // A cursor written before links were checked, or tampered with: never followed.
+        deps.logger?.warn({ err: errorMessage(e) }, "dynamics: stored delta link refused; starting over");
+      }
+    const pages = new PageGuard("opportunity changes", "Dataverse", cfg.maxPages);
     const prefer = `odata.track-changes,odata.maxpagesize=${cfg.pageSize}`;
     for (;;) {
       const res = await http.send({ method: "GET", url, headers: { Prefer: prefer } });
@@ -347,10 +405,13 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
           deleted.push(last ? { ...last, deleted: true } : deletedRecord(id));
         } else if (inFeed(item)) rows.push(item);
       }
-      const next = body["@odata.nextLink"];
+      const rawNext = body["@odata.nextLink"];
+      const next = rawNext === undefined ? undefined : pinned(rawNext, "@odata.nextLink");
+      const delta = body["@odata.deltaLink"];
       const records = [...(await toRecords(rows)), ...deleted];
-      yield { records, cursor: `delta:${next ?? body["@odata.deltaLink"] ?? url}` };
+      yield { records, cursor: `delta:${next ?? (delta ? pinned(delta, "@odata.deltaLink") : url)}` };
       if (!next) return;
+      pages.next(next);
       url = next;
     }
   }
@@ -361,6 +422,7 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
     const filter = `(${c.syncFlag} eq true or ${c.referralId} ne null)${since ? ` and modifiedon ge ${since.toISOString()}` : ""}`;
     let url: string | undefined =
       `opportunities?$select=${select}&$filter=${q(filter)}&$orderby=${q("modifiedon asc,opportunityid asc")}`;
+    const pages = new PageGuard("changed opportunities", "Dataverse", cfg.maxPages);
     while (url) {
       const body: { value: Row[]; "@odata.nextLink"?: string } = await http.getJson(
         url,
@@ -373,11 +435,17 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
         if (typeof r.modifiedon === "string" && r.modifiedon > watermark) watermark = r.modifiedon;
       yield { records: await toRecords(body.value), cursor: `poll:${watermark}` };
       url = body["@odata.nextLink"];
+      if (url) {
+        url = pinned(url, "@odata.nextLink");
+        pages.next(url);
+      }
     }
   }
 
   async function readRows(ids: readonly string[]): Promise<Row[]> {
-    const urls = chunks([...new Set(ids)], IDS_PER_QUERY).map(
+    // Only GUIDs reach the filter: anything else cannot name a row, and pasted in it would change
+    // the query (`x) or (`, `… or opportunityid ne null`).
+    const urls = chunks([...new Set(ids)].filter(isGuid), IDS_PER_QUERY).map(
       (chunk) => `opportunities?$select=${select}&$filter=${q(orEq("opportunityid", chunk))}`,
     );
     return (await getMany(urls)).flat();
@@ -507,16 +575,28 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
       else yield* pollChanges(cursor, options.overlapMs);
     },
     async read(crmIds) {
-      if (!crmIds.length) return [];
+      if (!crmIds.some(isGuid)) return [];
       return toRecords(await readRows(crmIds));
     },
+    checkCrmId: opportunityIdProblem,
     async apply(writes) {
       const out: CrmWriteResult[] = [];
       for (const chunk of chunks(writes, cfg.batchSize)) out.push(...(await applyChunk(chunk)));
       return out;
     },
-    setup(): Promise<SetupReport> {
-      return runSetup(http, cfg, c);
+    async setup(): Promise<SetupReport> {
+      const report = await runSetup(http, cfg, c);
+      if (!cfg.webhookUrl) return report;
+      const hook = await registerWebhook(http, cfg, c);
+      return {
+        created: [...report.created, ...hook.created],
+        unchanged: [...report.unchanged, ...hook.unchanged],
+      };
+    },
+    webhook: {
+      configured: () => !!cfg.webhookUrl,
+      parse: (rawBody, headers) => parseWebhookCall(cfg, rawBody, headers),
+      verify: () => verifyWebhook(http, cfg),
     },
     async verifySetup(): Promise<VerifyReport> {
       const report = await runVerify(http, cfg, c, directory);

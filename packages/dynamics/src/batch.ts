@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { RemoteApiError } from "@cosell/core";
 
 /** One request inside a `$batch` (dynamics.md §1.6). */
 export interface BatchOperation {
@@ -23,14 +24,35 @@ export interface BatchItemResponse {
 
 const CRLF = "\r\n";
 
+/**
+ * A request line or header value with a line break (or any control character) would end the embedded
+ * request early and let the rest be read as another request: refused before anything is sent.
+ */
+function safe(value: string, what: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\x00-\x1f\x7f]/.test(value))
+    throw new RemoteApiError(
+      "DATAVERSE_VALUE_INVALID",
+      `The ${what} of a $batch request holds a control character or line break; nothing was sent.`,
+    );
+  return value;
+}
+
 function httpRequestText(op: BatchOperation, contentId?: number): string {
+  safe(op.url, "URL");
+  if (/\s/.test(op.url))
+    throw new RemoteApiError(
+      "DATAVERSE_VALUE_INVALID",
+      "A $batch request URL holds a space; nothing was sent.",
+    );
   const lines = ["Content-Type: application/http", "Content-Transfer-Encoding: binary"];
   if (contentId !== undefined) lines.push(`Content-ID: ${contentId}`);
   lines.push("", `${op.method} ${op.url} HTTP/1.1`);
   const headers: Record<string, string> = { ...op.headers };
   if (op.body !== undefined) headers["Content-Type"] ??= "application/json; charset=utf-8";
   if (op.method === "GET") headers.Accept ??= "application/json";
-  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+  for (const [k, v] of Object.entries(headers))
+    lines.push(`${safe(k, "header name")}: ${safe(v, `${k} header`)}`);
   lines.push("", op.body === undefined ? "" : JSON.stringify(op.body));
   return lines.join(CRLF);
 }

@@ -1,10 +1,12 @@
-import type { SyncState } from "@cosell/core";
+import type { HelpType, SalesStage, SyncState } from "@cosell/core";
 
 /**
  * The custom columns cosell adds to `opportunity`, named from the publisher prefix (`cosell_…`).
- * Seller-facing: the sync flag, Microsoft help, consent, co-sell status (also how a seller accepts an
- * inbound referral) and close reason. Written by cosell only: referral id/link, sync status, last
- * sync, last error. Solutions are kept as JSON in one memo column (see docs/dynamics.md for why).
+ * Seller-facing: the sync flag, Microsoft help (and its kind), the two consents, favorite, Partner
+ * Center's sales stage, co-sell status (also how a seller accepts an inbound referral) and close
+ * reason. Written by cosell only: referral id/link, sync status, last sync, last error, and Partner
+ * Center's own facts (respond by, Microsoft's opportunity id, registration, who sent it). Solutions
+ * are kept as JSON in one memo column (see docs/dynamics.md for why).
  */
 export interface CosellColumns {
   referralId: string;
@@ -13,7 +15,17 @@ export interface CosellColumns {
   syncFlag: string;
   helpRequested: string;
   helpNotes: string;
+  /** Consent to share the contact's details with others (`consentToToShareInfoWithOthers`). */
   consent: string;
+  consentToContact: string;
+  favorite: string;
+  salesStage: string;
+  helpType: string;
+  respondBy: string;
+  microsoftOpportunityId: string;
+  registrationStatus: string;
+  registrations: string;
+  sentBy: string;
   coSellStatus: string;
   closeReason: string;
   solutions: string;
@@ -24,6 +36,9 @@ export interface CosellColumns {
   /** SchemaName of the alternate key on the referral id. */
   referralKey: string;
 }
+
+/** The option value prefix of the publisher setup creates, unless configured (`crm.optionValuePrefix`). */
+export const DEFAULT_OPTION_VALUE_PREFIX = 18342;
 
 /** Logical names of the custom columns for a prefix. */
 export function columnsFor(prefix: string): CosellColumns {
@@ -36,6 +51,15 @@ export function columnsFor(prefix: string): CosellColumns {
     helpRequested: c("microsofthelprequested"),
     helpNotes: c("helpnotes"),
     consent: c("consenttosharecontact"),
+    consentToContact: c("consenttocontact"),
+    favorite: c("favorite"),
+    salesStage: c("salesstage"),
+    helpType: c("helptype"),
+    respondBy: c("respondby"),
+    microsoftOpportunityId: c("microsoftopportunityid"),
+    registrationStatus: c("registrationstatus"),
+    registrations: c("registrations"),
+    sentBy: c("sentby"),
     coSellStatus: c("cosellstatus"),
     closeReason: c("closereason"),
     solutions: c("solutions"),
@@ -68,6 +92,73 @@ export function syncStateOf(optionValuePrefix: number, value: unknown): SyncStat
   return SYNC_STATES[value - optionValuePrefix * 10000];
 }
 
+/**
+ * The Web API reads and writes a choice as its integer value, so every choice cosell defines maps
+ * each canonical value to a fixed offset from the publisher's option value prefix (value = prefix ×
+ * 10000 + offset). Offsets are spelled out rather than taken from list order: a value once written
+ * to an environment must keep its meaning when a new one is added.
+ */
+export interface Choice<T extends string> {
+  /** Offset of each canonical value. */
+  offsets: Readonly<Record<T, number>>;
+  /** English label of each canonical value (what the seller sees). */
+  labels: Readonly<Record<T, string>>;
+}
+
+/** Partner Center's sales stage (`…_salesstage`). */
+export const SALES_STAGE_CHOICE: Choice<SalesStage> = {
+  offsets: { qualify: 0, develop: 1, propose: 2, close: 3 },
+  labels: { qualify: "Qualify", develop: "Develop", propose: "Propose", close: "Close" },
+};
+
+/** The kind of help asked of Microsoft (`…_helptype`): `inviteContext.assistanceRequestCode`. */
+export const HELP_TYPE_CHOICE: Choice<HelpType> = {
+  offsets: {
+    Unknown: 0,
+    GeneralOrOther: 1,
+    CustomerTechnicalArchitecture: 2,
+    ProofOfConceptOrDemo: 3,
+    QuotesOrLicensing: 4,
+    PostSalesCustomerSuccess: 5,
+    WorkloadSpecificValueProposition: 6,
+  },
+  labels: {
+    Unknown: "Not specified",
+    GeneralOrOther: "General or other",
+    CustomerTechnicalArchitecture: "Customer technical architecture",
+    ProofOfConceptOrDemo: "Proof of concept or demo",
+    QuotesOrLicensing: "Quotes or licensing",
+    PostSalesCustomerSuccess: "Post-sales customer success",
+    WorkloadSpecificValueProposition: "Workload-specific value proposition",
+  },
+};
+
+/** Option value of a canonical value. */
+export function choiceValue<T extends string>(choice: Choice<T>, optionValuePrefix: number, v: T): number {
+  return optionValuePrefix * 10000 + choice.offsets[v];
+}
+
+/** Canonical value of an option value; undefined when the environment holds one cosell does not know. */
+export function choiceOf<T extends string>(
+  choice: Choice<T>,
+  optionValuePrefix: number,
+  value: number,
+): T | undefined {
+  const offset = value - optionValuePrefix * 10000;
+  return (Object.keys(choice.offsets) as T[]).find((k) => choice.offsets[k] === offset);
+}
+
+/** The option values (and labels) of a choice, as `…AttributeMetadata.OptionSet.Options`. */
+export function choiceOptions<T extends string>(
+  choice: Choice<T>,
+  optionValuePrefix: number,
+): { value: number; label: string }[] {
+  return (Object.keys(choice.offsets) as T[]).map((k) => ({
+    value: choiceValue(choice, optionValuePrefix, k),
+    label: choice.labels[k],
+  }));
+}
+
 const label = (text: string) => ({
   "@odata.type": "Microsoft.Dynamics.CRM.Label",
   LocalizedLabels: [
@@ -89,11 +180,19 @@ const base = (type: string, typeName: string, schemaName: string, display: strin
   Description: label(description),
 });
 
+/** Length of the registrations memo column. */
+export const REGISTRATIONS_MAX_LENGTH = 10000;
+
 /** One column setup creates: its logical name and the metadata POSTed for it. */
 export interface ColumnDefinition {
   logicalName: string;
   display: string;
   payload: Record<string, unknown>;
+  /**
+   * Descriptions an earlier setup gave the column, when its meaning has changed since: setup
+   * rewrites them on existing environments. Any other description is the admin's and kept.
+   */
+  earlierDescriptions?: readonly string[];
 }
 
 /** Attribute metadata (dynamics.md §4) of every custom column, for `setup()`. */
@@ -134,6 +233,27 @@ export function columnDefinitions(prefix: string, optionValuePrefix: number): Co
       DateTimeBehavior: { Value: "UserLocal" },
     },
   });
+  const picklist = (
+    n: string,
+    display: string,
+    description: string,
+    options: { value: number; label: string }[],
+  ) => ({
+    logicalName: schema(n).toLowerCase(),
+    display,
+    payload: {
+      ...base("Picklist", "PicklistType", schema(n), display, description),
+      // A local choice: these columns are opportunity's alone. Values are given explicitly so they
+      // are the same in every environment (the Web API reads and writes the integer).
+      OptionSet: {
+        "@odata.type": "Microsoft.Dynamics.CRM.OptionSetMetadata",
+        IsGlobal: false,
+        OptionSetType: "Picklist",
+        Options: options.map((o) => ({ Value: o.value, Label: label(o.label) })),
+      },
+    },
+  });
+  const readOnly = "Set by Partner Center and written by cosell; read-only: an edit here is overwritten.";
   const stateLabels: Record<SyncState, string> = {
     pending: "Pending",
     synced: "Synced",
@@ -164,11 +284,57 @@ export function columnDefinitions(prefix: string, optionValuePrefix: number): Co
     ),
     boolean("MicrosoftHelpRequested", "Microsoft help requested", "Would you like Microsoft's help?"),
     memo("HelpNotes", "How can Microsoft help?", "What help the seller needs from Microsoft.", 2000),
+    {
+      ...boolean(
+        "ConsentToShareContact",
+        "Consent to share contact",
+        "The customer agreed that their contact details may be shared with others (Partner Center's consentToToShareInfoWithOthers). Whether the deal is shared with Microsoft's sellers is set by Microsoft help requested.",
+      ),
+      // It meant "share the contact with Microsoft" before consent to contact got its own column.
+      earlierDescriptions: ["The customer agreed to share the contact with Microsoft."],
+    },
     boolean(
-      "ConsentToShareContact",
-      "Consent to share contact",
-      "The customer agreed to share the contact with Microsoft.",
+      "ConsentToContact",
+      "Consent to contact",
+      "The customer agreed to be contacted (Partner Center's consentToContact).",
     ),
+    boolean("Favorite", "Co-sell favorite", "Partner Center's favorite flag; synced both ways."),
+    picklist(
+      "SalesStage",
+      "Co-sell sales stage",
+      "Partner Center's sales stage of the deal (Qualify, Develop, Propose, Close); synced both ways. The opportunity's own Sales Stage is left to your sales process.",
+      choiceOptions(SALES_STAGE_CHOICE, optionValuePrefix),
+    ),
+    picklist(
+      "HelpType",
+      "Kind of help from Microsoft",
+      "What kind of help is asked of Microsoft (Partner Center's assistanceRequestCode).",
+      choiceOptions(HELP_TYPE_CHOICE, optionValuePrefix),
+    ),
+    dateTime(
+      "RespondBy",
+      "Respond by",
+      `When an inbound referral expires unless accepted or declined. ${readOnly}`,
+    ),
+    string(
+      "MicrosoftOpportunityId",
+      "Microsoft opportunity id",
+      `Microsoft's opportunity id (MSX) for this deal. ${readOnly}`,
+      100,
+    ),
+    string(
+      "RegistrationStatus",
+      "Registration status",
+      `Partner Center's registration status (e.g. None, ReviewPending). ${readOnly}`,
+      100,
+    ),
+    memo(
+      "Registrations",
+      "Registrations",
+      `Partner Center's registrations after a win, one line per registration. ${readOnly}`,
+      REGISTRATIONS_MAX_LENGTH,
+    ),
+    string("SentBy", "Sent by", `Who sent the referral (the inviting organization). ${readOnly}`, 200),
     string(
       "CoSellStatus",
       "Co-sell status",
@@ -188,28 +354,12 @@ export function columnDefinitions(prefix: string, optionValuePrefix: number): Co
       "Team members on the referral besides the owner (JSON list of people).",
       4000,
     ),
-    {
-      logicalName: schema("SyncStatus").toLowerCase(),
-      display: "Sync status",
-      payload: {
-        ...base(
-          "Picklist",
-          "PicklistType",
-          schema("SyncStatus"),
-          "Sync status",
-          "Co-sell sync state (written by cosell).",
-        ),
-        OptionSet: {
-          "@odata.type": "Microsoft.Dynamics.CRM.OptionSetMetadata",
-          IsGlobal: false,
-          OptionSetType: "Picklist",
-          Options: SYNC_STATES.map((s) => ({
-            Value: syncStateValue(optionValuePrefix, s),
-            Label: label(stateLabels[s]),
-          })),
-        },
-      },
-    },
+    picklist(
+      "SyncStatus",
+      "Sync status",
+      "Co-sell sync state (written by cosell).",
+      SYNC_STATES.map((st) => ({ value: syncStateValue(optionValuePrefix, st), label: stateLabels[st] })),
+    ),
     dateTime(
       "LastSyncOn",
       "Last sync",

@@ -5,6 +5,7 @@ import {
   requireSecureUrl,
 } from "@cosell/core";
 import { z } from "zod";
+import { DEFAULT_OPTION_VALUE_PREFIX } from "./columns.js";
 
 /** Entra ID's public cloud, where a real Dynamics 365 tenant signs in. */
 const DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com";
@@ -65,7 +66,7 @@ export const DynamicsConfigSchema = z
       .regex(/^[a-z][a-z0-9]{1,7}$/, "use 2–8 lower-case letters or digits, starting with a letter")
       .default("cosell"),
     /** Picklist option value prefix of that publisher (10000–99999), used when setup creates it. */
-    optionValuePrefix: z.number().int().min(10000).max(99999).default(18342),
+    optionValuePrefix: z.number().int().min(10000).max(99999).default(DEFAULT_OPTION_VALUE_PREFIX),
     /** Unmanaged solution that setup puts the columns in. */
     solutionUniqueName: z
       .string()
@@ -90,10 +91,37 @@ export const DynamicsConfigSchema = z
     maxRetries: z.number().int().min(0).max(20).default(6),
     /** Longest wait honoured from a Retry-After header (ms); longer waits fail the call as throttled. */
     maxRetryAfterMs: z.number().int().min(0).default(300_000),
+    /**
+     * Public https URL of `cosell serve`'s Dataverse receiver (`…/webhooks/dataverse`, port 443).
+     * When set, setup registers a webhook so opportunity changes sync at once.
+     */
+    webhookUrl: z.string().min(1).optional(),
+    /** Shared secret Dataverse sends in a header with every call (a reference; at least 16 characters). */
+    webhookSecret: z.string().min(16, "use at least 16 random characters").optional(),
+    /** One attempt of a Dataverse, Graph or token request is abandoned after this long (ms). */
+    requestTimeoutMs: z.number().int().positive().default(60_000),
+    /** A call gives up once its attempts and waits together took this long (ms). */
+    maxRetryTimeMs: z.number().int().positive().default(360_000),
+    /** Largest answer read from Dataverse or Graph (bytes); more is refused with `REMOTE_RESPONSE_TOO_LARGE`. */
+    maxResponseBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(32 * 1024 * 1024),
+    /** Most pages one paged read follows before it is refused as a loop (`REMOTE_PAGE_LOOP`). */
+    maxPages: z.number().int().positive().default(10_000),
   })
   .strict()
   // The same rule as Partner Center's app registration: exactly one credential.
-  .superRefine(requireOneCredential);
+  .superRefine(requireOneCredential)
+  .superRefine((v, ctx) => {
+    if (v.webhookUrl && !v.webhookSecret)
+      ctx.addIssue({
+        code: "custom",
+        path: ["webhookSecret"],
+        message: "crm.webhookUrl needs crm.webhookSecret (a reference such as env:DATAVERSE_WEBHOOK_SECRET)",
+      });
+  });
 
 /** The Dynamics config after validation, defaults applied. */
 export type DynamicsConfig = z.infer<typeof DynamicsConfigSchema>;

@@ -1,11 +1,19 @@
 import {
   AuthError,
   ConflictError,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  describeNetworkFailure,
+  isRedirectStatus,
   NotFoundError,
+  pinToOrigin,
   RemoteApiError,
+  readTextCapped,
+  redirectRefused,
   ThrottledError,
   type TokenProvider,
   TransientError,
+  unreachableConfigError,
 } from "@cosell/core";
 import pRetry, { AbortError } from "p-retry";
 
@@ -99,6 +107,18 @@ export function errorFrom(res: DvResponse, what: string): RemoteApiError {
       retryable: true,
       details,
     });
+  // A custom column cosell selects does not exist: the environment was set up by an earlier version
+  // (new releases add columns) or not at all. Setup adds what is missing and changes nothing else.
+  const column =
+    res.status === 400
+      ? /Could not find a property named '([a-z][a-z0-9]*_[a-z0-9_]+)'/.exec(e?.message ?? "")?.[1]
+      : undefined;
+  if (column)
+    return new RemoteApiError(
+      "DYNAMICS_COLUMN_MISSING",
+      `Dataverse has no column ${column} for ${what}: this version of cosell uses columns that \`cosell setup\` creates. Run \`cosell setup\` (it only adds what is missing), then \`cosell doctor\`.`,
+      { status: 400, details },
+    );
   return new RemoteApiError("DATAVERSE_REJECTED", `Dataverse rejected ${what}: ${detail}.`, {
     status: res.status,
     details,
@@ -121,18 +141,44 @@ export class WebApiClient {
     private readonly tokens: TokenProvider,
     private readonly deps: HttpDeps,
     private readonly counter: CallCounter,
-    private readonly options: { maxRetries: number; maxRetryAfterMs: number; odata: boolean },
+    private readonly options: {
+      maxRetries: number;
+      maxRetryAfterMs: number;
+      odata: boolean;
+      /** One attempt is abandoned after this long (counted as a transient failure). */
+      requestTimeoutMs?: number;
+      /** A call (its attempts and waits together) gives up once this much time has passed. */
+      maxRetryTimeMs?: number;
+      /** Largest answer read, in bytes. */
+      maxResponseBytes?: number;
+    },
   ) {}
 
-  /** Absolute URL of `path` (absolute URLs pass through). */
-  url(path: string): string {
-    return /^https?:\/\//i.test(path) ? path : `${this.baseUrl}/${path.replace(/^\//, "")}`;
+  /**
+   * Absolute URL of `path`. An absolute URL (a nextLink or delta link the server handed back) must
+   * stay on the API's origin over https (loopback http for the sandbox): the bearer token goes with it.
+   */
+  url(path: string, what = "link"): string {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(path) || path.startsWith("//"))
+      return pinToOrigin(path, this.baseUrl, what, "Dataverse");
+    return `${this.baseUrl}/${path.replace(/^\//, "")}`;
   }
 
   /** Sends one request with retries; resolves with any answer that is not retryable (check `status`). */
   async send(req: DvRequest): Promise<DvResponse> {
     const url = this.url(req.url);
     const kind = req.kind ?? (req.method === "GET" ? "reads" : "writes");
+    const where = `${req.method} ${new URL(url).pathname}`;
+    const timeoutMs = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const started = Date.now();
+    const budget = this.options.maxRetryTimeMs ?? 360_000;
+    let waited = 0;
+    /** Whether waiting `ms` more keeps the call inside its total time budget (then it is counted). */
+    const canWait = (ms: number) => {
+      if (Math.max(Date.now() - started, waited) + ms > budget) return false;
+      waited += ms;
+      return true;
+    };
     let authRetried = false;
     let waitMs = 0;
     return pRetry(
@@ -159,18 +205,51 @@ export class WebApiClient {
         }
         this.counter.total++;
         this.counter[kind]++;
-        let res: Response;
+        let out: DvResponse;
         try {
-          res = await this.deps.fetch(url, { method: req.method, headers, body });
+          // Redirects are answered, not followed: the token and the body would go along.
+          const res = await this.deps.fetch(url, {
+            method: req.method,
+            headers,
+            body,
+            redirect: "manual",
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+          if (isRedirectStatus(res.status)) {
+            await res.body?.cancel().catch(() => undefined);
+            throw new AbortError(
+              redirectRefused(res.status, res.headers.get("location"), where, "Dataverse"),
+            );
+          }
+          const text = await readTextCapped(
+            res,
+            this.options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+            where,
+            "Dataverse",
+          );
+          out = { status: res.status, headers: res.headers, text };
         } catch (e) {
-          waitMs = 500;
-          throw new TransientError(
+          if (e instanceof AbortError) throw e;
+          if (e instanceof RemoteApiError) throw new AbortError(e);
+          const failure = describeNetworkFailure(e, url);
+          // A host that does not resolve or a refused certificate is a wrong setting: no retry helps.
+          if (failure?.permanent)
+            throw new AbortError(unreachableConfigError("Dataverse", failure, "crm.environmentUrl", e));
+          const why =
+            (e as Error).name === "TimeoutError"
+              ? `no answer within ${timeoutMs} ms`
+              : failure
+                ? `${failure.what} (${failure.code})`
+                : (e as Error).message;
+          const err = new TransientError(
             "DATAVERSE_UNREACHABLE",
-            `Cannot reach ${new URL(url).origin}: ${(e as Error).message}. Check environmentUrl and the network.`,
+            `Cannot reach ${new URL(url).origin} (${where}): ${why}. Check crm.environmentUrl and the network.`,
             { retryable: true, cause: e },
           );
+          waitMs = 500;
+          if (!canWait(waitMs)) throw new AbortError(err);
+          throw err;
         }
-        const out: DvResponse = { status: res.status, headers: res.headers, text: await res.text() };
         if (out.status === 401 && !authRetried) {
           authRetried = true;
           this.tokens.invalidate(token);
@@ -184,6 +263,8 @@ export class WebApiClient {
           const err = errorFrom(out, `${req.method} ${new URL(url).pathname}`);
           if (hinted !== undefined && hinted > this.options.maxRetryAfterMs) throw new AbortError(err);
           waitMs = hinted ?? Math.min(30_000, 1000 * 2 ** (this.counter.total % 6));
+          // The call's total deadline: a cycle step is never held longer by one call's retries.
+          if (!canWait(waitMs)) throw new AbortError(err);
           this.deps.logger?.warn(
             { status: out.status, waitMs, url: new URL(url).pathname },
             "dataverse: throttled or unavailable, waiting before retry",

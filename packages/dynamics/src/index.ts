@@ -18,3 +18,9 @@ export {
   parseDynamicsConfig,
 } from "./config.js";
 export { countryCode } from "./countries.js";
+export {
+  filteringAttributes,
+  parseWebhookCall,
+  WEBHOOK_MESSAGES,
+  WEBHOOK_SECRET_HEADER,
+} from "./webhook.js";

@@ -9,8 +9,19 @@ import {
   type SyncStatus,
   type ValidationIssue,
 } from "@cosell/core";
-import { type CosellColumns, syncStateValue } from "./columns.js";
+import {
+  type Choice,
+  type CosellColumns,
+  choiceOf,
+  choiceValue,
+  DEFAULT_OPTION_VALUE_PREFIX,
+  HELP_TYPE_CHOICE,
+  REGISTRATIONS_MAX_LENGTH,
+  SALES_STAGE_CHOICE,
+  syncStateValue,
+} from "./columns.js";
 import { countryCode } from "./countries.js";
+import { parseRegistrations, registrationsText } from "./registrations.js";
 
 /** A Web API row (`@odata.etag`, columns, `_x_value` lookups). */
 export type Row = Record<string, unknown>;
@@ -68,6 +79,15 @@ export function opportunitySelect(c: CosellColumns): string {
     c.helpRequested,
     c.helpNotes,
     c.consent,
+    c.consentToContact,
+    c.favorite,
+    c.salesStage,
+    c.helpType,
+    c.respondBy,
+    c.microsoftOpportunityId,
+    c.registrationStatus,
+    c.registrations,
+    c.sentBy,
     c.coSellStatus,
     c.closeReason,
     c.solutions,
@@ -124,15 +144,64 @@ function parseSolutions(raw: unknown, issues: ValidationIssue[], column: string)
   }
 }
 
+/** Something on a row cosell reads past (the record still syncs): logged once per read. */
+export interface MappingWarning {
+  crmId: string;
+  column: string;
+  /** What the column held (a choice's integer, a line of text cosell wrote); never a secret. */
+  value: unknown;
+  message: string;
+}
+
+/** How {@link rowToRecord} reads what depends on the environment. */
+export interface RowReadOptions {
+  /** Extra country names (lower-cased) → ISO codes. */
+  countryNames?: Record<string, string>;
+  /** The publisher's option value prefix the choices were created with. */
+  optionValuePrefix?: number;
+  /** Told about values read as absent (an unknown choice option, an unreadable line). */
+  warn?(w: MappingWarning): void;
+}
+
 /** Maps an opportunity row (and what it points at) into the adapter contract's record. */
 export function rowToRecord(
   row: Row,
   related: Related,
   c: CosellColumns,
-  countryNames: Record<string, string> = {},
+  options: RowReadOptions = {},
 ): CrmRecord {
+  const { countryNames = {}, optionValuePrefix = DEFAULT_OPTION_VALUE_PREFIX } = options;
   const issues: ValidationIssue[] = [];
   const crmId = String(row.opportunityid);
+  const warn = (column: string, value: unknown, message: string) =>
+    options.warn?.({ crmId, column, value, message });
+  /**
+   * A choice column as its canonical value. An option cosell did not create (an admin added one)
+   * reads as absent with a warning: the rest of the record still syncs.
+   */
+  const choice = <T extends string>(column: string, ch: Choice<T>): T | undefined => {
+    const v = row[column];
+    if (v === null || v === undefined) return undefined;
+    const known = typeof v === "number" ? choiceOf(ch, optionValuePrefix, v) : undefined;
+    if (known === undefined)
+      warn(
+        column,
+        v,
+        `${column} holds the option ${String(v)}, which cosell does not know; it is read as empty. Pick one of the options cosell created.`,
+      );
+    return known;
+  };
+  const salesStage = choice(c.salesStage, SALES_STAGE_CHOICE);
+  const helpType = choice(c.helpType, HELP_TYPE_CHOICE);
+  const registrationStatus = str(row[c.registrationStatus]);
+  const registrations = parseRegistrations(str(row[c.registrations]), (line) =>
+    warn(
+      c.registrations,
+      line,
+      `A line of ${c.registrations} does not read as a registration; it is left out.`,
+    ),
+  );
+  const respondBy = str(row[c.respondBy]);
   const account = related.accounts.get(String(row._parentaccountid_value ?? ""));
   const contact = contactPerson(related.contacts.get(String(row._parentcontactid_value ?? "")));
   const campaign = related.campaigns.get(String(row._campaignid_value ?? ""));
@@ -182,17 +251,27 @@ export function rowToRecord(
       ...(contact ? { contact } : {}),
     },
     consentToShareContact: row[c.consent] === true,
+    consentToContact: row[c.consentToContact] === true,
     team: teamOf(owner, row[c.team]),
     solutions: parseSolutions(row[c.solutions], issues, c.solutions),
     invitation: {
       microsoftHelpRequested: helpRequested,
       ...(str(row[c.helpNotes]) ? { helpNotes: String(row[c.helpNotes]) } : {}),
+      ...(helpType ? { helpType } : {}),
     },
     stage,
     ...(row.statecode === LOST && closeReason ? { closeReason } : {}),
-    favorite: false,
+    favorite: row[c.favorite] === true,
+    ...(salesStage ? { salesStage } : {}),
+    ...(str(row[c.microsoftOpportunityId])
+      ? { microsoftOpportunityId: String(row[c.microsoftOpportunityId]) }
+      : {}),
+    ...(registrationStatus ? { registrationStatus } : {}),
+    ...(registrations ? { registrations } : {}),
+    ...(str(row[c.sentBy]) ? { sentBy: String(row[c.sentBy]) } : {}),
     createdAt: toIso(row.createdon),
     updatedAt: toIso(row.modifiedon),
+    ...(respondBy && !Number.isNaN(Date.parse(respondBy)) ? { expiresAt: toIso(respondBy) } : {}),
     ...(str(row["@odata.etag"]) ? { version: String(row["@odata.etag"]) } : {}),
   };
   const referralId = str(row[c.referralId]);
@@ -246,9 +325,15 @@ export function deletedRecord(id: string): CrmRecord {
 
 /**
  * Opportunity columns for the plain fields of `deal` named in `fields` (lookups, customer and stage
- * are written by the adapter, which needs ids it looks up first).
+ * are written by the adapter, which needs ids it looks up first). Choices are written as the
+ * integers of the options setup created with `optionValuePrefix`.
  */
-export function plainFieldColumns(deal: CoSellDeal, fields: readonly SyncField[], c: CosellColumns): Row {
+export function plainFieldColumns(
+  deal: CoSellDeal,
+  fields: readonly SyncField[],
+  c: CosellColumns,
+  optionValuePrefix: number,
+): Row {
   const out: Row = {};
   for (const f of fields) {
     switch (f) {
@@ -267,6 +352,30 @@ export function plainFieldColumns(deal: CoSellDeal, fields: readonly SyncField[]
       case "consentToShareContact":
         out[c.consent] = deal.consentToShareContact;
         break;
+      case "consentToContact":
+        out[c.consentToContact] = deal.consentToContact ?? false;
+        break;
+      case "favorite":
+        out[c.favorite] = deal.favorite;
+        break;
+      case "salesStage":
+        out[c.salesStage] = deal.salesStage
+          ? choiceValue(SALES_STAGE_CHOICE, optionValuePrefix, deal.salesStage)
+          : null;
+        break;
+      case "expiresAt":
+        out[c.respondBy] = deal.expiresAt ?? null;
+        break;
+      case "microsoftOpportunityId":
+        out[c.microsoftOpportunityId] = deal.microsoftOpportunityId?.slice(0, 100) ?? null;
+        break;
+      case "registration":
+        out[c.registrationStatus] = deal.registrationStatus?.slice(0, 100) ?? null;
+        out[c.registrations] = registrationsText(deal.registrations, REGISTRATIONS_MAX_LENGTH);
+        break;
+      case "sentBy":
+        out[c.sentBy] = deal.sentBy?.slice(0, 200) ?? null;
+        break;
       case "solutions":
         out[c.solutions] = deal.solutions.length ? JSON.stringify(deal.solutions) : null;
         break;
@@ -276,6 +385,9 @@ export function plainFieldColumns(deal: CoSellDeal, fields: readonly SyncField[]
       case "invitation":
         out[c.helpRequested] = deal.invitation.microsoftHelpRequested;
         out[c.helpNotes] = deal.invitation.helpNotes ?? null;
+        out[c.helpType] = deal.invitation.helpType
+          ? choiceValue(HELP_TYPE_CHOICE, optionValuePrefix, deal.invitation.helpType)
+          : null;
         break;
       default:
         break;

@@ -6,24 +6,37 @@ import type { WebApiClient } from "./http.js";
 
 const OPPORTUNITY = "EntityDefinitions(LogicalName='opportunity')";
 
+/** A `Label` as the metadata API answers it. */
+interface Label {
+  UserLocalizedLabel?: { Label?: string } | null;
+  LocalizedLabels?: { Label?: string; LanguageCode?: number }[];
+}
+
 interface OpportunityMetadata {
   ChangeTrackingEnabled?: boolean;
-  Attributes?: { LogicalName: string }[];
+  Attributes?: { LogicalName: string; Description?: Label | null }[];
   Keys?: { SchemaName: string; KeyAttributes?: string[]; EntityKeyIndexStatus?: string }[];
 }
 
 async function opportunityMetadata(http: WebApiClient): Promise<OpportunityMetadata> {
   return http.getJson<OpportunityMetadata>(
-    `${OPPORTUNITY}?$select=LogicalName,ChangeTrackingEnabled&$expand=Attributes($select=LogicalName),Keys`,
+    `${OPPORTUNITY}?$select=LogicalName,ChangeTrackingEnabled&$expand=Attributes($select=LogicalName,Description),Keys`,
     "reading the opportunity table's metadata",
     { Consistency: "Strong" },
   );
 }
 
+/** The English text of a label (the user's language first). */
+function labelText(l: Label | null | undefined): string | undefined {
+  return l?.UserLocalizedLabel?.Label ?? l?.LocalizedLabels?.find((x) => x.LanguageCode === 1033)?.Label;
+}
+
 /**
  * Creates what the adapter needs, skipping what exists: the publisher (prefix) and unmanaged
  * solution, the custom columns on opportunity, the alternate key on the referral id, change tracking
- * on opportunity (unless `changeTracking: off`), then publishes the opportunity table.
+ * on opportunity (unless `changeTracking: off`), then publishes the opportunity table. A column
+ * whose meaning changed in a release (the consent column's did) and still carries the description an
+ * earlier setup gave it gets its labels rewritten in place; a description an admin wrote is kept.
  */
 export async function runSetup(
   http: WebApiClient,
@@ -82,12 +95,36 @@ export async function runSetup(
   }
 
   const meta = await opportunityMetadata(http);
-  const have = new Set((meta.Attributes ?? []).map((a) => a.LogicalName));
+  const have = new Map((meta.Attributes ?? []).map((a) => [a.LogicalName, a]));
   const solutionHeader = { "MSCRM.SolutionUniqueName": cfg.solutionUniqueName };
   for (const col of columnDefinitions(prefix, cfg.optionValuePrefix)) {
     const name = `Column ${col.logicalName} ("${col.display}")`;
-    if (have.has(col.logicalName)) {
-      unchanged.push(name);
+    const existing = have.get(col.logicalName);
+    if (existing) {
+      if (!col.earlierDescriptions?.includes(labelText(existing.Description) ?? "")) {
+        unchanged.push(name);
+        continue;
+      }
+      // As Microsoft documents it: read the definition, change the labels, PUT it back whole
+      // (PUT replaces the definition; MergeLabels keeps the labels of other languages).
+      const path = `${OPPORTUNITY}/Attributes(LogicalName='${col.logicalName}')/${String(col.payload["@odata.type"])}`;
+      const current = await http.getJson<Record<string, unknown>>(path, `reading column ${col.logicalName}`);
+      const { "@odata.context": _context, ...definition } = current;
+      await http.ok(
+        {
+          method: "PUT",
+          url: `${OPPORTUNITY}/Attributes(LogicalName='${col.logicalName}')`,
+          headers: { ...solutionHeader, "MSCRM.MergeLabels": "true" },
+          body: {
+            ...definition,
+            "@odata.type": col.payload["@odata.type"],
+            DisplayName: col.payload.DisplayName,
+            Description: col.payload.Description,
+          },
+        },
+        `updating the description of column ${col.logicalName}`,
+      );
+      created.push(`${name}: description says what it now means`);
       continue;
     }
     await http.ok(
@@ -223,6 +260,7 @@ export async function runVerify(
       "Run `cosell setup` (or create them in the solution with these names).",
     );
   else pass("custom columns", `All cosell columns (${c.syncFlag}, ${c.referralId}, …) exist on opportunity.`);
+  await checkChoices(http, cfg, have, pass, fail);
 
   const key = (meta.Keys ?? []).find((k) => k.SchemaName.toLowerCase() === c.referralKey.toLowerCase());
   if (!key)
@@ -277,4 +315,43 @@ export async function runVerify(
     }
   }
   return { ok: checks.every((x) => x.ok), checks };
+}
+
+/**
+ * Every option cosell writes must exist on its choice column, or Dataverse refuses the write of the
+ * whole record ("outside the valid range"): the columns were created under another option value
+ * prefix, or an option was deleted.
+ */
+async function checkChoices(
+  http: WebApiClient,
+  cfg: DynamicsConfig,
+  have: Set<string>,
+  pass: (name: string, detail: string) => void,
+  fail: (name: string, detail: string, fix: string) => void,
+): Promise<void> {
+  const choices = columnDefinitions(cfg.publisherPrefix, cfg.optionValuePrefix).filter(
+    (d) => d.payload.AttributeType === "Picklist" && have.has(d.logicalName),
+  );
+  const problems: string[] = [];
+  for (const d of choices) {
+    const wanted = (d.payload.OptionSet as { Options: { Value: number }[] }).Options.map((o) => o.Value);
+    const found = await http.getJson<{ OptionSet?: { Options?: { Value: number }[] } }>(
+      `EntityDefinitions(LogicalName='opportunity')/Attributes(LogicalName='${d.logicalName}')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options)`,
+      `reading the options of ${d.logicalName}`,
+    );
+    const values = new Set((found.OptionSet?.Options ?? []).map((o) => o.Value));
+    const missing = wanted.filter((v) => !values.has(v));
+    if (missing.length) problems.push(`${d.logicalName} lacks ${missing.join(", ")}`);
+  }
+  if (problems.length)
+    fail(
+      "choice options",
+      `Options cosell writes are missing: ${problems.join("; ")}.`,
+      `Set crm.optionValuePrefix to the option value prefix the columns were created with (the publisher's), or add the missing options to the columns (docs/dynamics.md, "Columns").`,
+    );
+  else if (choices.length)
+    pass(
+      "choice options",
+      `Every option cosell writes exists (${choices.map((d) => d.logicalName).join(", ")}).`,
+    );
 }

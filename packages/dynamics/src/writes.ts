@@ -1,9 +1,35 @@
-import { type CoSellDeal, type CrmWrite, type Person, RemoteApiError, type Stage } from "@cosell/core";
+import {
+  type CoSellDeal,
+  type CrmWrite,
+  type Person,
+  RemoteApiError,
+  type Stage,
+  type SyncField,
+} from "@cosell/core";
 import type { BatchOperation } from "./batch.js";
 import type { CosellColumns } from "./columns.js";
 import type { DynamicsConfig } from "./config.js";
+import { etagOrAny, guid, isGuid } from "./ids.js";
 import { LOST, OPEN, plainFieldColumns, type Row, stateOfStage, statusColumns, WON } from "./mapping.js";
 import { ACCOUNT_SELECT, CONTACT_SELECT, chunks, orEq, q, quote } from "./query.js";
+
+/** The plain fields an opportunity created from a referral starts with (lookups are bound apart). */
+const CREATE_FIELDS: readonly SyncField[] = [
+  "name",
+  "closeDate",
+  "notes",
+  "consentToShareContact",
+  "consentToContact",
+  "solutions",
+  "invitation",
+  "team",
+  "favorite",
+  "salesStage",
+  "expiresAt",
+  "microsoftOpportunityId",
+  "registration",
+  "sentBy",
+];
 
 /** What the change-set builder needs from the adapter. */
 export interface ChangeSetDeps {
@@ -61,7 +87,7 @@ export function createChangeSets(d: ChangeSetDeps) {
         url: `contacts?$select=${CONTACT_SELECT}&$filter=${q(orEq("emailaddress1", chunk, quote))}`,
       });
     for (const chunk of chunks(campaigns, 20)) {
-      const guids = chunk.filter((x) => /^[0-9a-f-]{36}$/i.test(x));
+      const guids = chunk.filter(isGuid);
       const filter = [orEq("codename", chunk, quote), guids.length ? orEq("campaignid", guids) : ""]
         .filter(Boolean)
         .join(" or ");
@@ -111,11 +137,11 @@ export function createChangeSets(d: ChangeSetDeps) {
       if (current?._parentaccountid_value)
         ops.push({
           method: "PATCH",
-          url: http.url(`accounts(${accountId})`),
+          url: http.url(`accounts(${guid(accountId, "account id")})`),
           headers: { "If-Match": "*" },
           body: accountBody(d),
         });
-      accountRef = `/accounts(${accountId})`;
+      accountRef = `/accounts(${guid(accountId, "account id")})`;
     } else if (d.customer.name) {
       ops.push({ method: "POST", url: http.url("accounts"), body: accountBody(d) });
       accountRef = `$${ops.length}`;
@@ -131,11 +157,11 @@ export function createChangeSets(d: ChangeSetDeps) {
         if (current?._parentcontactid_value)
           ops.push({
             method: "PATCH",
-            url: http.url(`contacts(${contactId})`),
+            url: http.url(`contacts(${guid(contactId, "contact id")})`),
             headers: { "If-Match": "*" },
             body: contactBody(p),
           });
-        binds["parentcontactid@odata.bind"] = `/contacts(${contactId})`;
+        binds["parentcontactid@odata.bind"] = `/contacts(${guid(contactId, "contact id")})`;
       } else {
         ops.push({
           method: "POST",
@@ -159,7 +185,7 @@ export function createChangeSets(d: ChangeSetDeps) {
       );
     return {
       estimatedvalue: d.value.amount,
-      "transactioncurrencyid@odata.bind": `/transactioncurrencies(${id})`,
+      "transactioncurrencyid@odata.bind": `/transactioncurrencies(${guid(id, "currency id")})`,
     };
   }
 
@@ -222,17 +248,15 @@ export function createChangeSets(d: ChangeSetDeps) {
       const { [c.referralId]: _key, ...status } = statusColumns(w.status, c, cfg.optionValuePrefix);
       ops.push({
         method: "PATCH",
-        url: http.url(`opportunities(${c.referralId}=${quote(w.referralId)})?$select=opportunityid`),
+        // The referral id is Partner Center's text: quoted as an OData literal, then URL-encoded, so
+        // no character of it can end the key, the request line or the part.
+        url: http.url(`opportunities(${c.referralId}=${q(quote(w.referralId))})?$select=opportunityid`),
         headers: { Prefer: "return=representation" },
         body: {
-          ...plainFieldColumns(
-            d,
-            ["name", "closeDate", "notes", "consentToShareContact", "solutions", "invitation", "team"],
-            c,
-          ),
+          ...plainFieldColumns(d, CREATE_FIELDS, c, cfg.optionValuePrefix),
           ...(await valueColumns(d)),
           ...binds,
-          ...(campaign ? { "campaignid@odata.bind": `/campaigns(${campaign})` } : {}),
+          ...(campaign ? { "campaignid@odata.bind": `/campaigns(${guid(campaign, "campaign id")})` } : {}),
           [c.syncFlag]: true,
           [c.direction]: d.direction,
           salesstage: cfg.stageMap.inboundSalesStage,
@@ -242,17 +266,17 @@ export function createChangeSets(d: ChangeSetDeps) {
       });
       return ops;
     }
-    const id = w.crmId;
+    const id = guid(w.crmId, "opportunity id");
     const current = seen.get(id)!;
     const body: Row = {};
     let target = current.statecode as number;
     let stage: Stage | undefined;
     if (w.op === "update") {
-      Object.assign(body, plainFieldColumns(w.deal, w.fields, c));
+      Object.assign(body, plainFieldColumns(w.deal, w.fields, c, cfg.optionValuePrefix));
       if (w.fields.includes("value")) Object.assign(body, await valueColumns(w.deal));
       if (w.fields.includes("campaignId")) {
         const campaign = w.deal.campaignId ? lookups.campaigns.get(w.deal.campaignId) : undefined;
-        if (campaign) body["campaignid@odata.bind"] = `/campaigns(${campaign})`;
+        if (campaign) body["campaignid@odata.bind"] = `/campaigns(${guid(campaign, "campaign id")})`;
         else if (!w.deal.campaignId) body.campaignid = null;
       }
       if (w.fields.includes("customer")) Object.assign(body, customerOps(w.deal, ops, current));
@@ -266,7 +290,7 @@ export function createChangeSets(d: ChangeSetDeps) {
     if (w.status) Object.assign(body, statusColumns(w.status, c, cfg.optionValuePrefix));
     if (stage) body[c.coSellStatus] = stage;
     const state = current.statecode as number;
-    const etag = typeof current["@odata.etag"] === "string" ? current["@odata.etag"] : "*";
+    const etag = etagOrAny(current["@odata.etag"]);
     const patch = (extra: Row): BatchOperation => ({
       method: "PATCH",
       url: http.url(`opportunities(${id})`),

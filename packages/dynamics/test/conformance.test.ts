@@ -6,8 +6,9 @@ import { disposePristine, dynamicsFixture } from "./helpers.js";
 // the Partner Center emulator has no reset. Each one starts from a snapshot of a sandbox on which the
 // adapter's own setup() ran, so starting takes milliseconds.
 runAdapterConformance({
-  name: "dynamics (Dataverse sandbox, change tracking)",
-  setup: () => dynamicsFixture(),
+  name: "dynamics (Dataverse sandbox, change tracking, strict Partner Center queries)",
+  // Strict mode: the sync must also work where Partner Center refuses undocumented filters.
+  setup: () => dynamicsFixture({}, { strictQueries: true }),
   teardown: (fx) => (fx as Awaited<ReturnType<typeof dynamicsFixture>>).dispose(),
 });
 

@@ -5,7 +5,13 @@ import { type CoSellDeal, MemoryStateStore, type Person, type Stage } from "@cos
 import type { ConformanceFixture, CrmDriver, CrmOpportunity } from "@cosell/core/testing";
 import { type Sandbox, SEED_IDS, startSandbox } from "@cosell/sandbox";
 import { partnerCenterSide } from "@cosell/sandbox/conformance";
-import { syncStateOf } from "../src/columns.js";
+import {
+  choiceValue,
+  HELP_TYPE_CHOICE,
+  REGISTRATIONS_MAX_LENGTH,
+  SALES_STAGE_CHOICE,
+  syncStateOf,
+} from "../src/columns.js";
 import {
   columnsFor,
   createDynamicsAdapter,
@@ -13,6 +19,7 @@ import {
   dynamicsSandboxConfig,
 } from "../src/index.js";
 import { contactPerson, type Related, type Row, rowToRecord } from "../src/mapping.js";
+import { registrationsText } from "../src/registrations.js";
 
 /** The sandbox systems the Dynamics tests use. */
 export type DynamicsSandbox = Sandbox<"partnerCenter" | "dataverse" | "graph">;
@@ -129,7 +136,7 @@ function relatedOf(sb: DynamicsSandbox, rows: Row[]): Related {
 }
 
 function view(sb: DynamicsSandbox, row: Row): CrmOpportunity {
-  const rec = rowToRecord(row, relatedOf(sb, [row]), c);
+  const rec = rowToRecord(row, relatedOf(sb, [row]), c, { optionValuePrefix: OPTION_PREFIX });
   const state = syncStateOf(OPTION_PREFIX, row[c.syncStatus]);
   return {
     crmId: rec.crmId,
@@ -196,10 +203,24 @@ function columnsOf(sb: DynamicsSandbox, d: Partial<CoSellDeal>): Row {
   if (d.campaignId !== undefined)
     row["campaignid@odata.bind"] = `/campaigns(${campaignFor(sb, d.campaignId)})`;
   if (d.consentToShareContact !== undefined) row[c.consent] = d.consentToShareContact;
+  if (d.consentToContact !== undefined) row[c.consentToContact] = d.consentToContact;
+  if (d.favorite !== undefined) row[c.favorite] = d.favorite;
+  if ("salesStage" in d)
+    row[c.salesStage] = d.salesStage ? choiceValue(SALES_STAGE_CHOICE, OPTION_PREFIX, d.salesStage) : null;
   if (d.solutions !== undefined) row[c.solutions] = JSON.stringify(d.solutions);
+  // Partner Center's own columns are read-only by description only: a seller can still type in them.
+  if ("expiresAt" in d) row[c.respondBy] = d.expiresAt ?? null;
+  if ("microsoftOpportunityId" in d) row[c.microsoftOpportunityId] = d.microsoftOpportunityId ?? null;
+  if ("registrationStatus" in d) row[c.registrationStatus] = d.registrationStatus ?? null;
+  if ("registrations" in d)
+    row[c.registrations] = registrationsText(d.registrations, REGISTRATIONS_MAX_LENGTH);
+  if ("sentBy" in d) row[c.sentBy] = d.sentBy ?? null;
   if (d.invitation !== undefined) {
     row[c.helpRequested] = d.invitation.microsoftHelpRequested;
     row[c.helpNotes] = d.invitation.helpNotes ?? null;
+    row[c.helpType] = d.invitation.helpType
+      ? choiceValue(HELP_TYPE_CHOICE, OPTION_PREFIX, d.invitation.helpType)
+      : null;
   }
   if (d.customer !== undefined) {
     const a = d.customer.address;
@@ -322,6 +343,7 @@ export async function disposePristine(): Promise<void> {
 /** A full conformance fixture on a fresh sandbox (a copy of the set-up pristine one). */
 export async function dynamicsFixture(
   extra: Partial<DynamicsConfigInput> = {},
+  options: { strictQueries?: boolean } = {},
 ): Promise<ConformanceFixture & { sb: DynamicsSandbox; dispose(): Promise<void> }> {
   const source = await pristineSnapshot();
   const dir = await mkdtemp(join(tmpdir(), "cosell-dynamics-"));
@@ -338,7 +360,7 @@ export async function dynamicsFixture(
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 20))),
     now: () => sb.clock.now(),
   });
-  const side = partnerCenterSide(sb);
+  const side = partnerCenterSide(sb, { strictQueries: options.strictQueries });
   return {
     sb,
     adapter,

@@ -147,7 +147,7 @@ describe("opportunity → CoSellDeal", () => {
 describe("CoSellDeal → opportunity columns", () => {
   it("writes only the named fields, and status only into status columns, never the name", () => {
     const deal = rowToRecord(row(), related(), c).deal;
-    expect(plainFieldColumns(deal, ["notes", "closeDate"], c)).toEqual({
+    expect(plainFieldColumns(deal, ["notes", "closeDate"], c, 18342)).toEqual({
       description: "Wants field service.",
       estimatedclosedate: "2026-06-30",
     });
