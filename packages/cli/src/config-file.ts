@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { ConfigError } from "@cosell/core";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
+import { closest, closestElsewhere, keysAt } from "./did-you-mean.js";
 import { resolveSecrets } from "./secrets.js";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
@@ -44,8 +45,18 @@ function holdsSecret(value: unknown): boolean {
 }
 
 /** Turns the first zod issue into a ConfigError that names the key, the value and the fix. */
-export function configErrorFrom(error: z.ZodError, raw: unknown, prefix = ""): ConfigError {
-  const issue = error.issues[0]!;
+export function configErrorFrom(
+  error: z.ZodError,
+  raw: unknown,
+  prefix = "",
+  schema?: z.ZodType,
+): ConfigError {
+  // A misspelled key usually also leaves a required one missing: the spelling is the fix to name.
+  const found = error.issues.find((i) => i.code === "unrecognized_keys") ?? error.issues[0]!;
+  // An unknown key is reported at its own path (`crm.auth.loginURL`), not at the object holding it.
+  const unknownKey =
+    found.code === "unrecognized_keys" && "keys" in found ? (found.keys as string[])[0] : undefined;
+  const issue = unknownKey === undefined ? found : { ...found, path: [...found.path, unknownKey] };
   const key = [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || "(root)";
   let value: unknown = raw;
   for (const p of issue.path)
@@ -56,10 +67,44 @@ export function configErrorFrom(error: z.ZodError, raw: unknown, prefix = ""): C
   let fix = issue.message;
   if (issue.code === "invalid_value" && "values" in issue)
     fix = `use one of: ${(issue.values as unknown[]).map(String).join(", ")}`;
-  if (issue.code === "unrecognized_keys" && "keys" in issue)
-    fix = `remove ${(issue.keys as string[]).join(", ")} (not a cosell setting; check the spelling)`;
-  if (value === undefined && issue.code === "invalid_type") fix = "this setting is required";
-  return new ConfigError("CONFIG_INVALID", `${key}: ${shown} — ${fix}.`, {
+  if (value === undefined && issue.code === "invalid_type") {
+    // A required key is missing: if the same object holds a key the schema does not know that is
+    // spelled almost like it (`environmentURL`), that is the slip to name.
+    const parent = issue.path
+      .slice(0, -1)
+      .reduce<unknown>(
+        (v, p) => (v && typeof v === "object" ? (v as Record<string, unknown>)[String(p)] : undefined),
+        raw,
+      );
+    const wanted = String(issue.path.at(-1) ?? "");
+    const known = schema ? new Set(keysAt(schema, issue.path.slice(0, -1))) : new Set<string>();
+    const strays =
+      parent && typeof parent === "object" ? Object.keys(parent).filter((k) => !known.has(k)) : [];
+    const slip = wanted ? strays.find((k) => closest(k, [wanted]) === wanted) : undefined;
+    fix = slip
+      ? `this setting is required; did you mean ${wanted} instead of ${slip}?`
+      : "this setting is required";
+  }
+  if (unknownKey !== undefined) {
+    const near = schema
+      ? (closest(unknownKey, keysAt(schema, found.path)) ?? closestElsewhere(unknownKey, schema))
+      : undefined;
+    const others = (found as { keys: string[] }).keys.slice(1);
+    const more = others.length ? ` (also unknown here: ${others.join(", ")})` : "";
+    return new ConfigError(
+      "CONFIG_INVALID",
+      `${key}: not a cosell setting — ${near ? `did you mean ${near}?${more}` : `remove it or check the spelling${more}.`}`,
+      {
+        key,
+        suggestion: near,
+        issues: error.issues.map((i) => ({
+          key: [prefix, ...i.path.map(String)].filter(Boolean).join("."),
+          message: i.message,
+        })),
+      },
+    );
+  }
+  return new ConfigError("CONFIG_INVALID", `${key}: ${shown} — ${fix}${fix.endsWith("?") ? "" : "."}`, {
     key,
     value: value === undefined || secret ? undefined : value,
     issues: error.issues.map((i) => ({
@@ -113,16 +158,16 @@ export function parseConfig<S extends z.ZodType>(
   raw: unknown,
   schema: S,
   opts: { env?: NodeJS.ProcessEnv; baseDir?: string } = {},
-): { config: z.infer<S>; secrets: string[] } {
+): { config: z.infer<S>; secrets: string[]; warnings: string[] } {
   if (!raw || typeof raw !== "object")
     throw new ConfigError(
       "CONFIG_INVALID",
       "(root): the config must be a mapping of settings. Start from `cosell init`.",
       {},
     );
-  const { value, secrets } = resolveSecrets(raw, opts);
+  const { value, secrets, warnings } = resolveSecrets(raw, opts);
   assertTls(value);
   const r = schema.safeParse(value);
-  if (!r.success) throw configErrorFrom(r.error, value);
-  return { config: r.data, secrets };
+  if (!r.success) throw configErrorFrom(r.error, value, "", schema);
+  return { config: r.data, secrets, warnings };
 }

@@ -10,6 +10,33 @@ export const DEFAULT_CONFIG_FILE = "cosell.yaml";
 /** Default state store file, relative to the config file. */
 export const DEFAULT_STATE_PATH = "cosell-state.sqlite";
 
+/** Bounds of `run.intervalSeconds`, shared with `cosell run --interval`. */
+export const RUN_INTERVAL = { min: 5, max: 86_400, default: 300 } as const;
+
+/** The `serve` section. */
+export const ServeConfigSchema = z
+  .object({
+    /** TCP port of the HTTP server (webhooks, health, metrics). */
+    port: z.number().int().min(0).max(65_535).default(8080),
+    /** Address to listen on. Off loopback it needs `tls` or `behindProxy`. */
+    host: z.string().min(1).default("127.0.0.1"),
+    /** A reverse proxy in front terminates TLS (allows a non-loopback `host` without `tls`). */
+    behindProxy: z.boolean().default(false),
+    /** Serve HTTPS with this certificate and key (PEM files, relative to the config file). */
+    tls: z
+      .object({ certFile: z.string().min(1), keyFile: z.string().min(1) })
+      .strict()
+      .optional(),
+    /** Seconds between reconciliation cycles; default 900 with both feeds on, 300 otherwise. */
+    reconcileIntervalSeconds: z.number().int().min(5).max(86_400).optional(),
+    /** Events for one deal within this many milliseconds become one targeted sync. */
+    coalesceMs: z.number().int().min(0).max(60_000).default(250),
+    /** Targeted syncs waiting at most; further events are dropped (counted) for the next cycle. */
+    queueCapacity: z.number().int().min(1).max(1_000_000).default(10_000),
+  })
+  .strict();
+export type ServeConfig = z.infer<typeof ServeConfigSchema>;
+
 /**
  * The whole config file. `crm` is checked in two steps: its `kind` here, then the rest with that
  * adapter's own schema (so adapter settings are defined once, in the adapter package).
@@ -29,12 +56,29 @@ export const CosellConfigSchema = z
       .prefault({}),
     /** `cosell run`: seconds between cycles. */
     run: z
-      .object({ intervalSeconds: z.number().int().min(5).max(86_400).default(300) })
+      .object({
+        intervalSeconds: z
+          .number()
+          .int()
+          .min(RUN_INTERVAL.min)
+          .max(RUN_INTERVAL.max)
+          .default(RUN_INTERVAL.default),
+        /** After SIGINT/SIGTERM, exit after this many milliseconds even if a call still hangs. */
+        shutdownGraceMs: z
+          .number()
+          .int()
+          .min(1, "must be at least 1 millisecond; the default is 30000 (30 seconds)")
+          .max(3_600_000, "at most 3600000 (one hour); the default is 30000 (30 seconds)")
+          .default(30_000),
+      })
       .strict()
       .prefault({}),
+    /** `cosell serve`: where it listens and how often it reconciles (docs/operations.md). */
+    serve: ServeConfigSchema.prefault({}),
     /** Log level (`COSELL_LOG_LEVEL` overrides it). */
     log: z
-      .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info") })
+      // No default here: unset means info, or warn for a one-shot command on a terminal (context.ts).
+      .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).optional() })
       .strict()
       .prefault({}),
   })
@@ -52,6 +96,8 @@ export interface LoadedConfig {
   secrets: string[];
   /** Absolute path of the state store. */
   statePath: string;
+  /** Problems worth a warning that do not stop the run (a secret file other users can read). */
+  warnings: string[];
   /** Every `env:`/`file:` reference in the file, by dotted key (`crm.auth.refreshToken` → `file:./sf.token`). */
   references: Record<string, string>;
 }
@@ -72,12 +118,12 @@ export function referencesOf(
 export function validateConfig(
   raw: unknown,
   opts: { env?: NodeJS.ProcessEnv; baseDir?: string } = {},
-): { config: CosellConfig; secrets: string[] } {
-  const { config, secrets } = parseConfig(raw, CosellConfigSchema, opts);
+): { config: CosellConfig; secrets: string[]; warnings: string[] } {
+  const { config, secrets, warnings } = parseConfig(raw, CosellConfigSchema, opts);
   const mod = CRM_MODULES[config.crm.kind];
   const crm = mod.schema.safeParse(config.crm);
-  if (!crm.success) throw configErrorFrom(crm.error, config.crm, "crm");
-  return { config: { ...config, crm: crm.data as CosellConfig["crm"] }, secrets };
+  if (!crm.success) throw configErrorFrom(crm.error, config.crm, "crm", mod.schema);
+  return { config: { ...config, crm: crm.data as CosellConfig["crm"] }, secrets, warnings };
 }
 
 /** Reads and validates the config file at `path` (relative to `cwd`). */
@@ -87,11 +133,15 @@ export function loadCosellConfig(
 ): LoadedConfig {
   const file = resolve(opts.cwd ?? process.cwd(), path);
   const raw = readConfigFile(file);
-  const { config, secrets } = validateConfig(raw, { env: opts.env, baseDir: dirname(file) });
+  const { config, secrets, warnings } = validateConfig(raw, { env: opts.env, baseDir: dirname(file) });
+  // The token cache sits next to the config unless an absolute path is given.
+  const auth = config.partnerCenter.auth;
+  if (auth.kind === "user") auth.tokenCache = resolve(dirname(file), auth.tokenCache);
   return {
     config,
     file,
     secrets,
+    warnings,
     statePath: resolve(dirname(file), config.state.path),
     references: referencesOf(raw),
   };

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { DEFAULT_CONFIG_FILE, type LoadedConfig, loadCosellConfig } from "./config.js";
 import type { CliIo } from "./io.js";
 import { createLogger, maskSecrets } from "./logger.js";
+import { TerminalLines } from "./terminal-lines.js";
 
 /** Exit codes (docs/cli.md). */
 export const EXIT = { ok: 0, error: 1, planWouldWrite: 2 } as const;
@@ -15,6 +16,12 @@ export class CommandContext {
   configPath = DEFAULT_CONFIG_FILE;
   /** `--log-level`. */
   logLevel: string | undefined;
+  /**
+   * The command prints its own result (sync, plan, setup…), unlike `run`/`serve`, whose log is their
+   * output: on a terminal, its log starts at `warn` unless a level is asked for.
+   */
+  summaryOnTerminal = false;
+  private lines: TerminalLines | undefined;
   private readonly secretValues = new Set<string>();
   private log: Logger | undefined;
   private loaded: LoadedConfig | undefined;
@@ -33,13 +40,26 @@ export class CommandContext {
 
   /** pino to stderr: JSON, or pretty when stderr is a terminal. Secrets masked. */
   logger(): Logger {
+    const pretty = this.io.stderr.isTTY === true && !this.json;
     this.log ??= createLogger({
       destination: this.io.stderr,
-      pretty: this.io.stderr.isTTY === true && !this.json,
+      pretty,
+      lines: pretty ? this.terminalLines() : undefined,
       secrets: () => this.secrets(),
-      level: this.logLevel ?? this.io.env.COSELL_LOG_LEVEL ?? this.loaded?.config.log.level,
+      level:
+        this.logLevel ??
+        this.io.env.COSELL_LOG_LEVEL ??
+        this.loaded?.config.log.level ??
+        // A one-shot command on a terminal prints its own summary: info lines would repeat it.
+        (pretty && this.summaryOnTerminal ? "warn" : "info"),
     });
     return this.log;
+  }
+
+  /** The terminal's stderr writer, shared by pretty log lines and progress bars. */
+  terminalLines(): TerminalLines {
+    this.lines ??= new TerminalLines(this.io.stderr);
+    return this.lines;
   }
 
   /** The config file (read once). */
@@ -47,6 +67,7 @@ export class CommandContext {
     if (!this.loaded) {
       this.loaded = loadCosellConfig(this.configPath, { env: this.io.env, cwd: this.io.cwd });
       this.addSecrets(this.loaded.secrets);
+      for (const w of this.loaded.warnings) this.logger().warn({ code: "SECRET_FILE_READABLE" }, w);
     }
     return this.loaded;
   }

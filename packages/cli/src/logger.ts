@@ -1,4 +1,6 @@
 import { type Logger, type LoggerOptions, pino } from "pino";
+import { prettyFactory } from "pino-pretty";
+import type { TerminalLines } from "./terminal-lines.js";
 
 /**
  * Paths redacted from every log line. pino's redaction works on known paths; values that appear
@@ -31,10 +33,27 @@ export const REDACT_PATHS = [
 
 const BEARER = /\b(Bearer|Signature)\s+[A-Za-z0-9._~+/!=-]{8,}/g;
 
-/** Masks known secret values and bearer tokens inside any string. */
+/**
+ * The forms a secret takes in a log line: as it is, JSON-escaped (a JSON log line writes a PEM's line
+ * breaks as `\n` and a `"` or `\` with a backslash), and, for a multi-line secret such as a PEM key,
+ * each of its lines on its own (an error message may quote one line of it).
+ */
+function secretForms(secret: string): string[] {
+  const forms = new Set([secret, JSON.stringify(secret).slice(1, -1)]);
+  if (/[\r\n]/.test(secret))
+    for (const line of secret.split(/\r?\n/)) {
+      const l = line.trim();
+      if (l.length >= 16 && !/^-----(BEGIN|END) /.test(l)) forms.add(l);
+    }
+  // Longest first, so a whole secret is masked before its pieces.
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
+/** Masks known secret values (in every form they take in a log line) and bearer tokens inside any string. */
 export function maskSecrets(text: string, secrets: readonly string[]): string {
   let out = text.replace(BEARER, "$1 [redacted]");
-  for (const s of secrets) if (s.length >= 6) out = out.split(s).join("[redacted]");
+  for (const s of secrets)
+    if (s.length >= 6) for (const form of secretForms(s)) out = out.split(form).join("[redacted]");
   return out;
 }
 
@@ -46,6 +65,11 @@ export interface LoggerSetup {
   pretty?: boolean;
   /** Where lines go (default stdout); tests capture them. */
   destination?: NodeJS.WritableStream;
+  /**
+   * Pretty lines go through this writer, in-process and synchronously, so that a progress bar on the
+   * same terminal is redrawn below each line instead of being cut by it.
+   */
+  lines?: TerminalLines;
 }
 
 /** JSON logs by default, pretty on a TTY; tokens, secrets, passwords and Authorization headers redacted. */
@@ -60,6 +84,11 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
     },
   };
   const pretty = setup.pretty ?? (setup.destination === undefined && process.stdout.isTTY === true);
+  if (pretty && setup.lines) {
+    const format = prettyFactory({ colorize: true, translateTime: "SYS:HH:MM:ss" });
+    const lines = setup.lines;
+    return pino(options, { write: (json: string) => lines.write(format(json)) });
+  }
   if (pretty) {
     return pino({
       ...options,

@@ -1,12 +1,16 @@
 import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import {
+  acquireStateLock,
   ConfigError,
   createPartnerCenterClient,
+  createPartnerCenterTokens,
   MemoryStateStore,
   type PartnerCenterClient,
   SqliteStateStore,
+  type StateLock,
   type StateStore,
+  type TokenProvider,
 } from "@cosell/core";
 import type { Logger } from "pino";
 import type { LoadedConfig } from "./config.js";
@@ -16,13 +20,25 @@ import { type CliAdapter, CRM_MODULES } from "./crm-modules.js";
 export interface Runtime {
   adapter: CliAdapter;
   partnerCenter: PartnerCenterClient;
+  /** The Partner Center tokens (the signed-in user's, or the app's with `auth.kind: app`). */
+  tokens: TokenProvider;
   store: StateStore;
-  /** Closes the store and the adapter. */
+  /**
+   * Gets a Partner Center token now (msal refreshes silently): a missing or expired sign-in stops the
+   * command with `SIGN_IN_*` and "run cosell login" before anything is read or written.
+   */
+  checkSignIn(): Promise<void>;
+  /** Closes the store and the adapter and releases the state lock. */
   close(): Promise<void>;
 }
 
 /** Builds the CRM adapter of `loaded.config.crm`; a `ConfigError` when that adapter is not installed. */
-export function createAdapter(loaded: LoadedConfig, logger?: Logger, now?: () => Date): CliAdapter {
+export function createAdapter(
+  loaded: LoadedConfig,
+  logger?: Logger,
+  now?: () => Date,
+  fetch?: typeof globalThis.fetch,
+): CliAdapter {
   const mod = CRM_MODULES[loaded.config.crm.kind];
   if (!mod.createAdapter)
     throw new ConfigError(
@@ -33,6 +49,8 @@ export function createAdapter(loaded: LoadedConfig, logger?: Logger, now?: () =>
   return mod.createAdapter(loaded.config.crm, {
     logger,
     ...(now ? { now } : {}),
+    // Adapters that speak HTTP through fetch take it (metrics count their answers); others ignore it.
+    ...(fetch ? { fetch } : {}),
     onRefreshToken: (token: string) => saveRotatedRefreshToken(loaded, token, logger),
   });
 }
@@ -60,22 +78,54 @@ export function saveRotatedRefreshToken(loaded: LoadedConfig, token: string, log
 export function openRuntime(
   loaded: LoadedConfig,
   logger?: Logger,
-  options: { now?: () => Date; readOnly?: boolean } = {},
+  options: {
+    now?: () => Date;
+    readOnly?: boolean;
+    /** The command taking the state lock (shown to a second process). */
+    command?: string;
+    /** `fetch` per system (`cosell serve` counts answers by status). */
+    fetch?: { partnerCenter?: typeof globalThis.fetch; crm?: typeof globalThis.fetch };
+    /** A store opened elsewhere (a tenant's PostgreSQL schema); the caller closes it. */
+    store?: StateStore;
+  } = {},
 ): Runtime {
   const { now } = options;
-  const partnerCenter = createPartnerCenterClient(loaded.config.partnerCenter, now ? { now } : {});
-  const adapter = createAdapter(loaded, logger, now);
-  // `plan` writes nothing: before the first sync there is no store to read, and none is created.
-  const store = options.readOnly ? openStore(loaded) : SqliteStateStore.open(loaded.statePath);
-  return {
-    adapter,
-    partnerCenter,
-    store,
-    close: async () => {
-      store.close();
-      await adapter.close?.();
-    },
-  };
+  const tokens = createPartnerCenterTokens(loaded.config.partnerCenter);
+  const partnerCenter = createPartnerCenterClient(loaded.config.partnerCenter, {
+    tokens,
+    ...(now ? { now } : {}),
+    ...(options.fetch?.partnerCenter ? { fetch: options.fetch.partnerCenter } : {}),
+  });
+  // One writer per state file: a second sync/run/serve stops here, naming the process that holds it.
+  // A store opened elsewhere (a tenant's PostgreSQL schema) has its own per-tenant lock.
+  const given = options.store;
+  const lock: StateLock | undefined =
+    options.readOnly || given ? undefined : acquireStateLock(loaded.statePath, options.command);
+  try {
+    const adapter = createAdapter(loaded, logger, now, options.fetch?.crm);
+    // `plan` writes nothing: before the first sync there is no store to read, and none is created.
+    const store = given ?? (options.readOnly ? openStore(loaded) : SqliteStateStore.open(loaded.statePath));
+    return {
+      adapter,
+      partnerCenter,
+      tokens,
+      store,
+      checkSignIn: async () => {
+        await tokens.getToken();
+      },
+      close: async () => {
+        try {
+          if (!given) store.close();
+          await adapter.close?.();
+        } finally {
+          lock?.release();
+        }
+      },
+    };
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError } from "@cosell/core";
 
@@ -10,6 +10,7 @@ export const SECRET_KEYS = [
   "refreshToken",
   "password",
   "webhookSecret",
+  "tokenCacheKey",
 ];
 
 const REF = /^(env|file):(.+)$/;
@@ -27,9 +28,10 @@ export function isSecretRef(v: unknown): v is string {
 export function resolveSecrets(
   config: unknown,
   opts: { env?: NodeJS.ProcessEnv; baseDir?: string } = {},
-): { value: unknown; secrets: string[] } {
+): { value: unknown; secrets: string[]; warnings: string[] } {
   const env = opts.env ?? process.env;
   const secrets: string[] = [];
+  const warnings: string[] = [];
   const walk = (v: unknown, path: string[]): unknown => {
     if (Array.isArray(v)) return v.map((x, i) => walk(x, [...path, String(i)]));
     if (v && typeof v === "object")
@@ -47,6 +49,14 @@ export function resolveSecrets(
         );
       return v;
     }
+    // A reference in an ordinary key would let a config pull any file or variable into a value that is
+    // logged and not masked; only secret keys resolve references.
+    if (!SECRET_KEYS.includes(last))
+      throw new ConfigError(
+        "CONFIG_REF_NOT_SECRET",
+        `${key}: "${v}" is an env:/file: reference, but ${key} is not a secret key (references are only resolved for ${SECRET_KEYS.join(", ")}). Write the value itself here.`,
+        { key },
+      );
     const [, kind, ref] = m as unknown as [string, "env" | "file", string];
     let out: string | undefined;
     if (kind === "env") {
@@ -64,6 +74,11 @@ export function resolveSecrets(
       const file = resolve(opts.baseDir ?? process.cwd(), ref);
       try {
         out = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+        // Group/others may read it: warn (naming the file, never its content) but go on.
+        if (process.platform !== "win32" && (statSync(file).mode & 0o077) !== 0)
+          warnings.push(
+            `${key}: secret file ${file} is readable by other users (mode ${(statSync(file).mode & 0o777).toString(8)}); run \`chmod 600 ${file}\`.`,
+          );
       } catch (e) {
         throw new ConfigError(
           "CONFIG_SECRET_MISSING",
@@ -75,8 +90,8 @@ export function resolveSecrets(
         );
       }
     }
-    if (SECRET_KEYS.includes(last)) secrets.push(out);
+    secrets.push(out);
     return out;
   };
-  return { value: walk(config, []), secrets };
+  return { value: walk(config, []), secrets, warnings };
 }

@@ -59,7 +59,6 @@ describe("backfill matching (link before create)", () => {
       referralId: "r9",
       direction: "inbound",
       state: "linked",
-      favorite: false,
       createdAt: at,
       updatedAt: at,
     });

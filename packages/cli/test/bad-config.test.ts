@@ -74,7 +74,7 @@ const CASES: { name: string; patch?: (c: Config) => void; raw?: string; code: st
       c.sycn = {};
     },
     code: "CONFIG_INVALID",
-    says: [/\(root\)|sycn/, /remove sycn/],
+    says: [/sycn: not a cosell setting/, /did you mean sync\?/],
   },
   {
     name: "misspelt Partner Center key",
@@ -82,7 +82,37 @@ const CASES: { name: string; patch?: (c: Config) => void; raw?: string; code: st
       c.partnerCenter!.tenantID = "x";
     },
     code: "CONFIG_INVALID",
-    says: [/partnerCenter/, /remove tenantID/],
+    says: [/partnerCenter\.tenantID: not a cosell setting/, /did you mean tenantId\?/],
+  },
+  {
+    name: "a setting written in the wrong section",
+    patch: (c) => {
+      c.sync = { intervalSecs: 60 };
+    },
+    code: "CONFIG_INVALID",
+    says: [/sync\.intervalSecs: not a cosell setting — did you mean run\.intervalSeconds\?/],
+  },
+  {
+    name: "unknown key nothing like a setting",
+    patch: (c) => {
+      c.partnerCenter!.colour = "blue";
+    },
+    code: "CONFIG_INVALID",
+    says: [/partnerCenter\.colour: not a cosell setting — remove it or check the spelling\./],
+  },
+  {
+    name: "misspelt key inside the CRM section (checked by the adapter's schema)",
+    patch: (c) => {
+      const crm = c.crm as Record<string, unknown>;
+      const [k] = Object.keys(crm).filter((x) => x !== "kind" && typeof crm[x] === "string");
+      crm[k!.toUpperCase()] = crm[k!];
+      delete crm[k!];
+    },
+    code: "CONFIG_INVALID",
+    // Salesforce's section is strict (the unknown key is named); Dynamics' names the missing one.
+    says: [
+      /crm\.[A-Za-z]+: (not a cosell setting — did you mean [a-zA-Z]+\?|missing — this setting is required; did you mean [a-zA-Z]+ instead of [A-Z]+\?)/,
+    ],
   },
   {
     name: "bad conflict policy",
@@ -135,10 +165,14 @@ const CASES: { name: string; patch?: (c: Config) => void; raw?: string; code: st
   {
     name: "secret and certificate both given (the secret is not echoed)",
     patch: (c) => {
-      c.partnerCenter!.certificate = { privateKeyPem: "env:PC_SECRET", thumbprintSha256: "ab".repeat(32) };
+      c.partnerCenter!.auth = {
+        kind: "app",
+        clientSecret: "env:PC_SECRET",
+        certificate: { privateKeyPem: "env:PC_SECRET", thumbprintSha256: "ab".repeat(32) },
+      };
     },
     code: "CONFIG_INVALID",
-    says: [/partnerCenter\.certificate: \(hidden\)/, /not both/],
+    says: [/partnerCenter\.auth\.certificate: \(hidden\)/, /not both/],
   },
   {
     name: "CRM setting missing (checked by the adapter's schema)",

@@ -86,6 +86,55 @@ describe("cosell commands against the sandbox's Partner Center and an in-memory 
     expect(stages).toEqual(["declined", "won"]);
   });
 
+  it("accept|decline|won|lost --notes add a dated, signed note; Microsoft's notes stay, in Partner Center and in the CRM", async () => {
+    const msNotes = "Customer wants a pilot before March. (Microsoft seller)";
+    const [a, d, l] = [1, 2, 3].map(() => {
+      const r = ws.sandbox.partnerCenter.sendInboundReferral();
+      return ws.sandbox.partnerCenter.updateNotes(r.id, msNotes);
+    });
+    expect((await cli("sync")).code).toBe(0);
+    const notesOf = (id: string) => ws.sandbox.partnerCenter.get(id)?.details?.notes ?? "";
+    const note = (who: string, act: string, text: string) =>
+      new RegExp(`\\n\\n\\[\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC, ${who} \\(cosell ${act}\\)\\] ${text}`);
+
+    expect((await cli("accept", a!.id, "--notes", "We take it; Dana leads.", "--by", "Ann")).code).toBe(0);
+    expect(notesOf(a!.id).startsWith(msNotes)).toBe(true);
+    expect(notesOf(a!.id)).toMatch(note("Ann", "accept", "We take it; Dana leads\\."));
+
+    expect((await cli("won", a!.id, "--notes", "Signed on Friday.", "--by", "Ann")).code).toBe(0);
+    expect(notesOf(a!.id)).toMatch(note("Ann", "accept", "We take it; Dana leads\\."));
+    expect(notesOf(a!.id)).toMatch(note("Ann", "won", "Signed on Friday\\."));
+    expect(ws.sandbox.partnerCenter.get(a!.id)?.substatus).toBe("Won");
+
+    expect(
+      (await cli("decline", d!.id, "--reason", "Not our region", "--notes", "Try EMEA.", "--by", "Bo")).code,
+    ).toBe(0);
+    expect(notesOf(d!.id)).toMatch(new RegExp(`^${msNotes.replace(/[().]/g, "\\$&")}`));
+    expect(notesOf(d!.id)).toMatch(note("Bo", "decline", "Try EMEA\\."));
+
+    expect((await cli("accept", l!.id)).code).toBe(0);
+    expect(notesOf(l!.id)).toBe(msNotes);
+    expect(
+      (await cli("lost", l!.id, "--reason", "Budget cut", "--notes", "Maybe next year.", "--by", "Cy")).code,
+    ).toBe(0);
+    expect(notesOf(l!.id).startsWith(msNotes)).toBe(true);
+    expect(notesOf(l!.id)).toMatch(note("Cy", "lost", "Maybe next year\\."));
+
+    // The CRM (Salesforce's Description, here the in-memory CRM's notes) gets both, too.
+    expect((await cli("sync")).code).toBe(0);
+    for (const r of [a, d, l]) {
+      const opp = fake.crm.all().find((o) => o.deal.notes?.includes(msNotes));
+      expect(opp, r!.id).toBeDefined();
+      expect(fake.crm.all().map((o) => o.deal.notes)).toContain(notesOf(r!.id));
+    }
+  });
+
+  it("--version prints the package's version and exits 0", async () => {
+    const r = await cli("--version");
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
   it("run loops until SIGINT, finishing the cycle in progress, and exits 0", async () => {
     const io = captureIo({ env: ws.env, cwd: ws.dir });
     ws.sandbox.partnerCenter.sendInboundReferral();
@@ -97,11 +146,26 @@ describe("cosell commands against the sandbox's Partner Center and an in-memory 
     expect(fake.crm.all()).toHaveLength(1);
   });
 
-  it("run --max-cycles stops by itself", async () => {
-    const r = await cli("run", "--max-cycles", "2", "--interval", "0.05", "--json");
+  it("run --max-cycles stops by itself and logs when the next cycle starts", async () => {
+    const r = await cli("run", "--max-cycles", "2", "--interval", "5", "--json");
     expect(r.code).toBe(0);
     expect(r.json().cycles).toBe(1 + 1);
-    expect((await cli("run", "--interval", "soon")).err).toContain("RUN_BAD_INTERVAL");
+    // One wait between the two cycles, announced in the log.
+    expect(r.err.match(/next cycle in 5 s/g)).toHaveLength(1);
+  });
+
+  it("run refuses a fractional --max-cycles and an --interval outside run.intervalSeconds' bounds", async () => {
+    for (const n of ["1.5", "0", "two"]) {
+      const r = await cli("run", "--max-cycles", n);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain("RUN_BAD_MAX_CYCLES");
+    }
+    for (const s of ["soon", "0.05", "4", "86401"]) {
+      const r = await cli("run", "--interval", s);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain("RUN_BAD_INTERVAL");
+      expect(r.err).toContain("from 5 to 86400");
+    }
   });
 
   it("backfill links existing pairs by CRM id and by customer name + postal code (--yes), then syncs", async () => {
@@ -133,6 +197,51 @@ describe("cosell commands against the sandbox's Partner Center and an in-memory 
     // Linked, not duplicated: no extra opportunity and no extra referral.
     expect(fake.crm.all()).toHaveLength(2);
     expect(ws.sandbox.partnerCenter.all()).toHaveLength(2);
+  });
+
+  it("backfill linking an existing opportunity follows the conflict policy (crm-wins) and shows who wins field by field", async () => {
+    const crmId = fake.crm.createOpportunity(
+      sampleDeal({ name: "Seller's own name", value: { amount: 88_000, currency: "USD" } }),
+      { optedIn: true },
+    );
+    const r = ws.sandbox.partnerCenter.sendInboundReferral({ externalReferenceId: crmId } as never);
+    const pcName = r.name;
+    expect(pcName).not.toBe("Seller's own name");
+
+    const dry = await cli("backfill", "--dry-run");
+    expect(dry.code).toBe(0);
+    expect(dry.out).toMatch(/name\s+Seller's own name\s+.*CRM wins/);
+    expect(dry.out).toMatch(/value\s+88000 USD\s+.*CRM wins/);
+    const dryJson = (await cli("backfill", "--dry-run", "--json")).json();
+    expect(dryJson.candidates[0].fields).toContainEqual(
+      expect.objectContaining({
+        field: "name",
+        crm: "Seller's own name",
+        partnerCenter: pcName,
+        winner: "crm",
+      }),
+    );
+    // The dry run wrote nothing.
+    expect(fake.crm.get(crmId)?.deal.name).toBe("Seller's own name");
+
+    expect((await cli("backfill", "--yes")).code).toBe(0);
+    const opp = fake.crm.get(crmId)!.deal;
+    expect([opp.name, opp.value]).toEqual(["Seller's own name", { amount: 88_000, currency: "USD" }]);
+    // The seller's values went to Partner Center (accepting it, as the opportunity is open).
+    const referral = ws.sandbox.partnerCenter.get(r.id)!;
+    expect(referral.name).toBe("Seller's own name");
+    expect(referral.details?.dealValue).toBe(88_000);
+
+    // Under partner-center-wins the same link takes Partner Center's values instead.
+    const crm2 = fake.crm.createOpportunity(sampleDeal({ name: "Another seller name" }), { optedIn: true });
+    const r2 = ws.sandbox.partnerCenter.sendInboundReferral({ externalReferenceId: crm2 } as never);
+    ws.write((c) => {
+      c.sync = { conflictPolicy: "partner-center-wins" };
+    });
+    const dry2 = await cli("backfill", "--dry-run");
+    expect(dry2.out).toMatch(/name\s+Another seller name\s+.*Partner Center wins/);
+    expect((await cli("backfill", "--yes")).code).toBe(0);
+    expect(fake.crm.get(crm2)!.deal.name).toBe(r2.name);
   });
 
   it("backfill on a terminal asks before linking by customer name + postal code", async () => {
@@ -168,9 +277,9 @@ describe("cosell commands against the sandbox's Partner Center and an in-memory 
       expect(r.code).toBe(0);
       const text = (await import("node:fs")).readFileSync(join(ws.dir, file), "utf8");
       expect(text).toContain("# cosell config");
-      const parsed = parse(text) as { crm: { kind: string }; partnerCenter: { clientSecret: string } };
+      const parsed = parse(text) as { crm: { kind: string }; partnerCenter: { auth: { kind: string } } };
       expect(parsed.crm.kind).toBe(crm);
-      expect(parsed.partnerCenter.clientSecret).toMatch(/^env:/);
+      expect(parsed.partnerCenter.auth.kind).toBe("user");
       const again = await cli("--config", file, "init", "--crm", crm);
       expect(again.code).toBe(1);
       expect(again.err).toContain("CONFIG_EXISTS");
@@ -185,6 +294,35 @@ describe("cosell commands against the sandbox's Partner Center and an in-memory 
     expect(text).toContain('"tenant-x"');
   });
 
+  it("init takes the CRM in any case and asks again after an answer it does not know", async () => {
+    const io = captureIo({ env: ws.env, cwd: ws.dir, answers: ["hubspot", "Dynamics", "", "", "", ""] });
+    expect(await runCli(["--config", "asked-again.yaml", "init"], io)).toBe(0);
+    expect(io.err()).toContain('"hubspot" is not a CRM cosell knows: answer salesforce or dynamics.');
+    const text = (await import("node:fs")).readFileSync(join(ws.dir, "asked-again.yaml"), "utf8");
+    expect(text).toContain("kind: dynamics");
+    const flag = await cli("--config", "upper.yaml", "init", "--crm", "SALESFORCE");
+    expect(flag.code, flag.err).toBe(0);
+    expect((await import("node:fs")).readFileSync(join(ws.dir, "upper.yaml"), "utf8")).toContain(
+      "kind: salesforce",
+    );
+    const bad = await cli("--config", "bad.yaml", "init", "--crm", "hubspot");
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain("use salesforce or dynamics");
+  });
+
+  it("init without a terminal and without --crm says what it writes instead of choosing silently", async () => {
+    const r = await cli("--config", "piped.yaml", "init");
+    expect(r.code).toBe(0);
+    expect(r.err).toContain("standard input is not a terminal");
+    expect(r.err).toContain("--crm dynamics");
+  });
+
+  it("setup without its argument sets up the CRM the config names", async () => {
+    const r = await cli("setup", "--json");
+    expect(r.code, r.err).toBe(0);
+    expect(r.json()).toMatchObject({ ok: true, crm: "dynamics" });
+  });
+
   it("setup refuses a CRM that is not the config's", async () => {
     const r = await cli("setup", "salesforce");
     expect(r.code).toBe(1);
@@ -192,6 +330,9 @@ describe("cosell commands against the sandbox's Partner Center and an in-memory 
   });
 
   it("doctor names the failing credential with a one-line fix", async () => {
+    ws.write((c) => {
+      (c.partnerCenter as Record<string, unknown>).auth = { kind: "app", clientSecret: "env:PC_SECRET" };
+    });
     ws.env.PC_SECRET = "wrong-secret-value";
     const r = await cli("doctor");
     expect(r.code).toBe(1);

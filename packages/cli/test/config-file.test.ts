@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError } from "@cosell/core";
@@ -113,5 +113,41 @@ describe("config files", () => {
     );
     expect(value).toEqual({ a: 1, b: [true, "plain"], name: "env-like but not a ref" });
     expect(secrets).toEqual([]);
+  });
+
+  it("resolves env:/file: references only in secret keys; elsewhere it names the key and the fix", () => {
+    const e = errorOf(() =>
+      resolveSecrets(
+        { partnerCenter: { clientId: "env:PC_ID", clientSecret: "env:PC_SECRET" } },
+        {
+          env: { PC_ID: "app", PC_SECRET: "s3cr3t" },
+        },
+      ),
+    );
+    expect(e.code).toBe("CONFIG_REF_NOT_SECRET");
+    expect(e.details.key).toBe("partnerCenter.clientId");
+    expect(e.message).toMatch(/partnerCenter\.clientId.*not a secret key.*Write the value itself/);
+    const dir = mkdtempSync(join(tmpdir(), "cosell-cfg-"));
+    writeFileSync(join(dir, "hosts"), "not a secret");
+    expect(errorOf(() => resolveSecrets({ state: { path: "file:./hosts" } }, { baseDir: dir })).code).toBe(
+      "CONFIG_REF_NOT_SECRET",
+    );
+  });
+
+  it("warns (naming the file and chmod 600, never the content) when a secret file is readable by others", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cosell-cfg-"));
+    const file = join(dir, "pc.secret");
+    writeFileSync(file, "very-secret-value\n");
+    chmodSync(file, 0o644);
+    const open = resolveSecrets({ partnerCenter: { clientSecret: "file:./pc.secret" } }, { baseDir: dir });
+    expect(open.value).toEqual({ partnerCenter: { clientSecret: "very-secret-value" } });
+    expect(open.warnings).toHaveLength(1);
+    expect(open.warnings[0]).toContain(file);
+    expect(open.warnings[0]).toContain("chmod 600");
+    expect(open.warnings[0]).not.toContain("very-secret-value");
+    chmodSync(file, 0o600);
+    expect(
+      resolveSecrets({ partnerCenter: { clientSecret: "file:./pc.secret" } }, { baseDir: dir }).warnings,
+    ).toEqual([]);
   });
 });

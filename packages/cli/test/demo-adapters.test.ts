@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CRM_KINDS, CRM_MODULES } from "../src/crm-modules.js";
 import { type AnySandbox, DEMO_CRMS, replaceDemoCrm } from "../src/demo/crms.js";
-import type { DemoReport } from "../src/demo/report.js";
+import { type DemoReport, tryItLines } from "../src/demo/report.js";
 import { runCli } from "../src/program.js";
 import { captureIo } from "./helpers/io.js";
 
@@ -56,7 +56,15 @@ it("at least one real adapter is in this build", () => {
   expect(available.length).toBeGreaterThan(0);
 });
 
-describe.each(available.slice(0, 1).map((k) => [k]))("cosell demo --keep (%s)", (kind) => {
+/** Splits a printed command line as a POSIX shell would for the quoting the demo prints. */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  const re = /'([^']*)'|"([^"]*)"|(\S+)/g;
+  for (const m of line.matchAll(re)) words.push(m[1] ?? m[2] ?? m[3]!);
+  return words;
+}
+
+describe.each(available.map((k) => [k]))("cosell demo --keep (%s)", (kind) => {
   it("leaves the sandbox up with a config every command can use, until a signal", async () => {
     const io = captureIo();
     const running = runCli(["demo", "--keep", "--json", "--crm", kind], io);
@@ -70,9 +78,41 @@ describe.each(available.slice(0, 1).map((k) => [k]))("cosell demo --keep (%s)", 
     expect(JSON.parse(status.out()).cycles.length).toBe(report.crms[0]!.cycles);
     const inbound = captureIo();
     expect(await runCli(["--config", kept.configFile, "deals", "inbound", "--json"], inbound)).toBe(0);
-    expect(JSON.parse(inbound.out()).deals).toHaveLength(5);
+    const deals = JSON.parse(inbound.out()).deals as { id: string; stage: string }[];
+    // The five scripted referrals, and one left waiting for an answer to try `accept` on.
+    expect(deals).toHaveLength(6);
+    expect(deals.find((d) => d.id === kept.waiting!.referralId)?.stage).toBe("received");
     const doctor = captureIo();
     expect(await runCli(["--config", kept.configFile, "doctor"], doctor), doctor.out()).toBe(0);
+
+    // Every command the screen prints works as printed, in order.
+    const lines = tryItLines(kept, "cosell")
+      .filter((l) => !l.trimStart().startsWith("#"))
+      .slice(1);
+    expect(lines.length).toBeGreaterThanOrEqual(6);
+    for (const line of lines) {
+      const [cmd, ...args] = shellWords(line.trim());
+      if (cmd === "cosell") {
+        const run = captureIo();
+        expect(await runCli(args, run), `${line}\n${run.err()}`).toBe(0);
+      } else {
+        expect(cmd).toBe("curl");
+        const url = args.find((a) => a.startsWith("http"))!;
+        const method = args[args.indexOf("-X") + 1] ?? "GET";
+        const body = args.includes("-d") ? args[args.indexOf("-d") + 1] : undefined;
+        const res = await fetch(url, {
+          method: args.includes("-X") ? method : "GET",
+          headers: { "content-type": "application/json" },
+          ...(body ? { body } : {}),
+        });
+        expect(res.status, `${line}\n${await res.clone().text()}`).toBe(200);
+      }
+    }
+    const after = captureIo();
+    expect(await runCli(["--config", kept.configFile, "deals", "inbound", "--json"], after)).toBe(0);
+    const now = JSON.parse(after.out()).deals as { id: string; stage: string; name: string }[];
+    expect(now.find((d) => d.id === kept.waiting!.referralId)?.stage).toBe("accepted");
+    expect(now.some((d) => d.name === "Contoso expansion")).toBe(true);
     io.signal("SIGINT");
     expect(await running).toBe(0);
   });

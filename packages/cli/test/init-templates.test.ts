@@ -41,8 +41,10 @@ describe("cosell init templates validate with the real adapter schemas once thei
       };
       const { config, secrets } = validateConfig(parse(text), { env, baseDir: dir });
       expect(config.crm.kind).toBe(crm);
-      expect(secrets).toContain("pc-secret-value");
-      expect(secrets.length).toBe(2);
+      // Partner Center signs a user in (`cosell login`): no Partner Center secret, only the CRM's.
+      expect(config.partnerCenter.auth).toMatchObject({ kind: "user" });
+      expect(secrets).not.toContain("pc-secret-value");
+      expect(secrets.length).toBe(1);
     });
   }
 });

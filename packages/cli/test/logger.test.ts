@@ -49,3 +49,35 @@ describe("logger", () => {
     expect(maskSecrets("a b c", ["b"])).toBe("a b c");
   });
 });
+
+describe("logger: secrets that JSON escapes", () => {
+  it("masks a multi-line PEM key (the demo's) wherever it or one of its lines appears", async () => {
+    const { startSandbox } = await import("@cosell/sandbox");
+    const sb = await startSandbox({ systems: ["salesforce"] });
+    try {
+      const pem = sb.credentials.salesforce.jwtPrivateKeyPem;
+      const { lines, destination } = capture();
+      const log = createLogger({ destination, pretty: false, secrets: () => [pem] });
+      const oneLine = pem.split("\n")[5]!;
+      log.error({ detail: `could not sign with ${pem}` }, `bad key line ${oneLine}`);
+      const out = lines.join("");
+      for (const line of pem.split("\n").filter((l) => l.length >= 16 && !l.startsWith("-----")))
+        expect(out).not.toContain(line);
+      expect(out).not.toContain(JSON.stringify(pem).slice(1, -1));
+      expect(out).toContain("[redacted]");
+    } finally {
+      await sb.stop();
+    }
+  });
+
+  it('masks a secret containing " and \\ in its JSON-escaped form', () => {
+    const secret = 'pa"ss\\wo"rd-123';
+    const { lines, destination } = capture();
+    const log = createLogger({ destination, pretty: false, secrets: () => [secret] });
+    log.warn({ note: `login with ${secret} failed` }, `again: ${secret}`);
+    const out = lines.join("");
+    expect(out).not.toContain(JSON.stringify(secret).slice(1, -1));
+    expect(out).not.toContain(secret);
+    expect(out).toContain("[redacted]");
+  });
+});

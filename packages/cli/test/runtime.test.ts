@@ -10,6 +10,7 @@ function loaded(dir: string, ref: string): LoadedConfig {
     config: {} as LoadedConfig["config"],
     file: join(dir, "cosell.yaml"),
     secrets: [],
+    warnings: [],
     statePath: join(dir, "state.sqlite"),
     references: referencesOf({ crm: { auth: { refreshToken: ref } } }),
   };

@@ -5,14 +5,16 @@ import {
   type PartnerCenterPort,
   type Referral,
   referralToDeal,
+  resolveRules,
   runCycle,
 } from "@cosell/core";
 import type { Command } from "commander";
+import { type LinkFieldOutcome, type LinkPlan, planLink, WINNER_TEXT } from "../backfill/link-plan.js";
 import { findLinkCandidates, type LinkCandidate } from "../backfill/match.js";
 import { createProgress } from "../backfill/progress.js";
+import { action, type ExitBox } from "../command-action.js";
 import type { CommandContext } from "../context.js";
 import type { CliAdapter } from "../crm-modules.js";
-import { action, type ExitBox } from "../program.js";
 import { renderSummary } from "../render/plan.js";
 import { table } from "../render/table.js";
 import { openRuntime } from "../runtime.js";
@@ -30,8 +32,9 @@ export function registerBackfill(program: Command, ctx: CommandContext, box: Exi
       action(ctx, box, async (opts: { yes: boolean; dryRun: boolean }) => {
         const loaded = ctx.config();
         const log = ctx.logger();
-        const rt = openRuntime(loaded, log);
+        const rt = openRuntime(loaded, log, { command: "cosell backfill" });
         try {
+          await rt.checkSignIn();
           const records: CrmRecord[] = [];
           for await (const page of rt.adapter.changes(undefined, { overlapMs: 0 }))
             records.push(...page.records);
@@ -43,15 +46,35 @@ export function registerBackfill(program: Command, ctx: CommandContext, box: Exi
             ...new Set(referrals.map((r) => r.externalReferenceId).filter((id): id is string => !!id)),
           ].filter((id) => !seen.has(id));
           if (named.length) records.push(...(await rt.adapter.read(named)));
-          const candidates = findLinkCandidates(records, referrals, rt.store);
+          const found: LinkCandidate[] = findLinkCandidates(records, referrals, rt.store);
+          // Linking follows the conflict policy: per candidate, which side wins each differing field.
+          const rules = resolveRules(
+            loaded.config.sync,
+            (await rt.adapter.describe()).capabilities.fieldDirections,
+          );
+          const now0 = new Date();
+          const baselines = new Map<string, LinkPlan["baseline"]>();
+          const candidates = found.map((c) => {
+            const plan = planLink(
+              records.find((r) => r.crmId === c.crmId)!,
+              referrals.find((r) => r.id === c.referralId)!,
+              rules,
+              now0,
+            );
+            baselines.set(`${c.crmId} ${c.referralId}`, plan.baseline);
+            return { ...c, fields: plan.fields };
+          });
           const approved: LinkCandidate[] = [];
           /** Answered "no": different deals, each side gets its own counterpart. */
           const rejected: LinkCandidate[] = [];
           for (const c of candidates) {
             if (!c.needsApproval || opts.yes) approved.push(c);
             else if (ctx.io.interactive && ctx.io.ask && !ctx.json && !opts.dryRun) {
+              const differences = c.fields.length
+                ? `${fieldTable(c.fields)}\n`
+                : "Both sides already agree on every synced field.\n";
               const a = await ctx.io.ask(
-                `Link CRM "${c.crmName}" (${c.crmId}) to referral "${c.referralName}" (${c.customer})? [y/N] `,
+                `${differences}Link CRM "${c.crmName}" (${c.crmId}) to referral "${c.referralName}" (${c.customer})? [y/N] `,
               );
               (/^y(es)?$/i.test(a.trim()) ? approved : rejected).push(c);
             }
@@ -72,7 +95,15 @@ export function registerBackfill(program: Command, ctx: CommandContext, box: Exi
                 ]),
               )}\n`,
             );
+          if (!ctx.json)
+            for (const c of candidates.filter((x) => x.fields.length))
+              ctx.print(
+                `\n${c.crmId} ↔ ${c.referralId}: the sync after linking settles each difference by the conflict policy (sync.conflictPolicy: ${loaded.config.sync.conflictPolicy}):\n${fieldTable(c.fields)}\n`,
+              );
           if (opts.dryRun) {
+            // Silence would read as "did it even look?": say plainly that nothing matched.
+            if (!candidates.length)
+              ctx.print("No candidates: no existing opportunity and referral look like the same deal.");
             ctx.printJson({ ok: true, dryRun: true, candidates });
             return 0;
           }
@@ -92,7 +123,9 @@ export function registerBackfill(program: Command, ctx: CommandContext, box: Exi
                 referralId: c.referralId,
                 direction: referralToDeal(r).direction,
                 state: "linked",
-                favorite: false,
+                // Not "the referral is the source": the baseline makes each differing field's winner
+                // the one the conflict policy names (see planLink).
+                baseline: baselines.get(`${c.crmId} ${c.referralId}`),
                 referral: r,
                 createdAt: now,
                 updatedAt: now,
@@ -100,7 +133,7 @@ export function registerBackfill(program: Command, ctx: CommandContext, box: Exi
             }
           });
           log.info({ linked: approved.length, rejected: rejected.length }, "backfill links written");
-          const progress = createProgress(ctx.io.stderr);
+          const progress = createProgress(ctx.io.stderr, ctx.terminalLines());
           progress.start(records.length + referrals.length);
           let summary: Awaited<ReturnType<typeof runCycle>>["summary"];
           try {
@@ -144,6 +177,15 @@ export function registerBackfill(program: Command, ctx: CommandContext, box: Exi
     );
 }
 
+/** One line per differing field: both values and who wins. */
+function fieldTable(fields: readonly LinkFieldOutcome[]): string {
+  return table(
+    ["field", "CRM", "Partner Center", "after linking"],
+    fields.map((f) => [f.field, f.crm, f.partnerCenter, WINNER_TEXT[f.winner]]),
+    40,
+  );
+}
+
 /** The adapter, reporting how many records each change page carried. */
 function counting(adapter: CliAdapter, tick: (n: number) => void): CliAdapter {
   return {
@@ -172,7 +214,7 @@ function countingPc(pc: PartnerCenterPort, tick: (n: number) => void): PartnerCe
     },
     getReferral: (id) => pc.getReferral(id),
     createReferral: (b, o) => pc.createReferral(b, o),
-    updateReferral: (id, r, e) => pc.updateReferral(id, r, e),
+    updateReferral: (id, r, e, base) => pc.updateReferral(id, r, e, base),
     stats: () => pc.stats(),
   };
 }

@@ -1,7 +1,7 @@
 import { type DealView, dealsInView } from "@cosell/core";
 import { Argument, type Command } from "commander";
+import { action, type ExitBox } from "../command-action.js";
 import type { CommandContext } from "../context.js";
-import { action, type ExitBox } from "../program.js";
 import { knownDeals, renderDeals } from "../render/status.js";
 import { openStore } from "../runtime.js";
 

@@ -1,9 +1,9 @@
 import { type Command, Option } from "commander";
+import { action, type ExitBox } from "../command-action.js";
 import type { CommandContext } from "../context.js";
 import type { CrmKind } from "../crm-modules.js";
 import { renderDemo } from "../demo/report.js";
 import { runDemo } from "../demo/run.js";
-import { action, type ExitBox } from "../program.js";
 
 /** `cosell demo`: the scripted co-sell story on the built-in sandbox, for both CRMs. */
 export function registerDemo(program: Command, ctx: CommandContext, box: ExitBox): void {
@@ -16,8 +16,6 @@ export function registerDemo(program: Command, ctx: CommandContext, box: ExitBox
     .addOption(new Option("--crm <kind>", "only this CRM").choices(["salesforce", "dynamics"]))
     .action(
       action(ctx, box, async (opts: { keep: boolean; crm?: CrmKind }) => {
-        // On a terminal the summary is the point: logs (stderr) stay quiet unless asked for.
-        if (!ctx.logLevel && ctx.io.stderr.isTTY && !ctx.io.env.COSELL_LOG_LEVEL) ctx.logLevel = "warn";
         const logger = ctx.logger();
         const { report, sandboxes } = await runDemo({
           logger,

@@ -1,7 +1,15 @@
-import { CoSellError, createPartnerCenterClient, errorMessage } from "@cosell/core";
+import {
+  CoSellError,
+  createPartnerCenterClient,
+  createPartnerCenterTokens,
+  errorMessage,
+  isUserTokenProvider,
+  type PartnerCenterClientConfig,
+  SignInRequiredError,
+} from "@cosell/core";
 import type { Command } from "commander";
+import { action, type ExitBox } from "../command-action.js";
 import type { CommandContext } from "../context.js";
-import { action, type ExitBox } from "../program.js";
 import { table } from "../render/table.js";
 import { createAdapter } from "../runtime.js";
 
@@ -19,6 +27,75 @@ const fixOf = (e: unknown) =>
     ? `${e.code}: ${e.message}`
     : `Check the setting and the network: ${errorMessage(e)}`;
 
+/**
+ * The Partner Center checks: who is signed in (or that app-only is configured, which Microsoft refuses
+ * for referrals), then one referral read with that sign-in.
+ */
+async function partnerCenterChecks(pcConfig: PartnerCenterClientConfig): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [];
+  let tokens: ReturnType<typeof createPartnerCenterTokens>;
+  try {
+    tokens = createPartnerCenterTokens(pcConfig);
+  } catch (e) {
+    return [{ name: "Partner Center sign-in", ok: false, detail: errorMessage(e), fix: fixOf(e) }];
+  }
+  if (isUserTokenProvider(tokens)) {
+    const cache = pcConfig.auth.kind === "user" ? pcConfig.auth.tokenCache : "";
+    try {
+      const account = await tokens.account();
+      if (!account) {
+        checks.push({
+          name: "Partner Center sign-in",
+          ok: false,
+          detail: `nobody is signed in (token cache ${cache})`,
+          fix: "run `cosell login` as the service user and sign in as a Partner Center user with the Referral Admin role.",
+        });
+        return checks;
+      }
+      checks.push({
+        name: "Partner Center sign-in",
+        ok: true,
+        detail: `signed in as ${account.username} (tenant ${account.tenantId}); token cache ${cache}`,
+      });
+    } catch (e) {
+      checks.push({ name: "Partner Center sign-in", ok: false, detail: errorMessage(e), fix: fixOf(e) });
+      return checks;
+    }
+  } else
+    checks.push({
+      name: "Partner Center sign-in",
+      ok: true,
+      detail:
+        "auth.kind app: app-only client credentials. Microsoft documents that the Referrals API accepts only a signed-in user; expect 403 on a real tenant (set auth.kind: user and run `cosell login`).",
+    });
+  try {
+    const pc = createPartnerCenterClient(pcConfig, { tokens });
+    let some = false;
+    for await (const page of pc.listReferrals({ pageSize: 1 })) {
+      some = page.length > 0;
+      break;
+    }
+    checks.push({
+      name: "Partner Center credential",
+      ok: true,
+      detail: `token issued and referrals readable (${some ? "some" : "none yet"})`,
+    });
+  } catch (e) {
+    checks.push({
+      name: "Partner Center credential",
+      ok: false,
+      detail: errorMessage(e),
+      fix:
+        e instanceof SignInRequiredError
+          ? `${e.code}: the sign-in must be repeated — run \`cosell login\` as the service user.`
+          : e instanceof CoSellError
+            ? `${e.code}: check partnerCenter.tenantId and clientId, the app's Partner Center API permission, and that the signed-in user holds the Referral Admin role (see docs/signin.md).`
+            : "Check partnerCenter.apiBaseUrl and that this machine can reach it.",
+    });
+  }
+  return checks;
+}
+
 /** Runs every check; never throws. */
 export async function runDoctor(ctx: CommandContext): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
@@ -34,33 +111,7 @@ export async function runDoctor(ctx: CommandContext): Promise<DoctorCheck[]> {
     checks.push({ name: "config", ok: false, detail: errorMessage(e), fix: fixOf(e) });
     return checks;
   }
-  try {
-    const pc = createPartnerCenterClient(loaded.config.partnerCenter);
-    for await (const page of pc.listReferrals({ pageSize: 1 })) {
-      checks.push({
-        name: "Partner Center credential",
-        ok: true,
-        detail: `token issued and referrals readable (${page.length ? "some" : "none yet"})`,
-      });
-      break;
-    }
-    if (!checks.some((c) => c.name === "Partner Center credential"))
-      checks.push({
-        name: "Partner Center credential",
-        ok: true,
-        detail: "token issued and referrals readable (none yet)",
-      });
-  } catch (e) {
-    checks.push({
-      name: "Partner Center credential",
-      ok: false,
-      detail: errorMessage(e),
-      fix:
-        e instanceof CoSellError
-          ? `${e.code}: check partnerCenter.tenantId, clientId and the secret or certificate; the app needs the Partner Center API permission (see docs/config.md).`
-          : "Check partnerCenter.apiBaseUrl and that this machine can reach it.",
-    });
-  }
+  checks.push(...(await partnerCenterChecks(loaded.config.partnerCenter)));
   try {
     const adapter = createAdapter(loaded, ctx.logger());
     try {

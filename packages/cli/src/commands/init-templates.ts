@@ -16,12 +16,16 @@ const PARTNER_CENTER = (a: InitAnswers) => `# cosell config — docs/config.md d
 # Secrets are never written here: use env:NAME (an environment variable) or file:PATH.
 
 partnerCenter:
-  # Entra ID tenant of your Partner Center account and the app registration cosell signs in as.
+  # Entra ID tenant of your Partner Center account and the app registration cosell signs in through
+  # (a public client: "Allow public client flows" on; docs/signin.md).
   tenantId: ${JSON.stringify(a.tenantId)}
   clientId: ${JSON.stringify(a.clientId)}
-  # The app's client secret, by reference. Or use a certificate instead:
-  #   certificate: { privateKeyPem: file:./pc-key.pem, thumbprintSha256: "..." }
-  clientSecret: env:COSELL_PARTNER_CENTER_SECRET
+  # The Referrals API accepts only a signed-in user (App+User). Run \`cosell login\` once as the
+  # service user and sign in as a Partner Center user with the Referral Admin role.
+  auth:
+    kind: user
+    tokenCache: cosell-token-cache.json   # next to this file, readable only by this user
+    # tokenCacheKey: env:COSELL_TOKEN_CACHE_KEY   # optional: encrypts the token cache
   # apiBaseUrl: https://api.partner.microsoft.com/v1.0   # the default
 `;
 

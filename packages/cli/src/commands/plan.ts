@@ -1,7 +1,7 @@
 import { planCycle } from "@cosell/core";
 import type { Command } from "commander";
+import { action, type ExitBox } from "../command-action.js";
 import { type CommandContext, EXIT } from "../context.js";
-import { action, type ExitBox } from "../program.js";
 import { renderPlan, writesOf } from "../render/plan.js";
 import { openRuntime } from "../runtime.js";
 

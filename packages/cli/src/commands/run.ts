@@ -1,7 +1,8 @@
 import { ConfigError } from "@cosell/core";
 import type { Command } from "commander";
+import { action, type ExitBox } from "../command-action.js";
+import { RUN_INTERVAL } from "../config.js";
 import type { CommandContext } from "../context.js";
-import { action, type ExitBox } from "../program.js";
 import { openRuntime } from "../runtime.js";
 import { cycle } from "./sync.js";
 
@@ -22,17 +23,17 @@ export function registerRun(program: Command, ctx: CommandContext, box: ExitBox)
         const log = ctx.logger();
         const interval =
           opts.interval === undefined ? loaded.config.run.intervalSeconds : Number(opts.interval);
-        if (!Number.isFinite(interval) || interval < 0)
+        // The flag takes the same bounds as run.intervalSeconds (the config's schema), so a value
+        // the config would refuse is not accepted on the command line either.
+        if (!Number.isInteger(interval) || interval < RUN_INTERVAL.min || interval > RUN_INTERVAL.max)
           throw new ConfigError(
             "RUN_BAD_INTERVAL",
-            `--interval: "${opts.interval}" — give seconds, e.g. --interval 300.`,
-            {
-              key: "--interval",
-            },
+            `--interval: "${opts.interval}" — give whole seconds from ${RUN_INTERVAL.min} to ${RUN_INTERVAL.max}, e.g. --interval 300 (run.intervalSeconds sets the default).`,
+            { key: "--interval", value: opts.interval },
           );
         const intervalMs = interval * 1000;
-        const max = opts.maxCycles ? Number(opts.maxCycles) : Number.POSITIVE_INFINITY;
-        if (!(max >= 1))
+        const max = opts.maxCycles === undefined ? Number.POSITIVE_INFINITY : Number(opts.maxCycles);
+        if (opts.maxCycles !== undefined && !(Number.isSafeInteger(max) && max >= 1))
           throw new ConfigError(
             "RUN_BAD_MAX_CYCLES",
             `--max-cycles: "${opts.maxCycles}" — give a whole number ≥ 1.`,
@@ -40,16 +41,34 @@ export function registerRun(program: Command, ctx: CommandContext, box: ExitBox)
               key: "--max-cycles",
             },
           );
-        const rt = openRuntime(loaded, log);
+        const rt = openRuntime(loaded, log, { command: "cosell run" });
+        try {
+          await rt.checkSignIn();
+        } catch (e) {
+          await rt.close();
+          throw e;
+        }
         let stopping = false;
         let wake: (() => void) | undefined;
         const stop = new AbortController();
+        let grace: NodeJS.Timeout | undefined;
         const off = ctx.io.onSignal((signal) => {
           if (stopping) return;
           stopping = true;
           log.info({ signal }, "stopping after the current batch");
           stop.abort();
           wake?.();
+          // "Finish the batch" must not wait forever behind a hung call: past the grace period, exit.
+          // The batch in flight is not recorded, so the next run reads it again (cursors unmoved).
+          const graceMs = loaded.config.run.shutdownGraceMs;
+          grace = setTimeout(() => {
+            log.error(
+              { code: "SHUTDOWN_GRACE_EXPIRED", graceMs },
+              "a call still hangs after run.shutdownGraceMs; exiting",
+            );
+            process.exit(1);
+          }, graceMs);
+          grace.unref();
         });
         let cycles = 0;
         let errors = 0;
@@ -59,6 +78,7 @@ export function registerRun(program: Command, ctx: CommandContext, box: ExitBox)
             cycles++;
             errors += summary.errors.length;
             if (stopping || cycles >= max) break;
+            log.info({ nextInSeconds: interval }, `next cycle in ${interval} s`);
             await new Promise<void>((resolve) => {
               const t = setTimeout(resolve, intervalMs);
               wake = () => {
@@ -71,6 +91,7 @@ export function registerRun(program: Command, ctx: CommandContext, box: ExitBox)
         } finally {
           off();
           await rt.close();
+          clearTimeout(grace);
         }
         ctx.output({ ok: true, cycles, recordErrors: errors }, () => `Stopped after ${cycles} cycle(s).`);
         return 0;

@@ -1,8 +1,8 @@
 import { Argument, type Command } from "commander";
+import { action, type ExitBox } from "../command-action.js";
 import { assertCrmKind } from "../config.js";
 import type { CommandContext } from "../context.js";
 import type { CrmKind } from "../crm-modules.js";
-import { action, type ExitBox } from "../program.js";
 import { createAdapter } from "../runtime.js";
 
 /** `cosell setup salesforce|dynamics`: runs the adapter's idempotent setup and prints what it created. */
@@ -10,10 +10,14 @@ export function registerSetup(program: Command, ctx: CommandContext, box: ExitBo
   program
     .command("setup")
     .description("create the custom fields, keys and permissions cosell needs in the CRM (idempotent)")
-    .addArgument(new Argument("<crm>", "which CRM").choices(["salesforce", "dynamics"]))
+    .addArgument(
+      new Argument("[crm]", "which CRM (default: the config's crm.kind)").choices(["salesforce", "dynamics"]),
+    )
     .action(
-      action(ctx, box, async (kind: CrmKind) => {
+      action(ctx, box, async (given: CrmKind | undefined) => {
         const loaded = ctx.config();
+        // The config already names the CRM; the argument only guards against setting up the wrong one.
+        const kind = given ?? (loaded.config.crm.kind as CrmKind);
         assertCrmKind(loaded.config, kind);
         const adapter = createAdapter(loaded, ctx.logger());
         try {
@@ -24,6 +28,9 @@ export function registerSetup(program: Command, ctx: CommandContext, box: ExitBo
               ...report.created.map((c) => `  + ${c}`),
               `Already there (${report.unchanged.length}):`,
               ...report.unchanged.map((c) => `  = ${c}`),
+              ...(report.skipped?.length
+                ? [`Not done (${report.skipped.length}):`, ...report.skipped.map((c) => `  - ${c}`)]
+                : []),
             ].join("\n"),
           );
           return 0;

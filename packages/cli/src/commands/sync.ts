@@ -1,9 +1,9 @@
 import { type CycleResult, runCycle } from "@cosell/core";
 import type { Command } from "commander";
 import type { Logger } from "pino";
+import { action, type ExitBox } from "../command-action.js";
 import type { CosellConfig } from "../config.js";
 import type { CommandContext } from "../context.js";
-import { action, type ExitBox } from "../program.js";
 import { renderSummary } from "../render/plan.js";
 import { openRuntime, type Runtime } from "../runtime.js";
 
@@ -49,8 +49,9 @@ export function registerSync(program: Command, ctx: CommandContext, box: ExitBox
     .action(
       action(ctx, box, async (opts: { reconcile: boolean }) => {
         const loaded = ctx.config();
-        const rt = openRuntime(loaded, ctx.logger());
+        const rt = openRuntime(loaded, ctx.logger(), { command: "cosell sync" });
         try {
+          await rt.checkSignIn();
           const { summary } = await cycle(
             rt,
             loaded.config,

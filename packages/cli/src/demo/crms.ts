@@ -22,6 +22,8 @@ export interface DemoCrm {
    * CRM, around the adapter).
    */
   optIn(sandbox: AnySandbox, ids: readonly string[]): void;
+  /** A seller's edit of an opportunity through the sandbox's control API, for the printed examples. */
+  sellerEdit(crmId: string): { method: "PUT"; path: string; body: Record<string, unknown> };
 }
 
 /** Whether the sandbox package can start a system (Salesforce joined later than the others). */
@@ -48,6 +50,11 @@ const pickField = (keys: Iterable<string>, patterns: RegExp[]): string | undefin
 /** Salesforce: the opt-in checkbox is the adapter's custom field on Opportunity. */
 const salesforce: DemoCrm = {
   kind: "salesforce",
+  sellerEdit: (id) => ({
+    method: "PUT",
+    path: `/salesforce/sobjects/Opportunity/${id}`,
+    body: { Amount: 42000 },
+  }),
   systems: ["partnerCenter", "salesforce" as SandboxSystemName],
   crmServers: ["salesforce"],
   credentials: (sb) => (sb.credentials as Record<string, unknown>).salesforce,
@@ -81,6 +88,11 @@ interface SalesforceLike {
 /** Dynamics: the opt-in column is `<prefix>_syncwithpartnercenter` on opportunity. */
 const dynamics: DemoCrm = {
   kind: "dynamics",
+  sellerEdit: (id) => ({
+    method: "PUT",
+    path: `/dataverse/tables/opportunity/${id}`,
+    body: { estimatedvalue: 42000 },
+  }),
   systems: ["partnerCenter", "dataverse", "graph"],
   crmServers: ["dataverse"],
   credentials: (sb) => (sb.credentials as Record<string, unknown>).dataverse,

@@ -41,10 +41,60 @@ export interface DemoReport {
   seconds: number;
   crms: CrmDemoReport[];
   /** With `--keep`: where the sandboxes listen and the credentials file. */
-  kept?: { crm: string; urls: Record<string, string>; credentialsFile: string; configFile: string }[];
+  kept?: {
+    crm: string;
+    urls: Record<string, string>;
+    credentialsFile: string;
+    configFile: string;
+    waiting?: KeptWaitingReferral;
+  }[];
+  /** With `--keep`: how to run `cosell` from this checkout (the bin by its absolute path). */
+  cosellCommand?: string;
+}
+
+/** The referral a kept sandbox leaves waiting for a seller's answer. */
+export interface KeptWaitingReferral {
+  referralId: string;
+  name: string;
+  /** The opportunity the sync created for it, when it did. */
+  crmId?: string;
+  /** A seller's edit of that opportunity through the control API. */
+  sellerEdit?: { method: "PUT"; path: string; body: Record<string, unknown> };
 }
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
+
+/**
+ * Commands that work as printed against a kept sandbox: a seller's answer with `cosell`, and
+ * Microsoft's side and the clock through the sandbox's control API (docs/cli.md, "Drive the sandbox
+ * by hand").
+ */
+export function tryItLines(k: NonNullable<DemoReport["kept"]>[number], cosell: string): string[] {
+  const c = `${cosell} --config ${k.configFile}`;
+  const control = k.urls.control;
+  const call = (method: string, path: string, body: string) =>
+    `curl -s -X ${method} ${control}${path} -H 'content-type: application/json' -d '${body}'`;
+  const out = [`Try it on ${k.crm} (docs/cli.md, "Drive the sandbox by hand"):`];
+  if (k.waiting)
+    out.push(
+      `  # Microsoft's referral "${k.waiting.name}" is waiting for an answer${k.waiting.crmId ? ` (opportunity ${k.waiting.crmId})` : ""}:`,
+      `  ${c} deals inbound`,
+      `  ${c} accept ${k.waiting.referralId} --notes "We take it"`,
+    );
+  if (k.waiting?.sellerEdit)
+    out.push(
+      "  # A seller changes the amount in the CRM; the sync carries it to Partner Center:",
+      `  ${call(k.waiting.sellerEdit.method, k.waiting.sellerEdit.path, JSON.stringify(k.waiting.sellerEdit.body))}`,
+      `  ${c} sync`,
+      `  curl -s ${control}/partner-center/referrals/${k.waiting.referralId}`,
+    );
+  out.push(
+    "  # Microsoft sends another referral; a sync brings it into the CRM:",
+    `  ${call("POST", "/microsoft/referrals", '{"name":"Contoso expansion"}')}`,
+    `  ${c} sync`,
+  );
+  return out;
+}
 
 /** One screen a person can read. */
 export function renderDemo(r: DemoReport): string {
@@ -98,8 +148,10 @@ export function renderDemo(r: DemoReport): string {
           .join(", ")}`,
       );
       out.push(`  ${k.crm} credentials: ${k.credentialsFile}`);
-      out.push(`  ${k.crm} config: cosell --config ${k.configFile} status`);
+      out.push(`  ${k.crm} config: ${k.configFile}`);
     }
+    const first = r.kept[0];
+    if (first) out.push("", ...tryItLines(first, r.cosellCommand ?? "cosell"));
   }
   return out.join("\n");
 }

@@ -1,6 +1,6 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import type { Logger } from "pino";
 import { CRM_KINDS, CRM_MODULES, type CrmKind } from "../crm-modules.js";
 import { type AnySandbox, DEMO_CRMS } from "./crms.js";
@@ -16,6 +16,15 @@ export interface DemoOptions {
   keep?: boolean;
   /** Told every secret the sandboxes issue, as soon as they do (for log masking). */
   onSecrets?(values: string[]): void;
+}
+
+/**
+ * How to run `cosell` as printed: `cosell` is on PATH only after `pnpm link`/a global install, so the
+ * demo prints this checkout's bin by its absolute path (which works from any directory).
+ */
+function cosellCommand(): string {
+  const bin = process.argv[1] ? resolve(process.argv[1]) : undefined;
+  return bin && /cosell|bin\.js$/.test(basename(bin)) ? `node ${bin}` : "cosell";
 }
 
 /** Runs the scripted demo for each CRM, side by side, each on its own sandbox. */
@@ -41,6 +50,7 @@ export async function runDemo(
     crms,
   };
   const sandboxes = results.flatMap((r) => (r.sandbox ? [r.sandbox] : []));
+  if (options.keep) report.cosellCommand = cosellCommand();
   if (options.keep)
     report.kept = results.flatMap((r) =>
       r.sandbox && r.credentialsFile && r.configFile
@@ -50,6 +60,7 @@ export async function runDemo(
               urls: { ...r.sandbox.urls },
               credentialsFile: r.credentialsFile,
               configFile: r.configFile,
+              ...(r.waiting ? { waiting: r.waiting } : {}),
             },
           ]
         : [],

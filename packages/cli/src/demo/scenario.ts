@@ -17,7 +17,7 @@ import type { Logger } from "pino";
 import type { CliAdapter, CrmModule } from "../crm-modules.js";
 import { type AnySandbox, DEMO_SOLUTION, type DemoCrm } from "./crms.js";
 import { writeKeptConfig } from "./kept-config.js";
-import type { CrmDemoReport } from "./report.js";
+import type { CrmDemoReport, KeptWaitingReferral } from "./report.js";
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -37,6 +37,8 @@ export interface ScenarioResult {
   credentialsFile?: string;
   /** A cosell config pointing at the kept sandbox (secrets in files beside it). */
   configFile?: string;
+  /** With `keepDir`: the referral left waiting for an answer, to try `accept`/`decline` on. */
+  waiting?: KeptWaitingReferral;
 }
 
 /**
@@ -171,7 +173,10 @@ export async function runScenario(
     const [a1, d2, w3, l4] = inbound;
     await act("accept", () => pc.accept(a1!.id));
     await act("decline", () =>
-      pc.decline(d2!.id, "Not a fit for our solutions", "We do not serve this region."),
+      pc.decline(d2!.id, "Not a fit for our solutions", {
+        text: "We do not serve this region.",
+        by: "cosell demo",
+      }),
     );
     await act("accept", () => pc.accept(w3!.id));
     await act("accept", () => pc.accept(l4!.id));
@@ -255,6 +260,12 @@ export async function runScenario(
 
     if (opts.keepDir) {
       keep = true;
+      // Something to try by hand: a fresh referral from Microsoft, synced into the CRM and waiting for
+      // a seller's answer (the scripted ones are all answered or expired by now).
+      const waiting = sandbox.partnerCenter.sendInboundReferral();
+      await cycle("a referral left waiting for --keep");
+      report.cycles = summaries.length;
+      const waitingLink = store.listLinks().find((l) => l.referralId === waiting.id);
       mkdirSync(opts.keepDir, { recursive: true });
       const credentialsFile = join(opts.keepDir, `${demo.kind}-credentials.json`);
       writeFileSync(
@@ -268,7 +279,18 @@ export async function runScenario(
         { partnerCenter: pcSection, crm: crmSection },
         `${demo.kind}-state.sqlite`,
       );
-      return { report, sandbox, credentialsFile, configFile };
+      return {
+        report,
+        sandbox,
+        credentialsFile,
+        configFile,
+        waiting: {
+          referralId: waiting.id,
+          name: waiting.name ?? "",
+          crmId: waitingLink?.crmId,
+          ...(waitingLink?.crmId ? { sellerEdit: demo.sellerEdit(waitingLink.crmId) } : {}),
+        },
+      };
     }
     return { report };
   } catch (e) {

@@ -1,4 +1,5 @@
 import type { CycleSummary, Plan, PlanStep } from "@cosell/core";
+import type { PairLabel } from "./pairs.js";
 import { table } from "./table.js";
 
 /** Steps that write something (a plan with any of these makes `cosell plan` exit 2). */
@@ -34,7 +35,15 @@ export function renderPlan(plan: Plan): string {
   return `${table(["step", "side", "pair", "what", "reason"], rows)}\n\n${n} write${n === 1 ? "" : "s"} planned.`;
 }
 
-export function renderSummary(s: CycleSummary): string {
+/** A pair key as a person reads it: referral id, CRM id and name when known, else the key itself. */
+function pairText(key: string, label?: (key: string) => PairLabel): string {
+  if (!label) return key;
+  const l = label(key);
+  const ids = [l.referralId && `referral ${l.referralId}`, l.crmId && `crm ${l.crmId}`].filter(Boolean);
+  return ids.length ? `${ids.join(", ")}${l.name ? ` (${l.name})` : ""}` : l.name || key;
+}
+
+export function renderSummary(s: CycleSummary, label?: (key: string) => PairLabel): string {
   const steps = Object.entries(s.steps)
     .map(([k, v]) => `${k} ${v}`)
     .join(", ");
@@ -49,7 +58,7 @@ export function renderSummary(s: CycleSummary): string {
   if (s.errors.length)
     lines.push(
       `  errors (${s.errors.length}):`,
-      ...s.errors.slice(0, 20).map((e) => `    ${e.key}  ${e.code}  ${e.message}`),
+      ...s.errors.slice(0, 20).map((e) => `    ${pairText(e.key, label)}  ${e.code}  ${e.message}`),
     );
   return lines.join("\n");
 }
