@@ -56,7 +56,8 @@ export function good(): RawConfig {
     partnerCenter: {
       tenantId: "tenant-1",
       clientId: "app-1",
-      clientSecret: "env:PC_SECRET",
+      // App-only, so the secret-reference cases have a Partner Center secret to break.
+      auth: { kind: "app", clientSecret: "env:PC_SECRET" },
       apiBaseUrl: "https://api.partner.microsoft.com/v1.0",
     },
     crm: {

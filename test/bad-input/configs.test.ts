@@ -46,9 +46,35 @@ const CASES: ConfigCase[] = [
   },
   {
     name: "no Partner Center credential at all",
-    raw: change((c) => delete c.partnerCenter.clientSecret),
+    raw: change((c) => delete c.partnerCenter.auth.clientSecret),
+    code: "CONFIG_INVALID",
+    key: "partnerCenter.auth.clientSecret",
+  },
+  {
+    name: "app credential where it was before auth.kind (now refused: Microsoft wants a signed-in user)",
+    raw: change((c) => {
+      c.partnerCenter.clientSecret = "env:PC_SECRET";
+    }),
     code: "CONFIG_INVALID",
     key: "partnerCenter.clientSecret",
+    says: /cosell login/,
+  },
+  {
+    name: "unknown Partner Center auth kind",
+    raw: change((c) => {
+      c.partnerCenter.auth = { kind: "password" };
+    }),
+    code: "CONFIG_INVALID",
+    key: "partnerCenter.auth.kind",
+  },
+  {
+    name: "token cache key shorter than 32 characters",
+    raw: change((c) => {
+      c.partnerCenter.auth = { kind: "user", tokenCacheKey: "env:DV_SECRET" };
+    }),
+    code: "CONFIG_INVALID",
+    key: "partnerCenter.auth.tokenCacheKey",
+    says: /at least 32/,
   },
   { name: "no crm section", raw: change((c) => delete c.crm), code: "CONFIG_INVALID", key: "crm" },
   { name: "no CRM kind", raw: change((c) => delete c.crm.kind), code: "CONFIG_INVALID", key: "crm.kind" },
@@ -84,8 +110,8 @@ const CASES: ConfigCase[] = [
       c.sync.intervalSecs = 50;
     }),
     code: "CONFIG_INVALID",
-    key: "sync",
-    says: /remove intervalSecs/,
+    key: "sync.intervalSecs",
+    says: /sync\.intervalSecs: not a cosell setting — did you mean intervalSeconds\?/,
   },
   // Bad numbers
   {
@@ -205,15 +231,49 @@ const CASES: ConfigCase[] = [
     code: "CONFIG_TLS_REQUIRED",
     key: "crm.instanceUrl",
   },
+  {
+    name: "a step deadline of zero",
+    raw: change((c) => {
+      c.sync = { stepTimeoutMs: 0 };
+    }),
+    code: "CONFIG_INVALID",
+    key: "sync.stepTimeoutMs",
+    says: /default is 600000/,
+  },
   // Secrets written inline or pointing nowhere
+  {
+    name: "env: reference in a key that is not a secret",
+    raw: change((c) => {
+      c.partnerCenter.clientId = "env:PC_SECRET";
+    }),
+    code: "CONFIG_REF_NOT_SECRET",
+    key: "partnerCenter.clientId",
+    says: /not a secret key.*Write the value itself/,
+  },
+  {
+    name: "file: reference in a key that is not a secret",
+    raw: change((c) => {
+      c.state = { path: "file:/etc/passwd" };
+    }),
+    code: "CONFIG_REF_NOT_SECRET",
+    key: "state.path",
+  },
   {
     name: "inline Partner Center client secret",
     raw: change((c) => {
-      c.partnerCenter.clientSecret = SECRET;
+      c.partnerCenter.auth.clientSecret = SECRET;
     }),
     code: "CONFIG_SECRET_INLINE",
-    key: "partnerCenter.clientSecret",
+    key: "partnerCenter.auth.clientSecret",
     says: /env:NAME/,
+  },
+  {
+    name: "inline token cache key",
+    raw: change((c) => {
+      c.partnerCenter.auth = { kind: "user", tokenCacheKey: `${SECRET}-and-more-to-be-long-enough` };
+    }),
+    code: "CONFIG_SECRET_INLINE",
+    key: "partnerCenter.auth.tokenCacheKey",
   },
   {
     name: "inline Dataverse client secret",
@@ -241,10 +301,10 @@ const CASES: ConfigCase[] = [
   {
     name: "secret from an unset variable",
     raw: change((c) => {
-      c.partnerCenter.clientSecret = "env:NOT_SET_ANYWHERE";
+      c.partnerCenter.auth.clientSecret = "env:NOT_SET_ANYWHERE";
     }),
     code: "CONFIG_SECRET_MISSING",
-    key: "partnerCenter.clientSecret",
+    key: "partnerCenter.auth.clientSecret",
     says: /NOT_SET_ANYWHERE/,
   },
   {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
+  applyReferralPatch,
   ConflictError,
   type CoSellDeal,
   type CrmAdapter,
@@ -11,6 +12,7 @@ import {
   type PartnerCenterClient,
   type PartnerCenterPort,
   type Referral,
+  type ReferralPatchOperation,
   runCycle,
   type StateStore,
   type TokenProvider,
@@ -188,8 +190,12 @@ async function realReply(
       const body = JSON.parse(text) as Referral;
       return json(201, await pc.createReferral(body, { crmId: body.externalReferenceId ?? "" }));
     }
-    if (method === "PUT")
-      return json(200, await pc.updateReferral(id, JSON.parse(text) as Referral, ifMatch));
+    if (method === "PATCH") {
+      const current = pc.get(id);
+      if (!current) throw new NotFoundError("NOT_FOUND", "No such referral.");
+      const ops = JSON.parse(text) as ReferralPatchOperation[];
+      return json(200, await pc.updateReferral(id, applyReferralPatch(current, ops), ifMatch));
+    }
   } catch (e) {
     if (e instanceof NotFoundError)
       return json(404, { error: { code: "NotFound", message: "No such referral." } });
@@ -263,7 +269,6 @@ export function clientFor(fake: FakePartnerCenter): PartnerCenterClient {
     {
       tenantId: "tenant",
       clientId: "app",
-      clientSecret: "unused",
       apiBaseUrl: `${fake.url}/v1.0`,
       retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 },
     },

@@ -115,3 +115,39 @@ describe("bad input: malformed referrals in a list page, id readable", () => {
     },
   );
 });
+
+describe("bad input: a status/substatus pair cosell does not know", () => {
+  it.each<[string, string]>([
+    ["Closed", "Pending"],
+    ["New", "Won"],
+    ["Closed", "None"],
+  ])(
+    "%s/%s marks that referral with REFERRAL_STATUS_UNKNOWN and the cycle goes on",
+    async (status, substatus) => {
+      const { w, server, client, goodA, inbound, brokenId } = await listBroken({
+        name: `${status}/${substatus}`,
+        raw: (ok) => ({ ...ok, status, substatus }),
+        field: "substatus",
+      });
+
+      const { summary } = await w.cycle(client);
+
+      expect(summary.errors).toEqual([
+        expect.objectContaining({ key: `referral:${brokenId}`, code: "REFERRAL_STATUS_UNKNOWN" }),
+      ]);
+      expect(summary.errors[0]?.message).toContain(`${status}/${substatus}`);
+      // Nothing guessed: no CRM record for it; the others sync.
+      expect(w.crm.all().filter((o) => o.referralId === brokenId)).toEqual([]);
+      expect(w.crm.all().filter((o) => o.referralId === inbound.id)).toHaveLength(1);
+      expect(synced(w, goodA!)).toBe(true);
+
+      // Partner Center moves it to a known pair: it syncs and the mark is cleared.
+      server.rules.length = 0;
+      w.clock.advance(60_000);
+      w.pc.editNotes(brokenId, "Known again");
+      const after = await w.cycle(client);
+      expect(after.summary.errors).toEqual([]);
+      expect(w.crm.all().filter((o) => o.referralId === brokenId)).toHaveLength(1);
+    },
+  );
+});

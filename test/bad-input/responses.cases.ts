@@ -1,7 +1,7 @@
 import type { RawReply } from "./fixtures.js";
 
 /**
- * Malformed Partner Center answers. Write cases answer one record's create (POST) or update (PUT)
+ * Malformed Partner Center answers. Write cases answer one record's create (POST) or update (PATCH)
  * badly; list cases spoil the referral list page every cycle starts with.
  */
 
@@ -38,7 +38,7 @@ const fixed = (status: number, contentType: string | undefined, body: string): R
 export interface WriteCase {
   name: string;
   /** Which write of the bad record is answered badly. */
-  method: "POST" | "PUT";
+  method: "POST" | "PATCH";
   reply: RawReply | ((real: RawReply) => RawReply);
   code: string;
   /** The error names this field (details.field), when the answer was unusable. */
@@ -141,7 +141,7 @@ export const WRITE_CASES: WriteCase[] = [
   },
   {
     name: "update answered with truncated JSON",
-    method: "PUT",
+    method: "PATCH",
     reply: truncated,
     code: "REMOTE_BAD_RESPONSE",
     field: "(body)",
@@ -149,7 +149,7 @@ export const WRITE_CASES: WriteCase[] = [
   },
   {
     name: "update answered without eTag",
-    method: "PUT",
+    method: "PATCH",
     reply: withoutETag,
     code: "REMOTE_BAD_RESPONSE",
     field: "eTag",
@@ -157,7 +157,7 @@ export const WRITE_CASES: WriteCase[] = [
   },
   {
     name: "update answered as text/plain",
-    method: "PUT",
+    method: "PATCH",
     reply: (real) => ({ ...real, contentType: "text/plain" }),
     code: "REMOTE_BAD_RESPONSE",
     field: "(body)",
@@ -165,7 +165,7 @@ export const WRITE_CASES: WriteCase[] = [
   },
   {
     name: "update answered with a string dealValue",
-    method: "PUT",
+    method: "PATCH",
     reply: (real) => {
       const r = JSON.parse(real.body);
       return { ...real, body: JSON.stringify({ ...r, details: { ...r.details, dealValue: "lots" } }) };
@@ -176,7 +176,7 @@ export const WRITE_CASES: WriteCase[] = [
   },
   {
     name: "update refused with 403 and an HTML page",
-    method: "PUT",
+    method: "PATCH",
     reply: fixed(403, "text/html", HTML_ERROR_PAGE),
     code: "AUTH_FORBIDDEN",
     landed: false,

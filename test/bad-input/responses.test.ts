@@ -25,10 +25,14 @@ afterEach(async () => {
   fake = undefined;
 });
 
-/** Writes sent since request `from` whose body names `crmId`. */
-const writesFor = (f: FakePartnerCenter, crmId: string, from: number) =>
+/** Writes sent since request `from` whose body names `crmId` (a create) or whose path names `referralId` (an update). */
+const writesFor = (f: FakePartnerCenter, crmId: string, from: number, referralId?: string) =>
   f.requests.filter(
-    (r, i) => i >= from && !r.startsWith("GET ") && f.bodies[i]!.includes(JSON.stringify(crmId)),
+    (r, i) =>
+      i >= from &&
+      !r.startsWith("GET ") &&
+      (f.bodies[i]!.includes(JSON.stringify(crmId)) ||
+        (referralId !== undefined && r.includes(`/${referralId}`))),
   );
 
 describe("bad input: malformed answers to one record's write", () => {
@@ -38,13 +42,20 @@ describe("bad input: malformed answers to one record's write", () => {
     const client = clientFor(fake);
     const [goodA, goodB] = goodNeighbours(w);
     const bad = w.crm.createOpportunity(sampleDeal({ name: "Bad answer" }), { optedIn: true });
-    if (c.method === "PUT") {
-      // Linked first; then both it and a good neighbour are edited, and its PUT is answered badly.
+    let referralId: string | undefined;
+    if (c.method === "PATCH") {
+      // Linked first; then both it and a good neighbour are edited, and its PATCH is answered badly.
       await w.cycle(client);
       w.crm.update(bad, { name: "Bad answer, edited" });
       w.crm.update(goodA!, { name: "Good neighbour A, edited" });
+      referralId = referralsFor(w.pc, bad)[0]!.id;
     }
-    fake.rules.push({ method: c.method, bodyMentions: bad, reply: c.reply });
+    // A PATCH carries only the changed paths, so it is recognised by the referral id in its URL.
+    fake.rules.push({
+      method: c.method,
+      ...(referralId ? { pathIncludes: `/${referralId}` } : { bodyMentions: bad }),
+      reply: c.reply,
+    });
     const from = fake.requests.length;
 
     const { summary } = await w.cycle(client);
@@ -60,15 +71,15 @@ describe("bad input: malformed answers to one record's write", () => {
       lastError: expect.stringMatching(new RegExp(`^${c.code}: `)),
     });
     // Nothing else was written for it: only the write that was answered badly (and its retry).
-    const writes = writesFor(fake, bad, from);
+    const writes = writesFor(fake, bad, from, referralId);
     expect(writes.every((r) => r.startsWith(`${c.method} `))).toBe(true);
     expect(writes.length).toBeGreaterThanOrEqual(1);
     expect(writes.length).toBeLessThanOrEqual(2);
-    expect(referralsFor(w.pc, bad)).toHaveLength(c.method === "PUT" || c.landed ? 1 : 0);
+    expect(referralsFor(w.pc, bad)).toHaveLength(c.method === "PATCH" || c.landed ? 1 : 0);
     // The rest of the run went on.
     expect(synced(w, goodA!)).toBe(true);
     expect(synced(w, goodB!)).toBe(true);
-    if (c.method === "PUT") expect(referralsFor(w.pc, goodA!)[0]?.name).toBe("Good neighbour A, edited");
+    if (c.method === "PATCH") expect(referralsFor(w.pc, goodA!)[0]?.name).toBe("Good neighbour A, edited");
 
     // Partner Center answers properly again: the record is finished, never duplicated.
     fake.rules.length = 0;
@@ -76,7 +87,7 @@ describe("bad input: malformed answers to one record's write", () => {
     expect(after.summary.errors).toEqual([]);
     expect(synced(w, bad)).toBe(true);
     expect(referralsFor(w.pc, bad)).toHaveLength(1);
-    if (c.method === "PUT") expect(referralsFor(w.pc, bad)[0]?.name).toBe("Bad answer, edited");
+    if (c.method === "PATCH") expect(referralsFor(w.pc, bad)[0]?.name).toBe("Bad answer, edited");
     expect(w.pc.all()).toHaveLength(3);
   });
 });

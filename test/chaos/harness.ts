@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStateStore } from "@cosell/core";
-import { type Sandbox, seededRandom, startSandbox } from "@cosell/sandbox";
+import { partnerCenterClientConfig, type Sandbox, seededRandom, startSandbox } from "@cosell/sandbox";
 import { type ChaosCrm, dataverseChaosCrm, memoryChaosCrm, salesforceChaosCrm } from "./crms.js";
 import { Oracle, type Verdict, verify } from "./oracle.js";
 import { type RunningWorker, startWorker, type WorkerSettings } from "./worker-process.js";
@@ -79,9 +79,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   try {
     sb.faults.setRates(RATES, "partner-center");
     crm ??= await memoryChaosCrm(options.seed + 1, RATES);
-    const { certificate: _c, ...pc } = sb.credentials.partnerCenter;
+    // Signed in as the sandbox's sync user (the token cache its start-up login filled), as in production.
+    const pc = partnerCenterClientConfig(sb.credentials.partnerCenter);
     const settings = (mode: WorkerSettings["mode"]): WorkerSettings => ({
       statePath: join(dir, "state.db"),
+      tracePath: join(dir, "trace.log"),
       // worker-process.ts lists only the http and Dynamics kinds; the Salesforce one goes through as
       // JSON all the same (worker.mjs reads it).
       crm: crm!.worker as WorkerSettings["crm"],
@@ -196,13 +198,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const links = store.listLinks();
     const verdict = verify(oracle, { crm: crm.views(), referrals: sb.partnerCenter.all(), links });
     // For each lost edit: what the state store believes about that pair (baseline, last seen, ledger).
+    const traceLines = existsSync(join(dir, "trace.log"))
+      ? readFileSync(join(dir, "trace.log"), "utf8").split("\n")
+      : [];
     const diagnosis = verdict.lostEdits.map((lostEdit) => {
       const id = lostEdit.split(" ")[0]!;
       const link = links.find((l) => l.referralId === id || l.crmId === id);
       const ledger = link
         ? (["crm", "partnerCenter"] as const).map((side) => ({
             side,
-            notes: store.findLedger(side, (side === "crm" ? link.crmId : link.referralId) ?? "", "notes"),
+            notes: store.listLedger(side, (side === "crm" ? link.crmId : link.referralId) ?? "", "notes"),
           }))
         : [];
       return {
@@ -217,9 +222,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           .listAudit(100_000)
           .filter((a) => a.linkId === link?.linkId)
           .map((a) => `${a.at} ${a.kind} ${a.message}`),
+        // What the workers read, wrote and stored for this pair (worker.mjs traces every call).
+        trace: traceLines.filter(
+          (l) =>
+            l.includes(id) ||
+            (link?.crmId && l.includes(link.crmId)) ||
+            (link?.referralId && l.includes(link.referralId)),
+        ),
+        links: links
+          .filter((l) => l.referralId === id || l.crmId === id || JSON.stringify(l).includes(id))
+          .map((l) => ({ linkId: l.linkId, crmId: l.crmId, referralId: l.referralId, state: l.state })),
       };
     });
     store.close();
+    // The whole trace outlives the run when an edit was lost (the run's directory is removed below).
+    if (verdict.lostEdits.length && traceLines.length)
+      writeFileSync(
+        join(tmpdir(), `cosell-chaos-trace-${options.crm}-${options.seed}-${Date.now()}.log`),
+        traceLines.join("\n"),
+      );
     const figures = {
       crm: options.crm,
       seed: options.seed,

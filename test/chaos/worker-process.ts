@@ -8,6 +8,8 @@ export const WORKER_SCRIPT = fileURLToPath(new URL("./worker.mjs", import.meta.u
 /** Settings the worker reads from `COSELL_CHAOS_WORKER` (see worker.mjs). */
 export interface WorkerSettings {
   statePath: string;
+  /** Where the worker appends its trace of reads, writes and stored links (for diagnosing a lost edit). */
+  tracePath?: string;
   /** The test's CRM server, or the Dynamics adapter's settings for the sandbox's Dataverse. */
   crm: { kind: "http"; url: string } | { kind: "dynamics"; config: Record<string, unknown> };
   pc: Record<string, unknown>;

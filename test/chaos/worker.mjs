@@ -14,6 +14,7 @@
 //   maxCycles  settle mode gives up (exit 2) after this many cycles
 //
 // Stdout is one JSON event per line: {"event":"start"|"cycle-start"|"checkpoint"|"cycle-end"|"cycle-failed"|"settled"}.
+import { appendFileSync } from "node:fs";
 import { createPartnerCenterClient, runCycle, SqliteStateStore } from "../../packages/core/dist/index.js";
 
 const cfg = JSON.parse(process.env.COSELL_CHAOS_WORKER ?? "{}");
@@ -74,7 +75,7 @@ function httpCrmAdapter() {
   };
 }
 
-const store = SqliteStateStore.open(cfg.statePath);
+const store = tracedStore(SqliteStateStore.open(cfg.statePath));
 /** The CRM adapter the settings name (the real ones load from their builds). */
 async function crmAdapter() {
   if (cfg.crm.kind === "dynamics")
@@ -86,8 +87,8 @@ async function crmAdapter() {
   return httpCrmAdapter();
 }
 
-const adapter = await crmAdapter();
-const partnerCenter = createPartnerCenterClient(cfg.pc, { sleep: wait });
+const adapter = traced(await crmAdapter());
+const partnerCenter = tracedPc(createPartnerCenterClient(cfg.pc, { sleep: wait }));
 emit("start", { pid: process.pid });
 
 let quiet = 0;
@@ -117,4 +118,85 @@ for (let cycle = 1; ; cycle++) {
     store.close();
     process.exit(2);
   }
+}
+
+// ── trace (tracePath): what each worker read, planned to keep and wrote, per record, for the diagnosis
+// of a lost edit. Appended synchronously, so a SIGKILL loses at most the line being written.
+function trace(what, data) {
+  if (!cfg.tracePath) return;
+  appendFileSync(
+    cfg.tracePath,
+    `${new Date().toISOString()} ${process.pid} ${what} ${JSON.stringify(data)}\n`,
+  );
+}
+function tracedStore(s) {
+  const putLink = s.putLink.bind(s);
+  s.putLink = (link) => {
+    trace("putLink", {
+      crmId: link.crmId,
+      referralId: link.referralId,
+      baseline: link.baseline?.notes,
+      crm: link.crm?.notes,
+      referral: link.referral?.details?.notes,
+      eTag: link.referral?.eTag,
+    });
+    return putLink(link);
+  };
+  return s;
+}
+function traced(a) {
+  const changes = a.changes.bind(a);
+  const read = a.read.bind(a);
+  const apply = a.apply.bind(a);
+  a.changes = async function* (cursor, options) {
+    for await (const page of changes(cursor, options)) {
+      for (const r of page.records)
+        trace("crm-read", { crmId: r.crmId, notes: r.deal?.notes, at: r.modifiedAt });
+      yield page;
+    }
+  };
+  a.read = async (ids) => {
+    const out = await read(ids);
+    for (const r of out) trace("crm-read-id", { crmId: r.crmId, notes: r.deal?.notes });
+    return out;
+  };
+  a.apply = async (writes) => {
+    for (const w of writes)
+      if (w.op === "update") trace("crm-write", { crmId: w.crmId, fields: w.fields, notes: w.deal?.notes });
+    const out = await apply(writes);
+    out.forEach((r, i) => {
+      if (writes[i].op === "update")
+        trace("crm-write-result", { crmId: writes[i].crmId, ok: r.ok, code: r.error?.code });
+    });
+    return out;
+  };
+  return a;
+}
+function tracedPc(pc) {
+  const list = pc.listReferrals.bind(pc);
+  const get = pc.getReferral.bind(pc);
+  const update = pc.updateReferral.bind(pc);
+  pc.listReferrals = async function* (options) {
+    for await (const page of list(options)) {
+      for (const r of page) trace("pc-read", { referralId: r.id, notes: r.details?.notes, eTag: r.eTag });
+      yield page;
+    }
+  };
+  pc.getReferral = async (id) => {
+    const r = await get(id);
+    trace("pc-get", { referralId: r.id, notes: r.details?.notes, eTag: r.eTag });
+    return r;
+  };
+  pc.updateReferral = async (id, body, eTag, base) => {
+    trace("pc-write", { referralId: id, notes: body.details?.notes, eTag, baseNotes: base?.details?.notes });
+    try {
+      const r = await update(id, body, eTag, base);
+      trace("pc-write-result", { referralId: id, notes: r.details?.notes, eTag: r.eTag });
+      return r;
+    } catch (e) {
+      trace("pc-write-failed", { referralId: id, code: e?.code, status: e?.status });
+      throw e;
+    }
+  };
+  return pc;
 }

@@ -62,7 +62,7 @@ describe.each(available.map((k) => [k] as [CrmKind]))("cosell CLI end to end on 
         {
           tenantId: pc.tenantId,
           clientId: pc.clientId,
-          clientSecret: pc.clientSecret,
+          auth: { kind: "user", tokenCache: pc.tokenCachePath },
           authorityHost: pc.authorityHost,
           tokenEndpoint: pc.tokenEndpoint,
           scope: pc.scope,
