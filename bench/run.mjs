@@ -4,7 +4,8 @@
  *
  * Options: --runs N (default 3; medians are reported), --quick (1,000 deals, 5,000 for RSS, 50
  * latency edits), --only salesforce|dynamics, --n N, --rss-n N, --edits N, --interval MS,
- * --rss-timeout-min M, --base-port P, --skip-rss, --skip-latency, --rss-only, --skip-replay.
+ * --rss-timeout-min M, --base-port P, --skip-rss, --skip-latency, --rss-only, --skip-replay,
+ * --cpu-prof DIR (the RSS child writes a V8 CPU profile of its backfill there).
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -43,6 +44,7 @@ function parseArgs(argv) {
     skipLatency: flags.has("skip-latency"),
     rssOnly: flags.has("rss-only"),
     skipReplay: flags.has("skip-replay"),
+    cpuProfDir: flags.get("cpu-prof"),
   };
   for (const [k, v] of Object.entries(opts))
     if (typeof v === "number" && !(Number.isFinite(v) && v >= 0)) throw new Error(`--${k}: not a number`);
@@ -63,7 +65,7 @@ async function benchTarget(target, opts) {
   const mod = loaded.mod;
   if (opts.rssOnly) {
     say(`${target.name}: peak RSS of a ${opts.rssN} backfill (child process)`);
-    const rss = await peakRss(target, mod, opts.rssN, opts.rssTimeoutMs);
+    const rss = await peakRss(target, mod, opts.rssN, opts.rssTimeoutMs, opts.cpuProfDir);
     return { status: "measured", median: null, rss, runs: [] };
   }
   const snapshotFile = join(opts.workDir, `${target.key}-pristine.json`);
@@ -91,7 +93,7 @@ async function benchTarget(target, opts) {
   let rss;
   if (!opts.skipRss) {
     say(`${target.name}: peak RSS of a ${opts.rssN} backfill (child process)`);
-    rss = await peakRss(target, mod, opts.rssN, opts.rssTimeoutMs);
+    rss = await peakRss(target, mod, opts.rssN, opts.rssTimeoutMs, opts.cpuProfDir);
     say(`${target.name}: RSS ${rss.finished ? `${rss.peakRssMb.toFixed(0)} MB` : rss.note}`);
   }
   rmSync(snapshotFile, { force: true });
@@ -114,7 +116,8 @@ async function main() {
       if (opts.only && opts.only !== target.key) continue;
       try {
         results[target.key] = await benchTarget(target, opts);
-      } catch (e) {
+      } catch (err) {
+        const e = /** @type {Error} */ (err);
         say(`${target.name}: failed — ${e.stack ?? e}`);
         results[target.key] = { status: "failed", reason: String(e.message ?? e).split("\n")[0] };
       }

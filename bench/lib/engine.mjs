@@ -15,7 +15,8 @@ export function partnerCenterClient(credentials, now) {
     {
       tenantId: c.tenantId,
       clientId: c.clientId,
-      clientSecret: c.clientSecret,
+      // Signed in as the sandbox's sync user, through the token cache its start-up login filled.
+      auth: { kind: "user", tokenCache: c.tokenCachePath },
       authorityHost: c.authorityHost,
       tokenEndpoint: c.tokenEndpoint,
       scope: c.scope,

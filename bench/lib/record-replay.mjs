@@ -22,13 +22,14 @@ const TOKEN = /[A-Za-z0-9_\-.~]{6,}/g;
 
 /** Starts recording; `stop()` restores the server prototype and returns the exchanges in arrival order. */
 export function startRecording() {
+  /** @type {any[]} */
   const exchanges = [];
   const original = http.Server.prototype.emit;
   const t0 = performance.now();
   http.Server.prototype.emit = function tappedEmit(event, req, res) {
     if (event === "request") tap(req, res, this, exchanges, t0);
     // biome-ignore lint/complexity/noArguments: forwards any listener arguments unchanged
-    return original.apply(this, arguments);
+    return original.apply(this, /** @type {any} */ (arguments));
   };
   return {
     stop() {
@@ -47,23 +48,34 @@ function tap(req, res, server, exchanges, t0) {
     headers: { ...req.headers },
     start: performance.now() - t0,
     end: Number.POSITIVE_INFINITY,
-    body: [],
+    body: /** @type {Buffer[]} */ ([]),
     status: 0,
     responseHeaders: {},
-    responseBody: [],
+    responseBody: /** @type {Buffer[]} */ ([]),
   };
   exchanges.push(ex);
   // The parser hands body chunks to the request stream through push(): tee them without consuming.
   const push = req.push;
   req.push = function tappedPush(chunk, encoding) {
-    if (chunk) ex.body.push(Buffer.from(chunk, typeof encoding === "string" ? encoding : undefined));
+    if (chunk)
+      ex.body.push(
+        Buffer.from(
+          chunk,
+          /** @type {BufferEncoding | undefined} */ (typeof encoding === "string" ? encoding : undefined),
+        ),
+      );
     return push.call(this, chunk, encoding);
   };
   const write = res.write;
   const end = res.end;
   const keep = (chunk, encoding) => {
     if (chunk && typeof chunk !== "function")
-      ex.responseBody.push(Buffer.from(chunk, typeof encoding === "string" ? encoding : undefined));
+      ex.responseBody.push(
+        Buffer.from(
+          chunk,
+          /** @type {BufferEncoding | undefined} */ (typeof encoding === "string" ? encoding : undefined),
+        ),
+      );
   };
   res.write = function tappedWrite(chunk, encoding, ...rest) {
     keep(chunk, encoding);
@@ -153,6 +165,7 @@ export async function replay(exchanges, originFor) {
       waitedUpTo++;
     }
     if (before.length) await Promise.all(before);
+    /** @type {Record<string, string>} */
     const headers = {};
     for (const [k, v] of Object.entries(ex.headers))
       if (!HOP_HEADERS.has(k)) headers[k] = values.apply(Array.isArray(v) ? v.join(", ") : String(v));

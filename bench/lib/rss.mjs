@@ -11,7 +11,8 @@ import { callsSince, mark } from "./calls.mjs";
 
 const CHILD = fileURLToPath(new URL("../rss-child.mjs", import.meta.url));
 
-export async function peakRss(target, mod, n, timeoutMs) {
+/** @returns {Promise<Record<string, any>>} what the child reported, or how far it got */
+export async function peakRss(target, mod, n, timeoutMs, cpuProfDir) {
   const sb = await startSandbox({ systems: target.systems });
   try {
     await target.adapter(mod, sb).setup();
@@ -19,7 +20,9 @@ export async function peakRss(target, mod, n, timeoutMs) {
     target.seed(mod, sb, n);
     const seedMs = performance.now() - seedT0;
     const from = mark(sb.log);
-    const child = spawn(process.execPath, [CHILD], {
+    // --cpu-prof: where the time of the engine process goes (V8 profile, open in Chrome DevTools).
+    const profile = cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : [];
+    const child = spawn(process.execPath, [...profile, CHILD], {
       env: {
         ...process.env,
         COSELL_BENCH_CHILD: JSON.stringify({
@@ -33,7 +36,9 @@ export async function peakRss(target, mod, n, timeoutMs) {
     });
     let stdout = "";
     let stderr = "";
+    /** @type {{ peakRssMb: number, atMs: number } | undefined} */
     let lastProgress;
+    /** @type {Record<string, any> | undefined} */
     let finalLine;
     child.stdout.on("data", (d) => {
       stdout += d;

@@ -166,14 +166,14 @@ export async function measuredRun(target, mod, opts, tag) {
     const closed = new Set(["won", "lost", "declined", "expired"]);
     const referralStatus = new Map(sb.partnerCenter.all().map((r) => [r.id, r.status]));
     const open = linked.filter(
-      (l) => !closed.has(l.crm?.stage) && referralStatus.get(l.referralId) !== "Closed",
+      (l) => !closed.has(String(l.crm?.stage)) && referralStatus.get(String(l.referralId)) !== "Closed",
     );
     const k = Math.max(1, Math.round(opts.n / 100));
     const crmEdited = open.slice(0, k);
     const pcEdited = open.slice(k, 2 * k);
-    for (const [i, l] of crmEdited.entries()) target.editValue(mod, sb, l.crmId, 700_000 + i);
+    for (const [i, l] of crmEdited.entries()) target.editValue(mod, sb, String(l.crmId), 700_000 + i);
     for (const [i, l] of pcEdited.entries())
-      sb.partnerCenter.updateNotes(l.referralId, `Microsoft note ${tag}-${i}`);
+      sb.partnerCenter.updateNotes(String(l.referralId), `Microsoft note ${tag}-${i}`);
     sb.clock.advance(1_000);
     const ed = (await measuredCycle(target, sb, deps)).figures;
     const changed = crmEdited.length + pcEdited.length;

@@ -9,7 +9,8 @@ async function load(pkg, factory, configFn) {
   let mod;
   try {
     mod = await import(pkg);
-  } catch (e) {
+  } catch (err) {
+    const e = /** @type {{ code?: string, message?: string }} */ (err);
     return { ok: false, reason: `${pkg} does not load (${e.code ?? e.message})` };
   }
   if (typeof mod[factory] !== "function" || typeof mod[configFn] !== "function")
@@ -51,9 +52,15 @@ export const TARGETS = {
         .map((u) => u.Id);
       return sb.salesforce.seedOpportunities(n, { seed: 7, ownerIds, fields: () => values });
     },
-    /** A seller changes the amount: the change every sync must carry to the referral. */
+    /**
+     * A seller changes the amount: the change every sync must carry to the referral. Made as a seller
+     * (not the integration user), as in the org: the change event of an integration-user write is
+     * cosell's own echo, which the Change Data Capture subscription skips.
+     */
     editValue(_mod, sb, crmId, amount) {
-      sb.salesforce.update("Opportunity", crmId, { Amount: amount });
+      const integration = sb.salesforce.integrationUser.id;
+      const seller = sb.salesforce.all("User").find((u) => u.Id !== integration && u.IsActive !== false);
+      sb.salesforce.update("Opportunity", crmId, { Amount: amount }, seller ? { as: String(seller.Id) } : {});
     },
   },
   dynamics: {
