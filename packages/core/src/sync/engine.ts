@@ -619,6 +619,7 @@ class Cycle {
       results.forEach((r, i) => {
         const { ctx, write } = crmWrites[i]!;
         if (!r.ok && write.op === "update") this.dropWriteAhead("crm", write.crmId, write.fields, write.deal);
+        if (r.ok && write.op === "update") this.supersedeLedger("crm", write.crmId, write.fields, write.deal);
         if (r.ok) ctx.crmApplied(write, r.crmId);
         // A record without a link shows only what its record error says (see crmWriteFor): when the
         // status write itself failed, remember that failure, so the status is written again later.
@@ -679,6 +680,22 @@ class Cycle {
    */
   private dropWriteAhead(side: Side, recordId: string, fields: readonly SyncField[], deal: CoSellDeal) {
     for (const field of fields) this.deps.store.consumeLedger(side, recordId, field, fieldHash(deal, field));
+  }
+
+  /**
+   * The write was answered: the record now holds these values, so an earlier entry of the same field
+   * (a write whose answer was lost, or whose echo was never read back) can only come back as someone
+   * else's edit to that value — kept, it would swallow that edit as our echo. Forgotten at once, not
+   * with the batch's commit: a crash before the commit must not leave them behind.
+   */
+  private supersedeLedger(side: Side, recordId: string, fields: readonly SyncField[], deal: CoSellDeal) {
+    if (this.dryRun) return;
+    const { store } = this.deps;
+    for (const field of fields) {
+      const current = fieldHash(deal, field);
+      for (const e of store.listLedger(side, recordId, field))
+        if (e.valueHash !== current) store.consumeLedger(side, recordId, field, e.valueHash);
+    }
   }
 
   private checkpoint(name: string, ctx: PairContext): void {
@@ -747,6 +764,7 @@ class Cycle {
             this.dropWriteAhead("partnerCenter", base.id, written, target);
             throw e;
           }
+          this.supersedeLedger("partnerCenter", base.id, written, target);
           ctx.referralWritten(updated, target, written);
         } else if (step.kind === "defer") {
           ctx.deferred.push(step);
