@@ -15,6 +15,13 @@ import type { Referral } from "../partner-center/referral.js";
  * only what is new after it. Anything else (a late commit moved the positions, a referral in the window
  * changed, the server orders differently) reads the whole window again, as before.
  *
+ * What the probe cannot see: an edit to a referral already in the window, committed late with a stamp
+ * that still sorts before `last`, moves that referral without moving `last` or changing the count. It
+ * is read when anything else makes the probe fail before the window settles, or when that referral
+ * changes again; otherwise it is missed. Seeing it always means re-reading the window on every cycle
+ * while it is younger than `overlapMs` (the cost this probe exists to avoid). Stated in the README's
+ * known problems.
+ *
  * The window's start moves to min(read time − overlapMs, newest stamp seen): what is older than that
  * was visible to a read already made (assuming our clock and Partner Center's agree within overlapMs,
  * as the overlap itself does), and never past a stamp Partner Center itself gave.

@@ -90,15 +90,19 @@ function propertySeed(): { seed?: number } {
   return { seed: v ? Number(v) : 20261205 };
 }
 
+const RUNS = Number(process.env.COSELL_PROPERTY_RUNS ?? 200);
+
 describe("convergence under random interleavings (crm-wins)", () => {
-  it("ends where the oracle says, with no duplicates and a quiet second cycle", async () => {
+  // A soak run (thousands of runs) gets time in proportion; the default stays within vitest's own.
+  const timeout = Math.max(30_000, RUNS * 50);
+  it("ends where the oracle says, with no duplicates and a quiet second cycle", { timeout }, async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, (actions) => playToQuiet(actions)),
       // 200 in CI; COSELL_PROPERTY_RUNS=5000 for a soak run. CI uses a fixed seed so a red run is
       // reproducible: COSELL_PROPERTY_SEED=<n> replays one, =random explores. A counterexample found
       // is added, shrunk, to convergence.regressions.test.ts once fixed.
       {
-        numRuns: Number(process.env.COSELL_PROPERTY_RUNS ?? 200),
+        numRuns: RUNS,
         ...propertySeed(),
       },
     );
