@@ -146,10 +146,16 @@ function parseJson(text) {
  * that had finished before it started in the recording has finished here, so the recording's
  * concurrency is kept (a sequential client stays sequential, a parallel one stays parallel). Ids,
  * tokens and locators the server hands out are substituted as they are learned from the responses.
+ * `substitutions` are old → new values known before the first request (credentials the replaying
+ * sandbox issued on its own start-up, which no recorded response teaches).
  * Returns the wall time, and how many responses got a different status than recorded (should be 0).
+ * @param {any[]} exchanges
+ * @param {(port: number) => string | undefined} originFor
+ * @param {{ substitutions?: [string, string][] }} [options]
  */
-export async function replay(exchanges, originFor) {
+export async function replay(exchanges, originFor, { substitutions = [] } = {}) {
   const values = new ValueMap();
+  for (const [from, to] of substitutions) values.learn(from, to);
   const byEnd = exchanges.map((e, i) => ({ i, end: e.end })).sort((a, b) => a.end - b.end);
   const done = new Array(exchanges.length);
   let waitedUpTo = 0;
@@ -160,8 +166,8 @@ export async function replay(exchanges, originFor) {
   for (let i = 0; i < exchanges.length; i++) {
     const ex = exchanges[i];
     const before = [];
-    while (waitedUpTo < byEnd.length && byEnd[waitedUpTo].end <= ex.start) {
-      before.push(done[byEnd[waitedUpTo].i]);
+    for (let next = byEnd[waitedUpTo]; next && next.end <= ex.start; next = byEnd[waitedUpTo]) {
+      before.push(done[next.i]);
       waitedUpTo++;
     }
     if (before.length) await Promise.all(before);
@@ -226,4 +232,52 @@ export function classifyWrites(exchanges) {
     operations += Array.isArray(body?.records) ? body.records.length : 1;
   }
   return { requests, operations, readsSentAsPost };
+}
+
+/**
+ * The secrets of an msal-node token cache file (its documented serialised form: `AccessToken` and
+ * `RefreshToken` sections whose entries carry `secret`), by kind.
+ * @param {string} text
+ */
+export function cachedTokens(text) {
+  const cache = parseJson(text) ?? {};
+  /** @param {unknown} section */
+  const secrets = (section) =>
+    Object.values(section && typeof section === "object" ? section : {})
+      .map((e) => (e && typeof e === "object" ? /** @type {{ secret?: unknown }} */ (e).secret : undefined))
+      .filter((v) => typeof v === "string");
+  return { accessTokens: secrets(cache.AccessToken), refreshTokens: secrets(cache.RefreshToken) };
+}
+
+/**
+ * Old → new pairs for the delegated sign-in, which the engine took from a token cache filled before
+ * the recording: the recorded bearer tokens (and any refresh token a recorded token request sent) are
+ * unknown to the replaying sandbox, whose own start-up login filled its own cache. Without these,
+ * every replayed Partner Center call answers 401 and the "raw" time measures nothing.
+ * @param {any[]} exchanges the recording
+ * @param {number} port the Partner Center API's port in the recording
+ * @param {{ accessTokens: string[], refreshTokens: string[] }} fresh the replaying sandbox's cache
+ * @returns {[string, string][]}
+ */
+export function signInSubstitutions(exchanges, port, fresh) {
+  /** @type {[string, string][]} */
+  const pairs = [];
+  const access = fresh.accessTokens[0];
+  const refresh = fresh.refreshTokens[0];
+  const seen = new Set();
+  for (const e of exchanges) {
+    const auth = e.port === port ? String(e.headers.authorization ?? "") : "";
+    const bearer = /^Bearer (.+)$/.exec(auth)?.[1];
+    if (bearer && access && !seen.has(bearer)) {
+      seen.add(bearer);
+      pairs.push([bearer, access]);
+    }
+    const sent = TOKEN_PATH.test(e.url) && e.body ? new URLSearchParams(e.body).get("refresh_token") : null;
+    if (sent && refresh && !seen.has(sent)) {
+      seen.add(sent);
+      // Form-encoded in the body: learnt in that spelling too.
+      pairs.push([sent, refresh], [encodeURIComponent(sent), encodeURIComponent(refresh)]);
+    }
+  }
+  return pairs;
 }

@@ -2,12 +2,19 @@
  * The measured phases for one CRM target, each over real loopback HTTP on a sandbox restored from the
  * same pristine snapshot (same credentials, same seeded opportunities, same clock start).
  */
-import { copyFileSync, rmSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync } from "node:fs";
 import { referralToDeal, runCycle } from "@cosell/core";
 import { startSandbox } from "@cosell/sandbox";
 import { apiTotal, callsSince, mark } from "./calls.mjs";
 import { partnerCenterClient, tempStore } from "./engine.mjs";
-import { classifyWrites, finishRecording, replay, startRecording } from "./record-replay.mjs";
+import {
+  cachedTokens,
+  classifyWrites,
+  finishRecording,
+  replay,
+  signInSubstitutions,
+  startRecording,
+} from "./record-replay.mjs";
 import { percentile } from "./stats.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -63,7 +70,11 @@ export async function rawReplay(target, exchanges, snapshotFile, basePort) {
     const origins = new Map(
       Object.values(sb.urls).map((url) => [Number(new URL(url).port), new URL(url).origin]),
     );
-    return await replay(exchanges, (port) => origins.get(port));
+    const pcPort = Number(new URL(sb.urls.partnerCenter).port);
+    const fresh = cachedTokens(readFileSync(sb.credentials.partnerCenter.tokenCachePath, "utf8"));
+    // The recording's ports are the first run's; the replaying sandbox listens on the same base port.
+    const substitutions = signInSubstitutions(exchanges, pcPort, fresh);
+    return await replay(exchanges, (port) => origins.get(port), { substitutions });
   } finally {
     await stop();
   }

@@ -22,7 +22,14 @@ function rows(report) {
     ["  API calls per deal (PC + CRM)", (m) => dec(m.backfill.callsPerDeal)],
     ["  deals linked / record errors", (m) => `${int(m.backfill.linked)} / ${int(m.backfill.errors)}`],
     ["**Raw replay** of the same requests (no engine): wall time", (m) => secs(m.raw.wallMs)],
-    ["  engine / raw (engine overhead)", (m) => `${dec(m.raw.overhead)}×`],
+    // A replay whose answers differ from the recording did other work than the engine: no ratio.
+    [
+      "  engine / raw (engine overhead)",
+      (m) =>
+        m.raw.statusMismatches
+          ? `not comparable (${int(m.raw.statusMismatches)} replayed answers differ)`
+          : `${dec(m.raw.overhead)}×`,
+    ],
     [
       "  replayed requests / status mismatches",
       (m) => `${int(m.raw.requests)} / ${int(m.raw.statusMismatches)}`,
