@@ -219,6 +219,19 @@ export class PostgresStateStore implements StateStore {
     }));
   }
 
+  listLedgerOfRecord(side: Side, recordId: string): LedgerEntry[] {
+    return this.all<LedgerRow>("SELECT * FROM ledger WHERE side = $1 AND record_id = $2 ORDER BY seq", [
+      side,
+      recordId,
+    ]).map((r) => ({
+      side: r.side,
+      recordId: r.record_id,
+      field: r.field,
+      valueHash: r.value_hash,
+      writtenAt: r.written_at,
+    }));
+  }
+
   consumeLedger(side: Side, recordId: string, field: SyncField, valueHash?: string): void {
     if (valueHash === undefined)
       this.write("DELETE FROM ledger WHERE side = $1 AND record_id = $2 AND field = $3", [

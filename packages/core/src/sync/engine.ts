@@ -7,6 +7,7 @@ import type { Referral } from "../partner-center/referral.js";
 import type { CrmAdapter } from "./adapter.js";
 import { fieldHash, fieldMembers, sameField, stableJson } from "./compare.js";
 import type { DealLock } from "./deal-lock.js";
+import { LedgerView } from "./ledger-view.js";
 import { ListedReferrals } from "./listed-referrals.js";
 import { withPairLocks } from "./pair-lock.js";
 import { type PairState, planPair, type ResolvedRules } from "./planner.js";
@@ -197,12 +198,15 @@ class Cycle {
   /** Set once `deps.signal` is seen aborted between batches. */
   private interrupted = false;
   private readonly seen = new Set<string>();
+  /** The write ledger, read once per record (see LedgerView); cleared with each batch. */
+  private readonly ledger: LedgerView;
 
   constructor(
     private readonly deps: EngineDeps,
     options: CycleOptions,
   ) {
     this.now = deps.now ?? (() => new Date());
+    this.ledger = new LedgerView(deps.store);
     this.rules = SyncRulesSchema.parse(deps.rules ?? {});
     this.dryRun = options.dryRun ?? false;
     this.mode = options.mode ?? "incremental";
@@ -226,7 +230,7 @@ class Cycle {
     const pcBefore = pc.stats();
     const description = await adapter.describe();
     this.resolved = resolveRules(this.rules, description.capabilities.fieldDirections);
-    if (!this.dryRun) store.pruneLedger(new Date(this.now().getTime() - LEDGER_TTL_MS).toISOString());
+    if (!this.dryRun) this.ledger.prune(new Date(this.now().getTime() - LEDGER_TTL_MS).toISOString());
 
     // Partner Center changes first (usually few); CRM records pair up with them page by page.
     const window =
@@ -561,8 +565,9 @@ class Cycle {
    * the first one's value read back is still our echo, not a seller's (or Microsoft's) edit.
    */
   private isEcho = (side: "crm" | "partnerCenter", recordId: string, field: SyncField, deal: CoSellDeal) => {
-    const hash = fieldHash(deal, field);
-    return this.deps.store.listLedger(side, recordId, field).some((e) => e.valueHash === hash);
+    // Most fields of most records have no entry: no hash to compute then.
+    if (!this.ledger.ofRecord(side, recordId).length) return false;
+    return this.ledger.holds(side, recordId, field, fieldHash(deal, field));
   };
 
   /** Plans and applies a group of pairs, then a follow-up pass for pairs whose create just landed. */
@@ -584,6 +589,8 @@ class Cycle {
 
   private async processBatch(work: PairWork[]): Promise<PairWork[]> {
     const { store } = this.deps;
+    // Read afresh under this batch's pair locks: another worker may have written since.
+    this.ledger.clear();
     const crmWrites: { write: CrmWrite; ctx: PairContext }[] = [];
     const contexts: PairContext[] = [];
     const followUp: PairContext[] = [];
@@ -669,7 +676,7 @@ class Cycle {
   private writeAhead(side: Side, recordId: string, fields: readonly SyncField[], deal: CoSellDeal) {
     if (this.dryRun) return;
     const writtenAt = this.now().toISOString();
-    this.deps.store.addLedger(
+    this.ledger.add(
       fields.map((field) => ({ side, recordId, field, valueHash: fieldHash(deal, field), writtenAt })),
     );
   }
@@ -679,7 +686,7 @@ class Cycle {
    * write's values go: an earlier write of the field may have landed, its echo still to come.
    */
   private dropWriteAhead(side: Side, recordId: string, fields: readonly SyncField[], deal: CoSellDeal) {
-    for (const field of fields) this.deps.store.consumeLedger(side, recordId, field, fieldHash(deal, field));
+    for (const field of fields) this.ledger.consume(side, recordId, field, fieldHash(deal, field));
   }
 
   /**
@@ -690,11 +697,10 @@ class Cycle {
    */
   private supersedeLedger(side: Side, recordId: string, fields: readonly SyncField[], deal: CoSellDeal) {
     if (this.dryRun) return;
-    const { store } = this.deps;
     for (const field of fields) {
       const current = fieldHash(deal, field);
-      for (const e of store.listLedger(side, recordId, field))
-        if (e.valueHash !== current) store.consumeLedger(side, recordId, field, e.valueHash);
+      for (const e of this.ledger.entries(side, recordId, field))
+        if (e.valueHash !== current) this.ledger.consume(side, recordId, field, e.valueHash);
     }
   }
 
@@ -888,7 +894,7 @@ class Cycle {
         (e) => e.side === side && e.recordId === recordId && e.field === field && e.valueHash === valueHash,
       );
     for (const e of ctx.echoes)
-      if (!kept.includes(e)) store.consumeLedger(e.side, e.recordId, e.field, e.valueHash);
+      if (!kept.includes(e)) this.ledger.consume(e.side, e.recordId, e.field, e.valueHash);
     if (ctx.failed) {
       store.setRecordError({ key, code: ctx.failed.code, message: ctx.failed.message, at: now });
       this.summary.errors.push({ key, code: ctx.failed.code, message: ctx.failed.message });
@@ -935,13 +941,13 @@ class Cycle {
     // not echo back was written over by someone, and would swallow a later edit back to the value we
     // once wrote (an undo) as if it were our echo. Dropped before this cycle's writes are remembered.
     const dropUnechoed = (side: Side, recordId: string) => {
-      for (const f of SYNC_FIELDS)
-        for (const e of store.listLedger(side, recordId, f))
-          if (!isKept(side, recordId, f, e.valueHash)) store.consumeLedger(side, recordId, f, e.valueHash);
+      for (const e of this.ledger.ofRecord(side, recordId))
+        if (!isKept(side, recordId, e.field, e.valueHash))
+          this.ledger.consume(side, recordId, e.field, e.valueHash);
     };
     if (ctx.freshCrmId) dropUnechoed("crm", ctx.freshCrmId);
     if (ctx.freshReferralId) dropUnechoed("partnerCenter", ctx.freshReferralId);
-    store.addLedger(ctx.ledger.map((l) => ({ ...l, writtenAt: now })));
+    this.ledger.add(ctx.ledger.map((l) => ({ ...l, writtenAt: now })));
     for (const note of ctx.audits) this.audit(link, note.kind, note.message, ctx);
 
     const crmAfter = ctx.crmAfter;

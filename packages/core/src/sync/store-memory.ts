@@ -123,6 +123,13 @@ export class MemoryStateStore implements StateStore {
     return [...(this.t.ledger.get(ledgerKey(side, recordId, field))?.values() ?? [])].map(copy);
   }
 
+  listLedgerOfRecord(side: Side, recordId: string): LedgerEntry[] {
+    const out: LedgerEntry[] = [];
+    for (const values of this.t.ledger.values())
+      for (const e of values.values()) if (e.side === side && e.recordId === recordId) out.push(copy(e));
+    return out;
+  }
+
   consumeLedger(side: Side, recordId: string, field: SyncField, valueHash?: string): void {
     const key = ledgerKey(side, recordId, field);
     const values = this.t.ledger.get(key);

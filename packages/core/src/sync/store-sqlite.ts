@@ -136,6 +136,16 @@ export class SqliteStateStore implements StateStore {
     }));
   }
 
+  listLedgerOfRecord(side: Side, recordId: string): LedgerEntry[] {
+    return (this.sql.listLedgerOfRecord.all(side, recordId) as LedgerRow[]).map((row) => ({
+      side: row.side,
+      recordId: row.record_id,
+      field: row.field,
+      valueHash: row.value_hash,
+      writtenAt: row.written_at,
+    }));
+  }
+
   consumeLedger(side: Side, recordId: string, field: SyncField, valueHash?: string): void {
     if (valueHash === undefined) this.sql.consumeLedger.run(side, recordId, field);
     else this.sql.consumeLedgerValue.run(side, recordId, field, valueHash);
@@ -340,6 +350,8 @@ function prepareStatements(db: Database.Database) {
       INSERT INTO ledger (side, record_id, field, value_hash, written_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (side, record_id, field, value_hash) DO UPDATE SET written_at = excluded.written_at`),
     listLedger: p("SELECT * FROM ledger WHERE side = ? AND record_id = ? AND field = ? ORDER BY seq"),
+    // Served by the (side, record_id, field, value_hash) unique index's prefix.
+    listLedgerOfRecord: p("SELECT * FROM ledger WHERE side = ? AND record_id = ? ORDER BY seq"),
     consumeLedger: p("DELETE FROM ledger WHERE side = ? AND record_id = ? AND field = ?"),
     consumeLedgerValue: p(
       "DELETE FROM ledger WHERE side = ? AND record_id = ? AND field = ? AND value_hash = ?",

@@ -55,6 +55,12 @@ export interface StateStore {
   /** Our un-consumed writes of `field` on that record, oldest first (empty when none). */
   listLedger(side: Side, recordId: string, field: SyncField): LedgerEntry[];
   /**
+   * Every un-consumed write on that record, all fields (oldest first within a field; fields in any
+   * order): what the engine reads once per record and side instead of once per field (a cycle asks
+   * about every field of every pair).
+   */
+  listLedgerOfRecord(side: Side, recordId: string): LedgerEntry[];
+  /**
    * Forgets the field's entries once its echo was seen (or the side was read afresh); with
    * `valueHash`, only the entry of that value (a write that was refused).
    */

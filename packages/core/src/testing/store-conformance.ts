@@ -210,6 +210,27 @@ export function runStateStoreConformance(name: string, harness: StateStoreHarnes
         expect(store.listLedger("partnerCenter", "ref-1", "stage").map((x) => x.valueHash)).toEqual(["h2"]);
       });
 
+      it("lists a record's entries of every field at once, and no other record's", () => {
+        store.addLedger([
+          ledgerEntry({ valueHash: "n1" }),
+          ledgerEntry({ field: "value", valueHash: "v1" }),
+          ledgerEntry({ valueHash: "n2" }),
+          ledgerEntry({ side: "partnerCenter", valueHash: "other side" }),
+          ledgerEntry({ recordId: "crm-2", valueHash: "other record" }),
+        ]);
+        const all = store.listLedgerOfRecord("crm", "crm-1");
+        expect(all.map((e) => `${e.field}:${e.valueHash}`).sort()).toEqual([
+          "notes:n1",
+          "notes:n2",
+          "value:v1",
+        ]);
+        // Within a field, oldest first, as listLedger.
+        expect(all.filter((e) => e.field === "notes").map((e) => e.valueHash)).toEqual(["n1", "n2"]);
+        expect(store.listLedgerOfRecord("crm", "crm-3")).toStrictEqual([]);
+        store.consumeLedger("crm", "crm-1", "notes");
+        expect(store.listLedgerOfRecord("crm", "crm-1").map((e) => e.valueHash)).toEqual(["v1"]);
+      });
+
       it("keeps every value written to a field, oldest first; the same value again only refreshes its time", () => {
         store.addLedger([ledgerEntry({ valueHash: "first", writtenAt: at(1) })]);
         store.addLedger([ledgerEntry({ valueHash: "second", writtenAt: at(2) })]);

@@ -1,0 +1,64 @@
+import type { StateStore } from "./store.js";
+import type { LedgerEntry, Side, SyncField } from "./types.js";
+
+/**
+ * The engine's window on the write ledger: each record's entries are read from the store once (all
+ * fields in one query) and kept until this view writes to that record's entries or is cleared.
+ *
+ * A cycle asks "is this value our echo?" for every field of every pair it plans, on both sides; asked
+ * of the store field by field, that was the largest single cost of a backfill. Every ledger write the
+ * engine makes goes through this view, so a cached record never disagrees with what the engine
+ * wrote; the engine clears it with each batch, whose pairs it holds the locks of, so a record's
+ * entries are never kept while another worker could change them.
+ */
+export class LedgerView {
+  private readonly records = new Map<string, LedgerEntry[]>();
+
+  constructor(private readonly store: StateStore) {}
+
+  /** Our un-consumed writes of `field` on that record, oldest first. */
+  entries(side: Side, recordId: string, field: SyncField): LedgerEntry[] {
+    return this.ofRecord(side, recordId).filter((e) => e.field === field);
+  }
+
+  /** Whether that value of the field is one we wrote and whose echo has not been consumed. */
+  holds(side: Side, recordId: string, field: SyncField, valueHash: string): boolean {
+    return this.ofRecord(side, recordId).some((e) => e.field === field && e.valueHash === valueHash);
+  }
+
+  /** Every un-consumed write on that record (see {@link StateStore.listLedgerOfRecord}). */
+  ofRecord(side: Side, recordId: string): LedgerEntry[] {
+    const key = recordKey(side, recordId);
+    let entries = this.records.get(key);
+    if (!entries) {
+      entries = this.store.listLedgerOfRecord(side, recordId);
+      this.records.set(key, entries);
+    }
+    return entries;
+  }
+
+  add(entries: LedgerEntry[]): void {
+    if (!entries.length) return;
+    this.store.addLedger(entries);
+    for (const e of entries) this.records.delete(recordKey(e.side, e.recordId));
+  }
+
+  consume(side: Side, recordId: string, field: SyncField, valueHash?: string): void {
+    this.store.consumeLedger(side, recordId, field, valueHash);
+    this.records.delete(recordKey(side, recordId));
+  }
+
+  prune(before: string): void {
+    this.store.pruneLedger(before);
+    this.records.clear();
+  }
+
+  /** Forgets every cached record: the next question reads the store again. */
+  clear(): void {
+    this.records.clear();
+  }
+}
+
+function recordKey(side: Side, recordId: string): string {
+  return `${side}\u0000${recordId}`;
+}
