@@ -27,6 +27,7 @@ import {
   type CrmWrite,
   type CycleSummary,
   type EchoSeen,
+  KEPT_STEPS,
   type Link,
   PARTNER_CENTER_OWNED_FIELDS,
   type Plan,
@@ -190,6 +191,7 @@ class Cycle {
   private readonly rules: SyncRules;
   private resolved!: ResolvedRules;
   private readonly steps: PlanStep[] = [];
+  private omittedSteps = 0;
   private readonly summary: CycleSummary;
   private readonly dryRun: boolean;
   private readonly mode: "incremental" | "reconcile";
@@ -352,7 +354,14 @@ class Cycle {
       partnerCenter: diffStats(pc.stats(), pcBefore),
     };
     if (!this.dryRun && record) store.recordCycle(this.summary);
-    return { summary: this.summary, plan: { steps: this.steps, echoes: [] } };
+    return {
+      summary: this.summary,
+      plan: {
+        steps: this.steps,
+        echoes: [],
+        ...(this.omittedSteps ? { omittedSteps: this.omittedSteps } : {}),
+      },
+    };
   }
 
   /**
@@ -598,7 +607,10 @@ class Cycle {
       this.seen.add(w.pair.key);
       if (w.pair.link) this.seen.add(w.pair.link.linkId);
       const plan = planPair(w.pair, { now: this.now(), rules: this.resolved, isEcho: this.isEcho });
-      this.steps.push(...plan.steps);
+      // A real cycle keeps the first steps only (see Plan.omittedSteps): its memory stays flat.
+      for (const st of plan.steps)
+        if (this.dryRun || this.steps.length < KEPT_STEPS) this.steps.push(st);
+        else this.omittedSteps++;
       for (const s of plan.steps) this.summary.steps[s.kind] = (this.summary.steps[s.kind] ?? 0) + 1;
       this.echoes += plan.echoes.length;
       if (this.dryRun) continue;

@@ -332,7 +332,16 @@ export interface Plan {
   steps: PlanStep[];
   /** Echoes the plan ignored; the executor consumes their ledger entries. */
   echoes: EchoSeen[];
+  /**
+   * Steps a cycle that wrote (not a dry run) carried out but left out of `steps`: it keeps the first
+   * {@link KEPT_STEPS} only, as each holds a whole deal and a backfill plans hundreds of thousands.
+   * `CycleSummary.steps` counts every one.
+   */
+  omittedSteps?: number;
 }
+
+/** How many steps a cycle that writes keeps in its result (a dry run keeps them all: they are its answer). */
+export const KEPT_STEPS = 1000;
 
 /** `DealField`s a `SyncField` may touch in the referral (for `editableFields`). */
 export type EditableField = DealField;
