@@ -31,6 +31,7 @@ export * from "./sync/field-map.js";
 export * from "./sync/jobs.js";
 export * from "./sync/planner.js";
 export * from "./sync/ports.js";
+export * from "./sync/record-memo.js";
 export * from "./sync/state-lock.js";
 export * from "./sync/store.js";
 export * from "./sync/store-common.js";

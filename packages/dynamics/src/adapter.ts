@@ -12,6 +12,8 @@ import {
   type FieldDirection,
   PageGuard,
   type Person,
+  RECORD_MEMO_MAX,
+  RecordMemo,
   RemoteApiError,
   type SetupReport,
   type SyncField,
@@ -144,14 +146,12 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
   const countryNames = Object.fromEntries(
     Object.entries(cfg.countryNames).map(([k, v]) => [k.toLowerCase(), v]),
   );
-  /** Last row seen per opportunity: its etag and state drive If-Match and Win/Lose/reopen. */
-  const seen = new Map<string, Row>();
   /**
-   * Last record mapped per opportunity. A `$deletedEntity` carries only the id, but the engine keeps
-   * the deleted record's deal as the link's CRM side and compares it later, so it must be the last
-   * known deal, not a blank one (after a restart the blank placeholder is all there is).
+   * Last row seen per opportunity, for the records read lately: its etag and state drive If-Match and
+   * Win/Lose/reopen; a write to a record not in it reads the record first. Bounded, so memory stays
+   * flat however many opportunities the org has.
    */
-  const lastRecords = new Map<string, CrmRecord>();
+  const seen = new RecordMemo<Row>(RECORD_MEMO_MAX);
   let currencies: { byId: Map<string, string>; byCode: Map<string, string> } | undefined;
   let feed: "delta" | "poll" | undefined;
 
@@ -307,14 +307,12 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
     const related = await resolveRelated(rows);
     return rows.map((r) => {
       seen.set(String(r.opportunityid), r);
-      const rec = rowToRecord(r, related, c, {
+      return rowToRecord(r, related, c, {
         countryNames,
         optionValuePrefix: cfg.optionValuePrefix,
         warn: (w) =>
           deps.logger?.warn({ crmId: w.crmId, column: w.column, value: w.value }, `dynamics: ${w.message}`),
       });
-      lastRecords.set(rec.crmId, rec);
-      return rec;
     });
   }
 
@@ -399,10 +397,9 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
       for (const item of body.value) {
         if (typeof item["@odata.context"] === "string" && item["@odata.context"].endsWith("$deletedEntity")) {
           const id = String(item.id);
-          const last = lastRecords.get(id);
           seen.delete(id);
-          lastRecords.delete(id);
-          deleted.push(last ? { ...last, deleted: true } : deletedRecord(id));
+          // Only the id comes with a `$deletedEntity`: the engine keeps the last deal it knew.
+          deleted.push(deletedRecord(id));
         } else if (inFeed(item)) rows.push(item);
       }
       const rawNext = body["@odata.nextLink"];

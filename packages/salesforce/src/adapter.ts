@@ -1,12 +1,14 @@
-import type {
-  AdapterDescription,
-  ChangePage,
-  CrmAdapter,
-  CrmRecord,
-  CrmWrite,
-  CrmWriteResult,
-  SetupReport,
-  VerifyReport,
+import {
+  type AdapterDescription,
+  type ChangePage,
+  type CrmAdapter,
+  type CrmRecord,
+  type CrmWrite,
+  type CrmWriteResult,
+  RECORD_MEMO_MAX,
+  RecordMemo,
+  type SetupReport,
+  type VerifyReport,
 } from "@cosell/core";
 import { TokenSource } from "./auth.js";
 import {
@@ -103,7 +105,8 @@ export function createSalesforceAdapter(
     timeoutMs: config.requestTimeoutMs,
     maxResponseBytes: config.maxResponseBytes,
   });
-  const known = new Map<string, KnownRecord>();
+  /** Stage and account of the records read lately (bounded: see RecordMemo); a write re-reads a miss. */
+  const known = new RecordMemo<KnownRecord>(RECORD_MEMO_MAX);
   let orgP: Promise<{ facts: OrgFacts; stages: StageMapping; select: string }> | undefined;
 
   /** Describes the org once: currency, country codes, DUNS field, stages. */
@@ -296,6 +299,16 @@ export function createSalesforceAdapter(
 
   async function apply(writes: readonly CrmWrite[]): Promise<CrmWriteResult[]> {
     const { facts, stages } = await org();
+    // An update of the stage or the customer needs the record's current stage and account: a record
+    // not read lately (a change from Partner Center alone, a restarted process) is read first, or the
+    // account would be left as it was and its old name read back as the seller's edit.
+    const unread = writes.filter(
+      (w) =>
+        w.op === "update" &&
+        !known.has(w.crmId) &&
+        (w.fields.includes("customer") || w.fields.includes("stage")),
+    );
+    if (unread.length) await read(unread.map((w) => (w as { crmId: string }).crmId));
     const ctx = { client, config, facts, stages, known };
     const results: CrmWriteResult[] = new Array(writes.length);
     const creates: number[] = [];

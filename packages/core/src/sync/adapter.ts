@@ -22,7 +22,8 @@ export interface CrmAdapter {
   /**
    * Opportunities changed since `cursor` (all opportunities when `cursor` is undefined), as pages.
    * Must include records that are opted in, records that carry a referral id, and deleted records that
-   * were linked (with `deleted: true`) when the CRM can report deletes. Re-reads `overlapMs` before the
+   * were linked (with `deleted: true`) when the CRM can report deletes; a deleted record may carry its
+   * id alone (a blank deal): the engine takes its deal from the link. Re-reads `overlapMs` before the
    * cursor so rows committed late are not missed; the engine de-duplicates. The engine commits a page's
    * `cursor` only after that page's writes are applied.
    */

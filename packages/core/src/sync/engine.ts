@@ -531,11 +531,13 @@ class Cycle {
         }
       }
     }
+    // A deleted record comes with its id alone: its deal is the last one this engine knew.
+    const crm = rec.deleted && link?.crm ? { ...rec, deal: link.crm } : rec;
     return {
       pair: {
         key: link?.linkId ?? `crm:${rec.crmId}`,
         link,
-        crm: rec,
+        crm,
         referral,
         parked: !!(link && store.getParked(link.linkId)),
       },

@@ -362,6 +362,33 @@ describe("runCycle: a record deleted in the CRM", () => {
   });
 });
 
+describe("runCycle: a deleted record reported by its id alone", () => {
+  it("keeps the link's last deal (not a blank one) and marks the link deleted", async () => {
+    const w = world();
+    const id = w.crm.createOpportunity(sampleDeal({ name: "Kept name" }), { optedIn: true });
+    await runCycle(w.deps());
+    const before = w.store.getLinkByCrmId(id)!;
+    // A change feed that reports a delete with the id alone, as Dataverse's `$deletedEntity` does.
+    const adapter = w.adapter;
+    const blank = { ...sampleDeal({ name: "" }), notes: undefined };
+    const idOnly = {
+      ...adapter,
+      async *changes(cursor: string | undefined, options: { overlapMs: number }) {
+        for await (const page of adapter.changes(cursor, options))
+          yield { ...page, records: page.records.map((r) => (r.crmId === id ? { ...r, deal: blank } : r)) };
+      },
+    };
+    w.crm.delete(id);
+    w.clock.advance(1000);
+    const { summary } = await runCycle(w.deps({ adapter: idOnly }));
+    expect(summary.errors).toEqual([]);
+    const after = w.store.getLinkByCrmId(id)!;
+    expect(after.state).toBe("crmDeleted");
+    expect(after.crm?.name).toBe("Kept name");
+    expect(after.crm).toEqual(before.crm);
+  });
+});
+
 describe("runCycle: an aborted signal", () => {
   it("finishes the batch in flight, leaves the rest (and the cursors) for the next cycle, and never duplicates", async () => {
     const w = world({ adapter: { batchSize: 2 } });
