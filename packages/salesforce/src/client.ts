@@ -14,9 +14,17 @@ export interface CollectionResult {
 }
 
 /**
+ * Records in one sObject Collections write, all types together ("The list can contain up to 200
+ * objects", developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_update.htm,
+ * likewise …_create.htm and …_upsert.htm). More is refused whole: 400 EXCEEDED_ID_LIMIT.
+ */
+export const COLLECTION_MAX = 200;
+
+/**
  * The adapter's only door to Salesforce: opens the jsforce connection on first use, counts every call
- * by endpoint, and turns jsforce's errors into typed cosell errors. Collections are sent as they are
- * given (callers chunk to ≤ 200), so one method call is exactly one API request.
+ * by endpoint, and turns jsforce's errors into typed cosell errors. Collection writes of more than
+ * {@link COLLECTION_MAX} records (opportunities, accounts, contacts and contact roles counted together)
+ * go out as several requests, each counted; the results come back in the order given.
  */
 export class SalesforceClient {
   private conn: Promise<Connection> | undefined;
@@ -110,27 +118,44 @@ export class SalesforceClient {
     ) as never;
   }
 
+  /** One collection write per {@link COLLECTION_MAX} records, in order; the results concatenated. */
+  private async collection(
+    records: Row[],
+    send: (part: Row[]) => Promise<CollectionResult[]>,
+  ): Promise<CollectionResult[]> {
+    const out: CollectionResult[] = [];
+    for (let i = 0; i < records.length; i += COLLECTION_MAX)
+      out.push(...(await send(records.slice(i, i + COLLECTION_MAX))));
+    return out;
+  }
+
   /** `POST composite/sobjects`: creates, mixed types allowed, per-record results in order. */
   create(records: Row[]): Promise<CollectionResult[]> {
-    return this.run("writes", "POST composite/sobjects", (c) =>
-      c.requestPost<CollectionResult[]>("/composite/sobjects", { allOrNone: false, records }),
+    return this.collection(records, (part) =>
+      this.run("writes", "POST composite/sobjects", (c) =>
+        c.requestPost<CollectionResult[]>("/composite/sobjects", { allOrNone: false, records: part }),
+      ),
     );
   }
 
   /** `PATCH composite/sobjects`: updates, mixed types allowed, per-record results in order. */
   update(records: Row[]): Promise<CollectionResult[]> {
-    return this.run("writes", "PATCH composite/sobjects", (c) =>
-      c.requestPatch<CollectionResult[]>("/composite/sobjects", { allOrNone: false, records }),
+    return this.collection(records, (part) =>
+      this.run("writes", "PATCH composite/sobjects", (c) =>
+        c.requestPatch<CollectionResult[]>("/composite/sobjects", { allOrNone: false, records: part }),
+      ),
     );
   }
 
   /** `PATCH composite/sobjects/{type}/{extField}`: upserts on an external id. */
   upsert(type: string, extField: string, records: Row[]): Promise<CollectionResult[]> {
-    return this.run("writes", `PATCH composite/sobjects/${type}/{field}`, (c) =>
-      c.requestPatch<CollectionResult[]>(`/composite/sobjects/${type}/${extField}`, {
-        allOrNone: false,
-        records,
-      }),
+    return this.collection(records, (part) =>
+      this.run("writes", `PATCH composite/sobjects/${type}/{field}`, (c) =>
+        c.requestPatch<CollectionResult[]>(`/composite/sobjects/${type}/${extField}`, {
+          allOrNone: false,
+          records: part,
+        }),
+      ),
     );
   }
 

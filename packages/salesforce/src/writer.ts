@@ -72,9 +72,10 @@ function accountFields(deal: CoSellDeal, ctx: WriterContext): Row {
 }
 
 /**
- * Updates and status writes of one batch (≤ 200): one `PATCH composite/sobjects` with the
- * opportunities and, when the customer changed, their accounts (collections take mixed types).
- * Status goes into the status fields only — never into the name.
+ * Updates and status writes of one batch: `PATCH composite/sobjects` with the opportunities, their
+ * contact roles and, when the customer changed, their accounts (collections take mixed types). Those
+ * together can pass 200 records (a batch of 200 customer updates is 400 and more): the client sends
+ * them as several requests of at most 200. Status goes into the status fields only — never into the name.
  */
 export async function applyUpdates(
   writes: readonly Extract<CrmWrite, { op: "update" | "status" }>[],

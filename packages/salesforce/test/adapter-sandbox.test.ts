@@ -398,6 +398,46 @@ describe("changes, writes and stats", () => {
     expect(after?.deal.customer).toEqual(customer);
   });
 
+  it("a collection request never holds more than 200 records, opportunities, accounts and contact roles together", async () => {
+    // batchSize 200 customer updates: 200 opportunities + 200 accounts + contact roles in one batch.
+    const big = sandboxAdapter(sb, { batchSize: 200 });
+    const crm = salesforceDriver(sb, sandboxConfig(sb));
+    const ids: string[] = [];
+    for (let i = 0; i < 110; i++)
+      ids.push(await crm.createOpportunity(sampleDeal({ name: `Deal ${i}` }), { optedIn: true }));
+    const recs = await big.read(ids);
+    sb.log.clear();
+    const results = await big.apply(
+      recs.map((rec, i) => ({
+        op: "update" as const,
+        crmId: rec.crmId,
+        deal: {
+          ...rec.deal,
+          customer: {
+            ...rec.deal.customer,
+            address: { ...rec.deal.customer.address, city: `City ${i}` },
+            contact: {
+              firstName: "New",
+              lastName: `Buyer ${i}`,
+              email: `buyer${i}@contoso.example`,
+              phone: "1",
+            },
+          },
+        },
+        fields: ["customer" as const],
+      })),
+    );
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    // The emulator refuses more than 200 records with EXCEEDED_ID_LIMIT (as Salesforce does): every
+    // request went through, and there had to be more than one.
+    const patches = sfWrites().filter((e) => e.endpoint === "PATCH /composite/sobjects");
+    expect(patches.length).toBeGreaterThan(1);
+    expect(patches.every((e) => e.status === 200)).toBe(true);
+    const after = await big.read([ids[0]!, ids[109]!]);
+    expect(after.map((r) => r.deal.customer.address.city)).toEqual(["City 0", "City 109"]);
+    expect(after[1]?.deal.customer.contact?.email).toBe("buyer109@contoso.example");
+  });
+
   it("inbound creates upsert on the referral id: a retried create updates the same opportunity", async () => {
     const deal: CoSellDeal = completeDeal(
       { ...sampleDeal({ name: "From Microsoft" }), direction: "inbound", kind: "coSell", stage: "received" },
