@@ -257,6 +257,51 @@ describe("writes", () => {
     expect([row.statecode, row.statuscode]).toEqual([0, 1]);
   });
 
+  it.each([
+    ["refuse", "a PATCH that reopens and edits at once is refused (the strict reading)"],
+    ["allow", "a PATCH may reopen and edit at once (the lenient reading)"],
+  ] as const)(
+    "writes to a closed opportunity reopen with a state-only PATCH first (emulator: %s — %s)",
+    async (mode) => {
+      sb.dataverse.setReopenWithFields(mode);
+      try {
+        const d = driver();
+        const id = await d.createOpportunity(sampleDeal({ name: "Closed then edited" }), { optedIn: true });
+        sb.dataverse.win(id);
+        const a = make();
+        const [rec] = await a.read([id]);
+        // Status write-back to a Won row: reopened, written, closed again.
+        expect(
+          await a.apply([
+            { op: "status", crmId: id, status: synced({ referralId: `R-${mode}`, coSellStage: "won" }) },
+          ]),
+        ).toEqual([{ ok: true, crmId: id }]);
+        let row = sb.dataverse.get("opportunities", id)!;
+        expect([row.statecode, row.statuscode, row[c.referralId]]).toEqual([1, 3, `R-${mode}`]);
+        // Reopened for good, with a field change in the same write.
+        expect(
+          await a.apply([
+            {
+              op: "update",
+              crmId: id,
+              deal: { ...rec!.deal, stage: "accepted", name: "Back in play" },
+              fields: ["stage", "name"],
+            },
+          ]),
+        ).toEqual([{ ok: true, crmId: id }]);
+        row = sb.dataverse.get("opportunities", id)!;
+        expect([row.statecode, row.statuscode, row.name, row[c.coSellStatus]]).toEqual([
+          0,
+          1,
+          "Back in play",
+          "accepted",
+        ]);
+      } finally {
+        sb.dataverse.setReopenWithFields("refuse");
+      }
+    },
+  );
+
   it("a seller's Close as Lost reason (the close dialog's description) is read as the close reason", async () => {
     const id = await driver().createOpportunity(sampleDeal({ name: "Lost in the form" }), { optedIn: true });
     sb.dataverse.lose(id, { status: 5, description: "Chose a competitor." });
