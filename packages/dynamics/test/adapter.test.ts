@@ -54,6 +54,7 @@ describe("config", () => {
     [{ clientSecret: undefined }, "crm.clientSecret"],
     [{ publisherPrefix: "Bad-Prefix" }, "crm.publisherPrefix"],
     [{ batchSize: 5000 }, "crm.batchSize"],
+    [{ batchSize: 0 }, "crm.batchSize"],
   ])("bad config %j is a ConfigError naming %s", (patch, key) => {
     let err: unknown;
     try {
@@ -64,6 +65,20 @@ describe("config", () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).message).toContain(key);
     expect((err as ConfigError).message).not.toContain(sb.credentials.dataverse.clientSecret);
+  });
+
+  it("batchSize over 1000 names the key, the $batch limit and the fix; 1000 is accepted", () => {
+    const err = (() => {
+      try {
+        createDynamicsAdapter({ ...good(), batchSize: 1001 } as DynamicsConfigInput);
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(err?.message).toBe(
+      "crm.batchSize: 1001 — a Dataverse $batch holds at most 1,000 operations and each record needs at least one: set crm.batchSize to 1000 or less (default 200).",
+    );
+    expect(() => createDynamicsAdapter({ ...good(), batchSize: 1000 } as DynamicsConfigInput)).not.toThrow();
   });
 });
 
@@ -255,6 +270,28 @@ describe("writes", () => {
     await a.apply([{ op: "update", crmId: id, deal: { ...deal, stage: "accepted" }, fields: ["stage"] }]);
     row = sb.dataverse.get("opportunities", id)!;
     expect([row.statecode, row.statuscode]).toEqual([0, 1]);
+  });
+
+  it("a $batch never holds more than 1,000 operations: writes are split by operation count, not by record count", async () => {
+    // 400 closed opportunities: a status write to each is reopen + field PATCH + WinOpportunity, three
+    // operations, 1,200 in all — over the limit the emulator enforces (as Dataverse does).
+    const ids = sb.dataverse.seedOpportunities(400, { seed: 7 });
+    for (const id of ids) if (sb.dataverse.get("opportunities", id)!.statecode === 0) sb.dataverse.win(id);
+    const a = make({ batchSize: 400 });
+    await a.read(ids);
+    sb.log.clear();
+    const results = await a.apply(
+      ids.map((crmId, i) => ({
+        op: "status" as const,
+        crmId,
+        status: synced({ referralId: `BATCH-${i}`, coSellStage: "won" }),
+      })),
+    );
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    const batches = sb.log.entries.filter((e) => e.server === "dataverse" && e.endpoint.includes("$batch"));
+    expect(batches.filter((e) => e.status >= 400)).toEqual([]);
+    expect(batches.length).toBe(2);
+    expect(sb.dataverse.get("opportunities", ids[399]!)![c.referralId]).toBe("BATCH-399");
   });
 
   it.each([
