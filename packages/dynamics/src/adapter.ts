@@ -595,7 +595,11 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
       return out;
     },
     async setup(): Promise<SetupReport> {
-      const report = await runSetup(http, cfg, c);
+      const report = await runSetup(http, cfg, c, {
+        sleep: deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+        now,
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      });
       if (!cfg.webhookUrl) return report;
       const hook = await registerWebhook(http, cfg, c);
       return {

@@ -112,6 +112,15 @@ export const DynamicsConfigSchema = z
     webhookSecret: z.string().min(16, "use at least 16 random characters").optional(),
     /** One attempt of a Dataverse, Graph or token request is abandoned after this long (ms). */
     requestTimeoutMs: z.number().int().positive().default(60_000),
+    /**
+     * How long `cosell setup` waits for Dataverse to build the referral id alternate key's index
+     * (EntityKeyIndexStatus Active) before stopping with what to do (ms).
+     */
+    keyIndexTimeoutMs: z
+      .number()
+      .int()
+      .min(0, "set crm.keyIndexTimeoutMs to 0 or more milliseconds (default 900000)")
+      .default(900_000),
     /** A call gives up once its attempts and waits together took this long (ms). */
     maxRetryTimeMs: z.number().int().positive().default(360_000),
     /** Largest answer read from Dataverse or Graph (bytes); more is refused with `REMOTE_RESPONSE_TOO_LARGE`. */

@@ -1,4 +1,11 @@
-import { AuthError, ConfigError, type CrmWrite, type SyncStatus, ThrottledError } from "@cosell/core";
+import {
+  AuthError,
+  ConfigError,
+  type CrmWrite,
+  RemoteApiError,
+  type SyncStatus,
+  ThrottledError,
+} from "@cosell/core";
 import { completeDeal, sampleDeal } from "@cosell/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -403,6 +410,85 @@ describe("setup and verifySetup", () => {
     const again = await adapter.setup();
     expect(again.created).toEqual([]);
     expect(again.unchanged.some((x) => x.includes(c.referralId))).toBe(true);
+  });
+
+  it("setup waits for the alternate key's index: Pending, InProgress, then Active, with a progress line per poll", async () => {
+    sb.dataverse.setKeyActivation({ pendingMs: 20_000, buildMs: 30_000 });
+    try {
+      const lines: string[] = [];
+      const quiet = () => {};
+      const waiting = createDynamicsAdapter(
+        sandboxConfig(sb, {
+          publisherPrefix: "waitkey",
+          optionValuePrefix: 44444,
+          solutionUniqueName: "waitkey",
+        }),
+        {
+          now: () => sb.clock.now(),
+          sleep: async (ms) => {
+            sb.clock.advance(ms);
+          },
+          logger: { info: (_o, msg) => lines.push(msg), warn: quiet, debug: quiet },
+        },
+      );
+      const report = await waiting.setup();
+      const progress = lines.filter((l) => l.startsWith("Waiting for Dataverse to build the index"));
+      expect(progress.some((l) => l.includes(": Pending ("))).toBe(true);
+      expect(progress.some((l) => l.includes(": InProgress ("))).toBe(true);
+      expect(report.created).toContain(
+        "Alternate key waitkey_ReferralIdKey on waitkey_referralid (index Active after 50 s)",
+      );
+      // The key is usable now: an inbound create upserts by it.
+      const [created] = await waiting.apply([
+        {
+          op: "create",
+          referralId: "WAIT-KEY-1",
+          deal: completeDeal(
+            sampleDeal({ name: "By key", direction: "inbound", stage: "received" }),
+            sb.clock.now(),
+          ),
+          status: synced({ referralId: "WAIT-KEY-1", coSellStage: "received" }),
+        },
+      ]);
+      expect(created).toMatchObject({ ok: true, created: true });
+    } finally {
+      sb.dataverse.setKeyActivation("nextRequest");
+    }
+  });
+
+  it("setup names a Failed alternate key index with the fix", async () => {
+    sb.dataverse.setKeyActivation("manual");
+    try {
+      const failing = make({
+        publisherPrefix: "failkey",
+        optionValuePrefix: 33333,
+        solutionUniqueName: "failkey",
+      });
+      // The first run stops waiting (the key is still Pending when the wait ends)…
+      const first = await createDynamicsAdapter(
+        sandboxConfig(sb, {
+          publisherPrefix: "failkey",
+          optionValuePrefix: 33333,
+          solutionUniqueName: "failkey",
+          keyIndexTimeoutMs: 10_000,
+        }),
+        { now: () => sb.clock.now(), sleep: async (ms) => void sb.clock.advance(ms) },
+      )
+        .setup()
+        .catch((e: unknown) => e as RemoteApiError);
+      expect(first).toBeInstanceOf(RemoteApiError);
+      expect((first as RemoteApiError).code).toBe("DATAVERSE_KEY_INDEX_PENDING");
+      expect((first as RemoteApiError).message).toMatch(/Run `cosell setup` again later/);
+      // …then Dataverse reports the build Failed: the next run says why and what to do.
+      sb.dataverse.failKey("opportunity", "failkey_ReferralIdKey");
+      const err = await failing.setup().catch((e: unknown) => e as RemoteApiError);
+      expect(err).toBeInstanceOf(RemoteApiError);
+      expect((err as RemoteApiError).code).toBe("DATAVERSE_KEY_INDEX_FAILED");
+      expect((err as RemoteApiError).message).toMatch(/EntityKeyIndexStatus Failed/);
+      expect((err as RemoteApiError).message).toMatch(/reactivate the key/);
+    } finally {
+      sb.dataverse.setKeyActivation("nextRequest");
+    }
   });
 
   it("a configurable publisher prefix gets its own publisher and columns", async () => {
