@@ -5,6 +5,17 @@ import { toCoSellError } from "./errors.js";
 import type { Row } from "./mapping.js";
 import type { CallCounter } from "./stats.js";
 
+/** One entry of a describe's `recordTypeInfos`. */
+export interface RecordTypeInfo {
+  recordTypeId: string;
+  developerName?: string;
+  name?: string;
+  active?: boolean;
+  available?: boolean;
+  master?: boolean;
+  defaultRecordTypeMapping?: boolean;
+}
+
 /** One item of a collection response (SaveResult / UpsertResult). */
 export interface CollectionResult {
   id?: string;
@@ -100,10 +111,26 @@ export class SalesforceClient {
     return rows;
   }
 
-  describe(type: string): Promise<{ fields: Row[] }> {
+  describe(type: string): Promise<{ fields: Row[]; recordTypeInfos?: RecordTypeInfo[] }> {
     return this.run("reads", `GET sobjects/${type}/describe`, async (c) => {
-      const d = await c.request<{ fields: Row[] }>(`/sobjects/${type}/describe`);
+      const d = await c.request<{ fields: Row[]; recordTypeInfos?: RecordTypeInfo[] }>(
+        `/sobjects/${type}/describe`,
+      );
       return d;
+    });
+  }
+
+  /**
+   * A picklist's values for one record type (User Interface API "Get Values for a Picklist Field",
+   * developer.salesforce.com/docs/atlas.en-us.uiapi.meta/uiapi/ui_api_resources_picklist_values.htm):
+   * for Opportunity.StageName, the stages of the record type's sales process.
+   */
+  picklistValues(type: string, recordTypeId: string, field: string): Promise<string[]> {
+    return this.run("reads", "GET ui-api/picklist-values", async (c) => {
+      const r = await c.request<{ values?: { value: string }[] }>(
+        `/ui-api/object-info/${type}/picklist-values/${recordTypeId}/${field}`,
+      );
+      return (r.values ?? []).map((v) => v.value);
     });
   }
 

@@ -21,6 +21,8 @@ import { chunkSoqlIn } from "./soql-chunks.js";
 export interface KnownRecord {
   stageName: string;
   accountId?: string;
+  /** Its record type: the stages it may take are its sales process's. */
+  recordTypeId?: string;
 }
 
 /** Everything the writer needs. */
@@ -28,7 +30,12 @@ export interface WriterContext {
   client: SalesforceClient;
   config: SalesforceConfig;
   facts: OrgFacts;
+  /** The stages of new opportunities (the default record type's sales process). */
   stages: StageMapping;
+  /** The stages of a record of this record type (its sales process's); all stages without one. */
+  stagesFor(recordTypeId: string | undefined): StageMapping;
+  /** The record type new opportunities get, when the org has record types. */
+  defaultRecordType?: string;
   known: Map<string, KnownRecord>;
 }
 
@@ -94,7 +101,11 @@ export async function applyUpdates(
     const known = ctx.known.get(w.crmId);
     const fields =
       w.op === "update"
-        ? dealToOpportunity(w.deal, w.fields, { ...ctx, currentStage: known?.stageName })
+        ? dealToOpportunity(w.deal, w.fields, {
+            ...ctx,
+            stages: ctx.stagesFor(known?.recordTypeId),
+            currentStage: known?.stageName,
+          })
         : {};
     const status = w.status ? statusToOpportunity(w.status, config) : {};
     if (w.op === "update" && w.fields.includes("customer") && known?.accountId) {
@@ -261,6 +272,7 @@ export async function applyCreates(
     ctx.known.set(r.id, {
       stageName: String(records[k]!.StageName ?? ""),
       accountId: accounts.get(accountKey(w.deal)),
+      ...(ctx.defaultRecordType ? { recordTypeId: ctx.defaultRecordType } : {}),
     });
     const contactId = contacts.get(w.deal.customer.contact?.email?.toLowerCase() ?? "");
     if (r.created !== false && contactId)

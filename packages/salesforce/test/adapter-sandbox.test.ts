@@ -519,6 +519,69 @@ describe("org differences", () => {
     }
   });
 
+  it("record types with their own sales processes: a record's stage is chosen from its record type's stages", async () => {
+    const sf = sb.salesforce;
+    const partner = sf.addOpportunityRecordType({
+      developerName: "Partner_Deal",
+      salesProcess: "Partner Sales",
+      stages: ["Co-sell Review", "Needs Analysis", "Closed Won", "Closed - Partner Declined"],
+      default: true,
+    });
+    const direct = sf.addOpportunityRecordType({
+      developerName: "Direct_Deal",
+      salesProcess: "Direct Sales",
+      stages: ["Prospecting", "Negotiation/Review", "Closed Won", "Closed Lost"],
+    });
+    const adapter = sandboxAdapter(sb);
+    await adapter.setup();
+    const crm = salesforceDriver(sb, sandboxConfig(sb));
+    const p = await crm.createOpportunity(sampleDeal({ name: "Partner" }), { optedIn: true });
+    const d = await crm.createOpportunity(sampleDeal({ name: "Direct" }), { optedIn: true });
+    sf.update("Opportunity", p, { RecordTypeId: partner, StageName: "Closed Won" });
+    sf.update("Opportunity", d, { RecordTypeId: direct, StageName: "Negotiation/Review" });
+    const recs = await adapter.read([p, d]);
+    const byId = new Map(recs.map((r) => [r.crmId, r]));
+    const stageOf = (id: string) => String(sf.get("Opportunity", id)!.StageName);
+
+    // Reopened as accepted: the first open stage of the record's own sales process after the review
+    // stage (not the org's "Prospecting", which its process does not offer).
+    const [pAccepted] = await adapter.apply([
+      { op: "update", crmId: p, deal: { ...byId.get(p)!.deal, stage: "accepted" }, fields: ["stage"] },
+    ]);
+    expect(pAccepted).toEqual({ ok: true, crmId: p });
+    expect(stageOf(p)).toBe("Needs Analysis");
+    // Lost: the closed-not-won stage each process offers.
+    const results = await adapter.apply([
+      { op: "update", crmId: p, deal: { ...byId.get(p)!.deal, stage: "lost" }, fields: ["stage"] },
+      { op: "update", crmId: d, deal: { ...byId.get(d)!.deal, stage: "lost" }, fields: ["stage"] },
+    ]);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(stageOf(p)).toBe("Closed - Partner Declined");
+    expect(stageOf(d)).toBe("Closed Lost");
+    // Both read back as lost.
+    expect((await adapter.read([p, d])).map((r) => r.deal.stage)).toEqual(["lost", "lost"]);
+
+    // A new inbound referral gets the default record type and a stage of its process.
+    const deal: CoSellDeal = completeDeal(
+      { ...sampleDeal({ name: "Inbound" }), direction: "inbound", kind: "coSell", stage: "received" },
+      sb.clock.now(),
+    );
+    const [created] = await adapter.apply([
+      {
+        op: "create",
+        referralId: "22222222-3333-4444-5555-666666666666",
+        deal,
+        status: { state: "synced", lastError: null, coSellStage: "received" },
+      },
+    ]);
+    const newId = (created as { crmId: string }).crmId;
+    expect(sf.get("Opportunity", newId)).toMatchObject({
+      RecordTypeId: partner,
+      StageName: "Co-sell Review",
+    });
+    expect(adapter.stats().byEndpoint["GET ui-api/picklist-values"]).toBe(2);
+  });
+
   it("an exhausted API allocation is a ThrottledError", async () => {
     const adapter = sandboxAdapter(sb);
     await adapter.setup();
