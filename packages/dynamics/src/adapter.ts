@@ -20,7 +20,7 @@ import {
   type SyncTarget,
   type VerifyReport,
 } from "@cosell/core";
-import { type BatchPart, buildBatch, parseBatchResponse } from "./batch.js";
+import { type BatchPart, buildBatch, groupByOperations, parseBatchResponse } from "./batch.js";
 import { columnsFor } from "./columns.js";
 import { type DynamicsConfig, type DynamicsConfigInput, parseDynamicsConfig } from "./config.js";
 
@@ -507,23 +507,33 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
       }
     }
     if (parts.length) {
-      let answers: Awaited<ReturnType<typeof sendBatch>>;
-      try {
-        answers = await sendBatch(parts, "writes");
-      } catch (e) {
-        const err = e instanceof RemoteApiError ? e : undefined;
-        for (const i of partOf) {
-          const w = writes[i]!;
-          results[i] = failure(
-            w.op === "create" ? undefined : w.crmId,
-            err?.code ?? "DATAVERSE_BATCH_FAILED",
-            errorMessage(e),
-            err?.retryable ?? true,
-          );
+      // A $batch holds at most 1,000 requests, counted per request of each change set: the writes go
+      // out in as many batches as their operations need (a record's change set is never split).
+      const answers: Awaited<ReturnType<typeof sendBatch>> = [];
+      let sent = 0;
+      for (const group of groupByOperations(parts)) {
+        try {
+          const got = await sendBatch(group, "writes");
+          group.forEach((_, j) => {
+            answers[sent + j] = got[j] ?? [];
+          });
+          sent += group.length;
+        } catch (e) {
+          // This batch and the ones not sent yet fail with the reason; earlier batches went through.
+          const err = e instanceof RemoteApiError ? e : undefined;
+          for (const i of partOf.slice(sent)) {
+            const w = writes[i]!;
+            results[i] = failure(
+              w.op === "create" ? undefined : w.crmId,
+              err?.code ?? "DATAVERSE_BATCH_FAILED",
+              errorMessage(e),
+              err?.retryable ?? true,
+            );
+          }
+          break;
         }
-        return results as CrmWriteResult[];
       }
-      partOf.forEach((i, k) => {
+      partOf.slice(0, sent).forEach((i, k) => {
         const w = writes[i]!;
         const answer = answers[k] ?? [];
         const failed = answer.find((r) => r.status >= 400);
@@ -582,7 +592,11 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
       return out;
     },
     async setup(): Promise<SetupReport> {
-      const report = await runSetup(http, cfg, c);
+      const report = await runSetup(http, cfg, c, {
+        sleep: deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+        now,
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      });
       if (!cfg.webhookUrl) return report;
       const hook = await registerWebhook(http, cfg, c);
       return {

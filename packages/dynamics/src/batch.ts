@@ -25,6 +25,46 @@ export interface BatchItemResponse {
 const CRLF = "\r\n";
 
 /**
+ * Requests in one `$batch`, each request of a change set counted: "Batch requests can contain up to
+ * 1,000 individual requests" (learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api).
+ * Dataverse refuses a larger batch whole.
+ */
+export const MAX_BATCH_OPERATIONS = 1000;
+
+/** How many requests a part puts in the batch (a change set: each of its requests). */
+export function operationCount(part: BatchPart): number {
+  return part.kind === "changeset" ? part.ops.length : 1;
+}
+
+/**
+ * Splits parts into consecutive groups of at most `max` operations (by operation count, not by part:
+ * a change set of five requests counts five). A change set is never split; one larger than `max` is
+ * refused, since no batch could carry it.
+ */
+export function groupByOperations(parts: readonly BatchPart[], max = MAX_BATCH_OPERATIONS): BatchPart[][] {
+  const groups: BatchPart[][] = [];
+  let current: BatchPart[] = [];
+  let count = 0;
+  for (const part of parts) {
+    const n = operationCount(part);
+    if (n > max)
+      throw new RemoteApiError(
+        "DATAVERSE_BATCH_TOO_LARGE",
+        `A change set of ${n} requests does not fit in one $batch (at most ${max}); nothing was sent.`,
+      );
+    if (count + n > max) {
+      groups.push(current);
+      current = [];
+      count = 0;
+    }
+    current.push(part);
+    count += n;
+  }
+  if (current.length) groups.push(current);
+  return groups;
+}
+
+/**
  * A request line or header value with a line break (or any control character) would end the embedded
  * request early and let the rest be read as another request: refused before anything is sent.
  */

@@ -72,8 +72,20 @@ export const DynamicsConfigSchema = z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
       .default("cosell"),
-    /** Writes per `$batch` request (Dataverse allows up to 1000 requests per batch). */
-    batchSize: z.number().int().min(1).max(500).default(200),
+    /**
+     * Opportunities written per apply step. Their requests (up to five per record: account, contact,
+     * reopen, fields, close) go out in `$batch` requests of at most 1,000 operations each, split by
+     * operation count; so at most 1000 (a record is at least one operation).
+     */
+    batchSize: z
+      .number("set crm.batchSize to a whole number from 1 to 1000 (default 200)")
+      .int("set crm.batchSize to a whole number from 1 to 1000 (default 200)")
+      .min(1, "set crm.batchSize to at least 1 (default 200)")
+      .max(
+        1000,
+        "a Dataverse $batch holds at most 1,000 operations and each record needs at least one: set crm.batchSize to 1000 or less (default 200)",
+      )
+      .default(200),
     /** Rows per page (`odata.maxpagesize`, at most 5000). */
     pageSize: z.number().int().min(1).max(5000).default(500),
     /** Extra country names (as typed in `address1_country`) → ISO 3166 alpha-2 codes, e.g. `{ "Holland": "NL" }`. */
@@ -100,6 +112,15 @@ export const DynamicsConfigSchema = z
     webhookSecret: z.string().min(16, "use at least 16 random characters").optional(),
     /** One attempt of a Dataverse, Graph or token request is abandoned after this long (ms). */
     requestTimeoutMs: z.number().int().positive().default(60_000),
+    /**
+     * How long `cosell setup` waits for Dataverse to build the referral id alternate key's index
+     * (EntityKeyIndexStatus Active) before stopping with what to do (ms).
+     */
+    keyIndexTimeoutMs: z
+      .number()
+      .int()
+      .min(0, "set crm.keyIndexTimeoutMs to 0 or more milliseconds (default 900000)")
+      .default(900_000),
     /** A call gives up once its attempts and waits together took this long (ms). */
     maxRetryTimeMs: z.number().int().positive().default(360_000),
     /** Largest answer read from Dataverse or Graph (bytes); more is refused with `REMOTE_RESPONSE_TOO_LARGE`. */

@@ -38,10 +38,65 @@ function labelText(l: Label | null | undefined): string | undefined {
  * whose meaning changed in a release (the consent column's did) and still carries the description an
  * earlier setup gave it gets its labels rewritten in place; a description an admin wrote is kept.
  */
+/** What setup needs besides the client: a way to wait, a clock, and where progress lines go. */
+export interface SetupDeps {
+  sleep(ms: number): Promise<void>;
+  now(): Date;
+  logger?: { info(obj: object, msg: string): void };
+}
+
+/** Between two reads of the key's index status. */
+const KEY_POLL_MS = 5_000;
+
+/**
+ * Waits until the referral-id alternate key's index is built. Dataverse builds it with an
+ * asynchronous system job; `EntityKeyIndexStatus` goes Pending → InProgress → Active, or Failed
+ * (learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/entitykeyindexstatus;
+ * learn.microsoft.com/power-apps/developer/data-platform/define-alternate-keys-entity). Until it is
+ * Active an upsert by referral id is refused, so setup does not report success before. One progress
+ * line per poll; Failed is a named error with the fix; waiting longer than `keyIndexTimeoutMs` stops
+ * with what to do.
+ */
+async function waitForReferralKey(
+  http: WebApiClient,
+  cfg: DynamicsConfig,
+  c: CosellColumns,
+  deps: SetupDeps,
+): Promise<string> {
+  const logical = c.referralKey.toLowerCase();
+  const start = deps.now().getTime();
+  for (;;) {
+    const key = await http.getJson<{ EntityKeyIndexStatus?: string }>(
+      `${OPPORTUNITY}/Keys(LogicalName='${logical}')?$select=EntityKeyIndexStatus`,
+      "reading the referral id alternate key's index status",
+      { Consistency: "Strong" },
+    );
+    const status = key.EntityKeyIndexStatus ?? "Active";
+    const waited = Math.round((deps.now().getTime() - start) / 1000);
+    if (status === "Active") return `${waited} s`;
+    if (status === "Failed")
+      throw new RemoteApiError(
+        "DATAVERSE_KEY_INDEX_FAILED",
+        `Dataverse could not build the index of the alternate key ${c.referralKey} on ${c.referralId} (EntityKeyIndexStatus Failed), usually because opportunities share a referral id. Clear or fix the duplicate ${c.referralId} values, then reactivate the key (Power Apps → Tables → Opportunity → Keys, or the ReactivateEntityKey action) and run \`cosell setup\` again.`,
+      );
+    if (deps.now().getTime() - start >= cfg.keyIndexTimeoutMs)
+      throw new RemoteApiError(
+        "DATAVERSE_KEY_INDEX_PENDING",
+        `The alternate key ${c.referralKey} is still ${status} after ${waited} s: Dataverse builds its index in a system job that can take longer on large tables. Run \`cosell setup\` again later (it waits again and creates nothing twice), or raise crm.keyIndexTimeoutMs.`,
+      );
+    deps.logger?.info(
+      { key: c.referralKey, status, waitedSeconds: waited },
+      `Waiting for Dataverse to build the index of the alternate key ${c.referralKey}: ${status} (${waited} s so far)`,
+    );
+    await deps.sleep(KEY_POLL_MS);
+  }
+}
+
 export async function runSetup(
   http: WebApiClient,
   cfg: DynamicsConfig,
   c: CosellColumns,
+  deps: SetupDeps,
 ): Promise<SetupReport> {
   const created: string[] = [];
   const unchanged: string[] = [];
@@ -135,9 +190,10 @@ export async function runSetup(
   }
 
   const keyName = `Alternate key ${c.referralKey} on ${c.referralId}`;
-  if ((meta.Keys ?? []).some((k) => k.SchemaName.toLowerCase() === c.referralKey.toLowerCase()))
-    unchanged.push(keyName);
-  else {
+  const existingKey = (meta.Keys ?? []).find(
+    (k) => k.SchemaName.toLowerCase() === c.referralKey.toLowerCase(),
+  );
+  if (!existingKey) {
     await http.ok(
       {
         method: "POST",
@@ -147,8 +203,15 @@ export async function runSetup(
       },
       "creating the referral id alternate key",
     );
-    created.push(`${keyName} (Dataverse builds its index in the background)`);
   }
+  // A key created now, or by an earlier run that stopped waiting (or failed since), is waited for
+  // once everything else is in place.
+  const keyIndex = !existingKey
+    ? "created"
+    : existingKey.EntityKeyIndexStatus !== undefined && existingKey.EntityKeyIndexStatus !== "Active"
+      ? "building"
+      : "active";
+  if (keyIndex === "active") unchanged.push(keyName);
 
   if (cfg.changeTracking !== "off") {
     if (meta.ChangeTrackingEnabled) unchanged.push("Change tracking on opportunity");
@@ -170,7 +233,7 @@ export async function runSetup(
     }
   }
 
-  if (created.length)
+  if (created.length || keyIndex === "created")
     await http.ok(
       {
         method: "POST",
@@ -182,6 +245,10 @@ export async function runSetup(
       },
       "publishing the opportunity table",
     );
+  if (keyIndex !== "active") {
+    const took = await waitForReferralKey(http, cfg, c, deps);
+    (keyIndex === "created" ? created : unchanged).push(`${keyName} (index Active after ${took})`);
+  }
   return { created, unchanged };
 }
 

@@ -306,13 +306,30 @@ export function createChangeSets(d: ChangeSetDeps) {
         );
       return ops;
     }
-    // Won/Lost rows are read-only until reopened (dynamics.md §2.1): reopen, write, close again.
+    // Won/Lost rows are read-only until reopened ("When you close an opportunity, the opportunity is
+    // marked as complete, and can't be changed. To make further changes to an opportunity, you can
+    // reopen it": learn.microsoft.com/troubleshoot/dynamics-365/sales/troubleshoot-opportunities-issues).
+    // Reopening sets statecode Open with an open status reason and changes no other field
+    // (learn.microsoft.com/dynamics365/developer/reference/mcp-tools/reopen_opportunity). Whether one
+    // PATCH may reopen and change other columns is not documented: the state goes alone, then the
+    // fields, then the close action — all in the record's change set, so nothing half-happens.
+    const reopen: BatchOperation = {
+      method: "PATCH",
+      url: http.url(`opportunities(${id})`),
+      headers: { "If-Match": etag },
+      body: { statecode: OPEN, statuscode: cfg.stageMap.reopen },
+    };
+    // After the reopen the row's etag has moved on; the change set already checked ours.
+    const fields = (): BatchOperation[] =>
+      Object.keys(body).length
+        ? [{ method: "PATCH", url: http.url(`opportunities(${id})`), headers: { "If-Match": "*" }, body }]
+        : [];
     if (target === OPEN) {
-      ops.push(patch({ statecode: OPEN, statuscode: cfg.stageMap.reopen }));
+      ops.push(reopen, ...fields());
       return ops;
     }
     if (!hasChanges && target === state) return ops;
-    ops.push(patch({ statecode: OPEN, statuscode: cfg.stageMap.reopen }));
+    ops.push(reopen, ...fields());
     const sameClose =
       target === state && (!stage || stageOfRow(current) === stage || (target === LOST && !stage));
     const statusCode =

@@ -1,4 +1,11 @@
-import { AuthError, ConfigError, type CrmWrite, type SyncStatus, ThrottledError } from "@cosell/core";
+import {
+  AuthError,
+  ConfigError,
+  type CrmWrite,
+  RemoteApiError,
+  type SyncStatus,
+  ThrottledError,
+} from "@cosell/core";
 import { completeDeal, sampleDeal } from "@cosell/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -54,6 +61,7 @@ describe("config", () => {
     [{ clientSecret: undefined }, "crm.clientSecret"],
     [{ publisherPrefix: "Bad-Prefix" }, "crm.publisherPrefix"],
     [{ batchSize: 5000 }, "crm.batchSize"],
+    [{ batchSize: 0 }, "crm.batchSize"],
   ])("bad config %j is a ConfigError naming %s", (patch, key) => {
     let err: unknown;
     try {
@@ -64,6 +72,20 @@ describe("config", () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).message).toContain(key);
     expect((err as ConfigError).message).not.toContain(sb.credentials.dataverse.clientSecret);
+  });
+
+  it("batchSize over 1000 names the key, the $batch limit and the fix; 1000 is accepted", () => {
+    const err = (() => {
+      try {
+        createDynamicsAdapter({ ...good(), batchSize: 1001 } as DynamicsConfigInput);
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(err?.message).toBe(
+      "crm.batchSize: 1001 — a Dataverse $batch holds at most 1,000 operations and each record needs at least one: set crm.batchSize to 1000 or less (default 200).",
+    );
+    expect(() => createDynamicsAdapter({ ...good(), batchSize: 1000 } as DynamicsConfigInput)).not.toThrow();
   });
 });
 
@@ -259,6 +281,73 @@ describe("writes", () => {
     expect([row.statecode, row.statuscode]).toEqual([0, 1]);
   });
 
+  it("a $batch never holds more than 1,000 operations: writes are split by operation count, not by record count", async () => {
+    // 400 closed opportunities: a status write to each is reopen + field PATCH + WinOpportunity, three
+    // operations, 1,200 in all — over the limit the emulator enforces (as Dataverse does).
+    const ids = sb.dataverse.seedOpportunities(400, { seed: 7 });
+    for (const id of ids) if (sb.dataverse.get("opportunities", id)!.statecode === 0) sb.dataverse.win(id);
+    const a = make({ batchSize: 400 });
+    await a.read(ids);
+    sb.log.clear();
+    const results = await a.apply(
+      ids.map((crmId, i) => ({
+        op: "status" as const,
+        crmId,
+        status: synced({ referralId: `BATCH-${i}`, coSellStage: "won" }),
+      })),
+    );
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    const batches = sb.log.entries.filter((e) => e.server === "dataverse" && e.endpoint.includes("$batch"));
+    expect(batches.filter((e) => e.status >= 400)).toEqual([]);
+    expect(batches.length).toBe(2);
+    expect(sb.dataverse.get("opportunities", ids[399]!)![c.referralId]).toBe("BATCH-399");
+  });
+
+  it.each([
+    ["refuse", "a PATCH that reopens and edits at once is refused (the strict reading)"],
+    ["allow", "a PATCH may reopen and edit at once (the lenient reading)"],
+  ] as const)(
+    "writes to a closed opportunity reopen with a state-only PATCH first (emulator: %s — %s)",
+    async (mode) => {
+      sb.dataverse.setReopenWithFields(mode);
+      try {
+        const d = driver();
+        const id = await d.createOpportunity(sampleDeal({ name: "Closed then edited" }), { optedIn: true });
+        sb.dataverse.win(id);
+        const a = make();
+        const [rec] = await a.read([id]);
+        // Status write-back to a Won row: reopened, written, closed again.
+        expect(
+          await a.apply([
+            { op: "status", crmId: id, status: synced({ referralId: `R-${mode}`, coSellStage: "won" }) },
+          ]),
+        ).toEqual([{ ok: true, crmId: id }]);
+        let row = sb.dataverse.get("opportunities", id)!;
+        expect([row.statecode, row.statuscode, row[c.referralId]]).toEqual([1, 3, `R-${mode}`]);
+        // Reopened for good, with a field change in the same write.
+        expect(
+          await a.apply([
+            {
+              op: "update",
+              crmId: id,
+              deal: { ...rec!.deal, stage: "accepted", name: "Back in play" },
+              fields: ["stage", "name"],
+            },
+          ]),
+        ).toEqual([{ ok: true, crmId: id }]);
+        row = sb.dataverse.get("opportunities", id)!;
+        expect([row.statecode, row.statuscode, row.name, row[c.coSellStatus]]).toEqual([
+          0,
+          1,
+          "Back in play",
+          "accepted",
+        ]);
+      } finally {
+        sb.dataverse.setReopenWithFields("refuse");
+      }
+    },
+  );
+
   it("a seller's Close as Lost reason (the close dialog's description) is read as the close reason", async () => {
     const id = await driver().createOpportunity(sampleDeal({ name: "Lost in the form" }), { optedIn: true });
     sb.dataverse.lose(id, { status: 5, description: "Chose a competitor." });
@@ -323,6 +412,85 @@ describe("setup and verifySetup", () => {
     const again = await adapter.setup();
     expect(again.created).toEqual([]);
     expect(again.unchanged.some((x) => x.includes(c.referralId))).toBe(true);
+  });
+
+  it("setup waits for the alternate key's index: Pending, InProgress, then Active, with a progress line per poll", async () => {
+    sb.dataverse.setKeyActivation({ pendingMs: 20_000, buildMs: 30_000 });
+    try {
+      const lines: string[] = [];
+      const quiet = () => {};
+      const waiting = createDynamicsAdapter(
+        sandboxConfig(sb, {
+          publisherPrefix: "waitkey",
+          optionValuePrefix: 44444,
+          solutionUniqueName: "waitkey",
+        }),
+        {
+          now: () => sb.clock.now(),
+          sleep: async (ms) => {
+            sb.clock.advance(ms);
+          },
+          logger: { info: (_o, msg) => lines.push(msg), warn: quiet, debug: quiet },
+        },
+      );
+      const report = await waiting.setup();
+      const progress = lines.filter((l) => l.startsWith("Waiting for Dataverse to build the index"));
+      expect(progress.some((l) => l.includes(": Pending ("))).toBe(true);
+      expect(progress.some((l) => l.includes(": InProgress ("))).toBe(true);
+      expect(report.created).toContain(
+        "Alternate key waitkey_ReferralIdKey on waitkey_referralid (index Active after 50 s)",
+      );
+      // The key is usable now: an inbound create upserts by it.
+      const [created] = await waiting.apply([
+        {
+          op: "create",
+          referralId: "WAIT-KEY-1",
+          deal: completeDeal(
+            sampleDeal({ name: "By key", direction: "inbound", stage: "received" }),
+            sb.clock.now(),
+          ),
+          status: synced({ referralId: "WAIT-KEY-1", coSellStage: "received" }),
+        },
+      ]);
+      expect(created).toMatchObject({ ok: true, created: true });
+    } finally {
+      sb.dataverse.setKeyActivation("nextRequest");
+    }
+  });
+
+  it("setup names a Failed alternate key index with the fix", async () => {
+    sb.dataverse.setKeyActivation("manual");
+    try {
+      const failing = make({
+        publisherPrefix: "failkey",
+        optionValuePrefix: 33333,
+        solutionUniqueName: "failkey",
+      });
+      // The first run stops waiting (the key is still Pending when the wait ends)…
+      const first = await createDynamicsAdapter(
+        sandboxConfig(sb, {
+          publisherPrefix: "failkey",
+          optionValuePrefix: 33333,
+          solutionUniqueName: "failkey",
+          keyIndexTimeoutMs: 10_000,
+        }),
+        { now: () => sb.clock.now(), sleep: async (ms) => void sb.clock.advance(ms) },
+      )
+        .setup()
+        .catch((e: unknown) => e as RemoteApiError);
+      expect(first).toBeInstanceOf(RemoteApiError);
+      expect((first as RemoteApiError).code).toBe("DATAVERSE_KEY_INDEX_PENDING");
+      expect((first as RemoteApiError).message).toMatch(/Run `cosell setup` again later/);
+      // …then Dataverse reports the build Failed: the next run says why and what to do.
+      sb.dataverse.failKey("opportunity", "failkey_ReferralIdKey");
+      const err = await failing.setup().catch((e: unknown) => e as RemoteApiError);
+      expect(err).toBeInstanceOf(RemoteApiError);
+      expect((err as RemoteApiError).code).toBe("DATAVERSE_KEY_INDEX_FAILED");
+      expect((err as RemoteApiError).message).toMatch(/EntityKeyIndexStatus Failed/);
+      expect((err as RemoteApiError).message).toMatch(/reactivate the key/);
+    } finally {
+      sb.dataverse.setKeyActivation("nextRequest");
+    }
   });
 
   it("a configurable publisher prefix gets its own publisher and columns", async () => {

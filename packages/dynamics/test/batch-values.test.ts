@@ -1,6 +1,6 @@
 import { completeDeal, sampleInbound } from "@cosell/core/testing";
 import { describe, expect, it } from "vitest";
-import { buildBatch } from "../src/batch.js";
+import { type BatchPart, buildBatch, groupByOperations } from "../src/batch.js";
 import { columnsFor } from "../src/columns.js";
 import { parseDynamicsConfig } from "../src/config.js";
 import type { Row } from "../src/mapping.js";
@@ -86,5 +86,30 @@ describe("dynamics $batch: only validated values reach request lines and headers
     expect(upsert.url).not.toMatch(/\s/);
     expect(decodeURIComponent(upsert.url)).toContain(`${c.referralId}='ref 1'') HTTP/1.1\r\nX-Evil: 1'`);
     expect(() => buildBatch([{ kind: "changeset", ops }])).not.toThrow();
+  });
+});
+
+describe("$batch size", () => {
+  const get: BatchPart = { kind: "request", op: { method: "GET", url: "https://x/api/data/v9.2/accounts" } };
+  const set = (n: number): BatchPart => ({
+    kind: "changeset",
+    ops: Array.from({ length: n }, () => ({ method: "PATCH" as const, url: "https://x/a", body: {} })),
+  });
+  const sizes = (groups: BatchPart[][]) =>
+    groups.map((g) => g.reduce((n, p) => n + (p.kind === "changeset" ? p.ops.length : 1), 0));
+
+  it("groups by operation count (each request of a change set counts), never splitting a change set", () => {
+    expect(sizes(groupByOperations(Array.from({ length: 400 }, () => set(3))))).toEqual([999, 201]);
+    expect(sizes(groupByOperations([...Array.from({ length: 1000 }, () => get), get]))).toEqual([1000, 1]);
+    expect(
+      groupByOperations(
+        Array.from({ length: 4 }, () => set(3)),
+        6,
+      ).map((g) => g.length),
+    ).toEqual([2, 2]);
+  });
+
+  it("refuses a change set that no batch could carry", () => {
+    expect(() => groupByOperations([set(1001)])).toThrow(/does not fit in one \$batch/);
   });
 });

@@ -107,7 +107,17 @@ export function createSalesforceAdapter(
   });
   /** Stage and account of the records read lately (bounded: see RecordMemo); a write re-reads a miss. */
   const known = new RecordMemo<KnownRecord>(RECORD_MEMO_MAX);
-  let orgP: Promise<{ facts: OrgFacts; stages: StageMapping; select: string }> | undefined;
+  let orgP:
+    | Promise<{
+        facts: OrgFacts;
+        stages: StageMapping;
+        /** The mapping of a record's record type (its sales process's stages); Master/none: all stages. */
+        stagesFor(recordTypeId: unknown): StageMapping;
+        /** The record type new opportunities get (the integration user's default), if the org has any. */
+        defaultRecordType?: string;
+        select: string;
+      }>
+    | undefined;
 
   /** Describes the org once: currency, country codes, DUNS field, stages. */
   const org = () => {
@@ -135,14 +145,32 @@ export function createSalesforceAdapter(
           sortOrder: Number(r.SortOrder ?? 0),
         })),
       };
+      // Record types: each has a sales process, and a sales process offers only some of the org's
+      // stages ("Picklist values are scoped to a record type"; the User Interface API lists a
+      // record type's StageName values). A record's stage is chosen among its record type's values.
+      const recordTypes = (opp.recordTypeInfos ?? []).filter((r) => r.master !== true && r.active !== false);
+      const all = new StageMapping(facts.stages, config.stages);
+      const byRecordType = new Map<string, StageMapping>();
+      for (const rt of recordTypes) {
+        const names = new Set(await client.picklistValues("Opportunity", rt.recordTypeId, "StageName"));
+        const offered = facts.stages.filter((s) => names.has(s.apiName));
+        // A configured stage its sales process does not offer is left out for this record type.
+        const toCrm = Object.fromEntries(
+          Object.entries(config.stages.toCrm).filter(([, v]) => typeof v === "string" && names.has(v)),
+        );
+        byRecordType.set(rt.recordTypeId, new StageMapping(offered, { ...config.stages, toCrm }));
+      }
+      const defaultRecordType = recordTypes.find((r) => r.defaultRecordTypeMapping === true)?.recordTypeId;
       deps.logger?.debug(
-        { multiCurrency: facts.multiCurrency, stages: facts.stages.length },
+        { multiCurrency: facts.multiCurrency, stages: facts.stages.length, recordTypes: recordTypes.length },
         "described org",
       );
       return {
         facts,
-        stages: new StageMapping(facts.stages, config.stages),
-        select: opportunityFields(config, facts),
+        stages: all,
+        stagesFor: (rt: unknown) => (typeof rt === "string" ? byRecordType.get(rt) : undefined) ?? all,
+        ...(defaultRecordType ? { defaultRecordType } : {}),
+        select: `${opportunityFields(config, facts)}${recordTypes.length ? ", RecordTypeId" : ""}`,
       };
     })().catch((e) => {
       orgP = undefined;
@@ -154,13 +182,14 @@ export function createSalesforceAdapter(
   const feed = `(${config.fields.optIn} = true OR ${config.fields.referralId} != null)`;
 
   const toRecords = async (rows: Row[]): Promise<CrmRecord[]> => {
-    const { facts, stages } = await org();
+    const { facts, stagesFor } = await org();
     return rows.map((row) => {
       known.set(String(row.Id), {
         stageName: String(row.StageName ?? ""),
         ...(typeof row.AccountId === "string" ? { accountId: row.AccountId } : {}),
+        ...(typeof row.RecordTypeId === "string" ? { recordTypeId: row.RecordTypeId } : {}),
       });
-      return rowToRecord(row, config, facts, stages, (u) =>
+      return rowToRecord(row, config, facts, stagesFor(row.RecordTypeId), (u) =>
         deps.logger?.warn({ crmId: u.crmId, field: u.field, value: u.value }, u.message),
       );
     });
@@ -298,7 +327,7 @@ export function createSalesforceAdapter(
   }
 
   async function apply(writes: readonly CrmWrite[]): Promise<CrmWriteResult[]> {
-    const { facts, stages } = await org();
+    const { facts, stagesFor, defaultRecordType } = await org();
     // An update of the stage or the customer needs the record's current stage and account: a record
     // not read lately (a change from Partner Center alone, a restarted process) is read first, or the
     // account would be left as it was and its old name read back as the seller's edit.
@@ -309,7 +338,16 @@ export function createSalesforceAdapter(
         (w.fields.includes("customer") || w.fields.includes("stage")),
     );
     if (unread.length) await read(unread.map((w) => (w as { crmId: string }).crmId));
-    const ctx = { client, config, facts, stages, known };
+    // New opportunities get the default record type: their stages come from its sales process.
+    const ctx = {
+      client,
+      config,
+      facts,
+      stages: stagesFor(defaultRecordType),
+      stagesFor,
+      ...(defaultRecordType ? { defaultRecordType } : {}),
+      known,
+    };
     const results: CrmWriteResult[] = new Array(writes.length);
     const creates: number[] = [];
     const updates: number[] = [];

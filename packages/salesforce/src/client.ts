@@ -5,6 +5,17 @@ import { toCoSellError } from "./errors.js";
 import type { Row } from "./mapping.js";
 import type { CallCounter } from "./stats.js";
 
+/** One entry of a describe's `recordTypeInfos`. */
+export interface RecordTypeInfo {
+  recordTypeId: string;
+  developerName?: string;
+  name?: string;
+  active?: boolean;
+  available?: boolean;
+  master?: boolean;
+  defaultRecordTypeMapping?: boolean;
+}
+
 /** One item of a collection response (SaveResult / UpsertResult). */
 export interface CollectionResult {
   id?: string;
@@ -14,9 +25,17 @@ export interface CollectionResult {
 }
 
 /**
+ * Records in one sObject Collections write, all types together ("The list can contain up to 200
+ * objects", developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_update.htm,
+ * likewise …_create.htm and …_upsert.htm). More is refused whole: 400 EXCEEDED_ID_LIMIT.
+ */
+export const COLLECTION_MAX = 200;
+
+/**
  * The adapter's only door to Salesforce: opens the jsforce connection on first use, counts every call
- * by endpoint, and turns jsforce's errors into typed cosell errors. Collections are sent as they are
- * given (callers chunk to ≤ 200), so one method call is exactly one API request.
+ * by endpoint, and turns jsforce's errors into typed cosell errors. Collection writes of more than
+ * {@link COLLECTION_MAX} records (opportunities, accounts, contacts and contact roles counted together)
+ * go out as several requests, each counted; the results come back in the order given.
  */
 export class SalesforceClient {
   private conn: Promise<Connection> | undefined;
@@ -92,10 +111,26 @@ export class SalesforceClient {
     return rows;
   }
 
-  describe(type: string): Promise<{ fields: Row[] }> {
+  describe(type: string): Promise<{ fields: Row[]; recordTypeInfos?: RecordTypeInfo[] }> {
     return this.run("reads", `GET sobjects/${type}/describe`, async (c) => {
-      const d = await c.request<{ fields: Row[] }>(`/sobjects/${type}/describe`);
+      const d = await c.request<{ fields: Row[]; recordTypeInfos?: RecordTypeInfo[] }>(
+        `/sobjects/${type}/describe`,
+      );
       return d;
+    });
+  }
+
+  /**
+   * A picklist's values for one record type (User Interface API "Get Values for a Picklist Field",
+   * developer.salesforce.com/docs/atlas.en-us.uiapi.meta/uiapi/ui_api_resources_picklist_values.htm):
+   * for Opportunity.StageName, the stages of the record type's sales process.
+   */
+  picklistValues(type: string, recordTypeId: string, field: string): Promise<string[]> {
+    return this.run("reads", "GET ui-api/picklist-values", async (c) => {
+      const r = await c.request<{ values?: { value: string }[] }>(
+        `/ui-api/object-info/${type}/picklist-values/${recordTypeId}/${field}`,
+      );
+      return (r.values ?? []).map((v) => v.value);
     });
   }
 
@@ -110,27 +145,44 @@ export class SalesforceClient {
     ) as never;
   }
 
+  /** One collection write per {@link COLLECTION_MAX} records, in order; the results concatenated. */
+  private async collection(
+    records: Row[],
+    send: (part: Row[]) => Promise<CollectionResult[]>,
+  ): Promise<CollectionResult[]> {
+    const out: CollectionResult[] = [];
+    for (let i = 0; i < records.length; i += COLLECTION_MAX)
+      out.push(...(await send(records.slice(i, i + COLLECTION_MAX))));
+    return out;
+  }
+
   /** `POST composite/sobjects`: creates, mixed types allowed, per-record results in order. */
   create(records: Row[]): Promise<CollectionResult[]> {
-    return this.run("writes", "POST composite/sobjects", (c) =>
-      c.requestPost<CollectionResult[]>("/composite/sobjects", { allOrNone: false, records }),
+    return this.collection(records, (part) =>
+      this.run("writes", "POST composite/sobjects", (c) =>
+        c.requestPost<CollectionResult[]>("/composite/sobjects", { allOrNone: false, records: part }),
+      ),
     );
   }
 
   /** `PATCH composite/sobjects`: updates, mixed types allowed, per-record results in order. */
   update(records: Row[]): Promise<CollectionResult[]> {
-    return this.run("writes", "PATCH composite/sobjects", (c) =>
-      c.requestPatch<CollectionResult[]>("/composite/sobjects", { allOrNone: false, records }),
+    return this.collection(records, (part) =>
+      this.run("writes", "PATCH composite/sobjects", (c) =>
+        c.requestPatch<CollectionResult[]>("/composite/sobjects", { allOrNone: false, records: part }),
+      ),
     );
   }
 
   /** `PATCH composite/sobjects/{type}/{extField}`: upserts on an external id. */
   upsert(type: string, extField: string, records: Row[]): Promise<CollectionResult[]> {
-    return this.run("writes", `PATCH composite/sobjects/${type}/{field}`, (c) =>
-      c.requestPatch<CollectionResult[]>(`/composite/sobjects/${type}/${extField}`, {
-        allOrNone: false,
-        records,
-      }),
+    return this.collection(records, (part) =>
+      this.run("writes", `PATCH composite/sobjects/${type}/{field}`, (c) =>
+        c.requestPatch<CollectionResult[]>(`/composite/sobjects/${type}/${extField}`, {
+          allOrNone: false,
+          records: part,
+        }),
+      ),
     );
   }
 

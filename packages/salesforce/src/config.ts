@@ -175,8 +175,19 @@ export const SalesforceConfigSchema = z
       .int()
       .positive()
       .default(32 * 1024 * 1024),
-    /** Records per collection write (Salesforce's maximum is 200). */
-    batchSize: z.number().int().min(1).max(200).default(200),
+    /**
+     * Opportunities per write batch. Their accounts, contacts and contact roles go with them; the
+     * client sends collection requests of at most 200 records whatever this is. At most 200.
+     */
+    batchSize: z
+      .number("set crm.batchSize to a whole number from 1 to 200 (default 200)")
+      .int("set crm.batchSize to a whole number from 1 to 200 (default 200)")
+      .min(1, "set crm.batchSize to at least 1 (default 200)")
+      .max(
+        200,
+        "a Salesforce collection request holds at most 200 records: set crm.batchSize to 200 or less (default 200)",
+      )
+      .default(200),
     /** Records per change query page (200–2000; a hint for the org). */
     pageSize: z.number().int().min(1).max(2000).default(2000),
     /** Currency of amounts in an org without multi-currency. */

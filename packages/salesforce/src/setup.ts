@@ -131,7 +131,8 @@ export async function runSetup(
     const lacking = wanted.filter((w) => !granted.has(w.field.toLowerCase()));
     if (lacking.length) {
       // The FULL list goes back: an update replaces the permission set's contents (Metadata API
-      // PermissionSet: "include all of its metadata to avoid accidentally overwriting" it), so a partial
+      // PermissionSet: "include all of its metadata to avoid accidentally overwriting" it,
+      // developer.salesforce.com/docs/platform/api-metadata/references/meta-types/metadata-permissionset.html), so a partial
       // list could revoke earlier grants. Grants on fields that are not cosell's are kept as they are.
       const ours = new Set(wanted.map((w) => w.field.toLowerCase()));
       const fieldPermissions = [

@@ -21,6 +21,8 @@ import { chunkSoqlIn } from "./soql-chunks.js";
 export interface KnownRecord {
   stageName: string;
   accountId?: string;
+  /** Its record type: the stages it may take are its sales process's. */
+  recordTypeId?: string;
 }
 
 /** Everything the writer needs. */
@@ -28,7 +30,12 @@ export interface WriterContext {
   client: SalesforceClient;
   config: SalesforceConfig;
   facts: OrgFacts;
+  /** The stages of new opportunities (the default record type's sales process). */
   stages: StageMapping;
+  /** The stages of a record of this record type (its sales process's); all stages without one. */
+  stagesFor(recordTypeId: string | undefined): StageMapping;
+  /** The record type new opportunities get, when the org has record types. */
+  defaultRecordType?: string;
   known: Map<string, KnownRecord>;
 }
 
@@ -72,9 +79,10 @@ function accountFields(deal: CoSellDeal, ctx: WriterContext): Row {
 }
 
 /**
- * Updates and status writes of one batch (≤ 200): one `PATCH composite/sobjects` with the
- * opportunities and, when the customer changed, their accounts (collections take mixed types).
- * Status goes into the status fields only — never into the name.
+ * Updates and status writes of one batch: `PATCH composite/sobjects` with the opportunities, their
+ * contact roles and, when the customer changed, their accounts (collections take mixed types). Those
+ * together can pass 200 records (a batch of 200 customer updates is 400 and more): the client sends
+ * them as several requests of at most 200. Status goes into the status fields only — never into the name.
  */
 export async function applyUpdates(
   writes: readonly Extract<CrmWrite, { op: "update" | "status" }>[],
@@ -93,7 +101,11 @@ export async function applyUpdates(
     const known = ctx.known.get(w.crmId);
     const fields =
       w.op === "update"
-        ? dealToOpportunity(w.deal, w.fields, { ...ctx, currentStage: known?.stageName })
+        ? dealToOpportunity(w.deal, w.fields, {
+            ...ctx,
+            stages: ctx.stagesFor(known?.recordTypeId),
+            currentStage: known?.stageName,
+          })
         : {};
     const status = w.status ? statusToOpportunity(w.status, config) : {};
     if (w.op === "update" && w.fields.includes("customer") && known?.accountId) {
@@ -260,6 +272,7 @@ export async function applyCreates(
     ctx.known.set(r.id, {
       stageName: String(records[k]!.StageName ?? ""),
       accountId: accounts.get(accountKey(w.deal)),
+      ...(ctx.defaultRecordType ? { recordTypeId: ctx.defaultRecordType } : {}),
     });
     const contactId = contacts.get(w.deal.customer.contact?.email?.toLowerCase() ?? "");
     if (r.created !== false && contactId)

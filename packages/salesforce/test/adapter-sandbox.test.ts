@@ -398,6 +398,46 @@ describe("changes, writes and stats", () => {
     expect(after?.deal.customer).toEqual(customer);
   });
 
+  it("a collection request never holds more than 200 records, opportunities, accounts and contact roles together", async () => {
+    // batchSize 200 customer updates: 200 opportunities + 200 accounts + contact roles in one batch.
+    const big = sandboxAdapter(sb, { batchSize: 200 });
+    const crm = salesforceDriver(sb, sandboxConfig(sb));
+    const ids: string[] = [];
+    for (let i = 0; i < 110; i++)
+      ids.push(await crm.createOpportunity(sampleDeal({ name: `Deal ${i}` }), { optedIn: true }));
+    const recs = await big.read(ids);
+    sb.log.clear();
+    const results = await big.apply(
+      recs.map((rec, i) => ({
+        op: "update" as const,
+        crmId: rec.crmId,
+        deal: {
+          ...rec.deal,
+          customer: {
+            ...rec.deal.customer,
+            address: { ...rec.deal.customer.address, city: `City ${i}` },
+            contact: {
+              firstName: "New",
+              lastName: `Buyer ${i}`,
+              email: `buyer${i}@contoso.example`,
+              phone: "1",
+            },
+          },
+        },
+        fields: ["customer" as const],
+      })),
+    );
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    // The emulator refuses more than 200 records with EXCEEDED_ID_LIMIT (as Salesforce does): every
+    // request went through, and there had to be more than one.
+    const patches = sfWrites().filter((e) => e.endpoint === "PATCH /composite/sobjects");
+    expect(patches.length).toBeGreaterThan(1);
+    expect(patches.every((e) => e.status === 200)).toBe(true);
+    const after = await big.read([ids[0]!, ids[109]!]);
+    expect(after.map((r) => r.deal.customer.address.city)).toEqual(["City 0", "City 109"]);
+    expect(after[1]?.deal.customer.contact?.email).toBe("buyer109@contoso.example");
+  });
+
   it("inbound creates upsert on the referral id: a retried create updates the same opportunity", async () => {
     const deal: CoSellDeal = completeDeal(
       { ...sampleDeal({ name: "From Microsoft" }), direction: "inbound", kind: "coSell", stage: "received" },
@@ -477,6 +517,69 @@ describe("org differences", () => {
     } finally {
       await running.close();
     }
+  });
+
+  it("record types with their own sales processes: a record's stage is chosen from its record type's stages", async () => {
+    const sf = sb.salesforce;
+    const partner = sf.addOpportunityRecordType({
+      developerName: "Partner_Deal",
+      salesProcess: "Partner Sales",
+      stages: ["Co-sell Review", "Needs Analysis", "Closed Won", "Closed - Partner Declined"],
+      default: true,
+    });
+    const direct = sf.addOpportunityRecordType({
+      developerName: "Direct_Deal",
+      salesProcess: "Direct Sales",
+      stages: ["Prospecting", "Negotiation/Review", "Closed Won", "Closed Lost"],
+    });
+    const adapter = sandboxAdapter(sb);
+    await adapter.setup();
+    const crm = salesforceDriver(sb, sandboxConfig(sb));
+    const p = await crm.createOpportunity(sampleDeal({ name: "Partner" }), { optedIn: true });
+    const d = await crm.createOpportunity(sampleDeal({ name: "Direct" }), { optedIn: true });
+    sf.update("Opportunity", p, { RecordTypeId: partner, StageName: "Closed Won" });
+    sf.update("Opportunity", d, { RecordTypeId: direct, StageName: "Negotiation/Review" });
+    const recs = await adapter.read([p, d]);
+    const byId = new Map(recs.map((r) => [r.crmId, r]));
+    const stageOf = (id: string) => String(sf.get("Opportunity", id)!.StageName);
+
+    // Reopened as accepted: the first open stage of the record's own sales process after the review
+    // stage (not the org's "Prospecting", which its process does not offer).
+    const [pAccepted] = await adapter.apply([
+      { op: "update", crmId: p, deal: { ...byId.get(p)!.deal, stage: "accepted" }, fields: ["stage"] },
+    ]);
+    expect(pAccepted).toEqual({ ok: true, crmId: p });
+    expect(stageOf(p)).toBe("Needs Analysis");
+    // Lost: the closed-not-won stage each process offers.
+    const results = await adapter.apply([
+      { op: "update", crmId: p, deal: { ...byId.get(p)!.deal, stage: "lost" }, fields: ["stage"] },
+      { op: "update", crmId: d, deal: { ...byId.get(d)!.deal, stage: "lost" }, fields: ["stage"] },
+    ]);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(stageOf(p)).toBe("Closed - Partner Declined");
+    expect(stageOf(d)).toBe("Closed Lost");
+    // Both read back as lost.
+    expect((await adapter.read([p, d])).map((r) => r.deal.stage)).toEqual(["lost", "lost"]);
+
+    // A new inbound referral gets the default record type and a stage of its process.
+    const deal: CoSellDeal = completeDeal(
+      { ...sampleDeal({ name: "Inbound" }), direction: "inbound", kind: "coSell", stage: "received" },
+      sb.clock.now(),
+    );
+    const [created] = await adapter.apply([
+      {
+        op: "create",
+        referralId: "22222222-3333-4444-5555-666666666666",
+        deal,
+        status: { state: "synced", lastError: null, coSellStage: "received" },
+      },
+    ]);
+    const newId = (created as { crmId: string }).crmId;
+    expect(sf.get("Opportunity", newId)).toMatchObject({
+      RecordTypeId: partner,
+      StageName: "Co-sell Review",
+    });
+    expect(adapter.stats().byEndpoint["GET ui-api/picklist-values"]).toBe(2);
   });
 
   it("an exhausted API allocation is a ThrottledError", async () => {

@@ -77,6 +77,12 @@ describe("SalesforceConfigSchema", () => {
       auth: { kind: "jwt", clientId: "id", username: "u@x", privateKey: PEM },
     };
     expect(configError({ ...base, batchSize: 201 }).details.key).toBe("crm.batchSize");
+    expect(configError({ ...base, batchSize: 201 }).message).toBe(
+      "crm.batchSize: a Salesforce collection request holds at most 200 records: set crm.batchSize to 200 or less (default 200).",
+    );
+    expect(configError({ ...base, batchSize: 0 }).message).toBe(
+      "crm.batchSize: set crm.batchSize to at least 1 (default 200).",
+    );
     expect(configError({ ...base, auth: { ...base.auth, privateKey: "secret" } }).details.key).toBe(
       "crm.auth.privateKey",
     );

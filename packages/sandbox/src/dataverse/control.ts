@@ -6,7 +6,7 @@ import {
 } from "./application-users.js";
 import { type BulkSeedOptions, seedBulkOpportunities } from "./bulk-seed.js";
 import { installCosellSetup } from "./cosell-setup.js";
-import type { Caller, Env } from "./env.js";
+import type { Caller, Env, KeyActivation } from "./env.js";
 import { DataverseError, dvErrors } from "./errors.js";
 import { activatePendingKeys } from "./records/alternate-keys.js";
 import { closeOpportunity } from "./records/close-opportunity.js";
@@ -91,6 +91,15 @@ export interface DataverseControl {
   setThrottle(limits: ThrottleLimits | null): void;
   /** Builds every Pending alternate-key index now (Active, or Failed on duplicate values). */
   activateKeys(): void;
+  /** How new alternate keys turn Active from now on (see `DataverseOptions.keyActivation`). */
+  setKeyActivation(mode: KeyActivation): void;
+  /**
+   * Marks an alternate key's index build Failed (as Dataverse does when existing rows hold duplicate
+   * key values); `entity` is a logical or entity set name, `key` the key's logical or schema name.
+   */
+  failKey(entity: string, key: string): void;
+  /** A PATCH that reopens a Won/Lost opportunity and changes other columns too: refused or allowed. */
+  setReopenWithFields(mode: "refuse" | "allow"): void;
   /** Creates the assumed cosell publisher, solution, opportunity columns and referral-id key (Active). */
   installCosellSetup(): void;
   /** Creates (or returns) the application user of an app registration. */
@@ -202,6 +211,18 @@ export function createControl(
     },
     activateKeys() {
       activatePendingKeys(env, true);
+    },
+    setKeyActivation(mode) {
+      env.keyActivation = mode;
+    },
+    failKey(entity, key) {
+      const table = env.schema.resolve(entity);
+      const def = table?.keys.get(key.toLowerCase());
+      if (!table || !def) throw new Error(`failKey: no alternate key '${key}' on '${entity}'`);
+      def.status = "Failed";
+    },
+    setReopenWithFields(mode) {
+      env.reopenWithFields = mode;
     },
     installCosellSetup() {
       installCosellSetup(env);

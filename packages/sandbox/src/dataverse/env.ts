@@ -28,6 +28,18 @@ export interface Env {
   org: OrganizationSettings;
   /** Incremented per HTTP request; alternate keys created on an earlier request turn Active. */
   requestCounter: number;
-  /** `manual`: keys stay Pending until `control.activateKeys()`. */
-  keyActivation: "nextRequest" | "manual";
+  /** `manual`: keys stay Pending until `control.activateKeys()`; timed: see {@link KeyActivation}. */
+  keyActivation: KeyActivation;
+  /** A PATCH that reopens a Won/Lost opportunity and changes other columns too: refused (default) or allowed. */
+  reopenWithFields: "refuse" | "allow";
 }
+
+/**
+ * When a new alternate key's index is built. `nextRequest`: Pending for the request after the one that
+ * created it, Active (or Failed) from the one after that. `manual`: only by `control.activateKeys()`.
+ * Timed: `Pending` for `pendingMs` after creation, then `InProgress` for `buildMs`, then Active (or
+ * Failed on duplicate values) — Dataverse builds the index by a system job, and `EntityKeyIndexStatus`
+ * goes Pending → InProgress → Active | Failed
+ * (learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/entitykeyindexstatus).
+ */
+export type KeyActivation = "nextRequest" | "manual" | { pendingMs: number; buildMs: number };

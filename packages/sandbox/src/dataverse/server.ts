@@ -6,7 +6,7 @@ import type { TokenRegistry } from "../kit/tokens.js";
 import { type ApplicationUserSpec, ensureApplicationUser, findApplicationUser } from "./application-users.js";
 import { createControl, type DataverseControl } from "./control.js";
 import { installCosellSetup } from "./cosell-setup.js";
-import type { Caller, Env } from "./env.js";
+import type { Caller, Env, KeyActivation } from "./env.js";
 import { DataverseError, dvErrors } from "./errors.js";
 import { activatePendingKeys } from "./records/alternate-keys.js";
 import type { PathSegment } from "./routes/resource-path.js";
@@ -37,8 +37,18 @@ export interface DataverseOptions {
   changeTracking?: Record<string, boolean>;
   /** Delta token lifetime in days on the sandbox clock (default 7). */
   changeTrackingExpiryDays?: number;
-  /** When new alternate keys turn Active: on the next request (default) or only via `control.activateKeys()`. */
-  keyActivation?: "nextRequest" | "manual";
+  /**
+   * When new alternate keys turn Active: on the next request (default), only via
+   * `control.activateKeys()`, or after a time on the sandbox clock (`{ pendingMs, buildMs }`:
+   * Pending, then InProgress, then Active or Failed).
+   */
+  keyActivation?: KeyActivation;
+  /**
+   * A PATCH that reopens a Won/Lost opportunity (statecode 0) and changes other columns in the same
+   * request: `refuse` (default; the strict reading of "closed opportunities are read-only until
+   * reopened") or `allow`. A state-only PATCH reopens either way.
+   */
+  reopenWithFields?: "refuse" | "allow";
   /** Application users to create up front. */
   applicationUsers?: ApplicationUserSpec[];
   /**
@@ -106,6 +116,7 @@ export function createDataverseServer(
     },
     requestCounter: 0,
     keyActivation: options.keyActivation ?? "nextRequest",
+    reopenWithFields: options.reopenWithFields ?? "refuse",
   };
   seedOrganization(env);
   if (options.seed !== false) seedSampleData(env);
@@ -151,6 +162,8 @@ export function createDataverseServer(
 
   function handle(req: SandboxRequest): SandboxResponse {
     env.requestCounter += 1;
+    // Timed index builds follow the clock: a status read sees the state of this moment.
+    if (typeof env.keyActivation === "object") activatePendingKeys(env);
     try {
       return serve(req);
     } finally {

@@ -62,6 +62,18 @@ export interface SalesforceControl {
   assignPermissionSet(permissionSetName: string, username?: string): string;
   stages(): readonly StageDefinition[];
   /**
+   * Adds an Opportunity sales process (BusinessProcess) offering `stages` (API names of the org's
+   * stages, in order) and a record type that uses it; `default: true` (or the first one added) makes
+   * it the default record type of new opportunities. Returns the record type id.
+   */
+  addOpportunityRecordType(spec: {
+    developerName: string;
+    label?: string;
+    salesProcess: string;
+    stages: readonly string[];
+    default?: boolean;
+  }): string;
+  /**
    * Change Data Capture: select (or deselect) an entity's change events, as an admin does in
    * Setup → Change Data Capture (`OpportunityChangeEvent`).
    */
@@ -157,11 +169,42 @@ export function createControl(ctx: SalesforceContext): SalesforceControl {
       );
     },
     stages: () => org.schema.stages,
+    addOpportunityRecordType: (spec) => {
+      for (const name of spec.stages)
+        if (!org.schema.stage(name)) throw new Error(`addOpportunityRecordType: no stage named ${name}`);
+      const existing = [...org.store.rows("BusinessProcess")].find(
+        (r) => r.Name === spec.salesProcess && r.IsDeleted !== true,
+      );
+      const processId =
+        (existing?.Id as string | undefined) ??
+        dml.insert(
+          "BusinessProcess",
+          { Name: spec.salesProcess, TableEnumOrId: "Opportunity", IsActive: true },
+          system(),
+        );
+      org.salesProcessStages.set(processId, [...spec.stages]);
+      const id = dml.insert(
+        "RecordType",
+        {
+          Name: spec.label ?? spec.developerName,
+          DeveloperName: spec.developerName,
+          SobjectType: "Opportunity",
+          IsActive: true,
+          BusinessProcessId: processId,
+        },
+        system(),
+      );
+      if (spec.default || !org.defaultRecordType.has("Opportunity"))
+        org.defaultRecordType.set("Opportunity", id);
+      return id;
+    },
     selectChangeEvents: (name, on = true) => ctx.changeEvents.select(name, on),
     changeEvents: () => ctx.changeEvents.retained(),
     exportState: () => ({
       ...exportOrgState(org, ctx.oauth, ctx.usage),
       selectedChangeEvents: ctx.changeEvents.selectedEntities(),
+      salesProcessStages: [...org.salesProcessStages].map(([id, stages]) => [id, [...stages]]),
+      defaultRecordTypes: [...org.defaultRecordType],
     }),
     importState: (state) => {
       ctx.changeEvents.quietly(() => importOrgState(org, ctx.oauth, ctx.usage, state));
@@ -171,6 +214,15 @@ export function createControl(ctx: SalesforceContext): SalesforceControl {
         for (const e of ctx.changeEvents.selectedEntities()) ctx.changeEvents.select(e, false);
         for (const e of selected) ctx.changeEvents.select(String(e));
       }
+      // Sales processes and default record types belong to the org's setup, like its record types.
+      const { salesProcessStages, defaultRecordTypes } = state as {
+        salesProcessStages?: Array<[string, string[]]>;
+        defaultRecordTypes?: Array<[string, string]>;
+      };
+      org.salesProcessStages.clear();
+      for (const [id, stages] of salesProcessStages ?? []) org.salesProcessStages.set(id, [...stages]);
+      org.defaultRecordType.clear();
+      for (const [type, id] of defaultRecordTypes ?? []) org.defaultRecordType.set(type, id);
       ctx.cursors.clear();
     },
   };

@@ -21,6 +21,10 @@ export interface SalesforceState {
   apiUsage: Array<[number, number]>;
   /** Entities selected for Change Data Capture (absent in states saved before it was kept). */
   selectedChangeEvents?: string[];
+  /** Stages of each Opportunity sales process by BusinessProcess id (absent before record types were kept). */
+  salesProcessStages?: Array<[string, string[]]>;
+  /** Default record type of new records, by object. */
+  defaultRecordTypes?: Array<[string, string]>;
 }
 
 const valueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -41,6 +45,8 @@ const stateSchema = z
     }),
     apiUsage: z.array(z.tuple([z.number(), z.number()])),
     selectedChangeEvents: z.array(z.string()).optional(),
+    salesProcessStages: z.array(z.tuple([z.string(), z.array(z.string())])).optional(),
+    defaultRecordTypes: z.array(z.tuple([z.string(), z.string()])).optional(),
   })
   .loose();
 

@@ -103,14 +103,39 @@ describe("closing opportunities", () => {
     expect(winAgain.status).toBe(400);
     expect(await closeRows(id)).toHaveLength(1);
 
-    const reopen = await h.call("PATCH", `opportunities(${id})`, {
+    // Reopening and editing in one PATCH is refused (the strict reading; see reopenWithFields): the
+    // row stays Won and unchanged.
+    const combined = await h.call("PATCH", `opportunities(${id})`, {
       body: { statecode: 0, statuscode: 2, name: "reopened" },
     });
+    expect(combined.status).toBe(400);
+    expect((await errorOf(combined)).message).toMatch(/is Won and read-only. Reopen it first/);
+    expect(h.server.control.get("opportunities", id)!.statecode).toBe(1);
+
+    const reopen = await h.call("PATCH", `opportunities(${id})`, { body: { statecode: 0, statuscode: 2 } });
     expect(reopen.status).toBe(204);
+    const edit2 = await h.call("PATCH", `opportunities(${id})`, { body: { name: "reopened" } });
+    expect(edit2.status).toBe(204);
     const row = h.server.control.get("opportunities", id)!;
     expect([row.statecode, row.statuscode, row.name]).toEqual([0, 2, "reopened"]);
     // Reopening does not remove the earlier close activity (reported Dataverse behaviour).
     expect(await closeRows(id)).toHaveLength(1);
+  });
+
+  it("reopenWithFields: allow takes the lenient reading: one PATCH reopens and edits", async () => {
+    const id = await newOpportunity();
+    await h.call("POST", "LoseOpportunity", { body: closeBody(id, 4) });
+    h.server.control.setReopenWithFields("allow");
+    try {
+      const combined = await h.call("PATCH", `opportunities(${id})`, {
+        body: { statecode: 0, statuscode: 1, name: "back again" },
+      });
+      expect(combined.status).toBe(204);
+      const row = h.server.control.get("opportunities", id)!;
+      expect([row.statecode, row.name]).toEqual([0, "back again"]);
+    } finally {
+      h.server.control.setReopenWithFields("refuse");
+    }
   });
 
   it("validates the action body and leaves nothing behind when it fails", async () => {

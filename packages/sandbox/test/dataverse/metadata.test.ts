@@ -372,6 +372,54 @@ describe("metadata: publisher, solution, columns, keys, publishing", () => {
     expect(use.status).toBe(400);
   });
 
+  it("timed key activation: Pending, then InProgress, then Active on the sandbox clock; a test can fail a key", async () => {
+    const timed = await startDataverse({
+      cosellSetup: true,
+      keyActivation: { pendingMs: 10_000, buildMs: 20_000 },
+    });
+    try {
+      await timed.call("POST", ATTRS, {
+        body: {
+          "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
+          SchemaName: "cosell_Timed",
+          MaxLength: 10,
+        },
+      });
+      const created = await timed.call("POST", "EntityDefinitions(LogicalName='opportunity')/Keys", {
+        body: { SchemaName: "cosell_TimedKey", KeyAttributes: ["cosell_timed"] },
+      });
+      expect(created.status).toBe(204);
+      const status = async () =>
+        (
+          await timed.getJson(
+            "EntityDefinitions(LogicalName='opportunity')/Keys(LogicalName='cosell_timedkey')?$select=EntityKeyIndexStatus",
+          )
+        ).body.EntityKeyIndexStatus;
+      expect(await status()).toBe("Pending");
+      timed.clock.advance(9_000);
+      expect(await status()).toBe("Pending");
+      timed.clock.advance(2_000);
+      expect(await status()).toBe("InProgress");
+      const early = await timed.call("GET", "opportunities(cosell_timed='x')");
+      expect(early.status).toBe(400);
+      expect((await errorOf(early)).message).toMatch(/index status is InProgress/);
+      timed.clock.advance(20_000);
+      expect(await status()).toBe("Active");
+
+      await timed.call("POST", "EntityDefinitions(LogicalName='opportunity')/Keys", {
+        body: { SchemaName: "cosell_OtherKey", KeyAttributes: ["cosell_timed", "name"] },
+      });
+      timed.server.control.failKey("opportunity", "cosell_OtherKey");
+      timed.clock.advance(60_000);
+      const failed = await timed.getJson(
+        "EntityDefinitions(LogicalName='opportunity')/Keys(LogicalName='cosell_otherkey')?$select=EntityKeyIndexStatus",
+      );
+      expect(failed.body.EntityKeyIndexStatus).toBe("Failed");
+    } finally {
+      await timed.close();
+    }
+  });
+
   it("describes the table for setup checks and publishes", async () => {
     const entity = await h.getJson(
       "EntityDefinitions(LogicalName='opportunity')?$select=ChangeTrackingEnabled,IsOptimisticConcurrencyEnabled",

@@ -62,14 +62,28 @@ export function resolveAlternateKey(
 }
 
 /**
- * Builds the index of every Pending key created before the current request (or all of them when
- * `force`): Active when the existing rows are unique, Failed otherwise.
+ * Builds the index of every Pending key whose time has come (or all of them when `force`): Active
+ * when the existing rows are unique, Failed otherwise. With timed activation a key is InProgress
+ * between its pending time and its build time.
  */
 export function activatePendingKeys(env: Env, force = false): void {
+  const mode = env.keyActivation;
+  const now = env.clock.now().getTime();
   for (const table of env.schema.tables()) {
     for (const key of table.keys.values()) {
       if (key.status !== "Pending" && key.status !== "InProgress") continue;
-      if (!force && (env.keyActivation === "manual" || key.createdAtRequest >= env.requestCounter)) continue;
+      if (!force) {
+        if (mode === "manual") continue;
+        if (mode === "nextRequest" && key.createdAtRequest >= env.requestCounter) continue;
+        if (typeof mode === "object") {
+          const age = now - key.createdAtMs;
+          if (age < mode.pendingMs) continue;
+          if (age < mode.pendingMs + mode.buildMs) {
+            key.status = "InProgress";
+            continue;
+          }
+        }
+      }
       const ok = env.store.buildKeyIndex(table.logicalName, key.logicalName, key.keyAttributes);
       key.status = ok ? "Active" : "Failed";
     }

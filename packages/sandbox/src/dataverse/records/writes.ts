@@ -104,12 +104,21 @@ function stateEnumName(table: TableDef): string {
   return `${table.schemaName}State`;
 }
 
+/** Columns a reopening PATCH may carry (the state change itself). */
+const STATE_COLUMNS = new Set(["statecode", "statuscode"]);
+
 /**
  * Applies the state model: a state change without a status reason takes the state's default, a
  * status reason must belong to the (new) state. For opportunities an update to Won/Lost is refused
- * (use WinOpportunity/LoseOpportunity) and Won/Lost rows are read-only until reopened.
+ * (use WinOpportunity/LoseOpportunity) and Won/Lost rows are read-only until reopened: "When you close
+ * an opportunity, the opportunity is marked as complete, and can't be changed. To make further changes
+ * to an opportunity, you can reopen it" (learn.microsoft.com/troubleshoot/dynamics-365/sales/troubleshoot-opportunities-issues).
+ * Whether one PATCH may reopen and change other columns at once is not documented; by default
+ * (`reopenWithFields: "refuse"`) the emulator takes the strict reading and refuses it, so only a
+ * state-only PATCH reopens. `"allow"` takes the lenient one.
  */
 function applyStateRules(
+  env: Env | undefined,
   table: TableDef,
   id: string,
   existing: Row | undefined,
@@ -124,7 +133,9 @@ function applyStateRules(
   if (table.logicalName === "opportunity" && !internal) {
     if (newState === 1 || newState === 2) throw dvErrors.useCloseAction(newState === 1 ? "Won" : "Lost");
     const current = existing?.statecode;
-    if (typeof current === "number" && current !== 0 && newState !== 0) {
+    const closed = typeof current === "number" && current !== 0;
+    const withFields = Object.keys(values).some((k) => !STATE_COLUMNS.has(k));
+    if (closed && (newState !== 0 || (withFields && env?.reopenWithFields !== "allow"))) {
       const label = stateCol.options?.find((o) => o.value === current)?.label ?? String(current);
       throw dvErrors.closedReadOnly(id, label);
     }
@@ -228,7 +239,7 @@ export function createRow(
   if (!isGuid(id)) throw dvErrors.badLiteral(id, "Edm.Guid");
   if (env.store.get(table.logicalName, id)) throw dvErrors.duplicate();
   const row: Record<string, Stored> = { ...(options.keyValues ?? {}), ...values, [table.primaryId]: id };
-  applyStateRules(table, id, undefined, row, options.internal ?? false);
+  applyStateRules(env, table, id, undefined, row, options.internal ?? false);
   applyDefaults(env, table, row, caller);
   computeDerived(env, table, row);
   stamp(env, row, caller, true);
@@ -274,7 +285,7 @@ export function writeValues(
   internal: boolean,
 ): Row {
   const id = String(existing[table.primaryId]);
-  applyStateRules(table, id, existing, values, internal);
+  applyStateRules(env, table, id, existing, values, internal);
   const row: Record<string, Stored> = { ...existing, ...values };
   computeDerived(env, table, row);
   stamp(env, row, caller, false);

@@ -512,6 +512,7 @@ export function createKey(env: Env, table: TableDef, payload: unknown, solution:
     keyAttributes: [...(attrs as string[])],
     status: "Pending",
     createdAtRequest: env.requestCounter,
+    createdAtMs: env.clock.now().getTime(),
   };
   table.keys.set(logicalName, key);
   return key;

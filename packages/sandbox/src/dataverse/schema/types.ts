@@ -75,6 +75,8 @@ export interface KeyDef {
   status: "Pending" | "InProgress" | "Active" | "Failed";
   /** Request counter value when the key was created: it turns Active on a later request. */
   createdAtRequest: number;
+  /** Sandbox-clock time the key was created (timed activation counts from it). */
+  createdAtMs: number;
 }
 
 /** A many-to-many relationship reachable as a collection-valued navigation property. */

@@ -167,9 +167,39 @@ export function describeObject(
     lookupLayoutable: null,
     namedLayoutInfos: [],
     networkScopeFieldName: null,
-    recordTypeInfos: [],
+    recordTypeInfos: recordTypeInfos(org, def, version),
     searchLayoutable: def.createable,
     sobjectDescribeOption: "FULL",
     supportedScopes: [{ label: "All", name: "everything" }],
   };
+}
+
+/** The Master record type's id: every object has it; it stands for "no record type". */
+export const MASTER_RECORD_TYPE_ID = "012000000000000AAA";
+
+/**
+ * `recordTypeInfos` of a describe: the object's active record types plus Master, the user's default
+ * one marked `defaultRecordTypeMapping` (Apex RecordTypeInfo: getDeveloperName, isActive, isAvailable,
+ * isDefaultRecordTypeMapping, isMaster). An object without record types lists none here.
+ */
+function recordTypeInfos(org: Org, def: SObjectDef, version: string): Record<string, unknown>[] {
+  const types = [...org.store.rows("RecordType")].filter(
+    (r) => r.SobjectType === def.name && r.IsDeleted !== true && r.IsActive !== false,
+  );
+  if (!types.length) return [];
+  const fallback = org.defaultRecordType.get(def.name);
+  const info = (id: string, name: string, developerName: string, master: boolean) => ({
+    active: true,
+    available: true,
+    defaultRecordTypeMapping: master ? !fallback : id === fallback,
+    developerName,
+    master,
+    name,
+    recordTypeId: id,
+    urls: { layout: `/services/data/v${version}/sobjects/${def.name}/describe/layouts/${id}` },
+  });
+  return [
+    ...types.map((r) => info(String(r.Id), String(r.Name), String(r.DeveloperName), false)),
+    info(MASTER_RECORD_TYPE_ID, "Master", "Master", true),
+  ];
 }

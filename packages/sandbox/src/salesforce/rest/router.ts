@@ -8,6 +8,7 @@ import { limitsBody } from "./limits.js";
 import { handleQuery } from "./query-routes.js";
 import { handleSObjects } from "./sobject-routes.js";
 import { handleTooling } from "./tooling.js";
+import { handleUiApi } from "./ui-api.js";
 
 /** Newest API version the sandbox org serves. */
 export const MAX_API_VERSION = 66;
@@ -33,9 +34,18 @@ export function versionsBody(floor: number): Array<{ label: string; url: string;
 function resources(version: string): Record<string, string> {
   const base = `/services/data/v${version}`;
   return Object.fromEntries(
-    ["sobjects", "query", "queryAll", "limits", "composite", "search", "recent", "tooling", "metadata"].map(
-      (r) => [r, `${base}/${r}`],
-    ),
+    [
+      "sobjects",
+      "query",
+      "queryAll",
+      "limits",
+      "composite",
+      "search",
+      "recent",
+      "tooling",
+      "metadata",
+      "ui-api",
+    ].map((r) => [r, `${base}/${r}`]),
   );
 }
 
@@ -70,6 +80,8 @@ export function routeName(method: string, segments: string[]): string {
         ? "/tooling/query"
         : (["/tooling/sobjects/{type}", "/tooling/sobjects/{type}/{id}"][segments.length - 3] ??
           "/tooling/…");
+  else if (head === "ui-api" && segments[3] === "picklist-values")
+    route = "/ui-api/object-info/{type}/picklist-values/{recordTypeId}/{field}";
   else route = `/${head}`;
   return `${method} ${route}`;
 }
@@ -94,6 +106,8 @@ export function dispatchRest(call: RestCall): SandboxResponse {
       return handleSObjects(call);
     case "tooling":
       return handleTooling(call);
+    case "ui-api":
+      return handleUiApi(call);
     case "composite":
       if (segments[1] === "sobjects") return handleCollections(call);
       if (segments.length === 1) return handleComposite(call, dispatchRest);

@@ -296,6 +296,8 @@ const opportunity = obj("Opportunity", "006", "Opportunity", "Opportunities", [
   ),
   pick("ForecastCategoryName", "Forecast Category", FORECAST_NAMES, { defaultedOnCreate: true }),
   ref("CampaignId", "Campaign ID", "Campaign", "Campaign", { childRelationshipName: "Opportunities" }),
+  // Null until the org has record types; a new record then gets the creating user's default one.
+  ref("RecordTypeId", "Record Type ID", "RecordType", "RecordType"),
   bool("HasOpportunityLineItem", "Has Line Item", false, RO),
   ref("ContactId", "Contact ID", "Contact", "Contact"),
   owner(),
@@ -406,6 +408,29 @@ const stage = obj(
   { createable: false, updateable: false, deletable: false },
 );
 
+/** A sales process (Opportunity's BusinessProcess): which stages its record types offer. */
+const businessProcess = obj("BusinessProcess", "019", "Business Process", "Business Processes", [
+  idField(),
+  text("Name", "Name", 80, { ...REQ, nameField: true }),
+  text("Description", "Description", 255),
+  pick("TableEnumOrId", "Entity Enumeration Or ID", ["Opportunity", "Lead", "Case", "Solution"], REQ),
+  bool("IsActive", "Active", true),
+  ...audit(),
+]);
+
+/** A record type (salesforce field reference "RecordType": BusinessProcessId, DeveloperName, SobjectType…). */
+const recordType = obj("RecordType", "012", "Record Type", "Record Types", [
+  idField(),
+  text("Name", "Name", 80, { ...REQ, nameField: true }),
+  text("DeveloperName", "Record Type Name", 80, REQ),
+  text("Description", "Description", 255),
+  text("NamespacePrefix", "Namespace Prefix", 15, RO),
+  pick("SobjectType", "SObject Type Name", ["Opportunity", "Account", "Contact", "Lead", "Case"], REQ),
+  bool("IsActive", "Active", true),
+  ref("BusinessProcessId", "Business Process ID", "BusinessProcess", "BusinessProcess"),
+  ...audit(),
+]);
+
 const permissionSet = obj("PermissionSet", "0PS", "Permission Set", "Permission Sets", [
   idField(),
   text("Name", "Name", 80, { ...REQ, unique: true }),
@@ -454,6 +479,8 @@ export const STANDARD_OBJECTS: readonly SObjectDef[] = [
   permissionSet,
   permissionSetAssignment,
   user,
+  businessProcess,
+  recordType,
 ];
 
 /** Objects that carry `CurrencyIsoCode` when multi-currency is on. */

@@ -15,7 +15,8 @@ import {
  * PermissionSet components: each is a `PermissionSet` record (so REST can assign it) plus details
  * (field permissions etc.) that only the Metadata API sees. An update replaces the field permissions
  * with the ones it lists: a field left out loses its grant (Salesforce's PermissionSet docs: deploy
- * "all of its metadata to avoid accidentally overwriting the permission set's contents"). Object and
+ * "all of its metadata to avoid accidentally overwriting the permission set's contents",
+ * developer.salesforce.com/docs/platform/api-metadata/references/meta-types/metadata-permissionset.html). Object and
  * user permissions left out of an update are kept.
  */
 export class PermissionSets {

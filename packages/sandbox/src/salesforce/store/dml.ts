@@ -44,6 +44,8 @@ export class Dml {
     for (const f of def.fields) row[f.name] = f.defaultValue ?? (f.type === "boolean" ? false : null);
     for (const [k, v] of values) row[k] = v;
     if ("OwnerId" in row && row.OwnerId === null) row.OwnerId = actor.userId;
+    if ("RecordTypeId" in row && row.RecordTypeId === null)
+      row.RecordTypeId = this.org.defaultRecordType.get(def.name) ?? null;
     row.Id = this.org.ids.next(def.keyPrefix);
     this.stamp(def, row, now, actor, true);
     return this.save(def, row, undefined, new Set(values.keys()));

@@ -32,6 +32,10 @@ export class Org {
   recordFaults: RecordFault[] = [];
   /** The user the connected app's tokens act as (set when the org is set up). */
   integrationUserId = "";
+  /** Stage API names (in order) of each Opportunity sales process, by BusinessProcess id. */
+  readonly salesProcessStages = new Map<string, string[]>();
+  /** The default record type of new records, by object (the users' default record type). */
+  readonly defaultRecordType = new Map<string, string>();
 
   constructor(
     readonly orgId: string,
