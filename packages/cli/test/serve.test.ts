@@ -77,6 +77,20 @@ describe("cosell serve", () => {
     expect(metrics).toContain("cosell_records_failed_total");
   });
 
+  it("a receiver that is not configured answers 404 naming the setting that turns it on", async () => {
+    await serve();
+    for (const [path, setting] of [
+      ["partner-center", "partnerCenter.webhookUrl"],
+      ["dataverse", "crm.webhookUrl"],
+    ] as const) {
+      const r = await fetch(`${base}/webhooks/${path}`, { method: "POST", body: "{}" });
+      expect(r.status).toBe(404);
+      const body = (await r.json()) as ErrorBody;
+      expect(body.error.code).toBe("WEBHOOK_NOT_CONFIGURED");
+      expect(body.error.message).toContain(setting);
+    }
+  });
+
   it("a Partner Center event syncs its referral into the CRM without waiting for the poll", async () => {
     await serve({ webhooks: true });
     const ready = (await (await fetch(`${base}/readyz`)).json()) as Ready;
