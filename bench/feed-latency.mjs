@@ -14,13 +14,20 @@
  * seller so they are not taken for cosell's own echoes.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { runCli, SECRET_KEYS } from "@cosell/cli";
 import { startSandbox } from "@cosell/sandbox";
+// The serve tests' rig (plain JavaScript importing only node:, so plain node runs it here): the
+// bench starts serve and waits for it exactly as the tests do.
+import {
+  freePort,
+  partnerCenterSection,
+  secretsByReference,
+  startServe,
+} from "../packages/cli/test/helpers/serve-rig.mjs";
 import { percentile } from "./lib/stats.mjs";
 import { TARGETS } from "./lib/targets.mjs";
 
@@ -37,31 +44,6 @@ function parseArgs(argv) {
     edits: Number(get("edits", quick ? 50 : 200)),
     timeoutMs: Number(get("timeout-ms", 10_000)),
   };
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = /** @type {import("node:net").AddressInfo} */ (s.address());
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Secrets become `env:` references, as the config file requires. */
-function byReference(section, env, prefix) {
-  if (!section || typeof section !== "object" || Array.isArray(section)) return section;
-  return Object.fromEntries(
-    Object.entries(section).map(([k, v]) => {
-      if (!SECRET_KEYS.includes(k) || typeof v !== "string")
-        return [k, byReference(v, env, `${prefix}_${k}`)];
-      const name = `${prefix}_${k}`.toUpperCase();
-      env[name] = v;
-      return [k, `env:${name}`];
-    }),
-  );
 }
 
 /** A CliIo that keeps output in memory and lets the bench send SIGTERM. */
@@ -135,8 +117,8 @@ async function measure(target, opts) {
   const crm = CRM[target.key];
   const sb = await startSandbox({ systems: target.systems });
   const dir = mkdtempSync(join(tmpdir(), `cosell-feed-${target.key}-`));
+  /** @type {Record<string, string>} */
   const env = {};
-  let io;
   let serving;
   try {
     // Salesforce's seed writes the co-sell fields, which exist only once setup made them (seeding
@@ -145,7 +127,6 @@ async function measure(target, opts) {
     let deals = seedFirst ? target.seed(mod, sb, opts.edits * 3 + 100) : [];
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const pc = sb.credentials.partnerCenter;
     const crmSection =
       target.key === "dynamics"
         ? {
@@ -155,27 +136,13 @@ async function measure(target, opts) {
           }
         : mod.salesforceSandboxConfig(sb.credentials.salesforce, { teamIncludesOwner: true });
     const config = {
-      partnerCenter: byReference(
-        {
-          tenantId: pc.tenantId,
-          clientId: pc.clientId,
-          auth: { kind: "user", tokenCache: pc.tokenCachePath },
-          authorityHost: pc.authorityHost,
-          tokenEndpoint: pc.tokenEndpoint,
-          scope: pc.scope,
-          apiBaseUrl: pc.apiBaseUrl,
-          webhookUrl: `${base}/webhooks/partner-center`,
-          webhookRegistrationUrl: pc.webhookRegistrationUrl,
-          webhookScope: pc.webhookScope,
-          webhookReceiver: {
-            certificateUrlPrefixes: [sb.partnerCenter.webhooks.certificateUrlPrefix],
-            trustedRootCertificates: await sb.partnerCenter.webhooks.trustedRootPem(),
-          },
-        },
+      partnerCenter: secretsByReference(
+        await partnerCenterSection(sb, { webhookUrl: `${base}/webhooks/partner-center` }),
         env,
         "pc",
+        SECRET_KEYS,
       ),
-      crm: byReference(crmSection, env, "crm"),
+      crm: secretsByReference(crmSection, env, "crm", SECRET_KEYS),
       state: { path: "state.sqlite" },
       log: { level: "warn" },
     };
@@ -187,19 +154,16 @@ async function measure(target, opts) {
     if (!seedFirst) deals = target.seed(mod, sb, opts.edits * 3 + 100);
 
     say(`${target.name}: cosell serve at defaults (feeds on), first cycle links ${deals.length} deals`);
-    io = benchIo(env, dir);
+    const io = benchIo(env, dir);
     const started = performance.now();
-    serving = runCli(["--config", "cosell.json", "serve", "--port", String(port)], io);
-    let isReady = false;
-    const poll = async () => {
-      while (!isReady && performance.now() - started < 600_000) {
-        const r = await fetch(`${base}/readyz`).catch(() => undefined);
-        if (r?.status === 200) isReady = true;
-        else await new Promise((res) => setTimeout(res, 200));
-      }
-    };
-    await poll();
-    if (!isReady) throw new Error(`serve did not get ready: ${io.err().slice(-2000)}`);
+    serving = await startServe({
+      runCli,
+      io,
+      argv: ["--config", "cosell.json", "serve", "--port", String(port)],
+      base,
+      timeoutMs: 600_000,
+      intervalMs: 200,
+    });
     const firstCycleMs = performance.now() - started;
     const readyz = /** @type {{ checks: unknown[] }} */ (await (await fetch(`${base}/readyz`)).json());
 
@@ -242,8 +206,7 @@ async function measure(target, opts) {
       else toCrmTimedOut++;
     }
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    io.signal("SIGTERM");
-    await serving;
+    await serving.stop();
     serving = undefined;
 
     // An idle cycle's calls (what the poll costs when nothing changed), from two `cosell sync` runs.
@@ -301,10 +264,7 @@ async function measure(target, opts) {
     );
     return { status: "measured", feedLatency, feeds };
   } finally {
-    if (serving && io) {
-      io.signal("SIGTERM");
-      await serving.catch(() => undefined);
-    }
+    await serving?.stop().catch(() => undefined);
     await sb.stop();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,6 +8,12 @@ import { columnsFor, dynamicsSandboxConfig } from "@cosell/dynamics";
 import { type Sandbox, startSandbox } from "@cosell/sandbox";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { captureIo } from "../../packages/cli/test/helpers/io.js";
+import {
+  freePort,
+  partnerCenterSection,
+  secretsByReference,
+  waitUntilReady,
+} from "../../packages/cli/test/helpers/serve-rig.mjs";
 
 /**
  * `cosell serve` (the built binary, in its own process) is SIGKILLed in the middle of a burst of 500
@@ -20,30 +25,6 @@ import { captureIo } from "../../packages/cli/test/helpers/io.js";
 const bin = fileURLToPath(new URL("../../packages/cli/dist/bin.js", import.meta.url));
 const DEALS = 50;
 const EVENTS = 500;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function byReference(section: unknown, env: Record<string, string>, prefix: string): unknown {
-  if (!section || typeof section !== "object" || Array.isArray(section)) return section;
-  return Object.fromEntries(
-    Object.entries(section).map(([k, v]) => {
-      if (!SECRET_KEYS.includes(k) || typeof v !== "string")
-        return [k, byReference(v, env, `${prefix}_${k}`)];
-      const name = `${prefix}_${k}`.toUpperCase();
-      env[name] = v;
-      return [k, `env:${name}`];
-    }),
-  );
-}
 
 describe("chaos: SIGKILL of cosell serve during a burst of events", () => {
   let sandbox: Sandbox<"partnerCenter" | "dataverse" | "graph">;
@@ -59,7 +40,6 @@ describe("chaos: SIGKILL of cosell serve during a burst of events", () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const env: Record<string, string> = {};
-    const pc = sandbox.credentials.partnerCenter;
     const c = columnsFor("cosell");
     const ids = sandbox.dataverse.seedOpportunities(DEALS, {
       seed: 11,
@@ -70,27 +50,13 @@ describe("chaos: SIGKILL of cosell serve during a burst of events", () => {
       }),
     });
     const config = {
-      partnerCenter: byReference(
-        {
-          tenantId: pc.tenantId,
-          clientId: pc.clientId,
-          auth: { kind: "user", tokenCache: pc.tokenCachePath },
-          authorityHost: pc.authorityHost,
-          tokenEndpoint: pc.tokenEndpoint,
-          scope: pc.scope,
-          apiBaseUrl: pc.apiBaseUrl,
-          webhookUrl: `${base}/webhooks/partner-center`,
-          webhookRegistrationUrl: pc.webhookRegistrationUrl,
-          webhookScope: pc.webhookScope,
-          webhookReceiver: {
-            certificateUrlPrefixes: [sandbox.partnerCenter.webhooks.certificateUrlPrefix],
-            trustedRootCertificates: await sandbox.partnerCenter.webhooks.trustedRootPem(),
-          },
-        },
+      partnerCenter: secretsByReference(
+        await partnerCenterSection(sandbox, { webhookUrl: `${base}/webhooks/partner-center` }),
         env,
         "pc",
+        SECRET_KEYS,
       ),
-      crm: byReference(
+      crm: secretsByReference(
         {
           ...dynamicsSandboxConfig(sandbox.credentials.dataverse, { graphUrl: sandbox.urls.graph }),
           webhookUrl: `${base}/webhooks/dataverse`,
@@ -98,6 +64,7 @@ describe("chaos: SIGKILL of cosell serve during a burst of events", () => {
         },
         env,
         "crm",
+        SECRET_KEYS,
       ),
       state: { path: "state.sqlite" },
       serve: { port, coalesceMs: 50 },
@@ -128,13 +95,7 @@ describe("chaos: SIGKILL of cosell serve during a burst of events", () => {
       return p;
     };
     const ready = () =>
-      vi.waitFor(
-        async () => {
-          const r = await fetch(`${base}/readyz`).catch(() => undefined);
-          expect(r?.status, logs.slice(-2000)).toBe(200);
-        },
-        { timeout: 60_000, interval: 100 },
-      );
+      waitUntilReady(base, { timeoutMs: 60_000, intervalMs: 100, why: () => logs.slice(-2000) });
     child = start();
     await ready();
 

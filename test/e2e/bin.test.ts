@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startSandbox } from "@cosell/sandbox";
 import { describe, expect, it } from "vitest";
+import { signedInPartnerCenter } from "../../packages/cli/test/helpers/workspace.js";
 
 // The built `cosell` executable as a user runs it (CI builds before testing; `pnpm demo` builds too).
 const bin = fileURLToPath(new URL("../../packages/cli/dist/bin.js", import.meta.url));
@@ -85,22 +86,12 @@ describe.runIf(built)("the built cosell executable", () => {
     const sandbox = await startSandbox({ systems: ["partnerCenter"] });
     const dir = mkdtempSync(join(tmpdir(), "cosell-grace-"));
     try {
-      const c = sandbox.credentials.partnerCenter;
-      copyFileSync(c.tokenCachePath, join(dir, "token-cache.json"));
-      chmodSync(join(dir, "token-cache.json"), 0o600);
+      const partnerCenter = signedInPartnerCenter(dir, sandbox.credentials.partnerCenter);
       const config = join(dir, "cosell.json");
       writeFileSync(
         config,
         JSON.stringify({
-          partnerCenter: {
-            tenantId: c.tenantId,
-            clientId: c.clientId,
-            auth: { kind: "user", tokenCache: "token-cache.json" },
-            authorityHost: c.authorityHost,
-            tokenEndpoint: c.tokenEndpoint,
-            scope: c.scope,
-            apiBaseUrl: `${hangUrl}/v1.0`,
-          },
+          partnerCenter: { ...partnerCenter, apiBaseUrl: `${hangUrl}/v1.0` },
           crm: {
             kind: "salesforce",
             auth: {

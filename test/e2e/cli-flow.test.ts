@@ -14,6 +14,7 @@ import {
 import { startSandbox } from "@cosell/sandbox";
 import { describe, expect, it } from "vitest";
 import { captureIo } from "../../packages/cli/test/helpers/io.js";
+import { partnerCenterSection, secretsByReference } from "../../packages/cli/test/helpers/serve-rig.mjs";
 
 /**
  * The admin's path through the CLI, for each CRM whose adapter is in this build, against the
@@ -22,22 +23,6 @@ import { captureIo } from "../../packages/cli/test/helpers/io.js";
  * secrets are `env:` references.
  */
 const available = CRM_KINDS.filter((k) => CRM_MODULES[k].available);
-
-/** Replaces every secret value in `section` by an `env:` reference, filling `env`. */
-function byReference(section: unknown, env: Record<string, string>, prefix: string): unknown {
-  if (Array.isArray(section)) return section.map((v, i) => byReference(v, env, `${prefix}_${i}`));
-  if (!section || typeof section !== "object") return section;
-  return Object.fromEntries(
-    Object.entries(section).map(([k, v]) => {
-      if (SECRET_KEYS.includes(k) && typeof v === "string") {
-        const name = `${prefix}_${k}`.toUpperCase();
-        env[name] = v;
-        return [k, `env:${name}`];
-      }
-      return [k, byReference(v, env, `${prefix}_${k}`)];
-    }),
-  );
-}
 
 describe.each(available.map((k) => [k] as [CrmKind]))("cosell CLI end to end on the sandbox: %s", (kind) => {
   it("init → setup → doctor → backfill → plan (2) → sync → plan (0) → status; no secret printed", async () => {
@@ -58,24 +43,12 @@ describe.each(available.map((k) => [k] as [CrmKind]))("cosell CLI end to end on 
       expect(readFileSync(join(dir, "cosell.yaml"), "utf8")).toContain(`kind: ${kind}`);
       const config: Record<string, unknown> = { state: { path: "state.sqlite" } };
       const pc = sandbox.credentials.partnerCenter;
-      config.partnerCenter = byReference(
-        {
-          tenantId: pc.tenantId,
-          clientId: pc.clientId,
-          auth: { kind: "user", tokenCache: pc.tokenCachePath },
-          authorityHost: pc.authorityHost,
-          tokenEndpoint: pc.tokenEndpoint,
-          scope: pc.scope,
-          apiBaseUrl: pc.apiBaseUrl,
-        },
-        env,
-        "pc",
-      );
+      config.partnerCenter = secretsByReference(await partnerCenterSection(sandbox), env, "pc", SECRET_KEYS);
       const crmSection = CRM_MODULES[kind].sandboxConfig!(
         demo.credentials(sandbox),
         demo.sandboxOptions?.(sandbox),
       );
-      config.crm = byReference(crmSection, env, "crm");
+      config.crm = secretsByReference(crmSection, env, "crm", SECRET_KEYS);
       writeFileSync(join(dir, "cosell.json"), JSON.stringify(config, null, 2));
       expect(readFileSync(join(dir, "cosell.json"), "utf8")).not.toContain(pc.clientSecret);
 

@@ -1,45 +1,29 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AnySandbox, CRM_MODULES, DEMO_CRMS, pickReadyToShare, runCli, SECRET_KEYS } from "@cosell/cli";
 import { type Sandbox, startSandbox } from "@cosell/sandbox";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type CapturedIo, captureIo } from "../../packages/cli/test/helpers/io.js";
+import {
+  freePort,
+  partnerCenterSection,
+  type Serving,
+  secretsByReference,
+  startServe,
+} from "../../packages/cli/test/helpers/serve-rig.mjs";
 
 /**
  * `cosell serve` with both feeds on, against the sandbox's real servers: Partner Center signs and
  * delivers its webhook events, Dataverse calls the service endpoint `cosell setup` registered. Every
  * change below arrives through an event: the reconciliation poll is set to an hour and runs once.
  */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function byReference(section: Record<string, unknown>, env: Record<string, string>, prefix: string) {
-  return Object.fromEntries(
-    Object.entries(section).map(([k, v]) => {
-      if (!SECRET_KEYS.includes(k) || typeof v !== "string") return [k, v];
-      const name = `${prefix}_${k}`.toUpperCase();
-      env[name] = v;
-      return [k, `env:${name}`];
-    }),
-  );
-}
-
 const wait = { timeout: 15_000, interval: 50 };
 
 describe("cosell serve with Partner Center and Dataverse webhooks", () => {
   let sandbox: Sandbox<"partnerCenter" | "dataverse" | "graph">;
   let io: CapturedIo;
-  let running: Promise<number>;
+  let serving: Serving | undefined;
   let base: string;
   const env: Record<string, string> = {};
   let dir: string;
@@ -49,7 +33,6 @@ describe("cosell serve with Partner Center and Dataverse webhooks", () => {
     dir = mkdtempSync(join(tmpdir(), "cosell-serve-dv-"));
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const pc = sandbox.credentials.partnerCenter;
     const demo = DEMO_CRMS.dynamics;
     const any = sandbox as unknown as AnySandbox;
     const crm = CRM_MODULES.dynamics.sandboxConfig!(
@@ -57,27 +40,13 @@ describe("cosell serve with Partner Center and Dataverse webhooks", () => {
       demo.sandboxOptions?.(any),
     ) as Record<string, unknown>;
     const config = {
-      partnerCenter: byReference(
-        {
-          tenantId: pc.tenantId,
-          clientId: pc.clientId,
-          auth: { kind: "user", tokenCache: pc.tokenCachePath },
-          authorityHost: pc.authorityHost,
-          tokenEndpoint: pc.tokenEndpoint,
-          scope: pc.scope,
-          apiBaseUrl: pc.apiBaseUrl,
-          webhookUrl: `${base}/webhooks/partner-center`,
-          webhookRegistrationUrl: pc.webhookRegistrationUrl,
-          webhookScope: pc.webhookScope,
-          webhookReceiver: {
-            certificateUrlPrefixes: [sandbox.partnerCenter.webhooks.certificateUrlPrefix],
-            trustedRootCertificates: await sandbox.partnerCenter.webhooks.trustedRootPem(),
-          },
-        },
+      partnerCenter: secretsByReference(
+        await partnerCenterSection(sandbox, { webhookUrl: `${base}/webhooks/partner-center` }),
         env,
         "pc",
+        SECRET_KEYS,
       ),
-      crm: byReference(
+      crm: secretsByReference(
         {
           ...crm,
           webhookUrl: `${base}/webhooks/dataverse`,
@@ -85,6 +54,7 @@ describe("cosell serve with Partner Center and Dataverse webhooks", () => {
         },
         env,
         "crm",
+        SECRET_KEYS,
       ),
       state: { path: "state.sqlite" },
       serve: { port, coalesceMs: 50 },
@@ -95,16 +65,17 @@ describe("cosell serve with Partner Center and Dataverse webhooks", () => {
     sandbox.dataverse.activateKeys();
 
     io = captureIo({ env, cwd: dir });
-    running = runCli(["--config", "cosell.json", "serve", "--reconcile-interval", "3600"], io);
-    await vi.waitFor(async () => {
-      const r = await fetch(`${base}/readyz`).catch(() => undefined);
-      expect(r?.status, io.err()).toBe(200);
-    }, wait);
+    serving = await startServe({
+      runCli,
+      io,
+      argv: ["--config", "cosell.json", "serve", "--reconcile-interval", "3600"],
+      base,
+      timeoutMs: wait.timeout,
+    });
   });
 
   afterAll(async () => {
-    io?.signal("SIGTERM");
-    await running;
+    await serving?.stop();
     await sandbox?.dataverse.webhooks.idle();
     await sandbox?.stop();
   });

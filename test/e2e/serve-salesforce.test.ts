@@ -1,11 +1,17 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CRM_MODULES, pickReadyToShare, runCli, SECRET_KEYS } from "@cosell/cli";
 import { type Sandbox, startSandbox } from "@cosell/sandbox";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type CapturedIo, captureIo } from "../../packages/cli/test/helpers/io.js";
+import {
+  freePort,
+  partnerCenterSection,
+  type Serving,
+  secretsByReference,
+  startServe as startServeUntilReady,
+} from "../../packages/cli/test/helpers/serve-rig.mjs";
 
 /**
  * `cosell serve` with Salesforce Change Data Capture against the sandbox's real servers: the org
@@ -14,36 +20,6 @@ import { type CapturedIo, captureIo } from "../../packages/cli/test/helpers/io.j
  * through the subscription; the metrics say how many events arrived, were skipped, or asked for a
  * reconciliation.
  */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function byReference(
-  section: Record<string, unknown>,
-  env: Record<string, string>,
-  prefix: string,
-): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(section).map(([k, v]): [string, unknown] => {
-      if (SECRET_KEYS.includes(k) && typeof v === "string") {
-        const name = `${prefix}_${k}`.toUpperCase();
-        env[name] = v;
-        return [k, `env:${name}`];
-      }
-      if (v && typeof v === "object" && !Array.isArray(v))
-        return [k, byReference(v as Record<string, unknown>, env, `${prefix}_${k}`)];
-      return [k, v];
-    }),
-  );
-}
-
 const wait = { timeout: 20_000, interval: 50 };
 
 /** One counter of the Prometheus text (0 when the series is not there yet). */
@@ -56,7 +32,7 @@ function counter(metrics: string, series: string): number {
 describe("cosell serve with Salesforce Change Data Capture", () => {
   let sandbox: Sandbox<"partnerCenter" | "salesforce">;
   let io: CapturedIo;
-  let running: Promise<number> | undefined;
+  let serving: Serving | undefined;
   let base: string;
   const env: Record<string, string> = {};
   let dir: string;
@@ -68,17 +44,18 @@ describe("cosell serve with Salesforce Change Data Capture", () => {
 
   async function startServe(): Promise<void> {
     io = captureIo({ env, cwd: dir });
-    running = runCli(["--config", "cosell.json", "serve", "--reconcile-interval", "3600"], io);
-    await vi.waitFor(async () => {
-      const r = await fetch(`${base}/readyz`).catch(() => undefined);
-      expect(r?.status, io.err()).toBe(200);
-    }, wait);
+    serving = await startServeUntilReady({
+      runCli,
+      io,
+      argv: ["--config", "cosell.json", "serve", "--reconcile-interval", "3600"],
+      base,
+      timeoutMs: wait.timeout,
+    });
   }
 
   async function stopServe(): Promise<void> {
-    io.signal("SIGTERM");
-    expect(await running).toBe(0);
-    running = undefined;
+    expect(await serving?.stop()).toBe(0);
+    serving = undefined;
   }
 
   beforeAll(async () => {
@@ -86,7 +63,6 @@ describe("cosell serve with Salesforce Change Data Capture", () => {
     dir = mkdtempSync(join(tmpdir(), "cosell-serve-sf-"));
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const pc = sandbox.credentials.partnerCenter;
     // Client credentials: no JWT assertion whose expiry the sandbox checks against its own clock,
     // which the last test moves by three days.
     const crm = CRM_MODULES.salesforce.sandboxConfig!(sandbox.credentials.salesforce, {
@@ -94,20 +70,8 @@ describe("cosell serve with Salesforce Change Data Capture", () => {
       teamIncludesOwner: true,
     }) as Record<string, unknown>;
     const config = {
-      partnerCenter: byReference(
-        {
-          tenantId: pc.tenantId,
-          clientId: pc.clientId,
-          auth: { kind: "user", tokenCache: pc.tokenCachePath },
-          authorityHost: pc.authorityHost,
-          tokenEndpoint: pc.tokenEndpoint,
-          scope: pc.scope,
-          apiBaseUrl: pc.apiBaseUrl,
-        },
-        env,
-        "pc",
-      ),
-      crm: byReference(crm, env, "crm"),
+      partnerCenter: secretsByReference(await partnerCenterSection(sandbox), env, "pc", SECRET_KEYS),
+      crm: secretsByReference(crm, env, "crm", SECRET_KEYS),
       state: { path: "state.sqlite" },
       serve: { port, coalesceMs: 50 },
     };
@@ -142,10 +106,7 @@ describe("cosell serve with Salesforce Change Data Capture", () => {
   });
 
   afterAll(async () => {
-    if (running) {
-      io.signal("SIGTERM");
-      await running;
-    }
+    await serving?.stop();
     await sandbox?.stop();
   });
 

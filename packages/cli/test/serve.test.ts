@@ -1,23 +1,12 @@
-import { createServer } from "node:net";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { runCli } from "../src/program.js";
 import { useFakeDynamics } from "./helpers/fake-crm.js";
 import { type CapturedIo, captureIo } from "./helpers/io.js";
+import { freePort, startServe } from "./helpers/serve-rig.mjs";
 import { type Workspace, workspace } from "./helpers/workspace.js";
 
 type Ready = { ready: boolean; checks: { name: string; ok: boolean; reason?: string }[] };
 type ErrorBody = { error: { code: string; message: string } };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe("cosell serve", () => {
   let ws: Workspace;
@@ -47,15 +36,15 @@ describe("cosell serve", () => {
       c.serve = { port, coalesceMs: 20 };
     });
     io = captureIo({ env: ws.env, cwd: ws.dir });
-    running = runCli(["serve", "--reconcile-interval", "3600", ...(options.args ?? [])], io);
-    await vi.waitFor(() => expect(io.out()).toContain("listening"), { timeout: 10_000 });
-    await vi.waitFor(
-      async () => {
-        const r = await fetch(`${base}/readyz`);
-        expect(r.status, await r.text()).toBe(200);
-      },
-      { timeout: 10_000 },
-    );
+    const serving = await startServe({
+      runCli,
+      io,
+      argv: ["serve", "--reconcile-interval", "3600", ...(options.args ?? [])],
+      base,
+      timeoutMs: 10_000,
+    });
+    running = serving.exited;
+    expect(io.out()).toContain("listening");
   }
 
   beforeEach(async () => {
@@ -86,6 +75,20 @@ describe("cosell serve", () => {
     expect(metrics).toContain("cosell_events_dropped_total");
     expect(metrics).toContain("cosell_records_synced_total");
     expect(metrics).toContain("cosell_records_failed_total");
+  });
+
+  it("a receiver that is not configured answers 404 naming the setting that turns it on", async () => {
+    await serve();
+    for (const [path, setting] of [
+      ["partner-center", "partnerCenter.webhookUrl"],
+      ["dataverse", "crm.webhookUrl"],
+    ] as const) {
+      const r = await fetch(`${base}/webhooks/${path}`, { method: "POST", body: "{}" });
+      expect(r.status).toBe(404);
+      const body = (await r.json()) as ErrorBody;
+      expect(body.error.code).toBe("WEBHOOK_NOT_CONFIGURED");
+      expect(body.error.message).toContain(setting);
+    }
   });
 
   it("a Partner Center event syncs its referral into the CRM without waiting for the poll", async () => {

@@ -1,12 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { sampleDeal } from "@cosell/core/testing";
 import pg from "pg";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { databaseUrl as deploymentUrl } from "../src/postgres/database.js";
 import { runCli } from "../src/program.js";
-import { useFakeDynamics } from "./helpers/fake-crm.js";
+import { useCliWorkspace } from "./helpers/cli-workspace.js";
 import { captureIo } from "./helpers/io.js";
-import { type Workspace, workspace } from "./helpers/workspace.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -38,14 +37,8 @@ function urlOf(db: string): string {
 }
 
 describe("cosell tenants, migrate, worker and status --tenant on PostgreSQL", () => {
-  let ws: Workspace;
-  let fake: ReturnType<typeof useFakeDynamics>;
-  const env = () => ({ ...ws.env, COSELL_DATABASE_URL: urlOf(dbName) });
-  const cli = async (...argv: string[]) => {
-    const io = captureIo({ env: env(), cwd: ws.dir });
-    const code = await runCli(argv, io);
-    return { code, out: io.out(), err: io.err(), json: () => JSON.parse(io.out()) };
-  };
+  const databaseEnv = () => ({ COSELL_DATABASE_URL: urlOf(dbName) });
+  const ctx = useCliWorkspace({ env: databaseEnv });
 
   beforeAll(async () => {
     await admin(`CREATE DATABASE ${dbName}`);
@@ -53,22 +46,14 @@ describe("cosell tenants, migrate, worker and status --tenant on PostgreSQL", ()
   afterAll(async () => {
     await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   });
-  beforeEach(async () => {
-    ws = await workspace();
-    fake = useFakeDynamics();
-  });
-  afterEach(async () => {
-    fake.restore();
-    await ws.sandbox.stop();
-  });
 
   it("adds a tenant, migrates, a worker syncs it, status shows it, remove keeps its state", async () => {
-    const added = await cli(
+    const added = await ctx.cli(
       "tenants",
       "add",
       "acme",
       "--tenant-config",
-      ws.file,
+      ctx.ws.file,
       "--crm-calls-per-day",
       "5000",
       "--json",
@@ -79,39 +64,41 @@ describe("cosell tenants, migrate, worker and status --tenant on PostgreSQL", ()
       schema: "tenant_acme",
       budgets: { crmCallsPerDay: 5000 },
     });
-    expect((await cli("tenants", "add", "acme", "--tenant-config", ws.file)).err).toContain("TENANT_EXISTS");
+    expect((await ctx.cli("tenants", "add", "acme", "--tenant-config", ctx.ws.file)).err).toContain(
+      "TENANT_EXISTS",
+    );
 
-    const migrated = await cli("migrate", "--json");
+    const migrated = await ctx.cli("migrate", "--json");
     expect(migrated.code, migrated.err).toBe(0);
     expect(migrated.json().tenants).toEqual([{ name: "acme", schema: "tenant_acme", applied: [] }]);
 
-    fake.crm.createOpportunity(sampleDeal({ name: "Contoso rollout" }), { optedIn: true });
-    ws.sandbox.partnerCenter.sendInboundReferral();
+    ctx.fake.crm.createOpportunity(sampleDeal({ name: "Contoso rollout" }), { optedIn: true });
+    ctx.ws.sandbox.partnerCenter.sendInboundReferral();
 
-    const io = captureIo({ env: env(), cwd: ws.dir });
+    const io = captureIo({ env: { ...ctx.ws.env, ...databaseEnv() }, cwd: ctx.ws.dir });
     const running = runCli(["worker", "--interval", "3600"], io);
     let status: { json: () => { cycles: unknown[]; links: { total: number } } } | undefined;
     for (let i = 0; i < 60; i++) {
       await new Promise((r) => setTimeout(r, 500));
-      status = await cli("status", "--tenant", "acme", "--json");
+      status = await ctx.cli("status", "--tenant", "acme", "--json");
       if (status.json().cycles.length > 0) break;
     }
     io.signal("SIGTERM");
     expect(await running, io.err()).toBe(0);
     expect(status?.json()).toMatchObject({ links: { total: 2 } });
     // Nothing of the tenant's state went to a SQLite file.
-    expect((await cli("status", "--json")).json().links.total).toBe(0);
+    expect((await ctx.cli("status", "--json")).json().links.total).toBe(0);
 
     expect(
-      (await cli("tenants", "list", "--json")).json().tenants.map((t: { name: string }) => t.name),
+      (await ctx.cli("tenants", "list", "--json")).json().tenants.map((t: { name: string }) => t.name),
     ).toEqual(["acme"]);
-    expect((await cli("tenants", "remove", "acme")).code).toBe(0);
-    expect((await cli("status", "--tenant", "acme")).err).toContain("TENANT_UNKNOWN");
-    expect((await cli("tenants", "remove", "acme")).err).toContain("TENANT_UNKNOWN");
+    expect((await ctx.cli("tenants", "remove", "acme")).code).toBe(0);
+    expect((await ctx.cli("status", "--tenant", "acme")).err).toContain("TENANT_UNKNOWN");
+    expect((await ctx.cli("tenants", "remove", "acme")).err).toContain("TENANT_UNKNOWN");
   }, 120_000);
 
   it("says what to set when COSELL_DATABASE_URL is missing, and refuses a remote server without TLS", async () => {
-    const io = captureIo({ env: ws.env, cwd: ws.dir });
+    const io = captureIo({ env: ctx.ws.env, cwd: ctx.ws.dir });
     expect(await runCli(["tenants", "list"], io)).toBe(1);
     expect(io.err()).toContain("DATABASE_URL_MISSING");
     expect(() =>

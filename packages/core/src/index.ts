@@ -36,6 +36,7 @@ export * from "./sync/state-lock.js";
 export * from "./sync/store.js";
 export * from "./sync/store-common.js";
 export * from "./sync/store-memory.js";
+export * from "./sync/store-rows.js";
 export * from "./sync/store-sqlite.js";
 export * from "./sync/targeted.js";
 export * from "./sync/types.js";

@@ -1,16 +1,29 @@
 import {
   ASYNC_TRANSACTION_MESSAGE,
   type AuditEntry,
-  type CoSellDeal,
+  type AuditRow,
+  auditValues,
   type CycleSummary,
   clampLimit,
+  cycleValues,
   duplicateLinkError,
   type LedgerEntry,
+  type LedgerRow,
   type Link,
+  type LinkRow,
+  linkValues,
   type OutboxItem,
+  type OutboxRow,
+  outboxValues,
   type ParkedConflict,
+  type ParkedRow,
+  parkedValues,
   type RecordError,
-  type Referral,
+  rowToAudit,
+  rowToLedger,
+  rowToLink,
+  rowToOutbox,
+  rowToParked,
   type Side,
   type StateStore,
   type SyncField,
@@ -105,22 +118,22 @@ export class PostgresStateStore implements StateStore {
   }
 
   getLink(linkId: string): Link | undefined {
-    return toLink(this.one<LinkRow>("SELECT * FROM links WHERE link_id = $1", [linkId]));
+    return rowToLink(this.one<LinkRow>("SELECT * FROM links WHERE link_id = $1", [linkId]));
   }
 
   getLinkByCrmId(crmId: string): Link | undefined {
-    return toLink(this.one<LinkRow>("SELECT * FROM links WHERE crm_id = $1", [crmId]));
+    return rowToLink(this.one<LinkRow>("SELECT * FROM links WHERE crm_id = $1", [crmId]));
   }
 
   getLinkByReferralId(referralId: string): Link | undefined {
-    return toLink(this.one<LinkRow>("SELECT * FROM links WHERE referral_id = $1", [referralId]));
+    return rowToLink(this.one<LinkRow>("SELECT * FROM links WHERE referral_id = $1", [referralId]));
   }
 
   listLinks(filter: { state?: Link["state"] } = {}): Link[] {
     const rows = filter.state
       ? this.all<LinkRow>("SELECT * FROM links WHERE state = $1 ORDER BY seq", [filter.state])
       : this.all<LinkRow>("SELECT * FROM links ORDER BY seq");
-    return rows.map((r) => toLink(r)!);
+    return rows.map((r) => rowToLink(r)!);
   }
 
   /** Inserts or replaces by `linkId`; throws `STATE_LINK_DUPLICATE` if another link has its CRM or referral id. */
@@ -135,21 +148,7 @@ export class PostgresStateStore implements StateStore {
           crm_opted_in = excluded.crm_opted_in, crm_modified_at = excluded.crm_modified_at,
           status_hash = excluded.status_hash, baseline = excluded.baseline, crm = excluded.crm,
           referral = excluded.referral, created_at = excluded.created_at, updated_at = excluded.updated_at`,
-        [
-          link.linkId,
-          link.crmId ?? null,
-          link.referralId ?? null,
-          link.direction,
-          link.state,
-          link.crmOptedIn ?? null,
-          link.crmModifiedAt ?? null,
-          link.statusHash ?? null,
-          json(link.baseline),
-          json(link.crm),
-          json(link.referral),
-          link.createdAt,
-          link.updatedAt,
-        ],
+        linkValues(link),
       );
     } catch (err) {
       if (err instanceof PostgresError && err.sqlState === "23505") {
@@ -210,13 +209,7 @@ export class PostgresStateStore implements StateStore {
     return this.all<LedgerRow>(
       "SELECT * FROM ledger WHERE side = $1 AND record_id = $2 AND field = $3 ORDER BY seq",
       [side, recordId, field],
-    ).map((r) => ({
-      side: r.side,
-      recordId: r.record_id,
-      field: r.field,
-      valueHash: r.value_hash,
-      writtenAt: r.written_at,
-    }));
+    ).map(rowToLedger);
   }
 
   listLedgerOfRecord(side: Side, recordId: string): LedgerEntry[] {
@@ -259,15 +252,7 @@ export class PostgresStateStore implements StateStore {
        ON CONFLICT (id) DO UPDATE SET link_id = excluded.link_id, side = excluded.side,
          fields = excluded.fields, action = excluded.action, reason = excluded.reason,
          created_at = excluded.created_at`,
-      [
-        item.id,
-        item.linkId,
-        item.side,
-        JSON.stringify(item.fields),
-        item.action ?? null,
-        item.reason,
-        item.createdAt,
-      ],
+      outboxValues(item),
     );
   }
 
@@ -276,15 +261,7 @@ export class PostgresStateStore implements StateStore {
       linkId === undefined
         ? this.all<OutboxRow>("SELECT * FROM outbox ORDER BY seq")
         : this.all<OutboxRow>("SELECT * FROM outbox WHERE link_id = $1 ORDER BY seq", [linkId]);
-    return rows.map((r) => ({
-      id: r.id,
-      linkId: r.link_id,
-      side: r.side,
-      fields: JSON.parse(r.fields) as SyncField[],
-      ...(r.action === null ? {} : { action: r.action as OutboxItem["action"] }),
-      reason: r.reason,
-      createdAt: r.created_at,
-    }));
+    return rows.map(rowToOutbox);
   }
 
   removeOutbox(id: string): void {
@@ -297,23 +274,17 @@ export class PostgresStateStore implements StateStore {
       `INSERT INTO parked (link_id, fields, crm, partner_center, detected_at) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (link_id) DO UPDATE SET fields = excluded.fields, crm = excluded.crm,
          partner_center = excluded.partner_center, detected_at = excluded.detected_at`,
-      [
-        conflict.linkId,
-        JSON.stringify(conflict.fields),
-        JSON.stringify(conflict.crm),
-        JSON.stringify(conflict.partnerCenter),
-        conflict.detectedAt,
-      ],
+      parkedValues(conflict),
     );
   }
 
   getParked(linkId: string): ParkedConflict | undefined {
     const r = this.one<ParkedRow>("SELECT * FROM parked WHERE link_id = $1", [linkId]);
-    return r && toParked(r);
+    return r && rowToParked(r);
   }
 
   listParked(): ParkedConflict[] {
-    return this.all<ParkedRow>("SELECT * FROM parked ORDER BY seq").map(toParked);
+    return this.all<ParkedRow>("SELECT * FROM parked ORDER BY seq").map(rowToParked);
   }
 
   unpark(linkId: string): void {
@@ -340,28 +311,14 @@ export class PostgresStateStore implements StateStore {
   appendAudit(entry: AuditEntry): void {
     this.write(
       "INSERT INTO audit (at, link_id, crm_id, referral_id, kind, message) VALUES ($1, $2, $3, $4, $5, $6)",
-      [
-        entry.at,
-        entry.linkId ?? null,
-        entry.crmId ?? null,
-        entry.referralId ?? null,
-        entry.kind,
-        entry.message,
-      ],
+      auditValues(entry),
     );
   }
 
   /** The `limit` most recent entries, newest first. */
   listAudit(limit: number): AuditEntry[] {
     return this.all<AuditRow>("SELECT * FROM audit ORDER BY seq DESC LIMIT $1", [clampLimit(limit)]).map(
-      (r) => ({
-        at: r.at,
-        ...(r.link_id === null ? {} : { linkId: r.link_id }),
-        ...(r.crm_id === null ? {} : { crmId: r.crm_id }),
-        ...(r.referral_id === null ? {} : { referralId: r.referral_id }),
-        kind: r.kind,
-        message: r.message,
-      }),
+      rowToAudit,
     );
   }
 
@@ -372,14 +329,7 @@ export class PostgresStateStore implements StateStore {
        ON CONFLICT (cycle_id) DO UPDATE SET started_at = excluded.started_at,
          finished_at = excluded.finished_at, mode = excluded.mode, dry_run = excluded.dry_run,
          summary = excluded.summary`,
-      [
-        summary.cycleId,
-        summary.startedAt,
-        summary.finishedAt,
-        summary.mode,
-        summary.dryRun,
-        JSON.stringify(summary),
-      ],
+      cycleValues(summary),
     );
   }
 
@@ -449,91 +399,6 @@ export class PostgresStateStore implements StateStore {
   private write(sql: string, params: unknown[]): number {
     return this.db.query(sql, params).rowCount;
   }
-}
-
-interface LinkRow {
-  link_id: string;
-  crm_id: string | null;
-  referral_id: string | null;
-  direction: Link["direction"];
-  state: Link["state"];
-  crm_opted_in: boolean | null;
-  crm_modified_at: string | null;
-  status_hash: string | null;
-  baseline: string | null;
-  crm: string | null;
-  referral: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-interface LedgerRow {
-  side: Side;
-  record_id: string;
-  field: SyncField;
-  value_hash: string;
-  written_at: string;
-}
-
-interface OutboxRow {
-  id: string;
-  link_id: string;
-  side: Side;
-  fields: string;
-  action: string | null;
-  reason: string;
-  created_at: string;
-}
-
-interface ParkedRow {
-  link_id: string;
-  fields: string;
-  crm: string;
-  partner_center: string;
-  detected_at: string;
-}
-
-interface AuditRow {
-  at: string;
-  link_id: string | null;
-  crm_id: string | null;
-  referral_id: string | null;
-  kind: string;
-  message: string;
-}
-
-/** A row back into a link; absent values stay absent (no `undefined` keys), as in the other stores. */
-function toLink(r: LinkRow | undefined): Link | undefined {
-  if (!r) return undefined;
-  return {
-    linkId: r.link_id,
-    ...(r.crm_id === null ? {} : { crmId: r.crm_id }),
-    ...(r.referral_id === null ? {} : { referralId: r.referral_id }),
-    direction: r.direction,
-    state: r.state,
-    ...(r.baseline === null ? {} : { baseline: JSON.parse(r.baseline) as CoSellDeal }),
-    ...(r.crm === null ? {} : { crm: JSON.parse(r.crm) as CoSellDeal }),
-    ...(r.crm_opted_in === null ? {} : { crmOptedIn: r.crm_opted_in }),
-    ...(r.crm_modified_at === null ? {} : { crmModifiedAt: r.crm_modified_at }),
-    ...(r.referral === null ? {} : { referral: JSON.parse(r.referral) as Referral }),
-    ...(r.status_hash === null ? {} : { statusHash: r.status_hash }),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-function toParked(r: ParkedRow): ParkedConflict {
-  return {
-    linkId: r.link_id,
-    fields: JSON.parse(r.fields) as SyncField[],
-    crm: JSON.parse(r.crm) as ParkedConflict["crm"],
-    partnerCenter: JSON.parse(r.partner_center) as ParkedConflict["partnerCenter"],
-    detectedAt: r.detected_at,
-  };
-}
-
-function json(value: unknown): string | null {
-  return value === undefined ? null : JSON.stringify(value);
 }
 
 function isThenable(value: unknown): boolean {

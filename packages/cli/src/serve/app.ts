@@ -49,6 +49,16 @@ function refuse(reply: FastifyReply, status: number, code: string, message: stri
   return reply.code(status).send({ error: { code, message } });
 }
 
+/** A receiver this deployment did not configure: 404, saying which setting turns it on. */
+function notConfigured(reply: FastifyReply, howToTurnOn: string) {
+  return refuse(reply, 404, "WEBHOOK_NOT_CONFIGURED", howToTurnOn);
+}
+
+/** The body's exact bytes (the content-type parser below keeps every body as a buffer). */
+function rawBody(req: { body: unknown }): Buffer {
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+}
+
 /**
  * The fastify app of `cosell serve`: the two webhook receivers, `/healthz`, `/readyz` and `/metrics`.
  * Webhook bodies are read raw (signatures cover the exact bytes) and capped at 1 MiB.
@@ -90,14 +100,11 @@ export function buildServeApp(o: ServeAppOptions): FastifyInstance {
 
     hooks.post("/webhooks/partner-center", async (req, reply) => {
       if (!o.partnerCenter)
-        return refuse(
+        return notConfigured(
           reply,
-          404,
-          "WEBHOOK_NOT_CONFIGURED",
           "Partner Center events are not received here: set partnerCenter.webhookUrl.",
         );
-      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const outcome = await o.partnerCenter.receive(req.headers, raw);
+      const outcome = await o.partnerCenter.receive(req.headers, rawBody(req));
       if (!outcome.event) {
         const { status, reason } = outcome;
         if (status === 200) {
@@ -122,16 +129,13 @@ export function buildServeApp(o: ServeAppOptions): FastifyInstance {
 
     hooks.post("/webhooks/dataverse", async (req, reply) => {
       if (!o.dataverse)
-        return refuse(
+        return notConfigured(
           reply,
-          404,
-          "WEBHOOK_NOT_CONFIGURED",
           "Dataverse events are not received here: set crm.webhookUrl and run `cosell setup`.",
         );
-      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       let targets: SyncTarget[];
       try {
-        targets = o.dataverse(raw, req.headers);
+        targets = o.dataverse(rawBody(req), req.headers);
       } catch (e) {
         return rejected("dataverse", reply, e);
       }

@@ -321,6 +321,33 @@ function adviceFor(
 }
 
 /**
+ * The msal failures that mean the same for the app's own token and for a user's sign-in: settings
+ * msal cannot use (`ConfigError` `AUTH_CONFIG_INVALID`, naming the settings in `check`) and a token
+ * endpoint it cannot reach (retryable `TransientError` `AUTH_ENDPOINT_UNREACHABLE`). `undefined` for
+ * any other error. `details` go into the error with msal's error code.
+ */
+export function msalSetupError(
+  e: unknown,
+  clientId: string,
+  details: Record<string, unknown>,
+  check: string,
+): ConfigError | TransientError | undefined {
+  if (e instanceof ClientConfigurationError)
+    return new ConfigError(
+      "AUTH_CONFIG_INVALID",
+      `The Entra ID settings of app ${clientId} are not usable: ${e.errorMessage || e.errorCode}. Check ${check}.`,
+      { ...details, msalError: e.errorCode },
+    );
+  if (e instanceof MsalAuthError && /network|timeout/i.test(e.errorCode))
+    return new TransientError(
+      "AUTH_ENDPOINT_UNREACHABLE",
+      `Entra ID's token endpoint could not be reached (${e.errorCode}). Check the network and the authorityHost/tokenEndpoint settings; cosell retries later.`,
+      { retryable: true, details: { ...details, msalError: e.errorCode } },
+    );
+  return undefined;
+}
+
+/**
  * Maps what msal throws into core errors. Only msal's own fields are used (error code, AADSTS number,
  * HTTP status, correlation id): never the request, so the secret cannot leak into a message.
  */
@@ -353,18 +380,13 @@ export function authErrorFrom(e: unknown, o: ResolvedTokenProviderOptions): Erro
     const { code, message } = adviceFor(aadsts, e.errorCode, o);
     return new AuthError(code, message, { status, retryable: false, details });
   }
-  if (e instanceof ClientConfigurationError)
-    return new ConfigError(
-      "AUTH_CONFIG_INVALID",
-      `The Entra ID settings of app ${o.clientId} are not usable: ${e.errorMessage || e.errorCode}. Check tenantId, authorityHost, tokenEndpoint and the credential.`,
-      { ...base, msalError: e.errorCode },
-    );
-  if (e instanceof MsalAuthError && /network|timeout/i.test(e.errorCode))
-    return new TransientError(
-      "AUTH_ENDPOINT_UNREACHABLE",
-      `Entra ID's token endpoint could not be reached (${e.errorCode}). Check the network and the authorityHost/tokenEndpoint settings; cosell retries later.`,
-      { retryable: true, details: { ...base, msalError: e.errorCode } },
-    );
+  const setup = msalSetupError(
+    e,
+    o.clientId,
+    base,
+    "tenantId, authorityHost, tokenEndpoint and the credential",
+  );
+  if (setup) return setup;
   if (e instanceof MsalAuthError)
     return new AuthError(
       "AUTH_FAILED",

@@ -2,7 +2,6 @@ import {
   type AccountInfo,
   type AuthenticationResult,
   ClientAuthError,
-  ClientConfigurationError,
   type Configuration,
   InteractionRequiredAuthError,
   AuthError as MsalAuthError,
@@ -18,7 +17,7 @@ import {
   ThrottledError,
   TransientError,
 } from "../errors.js";
-import { msalAuthority, type TokenProvider, type TokenProviderDeps } from "./auth.js";
+import { msalAuthority, msalSetupError, type TokenProvider, type TokenProviderDeps } from "./auth.js";
 import { TokenCacheFile } from "./token-cache.js";
 
 /** What `cosell login` prints: where to go and which code to enter. */
@@ -330,18 +329,8 @@ export function signInErrorFrom(
   }
   if (e instanceof ClientAuthError && /device_code_expired|user_timeout_reached/.test(e.errorCode))
     return timedOut(again, { ...base, msalError: e.errorCode });
-  if (e instanceof ClientConfigurationError)
-    return new ConfigError(
-      "AUTH_CONFIG_INVALID",
-      `The Entra ID settings of app ${o.clientId} are not usable: ${e.errorMessage || e.errorCode}. Check tenantId, authorityHost and tokenEndpoint.`,
-      { ...base, msalError: e.errorCode },
-    );
-  if (e instanceof MsalAuthError && /network|timeout/i.test(e.errorCode))
-    return new TransientError(
-      "AUTH_ENDPOINT_UNREACHABLE",
-      `Entra ID's token endpoint could not be reached (${e.errorCode}). Check the network and the authorityHost/tokenEndpoint settings; cosell retries later.`,
-      { retryable: true, details: { ...base, msalError: e.errorCode } },
-    );
+  const setup = msalSetupError(e, o.clientId, base, "tenantId, authorityHost and tokenEndpoint");
+  if (setup) return setup;
   if (e instanceof MsalAuthError)
     return new SignInRequiredError(
       "SIGN_IN_FAILED",

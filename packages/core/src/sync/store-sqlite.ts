@@ -1,11 +1,27 @@
 import { chmodSync, closeSync, existsSync, openSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
-import type { CoSellDeal } from "../domain/deal.js";
 import { ConfigError, CoSellError } from "../errors.js";
-import type { Referral } from "../partner-center/referral.js";
 import type { StateStore } from "./store.js";
 import { clampLimit, duplicateLinkError } from "./store-common.js";
+import {
+  type AuditRow,
+  auditValues,
+  cycleValues,
+  type LedgerRow,
+  type LinkRow,
+  linkValues,
+  type OutboxRow,
+  outboxValues,
+  type ParkedRow,
+  parkedValues,
+  rowToAudit,
+  rowToLedger,
+  rowToLink,
+  rowToOutbox,
+  rowToParked,
+  sqliteValues,
+} from "./store-rows.js";
 import { assertCosellDatabase, migrate, nativeModuleProblem, notOurs } from "./store-sqlite-schema.js";
 import type {
   AuditEntry,
@@ -59,40 +75,26 @@ export class SqliteStateStore implements StateStore {
   }
 
   getLink(linkId: string): Link | undefined {
-    return toLink(this.sql.linkById.get(linkId) as LinkRow | undefined);
+    return rowToLink(this.sql.linkById.get(linkId) as LinkRow | undefined);
   }
 
   getLinkByCrmId(crmId: string): Link | undefined {
-    return toLink(this.sql.linkByCrmId.get(crmId) as LinkRow | undefined);
+    return rowToLink(this.sql.linkByCrmId.get(crmId) as LinkRow | undefined);
   }
 
   getLinkByReferralId(referralId: string): Link | undefined {
-    return toLink(this.sql.linkByReferralId.get(referralId) as LinkRow | undefined);
+    return rowToLink(this.sql.linkByReferralId.get(referralId) as LinkRow | undefined);
   }
 
   listLinks(filter: { state?: Link["state"] } = {}): Link[] {
     const rows = filter.state ? this.sql.linksInState.all(filter.state) : this.sql.links.all();
-    return (rows as LinkRow[]).map((r) => toLink(r)!);
+    return (rows as LinkRow[]).map((r) => rowToLink(r)!);
   }
 
   /** Inserts or replaces by `linkId`; throws `STATE_LINK_DUPLICATE` if another link has its CRM or referral id. */
   putLink(link: Link): void {
     try {
-      this.sql.putLink.run({
-        linkId: link.linkId,
-        crmId: link.crmId ?? null,
-        referralId: link.referralId ?? null,
-        direction: link.direction,
-        state: link.state,
-        crmOptedIn: link.crmOptedIn === undefined ? null : link.crmOptedIn ? 1 : 0,
-        crmModifiedAt: link.crmModifiedAt ?? null,
-        statusHash: link.statusHash ?? null,
-        baseline: json(link.baseline),
-        crm: json(link.crm),
-        referral: json(link.referral),
-        createdAt: link.createdAt,
-        updatedAt: link.updatedAt,
-      });
+      this.sql.putLink.run(sqliteValues(linkValues(link)));
     } catch (err) {
       if (isSqliteError(err, "SQLITE_CONSTRAINT_UNIQUE")) {
         const message = (err as Error).message;
@@ -127,13 +129,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   listLedger(side: Side, recordId: string, field: SyncField): LedgerEntry[] {
-    return (this.sql.listLedger.all(side, recordId, field) as LedgerRow[]).map((row) => ({
-      side: row.side,
-      recordId: row.record_id,
-      field: row.field,
-      valueHash: row.value_hash,
-      writtenAt: row.written_at,
-    }));
+    return (this.sql.listLedger.all(side, recordId, field) as LedgerRow[]).map(rowToLedger);
   }
 
   listLedgerOfRecord(side: Side, recordId: string): LedgerEntry[] {
@@ -157,30 +153,14 @@ export class SqliteStateStore implements StateStore {
 
   /** Enqueueing an `id` that is already queued replaces that item in place. */
   enqueueOutbox(item: OutboxItem): void {
-    this.sql.enqueueOutbox.run(
-      item.id,
-      item.linkId,
-      item.side,
-      JSON.stringify(item.fields),
-      item.action ?? null,
-      item.reason,
-      item.createdAt,
-    );
+    this.sql.enqueueOutbox.run(outboxValues(item));
   }
 
   listOutbox(linkId?: string): OutboxItem[] {
     const rows = (
       linkId === undefined ? this.sql.outbox.all() : this.sql.outboxOfLink.all(linkId)
     ) as OutboxRow[];
-    return rows.map((r) => ({
-      id: r.id,
-      linkId: r.link_id,
-      side: r.side,
-      fields: JSON.parse(r.fields) as SyncField[],
-      ...(r.action === null ? {} : { action: r.action as OutboxItem["action"] }),
-      reason: r.reason,
-      createdAt: r.created_at,
-    }));
+    return rows.map(rowToOutbox);
   }
 
   removeOutbox(id: string): void {
@@ -189,22 +169,16 @@ export class SqliteStateStore implements StateStore {
 
   /** Parking a link that is already parked replaces its conflict. */
   park(conflict: ParkedConflict): void {
-    this.sql.park.run(
-      conflict.linkId,
-      JSON.stringify(conflict.fields),
-      JSON.stringify(conflict.crm),
-      JSON.stringify(conflict.partnerCenter),
-      conflict.detectedAt,
-    );
+    this.sql.park.run(parkedValues(conflict));
   }
 
   getParked(linkId: string): ParkedConflict | undefined {
     const row = this.sql.parkedOfLink.get(linkId) as ParkedRow | undefined;
-    return row && toParked(row);
+    return row && rowToParked(row);
   }
 
   listParked(): ParkedConflict[] {
-    return (this.sql.parked.all() as ParkedRow[]).map(toParked);
+    return (this.sql.parked.all() as ParkedRow[]).map(rowToParked);
   }
 
   unpark(linkId: string): void {
@@ -224,38 +198,17 @@ export class SqliteStateStore implements StateStore {
   }
 
   appendAudit(entry: AuditEntry): void {
-    this.sql.appendAudit.run(
-      entry.at,
-      entry.linkId ?? null,
-      entry.crmId ?? null,
-      entry.referralId ?? null,
-      entry.kind,
-      entry.message,
-    );
+    this.sql.appendAudit.run(auditValues(entry));
   }
 
   /** The `limit` most recent entries, newest first. */
   listAudit(limit: number): AuditEntry[] {
-    return (this.sql.audit.all(clampLimit(limit)) as AuditRow[]).map((r) => ({
-      at: r.at,
-      ...(r.link_id === null ? {} : { linkId: r.link_id }),
-      ...(r.crm_id === null ? {} : { crmId: r.crm_id }),
-      ...(r.referral_id === null ? {} : { referralId: r.referral_id }),
-      kind: r.kind,
-      message: r.message,
-    }));
+    return (this.sql.audit.all(clampLimit(limit)) as AuditRow[]).map(rowToAudit);
   }
 
   /** Recording a `cycleId` again replaces that summary in place. */
   recordCycle(summary: CycleSummary): void {
-    this.sql.recordCycle.run(
-      summary.cycleId,
-      summary.startedAt,
-      summary.finishedAt,
-      summary.mode,
-      summary.dryRun ? 1 : 0,
-      JSON.stringify(summary),
-    );
+    this.sql.recordCycle.run(sqliteValues(cycleValues(summary)));
   }
 
   /** The `limit` most recent cycles, newest first. */
@@ -331,8 +284,7 @@ function prepareStatements(db: Database.Database) {
     putLink: p(`
       INSERT INTO links (link_id, crm_id, referral_id, direction, state, crm_opted_in,
         crm_modified_at, status_hash, baseline, crm, referral, created_at, updated_at)
-      VALUES (@linkId, @crmId, @referralId, @direction, @state, @crmOptedIn,
-        @crmModifiedAt, @statusHash, @baseline, @crm, @referral, @createdAt, @updatedAt)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (link_id) DO UPDATE SET crm_id = excluded.crm_id, referral_id = excluded.referral_id,
         direction = excluded.direction, state = excluded.state,
         crm_opted_in = excluded.crm_opted_in, crm_modified_at = excluded.crm_modified_at,
@@ -389,91 +341,6 @@ function prepareStatements(db: Database.Database) {
         summary = excluded.summary`),
     cycles: p("SELECT summary FROM cycles ORDER BY seq DESC LIMIT ?"),
   };
-}
-
-interface LinkRow {
-  link_id: string;
-  crm_id: string | null;
-  referral_id: string | null;
-  direction: Link["direction"];
-  state: Link["state"];
-  crm_opted_in: number | null;
-  crm_modified_at: string | null;
-  status_hash: string | null;
-  baseline: string | null;
-  crm: string | null;
-  referral: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-interface LedgerRow {
-  side: Side;
-  record_id: string;
-  field: SyncField;
-  value_hash: string;
-  written_at: string;
-}
-
-interface OutboxRow {
-  id: string;
-  link_id: string;
-  side: Side;
-  fields: string;
-  action: string | null;
-  reason: string;
-  created_at: string;
-}
-
-interface ParkedRow {
-  link_id: string;
-  fields: string;
-  crm: string;
-  partner_center: string;
-  detected_at: string;
-}
-
-interface AuditRow {
-  at: string;
-  link_id: string | null;
-  crm_id: string | null;
-  referral_id: string | null;
-  kind: string;
-  message: string;
-}
-
-/** A row back into a link; absent values stay absent (no `undefined` keys), as in the memory store. */
-function toLink(r: LinkRow | undefined): Link | undefined {
-  if (!r) return undefined;
-  return {
-    linkId: r.link_id,
-    ...(r.crm_id === null ? {} : { crmId: r.crm_id }),
-    ...(r.referral_id === null ? {} : { referralId: r.referral_id }),
-    direction: r.direction,
-    state: r.state,
-    ...(r.baseline === null ? {} : { baseline: JSON.parse(r.baseline) as CoSellDeal }),
-    ...(r.crm === null ? {} : { crm: JSON.parse(r.crm) as CoSellDeal }),
-    ...(r.crm_opted_in === null ? {} : { crmOptedIn: r.crm_opted_in === 1 }),
-    ...(r.crm_modified_at === null ? {} : { crmModifiedAt: r.crm_modified_at }),
-    ...(r.referral === null ? {} : { referral: JSON.parse(r.referral) as Referral }),
-    ...(r.status_hash === null ? {} : { statusHash: r.status_hash }),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-function toParked(r: ParkedRow): ParkedConflict {
-  return {
-    linkId: r.link_id,
-    fields: JSON.parse(r.fields) as SyncField[],
-    crm: JSON.parse(r.crm) as ParkedConflict["crm"],
-    partnerCenter: JSON.parse(r.partner_center) as ParkedConflict["partnerCenter"],
-    detectedAt: r.detected_at,
-  };
-}
-
-function json(value: unknown): string | null {
-  return value === undefined ? null : JSON.stringify(value);
 }
 
 function isSqliteError(err: unknown, code: string): boolean {

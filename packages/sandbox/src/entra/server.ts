@@ -164,15 +164,36 @@ export function createEntraServer(options: EntraServerOptions): EmulatedServer {
     return app;
   }
 
-  /** Tokens for a signed-in user: access token (with the user's roles), id token, client info, refresh token. */
+  /**
+   * How the user grants (device code, refresh token) begin: a public client asking, with the grant's
+   * own `parameter`; the failure to answer otherwise.
+   */
+  function publicClientGrant(
+    tenant: string,
+    form: URLSearchParams,
+    parameter: string,
+  ): { app: EntraApp; value: string } | EntraFailure {
+    const app = publicClient(tenant, form.get("client_id"));
+    if ("error" in app) return app;
+    const value = form.get(parameter);
+    if (!value) return ENTRA_FAILURES.missingParameter(parameter);
+    return { app, value };
+  }
+
+  /**
+   * Tokens for a signed-in user: access token (with the user's roles), id token, client info, refresh
+   * token; or the failure when `scope` names no resource the app may ask for.
+   */
   function userTokens(
     req: SandboxRequest,
     tenant: string,
     app: EntraApp,
     user: EntraUser,
     scope: string,
-    resource: string,
+    fail: (f: EntraFailure) => SandboxResponse,
   ): SandboxResponse {
+    const resource = resourceOf(scope, app, directory, true);
+    if (typeof resource !== "string") return fail(resource);
     const issued = tokens.issue({
       clientId: app.clientId,
       audience: resource,
@@ -253,10 +274,9 @@ export function createEntraServer(options: EntraServerOptions): EmulatedServer {
     form: URLSearchParams,
     fail: (f: EntraFailure) => SandboxResponse,
   ): SandboxResponse {
-    const app = publicClient(tenant, form.get("client_id"));
-    if ("error" in app) return fail(app);
-    const code = form.get("device_code");
-    if (!code) return fail(ENTRA_FAILURES.missingParameter("device_code"));
+    const grant = publicClientGrant(tenant, form, "device_code");
+    if ("error" in grant) return fail(grant);
+    const { app, value: code } = grant;
     const s = signIns!.deviceCode(code);
     if (!s || s.clientId.toLowerCase() !== app.clientId.toLowerCase())
       return fail(ENTRA_FAILURES.badVerificationCode());
@@ -280,9 +300,7 @@ export function createEntraServer(options: EntraServerOptions): EmulatedServer {
     const user = signIns!.user(s.tenantId, s.username ?? "");
     signIns!.consume(code);
     if (!user) return fail(ENTRA_FAILURES.badVerificationCode());
-    const resource = resourceOf(s.scope, app, directory, true);
-    if (typeof resource !== "string") return fail(resource);
-    return userTokens(req, tenant, app, user, s.scope, resource);
+    return userTokens(req, tenant, app, user, s.scope, fail);
   }
 
   /** The refresh-token grant: a new access token (and a new refresh token) for the same user. */
@@ -292,10 +310,9 @@ export function createEntraServer(options: EntraServerOptions): EmulatedServer {
     form: URLSearchParams,
     fail: (f: EntraFailure) => SandboxResponse,
   ): SandboxResponse {
-    const app = publicClient(tenant, form.get("client_id"));
-    if ("error" in app) return fail(app);
-    const token = form.get("refresh_token");
-    if (!token) return fail(ENTRA_FAILURES.missingParameter("refresh_token"));
+    const grant = publicClientGrant(tenant, form, "refresh_token");
+    if ("error" in grant) return fail(grant);
+    const { app, value: token } = grant;
     const r = signIns!.refreshToken(token);
     if (
       !r ||
@@ -307,11 +324,8 @@ export function createEntraServer(options: EntraServerOptions): EmulatedServer {
     if (r.expiresAt.getTime() <= clock.now().getTime()) return fail(ENTRA_FAILURES.refreshTokenExpired());
     const user = signIns!.user(r.tenantId, r.username);
     if (!user) return fail(ENTRA_FAILURES.refreshTokenRevoked());
-    const scope = form.get("scope") ?? "";
-    const resource = resourceOf(scope, app, directory, true);
-    if (typeof resource !== "string") return fail(resource);
     // Like Entra ID, the old refresh token stays valid: a new one comes with every answer.
-    return userTokens(req, tenant, app, user, scope, resource);
+    return userTokens(req, tenant, app, user, form.get("scope") ?? "", fail);
   }
 
   function openidConfiguration(req: SandboxRequest, tenant: string): SandboxResponse {
