@@ -216,13 +216,7 @@ export class PostgresStateStore implements StateStore {
     return this.all<LedgerRow>("SELECT * FROM ledger WHERE side = $1 AND record_id = $2 ORDER BY seq", [
       side,
       recordId,
-    ]).map((r) => ({
-      side: r.side,
-      recordId: r.record_id,
-      field: r.field,
-      valueHash: r.value_hash,
-      writtenAt: r.written_at,
-    }));
+    ]).map(rowToLedger);
   }
 
   consumeLedger(side: Side, recordId: string, field: SyncField, valueHash?: string): void {

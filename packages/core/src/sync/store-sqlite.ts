@@ -133,13 +133,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   listLedgerOfRecord(side: Side, recordId: string): LedgerEntry[] {
-    return (this.sql.listLedgerOfRecord.all(side, recordId) as LedgerRow[]).map((row) => ({
-      side: row.side,
-      recordId: row.record_id,
-      field: row.field,
-      valueHash: row.value_hash,
-      writtenAt: row.written_at,
-    }));
+    return (this.sql.listLedgerOfRecord.all(side, recordId) as LedgerRow[]).map(rowToLedger);
   }
 
   consumeLedger(side: Side, recordId: string, field: SyncField, valueHash?: string): void {
