@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -134,9 +134,15 @@ describe("scale: 3 workers, 20 tenants, faults and 20 SIGKILLs", () => {
       ),
     );
     // A cycle for every tenant every 2 s (merged with one already waiting), two jobs at once per worker.
+    let started = 0;
     const startWorker = () =>
       track(
-        spawnCosell(["--log-level", "warn", "worker", "--interval", "2", "--concurrency", "2"], env, dir),
+        spawnCosell(
+          ["--log-level", "warn", "worker", "--interval", "2", "--concurrency", "2"],
+          env,
+          dir,
+          join(dir, `worker-${++started}.log`),
+        ),
       );
     const workers = Array.from({ length: WORKERS }, startWorker);
 
@@ -234,9 +240,17 @@ describe("scale: 3 workers, 20 tenants, faults and 20 SIGKILLs", () => {
       0,
     );
     expect(injected).toBeGreaterThan(50);
+    // The kills hit workers holding jobs: a surviving worker freed a dead one's jobs (logged at warn).
+    const logs = readdirSync(dir)
+      .filter((f) => /^worker-\d+\.log$/.test(f))
+      .map((f) => readFileSync(join(dir, f), "utf8"))
+      .join("\n");
+    const reclaimed = logs.split("jobs-reclaimed").length - 1;
+    expect(reclaimed, "no worker ever freed a killed worker's jobs").toBeGreaterThan(0);
     console.log(
       `scale: ${TENANTS} tenants, ${tenants.length * (DEALS + INBOUND)} deals, ${KILLS} SIGKILLs, ` +
-        `${edits.value.size + edits.notes.size} records edited, ${injected} faults injected; cycles since the kills began: ` +
+        `${edits.value.size + edits.notes.size} records edited, ${injected} faults injected, ${reclaimed} reclaims of a killed worker's jobs; ` +
+        "cycles since the kills began: " +
         JSON.stringify(progress),
     );
 
