@@ -398,6 +398,22 @@ describe("changes, writes and stats", () => {
     expect(after?.deal.customer).toEqual(customer);
   });
 
+  it("a customer update from a process that never read the record (a restart) still writes the account", async () => {
+    const crm = salesforceDriver(sb, sandboxConfig(sb));
+    const id = await crm.createOpportunity(sampleDeal(), { optedIn: true });
+    const [rec] = await adapter.read([id]);
+    // A fresh adapter (a restarted process) knows nothing of the record: the change came from Partner
+    // Center alone, so nothing read it from the CRM first.
+    const fresh = sandboxAdapter(sb, { pageSize: 2, batchSize: 2 });
+    const customer = { ...rec!.deal.customer, name: "Contoso Holdings" };
+    const [res] = await fresh.apply([
+      { op: "update", crmId: id, deal: { ...rec!.deal, customer }, fields: ["customer"] },
+    ]);
+    expect(res).toEqual({ ok: true, crmId: id });
+    const [after] = await adapter.read([id]);
+    expect(after?.deal.customer.name).toBe("Contoso Holdings");
+  });
+
   it("a collection request never holds more than 200 records, opportunities, accounts and contact roles together", async () => {
     // batchSize 200 customer updates: 200 opportunities + 200 accounts + contact roles in one batch.
     const big = sandboxAdapter(sb, { batchSize: 200 });
