@@ -12,23 +12,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CRM_MODULES, SECRET_KEYS } from "@cosell/cli";
 import { startSandbox } from "@cosell/sandbox";
+import { partnerCenterSection, secretsByReference } from "../../packages/cli/test/helpers/serve-rig.mjs";
 import { TARGETS } from "./targets.mjs";
-
-/** Replaces every secret value by an `env:` reference unique to the tenant, filling `env`. */
-function byReference(section, env, prefix) {
-  if (Array.isArray(section)) return section.map((v, i) => byReference(v, env, `${prefix}_${i}`));
-  if (!section || typeof section !== "object") return section;
-  return Object.fromEntries(
-    Object.entries(section).map(([k, v]) => {
-      if (SECRET_KEYS.includes(k) && typeof v === "string") {
-        const name = `${prefix}_${k}`.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
-        env[name] = v;
-        return [k, `env:${name}`];
-      }
-      return [k, byReference(v, env, `${prefix}_${k}`)];
-    }),
-  );
-}
 
 /** The CRM section the CLI reads, for the same adapter settings the bench's targets use. */
 function crmSection(kind, sb) {
@@ -54,23 +39,10 @@ async function main() {
     await target.adapter(mod, sb).setup();
     sb.dataverse?.activateKeys?.();
     target.seed(mod, sb, deals);
-    const pc = sb.credentials.partnerCenter;
     const crm = crmSection(kind, sb);
     const config = {
-      partnerCenter: byReference(
-        {
-          tenantId: pc.tenantId,
-          clientId: pc.clientId,
-          auth: { kind: "user", tokenCache: pc.tokenCachePath },
-          authorityHost: pc.authorityHost,
-          tokenEndpoint: pc.tokenEndpoint,
-          scope: pc.scope,
-          apiBaseUrl: pc.apiBaseUrl,
-        },
-        env,
-        `${name}_pc`,
-      ),
-      crm: byReference(crm, env, `${name}_crm`),
+      partnerCenter: secretsByReference(await partnerCenterSection(sb), env, `${name}_pc`, SECRET_KEYS),
+      crm: secretsByReference(crm, env, `${name}_crm`, SECRET_KEYS),
       state: { path: "state.sqlite" },
       log: { level: "warn" },
     };

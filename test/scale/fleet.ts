@@ -14,6 +14,7 @@ import { columnsFor } from "@cosell/dynamics";
 import { type FaultRates, startSandbox } from "@cosell/sandbox";
 import pg from "pg";
 import { captureIo } from "../../packages/cli/test/helpers/io.js";
+import { partnerCenterSection, secretsByReference } from "../../packages/cli/test/helpers/serve-rig.mjs";
 
 /**
  * A fleet of partner tenants on one PostgreSQL deployment. Each tenant gets a sandbox of its own
@@ -60,22 +61,6 @@ export interface Tenant {
   inbound: string[];
   crm: CrmControl;
   fields: (typeof FIELDS)[CrmKind];
-}
-
-/** Replaces every secret value by an `env:` reference unique to the tenant, filling `env`. */
-function byReference(section: unknown, env: Record<string, string>, prefix: string): unknown {
-  if (Array.isArray(section)) return section.map((v, i) => byReference(v, env, `${prefix}_${i}`));
-  if (!section || typeof section !== "object") return section;
-  return Object.fromEntries(
-    Object.entries(section).map(([k, v]) => {
-      if (SECRET_KEYS.includes(k) && typeof v === "string") {
-        const name = `${prefix}_${k}`.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
-        env[name] = v;
-        return [k, `env:${name}`];
-      }
-      return [k, byReference(v, env, `${prefix}_${k}`)];
-    }),
-  );
 }
 
 /** A database of its own (the deployment's fixed schemas collide with no other test), and its drop. */
@@ -143,30 +128,24 @@ export async function startFleet(
       })) as unknown as AnySandbox;
       const dir = join(opts.dir, name);
       mkdirSync(dir, { recursive: true });
-      const pc = sandbox.credentials.partnerCenter;
       const extra = await opts.extraConfig?.(i, { kind, sandbox });
       const crmSection = CRM_MODULES[kind].sandboxConfig!(
         demo.credentials(sandbox),
         demo.sandboxOptions?.(sandbox),
       ) as Record<string, unknown>;
       const config = {
-        partnerCenter: byReference(
+        partnerCenter: secretsByReference(
           {
-            tenantId: pc.tenantId,
-            clientId: pc.clientId,
-            auth: { kind: "user", tokenCache: pc.tokenCachePath },
-            authorityHost: pc.authorityHost,
-            tokenEndpoint: pc.tokenEndpoint,
-            scope: pc.scope,
-            apiBaseUrl: pc.apiBaseUrl,
+            ...(await partnerCenterSection(sandbox)),
             // Faults are on: enough attempts that a burst of 429/5xx rarely fails a whole call.
             retry: { maxAttempts: 8 },
             ...extra?.partnerCenter,
           },
           env,
           `${name}_pc`,
+          SECRET_KEYS,
         ),
-        crm: byReference({ ...crmSection, ...extra?.crm }, env, `${name}_crm`),
+        crm: secretsByReference({ ...crmSection, ...extra?.crm }, env, `${name}_crm`, SECRET_KEYS),
         state: { path: "unused.sqlite" },
         log: { level: "warn" },
       };

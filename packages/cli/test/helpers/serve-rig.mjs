@@ -43,7 +43,8 @@ export function secretsByReference(section, env, prefix, secretKeys) {
     Object.fromEntries(
       Object.entries(section).map(([k, v]) => {
         if (secretKeys.includes(k) && typeof v === "string") {
-          const name = `${prefix}_${k}`.toUpperCase();
+          // An environment variable's name: a tenant's name may hold `-` or other characters.
+          const name = `${prefix}_${k}`.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
           env[name] = v;
           return [k, `env:${name}`];
         }
