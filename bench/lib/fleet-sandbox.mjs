@@ -24,6 +24,7 @@ function crmSection(kind, sb) {
 
 async function main() {
   const { dir, kinds, deals, names } = JSON.parse(process.argv[2] ?? "{}");
+  /** @type {Record<string, string>} */
   const env = {};
   const tenants = [];
   const sandboxes = [];
@@ -51,7 +52,7 @@ async function main() {
     const configPath = join(tenantDir, "cosell.json");
     writeFileSync(configPath, JSON.stringify(config, null, 2));
     // The raw settings too: the store comparison builds the engine in the bench process itself.
-    tenants.push({ name, kind, configPath, partnerCenter: pc, crm });
+    tenants.push({ name, kind, configPath, partnerCenter: sb.credentials.partnerCenter, crm });
   }
   process.stdout.write(`${JSON.stringify({ tenants, env })}\n`);
   const stop = async () => {
