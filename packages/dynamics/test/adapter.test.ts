@@ -303,10 +303,10 @@ describe("writes", () => {
     expect(sb.dataverse.get("opportunities", ids[399]!)![c.referralId]).toBe("BATCH-399");
   });
 
-  it.each([
+  it.each<["refuse" | "allow", string]>([
     ["refuse", "a PATCH that reopens and edits at once is refused (the strict reading)"],
     ["allow", "a PATCH may reopen and edit at once (the lenient reading)"],
-  ] as const)(
+  ])(
     "writes to a closed opportunity reopen with a state-only PATCH first (emulator: %s — %s)",
     async (mode) => {
       sb.dataverse.setReopenWithFields(mode);

@@ -370,12 +370,14 @@ describe("runCycle: a deleted record reported by its id alone", () => {
     const before = w.store.getLinkByCrmId(id)!;
     // A change feed that reports a delete with the id alone, as Dataverse's `$deletedEntity` does.
     const adapter = w.adapter;
-    const blank = { ...sampleDeal({ name: "" }), notes: undefined };
     const idOnly = {
       ...adapter,
       async *changes(cursor: string | undefined, options: { overlapMs: number }) {
         for await (const page of adapter.changes(cursor, options))
-          yield { ...page, records: page.records.map((r) => (r.crmId === id ? { ...r, deal: blank } : r)) };
+          yield {
+            ...page,
+            records: page.records.map((r) => (r.crmId === id ? { ...r, deal: { ...r.deal, name: "" } } : r)),
+          };
       },
     };
     w.crm.delete(id);
