@@ -11,6 +11,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readFlags } from "./lib/flags.mjs";
 import { peakRss } from "./lib/rss.mjs";
 import { measuredRun, preparePristine, rawReplay } from "./lib/scenarios.mjs";
 import { median, medianOf } from "./lib/stats.mjs";
@@ -18,15 +19,7 @@ import { renderTable } from "./lib/table.mjs";
 import { TARGETS } from "./lib/targets.mjs";
 
 function parseArgs(argv) {
-  const flags = new Map();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith("--")) continue;
-    const [k, inline] = a.slice(2).split("=", 2);
-    if (inline !== undefined) flags.set(k, inline);
-    else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) flags.set(k, argv[++i]);
-    else flags.set(k, "true");
-  }
+  const flags = readFlags(argv);
   const quick = flags.has("quick");
   const num = (k, d) => (flags.has(k) ? Number(flags.get(k)) : d);
   const opts = {

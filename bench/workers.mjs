@@ -31,6 +31,7 @@ import { runCycle, SqliteStateStore } from "@cosell/core";
 import { PostgresStateStore } from "@cosell/postgres";
 import pg from "pg";
 import { partnerCenterClient } from "./lib/engine.mjs";
+import { readFlags } from "./lib/flags.mjs";
 
 const bin = fileURLToPath(new URL("../packages/cli/dist/bin.js", import.meta.url));
 const fleetChild = fileURLToPath(new URL("./lib/fleet-sandbox.mjs", import.meta.url));
@@ -38,15 +39,7 @@ const say = (msg) => process.stderr.write(`[bench ${new Date().toISOString().sli
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function parseArgs(argv) {
-  const flags = new Map();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith("--")) continue;
-    const [k, inline] = a.slice(2).split("=", 2);
-    if (inline !== undefined) flags.set(k, inline);
-    else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) flags.set(k, argv[++i]);
-    else flags.set(k, "true");
-  }
+  const flags = readFlags(argv);
   const num = (k, d) => {
     const v = flags.has(k) ? Number(flags.get(k)) : d;
     if (!Number.isInteger(v) || v < 1) throw new Error(`--${k}: give a whole number ≥ 1`);
