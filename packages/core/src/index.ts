@@ -10,6 +10,7 @@ export * from "./jobs/sync-job.js";
 export * from "./partner-center/auth.js";
 export * from "./partner-center/auth-config.js";
 export * from "./partner-center/client.js";
+export * from "./partner-center/engagement.js";
 export * from "./partner-center/http.js";
 export * from "./partner-center/json-patch.js";
 export * from "./partner-center/list-plan.js";

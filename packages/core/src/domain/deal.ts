@@ -104,12 +104,16 @@ export const InvitationSchema = z.object({
   helpNotes: z.string().optional(),
   /** The kind of help (`inviteContext.assistanceRequestCode`). */
   helpType: HelpTypeSchema.optional(),
-  /** When Microsoft was invited; Microsoft has 14 days from here to engage. */
-  invitedAt: z.iso.datetime({ offset: true }).optional(),
-  /** When a Microsoft seller engaged, if they did. */
-  engagedAt: z.iso.datetime({ offset: true }).optional(),
 });
 export type Invitation = z.infer<typeof InvitationSchema>;
+
+/**
+ * Microsoft's answer to the partner's invitation, read from the connected referral the partner sent
+ * to Microsoft on the same engagement (partner-center-api.md, Corrections: "inviting Microsoft").
+ * Microsoft documents no status table for that referral; `engagement.ts` says how each is read.
+ */
+export const MicrosoftAnswerSchema = z.enum(["pending", "accepted", "declined", "expired"]);
+export type MicrosoftAnswer = z.infer<typeof MicrosoftAnswerSchema>;
 
 const isoDate = z.iso.date();
 const isoDateTime = z.iso.datetime({ offset: true });
@@ -152,6 +156,11 @@ export const CoSellDealSchema = z.object({
   salesStage: SalesStageSchema.optional(),
   /** Microsoft's opportunity id (`trackingInfo.microsoftMsxId`); Partner Center's, read-only. */
   microsoftOpportunityId: z.string().optional(),
+  /**
+   * Microsoft's answer to the partner's invitation (absent until Microsoft is invited); Partner
+   * Center's, read-only: it comes from the connected referral, never from the partner's own.
+   */
+  microsoftAnswer: MicrosoftAnswerSchema.optional(),
   /** Partner Center's `registrationStatus` (e.g. `None`, `ReviewPending`); read-only. */
   registrationStatus: z.string().optional(),
   /** Partner Center's `registrations[]` after a win, as sent; read-only. */

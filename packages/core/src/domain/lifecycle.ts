@@ -109,10 +109,10 @@ const notExpired = (deal: CoSellDeal, now: Date): GuardFailure | undefined =>
     : undefined;
 
 const invitable = (deal: CoSellDeal, _now: Date, input: TransitionInput): GuardFailure | undefined => {
-  if (deal.invitation.invitedAt)
+  if (deal.microsoftAnswer)
     return {
       code: "ALREADY_INVITED",
-      message: `Microsoft was already invited at ${deal.invitation.invitedAt}.`,
+      message: `Microsoft was already invited to this deal (its answer: ${deal.microsoftAnswer}).`,
     };
   const contact = input.contact ?? deal.customer.contact;
   if (!contact?.firstName || !contact.lastName || !contact.email || !contact.phone)
@@ -136,18 +136,17 @@ const invitable = (deal: CoSellDeal, _now: Date, input: TransitionInput): GuardF
   return undefined;
 };
 
-const invitationOpen = (deal: CoSellDeal, now: Date): GuardFailure | undefined => {
-  const invitedAt = deal.invitation.invitedAt;
-  if (!invitedAt) return { code: "NOT_INVITED", message: "Microsoft has not been invited to this deal." };
-  if (deal.invitation.engagedAt)
+/**
+ * Microsoft's seller can answer only an invitation still waiting. How long Microsoft has is the
+ * connected referral's own `expirationDateTime`, which Partner Center enforces (the emulator too).
+ */
+const invitationOpen = (deal: CoSellDeal): GuardFailure | undefined => {
+  if (!deal.microsoftAnswer)
+    return { code: "NOT_INVITED", message: "Microsoft has not been invited to this deal." };
+  if (deal.microsoftAnswer !== "pending")
     return {
-      code: "ALREADY_ENGAGED",
-      message: `A Microsoft seller already engaged at ${deal.invitation.engagedAt}.`,
-    };
-  if (now.getTime() > Date.parse(invitedAt) + INVITATION_WINDOW_DAYS * DAY_MS)
-    return {
-      code: "INVITATION_WINDOW_CLOSED",
-      message: `Microsoft's ${INVITATION_WINDOW_DAYS}-day window to engage, opened at ${invitedAt}, has closed.`,
+      code: "ALREADY_ANSWERED",
+      message: `Microsoft has already answered this invitation (${deal.microsoftAnswer}).`,
     };
   return undefined;
 };
@@ -204,12 +203,13 @@ export const TRANSITIONS: readonly TransitionRule[] = [
     requiresReason: false,
     guard: invitationOpen,
   },
+  // Microsoft declining to help leaves the partner's deal as it is: the partner may still win it.
   {
     from: "accepted",
     action: "microsoftDecline",
-    to: "declined",
+    to: "accepted",
     actor: "microsoft",
-    requiresReason: true,
+    requiresReason: false,
     guard: invitationOpen,
   },
 ];
@@ -318,8 +318,10 @@ export function transition(
       break;
     case "decline":
     case "lose":
-    case "microsoftDecline":
       next.closeReason = input.reason?.trim();
+      break;
+    case "microsoftDecline":
+      next.microsoftAnswer = "declined";
       break;
     case "inviteMicrosoft":
       next.kind = "coSell";
@@ -329,13 +331,13 @@ export function transition(
         ...deal.invitation,
         microsoftHelpRequested: true,
         helpNotes: input.notes ?? deal.invitation.helpNotes,
-        invitedAt: stamp,
       };
+      next.microsoftAnswer = "pending";
       if (input.helpType ?? deal.invitation.helpType)
         next.invitation.helpType = input.helpType ?? deal.invitation.helpType;
       break;
     case "microsoftEngage":
-      next.invitation = { ...deal.invitation, engagedAt: stamp };
+      next.microsoftAnswer = "accepted";
       break;
     case "expire":
     case "win":

@@ -103,7 +103,7 @@ export function assertValidDeal(deal: CoSellDeal): void {
 
 function codeForPath(path: string): RuleCode {
   if (path === "closeDate") return "CLOSE_DATE_INVALID";
-  if (/^(createdAt|updatedAt|expiresAt|invitation\.(invitedAt|engagedAt))$/.test(path)) return "DATE_INVALID";
+  if (/^(createdAt|updatedAt|expiresAt)$/.test(path)) return "DATE_INVALID";
   if (path === "value.amount") return "DEAL_VALUE_INVALID";
   if (path === "value.currency") return "CURRENCY_INVALID";
   return "DEAL_MALFORMED";

@@ -26,6 +26,7 @@ import {
 } from "./auth.js";
 import { createPartnerCenterTokens, PartnerCenterAuthSchema } from "./auth-config.js";
 import { configErrorFromZod } from "./config-error.js";
+import { type InvitationRequest, invitationBody, isMicrosoftInvitation } from "./engagement.js";
 import {
   type ApiCallStats,
   createPartnerCenterHttp,
@@ -173,6 +174,8 @@ export interface ReferralListFilter {
   direction?: "inbound" | "outbound";
   /** The CRM id stored on the referral. */
   externalReferenceId?: string;
+  /** The referrals of one engagement (`engagementId eq …`, documented). */
+  engagementId?: string;
   /** Referrals per page (`$top`), 1–100; default the config's `pageSize`. */
   pageSize?: number;
   /** Leave out this many of the first matching referrals (`$skip`, a documented list option). */
@@ -240,7 +243,11 @@ export interface PartnerCenterClient extends PartnerCenterPort {
   markLost(id: string, reason: string, note?: ActionNote): Promise<Referral>;
   /** Adds `note` to an accepted referral's notes, dated and signed; the notes already there stay. */
   addNote(id: string, note: ActionNote): Promise<Referral>;
-  /** Asks Microsoft to co-sell an accepted referral (type Shared, inviteContext notes, contact and consent). */
+  /**
+   * Asks Microsoft to co-sell an accepted referral, as documented: the partner's referral becomes
+   * Shared with the help notes (and the contact and consent when given), then a connected referral
+   * targeting Microsoft is posted on its engagement. Returns that connected referral.
+   */
   inviteMicrosoft(id: string, input: InviteMicrosoftInput): Promise<Referral>;
   /** The tenant's current webhook registration, or `undefined` when there is none. */
   getWebhookRegistration(): Promise<WebhookRegistration | undefined>;
@@ -735,9 +742,45 @@ export function createPartnerCenterClient(
     return updateReferral(id, dealToReferral(next, base), base.eTag, base);
   }
 
+  async function listRelatedReferrals(engagementId: string): Promise<Referral[]> {
+    const out: Referral[] = [];
+    for await (const page of listReferrals({ engagementId })) out.push(...page);
+    return out;
+  }
+
+  /**
+   * Idempotent: a connected referral already inviting Microsoft on this engagement (a crash lost the
+   * answer of an earlier POST) is returned instead of a second one. Invitations are rare, so the
+   * look-up is always made.
+   */
+  async function createInvitation(main: Referral, request: InvitationRequest): Promise<Referral> {
+    if (!main.engagementId)
+      throw new ResponseValidationError(
+        "REMOTE_BAD_RESPONSE",
+        `Referral ${main.id} has no engagementId; Microsoft is invited on the deal's engagement, so it cannot be invited without one. Report this if it persists.`,
+        { details: { field: "engagementId", referralId: main.id } },
+      );
+    const engagementId = main.engagementId;
+    const find = async () => (await listRelatedReferrals(engagementId)).find(isMicrosoftInvitation);
+    const existing = await find();
+    if (existing) return existing;
+    const res = await http.send<Referral>({
+      method: "POST",
+      url: referralsUrl,
+      body: invitationBody(main, request),
+      schema: ReferralSchema,
+      what: "referral",
+      // A POST whose answer was lost may have landed: look for it before any second attempt.
+      recover: find,
+    });
+    return res.recovered && res.body ? res.body : written(res, referralsUrl);
+  }
+
   return {
     config,
     listReferrals,
+    listRelatedReferrals,
+    createInvitation,
     getReferral,
     findByExternalReferenceId,
     createReferral,
@@ -750,13 +793,15 @@ export function createPartnerCenterClient(
     },
     markLost: (id, reason, note) => act(id, "lose", { reason, note }),
     addNote: (id, note) => addNote(id, note),
-    inviteMicrosoft: (id, input) =>
-      act(id, "inviteMicrosoft", {
+    inviteMicrosoft: async (id, input) => {
+      const main = await act(id, "inviteMicrosoft", {
         notes: input.notes,
         helpType: input.helpType,
         contact: input.contact,
         consentToShareContact: input.consentToShareContact,
-      }),
+      });
+      return createInvitation(main, { notes: input.notes, helpType: input.helpType });
+    },
     getWebhookRegistration: () => webhookClient().get(),
     registerWebhook: (options) => webhookClient().register(options),
     stats: () => http.stats(),

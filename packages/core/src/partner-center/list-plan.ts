@@ -30,6 +30,8 @@ export interface ListRequest {
   substatus?: ReferralSubstatus;
   direction?: "inbound" | "outbound";
   externalReferenceId?: string;
+  /** The referrals of one engagement (documented: the `links.relatedReferrals` filter). */
+  engagementId?: string;
   skip?: number;
 }
 
@@ -68,6 +70,7 @@ export function listPlan(request: ListRequest, off: ReadonlySet<ListOption>): Li
     request.updatedSince && !sinceClient
       ? `updatedDateTime ge ${odataDateTime(request.updatedSince)}`
       : undefined,
+    request.engagementId !== undefined ? `engagementId eq ${odataString(request.engagementId)}` : undefined,
     request.status ? `status eq ${odataString(request.status)}` : undefined,
     request.substatus ? `substatus eq ${odataString(request.substatus)}` : undefined,
     request.direction

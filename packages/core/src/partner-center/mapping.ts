@@ -214,11 +214,11 @@ export function referralToDeal(r: Referral, opts: { now?: Date } = {}): CoSellDe
       }),
     ),
     invitation: {
-      microsoftHelpRequested: r.type === "Shared",
+      // The partner's own referral never says whether Microsoft was invited: a co-sell deal is Shared
+      // from the start. The connected referral says it (see `withMicrosoftInvitation`).
+      microsoftHelpRequested: false,
       helpNotes: opt(invite?.notes),
       helpType: helpTypeOf(invite?.assistanceRequestCode),
-      invitedAt: opt(invite?.invitedDateTime),
-      engagedAt: opt(invite?.engagedDateTime) ?? (r.substatus === "Engaged" ? r.updatedDateTime : undefined),
     },
     stage,
     closeReason: stage === "declined" || stage === "lost" ? opt(r.statusReason) : undefined,
@@ -258,6 +258,10 @@ export function dealToReferral(deal: CoSellDeal, base?: Referral): Referral {
   if (changed("kind")) {
     r.type = deal.kind === "coSell" ? "Shared" : "Independent";
     consent.consentToShareReferralWithMicrosoftSellers = deal.kind === "coSell";
+    // A co-sell deal is a Shared referral whose targets are its solutions' profiles ("Create a shared
+    // referral"); targets Partner Center already holds are left as they are.
+    if (deal.kind === "coSell" && !base?.target?.length && deal.solutions.length)
+      r.target = deal.solutions.map((s) => ({ type: "SolutionProfile", id: s.id }));
   }
   if (changed("value")) {
     details.dealValue = deal.value?.amount ?? null;
@@ -334,16 +338,12 @@ export function dealToReferral(deal: CoSellDeal, base?: Referral): Referral {
   if (changed("invitation")) {
     const was = before?.invitation;
     const now = deal.invitation;
-    // Help requested reads from `type: Shared`; a deal whose kind was already co-sell (from the
-    // sharing flag) but whose type was not Shared gets it with the request.
-    if (was && !was.microsoftHelpRequested && now.microsoftHelpRequested) r.type = "Shared";
+    // Microsoft is invited on a Shared referral: a deal whose type was not Shared yet gets it with the
+    // request (the invitation itself is the connected referral, see `engagement.ts`).
+    if (now.microsoftHelpRequested && (!was || !was.microsoftHelpRequested)) r.type = "Shared";
     if (!was || was.helpNotes !== now.helpNotes) inviteContext.notes = now.helpNotes ?? null;
     if (was ? was.helpType !== now.helpType : now.helpType !== undefined)
       inviteContext.assistanceRequestCode = now.helpType ?? null;
-    // The documented InviteContext has no timestamps: write them only when they really change.
-    if (was && was.invitedAt !== now.invitedAt) inviteContext.invitedDateTime = now.invitedAt ?? null;
-    // Pinning engagedAt matters: without it, it is read back from updatedDateTime, which every write moves.
-    if (was && was.engagedAt !== now.engagedAt) inviteContext.engagedDateTime = now.engagedAt ?? null;
   }
   if (changed("stage", "closeReason")) {
     const wire = STAGE_STATUS[deal.stage];

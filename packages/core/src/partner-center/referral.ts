@@ -121,10 +121,6 @@ export const ReferralSchema = z
         notes: z.string().nullish(),
         /** The kind of help asked of the invited side (seen in real answers; see `HelpTypeSchema`). */
         assistanceRequestCode: z.string().nullish(),
-        /** When the partner invited Microsoft [verify: property name]. */
-        invitedDateTime: z.string().nullish(),
-        /** When a Microsoft seller engaged [verify: property name]. */
-        engagedDateTime: z.string().nullish(),
         invitedBy: z
           .object({ organizationId: z.string().nullish(), organizationName: z.string().nullish() })
           .loose()
@@ -132,6 +128,11 @@ export const ReferralSchema = z
       })
       .loose()
       .nullish(),
+    /**
+     * Who the referral is for (documented ReferralTarget): `SolutionProfile` entries on a co-sell deal,
+     * `{type: "BusinessProfileLocation", id: "msft"}` on the connected referral that invites Microsoft.
+     */
+    target: z.array(z.object({ type: z.string().nullish(), id: z.string().nullish() }).loose()).nullish(),
     /** Partner Center's own favorite flag (seen in real answers). */
     favorite: z.boolean().nullish(),
     /**

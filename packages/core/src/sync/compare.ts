@@ -34,7 +34,7 @@ export function fieldValue(deal: CoSellDeal, field: SyncField): unknown {
         closeReason: deal.stage === "declined" || deal.stage === "lost" ? deal.closeReason : undefined,
       });
     case "invitation":
-      // Only the seller's request flows up; invitedAt/engagedAt are Partner Center's own facts.
+      // The seller's request; Microsoft's answer is a field of its own (`microsoftAnswer`).
       return clean({
         microsoftHelpRequested: deal.invitation.microsoftHelpRequested,
         helpNotes: deal.invitation.helpNotes,

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { CoSellDeal } from "../domain/deal.js";
 import { transition } from "../domain/lifecycle.js";
 import { ConflictError, errorMessage, NotFoundError, StepTimeoutError } from "../errors.js";
+import { isMicrosoftInvitation, withMicrosoftInvitation } from "../partner-center/engagement.js";
 import { dealToReferral, referralDirection, referralToDeal } from "../partner-center/mapping.js";
 import type { Referral } from "../partner-center/referral.js";
 import type { CrmAdapter } from "./adapter.js";
@@ -200,6 +201,8 @@ class Cycle {
   /** Set once `deps.signal` is seen aborted between batches. */
   private interrupted = false;
   private readonly seen = new Set<string>();
+  /** Connected referrals inviting Microsoft read or made this cycle, by engagement id. */
+  private readonly invitations = new Map<string, Referral>();
   /** The write ledger, read once per record (see LedgerView); cleared with each batch. */
   private readonly ledger: LedgerView;
 
@@ -242,7 +245,7 @@ class Cycle {
     const readAt = this.now();
     const unreadable: { id: string; error: { code: string; message: string } }[] = [];
     const { read, probed } = await this.readReferrals(window, unreadable);
-    const referrals = new ListedReferrals(read);
+    const referrals = new ListedReferrals(await this.foldEngagements(read));
     // Only a believable timestamp moves the window: one in the future would hide every change until then.
     const latestBelievable = readAt.getTime() + CLOCK_SKEW_MS;
     const nextWindow = formatReferralWindow(
@@ -304,12 +307,60 @@ class Cycle {
     const pcBefore = pc.stats();
     const description = await adapter.describe();
     this.resolved = resolveRules(this.rules, description.capabilities.fieldDirections);
-    const referrals = new ListedReferrals(records.referrals);
+    const referrals = new ListedReferrals(await this.foldEngagements(records.referrals));
     const work: PairWork[] = [];
     for (const rec of records.crm) work.push(await this.pairForCrm(rec, referrals));
     work.push(...(await this.referralPairs(referrals)));
     await this.process(work, Math.max(1, description.capabilities.batchSize));
     return this.finish(crmBefore, pcBefore, undefined, false);
+  }
+
+  /**
+   * The deals among `read`: a connected referral inviting Microsoft is not a deal of its own but
+   * Microsoft's answer on its engagement's deal. It is kept for that deal's pair; a deal not read with
+   * it (only Microsoft's side moved) is read through the engagement, so its answer reaches the CRM.
+   */
+  private async foldEngagements(read: readonly Referral[]): Promise<Referral[]> {
+    const { partnerCenter: pc, store } = this.deps;
+    const deals: Referral[] = [];
+    const answered: string[] = [];
+    for (const r of read) {
+      if (!isMicrosoftInvitation(r)) deals.push(r);
+      else if (r.engagementId) {
+        this.invitations.set(r.engagementId, r);
+        answered.push(r.engagementId);
+      }
+    }
+    const listed = new Set(deals.map((d) => d.engagementId));
+    for (const engagementId of answered) {
+      if (listed.has(engagementId)) continue;
+      let related: Referral[];
+      try {
+        related = await pc.listRelatedReferrals(engagementId);
+      } catch (e) {
+        if (this.stopping) throw e;
+        const code = (e as { code?: string }).code ?? "UNEXPECTED";
+        this.summary.errors.push({ key: `engagement:${engagementId}`, code, message: errorMessage(e) });
+        continue;
+      }
+      // The partner's own deal on the engagement: the one linked, else the oldest that is not an invitation.
+      const candidates = related
+        .filter((r) => !isMicrosoftInvitation(r))
+        .sort((a, b) => Date.parse(a.createdDateTime) - Date.parse(b.createdDateTime));
+      const deal = candidates.find((r) => store.getLinkByReferralId(r.id)) ?? candidates[0];
+      if (deal) {
+        deals.push(deal);
+        listed.add(engagementId);
+      }
+    }
+    return deals;
+  }
+
+  /** The pair with the connected referral of its engagement, when this cycle has it. */
+  private withInvitation(pair: PairState): PairState {
+    const engagementId = pair.referral?.engagementId;
+    const invitation = engagementId ? this.invitations.get(engagementId) : undefined;
+    return invitation ? { ...pair, invitation } : pair;
   }
 
   /** Pairs for referrals whose CRM record was not in this read: by link, or adopted by external id. */
@@ -608,6 +659,7 @@ class Cycle {
     for (const w of work) {
       this.seen.add(w.pair.key);
       if (w.pair.link) this.seen.add(w.pair.link.linkId);
+      w.pair = this.withInvitation(w.pair);
       const plan = planPair(w.pair, { now: this.now(), rules: this.resolved, isEcho: this.isEcho });
       // A real cycle keeps the first steps only (see Plan.omittedSteps): its memory stays flat.
       for (const st of plan.steps)
@@ -658,7 +710,12 @@ class Cycle {
     for (const ctx of followUp) {
       const link = ctx.link && store.getLink(ctx.link.linkId);
       if (!link) continue;
-      const pair: PairState = { key: link.linkId, link, crm: ctx.nextPair().crm, referral: link.referral };
+      const pair = this.withInvitation({
+        key: link.linkId,
+        link,
+        crm: ctx.nextPair().crm,
+        referral: link.referral,
+      });
       const plan = planPair(pair, { now: this.now(), rules: this.resolved, isEcho: this.isEcho });
       // An invalid step (a lost deal without a reason) is reported now, not a cycle later.
       if (plan.steps.some((st) => st.kind === "update" || st.kind === "transition" || st.kind === "invalid"))
@@ -741,7 +798,12 @@ class Cycle {
           ctx.ensureLink("outbound");
           // What this create sends is written ahead with the link: if the answer is lost and a later
           // cycle's create recovers the referral, this (not that cycle's CRM values) is the ancestor.
-          ctx.link!.baseline ??= { ...step.deal };
+          // Without Microsoft invited: the invitation is a step of its own after the create (a connected
+          // referral), so until it is made the CRM's request is a change still to send.
+          ctx.link!.baseline ??= {
+            ...step.deal,
+            invitation: { ...step.deal.invitation, microsoftHelpRequested: false },
+          };
           this.checkpoint("link-before-create", ctx);
           store.putLink(ctx.link!); // written before the call: a crash after it resumes by CRM id
           this.checkpoint("create-referral", ctx);
@@ -769,7 +831,7 @@ class Cycle {
             );
           let target: CoSellDeal;
           if (step.kind === "transition") {
-            const r = transition(referralToDeal(base), step.action, step.input, this.now());
+            const r = transition(ctx.partnerCenterDeal(base)!, step.action, step.input, this.now());
             if (!r.ok) throw r.error;
             target = r.deal;
           } else target = step.deal;
@@ -786,6 +848,17 @@ class Cycle {
           }
           this.supersedeLedger("partnerCenter", base.id, written, target);
           ctx.referralWritten(updated, target, written);
+          if (step.kind === "transition" && step.action === "inviteMicrosoft") {
+            // The invitation itself: the connected referral on the engagement (idempotent, so a crash
+            // between the two writes is finished by the next cycle's same step).
+            this.checkpoint("create-invitation", ctx);
+            const invitation = await pc.createInvitation(updated, {
+              notes: target.invitation.helpNotes ?? "",
+              helpType: target.invitation.helpType,
+            });
+            ctx.invitation = invitation;
+            if (invitation.engagementId) this.invitations.set(invitation.engagementId, invitation);
+          }
         } else if (step.kind === "defer") {
           ctx.deferred.push(step);
         } else if (step.kind === "conflict") {
@@ -853,7 +926,7 @@ class Cycle {
   ): { deal: CoSellDeal; fields: SyncField[] } | undefined {
     const update = planned?.kind === "update" ? { deal: planned.deal, fields: planned.fields } : undefined;
     if (!ctx.wrote || !ctx.referral || !ctx.crm) return update;
-    const pc = referralToDeal(ctx.referral);
+    const pc = ctx.partnerCenterDeal()!;
     const crm = update?.deal ?? ctx.crm.deal;
     const follow = PARTNER_CENTER_OWNED_FIELDS.filter(
       (f) => this.resolved.directions[f] === "toCrm" && !update?.fields.includes(f) && !sameField(crm, pc, f),
@@ -965,7 +1038,7 @@ class Cycle {
     for (const note of ctx.audits) this.audit(link, note.kind, note.message, ctx);
 
     const crmAfter = ctx.crmAfter;
-    const pcAfter = ctx.referral ? referralToDeal(ctx.referral) : undefined;
+    const pcAfter = ctx.partnerCenterDeal();
     if (crmAfter && pcAfter) link.baseline = mergeBaseline(link.baseline, crmAfter, pcAfter);
     else if (pcAfter && !link.baseline) link.baseline = pcAfter;
     if (ctx.crm && crmAfter) {
@@ -1012,11 +1085,8 @@ function mergeBaseline(old: CoSellDeal | undefined, crm: CoSellDeal, pc: CoSellD
   next.id = pc.id;
   next.version = pc.version;
   next.updatedAt = pc.updatedAt;
-  next.invitation = {
-    ...next.invitation,
-    invitedAt: pc.invitation.invitedAt,
-    engagedAt: pc.invitation.engagedAt,
-  };
+  // Microsoft's answer is remembered here: the partner's referral alone does not carry it.
+  next.microsoftAnswer = pc.microsoftAnswer;
   return next;
 }
 
@@ -1044,6 +1114,8 @@ class PairContext {
   readonly freshReferralId: string | undefined;
   crmAfter: CoSellDeal | undefined;
   statusWritten: SyncStatus | undefined;
+  /** The connected referral inviting Microsoft on this pair's engagement, when read or made this cycle. */
+  invitation: Referral | undefined;
 
   constructor(
     work: PairWork,
@@ -1054,6 +1126,7 @@ class PairContext {
     this.link = work.pair.link ? { ...work.pair.link } : undefined;
     this.crm = work.pair.crm;
     this.referral = work.pair.referral;
+    this.invitation = work.pair.invitation;
     this.steps = steps;
     this.parked = work.pair.parked ?? false;
     this.freshCrmId = work.fresh.crm ? work.pair.crm?.crmId : undefined;
@@ -1123,6 +1196,15 @@ class PairContext {
   nextPair(referral?: Referral): PairState {
     const crm = this.crm && this.crmAfter ? { ...this.crm, deal: this.crmAfter } : this.crm;
     const link = this.link ? { ...this.link, referral: referral ?? this.referral } : undefined;
-    return { key: this.key, link, crm, referral: referral ?? this.referral };
+    return { key: this.key, link, crm, referral: referral ?? this.referral, invitation: this.invitation };
+  }
+
+  /**
+   * The deal as Partner Center holds it: `referral` (default: this pair's) with Microsoft's answer
+   * from the connected referral, else as the baseline last knew it.
+   */
+  partnerCenterDeal(referral = this.referral): CoSellDeal | undefined {
+    if (!referral) return undefined;
+    return withMicrosoftInvitation(referralToDeal(referral), this.invitation, this.link?.baseline);
   }
 }

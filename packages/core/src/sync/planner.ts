@@ -13,6 +13,7 @@ import {
 } from "../domain/lifecycle.js";
 import { validateDeal, zodIssues } from "../domain/validation.js";
 import type { ValidationIssue } from "../errors.js";
+import { withMicrosoftInvitation } from "../partner-center/engagement.js";
 import { referralToDeal } from "../partner-center/mapping.js";
 import type { Referral } from "../partner-center/referral.js";
 import { equalField, fieldHash, fieldMembers, sameField } from "./compare.js";
@@ -44,6 +45,11 @@ export interface PairState {
   crm?: CrmRecord;
   /** Current referral (from this cycle's changes, or the last snapshot when unchanged). */
   referral?: Referral;
+  /**
+   * The connected referral inviting Microsoft onto the referral's engagement, when this cycle read it
+   * (Microsoft's answer comes from it). Without it, the answer last known (the link's baseline) holds.
+   */
+  invitation?: Referral;
   /** The pair is parked under the `manual` policy. */
   parked?: boolean;
 }
@@ -96,7 +102,6 @@ const CrmDealShape = CoSellDealSchema.extend({
   createdAt: z.string(),
   updatedAt: z.string(),
   expiresAt: z.string().optional(),
-  invitation: InvitationSchema.extend({ invitedAt: z.string().optional(), engagedAt: z.string().optional() }),
 });
 
 /** Shape problems of a CRM deal as named issues (DEAL_MALFORMED, DEAL_VALUE_INVALID…), empty when well-formed. */
@@ -152,7 +157,9 @@ export function planPair(pair: PairState, opts: PlannerOptions): Plan {
     return skip("Sync is turned off on this record (opted out); nothing is written.");
   if (crm && !crm.optedIn && !referral) return { steps, echoes };
 
-  const pcDeal = referral ? referralToDeal(referral, { now: opts.now }) : undefined;
+  const pcDeal = referral
+    ? withMicrosoftInvitation(referralToDeal(referral, { now: opts.now }), pair.invitation, link?.baseline)
+    : undefined;
 
   // 1. Nothing on the Partner Center side yet: create the referral from the CRM record.
   if (crm && !pcDeal) {
@@ -264,7 +271,13 @@ export function planPair(pair: PairState, opts: PlannerOptions): Plan {
       pcChanged = !crmChanged;
     }
     let way: Way | "conflict" | undefined;
-    if (crmChanged && pcChanged) way = resolve(opts.rules.policies[field], crm, referral);
+    // A one-way field (Partner Center's own facts, or one the config sends one way) has only one side
+    // that can be right: no policy can send it the other way.
+    if (crmChanged && pcChanged)
+      way =
+        dir === "toCrm" || dir === "toPartnerCenter"
+          ? dir
+          : resolve(opts.rules.policies[field], crm, referral);
     else if (crmChanged) way = "toPartnerCenter";
     else if (pcChanged) way = "toCrm";
     if (way === "conflict") {
@@ -421,7 +434,7 @@ function planPartnerCenterWrites(
     ok &&
     fields.includes("invitation") &&
     crm.deal.invitation.microsoftHelpRequested &&
-    !current.invitation.invitedAt
+    !current.microsoftAnswer
   ) {
     const input: TransitionInput = {
       notes: crm.deal.invitation.helpNotes,

@@ -1,4 +1,5 @@
 import type { CoSellError } from "../errors.js";
+import type { InvitationRequest } from "../partner-center/engagement.js";
 import type { NewReferral, Referral } from "../partner-center/referral.js";
 import type { CallStats } from "./types.js";
 
@@ -43,6 +44,13 @@ export interface PartnerCenterPort {
    * omitted) with If-Match; throws `ConflictError` (412) carrying the current copy.
    */
   updateReferral(id: string, referral: Referral, eTag: string, base?: Referral): Promise<Referral>;
+  /** Every referral of one engagement (`$filter=engagementId eq …`, the documented related-referrals link). */
+  listRelatedReferrals(engagementId: string): Promise<Referral[]>;
+  /**
+   * Invites Microsoft onto `main`'s engagement: POSTs the connected referral targeting Microsoft
+   * (see `engagement.ts`), or returns the one already there.
+   */
+  createInvitation(main: Referral, request: InvitationRequest): Promise<Referral>;
   /** Calls made so far. */
   stats(): CallStats;
 }

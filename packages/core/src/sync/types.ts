@@ -32,6 +32,7 @@ export const SyncFieldSchema = z.enum([
   "microsoftOpportunityId",
   "registration",
   "sentBy",
+  "microsoftAnswer",
 ]);
 export type SyncField = z.infer<typeof SyncFieldSchema>;
 export const SYNC_FIELDS: readonly SyncField[] = SyncFieldSchema.options;
@@ -45,6 +46,7 @@ export const PARTNER_CENTER_OWNED_FIELDS: readonly SyncField[] = [
   "microsoftOpportunityId",
   "registration",
   "sentBy",
+  "microsoftAnswer",
 ];
 
 /** Which way a field flows. */

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CoSellDeal, Stage } from "../domain/deal.js";
+import { isMicrosoftInvitation } from "../partner-center/engagement.js";
 import { referralToDeal } from "../partner-center/mapping.js";
 import type { Referral } from "../partner-center/referral.js";
 import type { CrmAdapter } from "../sync/adapter.js";
@@ -186,31 +187,54 @@ export function runAdapterConformance(options: ConformanceOptions): void {
       await expectQuiet(fx);
     });
 
-    it("stage from Microsoft: a declined invitation shows as closed lost with the reason in the CRM", async () => {
+    it("inviting Microsoft posts a connected referral on the engagement; Microsoft's decline leaves the deal open", async () => {
+      const can = await declared(fx);
       const { crmId, referralId } = await shareOne(fx);
       await fx.crm.requestMicrosoftHelp(crmId, "Need an Azure data architect for the workshop.");
-      await sync(fx);
-      const invited = await mustReferral(fx, referralId);
-      expect(invited.inviteContext?.invitedDateTime).toBeTruthy();
-      expect(invited.type).toBe("Shared");
+      expect((await sync(fx)).errors).toEqual([]);
+      const own = await mustReferral(fx, referralId);
+      expect(own.type).toBe("Shared");
+      const invitations = (await fx.microsoft.all()).filter(
+        (r) => r.engagementId === own.engagementId && isMicrosoftInvitation(r),
+      );
+      expect(invitations).toHaveLength(1);
+      expect(invitations[0]?.target).toEqual([{ type: "BusinessProfileLocation", id: "msft" }]);
+      expect(invitations[0]?.inviteContext?.notes).toBe("Need an Azure data architect for the workshop.");
+      if (can("microsoftAnswer", "toCrm"))
+        expect((await mustGet(fx, crmId)).deal.microsoftAnswer).toBe("pending");
+      await expectQuiet(fx);
 
       await fx.microsoft.decline(referralId, "No Microsoft seller available in this region.");
-      await sync(fx);
+      expect((await sync(fx)).errors).toEqual([]);
       const opp = await mustGet(fx, crmId);
-      expect(CLOSED_LOST).toContain(opp.deal.stage);
-      expect(opp.deal.closeReason).toBe("No Microsoft seller available in this region.");
-      expect(opp.status).toMatchObject({ state: "synced", coSellStage: "declined" });
+      expect(opp.deal.stage).toBe("accepted");
+      expect(opp.status).toMatchObject({ state: "synced", coSellStage: "accepted" });
+      if (can("microsoftAnswer", "toCrm")) expect(opp.deal.microsoftAnswer).toBe("declined");
+      const after = await mustReferral(fx, referralId);
+      expect({ status: after.status, substatus: after.substatus }).toEqual({
+        status: "Active",
+        substatus: "Accepted",
+      });
       await expectQuiet(fx);
     });
 
-    it("a Microsoft engagement on the invitation changes nothing the seller must act on", async () => {
+    it("Microsoft's acceptance of the invitation reaches the CRM; nothing else is for the seller to do", async () => {
+      const can = await declared(fx);
       const { crmId, referralId } = await shareOne(fx);
       await fx.crm.requestMicrosoftHelp(crmId, "Need an Azure data architect.");
       await sync(fx);
       await fx.microsoft.engage(referralId);
       const summary = await sync(fx);
       expect(summary.errors).toEqual([]);
-      expect((await mustGet(fx, crmId)).status).toMatchObject({ state: "synced", coSellStage: "accepted" });
+      const opp = await mustGet(fx, crmId);
+      expect(opp.status).toMatchObject({ state: "synced", coSellStage: "accepted" });
+      if (can("microsoftAnswer", "toCrm")) expect(opp.deal.microsoftAnswer).toBe("accepted");
+      // Still one invitation: a second cycle must not invite again.
+      const own = await mustReferral(fx, referralId);
+      const invitations = (await fx.microsoft.all()).filter(
+        (r) => r.engagementId === own.engagementId && isMicrosoftInvitation(r),
+      );
+      expect(invitations).toHaveLength(1);
       await expectQuiet(fx);
     });
 

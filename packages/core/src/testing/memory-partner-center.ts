@@ -5,6 +5,7 @@ import {
   EDITABLE_FIELDS,
   findRule,
   INITIAL_STAGE,
+  INVITATION_WINDOW_DAYS,
   isArchived,
   isPastResponseWindow,
   type LifecycleAction,
@@ -14,6 +15,13 @@ import {
   transition,
 } from "../domain/lifecycle.js";
 import { ConflictError, NotFoundError, RemoteApiError, TransitionError } from "../errors.js";
+import {
+  type InvitationRequest,
+  invitationBody,
+  isMicrosoftInvitation,
+  microsoftAnswerOf,
+  withMicrosoftInvitation,
+} from "../partner-center/engagement.js";
 import { applyReferralPatch, referralPatch } from "../partner-center/json-patch.js";
 import { dealToReferral, referralToDeal } from "../partner-center/mapping.js";
 import {
@@ -65,6 +73,9 @@ export interface MemoryPartnerCenterOptions {
  * partner rule, reasons and guards hold, only the fields the stage allows may change, archived
  * referrals are read-only). Received referrals expire on their own once the clock passes 14 days.
  *
+ * Inviting Microsoft is a connected referral on the deal's engagement (`createInvitation`), listed
+ * like any other of the partner's referrals; Microsoft's seller answers on it.
+ *
  * The Microsoft side is played with `sendInbound`, `engage`, `decline`, `editNotes` and `expireDue`.
  * For the HTTP emulator of the real API, use `@cosell/sandbox`.
  */
@@ -75,6 +86,7 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
   private readonly pageSize: number;
   private nextId = 1;
   private nextETag = 1;
+  private nextEngagement = 1;
 
   constructor(options: MemoryPartnerCenterOptions = {}) {
     this.now = options.now ?? (() => new Date());
@@ -119,6 +131,7 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
       ...structuredClone(body),
       id: this.newId(),
       externalReferenceId: options.crmId,
+      engagementId: this.newEngagementId(),
       createdDateTime: at,
       updatedDateTime: at,
       acceptedDateTime: at,
@@ -169,6 +182,53 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
     return structuredClone(next);
   }
 
+  async listRelatedReferrals(engagementId: string): Promise<Referral[]> {
+    this.expireDue();
+    this.count("reads");
+    return [...this.referrals.values()]
+      .filter((r) => r.engagementId === engagementId)
+      .map((r) => structuredClone(r));
+  }
+
+  /**
+   * The connected referral inviting Microsoft onto `main`'s engagement (as the emulator: the deal must
+   * be an accepted, Shared referral of this partner, not invited yet), or the one already there.
+   */
+  async createInvitation(main: Referral, request: InvitationRequest): Promise<Referral> {
+    this.expireDue();
+    const existing = main.engagementId ? this.invitationOf(main.engagementId) : undefined;
+    this.count("reads");
+    if (existing) return structuredClone(existing);
+    this.count("writes");
+    const deal = [...this.referrals.values()].find(
+      (r) => r.engagementId === main.engagementId && !isMicrosoftInvitation(r),
+    );
+    if (!deal) throw badRequest("ENGAGEMENT_NOT_FOUND", `No referral has engagementId ${main.engagementId}.`);
+    if (deal.type !== "Shared")
+      throw badRequest("NOT_SHARED", "Microsoft is invited on a Shared referral; share the deal first.");
+    const rule = findRule(this.dealOf(deal).stage, "inviteMicrosoft");
+    const refused = rule ? rule.guard?.(this.dealOf(deal), this.now(), {}) : undefined;
+    if (!rule || refused)
+      throw badRequest(
+        refused?.code ?? "TRANSITION_NOT_ALLOWED",
+        refused?.message ?? `Microsoft cannot be invited to a ${this.dealOf(deal).stage} referral.`,
+      );
+    const at = this.now();
+    const invitation = this.parse({
+      ...structuredClone(invitationBody(deal, request)),
+      id: this.newId(),
+      createdDateTime: at.toISOString(),
+      updatedDateTime: at.toISOString(),
+      expirationDateTime: new Date(at.getTime() + INVITATION_WINDOW_DAYS * DAY_MS).toISOString(),
+      direction: "Outgoing",
+      status: "New",
+      substatus: "Pending",
+      eTag: this.newETag(),
+    });
+    this.referrals.set(invitation.id, invitation);
+    return structuredClone(invitation);
+  }
+
   stats(): CallStats {
     return { ...this.calls };
   }
@@ -187,6 +247,7 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
     const referral = this.parse({
       ...body,
       id: this.newId(),
+      engagementId: this.newEngagementId(),
       externalReferenceId: null,
       createdDateTime: now.toISOString(),
       updatedDateTime: now.toISOString(),
@@ -203,12 +264,17 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
     return structuredClone(referral);
   }
 
-  /** A Microsoft seller engages on the partner's invitation; the deal gets Microsoft's opportunity id. */
+  /**
+   * A Microsoft seller accepts the partner's invitation on deal `id`: the connected referral becomes
+   * Active/Accepted and the deal gets Microsoft's opportunity id. Returns the deal's referral.
+   */
   engage(id: string): Referral {
-    return this.microsoftAction(id, "microsoftEngage", {}, (r) => {
-      r.substatus = "Engaged";
-      if (!r.trackingInfo?.microsoftMsxId)
-        r.trackingInfo = { ...r.trackingInfo, microsoftMsxId: `7-MSX${r.id.replace(/\D/g, "")}` };
+    return this.microsoftAction(id, "microsoftEngage", {}, (deal, invitation) => {
+      Object.assign(invitation, { status: "Active", substatus: "Accepted" });
+      if (!deal.trackingInfo?.microsoftMsxId) {
+        deal.trackingInfo = { ...deal.trackingInfo, microsoftMsxId: `7-MSX${deal.id.replace(/\D/g, "")}` };
+        this.touch(deal);
+      }
     });
   }
 
@@ -234,9 +300,14 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
     return structuredClone(next);
   }
 
-  /** A Microsoft seller declines the partner's invitation, with a reason. */
+  /**
+   * A Microsoft seller declines the partner's invitation on deal `id`, with a reason: the connected
+   * referral closes as declined; the partner's deal stays as it is.
+   */
   decline(id: string, reason: string): Referral {
-    return this.microsoftAction(id, "microsoftDecline", { reason });
+    return this.microsoftAction(id, "microsoftDecline", { reason }, (_deal, invitation) => {
+      Object.assign(invitation, { status: "Closed", substatus: "Declined", statusReason: reason });
+    });
   }
 
   /** A Microsoft seller edits the notes. */
@@ -249,10 +320,25 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
     return structuredClone(r);
   }
 
-  /** Expires every received referral whose 14-day window closed by `now`; returns them. */
+  /**
+   * Expires every received referral whose 14-day window closed by `now`, and every invitation Microsoft
+   * left unanswered past its `expirationDateTime`; returns them.
+   */
   expireDue(now: Date = this.now()): Referral[] {
     const out: Referral[] = [];
     for (const r of this.referrals.values()) {
+      if (isMicrosoftInvitation(r)) {
+        if (
+          microsoftAnswerOf(r) === "pending" &&
+          r.expirationDateTime &&
+          now >= new Date(r.expirationDateTime)
+        ) {
+          Object.assign(r, { status: "Closed", substatus: "Expired" });
+          this.touch(r, now);
+          out.push(structuredClone(r));
+        }
+        continue;
+      }
       if (!isAwaitingAnswer(r)) continue;
       if (!isPastResponseWindow(referralToDeal(r, { now }), now)) continue;
       Object.assign(r, STAGE_STATUS.expired);
@@ -275,20 +361,35 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
 
   // ── internals ─────────────────────────────────────────────────────────────────────────────────
 
+  /** Microsoft's seller answers the invitation on deal `id`, as the lifecycle allows. */
   private microsoftAction(
     id: string,
     action: LifecycleAction,
     input: { reason?: string },
-    tweak?: (r: Referral) => void,
+    answer: (deal: Referral, invitation: Referral) => void,
   ): Referral {
-    const current = this.mustGet(id);
-    const result = transition(referralToDeal(current, { now: this.now() }), action, input, this.now());
+    this.expireDue();
+    const deal = this.mustGet(id);
+    const result = transition(this.dealOf(deal), action, input, this.now());
     if (!result.ok) throw result.error;
-    const next = this.parse(dealToReferral(result.deal, current));
-    tweak?.(next);
-    this.touch(next);
-    this.referrals.set(id, next);
-    return structuredClone(next);
+    const invitation = deal.engagementId ? this.invitationOf(deal.engagementId) : undefined;
+    if (!invitation) throw new TransitionError("NOT_INVITED", "Microsoft has not been invited to this deal.");
+    answer(deal, invitation);
+    this.touch(invitation);
+    return structuredClone(deal);
+  }
+
+  /** The connected referral inviting Microsoft on an engagement, if there is one. */
+  private invitationOf(engagementId: string): Referral | undefined {
+    for (const r of this.referrals.values())
+      if (r.engagementId === engagementId && isMicrosoftInvitation(r)) return r;
+    return undefined;
+  }
+
+  /** A deal's referral read with its engagement's invitation, as the engine reads it. */
+  private dealOf(r: Referral): CoSellDeal {
+    const invitation = r.engagementId ? this.invitationOf(r.engagementId) : undefined;
+    return withMicrosoftInvitation(referralToDeal(r, { now: this.now() }), invitation);
   }
 
   /**
@@ -298,8 +399,13 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
    */
   private checkPartnerUpdate(current: Referral, next: Referral): LifecycleAction | undefined {
     const now = this.now();
-    const before = referralToDeal(current, { now });
-    const after = referralToDeal(next, { now });
+    if (isMicrosoftInvitation(current))
+      throw badRequest(
+        "FIELD_NOT_EDITABLE",
+        "An invitation to Microsoft is answered by Microsoft, not edited.",
+      );
+    const before = this.dealOf(current);
+    const after = this.dealOf(next);
     const readOnly = READ_ONLY_PATHS.filter((p) => !isDeepStrictEqual(p.get(current), p.get(next)));
     if (readOnly.length)
       throw badRequest(
@@ -324,7 +430,11 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
           "TRANSITION_NOT_ALLOWED",
           `A partner cannot move a referral from ${before.stage} to ${after.stage}.`,
         );
-    } else if (!before.invitation.invitedAt && after.invitation.invitedAt) {
+    } else if (
+      !equalField(before, after, "invitation") ||
+      (current.type !== "Shared" && next.type === "Shared")
+    ) {
+      // Asking for Microsoft's help (the notes and help type on the deal) is the invitation's first half.
       rule = findRule(before.stage, "inviteMicrosoft");
       if (!rule)
         throw badRequest(
@@ -342,8 +452,6 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
       });
       if (refused) throw badRequest(refused.code, refused.message);
     }
-    if (after.invitation.engagedAt !== before.invitation.engagedAt)
-      throw badRequest("FIELD_NOT_EDITABLE", "Only a Microsoft seller can engage on an invitation.");
     const allowed = allowedEdits(before.stage, rule?.action);
     const changed = CHECKED_FIELDS.filter((f) => !equalField(before, after, f));
     const refused = changed.filter((f) => !allowed.includes(f));
@@ -378,6 +486,11 @@ export class MemoryPartnerCenter implements PartnerCenterPort {
 
   private newId(): string {
     return `ref-${String(this.nextId++).padStart(6, "0")}`;
+  }
+
+  /** Each deal starts its own engagement (a connected referral joins its deal's). */
+  private newEngagementId(): string {
+    return `eng-${String(this.nextEngagement++).padStart(6, "0")}`;
   }
 
   private newETag(): string {

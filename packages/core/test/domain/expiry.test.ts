@@ -1,14 +1,19 @@
 import { describe, expect, it } from "vitest";
 import {
   allowedActions,
+  dealToReferral,
   expireIfDue,
   INVITATION_WINDOW_DAYS,
   isPastResponseWindow,
+  microsoftAnswerOf,
+  type NewReferral,
   RESPONSE_WINDOW_DAYS,
+  referralToDeal,
   responseDeadline,
   transition,
 } from "../../src/index.js";
-import { at, DAY, deepFreeze, invitedDeal, receivedDeal, SECOND, T0, validDeal } from "./factory.js";
+import { MemoryPartnerCenter } from "../../src/testing/index.js";
+import { at, DAY, deepFreeze, receivedDeal, SECOND, T0, validDeal } from "./factory.js";
 
 /**
  * The clock is an argument (`now`) everywhere, so these tests step it to the second around each
@@ -94,32 +99,44 @@ describe("the response window of a received deal (injected clock)", () => {
   });
 });
 
-describe("Microsoft's invitation window (injected clock)", () => {
-  const invited = deepFreeze(invitedDeal(T0));
+describe("Microsoft's invitation window (injected clock, in-memory Partner Center)", () => {
+  async function invited() {
+    let now = T0;
+    const pc = new MemoryPartnerCenter({ now: () => now });
+    const { id: _id, version: _v, ...deal } = validDeal({ kind: "coSell" });
+    const main = await pc.createReferral(dealToReferral(deal) as NewReferral, { crmId: "opp-1" });
+    const invitation = await pc.createInvitation(main, { notes: "Need an Azure architect" });
+    return { pc, main, invitation, setNow: (d: Date) => (now = d) };
+  }
 
-  it("is 14 days from the invitation", () => {
+  it("is 14 days from the invitation", async () => {
     expect(INVITATION_WINDOW_DAYS).toBe(14);
+    const { invitation } = await invited();
+    expect(invitation.expirationDateTime).toBe(at(FOURTEEN_DAYS).toISOString());
+    expect(microsoftAnswerOf(invitation)).toBe("pending");
   });
 
-  it("at 14 days − 1 s Microsoft can engage", () => {
-    const now = at(FOURTEEN_DAYS - SECOND);
-    const r = transition(invited, "microsoftEngage", {}, now);
-    expect(r.ok && r.deal.invitation.engagedAt).toBe(now.toISOString());
-    expect(allowedActions(invited, now, "microsoft")).toEqual(["microsoftEngage", "microsoftDecline"]);
+  it("at 14 days − 1 s Microsoft can engage", async () => {
+    const { pc, main, invitation, setNow } = await invited();
+    setNow(at(FOURTEEN_DAYS - SECOND));
+    pc.engage(main.id);
+    expect(microsoftAnswerOf(pc.get(invitation.id)!)).toBe("accepted");
   });
 
-  it("at 14 days + 1 s engaging fails with INVITATION_WINDOW_CLOSED", () => {
-    const now = at(FOURTEEN_DAYS + SECOND);
-    const r = transition(invited, "microsoftEngage", {}, now);
-    expect(!r.ok && r.error.code).toBe("INVITATION_WINDOW_CLOSED");
-    expect(allowedActions(invited, now, "microsoft")).toEqual([]);
+  it("at 14 days the invitation has expired and Microsoft can no longer answer", async () => {
+    const { pc, main, invitation, setNow } = await invited();
+    setNow(at(FOURTEEN_DAYS));
+    expect(() => pc.engage(main.id)).toThrow(/already answered/);
+    expect(microsoftAnswerOf(pc.get(invitation.id)!)).toBe("expired");
   });
 
-  it("at exactly 14 days Microsoft can still engage (see the response window above)", () => {
-    expect(transition(invited, "microsoftEngage", {}, at(FOURTEEN_DAYS)).ok).toBe(true);
-  });
-
-  it("the partner can still win or lose the deal after Microsoft's window closed", () => {
-    expect(allowedActions(invited, at(FOURTEEN_DAYS + SECOND), "partner")).toEqual(["win", "lose"]);
+  it("the partner can still win the deal after Microsoft's window closed", async () => {
+    const { pc, main, setNow } = await invited();
+    setNow(at(FOURTEEN_DAYS + SECOND));
+    pc.expireDue();
+    const current = pc.get(main.id)!;
+    const won = dealToReferral({ ...referralToDeal(current), stage: "won" }, current);
+    const after = await pc.updateReferral(main.id, won, current.eTag!, current);
+    expect(after.substatus).toBe("Won");
   });
 });

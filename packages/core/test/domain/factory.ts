@@ -1,4 +1,4 @@
-import type { CoSellDeal, Customer, Person } from "../../src/index.js";
+import type { CoSellDeal, Customer, MicrosoftAnswer, Person } from "../../src/index.js";
 import { responseDeadline } from "../../src/index.js";
 
 /** The tests' fixed "now": every clock is injected, nothing reads the wall clock. */
@@ -75,15 +75,15 @@ export function receivedDeal(receivedAt: Date = T0, overrides: Partial<CoSellDea
   });
 }
 
-/** An accepted outbound deal on which the partner invited Microsoft at `invitedAt`; nobody engaged yet. */
-export function invitedDeal(invitedAt: Date = T0, overrides: Partial<CoSellDeal> = {}): CoSellDeal {
+/** An accepted outbound deal on which the partner invited Microsoft; Microsoft's answer is `answer`. */
+export function invitedDeal(
+  answer: MicrosoftAnswer = "pending",
+  overrides: Partial<CoSellDeal> = {},
+): CoSellDeal {
   return validDeal({
     kind: "coSell",
-    invitation: {
-      microsoftHelpRequested: true,
-      helpNotes: "Need an Azure architect",
-      invitedAt: invitedAt.toISOString(),
-    },
+    invitation: { microsoftHelpRequested: true, helpNotes: "Need an Azure architect" },
+    microsoftAnswer: answer,
     ...overrides,
   });
 }

@@ -80,8 +80,8 @@ const ARRANGE: Record<LifecycleAction, () => Arranged> = {
   }),
   // validDeal has a complete contact, consent and a solution, and Microsoft is not invited yet.
   inviteMicrosoft: () => ({ deal: validDeal(), now: at(DAY), input: { notes: "Need an Azure architect" } }),
-  microsoftEngage: () => ({ deal: invitedDeal(T0), now: at(DAY), input: {} }),
-  microsoftDecline: () => ({ deal: invitedDeal(T0), now: at(DAY), input: { reason: REASON } }),
+  microsoftEngage: () => ({ deal: invitedDeal(), now: at(DAY), input: {} }),
+  microsoftDecline: () => ({ deal: invitedDeal(), now: at(DAY), input: { reason: REASON } }),
 };
 
 /** The deal's notes with the action's note added after a blank line, dated (minutes, UTC) and signed. */
@@ -97,12 +97,13 @@ const EFFECTS: Record<LifecycleAction, (a: Arranged) => Partial<CoSellDeal>> = {
   expire: () => ({}),
   win: () => ({}),
   lose: (a) => ({ closeReason: REASON.trim(), notes: withNote(a) }),
-  inviteMicrosoft: ({ input, now }) => ({
+  inviteMicrosoft: ({ input }) => ({
     kind: "coSell",
-    invitation: { microsoftHelpRequested: true, helpNotes: input.notes, invitedAt: now.toISOString() },
+    invitation: { microsoftHelpRequested: true, helpNotes: input.notes },
+    microsoftAnswer: "pending",
   }),
-  microsoftEngage: ({ deal, now }) => ({ invitation: { ...deal.invitation, engagedAt: now.toISOString() } }),
-  microsoftDecline: () => ({ closeReason: REASON.trim() }),
+  microsoftEngage: () => ({ microsoftAnswer: "accepted" }),
+  microsoftDecline: () => ({ microsoftAnswer: "declined" }),
 };
 
 const PAIRS = StageSchema.options.flatMap((stage) =>
@@ -165,12 +166,8 @@ describe("the transition table: every (stage, action) pair", () => {
 });
 
 describe("transition: reasons", () => {
-  it("decline, lose and Microsoft's decline need a reason", () => {
-    expect(TRANSITIONS.filter((r) => r.requiresReason).map((r) => r.action)).toEqual([
-      "decline",
-      "lose",
-      "microsoftDecline",
-    ]);
+  it("decline and lose need a reason (Microsoft's decline of an invitation closes nothing)", () => {
+    expect(TRANSITIONS.filter((r) => r.requiresReason).map((r) => r.action)).toEqual(["decline", "lose"]);
   });
 
   const needReason = TRANSITIONS.filter((r) => r.requiresReason).flatMap((rule) =>
@@ -191,20 +188,14 @@ describe("transition: reasons", () => {
 
 describe("transition: guards", () => {
   const reason = { reason: "No capacity" };
-  const engaged = invitedDeal(T0, {
-    invitation: {
-      microsoftHelpRequested: true,
-      invitedAt: T0.toISOString(),
-      engagedAt: at(DAY).toISOString(),
-    },
-  });
+  const engaged = invitedDeal("accepted");
   const noContact = validDeal({ customer: customer({ contact: undefined }) });
 
   const guardRows: [string, LifecycleAction, CoSellDeal, TransitionInput, Date, string][] = [
     ["DEAL_EXPIRED", "accept", receivedDeal(T0), {}, at(15 * DAY), "accept after the response window"],
     ["DEAL_EXPIRED", "decline", receivedDeal(T0), reason, at(15 * DAY), "decline after the response window"],
     ["NOT_YET_EXPIRED", "expire", receivedDeal(T0), {}, at(DAY), "expire inside the response window"],
-    ["ALREADY_INVITED", "inviteMicrosoft", invitedDeal(T0), {}, at(DAY), "invite twice"],
+    ["ALREADY_INVITED", "inviteMicrosoft", invitedDeal(), {}, at(DAY), "invite twice"],
     ["INVITE_CONTACT_REQUIRED", "inviteMicrosoft", noContact, {}, at(DAY), "invite without a contact"],
     [
       "INVITE_CONTACT_REQUIRED",
@@ -262,23 +253,16 @@ describe("transition: guards", () => {
       at(DAY),
       "decline a deal Microsoft was not invited to",
     ],
-    ["ALREADY_ENGAGED", "microsoftEngage", engaged, {}, at(2 * DAY), "engage twice"],
-    ["ALREADY_ENGAGED", "microsoftDecline", engaged, reason, at(2 * DAY), "decline after engaging"],
+    ["ALREADY_ANSWERED", "microsoftEngage", engaged, {}, at(2 * DAY), "engage twice"],
+    ["ALREADY_ANSWERED", "microsoftDecline", engaged, reason, at(2 * DAY), "decline after engaging"],
+    ["ALREADY_ANSWERED", "microsoftEngage", invitedDeal("expired"), {}, at(15 * DAY), "engage once expired"],
     [
-      "INVITATION_WINDOW_CLOSED",
-      "microsoftEngage",
-      invitedDeal(T0),
+      "ALREADY_INVITED",
+      "inviteMicrosoft",
+      invitedDeal("declined"),
       {},
-      at(15 * DAY),
-      "engage after 14 days",
-    ],
-    [
-      "INVITATION_WINDOW_CLOSED",
-      "microsoftDecline",
-      invitedDeal(T0),
-      reason,
-      at(15 * DAY),
-      "decline after 14 days",
+      at(DAY),
+      "invite again after a decline",
     ],
   ];
 
@@ -311,14 +295,14 @@ describe("transition: guards", () => {
     expect(r.ok && r.deal.invitation.helpNotes).toBe("Pricing help");
   });
 
-  // Decided against the seed-reading of helper tests: issue 6 asks that "a Microsoft-side decline
-  // closes the opportunity as lost with the reason", and Partner Center reports it as Closed/Declined,
-  // so the deal ends `declined` and carries Microsoft's reason for the CRM to show.
-  it("Microsoft declining the partner's invitation closes the deal as declined with Microsoft's reason", () => {
+  // Microsoft answers on its own, connected referral (partner-center-api.md, Corrections): declining
+  // to help is Microsoft's answer to the invitation, not the end of the partner's deal.
+  it("Microsoft declining the partner's invitation leaves the deal accepted, with Microsoft's answer", () => {
     const a = ARRANGE.microsoftDecline();
     const r = transition(a.deal, "microsoftDecline", a.input, a.now);
-    expect(r.ok && r.deal.stage).toBe("declined");
-    expect(r.ok && r.deal.closeReason).toBe(REASON.trim());
+    expect(r.ok && r.deal.stage).toBe("accepted");
+    expect(r.ok && r.deal.microsoftAnswer).toBe("declined");
+    expect(r.ok && r.deal.closeReason).toBeUndefined();
   });
 
   // Without `expiresAt` the message must not read "answered until undefined".
@@ -330,13 +314,7 @@ describe("transition: guards", () => {
 });
 
 describe("allowedActions", () => {
-  const engaged = invitedDeal(T0, {
-    invitation: {
-      microsoftHelpRequested: true,
-      invitedAt: T0.toISOString(),
-      engagedAt: at(DAY).toISOString(),
-    },
-  });
+  const engaged = invitedDeal("accepted");
   const situations: [string, CoSellDeal, Date][] = [
     ["received, inside the window", receivedDeal(T0), at(DAY)],
     ["received, past the window", receivedDeal(T0), at(15 * DAY)],
@@ -346,8 +324,8 @@ describe("allowedActions", () => {
       validDeal({ customer: customer({ contact: undefined }) }),
       at(DAY),
     ],
-    ["accepted, Microsoft invited", invitedDeal(T0), at(DAY)],
-    ["accepted, Microsoft's window closed", invitedDeal(T0), at(15 * DAY)],
+    ["accepted, Microsoft invited", invitedDeal(), at(DAY)],
+    ["accepted, Microsoft's invitation expired", invitedDeal("expired"), at(15 * DAY)],
     ["accepted, Microsoft engaged", engaged, at(2 * DAY)],
     ...ARCHIVED_STAGES.map((s): [string, CoSellDeal, Date] => [s, validDeal({ stage: s }), at(DAY)]),
   ];
@@ -378,7 +356,7 @@ describe("allowedActions", () => {
       microsoft: ["microsoftEngage", "microsoftDecline"],
       system: [],
     },
-    "accepted, Microsoft's window closed": {
+    "accepted, Microsoft's invitation expired": {
       all: ["win", "lose"],
       partner: ["win", "lose"],
       microsoft: [],

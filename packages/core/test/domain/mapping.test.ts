@@ -196,11 +196,7 @@ describe("referral → canonical deal, on the documented examples", () => {
       engaged,
       {
         stage: "accepted",
-        invitation: {
-          microsoftHelpRequested: false,
-          helpNotes: johnsInvite,
-          engagedAt: "2018-10-29T21:24:52.040469Z",
-        },
+        invitation: { microsoftHelpRequested: false, helpNotes: johnsInvite },
       },
     ],
   ])("%s maps to its stage", (_label, referral, expected) => {
@@ -389,14 +385,20 @@ describe("canonical deal → referral: an edit changes only its own fields", () 
     }
   });
 
-  it("a kind change rewrites the type and the sharing-with-Microsoft-sellers flag; Shared reads back as help requested", () => {
+  it("a kind change rewrites the type and the sharing-with-Microsoft-sellers flag; Shared alone does not read as help requested", () => {
     const deal = referralToDeal(createResponse);
     const after = dealToReferral({ ...deal, kind: "coSell" }, createResponse);
-    expectOnlyChanged(createResponse, after, ["consent.consentToShareReferralWithMicrosoftSellers", "type"]);
+    expectOnlyChanged(createResponse, after, [
+      "consent.consentToShareReferralWithMicrosoftSellers",
+      "target",
+      "type",
+    ]);
+    expect(after.target).toEqual(deal.solutions.map((s) => ({ type: "SolutionProfile", id: s.id })));
     expect(after.type).toBe("Shared");
+    // A co-sell deal is Shared from the start; only the connected referral says Microsoft was invited.
     expect(referralToDeal(after)).toMatchObject({
       kind: "coSell",
-      invitation: { microsoftHelpRequested: true },
+      invitation: { microsoftHelpRequested: false },
     });
   });
 
@@ -463,6 +465,8 @@ describe("canonical deal → referral: create (no base)", () => {
       "name",
       "externalReferenceId",
       "campaignId",
+      // ReferralTarget: a co-sell deal's solution profiles ("Create a shared referral").
+      "target",
     ]);
     expect(Object.keys(body).filter((k) => !documented.has(k))).toEqual([]);
   });
@@ -470,8 +474,8 @@ describe("canonical deal → referral: create (no base)", () => {
   it.each<[string, CoSellDeal]>([
     ["a private-pipeline deal", deal],
     [
-      "a co-sell deal with help requested",
-      validDeal({ id: undefined, kind: "coSell", invitation: { microsoftHelpRequested: true } }),
+      "a co-sell deal (Shared; Microsoft is invited by a connected referral, not by this one)",
+      validDeal({ id: undefined, kind: "coSell", invitation: { microsoftHelpRequested: false } }),
     ],
     [
       "a deal without optional fields",

@@ -119,14 +119,6 @@ const CASES: Record<RuleCode, RuleCases> = {
       "createdAt on 30 February": [parsed((r) => (r.createdAt = "2026-02-30T00:00:00Z")), "createdAt"],
       "updatedAt without an offset": [parsed((r) => (r.updatedAt = "2026-03-01T12:00:00")), "updatedAt"],
       "expiresAt 'soon'": [parsed((r) => (r.expiresAt = "soon")), "expiresAt"],
-      "invitation.invitedAt as a date": [
-        parsed((r) => (r.invitation = { microsoftHelpRequested: false, invitedAt: "2026-03-01" })),
-        "invitation.invitedAt",
-      ],
-      "invitation.engagedAt as text": [
-        parsed((r) => (r.invitation = { microsoftHelpRequested: false, engagedAt: "engaged" })),
-        "invitation.engagedAt",
-      ],
     },
   },
   TEAM_REQUIRED: {

@@ -181,22 +181,83 @@ describe("lifecycle actions: a PATCH of the changed paths with the new status, I
     });
   });
 
-  it("inviteMicrosoft: type Shared, inviteContext notes and time, consent; status unchanged", async () => {
+  it("inviteMicrosoft: the deal becomes Shared with the notes and consent, then a connected referral targets Microsoft on its engagement", async () => {
     mockToken();
-    const base = referral({ consent: { consentToShareReferralWithMicrosoftSellers: false } });
+    const base = referral({
+      engagementId: "eng-1",
+      consent: { consentToShareReferralWithMicrosoftSellers: false },
+    });
     const m = mockAction(base);
+    let filter: string | undefined;
+    let posted: Record<string, unknown> | undefined;
+    api()
+      .get(REFERRALS)
+      .query((q) => {
+        filter = String(q.$filter);
+        return true;
+      })
+      .reply(200, { value: [] })
+      .post(REFERRALS)
+      .reply(201, (_uri, body) => {
+        posted = body as Record<string, unknown>;
+        return {
+          ...posted,
+          id: "ref-msft",
+          status: "New",
+          substatus: "Pending",
+          createdDateTime: T0.toISOString(),
+          updatedDateTime: T0.toISOString(),
+          eTag: '"inv-1"',
+        };
+      });
     const { client } = makeClient();
-    await client.inviteMicrosoft(base.id, { notes: "Need an Azure architect", consentToShareContact: true });
+    const invitation = await client.inviteMicrosoft(base.id, {
+      notes: "Need an Azure architect",
+      helpType: "CustomerTechnicalArchitecture",
+      consentToShareContact: true,
+    });
     expect(m.result()).toMatchObject({
       status: "Active",
       substatus: "Accepted",
       type: "Shared",
-      inviteContext: expect.objectContaining({
-        notes: "Need an Azure architect",
-        invitedDateTime: T0.toISOString(),
-      }),
+      inviteContext: expect.objectContaining({ notes: "Need an Azure architect" }),
       consent: expect.objectContaining({ consentToShareReferralWithMicrosoftSellers: true }),
     });
+    expect(m.result()?.inviteContext).not.toHaveProperty("invitedDateTime");
+    expect(filter).toBe("engagementId eq 'eng-1'");
+    expect(posted).toMatchObject({
+      engagementId: "eng-1",
+      type: "Shared",
+      target: [{ type: "BusinessProfileLocation", id: "msft" }],
+      inviteContext: {
+        notes: "Need an Azure architect",
+        assistanceRequestCode: "CustomerTechnicalArchitecture",
+      },
+    });
+    expect(posted).not.toHaveProperty("externalReferenceId");
+    expect(invitation.id).toBe("ref-msft");
+  });
+
+  it("inviteMicrosoft twice: the connected referral already on the engagement is returned, nothing posted", async () => {
+    mockToken();
+    const base = referral({ engagementId: "eng-1", type: "Shared" });
+    mockAction(base);
+    const existing = {
+      ...base,
+      id: "ref-msft",
+      externalReferenceId: null,
+      target: [{ type: "BusinessProfileLocation", id: "msft" }],
+      status: "Active",
+      substatus: "Accepted",
+    };
+    api()
+      .get(REFERRALS)
+      .query(true)
+      .reply(200, { value: [base, existing] });
+    const { client } = makeClient();
+    const invitation = await client.createInvitation(base, { notes: "Need an Azure architect" });
+    expect(invitation.id).toBe("ref-msft");
+    expect(nock.pendingMocks().filter((p) => p.startsWith("PATCH") || p.startsWith("POST"))).toHaveLength(1);
   });
 });
 

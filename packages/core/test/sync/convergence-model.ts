@@ -2,6 +2,7 @@ import { expect } from "vitest";
 import {
   type CycleSummary,
   isArchived,
+  isMicrosoftInvitation,
   type Referral,
   referralToDeal,
   runCycle,
@@ -292,7 +293,19 @@ export class Scenario {
   /** Compares both systems with the oracle. */
   check(): void {
     const opps = this.w.crm.all();
-    const refs = this.w.pc.all();
+    // Invitations of Microsoft are connected referrals on a deal's engagement, not deals: never more
+    // than one per engagement, and only on a deal that exists.
+    const refs = this.w.pc.all().filter((r) => !isMicrosoftInvitation(r));
+    const invited = this.w.pc
+      .all()
+      .filter(isMicrosoftInvitation)
+      .map((r) => r.engagementId);
+    expect(new Set(invited).size, "one invitation per engagement").toBe(invited.length);
+    for (const e of invited)
+      expect(
+        refs.some((r) => r.engagementId === e),
+        `the deal invited on ${e}`,
+      ).toBe(true);
     // Every real record is one the oracle expects, and the oracle learns the ids the engine assigned.
     for (const o of opps) this.pairOfOpp(o);
     for (const r of refs) this.pairOfReferral(r);

@@ -17,6 +17,7 @@ import {
   SYNC_FIELDS,
   type SyncField,
   type TransitionRule,
+  withMicrosoftInvitation,
 } from "@cosell/core";
 import { lifecycleViolation } from "./errors.js";
 
@@ -30,7 +31,7 @@ import { lifecycleViolation } from "./errors.js";
 /** Canonical fields a partner's PUT can change (the stage is checked on its own). */
 type GovernedField = Exclude<
   SyncField,
-  "stage" | "expiresAt" | "microsoftOpportunityId" | "registration" | "sentBy"
+  "stage" | "expiresAt" | "microsoftOpportunityId" | "registration" | "sentBy" | "microsoftAnswer"
 >;
 const GOVERNED_FIELDS = SYNC_FIELDS.filter(
   (f): f is GovernedField => f !== "stage" && !PARTNER_CENTER_OWNED_FIELDS.includes(f),
@@ -137,11 +138,17 @@ export interface PartnerUpdateVerdict {
 /**
  * Checks a partner's replacement of `current` by `next` at `now`; throws a 409 `PartnerCenterError`
  * naming the refused move or fields. `next` carries the client's body (server-owned fields already
- * restored from `current`, except `inviteContext.invitedDateTime`, which signals an invitation).
+ * restored from `current`). `invitation` is the connected referral inviting Microsoft onto the
+ * referral's engagement, if the partner sent one.
  */
-export function checkPartnerUpdate(current: Referral, next: Referral, now: Date): PartnerUpdateVerdict {
-  const before = referralToDeal(current, { now });
-  const after = referralToDeal(next, { now });
+export function checkPartnerUpdate(
+  current: Referral,
+  next: Referral,
+  now: Date,
+  invitation?: Referral,
+): PartnerUpdateVerdict {
+  const before = withMicrosoftInvitation(referralToDeal(current, { now }), invitation);
+  const after = withMicrosoftInvitation(referralToDeal(next, { now }), invitation);
   const id = current.id;
 
   if (isArchived(before)) {
@@ -186,9 +193,11 @@ export function checkPartnerUpdate(current: Referral, next: Referral, now: Date)
       ["status", "substatus"],
     );
   } else if (
-    (!before.invitation.microsoftHelpRequested && after.invitation.microsoftHelpRequested) ||
-    (!before.invitation.invitedAt && after.invitation.invitedAt)
+    !equalField(before, after, "invitation") ||
+    (current.type !== "Shared" && next.type === "Shared")
   ) {
+    // Asking for Microsoft's help on the deal (Shared, the help notes and type) is the invitation's first
+    // half; the connected referral that targets Microsoft is the second (see `checkNewInvitation`).
     rule = findRule(before.stage, "inviteMicrosoft");
     if (!rule)
       throw lifecycleViolation(
@@ -196,7 +205,7 @@ export function checkPartnerUpdate(current: Referral, next: Referral, now: Date)
         `Microsoft cannot be invited to referral ${id} while it is ${spelled(current)}.`,
         ["type", "inviteContext"],
       );
-  } else if (before.invitation.microsoftHelpRequested && !after.invitation.microsoftHelpRequested) {
+  } else if (current.type === "Shared" && next.type !== "Shared") {
     throw lifecycleViolation(
       "FIELD_NOT_EDITABLE",
       `Referral ${id} is shared with Microsoft (type Shared); it cannot be made Independent again.`,
@@ -215,7 +224,13 @@ export function checkPartnerUpdate(current: Referral, next: Referral, now: Date)
     // but with the invitation state it had; the other guards look at the referral as it was.
     const subject: CoSellDeal =
       rule.action === "inviteMicrosoft"
-        ? { ...after, stage: before.stage, expiresAt: before.expiresAt, invitation: before.invitation }
+        ? {
+            ...after,
+            stage: before.stage,
+            expiresAt: before.expiresAt,
+            invitation: before.invitation,
+            microsoftAnswer: before.microsoftAnswer,
+          }
         : before;
     const refused = rule.guard?.(subject, now, {
       reason: after.closeReason,
@@ -240,26 +255,44 @@ export function checkPartnerUpdate(current: Referral, next: Referral, now: Date)
 }
 
 /**
- * Checks a partner's new referral: it starts where core's `INITIAL_STAGE.outbound` says (Active/Accepted),
- * and a Shared one (Microsoft invited) must pass the `inviteMicrosoft` rule's guard.
- * Returns whether Microsoft is invited.
+ * Checks a partner's new referral: it starts where core's `INITIAL_STAGE.outbound` says (Active/Accepted).
+ * A Shared one is a co-sell deal; Microsoft is invited by a connected referral afterwards.
  */
-export function checkNewReferral(referral: Referral, now: Date): { invited: boolean } {
-  const deal = referralToDeal(referral, { now });
+export function checkNewReferral(referral: Referral, _now: Date): void {
   const start = INITIAL_STAGE.outbound;
   if (spelled(referral) !== wire(start))
     throw lifecycleViolation(
       "TRANSITION_NOT_ALLOWED",
-      `A partner's new referral starts ${wire(start)}, not ${spelled(referral)}: create it, then move it on with a PUT.`,
+      `A partner's new referral starts ${wire(start)}, not ${spelled(referral)}: create it, then move it on with a PATCH.`,
       ["status", "substatus"],
     );
-  if (referral.type !== "Shared") return { invited: false };
-  const rule = findRule(start, "inviteMicrosoft");
-  const refused = rule?.guard?.(
-    { ...deal, invitation: { ...deal.invitation, invitedAt: undefined, engagedAt: undefined } },
-    now,
-    {},
-  );
+}
+
+/**
+ * Checks the connected referral inviting Microsoft onto `deal`'s engagement: the deal must be a Shared
+ * (co-sell) referral and pass the lifecycle's `inviteMicrosoft` rule (accepted, not invited yet, a
+ * complete customer contact with consent to share it, a solution). `current` is the deal as the
+ * engagement has it now.
+ */
+export function checkNewInvitation(
+  deal: Referral,
+  current: CoSellDeal,
+  invitation: Referral,
+  now: Date,
+): void {
+  if (deal.type !== "Shared")
+    throw lifecycleViolation(
+      "NOT_SHARED",
+      `Referral ${deal.id} is not Shared: make it a co-sell deal (type Shared) before inviting Microsoft onto its engagement.`,
+      ["type"],
+    );
+  const rule = findRule(current.stage, "inviteMicrosoft");
+  if (!rule)
+    throw lifecycleViolation(
+      "TRANSITION_NOT_ALLOWED",
+      `Microsoft cannot be invited to referral ${deal.id} while it is ${spelled(deal)}.`,
+      ["engagementId"],
+    );
+  const refused = rule.guard?.(current, now, { notes: invitation.inviteContext?.notes ?? undefined });
   if (refused) throw lifecycleViolation(refused.code, refused.message);
-  return { invited: true };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
+  type CoSellDeal,
   dealToReferral,
   type HelpType,
   HelpTypeSchema,
@@ -7,18 +8,27 @@ import {
   INVITATION_WINDOW_DAYS,
   isArchived,
   isAwaitingAnswer,
+  isMicrosoftInvitation,
   isPastResponseWindow,
   type LifecycleAction,
+  MICROSOFT_TARGET,
+  microsoftAnswerOf,
   RESPONSE_WINDOW_DAYS,
   type Referral,
   referralToDeal,
   STAGE_STATUS,
   type TransitionInput,
   transition,
+  withMicrosoftInvitation,
 } from "@cosell/core";
 import type { SandboxClock } from "../kit/index.js";
 import { invalidRequest, lifecycleViolation, notFound, PartnerCenterError } from "./errors.js";
-import { checkNewReferral, checkPartnerUpdate, SERVER_OWNED_FIELDS } from "./lifecycle-check.js";
+import {
+  checkNewInvitation,
+  checkNewReferral,
+  checkPartnerUpdate,
+  SERVER_OWNED_FIELDS,
+} from "./lifecycle-check.js";
 import { UpdatedIndex } from "./list-index.js";
 import { applyPatch, readOnlyChanges } from "./patch.js";
 import { type ListPage, type ListQuery, runListQuery } from "./query.js";
@@ -124,6 +134,7 @@ export class ReferralService {
   private save(r: Referral, event: WebhookEventName): Referral {
     this.referrals.set(r.id, r);
     this.indexAwaiting(r);
+    if (isMicrosoftInvitation(r) && r.engagementId) this.invitations.set(r.engagementId, r.id);
     this.updated.put(r);
     this.onEvent(event, structuredClone(r));
     return structuredClone(r);
@@ -140,9 +151,24 @@ export class ReferralService {
   /** The referrals in (updatedDateTime, id) order, for lists by updatedDateTime. */
   private readonly updated = new UpdatedIndex();
 
+  /** The connected referral inviting Microsoft on each engagement, by engagement id. */
+  private readonly invitations = new Map<string, string>();
+
   private indexAwaiting(r: Referral): void {
-    if (isAwaitingAnswer(r)) this.awaiting.add(r.id);
+    if (isAwaitingAnswer(r) || (isMicrosoftInvitation(r) && microsoftAnswerOf(r) === "pending"))
+      this.awaiting.add(r.id);
     else this.awaiting.delete(r.id);
+  }
+
+  /** The connected referral inviting Microsoft onto `engagementId`, if the partner sent one. */
+  private invitationOf(engagementId: string | null | undefined): Referral | undefined {
+    const id = engagementId ? this.invitations.get(engagementId) : undefined;
+    return id ? this.referrals.get(id) : undefined;
+  }
+
+  /** A deal's referral as the engagement makes it: with Microsoft's answer when it was invited. */
+  private dealOf(r: Referral, now: Date): CoSellDeal {
+    return withMicrosoftInvitation(referralToDeal(r, { now }), this.invitationOf(r.engagementId));
   }
 
   /** Expires every received referral whose response window has closed; returns them. */
@@ -151,6 +177,16 @@ export class ReferralService {
     const expired: Referral[] = [];
     for (const id of [...this.awaiting]) {
       const r = this.referrals.get(id);
+      if (r && isMicrosoftInvitation(r)) {
+        // Microsoft's sellers had INVITATION_WINDOW_DAYS to answer; an unanswered invitation expires.
+        if (microsoftAnswerOf(r) !== "pending") this.awaiting.delete(id);
+        else if (r.expirationDateTime && now.getTime() >= Date.parse(r.expirationDateTime)) {
+          Object.assign(r, { status: "Closed", substatus: "Expired" });
+          this.stamp(r, now);
+          expired.push(this.save(r, "referral-updated"));
+        }
+        continue;
+      }
       if (!r || !isAwaitingAnswer(r)) {
         this.awaiting.delete(id);
         continue;
@@ -180,9 +216,13 @@ export class ReferralService {
     return structuredClone(this.mustGet(id));
   }
 
-  /** `POST /referrals`: the partner's new referral, Active/Accepted (Shared = Microsoft invited). */
+  /**
+   * `POST /referrals`: the partner's new referral, Active/Accepted (Shared = a co-sell deal), or the
+   * connected referral that invites Microsoft onto one of its deals' engagements.
+   */
   create(body: unknown): Referral {
     const raw = requireObject(body, "a referral");
+    if (isMicrosoftInvitation(raw as Referral)) return this.createInvitation(raw);
     const now = this.now();
     const at = now.toISOString();
     const candidate: Record<string, unknown> = { ...raw };
@@ -200,15 +240,51 @@ export class ReferralService {
       eTag: this.newETag(),
     });
     const referral = validateReferral(candidate);
-    const { invited } = checkNewReferral(referral, now);
-    if (invited) {
-      // Microsoft is invited now: its sellers have INVITATION_WINDOW_DAYS to engage.
-      referral.inviteContext = { ...referral.inviteContext, invitedDateTime: at, engagedDateTime: null };
-      referral.expirationDateTime = new Date(now.getTime() + INVITATION_WINDOW_DAYS * DAY_MS).toISOString();
-    } else if (referral.inviteContext) {
-      referral.inviteContext = { ...referral.inviteContext, invitedDateTime: null, engagedDateTime: null };
-    }
+    checkNewReferral(referral, now);
     return this.save(referral, "referral-created");
+  }
+
+  /**
+   * The partner invites Microsoft: a connected referral on the engagement of one of its Shared deals,
+   * targeting Microsoft (documented shape, see core's `engagement.ts`). New/Pending until Microsoft's
+   * seller answers, within INVITATION_WINDOW_DAYS.
+   */
+  private createInvitation(raw: Record<string, unknown>): Referral {
+    const now = this.now();
+    const at = now.toISOString();
+    const engagementId = raw.engagementId;
+    if (typeof engagementId !== "string" || !engagementId)
+      throw invalidRequest(
+        'A referral targeting Microsoft joins a deal\'s engagement: give the "engagementId" of your Shared referral.',
+        { fields: ["engagementId"] },
+      );
+    const deal =
+      [...this.referrals.values()].find(
+        (r) => r.engagementId === engagementId && !isMicrosoftInvitation(r) && r.direction === "Outgoing",
+      ) ??
+      [...this.referrals.values()].find((r) => r.engagementId === engagementId && !isMicrosoftInvitation(r));
+    if (!deal)
+      throw invalidRequest(`No referral of this partner has engagementId ${engagementId}.`, {
+        fields: ["engagementId"],
+      });
+    const candidate: Record<string, unknown> = { ...raw };
+    for (const f of SERVER_OWNED_FIELDS) delete candidate[f];
+    Object.assign(candidate, {
+      id: randomUUID(),
+      engagementId,
+      target: [{ ...MICROSOFT_TARGET }],
+      createdDateTime: at,
+      updatedDateTime: at,
+      expirationDateTime: new Date(now.getTime() + INVITATION_WINDOW_DAYS * DAY_MS).toISOString(),
+      direction: "Outgoing",
+      status: "New",
+      substatus: "Pending",
+      eTag: this.newETag(),
+    });
+    const invitation = validateReferral(candidate);
+    checkPartnerValues(deal, invitation as Record<string, unknown>);
+    checkNewInvitation(deal, this.dealOf(deal, now), invitation, now);
+    return this.save(invitation, "referral-created");
   }
 
   private checkIfMatch(current: Referral, ifMatch: string | undefined): void {
@@ -238,34 +314,27 @@ export class ReferralService {
       if (v === undefined || f === "links") delete candidate[f];
       else candidate[f] = v;
     }
-    // Who invited whom and when Microsoft engaged are Partner Center's facts; invitedDateTime from the
-    // client only signals an invitation (checked below) and is then stamped by the server.
+    // Who invited whom is Partner Center's fact (readOnlyChanges refuses a patch of it).
     const invite = (candidate.inviteContext ?? null) as Record<string, unknown> | null;
-    if (invite || current.inviteContext) {
+    if (invite || current.inviteContext)
       candidate.inviteContext = {
         ...(invite ?? {}),
         invitedBy: current.inviteContext?.invitedBy ?? undefined,
-        engagedDateTime: current.inviteContext?.engagedDateTime ?? null,
-        invitedDateTime: invite?.invitedDateTime ?? current.inviteContext?.invitedDateTime ?? null,
       };
-    }
+    if (isMicrosoftInvitation(current))
+      throw lifecycleViolation(
+        "FIELD_NOT_EDITABLE",
+        `Referral ${current.id} invites Microsoft onto engagement ${current.engagementId}: Microsoft answers it; the partner cannot change it.`,
+      );
     const next = validateReferral(candidate);
-    const verdict = checkPartnerUpdate(current, next, now);
+    const verdict = checkPartnerUpdate(current, next, now, this.invitationOf(current.engagementId));
     if (verdict.unchanged) return structuredClone(current);
     const at = now.toISOString();
-    next.inviteContext &&= {
-      ...next.inviteContext,
-      invitedDateTime: current.inviteContext?.invitedDateTime ?? null,
-    };
     if (verdict.action === "accept") next.acceptedDateTime = at;
     // A won deal goes to Microsoft's registration review (`registrationStatus`, seen in real answers);
     // the registrations themselves are Microsoft's (set through the control API).
     if (verdict.action === "win" && (!next.registrationStatus || next.registrationStatus === "None"))
       next.registrationStatus = "ReviewPending";
-    if (verdict.action === "inviteMicrosoft") {
-      next.inviteContext = { ...next.inviteContext, invitedDateTime: at };
-      next.expirationDateTime = new Date(now.getTime() + INVITATION_WINDOW_DAYS * DAY_MS).toISOString();
-    }
     this.stamp(next, now);
     return this.save(next, "referral-updated");
   }
@@ -331,32 +400,54 @@ export class ReferralService {
     return this.save(validateReferral(candidate), "referral-created");
   }
 
-  private microsoftAct(
+  /**
+   * Microsoft's seller answers the partner's invitation on deal `id` (or on the invitation itself), as
+   * core's lifecycle allows (`microsoftEngage`/`microsoftDecline`: only a pending invitation).
+   */
+  private microsoftAnswer(
     id: string,
     action: LifecycleAction,
     input: TransitionInput,
-    tweak?: (r: Referral) => void,
+    answer: (invitation: Referral, deal: Referral) => void,
   ): Referral {
+    this.expireDue();
     const now = this.now();
-    const current = this.mustGet(id);
-    const result = transition(referralToDeal(current, { now }), action, input, now);
-    if (!result.ok) throw lifecycleViolation(result.error.code, `Referral ${id}: ${result.error.message}`);
-    const next = dealToReferral(result.deal, current);
-    tweak?.(next);
-    this.stamp(next, now);
-    return this.save(next, "referral-updated");
+    const named = this.mustGet(id);
+    const invitation = isMicrosoftInvitation(named) ? named : this.invitationOf(named.engagementId);
+    const deal = isMicrosoftInvitation(named)
+      ? [...this.referrals.values()].find(
+          (r) => r.engagementId === named.engagementId && !isMicrosoftInvitation(r),
+        )
+      : named;
+    if (!deal) throw notFound(id);
+    const result = transition(this.dealOf(deal, now), action, input, now);
+    if (!result.ok)
+      throw lifecycleViolation(result.error.code, `Referral ${deal.id}: ${result.error.message}`);
+    if (!invitation)
+      throw lifecycleViolation("NOT_INVITED", `Referral ${deal.id}: Microsoft was not invited.`);
+    const nextDeal = structuredClone(deal);
+    const nextInvitation = structuredClone(invitation);
+    answer(nextInvitation, nextDeal);
+    this.stamp(nextInvitation, now);
+    this.save(nextInvitation, "referral-updated");
+    if (JSON.stringify(nextDeal) !== JSON.stringify(deal)) {
+      this.stamp(nextDeal, now);
+      this.save(nextDeal, "referral-updated");
+    }
+    return structuredClone(this.mustGet(deal.id));
   }
 
   /**
-   * A Microsoft seller engages on the partner's co-sell invitation (substatus Engaged); the deal now
-   * has an opportunity in Microsoft's own CRM (`trackingInfo.microsoftMsxId`).
+   * A Microsoft seller accepts the partner's co-sell invitation: the connected referral becomes
+   * Active/Accepted, and the deal now has an opportunity in Microsoft's own CRM
+   * (`trackingInfo.microsoftMsxId` on the partner's referral). Returns the partner's referral.
    */
   engage(id: string): Referral {
-    return this.microsoftAct(id, "microsoftEngage", {}, (r) => {
-      r.substatus = "Engaged";
-      if (!r.trackingInfo?.microsoftMsxId)
-        r.trackingInfo = {
-          ...r.trackingInfo,
+    return this.microsoftAnswer(id, "microsoftEngage", {}, (invitation, deal) => {
+      Object.assign(invitation, { status: "Active", substatus: "Accepted" });
+      if (!deal.trackingInfo?.microsoftMsxId)
+        deal.trackingInfo = {
+          ...deal.trackingInfo,
           microsoftMsxId: `7-${randomUUID().slice(0, 10).toUpperCase()}`,
         };
     });
@@ -392,9 +483,14 @@ export class ReferralService {
     return this.save(next, "referral-updated");
   }
 
-  /** A Microsoft seller declines the partner's invitation (Closed/Declined, statusReason = reason). */
+  /**
+   * A Microsoft seller declines the partner's invitation: the connected referral closes as
+   * Closed/Declined with `statusReason`; the partner's deal stays as it is. Returns the partner's referral.
+   */
   decline(id: string, reason: string): Referral {
-    return this.microsoftAct(id, "microsoftDecline", { reason });
+    return this.microsoftAnswer(id, "microsoftDecline", { reason }, (invitation) => {
+      Object.assign(invitation, { status: "Closed", substatus: "Declined", statusReason: reason });
+    });
   }
 
   /** A Microsoft seller edits the referral's notes (not on an archived referral). */
@@ -431,11 +527,13 @@ export class ReferralService {
   restore(referrals: readonly Referral[], inboundCount = referrals.length): void {
     this.referrals.clear();
     this.awaiting.clear();
+    this.invitations.clear();
     this.updated.clear();
     for (const r of referrals) {
       const copy = structuredClone(r);
       this.referrals.set(r.id, copy);
       this.indexAwaiting(copy);
+      if (isMicrosoftInvitation(copy) && copy.engagementId) this.invitations.set(copy.engagementId, copy.id);
       this.updated.put(copy);
     }
     this.inboundCount = inboundCount;
