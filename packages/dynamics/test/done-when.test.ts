@@ -1,4 +1,4 @@
-import { MemoryStateStore, referralToDeal, runCycle } from "@cosell/core";
+import { isMicrosoftInvitation, MemoryStateStore, referralToDeal, runCycle } from "@cosell/core";
 import { SEED_IDS } from "@cosell/sandbox";
 import { partnerCenterSide } from "@cosell/sandbox/conformance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -144,7 +144,7 @@ describe("issue 6, done when: 500 opportunities through the Dataverse sandbox", 
     expect((await cycle()).apiCalls.crm.writes).toBe(0);
   });
 
-  it("a Microsoft-side decline closes the opportunity as lost with the reason", async () => {
+  it("a Microsoft-side decline of the invitation leaves the opportunity open (Microsoft answers on its own referral)", async () => {
     const id = ids[1]!;
     sb.dataverse.update("opportunities", id, {
       [c.helpRequested]: true,
@@ -153,16 +153,17 @@ describe("issue 6, done when: 500 opportunities through the Dataverse sandbox", 
     const invited = await cycle();
     expect(invited.errors).toEqual([]);
     const referral = sb.partnerCenter.all().find((r) => r.externalReferenceId === id)!;
+    const invitations = sb.partnerCenter
+      .all()
+      .filter((r) => r.engagementId === referral.engagementId && isMicrosoftInvitation(r));
+    expect(invitations.map((r) => r.inviteContext?.notes)).toEqual(["Need an Azure architect."]);
     sb.partnerCenter.decline(referral.id, "No Microsoft seller available in this region.");
     const { result: summary, calls, total } = await dataverseCalls(cycle);
     console.log(`cycle 5 (Microsoft declined): Dataverse calls ${total} ${JSON.stringify(calls)}`);
     expect(summary.errors).toEqual([]);
     const row = sb.dataverse.get("opportunities", id)!;
-    expect(row.statecode).toBe(2);
-    expect(row[c.closeReason]).toBe("No Microsoft seller available in this region.");
-    expect(row[c.coSellStatus]).toBe("declined");
-    const close = sb.dataverse.all("opportunitycloses").filter((x) => x._opportunityid_value === id);
-    expect(close.at(-1)?.description).toBe("No Microsoft seller available in this region.");
+    expect(row.statecode).toBe(0);
+    expect(row[c.coSellStatus]).toBe("accepted");
     expect((await cycle()).apiCalls.crm.writes).toBe(0);
   });
 });

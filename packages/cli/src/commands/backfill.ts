@@ -215,6 +215,8 @@ function countingPc(pc: PartnerCenterPort, tick: (n: number) => void): PartnerCe
     getReferral: (id) => pc.getReferral(id),
     createReferral: (b, o) => pc.createReferral(b, o),
     updateReferral: (id, r, e, base) => pc.updateReferral(id, r, e, base),
+    listRelatedReferrals: (engagementId) => pc.listRelatedReferrals(engagementId),
+    createInvitation: (main, request) => pc.createInvitation(main, request),
     stats: () => pc.stats(),
   };
 }

@@ -116,7 +116,7 @@ export function renderDemo(r: DemoReport): string {
     out.push(row("deals accepted (still open)", (c) => c.deals.accepted));
     out.push(row("deals won", (c) => c.deals.won));
     out.push(row("deals lost", (c) => c.deals.lost));
-    out.push(row("deals declined (by seller or Microsoft)", (c) => c.deals.declined));
+    out.push(row("deals declined by the seller", (c) => c.deals.declined));
     out.push(row("deals expired (no answer in 14 days)", (c) => c.deals.expired));
     out.push(row("CRM stage = Partner Center stage", (c) => `${c.inStep.agree}/${c.inStep.total}`));
     out.push(row("records with sync errors", (c) => c.recordErrors));

@@ -4,7 +4,9 @@ import {
   type CycleSummary,
   createPartnerCenterClient,
   errorMessage,
+  isMicrosoftInvitation,
   MemoryStateStore,
+  microsoftAnswerOf,
   type Referral,
   referralToDeal,
   runCycle,
@@ -224,13 +226,17 @@ export async function runScenario(
     // What both sides hold now.
     const referrals = sandbox.partnerCenter.all();
     for (const r of referrals) {
+      // Microsoft's answer to an invitation is the connected referral's: engaged once it accepted.
+      if (isMicrosoftInvitation(r)) {
+        if (microsoftAnswerOf(r) === "accepted") report.deals.engaged++;
+        continue;
+      }
       const d = referralToDeal(r);
       if (d.stage === "accepted") report.deals.accepted++;
       else if (d.stage === "won") report.deals.won++;
       else if (d.stage === "lost") report.deals.lost++;
       else if (d.stage === "declined") report.deals.declined++;
       else if (d.stage === "expired") report.deals.expired++;
-      if (d.invitation.engagedAt) report.deals.engaged++;
     }
     const links = store.listLinks().filter((l) => l.crmId && l.referralId);
     const crmRecords = new Map((await adapter.read(links.map((l) => l.crmId!))).map((r) => [r.crmId, r]));

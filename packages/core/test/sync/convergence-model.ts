@@ -257,8 +257,8 @@ export class Scenario {
         if (ref) tryIt(() => w.pc.engage(ref.id));
         return;
       case "msDecline":
-        if (!ref || !tryIt(() => w.pc.decline(ref.id, "Microsoft: no capacity"))) return;
-        Object.assign(this.pairOfReferral(ref).pc!, { stage: "declined", reason: "Microsoft: no capacity" });
+        // Microsoft answers on its own, connected referral: the partner's deal keeps its stage and values.
+        if (ref) tryIt(() => w.pc.decline(ref.id, "Microsoft: no capacity"));
         return;
       case "advance":
         w.clock.advance(action.ms);

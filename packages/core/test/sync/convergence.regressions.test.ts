@@ -25,6 +25,19 @@ const recorded: Record<string, Action[]> = {
     { t: "advance", ms: 1000 },
     { t: "help", i: 0 },
   ],
+  // Microsoft's decline of the invitation once closed the partner's deal; it is now Microsoft's answer
+  // on the connected referral, and the deal (with Microsoft's notes edit) stays as it was.
+  "help request, Microsoft's notes edit, Microsoft declines the invitation": [
+    { t: "create", optedIn: true },
+    { t: "create", optedIn: true },
+    { t: "help", i: 0 },
+    { t: "sync" },
+    { t: "msNotes", j: 0, s: "alpha" },
+    { t: "msNotes", j: 0, s: "alpha" },
+    { t: "msDecline", j: 0 },
+    { t: "sync" },
+    { t: "sync" },
+  ],
 };
 
 describe("convergence: recorded counterexamples", () => {

@@ -1,6 +1,8 @@
 import {
   ConflictError,
   createPartnerCenterClient,
+  isMicrosoftInvitation,
+  microsoftAnswerOf,
   NotFoundError,
   type PartnerCenterClient,
   type Referral,
@@ -84,10 +86,12 @@ describe("core's createPartnerCenterClient against the sandbox", () => {
     onTestFinished(() => sandbox.partnerCenter.allowAppOnlyTokens(false));
     const certClient = clientFor(sandbox, "certificate");
     const created = await certClient.createReferral(newBody("crm-2"), { crmId: "crm-2" });
-    const invited = await certClient.inviteMicrosoft(created.id, { notes: "Need an Azure architect" });
-    expect(invited.type).toBe("Shared");
-    expect(invited.inviteContext?.invitedDateTime).toBe(sandbox.clock.now().toISOString());
-    expect(sandbox.partnerCenter.engage(created.id).substatus).toBe("Engaged");
+    const invitation = await certClient.inviteMicrosoft(created.id, { notes: "Need an Azure architect" });
+    expect(isMicrosoftInvitation(invitation)).toBe(true);
+    expect(invitation.engagementId).toBe(created.engagementId);
+    expect((await certClient.getReferral(created.id)).type).toBe("Shared");
+    expect(sandbox.partnerCenter.engage(created.id).trackingInfo?.microsoftMsxId).toBeTruthy();
+    expect(microsoftAnswerOf(await certClient.getReferral(invitation.id))).toBe("accepted");
     expect((await certClient.markLost(created.id, "Customer chose a competitor")).substatus).toBe("Lost");
   });
 

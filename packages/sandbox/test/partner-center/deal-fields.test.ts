@@ -1,4 +1,4 @@
-import { HelpTypeSchema, type Referral } from "@cosell/core";
+import { HelpTypeSchema, invitationBody, type Referral } from "@cosell/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Sandbox } from "../../src/index.js";
 import { type Api, createReferral, patch, pcApi, pcToken, REFERRALS, startFrozen, T0 } from "./helpers.js";
@@ -154,6 +154,7 @@ describe("what only Partner Center sets", () => {
   it("a Microsoft seller's engagement sets Microsoft's opportunity id", async () => {
     const r = await createReferral(api, { type: "Shared", inviteContext: { notes: "Need help" } });
     expect(r.trackingInfo?.microsoftMsxId ?? undefined).toBeUndefined();
+    expect((await api("POST", REFERRALS, invitationBody(r, { notes: "Need help" }))).status).toBe(201);
     const engaged = sandbox.partnerCenter.engage(r.id);
     expect(engaged.trackingInfo?.microsoftMsxId).toMatch(/^7-/);
   });

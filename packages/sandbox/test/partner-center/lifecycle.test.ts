@@ -1,4 +1,4 @@
-import type { Referral } from "@cosell/core";
+import { invitationBody, type Referral } from "@cosell/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Sandbox } from "../../src/index.js";
 import {
@@ -197,7 +197,7 @@ describe("accepted referrals", () => {
     expect([lost.status, lost.body.substatus, lost.body.statusReason]).toEqual([200, "Lost", "Budget cut"]);
   });
 
-  it("the customer is not editable after creation, and only Microsoft declines an invitation", async () => {
+  it("the customer is not editable after creation, and an accepted deal cannot be declined", async () => {
     const r = await createReferral(api);
     expectRefused(
       await patch(api, r, { customerProfile: { ...r.customerProfile, name: "Someone else" } }),
@@ -207,48 +207,83 @@ describe("accepted referrals", () => {
     expectRefused(
       await patch(api, r, { status: "Closed", substatus: "Declined", statusReason: "x" }),
       "TRANSITION_NOT_ALLOWED",
-      "only Microsoft",
+      "Allowed from Active/Accepted",
     );
   });
 });
 
-describe("co-sell invitations", () => {
-  it("the partner invites Microsoft by PUT (type Shared); the server stamps the invitation", async () => {
-    const r = await createReferral(api);
+describe("co-sell invitations: a connected referral targeting Microsoft on the deal's engagement", () => {
+  const MSFT = [{ type: "BusinessProfileLocation", id: "msft" }];
+  const invite = (r: Referral, notes = "Need help with the architecture") =>
+    api<Referral>("POST", REFERRALS, invitationBody(r, { notes, helpType: "CustomerTechnicalArchitecture" }));
+
+  it("the partner invites Microsoft on a Shared deal: New/Pending, 14 days, same engagement; once only", async () => {
+    const r = await createReferral(api, { type: "Shared" });
     sandbox.clock.advance(5000);
-    const res = await patch(api, r, {
-      type: "Shared",
-      inviteContext: { notes: "Need help with the architecture", invitedDateTime: "2020-01-01T00:00:00Z" },
+    const res = await invite(r);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({
+      engagementId: r.engagementId,
+      status: "New",
+      substatus: "Pending",
+      target: MSFT,
     });
-    expect(res.status).toBe(200);
-    expect(res.body.type).toBe("Shared");
-    expect(res.body.inviteContext?.invitedDateTime).toBe(new Date(T0.getTime() + 5000).toISOString());
+    expect(res.body.id).not.toBe(r.id);
     expect(res.body.expirationDateTime).toBe(new Date(T0.getTime() + 5000 + 14 * DAY_MS).toISOString());
-    expectRefused(await patch(api, res.body, { type: "Independent" }), "FIELD_NOT_EDITABLE", "Independent");
+    expect((await invite(r)).body.error?.innerError?.code).toBe("ALREADY_INVITED");
+    // The deal itself is unchanged, and cannot be made Independent again.
+    expect((await get(r.id)).eTag).toBe(r.eTag);
+    expectRefused(
+      await patch(api, await get(r.id), { type: "Independent" }),
+      "FIELD_NOT_EDITABLE",
+      "Independent",
+    );
+    // The invitation is Microsoft's to answer.
+    expectRefused(await patch(api, res.body, { name: "x" }), "FIELD_NOT_EDITABLE", "Microsoft answers it");
   });
 
-  it("Microsoft engages (Engaged) once; the partner cannot engage for it", async () => {
+  it("is refused on a deal that is not Shared, and without a known engagement", async () => {
+    const independent = await createReferral(api);
+    expectRefused(await invite(independent), "NOT_SHARED");
+    const unknown = await invite({ ...independent, engagementId: "no-such-engagement" });
+    expect(unknown.status).toBe(400);
+  });
+
+  it("Microsoft accepts once: the invitation becomes Active/Accepted, the deal gets Microsoft's opportunity id", async () => {
     const r = await createReferral(api, { type: "Shared" });
+    const invitation = (await invite(r)).body;
     expectRefused(await patch(api, r, { substatus: "Engaged" }), "TRANSITION_NOT_ALLOWED", "Microsoft");
-    const engaged = sandbox.partnerCenter.engage(r.id);
-    expect([engaged.status, engaged.substatus]).toEqual(["Active", "Engaged"]);
-    expect(engaged.inviteContext?.engagedDateTime).toBe(T0.toISOString());
-    expect(() => sandbox.partnerCenter.engage(r.id)).toThrow(/already engaged/i);
-    // The partner keeps working the engaged deal.
+    const deal = sandbox.partnerCenter.engage(r.id);
+    expect([deal.status, deal.substatus]).toEqual(["Active", "Accepted"]);
+    expect(deal.trackingInfo?.microsoftMsxId).toBeTruthy();
+    expect([(await get(invitation.id)).status, (await get(invitation.id)).substatus]).toEqual([
+      "Active",
+      "Accepted",
+    ]);
+    expect(() => sandbox.partnerCenter.engage(r.id)).toThrow(/already answered/i);
     const edited = await patch(api, await get(r.id), { name: "Co-sell deal" });
-    expect([edited.status, edited.body.substatus]).toEqual([200, "Engaged"]);
+    expect(edited.status).toBe(200);
   });
 
-  it("Microsoft's 14-day window to engage closes", async () => {
+  it("Microsoft's 14-day window to answer closes: the invitation expires, the deal goes on", async () => {
     const r = await createReferral(api, { type: "Shared" });
+    const invitation = (await invite(r)).body;
     sandbox.clock.advance(14 * DAY_MS + 1000);
-    expect(() => sandbox.partnerCenter.engage(r.id)).toThrow(/14-day window/);
+    expect(() => sandbox.partnerCenter.engage(r.id)).toThrow(/already answered/);
+    expect([(await get(invitation.id)).status, (await get(invitation.id)).substatus]).toEqual([
+      "Closed",
+      "Expired",
+    ]);
+    expect((await get(r.id)).substatus).toBe("Accepted");
   });
 
-  it("Microsoft declines the invitation: Closed/Declined with its reason", async () => {
+  it("Microsoft declines: the invitation is Closed/Declined with its reason; the deal stays accepted", async () => {
     const r = await createReferral(api, { type: "Shared" });
-    const declined = sandbox.partnerCenter.decline(r.id, "Customer not in a managed segment");
-    expect([declined.status, declined.substatus, declined.statusReason]).toEqual([
+    const invitation = (await invite(r)).body;
+    const deal = sandbox.partnerCenter.decline(r.id, "Customer not in a managed segment");
+    expect([deal.status, deal.substatus]).toEqual(["Active", "Accepted"]);
+    const answered = await get(invitation.id);
+    expect([answered.status, answered.substatus, answered.statusReason]).toEqual([
       "Closed",
       "Declined",
       "Customer not in a managed segment",

@@ -1,4 +1,4 @@
-import type { Referral } from "@cosell/core";
+import { invitationBody, type Referral } from "@cosell/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sandbox } from "../../src/index.js";
 import {
@@ -137,19 +137,22 @@ describe("POST /v1.0/engagements/referrals", () => {
     expect(res.body.error.message).toContain("Active/Accepted");
   });
 
-  it("a Shared referral invites Microsoft: invitedDateTime and a 14-day window; it needs a contact", async () => {
+  it("a Shared referral is a co-sell deal: created Active/Accepted, no invitation and no expiry until Microsoft is invited", async () => {
     const shared = await createReferral(api, {
       type: "Shared",
       inviteContext: { notes: "Need Azure architects." },
     });
-    expect(shared.inviteContext?.invitedDateTime).toBe(T0.toISOString());
-    expect(shared.expirationDateTime).toBe(new Date(T0.getTime() + 14 * 86_400_000).toISOString());
+    expect([shared.status, shared.substatus, shared.type]).toEqual(["Active", "Accepted", "Shared"]);
+    expect(shared.inviteContext).not.toHaveProperty("invitedDateTime");
+    expect(shared.expirationDateTime ?? undefined).toBeUndefined();
 
+    // Inviting Microsoft onto it needs a complete customer contact.
     const body = newReferralBody({ type: "Shared" });
     (body.customerProfile as Record<string, unknown>).team = [];
-    const noContact = await api<ErrorBody>("POST", REFERRALS, body);
-    expect(noContact.status).toBe(409);
-    expect(noContact.body.error.innerError?.code).toBe("INVITE_CONTACT_REQUIRED");
+    const noContact = (await api<Referral>("POST", REFERRALS, body)).body;
+    const invite = await api<ErrorBody>("POST", REFERRALS, invitationBody(noContact, { notes: "Help" }));
+    expect(invite.status).toBe(409);
+    expect(invite.body.error.innerError?.code).toBe("INVITE_CONTACT_REQUIRED");
   });
 });
 

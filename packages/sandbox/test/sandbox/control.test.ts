@@ -1,4 +1,4 @@
-import type { Referral } from "@cosell/core";
+import { invitationBody, microsoftAnswerOf, type Referral } from "@cosell/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Sandbox } from "../../src/index.js";
 import {
@@ -64,18 +64,25 @@ describe("control API over HTTP", () => {
     expect(notes.body.details?.notes).toBe("Hello");
     expect((await api<Referral>("GET", `${REFERRALS}/${sent.body.id}`)).body.details?.notes).toBe("Hello");
 
+    // Microsoft answers the connected referral the partner sent on the deal's engagement.
     const shared = await createReferral(api, { type: "Shared" });
+    const invitation = await api<Referral>("POST", REFERRALS, invitationBody(shared, { notes: "Help" }));
     const engaged = await control<Referral>("POST", `/microsoft/referrals/${shared.id}/engage`);
-    expect(engaged.body.substatus).toBe("Engaged");
+    expect(engaged.body.trackingInfo?.microsoftMsxId).toBeTruthy();
+    const answer = (await api<Referral>("GET", `${REFERRALS}/${invitation.body.id}`)).body;
+    expect(microsoftAnswerOf(answer)).toBe("accepted");
     const again = await control<ErrorBody>("POST", `/microsoft/referrals/${shared.id}/engage`);
     expect(again.status).toBe(409);
-    expect(again.body.error.code).toBe("ALREADY_ENGAGED");
+    expect(again.body.error.code).toBe("ALREADY_ANSWERED");
 
     const other = await createReferral(api, { type: "Shared" });
+    const otherInvitation = await api<Referral>("POST", REFERRALS, invitationBody(other, { notes: "Help" }));
     const declined = await control<Referral>("POST", `/microsoft/referrals/${other.id}/decline`, {
       reason: "Out of segment",
     });
-    expect([declined.body.substatus, declined.body.statusReason]).toEqual(["Declined", "Out of segment"]);
+    expect(declined.body.substatus).toBe("Accepted");
+    const no = (await api<Referral>("GET", `${REFERRALS}/${otherInvitation.body.id}`)).body;
+    expect([no.substatus, no.statusReason]).toEqual(["Declined", "Out of segment"]);
     expect((await control<ErrorBody>("POST", `/microsoft/referrals/${other.id}/decline`, {})).status).toBe(
       400,
     );
