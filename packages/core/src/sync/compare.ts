@@ -44,6 +44,9 @@ export function fieldValue(deal: CoSellDeal, field: SyncField): unknown {
       return clean({ status: deal.registrationStatus, registrations: deal.registrations });
     case "consentToContact":
       return deal.consentToContact ?? false;
+    case "expiresAt":
+      // Partner Center sends milliseconds; CRMs keep whole seconds (Dataverse's date and time column).
+      return deal.expiresAt ? wholeSeconds(deal.expiresAt) : undefined;
     default:
       return clean(deal[field]);
   }
@@ -78,7 +81,19 @@ export function sameField(crm: CoSellDeal, other: CoSellDeal, field: SyncField):
   // A CRM has one "closed lost" for a declined referral and a lost deal: they are the same stage to it,
   // or a declined referral would be rewritten to the CRM every cycle (and read back as lost).
   if (field === "stage") return isDeepStrictEqual(closedLost(a), closedLost(b));
+  // Partner Center's own texts are cut to the CRM field's length: the cut copy is the same value.
+  if (
+    (field === "microsoftOpportunityId" || field === "sentBy") &&
+    typeof a === "string" &&
+    typeof b === "string"
+  )
+    return b.startsWith(a);
   return isDeepStrictEqual(a, b);
+}
+
+function wholeSeconds(iso: string): string {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? iso : new Date(Math.floor(ms / 1000) * 1000).toISOString();
 }
 
 function closedLost(stage: unknown): unknown {

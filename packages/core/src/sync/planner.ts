@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type CoSellDeal, CoSellDealSchema, InvitationSchema, type Stage } from "../domain/deal.js";
+import { type CoSellDeal, CoSellDealSchema, type Stage } from "../domain/deal.js";
 import {
   ACCEPT_FIELDS,
   EDITABLE_FIELDS,
@@ -28,7 +28,7 @@ import type {
   Side,
   SyncField,
 } from "./types.js";
-import { SYNC_FIELDS } from "./types.js";
+import { PARTNER_CENTER_OWNED_FIELDS, SYNC_FIELDS } from "./types.js";
 
 /**
  * The planner: a pure function from "what both sides look like now, what they last agreed on, and
@@ -227,6 +227,8 @@ export function planPair(pair: PairState, opts: PlannerOptions): Plan {
   const baseline = link?.baseline;
   const toPc: SyncField[] = [];
   const toCrm: SyncField[] = [];
+  /** Partner Center's own facts edited in the CRM, put back (said apart in the reason). */
+  const restored: SyncField[] = [];
   const conflicts: SyncField[] = [];
   for (const field of SYNC_FIELDS) {
     const dir = opts.rules.directions[field];
@@ -278,7 +280,12 @@ export function planPair(pair: PairState, opts: PlannerOptions): Plan {
         dir === "toCrm" || dir === "toPartnerCenter"
           ? dir
           : resolve(opts.rules.policies[field], crm, referral);
-    else if (crmChanged) way = "toPartnerCenter";
+    // Partner Center's own facts are never the seller's to change: an edit in the CRM is put back
+    // at once rather than left to disagree until Partner Center next moves the field.
+    else if (crmChanged && PARTNER_CENTER_OWNED_FIELDS.includes(field)) {
+      way = "toCrm";
+      restored.push(field);
+    } else if (crmChanged) way = "toPartnerCenter";
     else if (pcChanged) way = "toCrm";
     if (way === "conflict") {
       if (dir === "toCrm" || dir === "toPartnerCenter") way = dir;
@@ -320,7 +327,14 @@ export function planPair(pair: PairState, opts: PlannerOptions): Plan {
       pairKey: key,
       fields: toCrm,
       deal: target,
-      reason: `Changed in Partner Center: ${toCrm.join(", ")}.`,
+      reason: [
+        toCrm.some((f) => !restored.includes(f))
+          ? `Changed in Partner Center: ${toCrm.filter((f) => !restored.includes(f)).join(", ")}.`
+          : "",
+        restored.length ? `Set by Partner Center, edited in the CRM: ${restored.join(", ")} put back.` : "",
+      ]
+        .filter(Boolean)
+        .join(" "),
     });
   }
   if (toPc.length) steps.push(...planPartnerCenterWrites(key, crm, pcDeal, toPc, opts.now));

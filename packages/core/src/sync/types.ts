@@ -39,7 +39,7 @@ export const SYNC_FIELDS: readonly SyncField[] = SyncFieldSchema.options;
 
 /**
  * Fields only Partner Center sets: they flow to the CRM and never back, whatever the config or the
- * adapter says (a seller's edit of one is overwritten by Partner Center's value at the next change).
+ * adapter says (a seller's edit of one is put back to Partner Center's value at the next cycle).
  */
 export const PARTNER_CENTER_OWNED_FIELDS: readonly SyncField[] = [
   "expiresAt",

@@ -48,3 +48,26 @@ describe("stage comparison and close reasons", () => {
     expect(sameField(deal("lost", "Budget cut"), deal("lost", "No budget"), "stage")).toBe(false);
   });
 });
+
+describe("Partner Center's own facts as a CRM holds them", () => {
+  const d = agreedOutbound();
+  it("respond-by compares in whole seconds: a CRM without milliseconds shows the same date", () => {
+    const pc = { ...d, expiresAt: "2026-12-20T01:43:54.163Z" };
+    expect(sameField({ ...d, expiresAt: "2026-12-20T01:43:54.000Z" }, pc, "expiresAt")).toBe(true);
+    expect(sameField({ ...d, expiresAt: "2026-12-20T01:43:55.000Z" }, pc, "expiresAt")).toBe(false);
+    expect(sameField({ ...d, expiresAt: undefined }, pc, "expiresAt")).toBe(false);
+  });
+
+  it("a text cut to the CRM field's length is the same value; another text is not", () => {
+    const name = `Contoso ${"x".repeat(300)}`;
+    expect(sameField({ ...d, sentBy: name.slice(0, 255) }, { ...d, sentBy: name }, "sentBy")).toBe(true);
+    expect(sameField({ ...d, sentBy: "Fabrikam" }, { ...d, sentBy: name }, "sentBy")).toBe(false);
+    expect(
+      sameField(
+        { ...d, microsoftOpportunityId: "7-A" },
+        { ...d, microsoftOpportunityId: "7-B" },
+        "microsoftOpportunityId",
+      ),
+    ).toBe(false);
+  });
+});

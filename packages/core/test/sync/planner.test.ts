@@ -449,6 +449,34 @@ const cases: Case[] = [
       },
     ],
   },
+  {
+    name: "Partner Center's own fact edited in the CRM: put back, nothing sent to Partner Center",
+    pair: {
+      key: "link-1",
+      link: linkOf(out, {
+        baseline: referralToDeal(referralOf(out, { trackingInfo: { microsoftMsxId: "7-MSX" } }), {
+          now: NOW,
+        }),
+      }),
+      crm: crmOf({ ...out, microsoftOpportunityId: "7-TYPED", notes: "Edited by the seller" }),
+      referral: referralOf(out, { trackingInfo: { microsoftMsxId: "7-MSX" } }),
+    },
+    steps: [
+      {
+        kind: "update",
+        side: "crm",
+        fields: ["microsoftOpportunityId"],
+        deal: expect.objectContaining({ microsoftOpportunityId: "7-MSX", notes: "Edited by the seller" }),
+        reason: "Set by Partner Center, edited in the CRM: microsoftOpportunityId put back.",
+      },
+      {
+        kind: "update",
+        side: "partnerCenter",
+        fields: ["notes"],
+        deal: expect.objectContaining({ microsoftOpportunityId: "7-MSX", notes: "Edited by the seller" }),
+      },
+    ],
+  },
 ];
 
 describe("planPair: every step kind with its reason", () => {
