@@ -84,6 +84,7 @@ const FIELD_DIRECTIONS: Partial<Record<SyncField, FieldDirection>> = {
   // Partner Center's own facts: shown on the opportunity, never sent back (core enforces it too).
   expiresAt: "toCrm",
   microsoftOpportunityId: "toCrm",
+  microsoftAnswer: "toCrm",
   registration: "toCrm",
   sentBy: "toCrm",
 };

@@ -1,11 +1,12 @@
-import type { HelpType, SalesStage, SyncState } from "@cosell/core";
+import type { HelpType, MicrosoftAnswer, SalesStage, SyncState } from "@cosell/core";
 
 /**
  * The custom columns cosell adds to `opportunity`, named from the publisher prefix (`cosell_…`).
  * Seller-facing: the sync flag, Microsoft help (and its kind), the two consents, favorite, Partner
  * Center's sales stage, co-sell status (also how a seller accepts an inbound referral) and close
  * reason. Written by cosell only: referral id/link, sync status, last sync, last error, and Partner
- * Center's own facts (respond by, Microsoft's opportunity id, registration, who sent it). Solutions
+ * Center's own facts (respond by, Microsoft's opportunity id, Microsoft's answer to an invitation,
+ * registration, who sent it). Solutions
  * are kept as JSON in one memo column (see docs/dynamics.md for why).
  */
 export interface CosellColumns {
@@ -23,6 +24,7 @@ export interface CosellColumns {
   helpType: string;
   respondBy: string;
   microsoftOpportunityId: string;
+  microsoftAnswer: string;
   registrationStatus: string;
   registrations: string;
   sentBy: string;
@@ -57,6 +59,7 @@ export function columnsFor(prefix: string): CosellColumns {
     helpType: c("helptype"),
     respondBy: c("respondby"),
     microsoftOpportunityId: c("microsoftopportunityid"),
+    microsoftAnswer: c("microsoftanswer"),
     registrationStatus: c("registrationstatus"),
     registrations: c("registrations"),
     sentBy: c("sentby"),
@@ -130,6 +133,17 @@ export const HELP_TYPE_CHOICE: Choice<HelpType> = {
     QuotesOrLicensing: "Quotes or licensing",
     PostSalesCustomerSuccess: "Post-sales customer success",
     WorkloadSpecificValueProposition: "Workload-specific value proposition",
+  },
+};
+
+/** Microsoft's answer to the partner's invitation (`…_microsoftanswer`), read from the connected referral. */
+export const MICROSOFT_ANSWER_CHOICE: Choice<MicrosoftAnswer> = {
+  offsets: { pending: 0, accepted: 1, declined: 2, expired: 3 },
+  labels: {
+    pending: "Waiting for Microsoft",
+    accepted: "Accepted by Microsoft",
+    declined: "Declined by Microsoft",
+    expired: "Expired unanswered",
   },
 };
 
@@ -321,6 +335,12 @@ export function columnDefinitions(prefix: string, optionValuePrefix: number): Co
       "Microsoft opportunity id",
       `Microsoft's opportunity id (MSX) for this deal. ${readOnly}`,
       100,
+    ),
+    picklist(
+      "MicrosoftAnswer",
+      "Microsoft's answer",
+      `Microsoft's answer to the invitation to co-sell this deal. ${readOnly}`,
+      choiceOptions(MICROSOFT_ANSWER_CHOICE, optionValuePrefix),
     ),
     string(
       "RegistrationStatus",

@@ -16,6 +16,7 @@ import {
   choiceValue,
   DEFAULT_OPTION_VALUE_PREFIX,
   HELP_TYPE_CHOICE,
+  MICROSOFT_ANSWER_CHOICE,
   REGISTRATIONS_MAX_LENGTH,
   SALES_STAGE_CHOICE,
   syncStateValue,
@@ -85,6 +86,7 @@ export function opportunitySelect(c: CosellColumns): string {
     c.helpType,
     c.respondBy,
     c.microsoftOpportunityId,
+    c.microsoftAnswer,
     c.registrationStatus,
     c.registrations,
     c.sentBy,
@@ -193,6 +195,7 @@ export function rowToRecord(
   };
   const salesStage = choice(c.salesStage, SALES_STAGE_CHOICE);
   const helpType = choice(c.helpType, HELP_TYPE_CHOICE);
+  const microsoftAnswer = choice(c.microsoftAnswer, MICROSOFT_ANSWER_CHOICE);
   const registrationStatus = str(row[c.registrationStatus]);
   const registrations = parseRegistrations(str(row[c.registrations]), (line) =>
     warn(
@@ -266,6 +269,7 @@ export function rowToRecord(
     ...(str(row[c.microsoftOpportunityId])
       ? { microsoftOpportunityId: String(row[c.microsoftOpportunityId]) }
       : {}),
+    ...(microsoftAnswer ? { microsoftAnswer } : {}),
     ...(registrationStatus ? { registrationStatus } : {}),
     ...(registrations ? { registrations } : {}),
     ...(str(row[c.sentBy]) ? { sentBy: String(row[c.sentBy]) } : {}),
@@ -368,6 +372,11 @@ export function plainFieldColumns(
         break;
       case "microsoftOpportunityId":
         out[c.microsoftOpportunityId] = deal.microsoftOpportunityId?.slice(0, 100) ?? null;
+        break;
+      case "microsoftAnswer":
+        out[c.microsoftAnswer] = deal.microsoftAnswer
+          ? choiceValue(MICROSOFT_ANSWER_CHOICE, optionValuePrefix, deal.microsoftAnswer)
+          : null;
         break;
       case "registration":
         out[c.registrationStatus] = deal.registrationStatus?.slice(0, 100) ?? null;

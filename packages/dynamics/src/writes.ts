@@ -27,6 +27,7 @@ const CREATE_FIELDS: readonly SyncField[] = [
   "salesStage",
   "expiresAt",
   "microsoftOpportunityId",
+  "microsoftAnswer",
   "registration",
   "sentBy",
 ];

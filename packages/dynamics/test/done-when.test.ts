@@ -157,6 +157,8 @@ describe("issue 6, done when: 500 opportunities through the Dataverse sandbox", 
       .all()
       .filter((r) => r.engagementId === referral.engagementId && isMicrosoftInvitation(r));
     expect(invitations.map((r) => r.inviteContext?.notes)).toEqual(["Need an Azure architect."]);
+    // The seller sees that Microsoft has not answered yet, on the opportunity.
+    expect(sb.dataverse.get("opportunities", id)![c.microsoftAnswer]).toBe(183420000);
     sb.partnerCenter.decline(referral.id, "No Microsoft seller available in this region.");
     const { result: summary, calls, total } = await dataverseCalls(cycle);
     console.log(`cycle 5 (Microsoft declined): Dataverse calls ${total} ${JSON.stringify(calls)}`);
@@ -164,6 +166,8 @@ describe("issue 6, done when: 500 opportunities through the Dataverse sandbox", 
     const row = sb.dataverse.get("opportunities", id)!;
     expect(row.statecode).toBe(0);
     expect(row[c.coSellStatus]).toBe("accepted");
+    // ...and then Microsoft's answer: "Declined by Microsoft".
+    expect(row[c.microsoftAnswer]).toBe(183420002);
     expect((await cycle()).apiCalls.crm.writes).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import type { CoSellDeal, CrmWrite, SyncField, SyncStatus } from "@cosell/core";
 import { completeDeal, sampleDeal, sampleInbound } from "@cosell/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HELP_TYPE_CHOICE, SALES_STAGE_CHOICE } from "../src/columns.js";
+import { HELP_TYPE_CHOICE, MICROSOFT_ANSWER_CHOICE, SALES_STAGE_CHOICE } from "../src/columns.js";
 import { columnsFor, createDynamicsAdapter, type DynamicsConfigInput } from "../src/index.js";
 import {
   BatchFaults,
@@ -25,6 +25,7 @@ const NEW_COLUMNS = {
   [c.helpType]: "Picklist",
   [c.respondBy]: "DateTime",
   [c.microsoftOpportunityId]: "String",
+  [c.microsoftAnswer]: "Picklist",
   [c.registrationStatus]: "String",
   [c.registrations]: "Memo",
   [c.sentBy]: "String",
@@ -143,7 +144,14 @@ describe("setup creates the columns", () => {
     for (const [name, type] of Object.entries(NEW_COLUMNS))
       expect(byName.get(name)?.AttributeType).toBe(type);
     const description = (n: string) => byName.get(n)!.Description.LocalizedLabels[0]!.Label;
-    for (const n of [c.respondBy, c.microsoftOpportunityId, c.registrationStatus, c.registrations, c.sentBy])
+    for (const n of [
+      c.respondBy,
+      c.microsoftOpportunityId,
+      c.microsoftAnswer,
+      c.registrationStatus,
+      c.registrations,
+      c.sentBy,
+    ])
       expect(description(n)).toMatch(/read-only/);
     expect(description(c.consent)).toMatch(/shared with others/);
     expect(description(c.consent)).toMatch(/consentToToShareInfoWithOthers/);
@@ -157,6 +165,12 @@ describe("setup creates the columns", () => {
     const help = await options(c.helpType);
     expect(help.map(([v]) => v)).toEqual(Object.values(HELP_TYPE_CHOICE.offsets).map((o) => 183420000 + o));
     expect(help.find(([v]) => v === 183420003)?.[1]).toBe("Proof of concept or demo");
+    expect(await options(c.microsoftAnswer)).toEqual([
+      [183420000, "Waiting for Microsoft"],
+      [183420001, "Accepted by Microsoft"],
+      [183420002, "Declined by Microsoft"],
+      [183420003, "Expired unanswered"],
+    ]);
     sb.dataverse.activateKeys();
     expect((await make().verifySetup()).checks.filter((x) => !x.ok)).toEqual([]);
   });
@@ -222,6 +236,7 @@ function fullDeal(base: CoSellDeal): CoSellDeal {
     },
     expiresAt: "2026-12-19T07:48:52.000Z",
     microsoftOpportunityId: "7-3FJ9XK2L1",
+    microsoftAnswer: "declined",
     registrationStatus: "ReviewPending",
     registrations: [
       { registrationId: "reg-1", programName: "Azure IP co-sell", status: "Approved", amount: 1200 },
@@ -238,6 +253,7 @@ const NEW_FIELDS: SyncField[] = [
   "invitation",
   "expiresAt",
   "microsoftOpportunityId",
+  "microsoftAnswer",
   "registration",
   "sentBy",
 ];
@@ -249,6 +265,7 @@ const pick = (d: CoSellDeal) => ({
   invitation: { ...d.invitation },
   expiresAt: d.expiresAt,
   microsoftOpportunityId: d.microsoftOpportunityId,
+  microsoftAnswer: d.microsoftAnswer,
   registrationStatus: d.registrationStatus,
   registrations: d.registrations,
   sentBy: d.sentBy,
@@ -266,6 +283,7 @@ describe("read and write through the adapter", () => {
     const row = sb.dataverse.get("opportunities", id)!;
     expect(row[c.salesStage]).toBe(183420000 + SALES_STAGE_CHOICE.offsets.propose);
     expect(row[c.helpType]).toBe(183420000 + HELP_TYPE_CHOICE.offsets.ProofOfConceptOrDemo);
+    expect(row[c.microsoftAnswer]).toBe(183420000 + MICROSOFT_ANSWER_CHOICE.offsets.declined);
     expect(String(row[c.registrations]).split("\n")[0]).toBe(
       "registrationId: reg-1 · programName: Azure IP co-sell · status: Approved · amount: 1200",
     );
@@ -281,6 +299,7 @@ describe("read and write through the adapter", () => {
       invitation: { microsoftHelpRequested: false },
       expiresAt: undefined,
       microsoftOpportunityId: undefined,
+      microsoftAnswer: undefined,
       registrationStatus: undefined,
       registrations: undefined,
       sentBy: undefined,
@@ -375,6 +394,7 @@ describe("read and write through the adapter", () => {
       invitation: "both",
       expiresAt: "toCrm",
       microsoftOpportunityId: "toCrm",
+      microsoftAnswer: "toCrm",
       registration: "toCrm",
       sentBy: "toCrm",
     });

@@ -410,6 +410,7 @@ export function createSalesforceAdapter(
             // (core forces these to toCrm whatever is declared; declared so here too).
             expiresAt: "toCrm",
             microsoftOpportunityId: "toCrm",
+            microsoftAnswer: "toCrm",
             registration: "toCrm",
             sentBy: "toCrm",
           },

@@ -122,6 +122,8 @@ export const SalesforceFieldNamesSchema = z
     respondBy: customName.default("Cosell_Respond_By__c"),
     /** Text(80), set by cosell: Microsoft's opportunity id (`trackingInfo.microsoftMsxId`). */
     microsoftOpportunityId: customName.default("Cosell_Microsoft_Opportunity_Id__c"),
+    /** Restricted picklist, set by cosell: Microsoft's answer to the invitation (pending, accepted, declined, expired). */
+    microsoftAnswer: customName.default("Cosell_Microsoft_Answer__c"),
     /** Text(80), set by cosell: Partner Center's registration status (e.g. None, ReviewPending). */
     registrationStatus: customName.default("Cosell_Registration_Status__c"),
     /** Long text, set by cosell: Partner Center's registrations after a win, one per line. */

@@ -3,6 +3,7 @@ import {
   type CrmRecord,
   type HelpType,
   HelpTypeSchema,
+  MicrosoftAnswerSchema,
   type Person,
   type Registration,
   type SalesStage,
@@ -158,6 +159,7 @@ export function opportunityFields(config: SalesforceConfig, facts: OrgFacts): st
     f.helpType,
     f.respondBy,
     f.microsoftOpportunityId,
+    f.microsoftAnswer,
     f.registrationStatus,
     f.registrations,
     f.sentBy,
@@ -325,6 +327,13 @@ export function rowToRecord(
       row[f.helpType],
       `one of Microsoft's help types (${HelpTypeSchema.options.join(", ")})`,
     );
+  const microsoftAnswer = MicrosoftAnswerSchema.safeParse(row[f.microsoftAnswer]).data;
+  if (!microsoftAnswer)
+    unmapped(
+      f.microsoftAnswer,
+      row[f.microsoftAnswer],
+      `one of Microsoft's answers (${MicrosoftAnswerSchema.options.join(", ")})`,
+    );
   const registrations = parseRegistrations(row[f.registrations]);
   if (!registrations)
     unmapped(f.registrations, row[f.registrations], "one registration per line as cosell writes them");
@@ -394,6 +403,7 @@ export function rowToRecord(
     ...(str(row[f.microsoftOpportunityId])
       ? { microsoftOpportunityId: String(row[f.microsoftOpportunityId]) }
       : {}),
+    ...(microsoftAnswer ? { microsoftAnswer } : {}),
     ...(str(row[f.registrationStatus]) ? { registrationStatus: String(row[f.registrationStatus]) } : {}),
     ...(registrations ? { registrations } : {}),
     ...(str(row[f.sentBy]) ? { sentBy: String(row[f.sentBy]) } : {}),
@@ -480,6 +490,9 @@ export function dealToOpportunity(
         break;
       case "microsoftOpportunityId":
         out[f.microsoftOpportunityId] = cut(deal.microsoftOpportunityId, 80);
+        break;
+      case "microsoftAnswer":
+        out[f.microsoftAnswer] = deal.microsoftAnswer ?? null;
         break;
       case "registration":
         out[f.registrationStatus] = cut(deal.registrationStatus, 80);

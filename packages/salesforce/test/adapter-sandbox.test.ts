@@ -178,7 +178,7 @@ describe("setup and verifySetup", () => {
     expect(first.created).toEqual(
       expect.arrayContaining([
         "Field Co-sell Sync (Opportunity.Cosell_Sync__c)",
-        "Permission set Cosell_Sync (read/edit on 22 fields)",
+        "Permission set Cosell_Sync (read/edit on 23 fields)",
         "Permission set Cosell_Sync assigned to the integration user",
         "Change Data Capture selected for Opportunity (ChangeEvents_OpportunityChangeEvent)",
       ]),
@@ -189,9 +189,9 @@ describe("setup and verifySetup", () => {
 
     const second = await adapter.setup();
     expect(second.created).toEqual([]);
-    expect(second.unchanged).toHaveLength(25);
+    expect(second.unchanged).toHaveLength(26);
     expect(adapter.stats().writes).toBe(writesAfterFirst);
-    expect(adapter.stats().byEndpoint["SOAP createMetadata"]).toBe(4); // 22 fields in 3 calls, 1 permission set
+    expect(adapter.stats().byEndpoint["SOAP createMetadata"]).toBe(4); // 23 fields in 3 calls, 1 permission set
     expect(sb.log.count({ server: "salesforce", endpoint: "POST /composite/sobjects" })).toBe(0);
     const after = await adapter.verifySetup();
     expect(after).toMatchObject({ ok: true });
@@ -200,6 +200,7 @@ describe("setup and verifySetup", () => {
       "custom fields",
       "picklist Opportunity.Cosell_Sales_Stage__c",
       "picklist Opportunity.Cosell_Help_Type__c",
+      "picklist Opportunity.Cosell_Microsoft_Answer__c",
       "referral id external id",
       "stages",
       "change feed",

@@ -53,6 +53,7 @@ const NEW_FIELDS = {
   helpType: "Cosell_Help_Type__c",
   respondBy: "Cosell_Respond_By__c",
   microsoftOpportunityId: "Cosell_Microsoft_Opportunity_Id__c",
+  microsoftAnswer: "Cosell_Microsoft_Answer__c",
   registrationStatus: "Cosell_Registration_Status__c",
   registrations: "Cosell_Registrations__c",
   sentBy: "Cosell_Sent_By__c",
@@ -134,6 +135,11 @@ describe("setup: the new co-sell fields", () => {
     expect(respondBy).toMatchObject({ type: "DateTime" });
     expect(String(respondBy.inlineHelpText)).toMatch(/read-only/i);
     expect(await readField(conn, NEW_FIELDS.microsoftOpportunityId)).toMatchObject({ type: "Text" });
+    const answer = await readField(conn, NEW_FIELDS.microsoftAnswer);
+    expect(answer).toMatchObject({ type: "Picklist", valueSet: { restricted: true } });
+    expect(values(answer).map(([v]) => v)).toEqual(["pending", "accepted", "declined", "expired"]);
+    expect(values(answer).find(([v]) => v === "declined")?.[1]).toBe("Declined by Microsoft");
+    expect(String(answer.inlineHelpText)).toMatch(/read-only/i);
     expect(await readField(conn, NEW_FIELDS.registrationStatus)).toMatchObject({ type: "Text" });
     const registrations = await readField(conn, NEW_FIELDS.registrations);
     expect(registrations).toMatchObject({ type: "LongTextArea" });
@@ -154,7 +160,7 @@ describe("setup: the new co-sell fields", () => {
     const report = await adapter.verifySetup();
     expect(report.ok).toBe(true);
     expect(report.checks.find((c) => c.name === "custom fields")?.detail).toBe(
-      "All 22 co-sell fields exist and are editable.",
+      "All 23 co-sell fields exist and are editable.",
     );
   });
 
@@ -195,7 +201,7 @@ describe("setup: the new co-sell fields", () => {
     expect(report.created).toEqual([
       "Field Customer Consent to Share Contact (Opportunity.Cosell_Contact_Consent__c): description and help text say what it now means",
       ...specs.filter((s) => !older.includes(s)).map((s) => `Field ${s.description}`),
-      "Permission set Cosell_Sync: read/edit granted on 9 more fields",
+      "Permission set Cosell_Sync: read/edit granted on 10 more fields",
       // An org set up before Change Data Capture was cosell's gets Opportunity selected too.
       "Change Data Capture selected for Opportunity (ChangeEvents_OpportunityChangeEvent)",
     ]);
@@ -326,6 +332,7 @@ describe("mapping: every new field through the adapter", () => {
       "salesStage",
       "invitation",
       "microsoftOpportunityId",
+      "microsoftAnswer",
       "registration",
       "sentBy",
     ] as const;
@@ -336,6 +343,7 @@ describe("mapping: every new field through the adapter", () => {
       salesStage: "propose",
       invitation: { microsoftHelpRequested: true, helpNotes: "Licensing", helpType: "QuotesOrLicensing" },
       microsoftOpportunityId: "7-ABCDEF",
+      microsoftAnswer: "accepted",
       registrationStatus: "Approved",
       registrations,
       sentBy: "Contoso Partner",
@@ -349,6 +357,7 @@ describe("mapping: every new field through the adapter", () => {
       "salesStage",
       "invitation",
       "microsoftOpportunityId",
+      "microsoftAnswer",
     ] as const)
       expect(after?.deal[k], k).toEqual(written[k]);
     expect(after?.deal).toMatchObject({
@@ -364,6 +373,7 @@ describe("mapping: every new field through the adapter", () => {
       salesStage: undefined,
       invitation: { microsoftHelpRequested: false },
       microsoftOpportunityId: undefined,
+      microsoftAnswer: undefined,
       registrationStatus: undefined,
       registrations: undefined,
       sentBy: undefined,
@@ -374,6 +384,7 @@ describe("mapping: every new field through the adapter", () => {
     for (const k of [
       "salesStage",
       "microsoftOpportunityId",
+      "microsoftAnswer",
       "registrationStatus",
       "registrations",
       "sentBy",
@@ -481,6 +492,7 @@ describe("mapping: every new field through the adapter", () => {
       invitation: "both",
       expiresAt: "toCrm",
       microsoftOpportunityId: "toCrm",
+      microsoftAnswer: "toCrm",
       registration: "toCrm",
       sentBy: "toCrm",
     });

@@ -340,7 +340,7 @@ export function dealToReferral(deal: CoSellDeal, base?: Referral): Referral {
     const now = deal.invitation;
     // Microsoft is invited on a Shared referral: a deal whose type was not Shared yet gets it with the
     // request (the invitation itself is the connected referral, see `engagement.ts`).
-    if (now.microsoftHelpRequested && (!was || !was.microsoftHelpRequested)) r.type = "Shared";
+    if (now.microsoftHelpRequested && !was?.microsoftHelpRequested) r.type = "Shared";
     if (!was || was.helpNotes !== now.helpNotes) inviteContext.notes = now.helpNotes ?? null;
     if (was ? was.helpType !== now.helpType : now.helpType !== undefined)
       inviteContext.assistanceRequestCode = now.helpType ?? null;

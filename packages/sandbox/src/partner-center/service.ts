@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
   type CoSellDeal,
-  dealToReferral,
   type HelpType,
   HelpTypeSchema,
   INITIAL_STAGE,
