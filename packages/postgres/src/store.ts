@@ -136,6 +136,14 @@ export class PostgresStateStore implements StateStore {
     return rows.map((r) => rowToLink(r)!);
   }
 
+  countLinks(): Partial<Record<Link["state"], number>> {
+    const rows = this.all<{ state: Link["state"]; n: string | number }>(
+      "SELECT state, count(*) AS n FROM links GROUP BY state",
+    );
+    // count(*) is a bigint, which node-postgres hands over as a string.
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  }
+
   /** Inserts or replaces by `linkId`; throws `STATE_LINK_DUPLICATE` if another link has its CRM or referral id. */
   putLink(link: Link): void {
     try {

@@ -46,14 +46,13 @@ export function registerStatus(program: Command, ctx: CommandContext, box: ExitB
         const cycleCount = parseCycleCount(opts.cycles);
         const store = opts.tenant ? await openTenantStore(ctx, opts.tenant) : openStore(ctx.config());
         try {
-          const links = store.listLinks();
-          const byState: Record<string, number> = {};
-          for (const l of links) byState[l.state] = (byState[l.state] ?? 0) + 1;
+          const byState = store.countLinks();
+          const total = Object.values(byState).reduce((n, v) => n + v, 0);
           ctx.output(
             {
               ok: true,
               cycles: store.listCycles(cycleCount),
-              links: { total: links.length, byState },
+              links: { total, byState },
               parked: store.listParked(),
               failing: store.listRecordErrors(),
               outbox: store.listOutbox(),

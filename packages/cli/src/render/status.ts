@@ -19,12 +19,10 @@ export function renderStatus(store: StateStore, cycleCount = DEFAULT_STATUS_CYCL
       ? `Last ${cycles.length} cycle(s):\n${cycles.map((c) => renderSummary(c, label)).join("\n")}`
       : "No sync cycle has run yet.",
   );
-  const links = store.listLinks();
-  const byState = new Map<string, number>();
-  for (const l of links) byState.set(l.state, (byState.get(l.state) ?? 0) + 1);
-  out.push(
-    `\nLinks: ${links.length}${links.length ? ` (${[...byState].map(([k, v]) => `${k} ${v}`).join(", ")})` : ""}`,
-  );
+  // Counted by the store: reading every link (and its baseline) would cost memory in the deal count.
+  const byState = Object.entries(store.countLinks());
+  const total = byState.reduce((n, [, v]) => n + v, 0);
+  out.push(`\nLinks: ${total}${total ? ` (${byState.map(([k, v]) => `${k} ${v}`).join(", ")})` : ""}`);
   const parked = store.listParked();
   out.push(
     parked.length

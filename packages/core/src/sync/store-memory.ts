@@ -79,6 +79,12 @@ export class MemoryStateStore implements StateStore {
     return (filter.state ? all.filter((l) => l.state === filter.state) : all).map(copy);
   }
 
+  countLinks(): Partial<Record<Link["state"], number>> {
+    const out: Partial<Record<Link["state"], number>> = {};
+    for (const l of this.t.links.values()) out[l.state] = (out[l.state] ?? 0) + 1;
+    return out;
+  }
+
   /** Inserts or replaces by `linkId`; throws `STATE_LINK_DUPLICATE` if another link has its CRM or referral id. */
   putLink(link: Link): void {
     const other = (key: "crmId" | "referralId") =>

@@ -91,6 +91,11 @@ export class SqliteStateStore implements StateStore {
     return (rows as LinkRow[]).map((r) => rowToLink(r)!);
   }
 
+  countLinks(): Partial<Record<Link["state"], number>> {
+    const rows = this.sql.linkCounts.all() as { state: Link["state"]; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+
   /** Inserts or replaces by `linkId`; throws `STATE_LINK_DUPLICATE` if another link has its CRM or referral id. */
   putLink(link: Link): void {
     try {
@@ -273,6 +278,7 @@ function prepareStatements(db: Database.Database) {
     linkByReferralId: p("SELECT * FROM links WHERE referral_id = ?"),
     links: p("SELECT * FROM links ORDER BY seq"),
     linksInState: p("SELECT * FROM links WHERE state = ? ORDER BY seq"),
+    linkCounts: p("SELECT state, count(*) AS n FROM links GROUP BY state"),
     // An upsert on link_id, not INSERT OR REPLACE: REPLACE would silently delete another link that
     // holds the same CRM or referral id instead of reporting the clash.
     putLink: p(`

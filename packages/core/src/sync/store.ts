@@ -29,6 +29,11 @@ export interface StateStore {
    * state (the engine asks for `pending` every cycle, so this must not read every link).
    */
   listLinks(filter?: { state?: Link["state"] }): Link[];
+  /**
+   * How many links are in each state (states without links are absent): what a status report or a
+   * check needs without reading every link and its baseline into memory.
+   */
+  countLinks(): Partial<Record<Link["state"], number>>;
   /** Inserts or replaces the link with this `linkId`. CRM id and referral id are each unique. */
   putLink(link: Link): void;
 

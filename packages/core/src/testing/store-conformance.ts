@@ -105,6 +105,22 @@ export function runStateStoreConformance(name: string, harness: StateStoreHarnes
         expect(store.getLinkByCrmId("crm-1")?.linkId).toBe("link-2");
       });
 
+      it("counts links by state without listing them; a state with none is absent", () => {
+        expect(store.countLinks()).toStrictEqual({});
+        store.putLink(fullLink(1, { state: "linked" }));
+        store.putLink(fullLink(2, { state: "linked" }));
+        store.putLink(pendingLink(3));
+        store.putLink(fullLink(4, { state: "crmDeleted" }));
+        expect(store.countLinks()).toStrictEqual({ linked: 2, pending: 1, crmDeleted: 1 });
+        store.putLink(fullLink(2, { state: "referralMissing" }));
+        expect(store.countLinks()).toStrictEqual({
+          linked: 1,
+          pending: 1,
+          crmDeleted: 1,
+          referralMissing: 1,
+        });
+      });
+
       it("lists every link in the order first put", () => {
         const links = [fullLink(3), pendingLink(1), fullLink(2)];
         for (const l of links) store.putLink(l);
