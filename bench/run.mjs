@@ -4,8 +4,9 @@
  *
  * Options: --runs N (default 3; medians are reported), --quick (1,000 deals, 5,000 for RSS, 50
  * latency edits), --only salesforce|dynamics, --n N, --rss-n N, --edits N, --interval MS,
- * --rss-timeout-min M, --base-port P, --skip-rss, --skip-latency, --rss-only, --skip-replay,
- * --cpu-prof DIR (the RSS child writes a V8 CPU profile of its backfill there).
+ * --rss-timeout-min M, --rss-heap-mb MB (the engine child's V8 heap cap, default 256 as
+ * docs/operations.md runs cosell; 0 for V8's default), --base-port P, --skip-rss, --skip-latency,
+ * --rss-only, --skip-replay, --cpu-prof DIR (the RSS child writes a V8 CPU profile of its backfill there).
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -31,6 +32,8 @@ function parseArgs(argv) {
     intervalMs: num("interval", 100),
     latencyTimeoutMs: num("latency-timeout-ms", 30_000),
     rssTimeoutMs: num("rss-timeout-min", 10) * 60_000,
+    // The engine process's V8 heap cap, as docs/operations.md has cosell run (0: V8's own default).
+    rssHeapMb: num("rss-heap-mb", 256),
     basePort: num("base-port", 47_310),
     only: flags.get("only"),
     skipRss: flags.has("skip-rss"),
@@ -58,7 +61,7 @@ async function benchTarget(target, opts) {
   const mod = loaded.mod;
   if (opts.rssOnly) {
     say(`${target.name}: peak RSS of a ${opts.rssN} backfill (child process)`);
-    const rss = await peakRss(target, mod, opts.rssN, opts.rssTimeoutMs, opts.cpuProfDir);
+    const rss = await peakRss(target, mod, opts.rssN, opts.rssTimeoutMs, opts.cpuProfDir, opts.rssHeapMb);
     return { status: "measured", median: null, rss, runs: [] };
   }
   const snapshotFile = join(opts.workDir, `${target.key}-pristine.json`);
@@ -86,7 +89,7 @@ async function benchTarget(target, opts) {
   let rss;
   if (!opts.skipRss) {
     say(`${target.name}: peak RSS of a ${opts.rssN} backfill (child process)`);
-    rss = await peakRss(target, mod, opts.rssN, opts.rssTimeoutMs, opts.cpuProfDir);
+    rss = await peakRss(target, mod, opts.rssN, opts.rssTimeoutMs, opts.cpuProfDir, opts.rssHeapMb);
     say(`${target.name}: RSS ${rss.finished ? `${rss.peakRssMb.toFixed(0)} MB` : rss.note}`);
   }
   rmSync(snapshotFile, { force: true });

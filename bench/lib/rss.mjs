@@ -12,7 +12,7 @@ import { callsSince, mark } from "./calls.mjs";
 const CHILD = fileURLToPath(new URL("../rss-child.mjs", import.meta.url));
 
 /** @returns {Promise<Record<string, any>>} what the child reported, or how far it got */
-export async function peakRss(target, mod, n, timeoutMs, cpuProfDir) {
+export async function peakRss(target, mod, n, timeoutMs, cpuProfDir, heapMb = 0) {
   const sb = await startSandbox({ systems: target.systems });
   try {
     await target.adapter(mod, sb).setup();
@@ -22,7 +22,11 @@ export async function peakRss(target, mod, n, timeoutMs, cpuProfDir) {
     const from = mark(sb.log);
     // --cpu-prof: where the time of the engine process goes (V8 profile, open in Chrome DevTools).
     const profile = cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : [];
-    const child = spawn(process.execPath, [...profile, CHILD], {
+    // The heap cap cosell is run with (docs/operations.md): without one, V8 lets garbage pile up to
+    // a share of the machine's memory before collecting it, and RSS says more about the machine than
+    // about the engine.
+    const heap = heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : [];
+    const child = spawn(process.execPath, [...profile, ...heap, CHILD], {
       env: {
         ...process.env,
         COSELL_BENCH_CHILD: JSON.stringify({
@@ -74,6 +78,7 @@ export async function peakRss(target, mod, n, timeoutMs, cpuProfDir) {
     if (killed)
       return {
         n,
+        heapMb,
         finished: false,
         note: `stopped after ${Math.round(wallMs / 1000)} s with ${referralsCreated} of ${n} referrals created; peak RSS so far ${Math.round(lastProgress?.peakRssMb ?? 0)} MB`,
         wallMs,
@@ -84,11 +89,13 @@ export async function peakRss(target, mod, n, timeoutMs, cpuProfDir) {
     if (code !== 0 || !finalLine)
       return {
         n,
+        heapMb,
         finished: false,
         note: `child exited ${code}: ${stderr.trim().split("\n").slice(-3).join(" | ")}`,
       };
     return {
       n,
+      heapMb,
       finished: true,
       ...finalLine,
       seedMs,

@@ -62,12 +62,15 @@ function rows(report) {
   ];
 }
 
+/** @param {number | undefined} mb */
+const heapCap = (mb) => (mb ? `V8 heap cap ${mb} MB` : "V8's default heap");
+
 function rssRows(report) {
   const n = int(report.options.rssN);
   const v = (fn) => (r) => (r ? fn(r) : "skipped");
   return [
     [
-      `**Peak RSS**, backfill of ${n} deals (engine process)`,
+      `**Peak RSS**, backfill of ${n} deals (engine process, ${heapCap(report.options.rssHeapMb)})`,
       v((r) => (r.finished ? `${int(r.peakRssMb)} MB` : `did not finish: ${r.note}`)),
     ],
     ["  wall time", v((r) => secs(r.wallMs))],
