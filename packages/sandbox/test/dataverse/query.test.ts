@@ -137,6 +137,25 @@ describe("Dataverse queries", () => {
     expect(byAad.body.value.map((u) => u.systemuserid)).toEqual([aad.systemuserid]);
   });
 
+  it("a lookup by ids (or'ed eq, or in) answers as the full scan does: any case, unknown ids, ids combined with another term", async () => {
+    const all = opps();
+    const [a, b, c] = [all[0]!, all[1]!, all[2]!].map((o) => String(o.opportunityid));
+    const unknown = "00000000-0000-0000-0000-0000000000ff";
+    expect(await filterIds(`opportunityid eq ${a} or opportunityid eq ${b.toUpperCase()}`)).toEqual(
+      [a, b].sort(),
+    );
+    expect(await filterIds(`opportunityid eq ${a} or opportunityid eq ${unknown}`)).toEqual([a]);
+    expect(await filterIds(`${c} eq opportunityid`)).toEqual([c]);
+    expect(await filterIds(`opportunityid in (${a}, ${c})`)).toEqual([a, c].sort());
+    // Not a pure id lookup: the other term still filters (here it matches none of them).
+    expect(
+      await filterIds(`(opportunityid eq ${a} or opportunityid eq ${b}) and name eq 'no such name'`),
+    ).toEqual([]);
+    expect(
+      await filterIds(`opportunityid eq ${a} or name eq '${String(all[1]!.name).replace(/'/g, "''")}'`),
+    ).toEqual(idsOf(all.filter((o) => o.opportunityid === a || o.name === all[1]!.name)));
+  });
+
   it("answers Dataverse's errors for unknown properties, bad types, bad syntax and $skip", async () => {
     const cases: [string, number, string][] = [
       [

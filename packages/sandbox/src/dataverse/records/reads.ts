@@ -1,6 +1,6 @@
 import type { Env } from "../env.js";
 import { DataverseError, dvErrors } from "../errors.js";
-import { FilterSyntaxError, parseFilter } from "../odata/filter.js";
+import { type FilterNode, FilterSyntaxError, parseFilter } from "../odata/filter.js";
 import { compileFilter, type FilterSchema, FilterSemanticError } from "../odata/filter-eval.js";
 import { annotationWanted, type ExpandItem, type OrderByItem } from "../odata/query-options.js";
 import { edmTypeOf, isLookup } from "../schema/schema.js";
@@ -90,6 +90,34 @@ export function compileRowFilter(env: Env, table: TableDef, text: string): (row:
     }
     throw e;
   }
+}
+
+/**
+ * The ids a filter names when it is nothing but `<primary id> eq <guid>` terms joined by `or` (or an
+ * `In` of guids on the primary id): the rows it can match are those, found by id instead of by
+ * scanning the table. Undefined for any other filter (which then scans). The filter is still
+ * applied to the rows found, so this only narrows the scan and never changes an answer.
+ */
+export function primaryIdsOf(table: TableDef, text: string): string[] | undefined {
+  let node: FilterNode;
+  try {
+    node = parseFilter(text);
+  } catch {
+    return undefined; // the scan's compile reports the syntax error
+  }
+  const ids: string[] = [];
+  const walk = (n: FilterNode): boolean => {
+    if (n.kind === "or") return walk(n.left) && walk(n.right);
+    if (n.kind === "in" && n.property === table.primaryId)
+      return n.values.every((v) => v.type === "guid" && ids.push(v.value.toLowerCase()) > 0);
+    if (n.kind !== "compare" || n.op !== "eq") return false;
+    const [prop, lit] = n.left.kind === "property" ? [n.left, n.right] : [n.right, n.left];
+    if (prop.kind !== "property" || prop.name !== table.primaryId || lit.kind !== "literal") return false;
+    if (lit.literal.type !== "guid") return false;
+    ids.push(lit.literal.value.toLowerCase());
+    return true;
+  };
+  return walk(node) ? [...new Set(ids)] : undefined;
 }
 
 /** The sort key of a row: its `$orderby` values, then its id (Dataverse's paging tie-breaker). */

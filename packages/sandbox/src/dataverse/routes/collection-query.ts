@@ -14,6 +14,7 @@ import {
   compareKeys,
   compileRowFilter,
   contextPath,
+  primaryIdsOf,
   serializeRow,
   smallestK,
   sortKey,
@@ -113,7 +114,12 @@ export function queryCollection(env: Env, table: TableDef, req: DvRequest): Sand
   const predicate = q.filter ? compileRowFilter(env, table, q.filter) : undefined;
   const orderby = q.orderby ?? [];
   let keyed: { row: Row; key: Stored[] }[] = [];
-  for (const row of env.store.all(table.logicalName))
+  // A lookup of records by id reads those rows, not the whole table (a real server uses its index).
+  const byId = q.filter ? primaryIdsOf(table, q.filter) : undefined;
+  const candidates = byId
+    ? byId.map((id) => env.store.get(table.logicalName, id)).filter((r): r is Row => r !== undefined)
+    : env.store.all(table.logicalName);
+  for (const row of candidates)
     if (!predicate || predicate(row)) keyed.push({ row, key: sortKey(table, row, orderby) });
   const total = keyed.length;
 
