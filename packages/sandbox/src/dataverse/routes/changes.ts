@@ -2,7 +2,7 @@ import type { SandboxResponse } from "../../kit/http.js";
 import type { Env } from "../env.js";
 import { dvErrors } from "../errors.js";
 import { decodeSkipToken, encodeSkipToken } from "../odata/paging-cookie.js";
-import { contextPath, serializeRow } from "../records/reads.js";
+import { contextPath, serializeRow, smallestK } from "../records/reads.js";
 import type { TableDef } from "../schema/types.js";
 import type { DeletedEntry, Row } from "../store/store.js";
 import { appliedPreferences, type CollectionQuery } from "./collection-options.js";
@@ -68,9 +68,9 @@ export function trackedQuery(env: Env, table: TableDef, req: DvRequest, q: Colle
     const afterId = cookie?.last[0]?.value?.replace(/[{}]/g, "").toLowerCase();
     const rows = [...env.store.all(table.logicalName)]
       .map((r) => ({ r, id: String(r[table.primaryId]) }))
-      .filter((x) => afterId === undefined || x.id > afterId)
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const page = rows.slice(0, pageSize);
+      .filter((x) => afterId === undefined || x.id > afterId);
+    // The page's rows only, not a sort of the whole table per page (a large table's initial sync).
+    const page = smallestK(rows, pageSize, (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const body: Record<string, unknown> = {
       "@odata.context": contextBase,
       value: page.map((x) => serialize(x.r)),
