@@ -139,7 +139,8 @@ describe("Dataverse queries", () => {
 
   it("a lookup by ids (or'ed eq, or in) answers as the full scan does: any case, unknown ids, ids combined with another term", async () => {
     const all = opps();
-    const [a, b, c] = [all[0]!, all[1]!, all[2]!].map((o) => String(o.opportunityid));
+    const idOf = (i: number) => String(all[i]!.opportunityid);
+    const [a, b, c] = [idOf(0), idOf(1), idOf(2)];
     const unknown = "00000000-0000-0000-0000-0000000000ff";
     expect(await filterIds(`opportunityid eq ${a} or opportunityid eq ${b.toUpperCase()}`)).toEqual(
       [a, b].sort(),
