@@ -1,4 +1,10 @@
-import type { HelpType, MicrosoftAnswer, SalesStage, SyncState } from "@cosell/core";
+import {
+  type HelpType,
+  MICROSOFT_ANSWER_LABELS,
+  type MicrosoftAnswer,
+  type SalesStage,
+  type SyncState,
+} from "@cosell/core";
 
 /**
  * The custom columns cosell adds to `opportunity`, named from the publisher prefix (`cosell_…`).
@@ -139,12 +145,7 @@ export const HELP_TYPE_CHOICE: Choice<HelpType> = {
 /** Microsoft's answer to the partner's invitation (`…_microsoftanswer`), read from the connected referral. */
 export const MICROSOFT_ANSWER_CHOICE: Choice<MicrosoftAnswer> = {
   offsets: { pending: 0, accepted: 1, declined: 2, expired: 3 },
-  labels: {
-    pending: "Waiting for Microsoft",
-    accepted: "Accepted by Microsoft",
-    declined: "Declined by Microsoft",
-    expired: "Expired unanswered",
-  },
+  labels: MICROSOFT_ANSWER_LABELS,
 };
 
 /** Option value of a canonical value. */

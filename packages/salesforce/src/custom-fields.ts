@@ -1,4 +1,10 @@
-import { type HelpType, HelpTypeSchema, type MicrosoftAnswer, type SalesStage } from "@cosell/core";
+import {
+  type HelpType,
+  HelpTypeSchema,
+  MICROSOFT_ANSWER_LABELS,
+  MicrosoftAnswerSchema,
+  type SalesStage,
+} from "@cosell/core";
 import type { SalesforceFieldNames } from "./config.js";
 
 /** A CustomField component for the Metadata API (`Opportunity.<name>`). */
@@ -41,17 +47,6 @@ export const HELP_TYPE_LABELS: Readonly<Record<HelpType, string>> = {
   PostSalesCustomerSuccess: "Post-sales customer success",
   WorkloadSpecificValueProposition: "Workload-specific value proposition",
   Unknown: "Not specified",
-};
-
-/**
- * Microsoft's answer picklist: the API names are cosell's `microsoftAnswer` values, the labels what a
- * seller reads on the opportunity.
- */
-export const MICROSOFT_ANSWER_LABELS: Readonly<Record<MicrosoftAnswer, string>> = {
-  pending: "Waiting for Microsoft",
-  accepted: "Accepted by Microsoft",
-  declined: "Declined by Microsoft",
-  expired: "Expired unanswered",
 };
 
 /**
@@ -192,10 +187,7 @@ export function customFieldSpecs(f: SalesforceFieldNames): CustomFieldSpec[] {
       "Microsoft's Answer",
       "Microsoft's answer to the invitation to co-sell this deal (set by cosell).",
       restrictedPicklist(
-        (Object.keys(MICROSOFT_ANSWER_LABELS) as MicrosoftAnswer[]).map((v) => ({
-          value: v,
-          label: MICROSOFT_ANSWER_LABELS[v],
-        })),
+        MicrosoftAnswerSchema.options.map((v) => ({ value: v, label: MICROSOFT_ANSWER_LABELS[v] })),
       ),
       `Whether Microsoft's seller took up your invitation. ${SET_BY_PARTNER_CENTER}`,
     ),

@@ -115,6 +115,14 @@ export type Invitation = z.infer<typeof InvitationSchema>;
 export const MicrosoftAnswerSchema = z.enum(["pending", "accepted", "declined", "expired"]);
 export type MicrosoftAnswer = z.infer<typeof MicrosoftAnswerSchema>;
 
+/** What a seller reads for each answer, in every CRM (the value stays the canonical one). */
+export const MICROSOFT_ANSWER_LABELS: Readonly<Record<MicrosoftAnswer, string>> = {
+  pending: "Waiting for Microsoft",
+  accepted: "Accepted by Microsoft",
+  declined: "Declined by Microsoft",
+  expired: "Expired unanswered",
+};
+
 const isoDate = z.iso.date();
 const isoDateTime = z.iso.datetime({ offset: true });
 

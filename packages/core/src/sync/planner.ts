@@ -319,6 +319,7 @@ export function planPair(pair: PairState, opts: PlannerOptions): Plan {
   }
 
   if (toCrm.length) {
+    const changed = toCrm.filter((f) => !restored.includes(f));
     const target: CoSellDeal = { ...crmDeal };
     for (const f of toCrm) copyField(target, pcDeal, f);
     steps.push({
@@ -328,9 +329,7 @@ export function planPair(pair: PairState, opts: PlannerOptions): Plan {
       fields: toCrm,
       deal: target,
       reason: [
-        toCrm.some((f) => !restored.includes(f))
-          ? `Changed in Partner Center: ${toCrm.filter((f) => !restored.includes(f)).join(", ")}.`
-          : "",
+        changed.length ? `Changed in Partner Center: ${changed.join(", ")}.` : "",
         restored.length ? `Set by Partner Center, edited in the CRM: ${restored.join(", ")} put back.` : "",
       ]
         .filter(Boolean)
