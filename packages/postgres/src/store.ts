@@ -227,6 +227,14 @@ export class PostgresStateStore implements StateStore {
     ]).map(rowToLedger);
   }
 
+  listLedgerOfRecords(side: Side, recordIds: readonly string[]): LedgerEntry[] {
+    if (!recordIds.length) return [];
+    return this.all<LedgerRow>(
+      "SELECT * FROM ledger WHERE side = $1 AND record_id = ANY($2::text[]) ORDER BY seq",
+      [side, [...recordIds]],
+    ).map(rowToLedger);
+  }
+
   consumeLedger(side: Side, recordId: string, field: SyncField, valueHash?: string): void {
     if (valueHash === undefined)
       this.write("DELETE FROM ledger WHERE side = $1 AND record_id = $2 AND field = $3", [

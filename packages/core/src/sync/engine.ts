@@ -653,6 +653,7 @@ class Cycle {
     const { store } = this.deps;
     // Read afresh under this batch's pair locks: another worker may have written since.
     this.ledger.clear();
+    this.prefetchLedger(work);
     const crmWrites: { write: CrmWrite; ctx: PairContext }[] = [];
     const contexts: PairContext[] = [];
     const followUp: PairContext[] = [];
@@ -686,20 +687,40 @@ class Cycle {
       for (const { ctx } of crmWrites) this.checkpoint("crm-apply", ctx);
       // Written ahead: a crash after the CRM write lands but before this batch commits must not make
       // the next cycle take our own write for a seller's edit (it would overwrite a newer change).
-      for (const { write } of crmWrites)
-        if (write.op === "update") this.writeAhead("crm", write.crmId, write.fields, write.deal);
+      // One store transaction for the whole batch's entries, not one per record.
+      store.transaction(() => {
+        for (const { write } of crmWrites)
+          if (write.op === "update") this.writeAhead("crm", write.crmId, write.fields, write.deal);
+      });
+      // Read back in one call what was just written (the view forgets a record it writes to).
+      this.ledger.prefetch(
+        "crm",
+        crmWrites.flatMap(({ write }) => (write.op === "update" ? [write.crmId] : [])),
+      );
       const results = await this.deps.adapter.apply(crmWrites.map((c) => c.write));
-      results.forEach((r, i) => {
-        const { ctx, write } = crmWrites[i]!;
-        if (!r.ok && write.op === "update") this.dropWriteAhead("crm", write.crmId, write.fields, write.deal);
-        if (r.ok && write.op === "update") this.supersedeLedger("crm", write.crmId, write.fields, write.deal);
-        if (r.ok) ctx.crmApplied(write, r.crmId);
-        // A record without a link shows only what its record error says (see crmWriteFor): when the
-        // status write itself failed, remember that failure, so the status is written again later.
-        else if (!ctx.link && ctx.failed) ctx.failed = { code: r.error.code, message: r.error.message };
-        else ctx.fail(r.error.code, r.error.message);
+      store.transaction(() => {
+        results.forEach((r, i) => {
+          const { ctx, write } = crmWrites[i]!;
+          if (!r.ok && write.op === "update")
+            this.dropWriteAhead("crm", write.crmId, write.fields, write.deal);
+          if (r.ok && write.op === "update")
+            this.supersedeLedger("crm", write.crmId, write.fields, write.deal);
+          if (r.ok) ctx.crmApplied(write, r.crmId);
+          // A record without a link shows only what its record error says (see crmWriteFor): when the
+          // status write itself failed, remember that failure, so the status is written again later.
+          else if (!ctx.link && ctx.failed) ctx.failed = { code: r.error.code, message: r.error.message };
+          else ctx.fail(r.error.code, r.error.message);
+        });
       });
     }
+    this.ledger.prefetch(
+      "crm",
+      contexts.flatMap((c) => (c.freshCrmId ? [c.freshCrmId] : [])),
+    );
+    this.ledger.prefetch(
+      "partnerCenter",
+      contexts.flatMap((c) => (c.freshReferralId ? [c.freshReferralId] : [])),
+    );
     store.transaction(() => {
       for (const ctx of contexts) this.commit(ctx);
     });
@@ -707,6 +728,15 @@ class Cycle {
     for (const ctx of contexts) if (ctx.link) this.seen.add(ctx.link.linkId);
     // A referral created for a deal the CRM already moved on (won, lost, invited) needs its next steps now.
     const next: PairWork[] = [];
+    // The commit wrote these records' entries (the view forgot them): read back in one call per side.
+    this.ledger.prefetch(
+      "crm",
+      followUp.flatMap((c) => (c.crm ? [c.crm.crmId] : [])),
+    );
+    this.ledger.prefetch(
+      "partnerCenter",
+      followUp.flatMap((c) => (c.link?.referralId ? [c.link.referralId] : [])),
+    );
     for (const ctx of followUp) {
       const link = ctx.link && store.getLink(ctx.link.linkId);
       if (!link) continue;
@@ -741,6 +771,20 @@ class Cycle {
     if (!existing) ctx.ensureLink(referralDirection(ctx.referral));
     // A create that crashed before it recorded the referral id: this is that referral.
     else if (!existing.referralId) ctx.link = { ...existing, referralId: ctx.referral.id };
+  }
+
+  /** Reads the ledger entries of every record the batch's pairs name, one store call per side. */
+  private prefetchLedger(work: readonly PairWork[]): void {
+    const crmIds: string[] = [];
+    const referralIds: string[] = [];
+    for (const { pair } of work) {
+      if (pair.crm) crmIds.push(pair.crm.crmId);
+      if (pair.link?.crmId) crmIds.push(pair.link.crmId);
+      if (pair.referral) referralIds.push(pair.referral.id);
+      if (pair.link?.referralId) referralIds.push(pair.link.referralId);
+    }
+    this.ledger.prefetch("crm", crmIds);
+    this.ledger.prefetch("partnerCenter", referralIds);
   }
 
   /** Ledger entries for a write about to be sent, so its echo is recognised even after a crash. */
@@ -932,9 +976,10 @@ class Cycle {
       (f) => this.resolved.directions[f] === "toCrm" && !update?.fields.includes(f) && !sameField(crm, pc, f),
     );
     if (!follow.length) return update;
-    const deal: CoSellDeal = structuredClone(crm);
-    for (const f of follow) Object.assign(deal, structuredClone(fieldMembers(pc, f)));
-    return { deal, fields: [...(update?.fields ?? []), ...follow] };
+    const deal: CoSellDeal = { ...crm };
+    for (const f of follow) Object.assign(deal, fieldMembers(pc, f));
+    // One deep copy of the whole, not one per field (see mergeBaseline).
+    return { deal: structuredClone(deal), fields: [...(update?.fields ?? []), ...follow] };
   }
 
   private sameErrorAsLastCycle(key: string, failed: { code: string; message: string }): boolean {
@@ -1076,10 +1121,12 @@ function baselineHolds(baseline: CoSellDeal | undefined, echo: EchoSeen): boolea
 
 /** The new common ancestor: fields both sides now agree on advance; the rest keep their old value. */
 function mergeBaseline(old: CoSellDeal | undefined, crm: CoSellDeal, pc: CoSellDeal): CoSellDeal {
-  const next: CoSellDeal = structuredClone(old ?? pc);
+  // Shallow while it is put together, one deep copy at the end: a copy per field was the largest
+  // single cost of committing a pair.
+  const next: CoSellDeal = { ...(old ?? pc) };
   for (const f of SYNC_FIELDS) {
     if (!sameField(crm, pc, f)) continue;
-    Object.assign(next, structuredClone(fieldMembers(pc, f)));
+    Object.assign(next, fieldMembers(pc, f));
   }
   // Partner Center's own facts always follow Partner Center.
   next.id = pc.id;
@@ -1087,7 +1134,7 @@ function mergeBaseline(old: CoSellDeal | undefined, crm: CoSellDeal, pc: CoSellD
   next.updatedAt = pc.updatedAt;
   // Microsoft's answer is remembered here: the partner's referral alone does not carry it.
   next.microsoftAnswer = pc.microsoftAnswer;
-  return next;
+  return structuredClone(next);
 }
 
 /** Mutable bookkeeping for one pair while its plan executes. */

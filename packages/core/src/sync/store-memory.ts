@@ -136,6 +136,14 @@ export class MemoryStateStore implements StateStore {
     return out;
   }
 
+  listLedgerOfRecords(side: Side, recordIds: readonly string[]): LedgerEntry[] {
+    const wanted = new Set(recordIds);
+    const out: LedgerEntry[] = [];
+    for (const values of this.t.ledger.values())
+      for (const e of values.values()) if (e.side === side && wanted.has(e.recordId)) out.push(copy(e));
+    return out;
+  }
+
   consumeLedger(side: Side, recordId: string, field: SyncField, valueHash?: string): void {
     const key = ledgerKey(side, recordId, field);
     const values = this.t.ledger.get(key);

@@ -128,9 +128,13 @@ export class SqliteStateStore implements StateStore {
 
   /** A second write of the same side, record and field replaces the first. */
   addLedger(entries: LedgerEntry[]): void {
-    this.transaction(() => {
+    const add = () => {
       for (const e of entries) this.sql.addLedger.run(e.side, e.recordId, e.field, e.valueHash, e.writtenAt);
-    });
+    };
+    // Inside the caller's transaction the entries are atomic already: a savepoint per call would
+    // only cost (the engine adds a pair's entries within its batch's commit).
+    if (this.db.inTransaction) add();
+    else this.transaction(add);
   }
 
   listLedger(side: Side, recordId: string, field: SyncField): LedgerEntry[] {
@@ -139,6 +143,15 @@ export class SqliteStateStore implements StateStore {
 
   listLedgerOfRecord(side: Side, recordId: string): LedgerEntry[] {
     return (this.sql.listLedgerOfRecord.all(side, recordId) as LedgerRow[]).map(rowToLedger);
+  }
+
+  listLedgerOfRecords(side: Side, recordIds: readonly string[]): LedgerEntry[] {
+    if (!recordIds.length) return [];
+    // The ids go in as one JSON array: one prepared statement whatever their number (no limit on
+    // bound variables to split around).
+    return (this.sql.listLedgerOfRecords.all(side, JSON.stringify(recordIds)) as LedgerRow[]).map(
+      rowToLedger,
+    );
   }
 
   consumeLedger(side: Side, recordId: string, field: SyncField, valueHash?: string): void {
@@ -304,6 +317,9 @@ function prepareStatements(db: Database.Database) {
     listLedger: p("SELECT * FROM ledger WHERE side = ? AND record_id = ? AND field = ? ORDER BY seq"),
     // Served by the (side, record_id, field, value_hash) unique index's prefix.
     listLedgerOfRecord: p("SELECT * FROM ledger WHERE side = ? AND record_id = ? ORDER BY seq"),
+    listLedgerOfRecords: p(
+      "SELECT * FROM ledger WHERE side = ? AND record_id IN (SELECT value FROM json_each(?)) ORDER BY seq",
+    ),
     consumeLedger: p("DELETE FROM ledger WHERE side = ? AND record_id = ? AND field = ?"),
     consumeLedgerValue: p(
       "DELETE FROM ledger WHERE side = ? AND record_id = ? AND field = ? AND value_hash = ?",

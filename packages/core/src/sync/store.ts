@@ -66,6 +66,12 @@ export interface StateStore {
    */
   listLedgerOfRecord(side: Side, recordId: string): LedgerEntry[];
   /**
+   * Every un-consumed write on any of those records of one side, in one read: what the engine asks
+   * once per batch, before it plans the batch's pairs (one query instead of one per record and side,
+   * which on a store across the network is one round trip instead of hundreds).
+   */
+  listLedgerOfRecords(side: Side, recordIds: readonly string[]): LedgerEntry[];
+  /**
    * Forgets the field's entries once its echo was seen (or the side was read afresh); with
    * `valueHash`, only the entry of that value (a write that was refused).
    */

@@ -24,6 +24,8 @@ export interface StateStoreHarness {
  * The executable contract of the {@link StateStore} port: every store (memory, SQLite, PostgreSQL)
  * runs this suite, so the engine behaves the same on each. `name` labels the `describe` block.
  */
+const byHash = (a: { valueHash: string }, b: { valueHash: string }) => a.valueHash.localeCompare(b.valueHash);
+
 export function runStateStoreConformance(name: string, harness: StateStoreHarness): void {
   describe(`${name} (state-store conformance)`, () => {
     let store: StateStore;
@@ -245,6 +247,34 @@ export function runStateStoreConformance(name: string, harness: StateStoreHarnes
         expect(store.listLedgerOfRecord("crm", "crm-3")).toStrictEqual([]);
         store.consumeLedger("crm", "crm-1", "notes");
         expect(store.listLedgerOfRecord("crm", "crm-1").map((e) => e.valueHash)).toEqual(["v1"]);
+      });
+
+      it("lists the entries of several records of one side at once", () => {
+        store.addLedger([
+          ledgerEntry({ valueHash: "a1" }),
+          ledgerEntry({ field: "value", valueHash: "a2" }),
+          ledgerEntry({ recordId: "crm-2", valueHash: "b1" }),
+          ledgerEntry({ recordId: "crm-3", valueHash: "not asked" }),
+          ledgerEntry({ side: "partnerCenter", valueHash: "other side" }),
+        ]);
+        const got = store.listLedgerOfRecords("crm", ["crm-1", "crm-2", "crm-9"]);
+        expect(got.map((e) => `${e.recordId}:${e.field}:${e.valueHash}`).sort()).toEqual([
+          "crm-1:notes:a1",
+          "crm-1:value:a2",
+          "crm-2:notes:b1",
+        ]);
+        // The same entries as asking record by record.
+        for (const id of ["crm-1", "crm-2"])
+          expect(got.filter((e) => e.recordId === id).sort(byHash)).toStrictEqual(
+            store.listLedgerOfRecord("crm", id).sort(byHash),
+          );
+        expect(store.listLedgerOfRecords("crm", [])).toStrictEqual([]);
+        expect(store.listLedgerOfRecords("partnerCenter", ["crm-1"]).map((e) => e.valueHash)).toEqual([
+          "other side",
+        ]);
+        // Ids that need quoting are matched as they are.
+        store.addLedger([ledgerEntry({ recordId: 'it\'s "odd"', valueHash: "q" })]);
+        expect(store.listLedgerOfRecords("crm", ['it\'s "odd"']).map((e) => e.valueHash)).toEqual(["q"]);
       });
 
       it("keeps every value written to a field, oldest first; the same value again only refreshes its time", () => {
