@@ -952,7 +952,9 @@ class Cycle {
     const planned = ctx.steps.find((s) => s.kind === "update" && s.side === "crm");
     const crmId = ctx.crm?.crmId;
     if (!crmId) return undefined;
-    const update = ctx.failed ? undefined : this.withPartnerCenterFollowUps(ctx, planned);
+    const update = ctx.failed
+      ? undefined
+      : this.withUnsettled(ctx, this.withPartnerCenterFollowUps(ctx, planned));
     if (update) return { op: "update", crmId, deal: update.deal, fields: update.fields, status };
     if (statusChanged) return { op: "status", crmId, status };
     return undefined;
@@ -980,6 +982,25 @@ class Cycle {
     for (const f of follow) Object.assign(deal, fieldMembers(pc, f));
     // One deep copy of the whole, not one per field (see mergeBaseline).
     return { deal: structuredClone(deal), fields: [...(update?.fields ?? []), ...follow] };
+  }
+
+  /**
+   * Adds the record's unsettled fields (see {@link CrmRecord.unsettled}) to the CRM write: the
+   * record's own value of them, which Partner Center now holds too (the pair did not fail). A field
+   * the plan writes anyway is left to the plan.
+   */
+  private withUnsettled(
+    ctx: PairContext,
+    update: { deal: CoSellDeal; fields: SyncField[] } | undefined,
+  ): { deal: CoSellDeal; fields: SyncField[] } | undefined {
+    const crm = ctx.crm;
+    const pc = ctx.partnerCenterDeal();
+    if (!crm?.unsettled?.length || !pc) return update;
+    const deal = update?.deal ?? crm.deal;
+    // Only what Partner Center agrees with: a field it holds differently is the plan's to settle.
+    const add = crm.unsettled.filter((f) => !update?.fields.includes(f) && sameField(deal, pc, f));
+    if (!add.length) return update;
+    return { deal, fields: [...(update?.fields ?? []), ...add] };
   }
 
   private sameErrorAsLastCycle(key: string, failed: { code: string; message: string }): boolean {

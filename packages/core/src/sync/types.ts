@@ -115,6 +115,13 @@ export interface CrmRecord {
   issues?: ValidationIssue[];
   /** The record was deleted in the CRM. */
   deleted?: boolean;
+  /**
+   * Fields the record states through cosell's own list (the seller's co-sell response) while the
+   * CRM's own field does not show it yet (the opportunity's stage): once Partner Center holds the
+   * answer, the engine writes them to the record (a declined referral's opportunity is closed), so the
+   * seller never has to move the stage by hand as well.
+   */
+  unsettled?: SyncField[];
 }
 
 /** One page of CRM changes and the cursor that resumes after it. */
