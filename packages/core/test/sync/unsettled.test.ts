@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
-  type CrmAdapter,
   type CrmRecord,
   type CrmWrite,
   type PartnerCenterPort,
   RemoteApiError,
   runCycle,
 } from "../../src/index.js";
+import type { MemoryAdapter } from "../../src/testing/index.js";
 import { world } from "./harness.js";
 
 /**
@@ -15,7 +15,7 @@ import { world } from "./harness.js";
  * so with `unsettled`. Here the memory CRM's stage is the CRM's own field; the answer is kept apart.
  */
 function withResponses(
-  inner: CrmAdapter,
+  inner: MemoryAdapter,
   answers: Map<string, { stage: "declined" | "accepted"; reason?: string }>,
 ) {
   const writes: CrmWrite[] = [];
@@ -28,10 +28,11 @@ function withResponses(
       unsettled: ["stage"],
     };
   };
-  const adapter: CrmAdapter = {
+  const adapter: MemoryAdapter = {
     ...inner,
-    async *changes(cursor) {
-      for await (const page of inner.changes(cursor)) yield { ...page, records: page.records.map(answer) };
+    async *changes(cursor, options) {
+      for await (const page of inner.changes(cursor, options))
+        yield { ...page, records: page.records.map(answer) };
     },
     read: async (ids) => (await inner.read(ids)).map(answer),
     apply: async (ws) => {
