@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { ApiUsage } from "./api-usage.js";
+import type { ValidationRuleDef } from "./formula/validation-rules.js";
 import { IdGenerator } from "./ids.js";
 import type { OAuthService, OAuthState } from "./oauth.js";
 import type { FieldDef, Value } from "./schema/types.js";
@@ -25,6 +26,8 @@ export interface SalesforceState {
   salesProcessStages?: Array<[string, string[]]>;
   /** Default record type of new records, by object. */
   defaultRecordTypes?: Array<[string, string]>;
+  /** Validation rules (absent in states saved before they were kept). */
+  validationRules?: ValidationRuleDef[];
 }
 
 const valueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -47,6 +50,19 @@ const stateSchema = z
     selectedChangeEvents: z.array(z.string()).optional(),
     salesProcessStages: z.array(z.tuple([z.string(), z.array(z.string())])).optional(),
     defaultRecordTypes: z.array(z.tuple([z.string(), z.string()])).optional(),
+    validationRules: z
+      .array(
+        z
+          .object({
+            objectName: z.string(),
+            name: z.string(),
+            active: z.boolean(),
+            errorConditionFormula: z.string(),
+            errorMessage: z.string(),
+          })
+          .loose(),
+      )
+      .optional(),
   })
   .loose();
 
@@ -69,6 +85,7 @@ export function exportOrgState(org: Org, oauth: OAuthService, usage: ApiUsage): 
     permissionSetDetails: [...org.permissionSetDetails.entries()].map(([id, d]) => [id, structuredClone(d)]),
     oauth: oauth.snapshot(),
     apiUsage: usage.snapshot(),
+    validationRules: org.validationRules.snapshot(),
   };
 }
 
@@ -97,6 +114,7 @@ export function importOrgState(org: Org, oauth: OAuthService, usage: ApiUsage, r
   org.permissionSetDetails.clear();
   for (const [id, d] of state.permissionSetDetails) org.permissionSetDetails.set(id, structuredClone(d));
   org.security.invalidate();
+  org.validationRules.restore(state.validationRules ?? []);
   oauth.restore(state.oauth);
   usage.restore(state.apiUsage);
 }

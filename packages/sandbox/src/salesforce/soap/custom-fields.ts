@@ -252,6 +252,13 @@ export class CustomFields {
         `In field: fullName - no CustomField named ${fullName} found`,
         ["fullName"],
       );
+    const rules = this.org.validationRules.referencing(objectName, existing.name);
+    if (rules.length)
+      throw new MetadataComponentError(
+        "FIELD_INTEGRITY_EXCEPTION",
+        `This custom field is referenced elsewhere in salesforce.com: Validation Rule ${rules.map((r) => `${objectName}.${r}`).join(", ")}. Change or delete the rule first.`,
+        ["fullName"],
+      );
     this.org.schema.removeField(objectName, existing.name);
     this.org.store.dropIndex(objectName, existing.name);
     const key = `${objectName}.${existing.name}`.toLowerCase();

@@ -26,7 +26,7 @@ export const MAX_COMPONENTS = 10;
 
 /**
  * The Metadata API calls the connector uses (create/read/update/upsert/delete/list) for
- * CustomField and PermissionSet. Component failures come back in SaveResults; unsupported types
+ * CustomField, PermissionSet and ValidationRule. Component failures come back in SaveResults; unsupported types
  * and oversize calls are faults, as in Salesforce.
  */
 export class MetadataService {
@@ -36,7 +36,11 @@ export class MetadataService {
     private readonly org: Org,
     dml: Dml,
   ) {
-    this.handlers = { CustomField: new CustomFields(org), PermissionSet: new PermissionSets(org, dml) };
+    this.handlers = {
+      CustomField: new CustomFields(org),
+      PermissionSet: new PermissionSets(org, dml),
+      ValidationRule: org.validationRules,
+    };
   }
 
   private handler(type: string): ComponentHandler {
@@ -44,7 +48,7 @@ export class MetadataService {
     if (!h)
       throw new SoapFault(
         "sf:INVALID_TYPE",
-        `INVALID_TYPE: The sandbox org supports the metadata types ${Object.keys(this.handlers).join(" and ")}, not ${type}`,
+        `INVALID_TYPE: The sandbox org supports the metadata types ${Object.keys(this.handlers).join(", ")}, not ${type}`,
       );
     return h;
   }
@@ -122,7 +126,7 @@ export class MetadataService {
       createdByName: "Integration User",
       createdDate: now,
       fileName:
-        type === "CustomField"
+        type === "CustomField" || type === "ValidationRule"
           ? `objects/${fullName.split(".")[0]}.object`
           : `permissionsets/${fullName}.permissionset`,
       fullName,

@@ -25,7 +25,7 @@ export function requireObject(org: Org, type: string): SObjectDef {
 /**
  * Inserts, updates, deletes and upserts records with Salesforce's validation: unknown or hidden
  * fields, read-only fields, types and lengths, restricted picklists, required fields, lookups to
- * missing or deleted records, unique values, derived fields and audit stamps. Every failure is a
+ * missing or deleted records, validation rules, unique values, derived fields and audit stamps. Every failure is a
  * {@link RecordError} carrying the status code Salesforce would put in the SaveResult.
  */
 export class Dml {
@@ -204,6 +204,7 @@ export class Dml {
     rules?.derive?.(row, prev, changed, this.org);
     this.checkRequired(def, row, prev);
     this.checkReferences(def, row, prev, changed);
+    this.org.validationRules.check(def.name, row);
     this.checkUnique(def, row, prev);
     rules?.validate?.(row, prev, this.org);
     const frozen = Object.freeze(row);

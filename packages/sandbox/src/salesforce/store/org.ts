@@ -1,4 +1,5 @@
 import type { SandboxClock } from "../../kit/index.js";
+import { ValidationRules } from "../formula/validation-rules.js";
 import { IdGenerator, keyPrefixOf } from "../ids.js";
 import type { SchemaRegistry } from "../schema/registry.js";
 import type { SObjectDef } from "../schema/types.js";
@@ -36,6 +37,8 @@ export class Org {
   readonly salesProcessStages = new Map<string, string[]>();
   /** The default record type of new records, by object (the users' default record type). */
   readonly defaultRecordType = new Map<string, string>();
+  /** Validation rules (Metadata API ValidationRule), checked on every write. */
+  readonly validationRules: ValidationRules = new ValidationRules(this);
 
   constructor(
     readonly orgId: string,

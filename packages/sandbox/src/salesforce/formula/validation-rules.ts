@@ -1,0 +1,212 @@
+import { RecordError } from "../errors.js";
+import {
+  bool,
+  DEVELOPER_NAME,
+  MetadataComponentError,
+  type MetadataRecord,
+  str,
+} from "../soap/metadata-types.js";
+import type { Org } from "../store/org.js";
+import type { Row } from "../store/record-store.js";
+import { evaluate, FormulaError, type FormulaNode, fieldsOf, parseFormula } from "./formula.js";
+
+/**
+ * A validation rule as the Metadata API describes it (ValidationRule: fullName `Object.Rule`, active,
+ * description, errorConditionFormula, errorDisplayField, errorMessage;
+ * developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_validationformulas.htm, a
+ * component of CustomObject: .../customobject.htm). `active` and `errorConditionFormula` are required.
+ */
+export interface ValidationRuleDef {
+  objectName: string;
+  name: string;
+  active: boolean;
+  description?: string;
+  errorConditionFormula: string;
+  errorDisplayField?: string;
+  errorMessage: string;
+}
+
+interface CompiledRule extends ValidationRuleDef {
+  condition: FormulaNode;
+}
+
+/** Salesforce's limits: formula 3,900 characters, error message 255 (Validation Rule Fields help page). */
+const MAX_FORMULA = 3900;
+const MAX_MESSAGE = 255;
+
+const integrity = (message: string, field: string) =>
+  new MetadataComponentError("FIELD_INTEGRITY_EXCEPTION", message, [field]);
+
+/**
+ * The org's validation rules, by lower-case `Object.Rule`. Rules are checked on every insert, update
+ * and upsert (REST, collections, composite and control writes alike) once the record's values after
+ * the write are known, as in Salesforce's order of execution ("system validation", then "custom
+ * validation rules", developer.salesforce.com/docs/atlas.en-us.apexcode.meta/apexcode/apex_triggers_order_of_execution.htm).
+ */
+export class ValidationRules {
+  private readonly rules = new Map<string, CompiledRule>();
+
+  constructor(private readonly org: Org) {}
+
+  private split(fullName: string): { objectName: string; name: string } {
+    const dot = fullName.indexOf(".");
+    const def = dot > 0 ? this.org.object(fullName.slice(0, dot)) : undefined;
+    if (!def)
+      throw new MetadataComponentError(
+        "INVALID_CROSS_REFERENCE_KEY",
+        `In field: fullName - no CustomObject named ${dot > 0 ? fullName.slice(0, dot) : fullName} found`,
+        ["fullName"],
+      );
+    return { objectName: def.name, name: fullName.slice(dot + 1) };
+  }
+
+  /** Validates a component like Salesforce (required members, limits, the formula) and compiles it. */
+  private compile(md: MetadataRecord, objectName: string, name: string): CompiledRule {
+    if (!DEVELOPER_NAME.test(name))
+      throw integrity(
+        `The rule name ${name} is invalid: it begins with a letter and uses only letters, digits and single underscores.`,
+        "fullName",
+      );
+    const active = bool(md, "active");
+    if (active === undefined)
+      throw new MetadataComponentError("REQUIRED_FIELD_MISSING", "Required field is missing: active", [
+        "active",
+      ]);
+    const formula = str(md, "errorConditionFormula");
+    if (!formula)
+      throw new MetadataComponentError(
+        "REQUIRED_FIELD_MISSING",
+        "Required field is missing: errorConditionFormula",
+        ["errorConditionFormula"],
+      );
+    if (formula.length > MAX_FORMULA)
+      throw integrity(`The formula is longer than ${MAX_FORMULA} characters.`, "errorConditionFormula");
+    const errorMessage = str(md, "errorMessage");
+    if (!errorMessage)
+      throw new MetadataComponentError("REQUIRED_FIELD_MISSING", "Required field is missing: errorMessage", [
+        "errorMessage",
+      ]);
+    if (errorMessage.length > MAX_MESSAGE)
+      throw integrity(`The error message is longer than ${MAX_MESSAGE} characters.`, "errorMessage");
+    const displayName = str(md, "errorDisplayField");
+    const display = displayName ? this.org.schema.field(objectName, displayName) : undefined;
+    if (displayName && !display)
+      throw integrity(
+        `Error display field ${displayName} does not exist on ${objectName}.`,
+        "errorDisplayField",
+      );
+    let condition: FormulaNode;
+    try {
+      condition = parseFormula(formula, (n) => this.org.schema.field(objectName, n));
+    } catch (e) {
+      if (e instanceof FormulaError) throw integrity(`Error: ${e.message}`, "errorConditionFormula");
+      throw e;
+    }
+    return {
+      objectName,
+      name,
+      active,
+      ...(str(md, "description") ? { description: str(md, "description") } : {}),
+      errorConditionFormula: formula,
+      ...(display ? { errorDisplayField: display.name } : {}),
+      errorMessage,
+      condition,
+    };
+  }
+
+  exists(fullName: string): boolean {
+    return this.rules.has(fullName.toLowerCase());
+  }
+
+  create(md: MetadataRecord): void {
+    const { objectName, name } = this.split(str(md, "fullName") ?? "");
+    if (this.exists(`${objectName}.${name}`))
+      throw new MetadataComponentError(
+        "DUPLICATE_DEVELOPER_NAME",
+        `There is already a validation rule named ${name} on ${objectName}.`,
+        ["fullName"],
+      );
+    this.rules.set(`${objectName}.${name}`.toLowerCase(), this.compile(md, objectName, name));
+  }
+
+  update(md: MetadataRecord): void {
+    const fullName = str(md, "fullName") ?? "";
+    const { objectName } = this.split(fullName);
+    const existing = this.rules.get(fullName.toLowerCase());
+    if (!existing)
+      throw new MetadataComponentError(
+        "INVALID_CROSS_REFERENCE_KEY",
+        `In field: fullName - no ValidationRule named ${fullName} found`,
+        ["fullName"],
+      );
+    this.rules.set(fullName.toLowerCase(), this.compile(md, objectName, existing.name));
+  }
+
+  delete(fullName: string): void {
+    if (!this.rules.delete(fullName.toLowerCase()))
+      throw new MetadataComponentError(
+        "INVALID_CROSS_REFERENCE_KEY",
+        `In field: fullName - no ValidationRule named ${fullName} found`,
+        ["fullName"],
+      );
+  }
+
+  read(fullName: string): MetadataRecord | null {
+    const r = this.rules.get(fullName.toLowerCase());
+    return r ? metadataOf(r) : null;
+  }
+
+  names(): string[] {
+    return [...this.rules.values()].map((r) => `${r.objectName}.${r.name}`);
+  }
+
+  /** Rules whose formula reads this field (Salesforce refuses to delete a field still referenced). */
+  referencing(objectName: string, fieldName: string): string[] {
+    const want = fieldName.toLowerCase();
+    return [...this.rules.values()]
+      .filter(
+        (r) => r.objectName === objectName && fieldsOf(r.condition).some((f) => f.toLowerCase() === want),
+      )
+      .map((r) => r.name);
+  }
+
+  /**
+   * Refuses a record whose values after the write make an active rule's condition true: the rule's
+   * message as FIELD_CUSTOM_VALIDATION_EXCEPTION, on the rule's error display field. Salesforce lists
+   * every failing rule; the sandbox reports the first (in creation order).
+   */
+  check(objectName: string, row: Row): void {
+    for (const r of this.rules.values()) {
+      if (!r.active || r.objectName !== objectName) continue;
+      if (evaluate(r.condition, row) === true)
+        throw new RecordError(
+          "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+          r.errorMessage,
+          r.errorDisplayField ? [r.errorDisplayField] : [],
+        );
+    }
+  }
+
+  /** Every rule as saved (for a state export). */
+  snapshot(): ValidationRuleDef[] {
+    return [...this.rules.values()].map(({ condition: _, ...def }) => ({ ...def }));
+  }
+
+  /** Replaces the rules with saved ones (their formulas compiled again against the current schema). */
+  restore(defs: readonly ValidationRuleDef[]): void {
+    this.rules.clear();
+    for (const d of defs) this.create(metadataOf(d));
+  }
+}
+
+/** A rule as readMetadata returns it (properties in alphabetical order). */
+function metadataOf(r: ValidationRuleDef): MetadataRecord {
+  return {
+    fullName: `${r.objectName}.${r.name}`,
+    active: r.active,
+    ...(r.description ? { description: r.description } : {}),
+    errorConditionFormula: r.errorConditionFormula,
+    ...(r.errorDisplayField ? { errorDisplayField: r.errorDisplayField } : {}),
+    errorMessage: r.errorMessage,
+  };
+}
