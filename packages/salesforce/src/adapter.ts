@@ -188,6 +188,7 @@ export function createSalesforceAdapter(
         stageName: String(row.StageName ?? ""),
         ...(typeof row.AccountId === "string" ? { accountId: row.AccountId } : {}),
         ...(typeof row.RecordTypeId === "string" ? { recordTypeId: row.RecordTypeId } : {}),
+        ...(row[config.fields.direction] === "inbound" ? { inbound: true } : {}),
       });
       return rowToRecord(row, config, facts, stagesFor(row.RecordTypeId), (u) =>
         deps.logger?.warn({ crmId: u.crmId, field: u.field, value: u.value }, u.message),

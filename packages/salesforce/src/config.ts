@@ -130,8 +130,15 @@ export const SalesforceFieldNamesSchema = z
     registrations: customName.default("Cosell_Registrations__c"),
     /** Text(255), set by cosell: who sent an inbound referral (the sending organization). */
     sentBy: customName.default("Cosell_Sent_By__c"),
-    /** Text(255): why the deal was declined or lost. */
+    /**
+     * Text(255): the details of why the deal was declined or lost (with `closeReasonCode`, the reason
+     * Partner Center receives; alone, the reason as earlier versions wrote it).
+     */
     closeReason: customName.default("Cosell_Close_Reason__c"),
+    /** Restricted picklist accept/decline: the seller's answer to a referral Microsoft sent. */
+    response: customName.default("Cosell_Response__c"),
+    /** Restricted picklist of listed reasons (core's CloseReasonSchema) for a decline or a loss. */
+    closeReasonCode: customName.default("Cosell_Close_Reason_Code__c"),
     /** Long text: the deal's solutions, one per line as `id | name | kind`. */
     solutions: customName.default("Cosell_Solutions__c"),
     /** Text(20): `inbound` on opportunities created from a Microsoft referral. */

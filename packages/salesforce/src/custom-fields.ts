@@ -1,9 +1,13 @@
 import {
+  CLOSE_REASON_LABELS,
+  CloseReasonSchema,
   type HelpType,
   HelpTypeSchema,
   MICROSOFT_ANSWER_LABELS,
   MicrosoftAnswerSchema,
   type SalesStage,
+  SELLER_RESPONSE_LABELS,
+  SellerResponseSchema,
 } from "@cosell/core";
 import type { SalesforceFieldNames } from "./config.js";
 
@@ -212,10 +216,33 @@ export function customFieldSpecs(f: SalesforceFieldNames): CustomFieldSpec[] {
       { type: "Text", length: 255 },
       `Who sent this referral. ${SET_BY_PARTNER_CENTER}`,
     ),
-    spec("closeReason", "Co-sell Close Reason", "Why the deal was declined or lost.", {
-      type: "Text",
-      length: 255,
-    }),
+    spec(
+      "response",
+      "Co-sell Response",
+      "The seller's answer to a referral Microsoft sent: accept or decline; synced both ways.",
+      restrictedPicklist(
+        SellerResponseSchema.options.map((v) => ({ value: v, label: SELLER_RESPONSE_LABELS[v] })),
+      ),
+      "Pick Accept or Decline to answer a referral Microsoft sent you (moving the stage works too). To decline, also pick a Co-sell Close Reason.",
+    ),
+    spec(
+      "closeReasonCode",
+      "Co-sell Close Reason",
+      "Why the referral was declined or the deal lost, from a list; Partner Center receives its label.",
+      restrictedPicklist(CloseReasonSchema.options.map((v) => ({ value: v, label: CLOSE_REASON_LABELS[v] }))),
+      "Why you decline the referral or lost the deal. With Other, write the reason in Co-sell Close Reason Details.",
+    ),
+    {
+      ...spec(
+        "closeReason",
+        "Co-sell Close Reason Details",
+        "More about why the deal was declined or lost; sent after the reason's label (alone with Other).",
+        { type: "Text", length: 255 },
+        "Your own words on why the referral was declined or the deal lost (required with the reason Other).",
+      ),
+      // The whole reason, typed freely, before the listed reason (Co-sell Close Reason) came.
+      earlierDescriptions: ["Why the deal was declined or lost."],
+    },
     spec(
       "solutions",
       "Co-sell Solutions",

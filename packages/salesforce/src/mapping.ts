@@ -1,19 +1,27 @@
 import {
+  CLOSE_REASON_REQUIRED,
+  type CloseReason,
+  CloseReasonSchema,
   type CoSellDeal,
   type CrmRecord,
+  closeReasonText,
   type HelpType,
   HelpTypeSchema,
   MicrosoftAnswerSchema,
   type Person,
   type Registration,
+  responseForStage,
   type SalesStage,
   SalesStageSchema,
+  SellerResponseSchema,
   type Solution,
   SolutionKindSchema,
   type Stage,
   StageSchema,
   type SyncField,
   type SyncStatus,
+  splitCloseReason,
+  stageWithResponse,
   toCountryCode,
 } from "@cosell/core";
 import type { SalesforceConfig } from "./config.js";
@@ -151,6 +159,8 @@ export function opportunityFields(config: SalesforceConfig, facts: OrgFacts): st
     f.lastError,
     f.consent,
     f.closeReason,
+    f.closeReasonCode,
+    f.response,
     f.solutions,
     f.direction,
     f.consentToContact,
@@ -352,7 +362,17 @@ export function rowToRecord(
   }
   const stageName = String(row.StageName ?? "");
   const coSellStage = str(row[f.coSellStage]);
-  const stage = stages.toDeal(stageName, { inbound, coSellStage });
+  const response = SellerResponseSchema.safeParse(row[f.response]).data;
+  if (!response) unmapped(f.response, row[f.response], `one of ${SellerResponseSchema.options.join(" or ")}`);
+  const stageRead = stages.toDeal(stageName, { inbound, coSellStage });
+  // The seller's picked answer turns a waiting referral into an accepted or declined one.
+  const stage = stageRead && inbound ? stageWithResponse(stageRead, response) : stageRead;
+  const closeReason = readCloseReason(row[f.closeReasonCode], row[f.closeReason]);
+  // A decline the seller made without saying why (a stage move, or an org without the validation
+  // rule): Partner Center would get an empty reason. One Partner Center already holds is left alone.
+  // A waiting referral moved to a closed-lost stage is declined too (the engine sends it as a decline).
+  const declining = stage === "declined" || (inbound && stage === "lost" && coSellStage === "received");
+  const reasonMissing = declining && coSellStage !== "declined" && closeReason === undefined;
   const helpRequested = row[f.helpRequested] === true;
   const countryRaw = str(account?.BillingCountryCode) ?? str(account?.BillingCountry);
   const amount = row.Amount;
@@ -397,7 +417,7 @@ export function rowToRecord(
       ...(helpType ? { helpType } : {}),
     },
     stage: stage ?? "accepted",
-    ...(str(row[f.closeReason]) ? { closeReason: String(row[f.closeReason]) } : {}),
+    ...(closeReason !== undefined ? { closeReason } : {}),
     favorite: row[f.favorite] === true,
     ...(salesStage ? { salesStage } : {}),
     ...(str(row[f.microsoftOpportunityId])
@@ -420,9 +440,8 @@ export function rowToRecord(
     deal,
     modifiedAt: iso(row.LastModifiedDate),
     version: String(row.SystemModstamp ?? ""),
-    ...(stage
-      ? {}
-      : {
+    ...(!stage
+      ? {
           issues: [
             {
               code: "VALUE_NOT_MAPPED",
@@ -430,8 +449,37 @@ export function rowToRecord(
               message: `StageName "${stageName}" is not an OpportunityStage of this org; map it under crm.stages.toDeal.`,
             },
           ],
-        }),
+        }
+      : reasonMissing
+        ? { issues: [{ code: "REASON_REQUIRED", path: "closeReason", message: CLOSE_REASON_REQUIRED }] }
+        : {}),
   };
+}
+
+/**
+ * The reason text of a record: the picked reason's label with the details (core's closeReasonText).
+ * A value an admin added to the picklist is not one of cosell's: it reads as its own text, unless
+ * the details say more.
+ */
+export function readCloseReason(code: unknown, details: unknown): string | undefined {
+  const picked = CloseReasonSchema.safeParse(code).data;
+  if (picked) return closeReasonText(picked, str(details));
+  return closeReasonText(undefined, str(details) ?? str(code));
+}
+
+/**
+ * The picklist value and the details a reason text is written as, so that reading them back gives
+ * the same text (no write goes back and forth): a text {@link splitCloseReason} would not give back
+ * whole (a label in other letter case, spaces around it) is kept word for word under `other`.
+ */
+export function writeCloseReason(text: string | undefined): {
+  code: CloseReason | null;
+  details: string | null;
+} {
+  if (!text?.trim()) return { code: null, details: null };
+  const { code, details } = splitCloseReason(text);
+  if (code && closeReasonText(code, details) === text) return { code, details: details ?? null };
+  return { code: "other", details: text };
 }
 
 /** A Salesforce id shape (15 or 18 alphanumerics). */
@@ -516,7 +564,12 @@ export function dealToOpportunity(
           sameStage(stages.toDeal(ctx.currentStage, { inbound }), deal.stage);
         const target = stages.toCrm(deal.stage);
         if (!keep && target) out.StageName = target;
-        out[f.closeReason] = deal.closeReason ?? null;
+        // Written with the stage so that the record reads back as the same deal (read: stageWithResponse,
+        // readCloseReason); a seller's picked answer is replaced by the one Partner Center holds.
+        out[f.response] = responseForStage(deal.stage, deal.direction) ?? null;
+        const reason = writeCloseReason(deal.closeReason);
+        out[f.closeReasonCode] = reason.code;
+        out[f.closeReason] = reason.details;
         break;
       }
       default:
@@ -538,6 +591,26 @@ function sameStage(a: Stage | undefined, b: Stage): boolean {
   if (a === b) return true;
   const closedLost = (s: Stage | undefined) => s === "lost" || s === "declined" || s === "expired";
   return closedLost(a) && closedLost(b);
+}
+
+/**
+ * What follows on an inbound record once Partner Center holds the seller's answer (`coSellStage`, from
+ * the status written after the accept or decline). The record already read as answered through the
+ * response, so the engine has no stage to write back; yet a StageName still on the "received" stage
+ * moves to the answer's stage, and the response shows the answer also when the seller moved the
+ * stage instead of picking one. Nothing while the referral waits: a response being picked stays.
+ */
+export function answeredFields(
+  coSellStage: Stage,
+  known: { stageName: string; inbound?: boolean },
+  stages: StageMapping,
+  config: SalesforceConfig,
+): Row {
+  const response = known.inbound ? responseForStage(coSellStage, "inbound") : undefined;
+  if (!response) return {};
+  const waiting = stages.toDeal(known.stageName, { inbound: true }) === "received";
+  const target = waiting ? stages.toCrm(coSellStage) : undefined;
+  return { [config.fields.response]: response, ...(target ? { StageName: target } : {}) };
 }
 
 /** The status fields of a write (`lastSyncedAt` only when given: an unchanged time is not rewritten). */

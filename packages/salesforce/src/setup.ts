@@ -4,6 +4,7 @@ import type { SalesforceClient } from "./client.js";
 import type { SalesforceConfig } from "./config.js";
 import { customFieldSpecs } from "./custom-fields.js";
 import type { Row, StageMapping } from "./mapping.js";
+import { ensureDeclineRule, verifyDeclineRule } from "./validation-rule.js";
 import { soqlString } from "./writer.js";
 
 /** Metadata API limit: components per call. */
@@ -34,7 +35,8 @@ function errorText(errors: unknown): string {
 }
 
 /**
- * Creates what the adapter needs, through the Metadata API: the custom fields on Opportunity, a
+ * Creates what the adapter needs, through the Metadata API: the custom fields on Opportunity, the
+ * validation rule that makes a decline need a reason, a
  * permission set granting read/edit on them (new fields are invisible to the API user until field-level
  * security is granted, salesforce.md §6), and its assignment to the integration user. Reads first and
  * creates only what is missing, so a second run changes nothing and says so.
@@ -71,6 +73,7 @@ export async function runSetup(
       "CustomField",
       part.map((s) => ({
         ...sansMetadataAttributes(present.get(s.fullName)!),
+        label: s.metadata.label,
         description: s.metadata.description,
         inlineHelpText: s.metadata.inlineHelpText,
       })),
@@ -81,7 +84,7 @@ export async function runSetup(
           "SALESFORCE_SETUP_FAILED",
           `Updating the description of ${part[k]!.fullName} failed: ${errorText(r.errors)}. The integration user needs "Modify Metadata Through Metadata API Functions" (or "Modify All Data").`,
         );
-      created.push(`Field ${part[k]!.description}: description and help text say what it now means`);
+      created.push(`Field ${part[k]!.description}: label, description and help text say what it now means`);
     });
   }
   for (const part of chunks(missing, METADATA_CHUNK)) {
@@ -99,6 +102,10 @@ export async function runSetup(
       created.push(`Field ${part[k]!.description}`);
     });
   }
+
+  // After the fields: the rule's formula names them, and Salesforce refuses a formula naming a missing field.
+  const rule = await ensureDeclineRule(client, config.fields);
+  (rule.changed ? created : unchanged).push(rule.line);
 
   const psName = config.permissionSet;
   const wanted = specs.map((s) => ({ field: s.fullName, readable: true, editable: true }));
@@ -185,7 +192,7 @@ export async function runSetup(
   return { created, unchanged, ...(skipped.length ? { skipped } : {}) };
 }
 
-/** Checks fields, field access, the external id, stages and the change feed; changes nothing. */
+/** Checks fields, field access, the decline rule, the external id, stages and the change feed; changes nothing. */
 export async function runVerify(
   client: SalesforceClient,
   config: SalesforceConfig,
@@ -230,6 +237,7 @@ export async function runVerify(
       : {}),
   });
   checks.push(...picklistChecks(byName, config));
+  if (!missing.length) checks.push(await verifyDeclineRule(client, config.fields));
   const ext = byName.get(config.fields.referralId.toLowerCase());
   if (ext)
     checks.push({

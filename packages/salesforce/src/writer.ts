@@ -9,6 +9,7 @@ import type { CollectionResult, SalesforceClient } from "./client.js";
 import type { SalesforceConfig } from "./config.js";
 import { isRetryable } from "./errors.js";
 import {
+  answeredFields,
   dealToOpportunity,
   type OrgFacts,
   type Row,
@@ -23,6 +24,8 @@ export interface KnownRecord {
   accountId?: string;
   /** Its record type: the stages it may take are its sales process's. */
   recordTypeId?: string;
+  /** Created from a referral Microsoft sent (the seller may answer it with the response field). */
+  inbound?: boolean;
 }
 
 /** Everything the writer needs. */
@@ -108,11 +111,15 @@ export async function applyUpdates(
           })
         : {};
     const status = w.status ? statusToOpportunity(w.status, config) : {};
+    const answered =
+      w.status?.coSellStage && known
+        ? answeredFields(w.status.coSellStage, known, ctx.stagesFor(known.recordTypeId), config)
+        : {};
     if (w.op === "update" && w.fields.includes("customer") && known?.accountId) {
       records.push({ attributes: { type: "Account" }, id: known.accountId, ...accountFields(w.deal, ctx) });
       slots.push({ write: i, kind: "account" });
     }
-    const body = { ...fields, ...status };
+    const body = { ...answered, ...fields, ...status };
     if (!Object.keys(body).length) {
       results[i] = { ok: true, crmId: w.crmId };
       return;

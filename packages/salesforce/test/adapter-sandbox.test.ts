@@ -178,7 +178,8 @@ describe("setup and verifySetup", () => {
     expect(first.created).toEqual(
       expect.arrayContaining([
         "Field Co-sell Sync (Opportunity.Cosell_Sync__c)",
-        "Permission set Cosell_Sync (read/edit on 23 fields)",
+        "Validation rule Opportunity.Cosell_Decline_Needs_Reason (a decline needs a close reason)",
+        "Permission set Cosell_Sync (read/edit on 25 fields)",
         "Permission set Cosell_Sync assigned to the integration user",
         "Change Data Capture selected for Opportunity (ChangeEvents_OpportunityChangeEvent)",
       ]),
@@ -189,9 +190,10 @@ describe("setup and verifySetup", () => {
 
     const second = await adapter.setup();
     expect(second.created).toEqual([]);
-    expect(second.unchanged).toHaveLength(26);
+    expect(second.unchanged).toHaveLength(29); // 25 fields, the rule, the permission set, its assignment, CDC
     expect(adapter.stats().writes).toBe(writesAfterFirst);
-    expect(adapter.stats().byEndpoint["SOAP createMetadata"]).toBe(4); // 23 fields in 3 calls, 1 permission set
+    // 25 fields in 3 calls, the validation rule, the permission set
+    expect(adapter.stats().byEndpoint["SOAP createMetadata"]).toBe(5);
     expect(sb.log.count({ server: "salesforce", endpoint: "POST /composite/sobjects" })).toBe(0);
     const after = await adapter.verifySetup();
     expect(after).toMatchObject({ ok: true });
@@ -201,6 +203,9 @@ describe("setup and verifySetup", () => {
       "picklist Opportunity.Cosell_Sales_Stage__c",
       "picklist Opportunity.Cosell_Help_Type__c",
       "picklist Opportunity.Cosell_Microsoft_Answer__c",
+      "picklist Opportunity.Cosell_Response__c",
+      "picklist Opportunity.Cosell_Close_Reason_Code__c",
+      "decline reason rule",
       "referral id external id",
       "stages",
       "change feed",

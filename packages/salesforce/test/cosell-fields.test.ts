@@ -1,4 +1,4 @@
-import type { CoSellDeal, CrmWrite } from "@cosell/core";
+import { CLOSE_REASON_REQUIRED, type CoSellDeal, type CrmWrite } from "@cosell/core";
 import { completeDeal, sampleDeal, sampleInbound } from "@cosell/core/testing";
 import { type Sandbox, startSandbox } from "@cosell/sandbox";
 import jsforce, { type Connection } from "jsforce";
@@ -57,6 +57,8 @@ const NEW_FIELDS = {
   registrationStatus: "Cosell_Registration_Status__c",
   registrations: "Cosell_Registrations__c",
   sentBy: "Cosell_Sent_By__c",
+  response: "Cosell_Response__c",
+  closeReasonCode: "Cosell_Close_Reason_Code__c",
 } as const;
 
 /** A jsforce connection as the integration user, to look at the org the way an admin's tools do. */
@@ -145,6 +147,34 @@ describe("setup: the new co-sell fields", () => {
     expect(registrations).toMatchObject({ type: "LongTextArea" });
     expect(String(registrations.inlineHelpText)).toMatch(/read-only/i);
     expect(String((await readField(conn, NEW_FIELDS.sentBy)).inlineHelpText)).toMatch(/read-only/i);
+    // The seller's answer and the listed reason: restricted picklists with core's values and labels.
+    const response = await readField(conn, NEW_FIELDS.response);
+    expect(response).toMatchObject({
+      type: "Picklist",
+      label: "Co-sell Response",
+      valueSet: { restricted: true },
+    });
+    expect(values(response)).toEqual([
+      ["accept", "Accept referral"],
+      ["decline", "Decline referral"],
+    ]);
+    expect(String(response.inlineHelpText)).toMatch(/referral Microsoft sent/);
+    const reasonCode = await readField(conn, NEW_FIELDS.closeReasonCode);
+    expect(reasonCode).toMatchObject({ type: "Picklist", label: "Co-sell Close Reason" });
+    expect(values(reasonCode).map(([v]) => v)).toEqual([
+      "noCapacity",
+      "notAFit",
+      "customerUnreachable",
+      "duplicate",
+      "lostToCompetitor",
+      "noBudgetOrTiming",
+      "other",
+    ]);
+    expect(values(reasonCode).at(-1)).toEqual(["other", "Other"]);
+    expect(await readField(conn, "Cosell_Close_Reason__c")).toMatchObject({
+      type: "Text",
+      label: "Co-sell Close Reason Details",
+    });
     // The consent field says what it means now: sharing the contact's details with others.
     const consent = await readField(conn, "Cosell_Contact_Consent__c");
     expect(`${String(consent.description)} ${String(consent.inlineHelpText)}`).toMatch(/shared with others/);
@@ -160,7 +190,7 @@ describe("setup: the new co-sell fields", () => {
     const report = await adapter.verifySetup();
     expect(report.ok).toBe(true);
     expect(report.checks.find((c) => c.name === "custom fields")?.detail).toBe(
-      "All 23 co-sell fields exist and are editable.",
+      "All 25 co-sell fields exist and are editable.",
     );
   });
 
@@ -170,9 +200,12 @@ describe("setup: the new co-sell fields", () => {
     // What the earlier setup left (the consent field as it was described then), plus a field of the
     // admin's own granted in the same permission set.
     const asBefore = (s: (typeof specs)[number]) => {
-      if (s.key !== "consent") return s.metadata;
       const { inlineHelpText: _, ...md } = s.metadata;
-      return { ...md, description: "The customer agreed to share the contact." };
+      if (s.key === "consent") return { ...md, description: "The customer agreed to share the contact." };
+      // The whole reason as free text, before the listed reason came.
+      if (s.key === "closeReason")
+        return { ...md, label: "Co-sell Close Reason", description: "Why the deal was declined or lost." };
+      return s.metadata;
     };
     for (let i = 0; i < older.length; i += 10)
       sb.salesforce.upsertMetadata("CustomField", older.slice(i, i + 10).map(asBefore));
@@ -199,23 +232,54 @@ describe("setup: the new co-sell fields", () => {
     );
     const report = await adapter.setup();
     expect(report.created).toEqual([
-      "Field Customer Consent to Share Contact (Opportunity.Cosell_Contact_Consent__c): description and help text say what it now means",
+      "Field Customer Consent to Share Contact (Opportunity.Cosell_Contact_Consent__c): label, description and help text say what it now means",
+      "Field Co-sell Close Reason Details (Opportunity.Cosell_Close_Reason__c): label, description and help text say what it now means",
       ...specs.filter((s) => !older.includes(s)).map((s) => `Field ${s.description}`),
-      "Permission set Cosell_Sync: read/edit granted on 10 more fields",
+      "Validation rule Opportunity.Cosell_Decline_Needs_Reason (a decline needs a close reason)",
+      "Permission set Cosell_Sync: read/edit granted on 12 more fields",
       // An org set up before Change Data Capture was cosell's gets Opportunity selected too.
       "Change Data Capture selected for Opportunity (ChangeEvents_OpportunityChangeEvent)",
     ]);
     // The other older fields and the assignment.
-    expect(report.unchanged).toHaveLength(older.length - 1 + 1);
+    expect(report.unchanged).toHaveLength(older.length - 2 + 1);
 
     const conn = await adminConnection();
     const consent = await readField(conn, "Cosell_Contact_Consent__c");
     expect(consent).toMatchObject({ type: "Checkbox", label: "Customer Consent to Share Contact" });
     expect(String(consent.inlineHelpText)).toMatch(/shared with others/);
+    // The free-text reason is now the details of the listed one.
+    const details = await readField(conn, "Cosell_Close_Reason__c");
+    expect(details).toMatchObject({ type: "Text", label: "Co-sell Close Reason Details" });
+    expect(String(details.description)).toMatch(/after the reason's label/);
     const granted = await grants(conn);
     for (const s of specs)
       expect(granted.get(s.fullName), s.fullName).toEqual({ readable: true, editable: true });
     expect(granted.get("Opportunity.Acme_Region__c")).toEqual({ readable: true, editable: false });
+    expect((await adapter.verifySetup()).ok).toBe(true);
+    expect((await adapter.setup()).created).toEqual([]);
+  });
+
+  it("the decline rule: doctor reports it deactivated or edited, and setup puts cosell's back", async () => {
+    const adapter = sandboxAdapter(sb);
+    await adapter.setup();
+    const conn = await adminConnection();
+    const name = "Opportunity.Cosell_Decline_Needs_Reason";
+    const rule = (await conn.metadata.read("ValidationRule", name)) as unknown as Md;
+    expect(rule).toMatchObject({
+      active: true,
+      errorDisplayField: "Cosell_Close_Reason_Code__c",
+      errorMessage: CLOSE_REASON_REQUIRED,
+    });
+    expect(String(rule.errorConditionFormula)).toContain('ISPICKVAL(Cosell_Response__c, "decline")');
+    sb.salesforce.upsertMetadata("ValidationRule", [
+      { ...rule, active: false, errorConditionFormula: 'ISPICKVAL(Cosell_Response__c, "decline")' },
+    ]);
+    const check = (await adapter.verifySetup()).checks.find((c) => c.name === "decline reason rule");
+    expect(check).toMatchObject({ ok: false, fix: expect.stringContaining("cosell setup") });
+    expect(check?.detail).toContain("inactive, another formula");
+    expect((await adapter.setup()).created).toEqual([
+      `Validation rule ${name}: restored (it was inactive, another formula)`,
+    ]);
     expect((await adapter.verifySetup()).ok).toBe(true);
     expect((await adapter.setup()).created).toEqual([]);
   });

@@ -1,3 +1,4 @@
+import { CLOSE_REASON_LABELS, CLOSE_REASON_REQUIRED } from "@cosell/core";
 import { describe, expect, it } from "vitest";
 import { parseSalesforceConfig } from "../src/config.js";
 import {
@@ -8,11 +9,13 @@ import {
   opportunityFields,
   parseRegistrations,
   parseSolutions,
+  readCloseReason,
   readHelpType,
   readSalesStage,
   rowToRecord,
   StageMapping,
   statusToOpportunity,
+  writeCloseReason,
 } from "../src/mapping.js";
 
 const PEM = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----";
@@ -188,14 +191,19 @@ describe("CoSellDeal → Opportunity", () => {
 
   it("maps stages to the org's StageName and keeps a stage that already means the same", () => {
     const won = dealToOpportunity({ ...deal, stage: "won" }, ["stage"], { config, facts, stages });
-    expect(won).toEqual({ StageName: "Closed Won", Cosell_Close_Reason__c: null });
+    const noReason = {
+      Cosell_Response__c: null,
+      Cosell_Close_Reason_Code__c: null,
+      Cosell_Close_Reason__c: null,
+    };
+    expect(won).toEqual({ StageName: "Closed Won", ...noReason });
     const keep = dealToOpportunity({ ...deal, stage: "accepted" }, ["stage"], {
       config,
       facts,
       stages,
       currentStage: "Negotiation/Review",
     });
-    expect(keep).toEqual({ Cosell_Close_Reason__c: null });
+    expect(keep).toEqual(noReason);
     const expired = dealToOpportunity({ ...deal, stage: "expired" }, ["stage"], { config, facts, stages });
     expect(expired.StageName).toBe("Closed Lost");
   });
@@ -267,5 +275,92 @@ describe("new co-sell fields", () => {
     expect(seen).toEqual([
       expect.objectContaining({ field: "Cosell_Sales_Stage__c", value: "Negotiate", crmId: rec.crmId }),
     ]);
+  });
+});
+
+describe("seller's response and listed close reason", () => {
+  const inbound = (over: Record<string, unknown> = {}) =>
+    row({
+      StageName: "Co-sell Review",
+      Cosell_Direction__c: "inbound",
+      Cosell_Referral_Id__c: "ref-1",
+      Cosell_Stage__c: "received",
+      ...over,
+    });
+  const read = (r: Record<string, unknown>) => rowToRecord(r, config, facts, stages);
+
+  it("a response answers a waiting referral only; an outbound record's response is ignored", () => {
+    expect(read(inbound({ Cosell_Response__c: "accept" })).deal.stage).toBe("accepted");
+    const declined = read(
+      inbound({ Cosell_Response__c: "decline", Cosell_Close_Reason_Code__c: "duplicate" }),
+    );
+    expect(declined.deal).toMatchObject({ stage: "declined", closeReason: "Duplicate of another deal" });
+    expect(declined.issues).toBeUndefined();
+    expect(read(inbound({ StageName: "Closed Won", Cosell_Response__c: "decline" })).deal.stage).toBe("won");
+    expect(read(row({ Cosell_Response__c: "decline" })).deal.stage).toBe("accepted");
+  });
+
+  it("a decline without a reason is an issue, unless Partner Center already holds it declined", () => {
+    const missing = { code: "REASON_REQUIRED", path: "closeReason", message: CLOSE_REASON_REQUIRED };
+    expect(read(inbound({ Cosell_Response__c: "decline" })).issues).toEqual([missing]);
+    expect(read(inbound({ StageName: "Closed - Partner Declined" })).issues).toEqual([missing]);
+    // A waiting referral moved to closed-lost is sent as a decline: the same reason is needed.
+    expect(read(inbound({ StageName: "Closed Lost" })).issues).toEqual([missing]);
+    expect(
+      read(inbound({ Cosell_Response__c: "decline", Cosell_Close_Reason_Code__c: "other" })).issues,
+    ).toEqual([missing]);
+    const held = read(
+      inbound({
+        StageName: "Closed - Partner Declined",
+        Cosell_Stage__c: "declined",
+        Cosell_Response__c: "decline",
+      }),
+    );
+    expect(held.deal.stage).toBe("declined");
+    expect(held.issues).toBeUndefined();
+  });
+
+  it("reason text: label, label: details, Other's details; an admin's own value reads as its text", () => {
+    const reason = (code: unknown, details: unknown) => readCloseReason(code, details);
+    expect(reason("noCapacity", null)).toBe(CLOSE_REASON_LABELS.noCapacity);
+    expect(reason("noCapacity", "Booked")).toBe(`${CLOSE_REASON_LABELS.noCapacity}: Booked`);
+    expect(reason("other", "Went quiet")).toBe("Went quiet");
+    expect(reason("other", "  ")).toBeUndefined();
+    expect(reason(null, "Typed before the list came")).toBe("Typed before the list came");
+    expect(reason("budgetFrozen", null)).toBe("budgetFrozen");
+    expect(reason("budgetFrozen", "Frozen until Q3")).toBe("Frozen until Q3");
+  });
+
+  it("a written deal reads back as the same deal (stage, response and reason), so nothing ping-pongs", () => {
+    const texts = [
+      undefined,
+      CLOSE_REASON_LABELS.notAFit,
+      `${CLOSE_REASON_LABELS.lostToCompetitor}: Fabrikam`,
+      "no capacity to take it on", // a label in other letters: kept word for word
+      "Other: said so",
+      "The customer went quiet",
+    ];
+    for (const stage of ["received", "accepted", "declined", "won", "lost", "expired"] as const)
+      for (const closeReason of texts) {
+        const base = read(inbound()).deal;
+        const deal = { ...base, stage, ...(closeReason ? { closeReason } : { closeReason: undefined }) };
+        const written = dealToOpportunity(deal, ["stage"], { config, facts, stages });
+        const back = read(inbound({ ...written, Cosell_Stage__c: stage })).deal;
+        expect({ stage: back.stage, closeReason: back.closeReason }, `${stage} ${closeReason}`).toEqual({
+          stage,
+          closeReason: closeReason?.trim() || undefined,
+        });
+        expect(written.Cosell_Response__c).toBe(
+          stage === "declined" ? "decline" : ["accepted", "won", "lost"].includes(stage) ? "accept" : null,
+        );
+      }
+    expect(writeCloseReason("no capacity to take it on")).toEqual({
+      code: "other",
+      details: "no capacity to take it on",
+    });
+    expect(writeCloseReason(`${CLOSE_REASON_LABELS.duplicate}: of 123`)).toEqual({
+      code: "duplicate",
+      details: "of 123",
+    });
   });
 });
