@@ -1,19 +1,23 @@
 import {
+  CLOSE_REASON_LABELS,
+  type CloseReason,
   type HelpType,
   MICROSOFT_ANSWER_LABELS,
   type MicrosoftAnswer,
   type SalesStage,
+  SELLER_RESPONSE_LABELS,
+  type SellerResponse,
   type SyncState,
 } from "@cosell/core";
 
 /**
  * The custom columns cosell adds to `opportunity`, named from the publisher prefix (`cosell_…`).
  * Seller-facing: the sync flag, Microsoft help (and its kind), the two consents, favorite, Partner
- * Center's sales stage, co-sell status (also how a seller accepts an inbound referral) and close
- * reason. Written by cosell only: referral id/link, sync status, last sync, last error, and Partner
- * Center's own facts (respond by, Microsoft's opportunity id, Microsoft's answer to an invitation,
- * registration, who sent it). Solutions
- * are kept as JSON in one memo column (see docs/dynamics.md for why).
+ * Center's sales stage, co-sell status (also how a seller accepts an inbound referral), the
+ * seller's response to an inbound referral, the close reason (a choice) and its details. Written by
+ * cosell only: referral id/link, sync status, last sync, last error, and Partner Center's own facts
+ * (respond by, Microsoft's opportunity id, Microsoft's answer to an invitation, registration, who
+ * sent it). Solutions are kept as JSON in one memo column (see docs/dynamics.md for why).
  */
 export interface CosellColumns {
   referralId: string;
@@ -35,6 +39,11 @@ export interface CosellColumns {
   registrations: string;
   sentBy: string;
   coSellStatus: string;
+  /** The seller's answer to an inbound referral (a choice: accept, decline). */
+  response: string;
+  /** Why the deal was declined or lost, picked from a list (a choice). */
+  closeReasonCode: string;
+  /** The close reason's details: the seller's own words (the whole reason when the code is Other). */
   closeReason: string;
   solutions: string;
   team: string;
@@ -70,6 +79,8 @@ export function columnsFor(prefix: string): CosellColumns {
     registrations: c("registrations"),
     sentBy: c("sentby"),
     coSellStatus: c("cosellstatus"),
+    response: c("response"),
+    closeReasonCode: c("closereasoncode"),
     closeReason: c("closereason"),
     solutions: c("solutions"),
     team: c("team"),
@@ -146,6 +157,26 @@ export const HELP_TYPE_CHOICE: Choice<HelpType> = {
 export const MICROSOFT_ANSWER_CHOICE: Choice<MicrosoftAnswer> = {
   offsets: { pending: 0, accepted: 1, declined: 2, expired: 3 },
   labels: MICROSOFT_ANSWER_LABELS,
+};
+
+/** The seller's response to an inbound referral (`…_response`). */
+export const SELLER_RESPONSE_CHOICE: Choice<SellerResponse> = {
+  offsets: { accept: 0, decline: 1 },
+  labels: SELLER_RESPONSE_LABELS,
+};
+
+/** Why a deal was declined or lost (`…_closereasoncode`); the text column holds the details. */
+export const CLOSE_REASON_CHOICE: Choice<CloseReason> = {
+  offsets: {
+    noCapacity: 0,
+    notAFit: 1,
+    customerUnreachable: 2,
+    duplicate: 3,
+    lostToCompetitor: 4,
+    noBudgetOrTiming: 5,
+    other: 6,
+  },
+  labels: CLOSE_REASON_LABELS,
 };
 
 /** Option value of a canonical value. */
@@ -362,7 +393,28 @@ export function columnDefinitions(prefix: string, optionValuePrefix: number): Co
       "Co-sell stage in Partner Center; set Accepted to accept an inbound referral.",
       50,
     ),
-    string("CloseReason", "Co-sell close reason", "Why the referral was declined or lost.", 500),
+    picklist(
+      "Response",
+      "Co-sell response",
+      "Your answer to a referral sent to you: Accept or Decline (then pick a close reason). Synced to Partner Center; moving the stage works too.",
+      choiceOptions(SELLER_RESPONSE_CHOICE, optionValuePrefix),
+    ),
+    picklist(
+      "CloseReasonCode",
+      "Co-sell close reason",
+      "Why the referral was declined or the deal lost; Partner Center receives the label (and the details). Required to decline.",
+      choiceOptions(CLOSE_REASON_CHOICE, optionValuePrefix),
+    ),
+    {
+      ...string(
+        "CloseReason",
+        "Co-sell close reason details",
+        "Details of the close reason, in your words (the whole reason when the close reason is Other).",
+        500,
+      ),
+      // It held the whole reason as free text before the close reason became a choice.
+      earlierDescriptions: ["Why the referral was declined or lost."],
+    },
     memo(
       "Solutions",
       "Co-sell solutions",

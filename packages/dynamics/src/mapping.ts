@@ -1,16 +1,23 @@
 import {
+  CLOSE_REASON_REQUIRED,
   type CoSellDeal,
   type CrmRecord,
+  closeReasonText,
   emptyDeal,
   type Person,
+  responseForStage,
+  type SellerResponse,
   type Solution,
   type Stage,
   type SyncField,
   type SyncStatus,
+  splitCloseReason,
+  stageWithResponse,
   type ValidationIssue,
 } from "@cosell/core";
 import {
   type Choice,
+  CLOSE_REASON_CHOICE,
   type CosellColumns,
   choiceOf,
   choiceValue,
@@ -19,6 +26,7 @@ import {
   MICROSOFT_ANSWER_CHOICE,
   REGISTRATIONS_MAX_LENGTH,
   SALES_STAGE_CHOICE,
+  SELLER_RESPONSE_CHOICE,
   syncStateValue,
 } from "./columns.js";
 import { countryCode } from "./countries.js";
@@ -91,6 +99,8 @@ export function opportunitySelect(c: CosellColumns): string {
     c.registrations,
     c.sentBy,
     c.coSellStatus,
+    c.response,
+    c.closeReasonCode,
     c.closeReason,
     c.solutions,
     c.team,
@@ -119,11 +129,26 @@ export function contactPerson(row: Row | undefined): Person | undefined {
  * vs lost while closed), so what cosell wrote reads back as written.
  */
 export function stageOf(row: Row, c: CosellColumns): Stage {
-  const status = str(row[c.coSellStatus])?.toLowerCase();
+  const status = coSellStatusOf(row, c);
   if (row.statecode === WON) return "won";
   if (row.statecode === LOST) return status === "declined" || status === "expired" ? status : "lost";
   return status === "received" ? "received" : "accepted";
 }
+
+/**
+ * The stage of a row once the seller's response is counted (inbound rows only: an outbound deal
+ * has nothing to answer). A decline picked on an open row stays a decline after cosell wrote
+ * "declined" to the co-sell status, or the next read would take the open row for an accepted one.
+ */
+export function answeredStage(row: Row, c: CosellColumns, response: SellerResponse | undefined): Stage {
+  const stage = stageOf(row, c);
+  if (row[c.direction] !== "inbound") return stage;
+  if (row.statecode === OPEN && response === "decline" && coSellStatusOf(row, c) === "declined")
+    return "declined";
+  return stageWithResponse(stage, response);
+}
+
+const coSellStatusOf = (row: Row, c: CosellColumns) => str(row[c.coSellStatus])?.toLowerCase();
 
 function parseSolutions(raw: unknown, issues: ValidationIssue[], column: string): Solution[] {
   const text = str(raw);
@@ -211,9 +236,22 @@ export function rowToRecord(
   const owner = related.owners.get(String(row._ownerid_value ?? ""));
   const inbound = row[c.direction] === "inbound";
   const helpRequested = row[c.helpRequested] === true;
-  const stage = stageOf(row, c);
+  const response = choice(c.response, SELLER_RESPONSE_CHOICE);
+  const stage = answeredStage(row, c, response);
   // A seller who closes as lost in the form types the reason into the close dialog (opportunityclose).
-  const closeReason = str(row[c.closeReason]) ?? related.closeDescriptions?.get(crmId);
+  const closeReason = closeReasonText(
+    choice(c.closeReasonCode, CLOSE_REASON_CHOICE),
+    str(row[c.closeReason]) ?? related.closeDescriptions?.get(crmId),
+  );
+  // The seller's own decline (cosell has not written "declined" yet) needs a reason, which Partner
+  // Center then receives. Dataverse validates a save only through a business rule or a plug-in
+  // (learn.microsoft.com/power-apps/maker/data-platform/data-platform-create-business-rule), which
+  // setup does not install, so the record is marked with the message and nothing is sent. Closing
+  // a received referral as Lost is a decline too (moving the stage still works).
+  const status = coSellStatusOf(row, c);
+  const declining = stage === "declined" || (inbound && stage === "lost" && status === "received");
+  if (declining && !closeReason && status !== "declined")
+    issues.push({ code: "REASON_REQUIRED", path: "closeReason", message: CLOSE_REASON_REQUIRED });
   const rawCountry = str(account?.address1_country);
   const country = countryCode(rawCountry, countryNames);
   if (rawCountry && !country)
@@ -263,7 +301,7 @@ export function rowToRecord(
       ...(helpType ? { helpType } : {}),
     },
     stage,
-    ...(row.statecode === LOST && closeReason ? { closeReason } : {}),
+    ...((row.statecode === LOST || stage === "declined") && closeReason ? { closeReason } : {}),
     favorite: row[c.favorite] === true,
     ...(salesStage ? { salesStage } : {}),
     ...(str(row[c.microsoftOpportunityId])
@@ -287,6 +325,9 @@ export function rowToRecord(
     modifiedAt: toIso(row.modifiedon),
     ...(str(row["@odata.etag"]) ? { version: String(row["@odata.etag"]) } : {}),
     ...(issues.length ? { issues } : {}),
+    // The response decided the stage while the row's own state does not show it yet: the engine
+    // writes the stage once Partner Center holds the answer (a decline closes the row as lost).
+    ...(stage !== stageOf(row, c) ? { unsettled: ["stage"] as SyncField[] } : {}),
   };
 }
 
@@ -403,6 +444,21 @@ export function plainFieldColumns(
     }
   }
   return out;
+}
+
+/**
+ * The answer columns of a stage written to a row: the response a seller would have picked for it
+ * (so the form shows Partner Center's answer), and the close reason split into the listed reason
+ * and its details, which {@link rowToRecord} reads back as the same text.
+ */
+export function answerColumns(deal: CoSellDeal, c: CosellColumns, optionValuePrefix: number): Row {
+  const response = responseForStage(deal.stage, deal.direction);
+  const { code, details } = splitCloseReason(deal.closeReason);
+  return {
+    [c.response]: response ? choiceValue(SELLER_RESPONSE_CHOICE, optionValuePrefix, response) : null,
+    [c.closeReasonCode]: code ? choiceValue(CLOSE_REASON_CHOICE, optionValuePrefix, code) : null,
+    [c.closeReason]: details ?? null,
+  };
 }
 
 /** The status columns (never the opportunity name). */

@@ -55,6 +55,8 @@ export function filteringAttributes(c: CosellColumns): string[] {
     c.salesStage,
     c.helpType,
     c.coSellStatus,
+    c.response,
+    c.closeReasonCode,
     c.closeReason,
     c.solutions,
     c.team,

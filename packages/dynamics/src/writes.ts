@@ -1,16 +1,26 @@
 import {
   type CoSellDeal,
   type CrmWrite,
+  closeReasonText,
   type Person,
   RemoteApiError,
   type Stage,
   type SyncField,
 } from "@cosell/core";
 import type { BatchOperation } from "./batch.js";
-import type { CosellColumns } from "./columns.js";
+import { CLOSE_REASON_CHOICE, type CosellColumns, choiceOf } from "./columns.js";
 import type { DynamicsConfig } from "./config.js";
 import { etagOrAny, guid, isGuid } from "./ids.js";
-import { LOST, OPEN, plainFieldColumns, type Row, stateOfStage, statusColumns, WON } from "./mapping.js";
+import {
+  answerColumns,
+  LOST,
+  OPEN,
+  plainFieldColumns,
+  type Row,
+  stateOfStage,
+  statusColumns,
+  WON,
+} from "./mapping.js";
 import { ACCOUNT_SELECT, CONTACT_SELECT, chunks, orEq, q, quote } from "./query.js";
 
 /** The plain fields an opportunity created from a referral starts with (lookups are bound apart). */
@@ -208,7 +218,7 @@ export function createChangeSets(d: ChangeSetDeps) {
     reclose: boolean,
   ): BatchOperation {
     const won = state === WON;
-    const reason = d?.closeReason ?? (current[c.closeReason] as string | undefined);
+    const reason = d?.closeReason ?? closeReasonOfRow(current);
     const end =
       reclose && typeof current.actualclosedate === "string"
         ? `${current.actualclosedate.slice(0, 10)}T12:00:00Z`
@@ -261,6 +271,7 @@ export function createChangeSets(d: ChangeSetDeps) {
           [c.syncFlag]: true,
           [c.direction]: d.direction,
           salesstage: cfg.stageMap.inboundSalesStage,
+          ...answerColumns(d, c, cfg.optionValuePrefix),
           ...status,
           [c.coSellStatus]: w.status.coSellStage ?? d.stage,
         },
@@ -285,7 +296,7 @@ export function createChangeSets(d: ChangeSetDeps) {
         stage = w.deal.stage;
         target = stateOfStage(stage);
         body[c.coSellStatus] = stage;
-        body[c.closeReason] = w.deal.closeReason ?? null;
+        Object.assign(body, answerColumns(w.deal, c, cfg.optionValuePrefix));
       }
     }
     if (w.status) Object.assign(body, statusColumns(w.status, c, cfg.optionValuePrefix));
@@ -342,6 +353,15 @@ export function createChangeSets(d: ChangeSetDeps) {
     );
     return ops;
   }
+
+  /** The reason a row already holds (listed reason and details), for re-closing it as it was. */
+  const closeReasonOfRow = (r: Row): string | undefined => {
+    const code = r[c.closeReasonCode];
+    return closeReasonText(
+      typeof code === "number" ? choiceOf(CLOSE_REASON_CHOICE, cfg.optionValuePrefix, code) : undefined,
+      typeof r[c.closeReason] === "string" ? (r[c.closeReason] as string) : undefined,
+    );
+  };
 
   const stageOfRow = (r: Row): Stage =>
     r.statecode === WON

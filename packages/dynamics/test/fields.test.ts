@@ -1,7 +1,13 @@
 import type { CoSellDeal, CrmWrite, SyncField, SyncStatus } from "@cosell/core";
+import { CLOSE_REASON_LABELS, SELLER_RESPONSE_LABELS } from "@cosell/core";
 import { completeDeal, sampleDeal, sampleInbound } from "@cosell/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HELP_TYPE_CHOICE, MICROSOFT_ANSWER_CHOICE, SALES_STAGE_CHOICE } from "../src/columns.js";
+import {
+  CLOSE_REASON_CHOICE,
+  HELP_TYPE_CHOICE,
+  MICROSOFT_ANSWER_CHOICE,
+  SALES_STAGE_CHOICE,
+} from "../src/columns.js";
 import { columnsFor, createDynamicsAdapter, type DynamicsConfigInput } from "../src/index.js";
 import {
   BatchFaults,
@@ -29,6 +35,8 @@ const NEW_COLUMNS = {
   [c.registrationStatus]: "String",
   [c.registrations]: "Memo",
   [c.sentBy]: "String",
+  [c.response]: "Picklist",
+  [c.closeReasonCode]: "Picklist",
 };
 
 let sb: DynamicsSandbox;
@@ -171,6 +179,19 @@ describe("setup creates the columns", () => {
       [183420002, "Declined by Microsoft"],
       [183420003, "Expired unanswered"],
     ]);
+    expect(await options(c.response)).toEqual([
+      [183420000, SELLER_RESPONSE_LABELS.accept],
+      [183420001, SELLER_RESPONSE_LABELS.decline],
+    ]);
+    expect(await options(c.closeReasonCode)).toEqual(
+      Object.entries(CLOSE_REASON_CHOICE.offsets).map(([code, offset]) => [
+        183420000 + offset,
+        CLOSE_REASON_LABELS[code as keyof typeof CLOSE_REASON_LABELS],
+      ]),
+    );
+    expect((await options(c.closeReasonCode)).at(-1)).toEqual([183420006, "Other"]);
+    // The text column is the reason's details now.
+    expect(description(c.closeReason)).toMatch(/^Details of the close reason/);
     sb.dataverse.activateKeys();
     expect((await make().verifySetup()).checks.filter((x) => !x.ok)).toEqual([]);
   });
@@ -184,6 +205,8 @@ describe("setup creates the columns", () => {
     expect(report.ok).toBe(false);
     expect(check.detail).toContain(`${c.salesStage} lacks 555550000`);
     expect(check.detail).toContain(c.helpType);
+    expect(check.detail).toContain(`${c.response} lacks 555550000, 555550001`);
+    expect(check.detail).toContain(`${c.closeReasonCode} lacks 555550000`);
     expect(check.fix).toMatch(/crm\.optionValuePrefix/);
   });
 
@@ -202,7 +225,16 @@ describe("setup creates the columns", () => {
       const earlier = "The customer agreed to share the contact with Microsoft.";
       await relabel(old, c.consent, "BooleanAttributeMetadata", "cosell_ConsentToShareContact", earlier);
       await relabel(old, c.referralId, "StringAttributeMetadata", "cosell_ReferralId", "Our words.");
+      // As an earlier setup described the close reason text, before the reason became a choice.
+      const earlierReason = "Why the referral was declined or lost.";
+      await relabel(old, c.closeReason, "StringAttributeMetadata", "cosell_CloseReason", earlierReason);
       const a = createDynamicsAdapter(sandboxConfig(old), { now: () => old.clock.now() });
+      // The doctor names the missing answer columns and says how to add them.
+      const doctor = (await a.verifySetup()).checks.find((x) => x.name === "custom columns")!;
+      expect(doctor.ok).toBe(false);
+      expect(doctor.detail).toContain(c.response);
+      expect(doctor.detail).toContain(c.closeReasonCode);
+      expect(doctor.fix).toContain("cosell setup");
       const first = await a.setup();
       const createdColumns = first.created.filter((x) => x.startsWith("Column "));
       for (const name of Object.keys(NEW_COLUMNS))
@@ -213,6 +245,15 @@ describe("setup creates the columns", () => {
       );
       expect(await descriptionOn(old, c.consent)).toMatch(/shared with others/);
       expect(await descriptionOn(old, c.referralId)).toBe("Our words.");
+      expect(first.created).toContainEqual(
+        expect.stringMatching(new RegExp(`^Column ${c.closeReason} .*description says what it now means$`)),
+      );
+      expect(await descriptionOn(old, c.closeReason)).toMatch(/^Details of the close reason/);
+      const display = await webApi<{ DisplayName: { LocalizedLabels: { Label: string }[] } }>(
+        `${attributePath(c.closeReason)}?$select=DisplayName`,
+        old,
+      );
+      expect(display.DisplayName.LocalizedLabels[0]?.Label).toBe("Co-sell close reason details");
       expect(first.unchanged.some((x) => x.startsWith(`Column ${c.referralId} `))).toBe(true);
       expect((await a.setup()).created).toEqual([]);
     } finally {

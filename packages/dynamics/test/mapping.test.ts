@@ -1,9 +1,32 @@
+import {
+  CLOSE_REASON_LABELS,
+  CLOSE_REASON_REQUIRED,
+  type CoSellDeal,
+  type Direction,
+  type Stage,
+} from "@cosell/core";
 import { describe, expect, it } from "vitest";
 import { buildBatch, parseBatchResponse } from "../src/batch.js";
-import { columnsFor, syncStateOf, syncStateValue } from "../src/columns.js";
+import {
+  CLOSE_REASON_CHOICE,
+  choiceValue,
+  columnsFor,
+  SELLER_RESPONSE_CHOICE,
+  syncStateOf,
+  syncStateValue,
+} from "../src/columns.js";
 import { countryCode } from "../src/countries.js";
 import { retryAfterMs } from "../src/http.js";
-import { plainFieldColumns, type Related, rowToRecord, stageOf, statusColumns } from "../src/mapping.js";
+import {
+  answerColumns,
+  type MappingWarning,
+  plainFieldColumns,
+  type Related,
+  rowToRecord,
+  stageOf,
+  stateOfStage,
+  statusColumns,
+} from "../src/mapping.js";
 
 const c = columnsFor("cosell");
 const related = (): Related => ({
@@ -226,5 +249,145 @@ describe("helpers", () => {
     const parts = parseBatchResponse("multipart/mixed; boundary=batchresponse_1", answer);
     expect(parts.map((p) => p.map((r) => r.status))).toEqual([[200], [204]]);
     expect(parts[1]![0]!.headers["odata-entityid"]).toContain("accounts(9)");
+  });
+});
+
+describe("the seller's response and the listed close reason", () => {
+  const accept = choiceValue(SELLER_RESPONSE_CHOICE, 18342, "accept");
+  const decline = choiceValue(SELLER_RESPONSE_CHOICE, 18342, "decline");
+  const reason = (code: keyof typeof CLOSE_REASON_LABELS) => choiceValue(CLOSE_REASON_CHOICE, 18342, code);
+  const received = (extra: Record<string, unknown>) =>
+    row({ [c.direction]: "inbound", [c.coSellStatus]: "received", ...extra });
+
+  it("option values are the prefix × 10000 plus fixed offsets", () => {
+    expect([accept, decline]).toEqual([183420000, 183420001]);
+    expect([reason("noCapacity"), reason("other")]).toEqual([183420000, 183420006]);
+  });
+
+  it("Accept on a received referral reads as accepted; on an outbound deal it says nothing", () => {
+    expect(rowToRecord(received({ [c.response]: accept }), related(), c).deal.stage).toBe("accepted");
+    expect(rowToRecord(received({}), related(), c).deal.stage).toBe("received");
+    const outbound = row({ [c.coSellStatus]: "received", [c.response]: decline });
+    expect(rowToRecord(outbound, related(), c)).toMatchObject({ deal: { stage: "received" } });
+    expect(rowToRecord(outbound, related(), c).issues).toBeUndefined();
+  });
+
+  it("Decline with a listed reason reads as declined with the label and the details", () => {
+    const rec = rowToRecord(
+      received({
+        [c.response]: decline,
+        [c.closeReasonCode]: reason("notAFit"),
+        [c.closeReason]: "We do not do on-premises.",
+      }),
+      related(),
+      c,
+    );
+    expect(rec.issues).toBeUndefined();
+    expect(rec.deal).toMatchObject({
+      stage: "declined",
+      closeReason: `${CLOSE_REASON_LABELS.notAFit}: We do not do on-premises.`,
+    });
+  });
+
+  it("the seller's Decline without a reason (or Other without details) is an issue with the message to show", () => {
+    for (const extra of [
+      { [c.response]: decline },
+      { [c.response]: decline, [c.closeReasonCode]: reason("other") },
+      // Moving the stage: a received referral closed as Lost, with nothing typed in the close dialog.
+      { statecode: 2 },
+    ]) {
+      const rec = rowToRecord(received(extra), related(), c);
+      expect(rec.issues).toEqual([
+        { code: "REASON_REQUIRED", path: "closeReason", message: CLOSE_REASON_REQUIRED },
+      ]);
+    }
+  });
+
+  it("a referral Partner Center already holds as declined is not flagged for a missing reason", () => {
+    const closed = row({ [c.direction]: "inbound", statecode: 2, [c.coSellStatus]: "declined" });
+    expect(rowToRecord(closed, related(), c)).toMatchObject({ deal: { stage: "declined" } });
+    expect(rowToRecord(closed, related(), c).issues).toBeUndefined();
+    const open = received({ [c.coSellStatus]: "declined", [c.response]: decline });
+    expect(rowToRecord(open, related(), c)).toMatchObject({ deal: { stage: "declined" } });
+    expect(rowToRecord(open, related(), c).issues).toBeUndefined();
+  });
+
+  it("an option cosell did not create reads as absent, with a warning", () => {
+    const warnings: MappingWarning[] = [];
+    const rec = rowToRecord(
+      received({ [c.response]: 183420009, [c.closeReasonCode]: 100000000, [c.closeReason]: "Busy." }),
+      related(),
+      c,
+      { warn: (w) => warnings.push(w) },
+    );
+    expect(rec.deal.stage).toBe("received");
+    expect(warnings.map((w) => [w.column, w.value])).toEqual([
+      [c.response, 183420009],
+      [c.closeReasonCode, 100000000],
+    ]);
+    const lost = rowToRecord(
+      row({ statecode: 2, [c.closeReasonCode]: 100000000, [c.closeReason]: "Busy." }),
+      related(),
+      c,
+    );
+    expect(lost.deal.closeReason).toBe("Busy.");
+  });
+
+  /** The row a written deal leaves (the columns cosell writes for its stage), read back. */
+  const roundTrip = (stage: Stage, direction: Direction, closeReason?: string) => {
+    const deal = {
+      ...rowToRecord(row(), related(), c).deal,
+      stage,
+      direction,
+      ...(closeReason ? { closeReason } : {}),
+    } as CoSellDeal;
+    const written = row({
+      statecode: stateOfStage(stage),
+      [c.direction]: direction,
+      [c.coSellStatus]: stage,
+      ...answerColumns(deal, c, 18342),
+    });
+    return { written, read: rowToRecord(written, related(), c) };
+  };
+
+  it.each([
+    ["received", "inbound", undefined],
+    ["accepted", "inbound", undefined],
+    ["won", "inbound", undefined],
+    ["declined", "inbound", `${CLOSE_REASON_LABELS.duplicate}: Same as ACME-42.`],
+    ["declined", "inbound", CLOSE_REASON_LABELS.noBudgetOrTiming],
+    ["declined", "inbound", "The customer builds it in-house."],
+    ["lost", "inbound", `${CLOSE_REASON_LABELS.lostToCompetitor}: Chose a rival.`],
+    ["lost", "outbound", "Budget cut."],
+    ["accepted", "outbound", undefined],
+  ] as const)(
+    "a %s %s deal written and read back is the same (reason %s)",
+    (stage, direction, reasonText) => {
+      const { read } = roundTrip(stage, direction, reasonText);
+      expect(read.issues).toBeUndefined();
+      expect(read.deal.stage).toBe(stage);
+      expect(read.deal.closeReason).toBe(reasonText);
+    },
+  );
+
+  it("writing shows Partner Center's answer in the response and splits the reason into its two columns", () => {
+    expect(roundTrip("received", "inbound").written[c.response]).toBeNull();
+    expect(roundTrip("won", "inbound").written[c.response]).toBe(accept);
+    expect(roundTrip("lost", "outbound", "Budget cut.").written[c.response]).toBeNull();
+    const { written } = roundTrip(
+      "declined",
+      "inbound",
+      `${CLOSE_REASON_LABELS.duplicate}: Same as ACME-42.`,
+    );
+    expect([written[c.response], written[c.closeReasonCode], written[c.closeReason]]).toEqual([
+      decline,
+      reason("duplicate"),
+      "Same as ACME-42.",
+    ]);
+    const free = roundTrip("declined", "inbound", "The customer builds it in-house.").written;
+    expect([free[c.closeReasonCode], free[c.closeReason]]).toEqual([
+      reason("other"),
+      "The customer builds it in-house.",
+    ]);
   });
 });
