@@ -23,7 +23,10 @@ import { CoSellError } from "@cosell/core";
 /** What the worker answers. */
 type Reply =
   | { ok: true; rows: Record<string, unknown>[]; rowCount: number }
-  | { ok: false; error: { message: string; code?: string; constraint?: string; cosell?: string } };
+  | {
+      ok: false;
+      error: { message: string; code?: string; constraint?: string; cosell?: string; index?: number };
+    };
 
 export interface BlockingClientOptions {
   /** A `postgres://` URL (node-postgres connection string). */
@@ -44,6 +47,8 @@ export class PostgresError extends CoSellError {
     message: string,
     readonly sqlState: string | undefined,
     readonly constraint: string | undefined,
+    /** In a {@link BlockingClient.batch}: which statement was refused. */
+    readonly index?: number,
   ) {
     super("STATE_STORE_POSTGRES", message, {
       ...(sqlState ? { sqlState } : {}),
@@ -132,7 +137,20 @@ async function handle(req) {
     throw Object.assign(new Error("the connection to PostgreSQL was lost and another worker took this tenant's lock meanwhile"), { cosell: "lock" });
   }
   try {
-    const res = await c.query(req.sql, req.params);
+    let res;
+    if (req.op === "batch") {
+      // Statements the caller deferred inside its transaction, run in order on this connection; the
+      // first refusal stops the batch and says which statement it was.
+      for (let i = 0; i < req.statements.length; i++) {
+        try {
+          await c.query(req.statements[i].sql, req.statements[i].params);
+        } catch (err) {
+          err.index = i;
+          throw err;
+        }
+      }
+      res = { rows: [], rowCount: 0 };
+    } else res = await c.query(req.sql, req.params);
     if (req.op === "begin") inTransaction = true;
     if (req.op === "commit") inTransaction = false;
     return { ok: true, rows: res.rows, rowCount: res.rowCount ?? 0 };
@@ -153,7 +171,7 @@ parentPort.on("message", async (req) => {
   try {
     reply = await handle(req);
   } catch (err) {
-    reply = { ok: false, error: { message: String(err && err.message || err), code: err && err.code, constraint: err && err.constraint, cosell: err && err.cosell } };
+    reply = { ok: false, error: { message: String(err && err.message || err), code: err && err.code, constraint: err && err.constraint, cosell: err && err.cosell, index: err && err.index } };
   }
   port.postMessage(reply);
   Atomics.store(signal, 0, 1);
@@ -202,6 +220,14 @@ export class BlockingClient {
     return reply as { rows: R[]; rowCount: number };
   }
 
+  /**
+   * Runs statements in order in one round trip to the connection's thread (their rows are not
+   * returned). A refusal stops at that statement: the error's `index` names it.
+   */
+  batch(statements: readonly { sql: string; params: unknown[] }[]): void {
+    if (statements.length) this.call({ op: "batch", statements });
+  }
+
   begin(sql = "BEGIN"): void {
     this.call({ op: "begin", sql, params: [] });
   }
@@ -230,7 +256,13 @@ export class BlockingClient {
     }
   }
 
-  private call(req: { op: string; sql?: string; params?: unknown[]; locks?: unknown[] }): {
+  private call(req: {
+    op: string;
+    sql?: string;
+    params?: unknown[];
+    locks?: unknown[];
+    statements?: readonly { sql: string; params: unknown[] }[];
+  }): {
     rows: unknown[];
     rowCount: number;
   } {
@@ -261,6 +293,7 @@ export class BlockingClient {
       `PostgreSQL: ${reply.error.message}`,
       reply.error.cosell === "lost" ? "08006" : reply.error.code,
       reply.error.constraint,
+      reply.error.index,
     );
   }
 }

@@ -56,6 +56,8 @@ export interface PostgresStoreOptions {
 export class PostgresStateStore implements StateStore {
   private readonly db: BlockingClient;
   private depth = 0;
+  /** Writes queued inside the open transaction (see `write`). */
+  private pending: { sql: string; params: unknown[]; refused?: (err: PostgresError) => Error }[] = [];
   /** Advisory locks held: key → shared. */
   private readonly locks = new Map<string, boolean>();
 
@@ -96,15 +98,23 @@ export class PostgresStateStore implements StateStore {
     const level = this.depth;
     const savepoint = `cosell_sp_${level}`;
     if (level === 0) this.db.begin();
-    else this.db.query(`SAVEPOINT ${savepoint}`);
+    else {
+      // A nested call keeps its own scope: what the outer one queued goes first.
+      this.flush();
+      this.db.query(`SAVEPOINT ${savepoint}`);
+    }
     this.depth = level + 1;
     try {
       const result = fn();
       if (isThenable(result)) throw new TypeError(ASYNC_TRANSACTION_MESSAGE);
+      // Sent now, so that a refused write throws here, inside its own transaction or savepoint.
+      this.flush();
       if (level === 0) this.db.commit();
       else this.db.query(`RELEASE SAVEPOINT ${savepoint}`);
       return result;
     } catch (err) {
+      // Queued writes of this scope never reached the server: dropping them undoes them.
+      this.pending = [];
       try {
         if (level === 0) this.db.rollback();
         else this.db.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
@@ -146,9 +156,8 @@ export class PostgresStateStore implements StateStore {
 
   /** Inserts or replaces by `linkId`; throws `STATE_LINK_DUPLICATE` if another link has its CRM or referral id. */
   putLink(link: Link): void {
-    try {
-      this.write(
-        `INSERT INTO links (link_id, crm_id, referral_id, direction, state, crm_opted_in,
+    this.write(
+      `INSERT INTO links (link_id, crm_id, referral_id, direction, state, crm_opted_in,
           crm_modified_at, status_hash, baseline, crm, referral, created_at, updated_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
         ON CONFLICT (link_id) DO UPDATE SET crm_id = excluded.crm_id, referral_id = excluded.referral_id,
@@ -156,15 +165,15 @@ export class PostgresStateStore implements StateStore {
           crm_opted_in = excluded.crm_opted_in, crm_modified_at = excluded.crm_modified_at,
           status_hash = excluded.status_hash, baseline = excluded.baseline, crm = excluded.crm,
           referral = excluded.referral, created_at = excluded.created_at, updated_at = excluded.updated_at`,
-        linkValues(link),
-      );
-    } catch (err) {
-      if (err instanceof PostgresError && err.sqlState === "23505") {
-        if (err.constraint === "links_crm_id") throw duplicateLinkError(link, "crmId");
-        if (err.constraint === "links_referral_id") throw duplicateLinkError(link, "referralId");
-      }
-      throw err;
-    }
+      linkValues(link),
+      (err) => {
+        if (err.sqlState === "23505") {
+          if (err.constraint === "links_crm_id") return duplicateLinkError(link, "crmId");
+          if (err.constraint === "links_referral_id") return duplicateLinkError(link, "referralId");
+        }
+        return err;
+      },
+    );
   }
 
   getCursor(side: Side): string | undefined {
@@ -252,7 +261,7 @@ export class PostgresStateStore implements StateStore {
   }
 
   pruneLedger(before: string): number {
-    return this.write("DELETE FROM ledger WHERE written_at < $1", [before]);
+    return this.writeCounted("DELETE FROM ledger WHERE written_at < $1", [before]);
   }
 
   /** Enqueueing an `id` that is already queued replaces that item in place. */
@@ -276,6 +285,10 @@ export class PostgresStateStore implements StateStore {
 
   removeOutbox(id: string): void {
     this.write("DELETE FROM outbox WHERE id = $1", [id]);
+  }
+
+  clearOutbox(linkId: string): void {
+    this.write("DELETE FROM outbox WHERE link_id = $1", [linkId]);
   }
 
   /** Parking a link that is already parked replaces its conflict. */
@@ -398,16 +411,51 @@ export class PostgresStateStore implements StateStore {
   }
 
   private one<R>(sql: string, params: unknown[] = []): R | undefined {
+    this.flush();
     return this.db.query<R>(sql, params).rows[0];
   }
 
   private all<R>(sql: string, params: unknown[] = []): R[] {
+    this.flush();
     return this.db.query<R>(sql, params).rows;
   }
 
-  /** A write; returns the affected row count. */
-  private write(sql: string, params: unknown[]): number {
+  /**
+   * A write. Inside a transaction it is queued and sent with the scope's other writes in one round
+   * trip (before the next read, or at the commit): every statement is a blocking round trip to the
+   * connection's thread, and a batch's commit is made of many small writes. `refused` turns the
+   * server's refusal of this statement into the error the port promises, wherever it surfaces.
+   */
+  private write(sql: string, params: unknown[], refused?: (err: PostgresError) => Error): void {
+    if (this.depth > 0) {
+      this.pending.push({ sql, params, refused });
+      return;
+    }
+    try {
+      this.db.query(sql, params);
+    } catch (err) {
+      throw err instanceof PostgresError && refused ? refused(err) : err;
+    }
+  }
+
+  /** A write whose affected row count is needed: sent at once, after anything queued. */
+  private writeCounted(sql: string, params: unknown[]): number {
+    this.flush();
     return this.db.query(sql, params).rowCount;
+  }
+
+  /** Sends the queued writes, in order; a refusal is reported as the refused statement's error. */
+  private flush(): void {
+    if (!this.pending.length) return;
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      this.db.batch(batch.map(({ sql, params }) => ({ sql, params })));
+    } catch (err) {
+      const refused =
+        err instanceof PostgresError && err.index !== undefined ? batch[err.index]?.refused : undefined;
+      throw refused ? refused(err as PostgresError) : err;
+    }
   }
 }
 

@@ -1089,7 +1089,7 @@ class Cycle {
           createdAt: now,
         });
     }
-    if (!ctx.deferred.length) for (const o of store.listOutbox(link.linkId)) store.removeOutbox(o.id);
+    if (!ctx.deferred.length) store.clearOutbox(link.linkId);
     // A side read fresh in this cycle already shows every write we made to it before: an entry it did
     // not echo back was written over by someone, and would swallow a later edit back to the value we
     // once wrote (an undo) as if it were our echo. Dropped before this cycle's writes are remembered.

@@ -183,6 +183,10 @@ export class MemoryStateStore implements StateStore {
     this.t.outbox.delete(id);
   }
 
+  clearOutbox(linkId: string): void {
+    for (const [id, o] of this.t.outbox) if (o.linkId === linkId) this.t.outbox.delete(id);
+  }
+
   /** Parking a link that is already parked replaces its conflict. */
   park(conflict: ParkedConflict): void {
     this.t.parked.set(conflict.linkId, copy(conflict));

@@ -179,6 +179,10 @@ export class SqliteStateStore implements StateStore {
     this.sql.removeOutbox.run(id);
   }
 
+  clearOutbox(linkId: string): void {
+    this.sql.clearOutbox.run(linkId);
+  }
+
   /** Parking a link that is already parked replaces its conflict. */
   park(conflict: ParkedConflict): void {
     this.sql.park.run(parkedValues(conflict));
@@ -333,6 +337,7 @@ function prepareStatements(db: Database.Database) {
     outbox: p("SELECT * FROM outbox ORDER BY seq"),
     outboxOfLink: p("SELECT * FROM outbox WHERE link_id = ? ORDER BY seq"),
     removeOutbox: p("DELETE FROM outbox WHERE id = ?"),
+    clearOutbox: p("DELETE FROM outbox WHERE link_id = ?"),
     park: p(`
       INSERT INTO parked (link_id, fields, crm, partner_center, detected_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (link_id) DO UPDATE SET fields = excluded.fields, crm = excluded.crm,

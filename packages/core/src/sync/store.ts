@@ -82,6 +82,11 @@ export interface StateStore {
   enqueueOutbox(item: OutboxItem): void;
   listOutbox(linkId?: string): OutboxItem[];
   removeOutbox(id: string): void;
+  /**
+   * Removes every queued item of the link (its deferred edits were sent or are moot): one write, with
+   * no read first, so a store across the network can send it along with the rest of a commit.
+   */
+  clearOutbox(linkId: string): void;
 
   park(conflict: ParkedConflict): void;
   getParked(linkId: string): ParkedConflict | undefined;

@@ -350,6 +350,16 @@ export function runStateStoreConformance(name: string, harness: StateStoreHarnes
         store.removeOutbox("unknown");
         expect(store.listOutbox().map((o) => o.id)).toEqual(["o2"]);
       });
+
+      it("clears every item of one link, and only that link's", () => {
+        store.enqueueOutbox(outboxItem("o1", "link-1"));
+        store.enqueueOutbox(outboxItem("o2", "link-2"));
+        store.enqueueOutbox(outboxItem("o3", "link-1"));
+        store.clearOutbox("link-1");
+        store.clearOutbox("link-9");
+        expect(store.listOutbox().map((o) => o.id)).toEqual(["o2"]);
+        expect(store.listOutbox("link-1")).toEqual([]);
+      });
     });
 
     describe("parked conflicts", () => {
