@@ -4,6 +4,7 @@ import type { ValidationRuleDef } from "./formula/validation-rules.js";
 import { IdGenerator } from "./ids.js";
 import type { OAuthService, OAuthState } from "./oauth.js";
 import type { FieldDef, Value } from "./schema/types.js";
+import type { ListViewDef } from "./soap/list-views.js";
 import type { Org } from "./store/org.js";
 import type { PermissionSetDetails } from "./store/security.js";
 
@@ -28,6 +29,8 @@ export interface SalesforceState {
   defaultRecordTypes?: Array<[string, string]>;
   /** Validation rules (absent in states saved before they were kept). */
   validationRules?: ValidationRuleDef[];
+  /** List views (absent in states saved before they were kept). */
+  listViews?: ListViewDef[];
 }
 
 const valueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -63,6 +66,11 @@ const stateSchema = z
           .loose(),
       )
       .optional(),
+    listViews: z
+      .array(
+        z.object({ id: z.string(), objectName: z.string(), name: z.string(), label: z.string() }).loose(),
+      )
+      .optional(),
   })
   .loose();
 
@@ -86,6 +94,7 @@ export function exportOrgState(org: Org, oauth: OAuthService, usage: ApiUsage): 
     oauth: oauth.snapshot(),
     apiUsage: usage.snapshot(),
     validationRules: org.validationRules.snapshot(),
+    listViews: org.listViews.snapshot(),
   };
 }
 
@@ -115,6 +124,7 @@ export function importOrgState(org: Org, oauth: OAuthService, usage: ApiUsage, r
   for (const [id, d] of state.permissionSetDetails) org.permissionSetDetails.set(id, structuredClone(d));
   org.security.invalidate();
   org.validationRules.restore(state.validationRules ?? []);
+  org.listViews.restore(state.listViews ?? []);
   oauth.restore(state.oauth);
   usage.restore(state.apiUsage);
 }

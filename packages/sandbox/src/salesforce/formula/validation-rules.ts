@@ -1,4 +1,6 @@
 import { RecordError } from "../errors.js";
+import type { SchemaRegistry } from "../schema/registry.js";
+import type { SObjectDef } from "../schema/types.js";
 import {
   bool,
   DEVELOPER_NAME,
@@ -6,7 +8,6 @@ import {
   type MetadataRecord,
   str,
 } from "../soap/metadata-types.js";
-import type { Org } from "../store/org.js";
 import type { Row } from "../store/record-store.js";
 import { evaluate, FormulaError, type FormulaNode, fieldsOf, parseFormula } from "./formula.js";
 
@@ -38,6 +39,15 @@ const integrity = (message: string, field: string) =>
   new MetadataComponentError("FIELD_INTEGRITY_EXCEPTION", message, [field]);
 
 /**
+ * What this module needs of the org, not the org itself: the org owns it, and an import of the
+ * org from here would close an import circle.
+ */
+interface OrgView {
+  readonly schema: SchemaRegistry;
+  object(type: string): SObjectDef | undefined;
+}
+
+/**
  * The org's validation rules, by lower-case `Object.Rule`. Rules are checked on every insert, update
  * and upsert (REST, collections, composite and control writes alike) once the record's values after
  * the write are known, as in Salesforce's order of execution ("system validation", then "custom
@@ -46,7 +56,7 @@ const integrity = (message: string, field: string) =>
 export class ValidationRules {
   private readonly rules = new Map<string, CompiledRule>();
 
-  constructor(private readonly org: Org) {}
+  constructor(private readonly org: OrgView) {}
 
   private split(fullName: string): { objectName: string; name: string } {
     const dot = fullName.indexOf(".");

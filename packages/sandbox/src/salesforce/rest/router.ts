@@ -59,6 +59,13 @@ export function routeName(method: string, segments: string[]): string {
   if (head === undefined) route = "/";
   else if (head === "query" || head === "queryAll")
     route = segments.length > 1 ? `/${head}/{locator}` : `/${head}`;
+  else if (head === "sobjects" && third === "listviews")
+    route =
+      [
+        "/sobjects/{type}/listviews",
+        "/sobjects/{type}/listviews/{id}",
+        "/sobjects/{type}/listviews/{id}/results",
+      ][segments.length - 3] ?? "/sobjects/…";
   else if (head === "sobjects") {
     const tail = [
       "",

@@ -6,6 +6,7 @@ import { requireObject } from "../store/dml.js";
 import { formatDateTime, parseDateTime } from "../time.js";
 import { methodNotAllowed, objectBody, type RestCall, versionNumber } from "./call.js";
 import { describeObject, globalEntry } from "./describe.js";
+import { handleListViews } from "./list-views.js";
 import { fieldList, recordJson } from "./records.js";
 
 const MINUTE = 60_000;
@@ -177,6 +178,7 @@ export function handleSObjects(call: RestCall): SandboxResponse {
     });
   }
   const def = requireObject(ctx.org, segments[1]!);
+  if (segments[2] === "listviews") return handleListViews(call, def);
   if (segments.length === 2) {
     if (req.method === "GET") {
       return sfJson(200, { objectDescribe: globalEntry(def, version), recentItems: [] });

@@ -26,7 +26,7 @@ export const MAX_COMPONENTS = 10;
 
 /**
  * The Metadata API calls the connector uses (create/read/update/upsert/delete/list) for
- * CustomField, PermissionSet and ValidationRule. Component failures come back in SaveResults; unsupported types
+ * CustomField, PermissionSet, ValidationRule and ListView. Component failures come back in SaveResults; unsupported types
  * and oversize calls are faults, as in Salesforce.
  */
 export class MetadataService {
@@ -40,6 +40,7 @@ export class MetadataService {
       CustomField: new CustomFields(org),
       PermissionSet: new PermissionSets(org, dml),
       ValidationRule: org.validationRules,
+      ListView: org.listViews,
     };
   }
 
@@ -126,7 +127,7 @@ export class MetadataService {
       createdByName: "Integration User",
       createdDate: now,
       fileName:
-        type === "CustomField" || type === "ValidationRule"
+        type === "CustomField" || type === "ValidationRule" || type === "ListView"
           ? `objects/${fullName.split(".")[0]}.object`
           : `permissionsets/${fullName}.permissionset`,
       fullName,

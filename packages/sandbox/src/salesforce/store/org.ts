@@ -3,6 +3,7 @@ import { ValidationRules } from "../formula/validation-rules.js";
 import { IdGenerator, keyPrefixOf } from "../ids.js";
 import type { SchemaRegistry } from "../schema/registry.js";
 import type { SObjectDef } from "../schema/types.js";
+import { ListViews } from "../soap/list-views.js";
 import { formatDateTime } from "../time.js";
 import { RecordStore } from "./record-store.js";
 import { type Actor, FieldSecurity, type PermissionSetDetails } from "./security.js";
@@ -39,6 +40,8 @@ export class Org {
   readonly defaultRecordType = new Map<string, string>();
   /** Validation rules (Metadata API ValidationRule), checked on every write. */
   readonly validationRules: ValidationRules = new ValidationRules(this);
+  /** List views (Metadata API ListView), served by the REST list view resources. */
+  readonly listViews: ListViews = new ListViews(this);
 
   constructor(
     readonly orgId: string,
