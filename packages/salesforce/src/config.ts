@@ -219,8 +219,17 @@ export const SalesforceConfigSchema = z
     changeFeed: z.enum(["cdc", "poll"]).default("cdc"),
     /** Send later team edits (OpportunityTeamMember changes) to Partner Center, not only with a new referral. */
     syncTeamUpdates: z.boolean().default(false),
-    /** Name of the permission set setup creates and assigns to the integration user. */
-    permissionSet: apiName.default("Cosell_Sync"),
+    /**
+     * Name of the permission set setup creates and assigns to the integration user. Not
+     * `Cosell_Seller`: that is the sellers' own, with read-only status fields (cosell could not write
+     * its status through it).
+     */
+    permissionSet: apiName
+      .refine((s) => s.toLowerCase() !== "cosell_seller", {
+        message:
+          "Cosell_Seller is the sellers' permission set (setup creates it next to the integration user's); choose another name, e.g. the default Cosell_Sync.",
+      })
+      .default("Cosell_Sync"),
     fields: SalesforceFieldNamesSchema.default(SalesforceFieldNamesSchema.parse({})),
     stages: SalesforceStageMapSchema.default({ toDeal: {}, toCrm: {} }),
   })

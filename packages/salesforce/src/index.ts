@@ -25,6 +25,7 @@ export {
   salesforceSandboxConfig,
 } from "./config.js";
 export { type CustomFieldSpec, customFieldSpecs } from "./custom-fields.js";
+export { type ListViewSpec, listViewSpecs } from "./list-views.js";
 export {
   formatSolutions,
   type OrgFacts,
@@ -33,4 +34,5 @@ export {
   type StageInfo,
   StageMapping,
 } from "./mapping.js";
+export { SELLER_PERMISSION_SET, sellerFieldGrants } from "./seller-permission-set.js";
 export type { SalesforceCallStats } from "./stats.js";

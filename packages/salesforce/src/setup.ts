@@ -3,7 +3,9 @@ import { ensureOpportunityChangeEvents, verifyOpportunityChangeEvents } from "./
 import type { SalesforceClient } from "./client.js";
 import type { SalesforceConfig } from "./config.js";
 import { customFieldSpecs } from "./custom-fields.js";
+import { ensureListViews, verifyListViews } from "./list-views.js";
 import type { Row, StageMapping } from "./mapping.js";
+import { ensureSellerPermissionSet, verifySellerPermissionSet } from "./seller-permission-set.js";
 import { ensureDeclineRule, verifyDeclineRule } from "./validation-rule.js";
 import { soqlString } from "./writer.js";
 
@@ -36,9 +38,10 @@ function errorText(errors: unknown): string {
 
 /**
  * Creates what the adapter needs, through the Metadata API: the custom fields on Opportunity, the
- * validation rule that makes a decline need a reason, a
+ * validation rule that makes a decline need a reason, the sellers' list views, a
  * permission set granting read/edit on them (new fields are invisible to the API user until field-level
- * security is granted, salesforce.md §6), and its assignment to the integration user. Reads first and
+ * security is granted, salesforce.md §6), its assignment to the integration user, and the sellers'
+ * permission set (not assigned: the admin picks the sellers). Reads first and
  * creates only what is missing, so a second run changes nothing and says so.
  */
 export async function runSetup(
@@ -106,6 +109,10 @@ export async function runSetup(
   // After the fields: the rule's formula names them, and Salesforce refuses a formula naming a missing field.
   const rule = await ensureDeclineRule(client, config.fields);
   (rule.changed ? created : unchanged).push(rule.line);
+  // Also after the fields: Salesforce refuses a view whose filters or columns name a missing field.
+  const views = await ensureListViews(client, config.fields);
+  created.push(...views.created);
+  unchanged.push(...views.unchanged);
 
   const psName = config.permissionSet;
   const wanted = specs.map((s) => ({ field: s.fullName, readable: true, editable: true }));
@@ -184,6 +191,9 @@ export async function runSetup(
       created.push(`Permission set ${psName} assigned to the integration user`);
     }
   }
+  // The sellers' own permission set; assigning it is the admin's call (docs/salesforce.md).
+  const seller = await ensureSellerPermissionSet(client, config.fields);
+  (seller.changed ? created : unchanged).push(seller.line);
   const skipped: string[] = [];
   if (config.changeFeed === "cdc") {
     const cdc = await ensureOpportunityChangeEvents(client);
@@ -192,7 +202,7 @@ export async function runSetup(
   return { created, unchanged, ...(skipped.length ? { skipped } : {}) };
 }
 
-/** Checks fields, field access, the decline rule, the external id, stages and the change feed; changes nothing. */
+/** Checks fields, field access, the decline rule, the list views, the seller permission set, the external id, stages and the change feed; changes nothing. */
 export async function runVerify(
   client: SalesforceClient,
   config: SalesforceConfig,
@@ -237,7 +247,12 @@ export async function runVerify(
       : {}),
   });
   checks.push(...picklistChecks(byName, config));
-  if (!missing.length) checks.push(await verifyDeclineRule(client, config.fields));
+  if (!missing.length)
+    checks.push(
+      await verifyDeclineRule(client, config.fields),
+      await verifyListViews(client, config.fields),
+      await verifySellerPermissionSet(client, config.fields),
+    );
   const ext = byName.get(config.fields.referralId.toLowerCase());
   if (ext)
     checks.push({

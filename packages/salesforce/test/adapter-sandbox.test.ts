@@ -181,6 +181,8 @@ describe("setup and verifySetup", () => {
         "Validation rule Opportunity.Cosell_Decline_Needs_Reason (a decline needs a close reason)",
         "Permission set Cosell_Sync (read/edit on 25 fields)",
         "Permission set Cosell_Sync assigned to the integration user",
+        'List view Opportunity.Cosell_Needs_Response "Co-sell – Needs response"',
+        "Permission set Cosell_Seller for sellers (edit on 12 fields, read on 13; assign it to sellers)",
         "Change Data Capture selected for Opportunity (ChangeEvents_OpportunityChangeEvent)",
       ]),
     );
@@ -190,10 +192,11 @@ describe("setup and verifySetup", () => {
 
     const second = await adapter.setup();
     expect(second.created).toEqual([]);
-    expect(second.unchanged).toHaveLength(29); // 25 fields, the rule, the permission set, its assignment, CDC
+    // 25 fields, the rule, 5 list views, the permission set, its assignment, the sellers' permission set, CDC
+    expect(second.unchanged).toHaveLength(35);
     expect(adapter.stats().writes).toBe(writesAfterFirst);
-    // 25 fields in 3 calls, the validation rule, the permission set
-    expect(adapter.stats().byEndpoint["SOAP createMetadata"]).toBe(5);
+    // 25 fields in 3 calls, the validation rule, the list views, the two permission sets
+    expect(adapter.stats().byEndpoint["SOAP createMetadata"]).toBe(7);
     expect(sb.log.count({ server: "salesforce", endpoint: "POST /composite/sobjects" })).toBe(0);
     const after = await adapter.verifySetup();
     expect(after).toMatchObject({ ok: true });
@@ -206,6 +209,8 @@ describe("setup and verifySetup", () => {
       "picklist Opportunity.Cosell_Response__c",
       "picklist Opportunity.Cosell_Close_Reason_Code__c",
       "decline reason rule",
+      "seller list views",
+      "seller permission set",
       "referral id external id",
       "stages",
       "change feed",

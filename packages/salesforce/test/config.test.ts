@@ -91,6 +91,10 @@ describe("SalesforceConfigSchema", () => {
     expect(configError({ ...base, stages: { toDeal: { Won: "done" } } }).details.key).toBe(
       "crm.stages.toDeal.Won",
     );
+    // The sellers' permission set cannot double as the integration user's.
+    const clash = configError({ ...base, permissionSet: "Cosell_Seller" });
+    expect(clash.details.key).toBe("crm.permissionSet");
+    expect(clash.message).toContain("choose another name");
   });
 
   it("never echoes a secret in the error", () => {

@@ -236,7 +236,11 @@ describe("setup: the new co-sell fields", () => {
       "Field Co-sell Close Reason Details (Opportunity.Cosell_Close_Reason__c): label, description and help text say what it now means",
       ...specs.filter((s) => !older.includes(s)).map((s) => `Field ${s.description}`),
       "Validation rule Opportunity.Cosell_Decline_Needs_Reason (a decline needs a close reason)",
+      ...["Needs_Response", "Inbound", "Outbound", "Favorites", "Sync_Errors"].map((n) =>
+        expect.stringMatching(new RegExp(`^List view Opportunity\\.Cosell_${n} "Co-sell – `)),
+      ),
       "Permission set Cosell_Sync: read/edit granted on 12 more fields",
+      "Permission set Cosell_Seller for sellers (edit on 12 fields, read on 13; assign it to sellers)",
       // An org set up before Change Data Capture was cosell's gets Opportunity selected too.
       "Change Data Capture selected for Opportunity (ChangeEvents_OpportunityChangeEvent)",
     ]);
