@@ -2,15 +2,20 @@ import type { SandboxResponse } from "../../kit/http.js";
 import type { Env } from "../env.js";
 import { dvErrors } from "../errors.js";
 import { closeOpportunity } from "../records/close-opportunity.js";
+import { addSolutionComponentAction } from "../views/saved-queries.js";
 import { type DvRequest, noContent, odataJson, readJson } from "./respond.js";
 
-/** Unbound functions and actions: `WhoAmI`, `WinOpportunity`, `LoseOpportunity`, `PublishXml`, `PublishAllXml`. */
+/**
+ * Unbound functions and actions: `WhoAmI`, `WinOpportunity`, `LoseOpportunity`, `PublishXml`,
+ * `PublishAllXml`, `AddSolutionComponent`.
+ */
 export const OPERATIONS = new Set([
   "WhoAmI",
   "WinOpportunity",
   "LoseOpportunity",
   "PublishXml",
   "PublishAllXml",
+  "AddSolutionComponent",
 ]);
 
 function badJson() {
@@ -49,8 +54,15 @@ export function operationRoute(env: Env, name: string, req: DvRequest): SandboxR
           'PublishXml needs ParameterXml, e.g. "<importexportxml><entities><entity>opportunity</entity></entities></importexportxml>".',
           "0x80060888",
         );
+      // Publishing names tables; one the environment lacks is an error, not a silent no-op.
+      for (const m of body.ParameterXml.matchAll(/<entity>\s*([^<\s]+)\s*<\/entity>/g))
+        if (!env.schema.table(m[1]!))
+          throw dvErrors.badRequest(`PublishXml: the entity '${m[1]}' does not exist.`);
       return noContent();
     }
+    case "AddSolutionComponent":
+      addSolutionComponentAction(env, readJson(req, badJson) as Record<string, unknown>);
+      return noContent();
     default:
       return noContent();
   }

@@ -24,6 +24,7 @@ import {
 } from "../records/reads.js";
 import type { TableDef } from "../schema/types.js";
 import type { Row, Stored } from "../store/store.js";
+import { runSavedQuery } from "../views/run-saved-query.js";
 import { trackedQuery } from "./changes.js";
 import { appliedPreferences, type CollectionQuery } from "./collection-options.js";
 import { type DvRequest, odataJson, withQueryOption } from "./respond.js";
@@ -105,6 +106,7 @@ function cookieValue(v: Stored, isId: boolean): string | null {
 
 /** `GET /{entityset}`: filter, sort, page (keyset on the sort values) and serialize. */
 export function queryCollection(env: Env, table: TableDef, req: DvRequest): SandboxResponse {
+  if (req.url.searchParams.has("savedQuery")) return runSavedQuery(env, table, req);
   const q = parseCollectionQuery(env, table, req);
   const skiptoken = req.url.searchParams.get("$skiptoken");
   const tracking = skiptoken !== null && decodeSkipToken(skiptoken)?.isTracking === true;

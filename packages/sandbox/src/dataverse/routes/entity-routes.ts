@@ -23,6 +23,7 @@ import {
 import type { TableDef } from "../schema/types.js";
 import type { Row, Stored } from "../store/store.js";
 import { toJson } from "../values.js";
+import { afterCustomizationWrite, removeSolutionComponents } from "../views/saved-queries.js";
 import { queryCollection } from "./collection-query.js";
 import { formatKeyLiteral, type PathSegment, type SegmentKey } from "./resource-path.js";
 import { type DvRequest, noContent, odataJson, readJson } from "./respond.js";
@@ -107,6 +108,7 @@ function create(env: Env, table: TableDef, req: DvRequest): SandboxResponse {
   const prefs = parsePrefer(req.headers.prefer);
   const body = readJson(req, badJson);
   const row = createRow(env, table, body, req.caller);
+  afterCustomizationWrite(env, table.logicalName, row, req.headers["mscrm.solutionuniquename"]);
   if (prefs.returnRepresentation) return representation(env, table, row, req, 201);
   return noContent(entityIdHeaders(req, `${table.entitySetName}(${row[table.primaryId]})`));
 }
@@ -147,7 +149,8 @@ function patch(env: Env, table: TableDef, target: Target, req: DvRequest): Sandb
   const ifMatch = req.headers["if-match"];
   const ifNoneMatch = req.headers["if-none-match"];
   const body = readJson(req, badJson);
-  const exists = target.id !== undefined && env.store.get(table.logicalName, target.id) !== undefined;
+  const before = target.id !== undefined ? env.store.get(table.logicalName, target.id) : undefined;
+  const exists = before !== undefined;
   if (ifNoneMatch?.trim() === "*" && exists) throw dvErrors.duplicate();
   if (ifMatch && !exists) throw notFound(table, target);
   let row: Row;
@@ -161,6 +164,7 @@ function patch(env: Env, table: TableDef, target: Target, req: DvRequest): Sandb
     });
     created = true;
   }
+  afterCustomizationWrite(env, table.logicalName, row, req.headers["mscrm.solutionuniquename"], before);
   if (prefs.returnRepresentation) return representation(env, table, row, req, created ? 201 : 200);
   const path = target.byKey ? target.path : `${table.entitySetName}(${row[table.primaryId]})`;
   return noContent(entityIdHeaders(req, path));
@@ -169,6 +173,7 @@ function patch(env: Env, table: TableDef, target: Target, req: DvRequest): Sandb
 function remove(env: Env, table: TableDef, target: Target, req: DvRequest): SandboxResponse {
   if (!target.id) throw notFound(table, target);
   deleteRow(env, table, target.id, req.caller, req.headers["if-match"]);
+  removeSolutionComponents(env, target.id);
   return noContent();
 }
 
@@ -295,6 +300,12 @@ export function entitySetRoute(
   req: DvRequest,
 ): SandboxResponse {
   const [first, ...rest] = segments;
+  // Solution components are read-only rows: AddSolutionComponent and MSCRM.SolutionUniqueName fill
+  // them (learn.microsoft.com/power-apps/developer/data-platform/reference/entities/solutioncomponent).
+  if (table.logicalName === "solutioncomponent" && req.method !== "GET")
+    throw dvErrors.badRequest(
+      "Solution components cannot be written directly: create the component with the MSCRM.SolutionUniqueName header, or call AddSolutionComponent.",
+    );
   if (!first!.key) {
     if (rest.length > 0) throw dvErrors.segmentNotFound(rest[0]!.name);
     if (req.method === "GET") return queryCollection(env, table, req);

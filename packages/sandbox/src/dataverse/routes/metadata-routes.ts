@@ -15,6 +15,7 @@ import {
   updateAttribute,
 } from "../schema/metadata.js";
 import type { TableDef } from "../schema/types.js";
+import { ATTRIBUTE_COMPONENT, addSolutionComponent, KEY_COMPONENT } from "../views/saved-queries.js";
 import type { PathSegment, SegmentKey } from "./resource-path.js";
 import { type DvRequest, noContent, odataJson, readJson } from "./respond.js";
 
@@ -196,6 +197,7 @@ export function metadataRoute(env: Env, segments: PathSegment[], req: DvRequest)
       }
       if (req.method === "POST") {
         const col = createAttribute(env, table, readJson(req, badJson), solution);
+        if (solution !== undefined) addSolutionComponent(env, solution, col.metadataId, ATTRIBUTE_COMPONENT);
         return noContent({ "OData-EntityId": `${req.base}${entityPath}/Attributes(${col.metadataId})` });
       }
       throw dvErrors.methodNotAllowed(req.method, req.url.pathname);
@@ -248,6 +250,7 @@ export function metadataRoute(env: Env, segments: PathSegment[], req: DvRequest)
       }
       if (req.method === "POST") {
         const key = createKey(env, table, readJson(req, badJson), solution);
+        if (solution !== undefined) addSolutionComponent(env, solution, key.metadataId, KEY_COMPONENT);
         return noContent({ "OData-EntityId": `${req.base}${entityPath}/Keys(${key.metadataId})` });
       }
       throw dvErrors.methodNotAllowed(req.method, req.url.pathname);

@@ -471,6 +471,82 @@ export function builtInTables(): TableDef[] {
       ],
     }),
     ...eventRegistrationTables(),
+    ...customizationTables(),
+  ];
+}
+
+/**
+ * Views and solution membership: `savedquery` (a public view of a table; querytype 0 is a main
+ * application view) and `solutioncomponent` (what a solution holds; read-only through the Web API,
+ * filled by `MSCRM.SolutionUniqueName` and `AddSolutionComponent`). Columns and option values from
+ * learn.microsoft.com/power-apps/developer/data-platform/reference/entities/savedquery and
+ * …/reference/entities/solutioncomponent.
+ */
+function customizationTables(): TableDef[] {
+  return [
+    table({
+      logicalName: "savedquery",
+      entitySetName: "savedqueries",
+      primaryId: "savedqueryid",
+      primaryName: "name",
+      displayName: "View",
+      objectTypeCode: 1039,
+      ownership: "OrganizationOwned",
+      states: { state: ACTIVE_INACTIVE_STATE, status: ACTIVE_INACTIVE_STATUS },
+      columns: (c) => [
+        c("name", "String", { display: "Name", maxLength: 200, requiredLevel: "SystemRequired" }),
+        c("description", "Memo", { display: "Description", maxLength: 100000 }),
+        // EntityName in the SDK; the Web API reads and writes it as the table's logical name.
+        c("returnedtypecode", "String", {
+          display: "Returned Type Code",
+          maxLength: 100,
+          requiredLevel: "SystemRequired",
+        }),
+        c("querytype", "Integer", {
+          display: "Query Type",
+          minValue: 0,
+          maxValue: 2147483647,
+          requiredLevel: "SystemRequired",
+        }),
+        c("fetchxml", "Memo", { display: "Fetch XML", maxLength: 1073741823 }),
+        c("layoutxml", "Memo", { display: "Grid Layout", maxLength: 1073741823 }),
+        c("isdefault", "Boolean", {
+          display: "Default View",
+          defaultValue: false,
+          options: [
+            { value: 0, label: "No" },
+            { value: 1, label: "Yes" },
+          ],
+        }),
+      ],
+    }),
+    table({
+      logicalName: "solutioncomponent",
+      entitySetName: "solutioncomponents",
+      primaryId: "solutioncomponentid",
+      primaryName: "solutioncomponentid",
+      displayName: "Solution Component",
+      objectTypeCode: 7103,
+      ownership: "None",
+      columns: (c) => [
+        c("objectid", "Uniqueidentifier", { display: "Regarding" }),
+        c("componenttype", "Picklist", {
+          display: "Object Type Code",
+          options: [
+            { value: 1, label: "Entity" },
+            { value: 2, label: "Attribute" },
+            { value: 14, label: "Entity Key" },
+            { value: 26, label: "View" },
+          ],
+        }),
+        c("rootcomponentbehavior", "Integer", {
+          display: "Root Component Behavior",
+          minValue: 0,
+          maxValue: 2,
+        }),
+        c("solutionid", "Lookup", { display: "Solution", targets: [lookup("solutionid", "solution")] }),
+      ],
+    }),
   ];
 }
 
