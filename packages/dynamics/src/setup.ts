@@ -3,6 +3,7 @@ import { type CosellColumns, columnDefinitions, referralKeyDefinition } from "./
 import type { DynamicsConfig } from "./config.js";
 import type { EntraDirectory } from "./graph.js";
 import type { WebApiClient } from "./http.js";
+import { checkViews, ensureViews } from "./view-setup.js";
 
 const OPPORTUNITY = "EntityDefinitions(LogicalName='opportunity')";
 
@@ -34,7 +35,8 @@ function labelText(l: Label | null | undefined): string | undefined {
 /**
  * Creates what the adapter needs, skipping what exists: the publisher (prefix) and unmanaged
  * solution, the custom columns on opportunity, the alternate key on the referral id, change tracking
- * on opportunity (unless `changeTracking: off`), then publishes the opportunity table. A column
+ * on opportunity (unless `changeTracking: off`), the co-sell views (view-setup.ts), then publishes
+ * the opportunity table. A column
  * whose meaning changed in a release (the consent column's did) and still carries the description an
  * earlier setup gave it gets its labels rewritten in place; a description an admin wrote is kept.
  */
@@ -233,7 +235,13 @@ export async function runSetup(
     }
   }
 
-  if (created.length || keyIndex === "created")
+  // Views query the columns above, so they come after them; one publish covers both.
+  const publish = created.length > 0 || keyIndex === "created";
+  const views = await ensureViews(http, cfg, c);
+  created.push(...views.created);
+  unchanged.push(...views.unchanged);
+
+  if (publish || views.written)
     await http.ok(
       {
         method: "POST",
@@ -243,7 +251,9 @@ export async function runSetup(
             "<importexportxml><entities><entity>opportunity</entity></entities></importexportxml>",
         },
       },
-      "publishing the opportunity table",
+      // Publishing the table publishes its views too
+      // (learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/publishxml).
+      "publishing the opportunity table and its views",
     );
   if (keyIndex !== "active") {
     const took = await waitForReferralKey(http, cfg, c, deps);
@@ -257,7 +267,8 @@ type Check = VerifyReport["checks"][number];
 /**
  * Checks, without changing anything: the app can sign in and is an application user with a security
  * role, every custom column and the alternate key exist (key index Active), change tracking (or the
- * polling fallback), and the Graph permission used to complete team members.
+ * polling fallback), the co-sell views (in the solution), and the Graph permission used to complete
+ * team members.
  */
 export async function runVerify(
   http: WebApiClient,
@@ -365,6 +376,8 @@ export async function runVerify(
       "Change tracking is off for opportunity: cosell falls back to polling modifiedon (slower, and deleted opportunities are not seen).",
       'Turn on "Track changes" for Opportunity (Power Apps → Tables → Opportunity → Properties → Advanced options), or run `cosell setup`.',
     );
+
+  checks.push(await checkViews(http, cfg, c));
 
   if (directory) {
     try {

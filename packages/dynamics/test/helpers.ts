@@ -375,3 +375,49 @@ export async function dynamicsFixture(
 }
 
 export { contactPerson };
+
+/** The Web API of a sandbox environment as the app calls it (what an admin's or seller's client sends). */
+export function dataverseWebApi(sb: DynamicsSandbox) {
+  const cr = sb.credentials.dataverse;
+  let token: string | undefined;
+  const send = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Response> => {
+    if (!token) {
+      const res = await fetch(cr.tokenEndpoint, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "client_credentials",
+          client_id: cr.clientId,
+          client_secret: cr.clientSecret,
+          scope: `${cr.resource}/.default`,
+        }),
+      });
+      token = ((await res.json()) as { access_token: string }).access_token;
+    }
+    return fetch(`${cr.environmentUrl.replace(/\/$/, "")}/api/data/v9.2/${path}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        Accept: "application/json",
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  };
+  return {
+    send,
+    /** GET that must answer 200; the parsed body. */
+    async get<T>(path: string): Promise<T> {
+      const res = await send("GET", path);
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${text}`);
+      return JSON.parse(text) as T;
+    },
+  };
+}

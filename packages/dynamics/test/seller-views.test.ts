@@ -1,0 +1,269 @@
+import { MemoryStateStore, runCycle } from "@cosell/core";
+import { partnerCenterSide } from "@cosell/sandbox/conformance";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { choiceValue, SELLER_RESPONSE_CHOICE, syncStateValue } from "../src/columns.js";
+import { columnsFor, createDynamicsAdapter, type DynamicsAdapter } from "../src/index.js";
+import { cosellViews } from "../src/views.js";
+import { type DynamicsSandbox, dataverseWebApi, sandboxConfig, startDynamicsSandbox } from "./helpers.js";
+
+/**
+ * Sellers find co-sell work in the public views setup creates: setup and doctor on a bare
+ * environment, then the engine runs against the Dataverse and Partner Center emulators (real HTTP)
+ * and a seller runs the views the way the app does, `GET opportunities?savedQuery={id}`.
+ */
+
+const c = columnsFor("cosell");
+const PREFIX = 18342;
+const SOLUTION = "cosell";
+const ACCEPT = choiceValue(SELLER_RESPONSE_CHOICE, PREFIX, "accept");
+const DECLINE = choiceValue(SELLER_RESPONSE_CHOICE, PREFIX, "decline");
+const VIEW_NAMES = cosellViews(c, PREFIX).map((v) => v.name);
+const DAY = 86_400_000;
+
+let sb: DynamicsSandbox;
+let adapter: DynamicsAdapter;
+let side: ReturnType<typeof partnerCenterSide>;
+let api: ReturnType<typeof dataverseWebApi>;
+const store = new MemoryStateStore();
+
+/** One sync cycle; unless told otherwise it must end without errors. */
+const cycle = async (clean = true) => {
+  const { summary } = await runCycle({
+    adapter,
+    partnerCenter: side.partnerCenter,
+    store,
+    now: () => sb.clock.now(),
+  });
+  sb.clock.advance(1000);
+  if (clean) expect(summary.errors).toEqual([]);
+  return summary;
+};
+
+/** The co-sell views on opportunity, by name, as a seller's view selector lists them. */
+async function views(): Promise<Map<string, string>> {
+  const filter = encodeURIComponent("returnedtypecode eq 'opportunity' and querytype eq 0");
+  const body = await api.get<{ value: { savedqueryid: string; name: string }[] }>(
+    `savedqueries?$select=savedqueryid,name&$filter=${filter}`,
+  );
+  return new Map(body.value.filter((v) => VIEW_NAMES.includes(v.name)).map((v) => [v.name, v.savedqueryid]));
+}
+
+/** Runs a view by name; the ids of its rows, in its order. */
+async function runView(name: string): Promise<string[]> {
+  const id = (await views()).get(name);
+  expect(id, name).toBeDefined();
+  const body = await api.get<{ value: Record<string, unknown>[] }>(`opportunities?savedQuery=${id}`);
+  return body.value.map((r) => String(r.opportunityid));
+}
+
+const writesDuring = async <T>(fn: () => Promise<T>) => {
+  const before = sb.log.entries.length;
+  const result = await fn();
+  const writes = sb.log.entries
+    .slice(before)
+    .filter((e) => e.server === "dataverse" && e.method !== "GET")
+    .map((e) => e.endpoint);
+  return { result, writes };
+};
+
+beforeAll(async () => {
+  sb = await startDynamicsSandbox();
+  adapter = createDynamicsAdapter(sandboxConfig(sb), { now: () => sb.clock.now() });
+  side = partnerCenterSide(sb);
+  api = dataverseWebApi(sb);
+});
+afterAll(async () => {
+  await adapter?.close();
+  await sb?.stop();
+});
+
+describe("setup creates the co-sell views in the cosell solution", () => {
+  it("on a bare environment doctor names the missing views; setup creates all five, in the solution, and publishes", async () => {
+    const before = await adapter.verifySetup();
+    const check = before.checks.find((x) => x.name === "views")!;
+    expect(check.ok).toBe(false);
+    for (const name of VIEW_NAMES) expect(check.detail).toContain(`"${name}" is missing`);
+    expect(check.fix).toContain("cosell setup");
+
+    const { result: report, writes } = await writesDuring(() => adapter.setup());
+    sb.dataverse.activateKeys(); // Dataverse builds key indexes in the background
+    // Each view is created in the solution by the header: none needs AddSolutionComponent.
+    expect(report.created.filter((x) => x.startsWith("View"))).toEqual(VIEW_NAMES.map((n) => `View "${n}"`));
+    expect(writes.filter((w) => w.includes("AddSolutionComponent"))).toEqual([]);
+    expect(writes.filter((w) => w.startsWith("POST") && w.includes("savedqueries"))).toHaveLength(5);
+    // Published once, after the views were written.
+    const publish = writes.lastIndexOf(writes.find((w) => w.includes("PublishXml"))!);
+    expect(publish).toBeGreaterThan(writes.findLastIndex((w) => w.includes("savedqueries")));
+
+    const ids = await views();
+    expect([...ids.keys()].sort()).toEqual([...VIEW_NAMES].sort());
+    const sol = await api.get<{ value: { solutionid: string }[] }>(
+      `solutions?$select=solutionid&$filter=uniquename eq '${SOLUTION}'`,
+    );
+    const components = await api.get<{ value: { objectid: string }[] }>(
+      `solutioncomponents?$select=objectid&$filter=${encodeURIComponent(`_solutionid_value eq ${sol.value[0]!.solutionid} and componenttype eq 26`)}`,
+    );
+    expect(components.value.map((x) => x.objectid).sort()).toEqual([...ids.values()].sort());
+
+    const after = await adapter.verifySetup();
+    expect(after.checks.filter((x) => !x.ok)).toEqual([]);
+    expect(after.checks.find((x) => x.name === "views")?.detail).toContain(`solution ${SOLUTION}`);
+  });
+
+  it("a second setup changes nothing: no POST, no PATCH", async () => {
+    const { result: report, writes } = await writesDuring(() => adapter.setup());
+    expect(writes).toEqual([]);
+    expect(report.created).toEqual([]);
+    for (const name of VIEW_NAMES) expect(report.unchanged).toContain(`View "${name}"`);
+  });
+});
+
+const rows = new Map<string, string>(); // opportunity id by referral id
+let later = ""; // the referral with more time to answer
+let sooner = "";
+let outbound = "";
+const opp = (referralId: string) => rows.get(referralId)!;
+
+describe("sellers find co-sell work in the views", () => {
+  it("Needs response lists the two inbound referrals, the one to answer first on top", async () => {
+    const now = sb.clock.now().getTime();
+    later = sb.partnerCenter.sendInboundReferral({
+      expirationDateTime: new Date(now + 10 * DAY).toISOString(),
+    }).id;
+    sooner = sb.partnerCenter.sendInboundReferral({
+      expirationDateTime: new Date(now + 3 * DAY).toISOString(),
+    }).id;
+    const account = sb.dataverse.all("accounts")[0]!;
+    outbound = String(
+      sb.dataverse.insert("opportunities", {
+        name: "Outbound co-sell deal",
+        estimatedvalue: 25_000,
+        estimatedclosedate: "2026-12-31",
+        description: "Shared with Microsoft from Dynamics 365.",
+        "parentaccountid@odata.bind": `/accounts(${account.accountid})`,
+        "customerid_account@odata.bind": `/accounts(${account.accountid})`,
+        "parentcontactid@odata.bind": `/contacts(${account._primarycontactid_value})`,
+        [c.syncFlag]: true,
+        [c.consent]: true,
+        [c.solutions]: JSON.stringify([{ id: "sol-1", name: "Contoso Field Service", kind: "own" }]),
+      }).opportunityid,
+    );
+    await cycle();
+    for (const r of sb.dataverse.all("opportunities"))
+      if (typeof r[c.referralId] === "string") rows.set(String(r[c.referralId]), String(r.opportunityid));
+    expect(rows.has(later) && rows.has(sooner)).toBe(true);
+    expect(sb.dataverse.get("opportunities", outbound)?.[c.referralId]).toEqual(expect.any(String));
+
+    expect(await runView("Co-sell – Needs response")).toEqual([opp(sooner), opp(later)]);
+    expect((await runView("Co-sell – Inbound")).sort()).toEqual([opp(sooner), opp(later)].sort());
+  });
+
+  it("the view shows the seller's columns: account, respond by, co-sell status, sync status", async () => {
+    const id = (await views()).get("Co-sell – Needs response")!;
+    const body = await api.get<{ value: Record<string, unknown>[] }>(`opportunities?savedQuery=${id}`);
+    const first = body.value[0]!;
+    expect(first).toMatchObject({
+      opportunityid: opp(sooner),
+      [c.coSellStatus]: "received",
+      [c.syncStatus]: syncStateValue(PREFIX, "synced"),
+    });
+    expect(Date.parse(String(first[c.respondBy]))).toBeLessThan(
+      Date.parse(String(body.value[1]![c.respondBy])),
+    );
+    expect(first._parentaccountid_value).toEqual(expect.any(String));
+    expect(first).not.toHaveProperty(c.lastSyncError);
+  });
+
+  it("an accepted referral leaves Needs response after the sync", async () => {
+    sb.dataverse.update("opportunities", opp(sooner), { [c.response]: ACCEPT });
+    await cycle();
+    expect(sb.dataverse.get("opportunities", opp(sooner))?.[c.coSellStatus]).toBe("accepted");
+    expect(await runView("Co-sell – Needs response")).toEqual([opp(later)]);
+    expect((await runView("Co-sell – Inbound")).sort()).toEqual([opp(sooner), opp(later)].sort());
+  });
+
+  it("Outbound shows the shared deal and no referral Microsoft sent", async () => {
+    expect(await runView("Co-sell – Outbound")).toEqual([outbound]);
+  });
+
+  it("a favorite shows in Favorites", async () => {
+    expect(await runView("Co-sell – Favorites")).toEqual([]);
+    sb.dataverse.update("opportunities", outbound, { [c.favorite]: true });
+    await cycle();
+    expect(await runView("Co-sell – Favorites")).toEqual([outbound]);
+  });
+
+  it("a row whose sync failed shows in Sync errors, and still in Needs response", async () => {
+    expect(await runView("Co-sell – Sync errors")).toEqual([]);
+    // A decline without a reason is not sent: the row is marked with what to do.
+    sb.dataverse.update("opportunities", opp(later), { [c.response]: DECLINE });
+    await cycle(false);
+    expect(sb.dataverse.get("opportunities", opp(later))?.[c.syncStatus]).toBe(
+      syncStateValue(PREFIX, "error"),
+    );
+    expect(await runView("Co-sell – Sync errors")).toEqual([opp(later)]);
+    expect(await runView("Co-sell – Needs response")).toEqual([opp(later)]);
+  });
+});
+
+describe("doctor and setup repair the views", () => {
+  it("doctor names a deleted view with the fix; setup creates it again in the solution", async () => {
+    const id = (await views()).get("Co-sell – Favorites")!;
+    expect((await api.send("DELETE", `savedqueries(${id})`)).status).toBe(204);
+    const report = await adapter.verifySetup();
+    const check = report.checks.find((x) => x.name === "views")!;
+    expect(check.ok).toBe(false);
+    expect(check.detail).toContain('"Co-sell – Favorites" is missing');
+    expect(check.detail).not.toContain("Needs response");
+    expect(check.fix).toContain("Run `cosell setup`");
+
+    const { result, writes } = await writesDuring(() => adapter.setup());
+    expect(result.created).toEqual(['View "Co-sell – Favorites"']);
+    expect(writes.filter((w) => w.includes("savedqueries"))).toEqual(["POST /savedqueries"]);
+    expect((await adapter.verifySetup()).checks.find((x) => x.name === "views")?.ok).toBe(true);
+    expect(await runView("Co-sell – Favorites")).toEqual([outbound]);
+  });
+
+  it("a view outside the solution is named by doctor; setup adds it to the solution and writes no view", async () => {
+    const favorites = cosellViews(c, PREFIX).find((v) => v.name === "Co-sell – Favorites")!;
+    const id = (await views()).get(favorites.name)!;
+    expect((await api.send("DELETE", `savedqueries(${id})`)).status).toBe(204);
+    // The same view made again by hand, without the solution header.
+    const made = await api.send("POST", "savedqueries", {
+      name: favorites.name,
+      description: favorites.description,
+      returnedtypecode: "opportunity",
+      querytype: 0,
+      fetchxml: favorites.fetchXml,
+      layoutxml: favorites.layoutXml,
+    });
+    expect(made.status).toBe(204);
+    const check = (await adapter.verifySetup()).checks.find((x) => x.name === "views")!;
+    expect(check.ok).toBe(false);
+    expect(check.detail).toContain(`"Co-sell – Favorites" is not in solution ${SOLUTION}`);
+
+    const { result, writes } = await writesDuring(() => adapter.setup());
+    expect(writes).toEqual(["POST /AddSolutionComponent"]);
+    expect(result.created).toEqual([`View "Co-sell – Favorites" added to solution "${SOLUTION}"`]);
+    expect((await adapter.verifySetup()).checks.find((x) => x.name === "views")?.ok).toBe(true);
+  });
+
+  it("a view whose FetchXml lost a column is named by doctor and rewritten (PATCH) by setup", async () => {
+    const id = (await views()).get("Co-sell – Outbound")!;
+    const filter = `<filter type="and"><condition attribute="${c.syncFlag}" operator="eq" value="1" /></filter>`;
+    const res = await api.send("PATCH", `savedqueries(${id})`, {
+      fetchxml: `<fetch version="1.0" mapping="logical"><entity name="opportunity"><attribute name="name" /><attribute name="opportunityid" /><order attribute="name" descending="false" />${filter}</entity></fetch>`,
+    });
+    expect(res.status).toBe(204);
+    const check = (await adapter.verifySetup()).checks.find((x) => x.name === "views")!;
+    expect(check.ok).toBe(false);
+    expect(check.detail).toContain(`"Co-sell – Outbound" does not use parentaccountid, ${c.coSellStatus}`);
+
+    const { result, writes } = await writesDuring(() => adapter.setup());
+    expect(result.created).toEqual(['View "Co-sell – Outbound": definition updated']);
+    expect(writes.filter((w) => w.includes("savedqueries"))).toHaveLength(1);
+    expect(writes.find((w) => w.includes("savedqueries"))).toMatch(/^PATCH/);
+    expect(await runView("Co-sell – Outbound")).toEqual([outbound]);
+    expect((await adapter.verifySetup()).ok).toBe(true);
+  });
+});
