@@ -1,9 +1,8 @@
-import { isMicrosoftInvitation, MemoryStateStore, runCycle } from "@cosell/core";
+import { isMicrosoftInvitation } from "@cosell/core";
 import { sampleDeal } from "@cosell/core/testing";
-import { type Sandbox, startSandbox } from "@cosell/sandbox";
-import { partnerCenterSide } from "@cosell/sandbox/conformance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { salesforceDriver, sandboxAdapter, sandboxConfig } from "./harness.js";
+import { type EngineWorld, startEngineWorld } from "./engine-world.js";
+import { salesforceDriver, sandboxConfig } from "./harness.js";
 
 /**
  * Issue 12 item 4 as a seller on Salesforce sees it: ticking "Microsoft Help Requested" invites
@@ -11,26 +10,12 @@ import { salesforceDriver, sandboxAdapter, sandboxConfig } from "./harness.js";
  * opportunity in the read-only "Microsoft's Answer" picklist, whatever Microsoft's seller decides.
  */
 
-let sb: Sandbox<"partnerCenter" | "salesforce">;
-let side: ReturnType<typeof partnerCenterSide>;
-let cycle: () => Promise<Awaited<ReturnType<typeof runCycle>>["summary"]>;
+let sb: EngineWorld["sb"];
+let side: EngineWorld["side"];
+let cycle: EngineWorld["cycle"];
 
 beforeAll(async () => {
-  sb = await startSandbox({ systems: ["partnerCenter", "salesforce"] });
-  side = partnerCenterSide(sb);
-  const adapter = sandboxAdapter(sb);
-  await adapter.setup();
-  const store = new MemoryStateStore();
-  cycle = async () => {
-    const { summary } = await runCycle({
-      adapter,
-      partnerCenter: side.partnerCenter,
-      store,
-      now: () => side.clock.now(),
-    });
-    side.clock.advance(1000);
-    return summary;
-  };
+  ({ sb, side, cycle } = await startEngineWorld());
 });
 afterAll(async () => {
   await sb?.stop();

@@ -1,8 +1,6 @@
-import { CLOSE_REASON_LABELS, CLOSE_REASON_REQUIRED, MemoryStateStore, runCycle } from "@cosell/core";
-import { type Sandbox, startSandbox } from "@cosell/sandbox";
-import { partnerCenterSide } from "@cosell/sandbox/conformance";
+import { CLOSE_REASON_LABELS, CLOSE_REASON_REQUIRED } from "@cosell/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sandboxAdapter } from "./harness.js";
+import { type EngineWorld, startEngineWorld } from "./engine-world.js";
 
 /**
  * A seller on Salesforce answers a referral Microsoft sent from the opportunity: "Co-sell Response"
@@ -11,26 +9,12 @@ import { sandboxAdapter } from "./harness.js";
  * that got past it (a stage move) is marked on the record and nothing reaches Partner Center.
  */
 
-let sb: Sandbox<"partnerCenter" | "salesforce">;
-let side: ReturnType<typeof partnerCenterSide>;
-let cycle: () => Promise<Awaited<ReturnType<typeof runCycle>>["summary"]>;
+let sb: EngineWorld["sb"];
+let side: EngineWorld["side"];
+let cycle: EngineWorld["cycle"];
 
 beforeAll(async () => {
-  sb = await startSandbox({ systems: ["partnerCenter", "salesforce"] });
-  side = partnerCenterSide(sb);
-  const adapter = sandboxAdapter(sb);
-  await adapter.setup();
-  const store = new MemoryStateStore();
-  cycle = async () => {
-    const { summary } = await runCycle({
-      adapter,
-      partnerCenter: side.partnerCenter,
-      store,
-      now: () => side.clock.now(),
-    });
-    side.clock.advance(1000);
-    return summary;
-  };
+  ({ sb, side, cycle } = await startEngineWorld());
 });
 afterAll(async () => {
   await sb?.stop();

@@ -1,10 +1,9 @@
-import { MemoryStateStore, runCycle } from "@cosell/core";
 import { sampleDeal } from "@cosell/core/testing";
 import { type Sandbox, startSandbox } from "@cosell/sandbox";
-import { partnerCenterSide } from "@cosell/sandbox/conformance";
 import jsforce, { type Connection } from "jsforce";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listViewSpecs, parseSalesforceConfig, SELLER_PERMISSION_SET } from "../src/index.js";
+import { connectionAs, type EngineWorld, startEngineWorld } from "./engine-world.js";
 import { salesforceDriver, sandboxAdapter, sandboxConfig } from "./harness.js";
 
 /**
@@ -28,50 +27,17 @@ interface Results {
   records: { columns: Column[] }[];
 }
 
-/** A jsforce connection as a user of the org, from a refresh token their earlier login left. */
-async function connectionAs(
-  sb: Sandbox<"salesforce" | "partnerCenter">,
-  username: string,
-): Promise<Connection> {
-  const c = sb.credentials.salesforce;
-  const oauth2 = new jsforce.OAuth2({
-    clientId: c.clientId,
-    clientSecret: c.clientSecret,
-    loginUrl: c.loginUrl,
-  });
-  const token = await oauth2.refreshToken(sb.salesforce.issueRefreshToken(username));
-  return new jsforce.Connection({
-    version: c.apiVersion,
-    instanceUrl: token.instance_url,
-    accessToken: token.access_token,
-  });
-}
-
 describe("a seller works from the co-sell list views", () => {
-  let sb: Sandbox<"partnerCenter" | "salesforce">;
-  let side: ReturnType<typeof partnerCenterSide>;
+  let sb: EngineWorld["sb"];
+  let side: EngineWorld["side"];
   let seller: Connection;
-  let cycle: () => Promise<Awaited<ReturnType<typeof runCycle>>["summary"]>;
+  let cycle: EngineWorld["cycle"];
 
   beforeAll(async () => {
-    sb = await startSandbox({ systems: ["partnerCenter", "salesforce"] });
-    side = partnerCenterSide(sb);
-    const adapter = sandboxAdapter(sb);
-    await adapter.setup();
+    ({ sb, side, cycle } = await startEngineWorld());
     // The admin's step: setup creates the permission set, and does not assign it.
     sb.salesforce.assignPermissionSet(SELLER_PERMISSION_SET, SELLER);
     seller = await connectionAs(sb, SELLER);
-    const store = new MemoryStateStore();
-    cycle = async () => {
-      const { summary } = await runCycle({
-        adapter,
-        partnerCenter: side.partnerCenter,
-        store,
-        now: () => side.clock.now(),
-      });
-      side.clock.advance(1000);
-      return summary;
-    };
   });
   afterAll(async () => {
     await sb?.stop();
