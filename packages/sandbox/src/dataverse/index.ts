@@ -16,6 +16,7 @@ export {
 export { DataverseError } from "./errors.js";
 export { stableGuid } from "./ids.js";
 export { roleId, SEED_IDS, SEED_ROLES, systemUserIdFor } from "./seed.js";
+export { OPPORTUNITY_MAIN_FORM_ID } from "./seed-forms.js";
 export {
   createDataverseServer,
   DATAVERSE_DEFAULT_THROTTLE,

@@ -3,6 +3,7 @@ import type { Caller, Env } from "./env.js";
 import { stableGuid } from "./ids.js";
 import { closeOpportunity } from "./records/close-opportunity.js";
 import { createRow } from "./records/writes.js";
+import { seededForms } from "./seed-forms.js";
 import type { Row, Stored } from "./store/store.js";
 import { toDataverseDateTime } from "./values.js";
 
@@ -619,6 +620,11 @@ export function seedOrganization(env: Env): void {
     version: "1.0",
     "publisherid@odata.bind": `/publishers(${SEED_IDS.defaultPublisher})`,
   });
+  // The out-of-the-box opportunity forms, published when the environment was made.
+  for (const [id, body] of seededForms()) {
+    const form = seedRow(env, "systemform", id, body);
+    env.store.put("systemform", id, { ...form, publishedon: form.createdon ?? null });
+  }
   for (const [message, tables] of Object.entries(SEED_MESSAGES)) {
     seedRow(env, "sdkmessage", sdkMessageId(message), { name: message });
     for (const t of tables)

@@ -3,6 +3,7 @@ import type { Env } from "../env.js";
 import { dvErrors } from "../errors.js";
 import { closeOpportunity } from "../records/close-opportunity.js";
 import { addSolutionComponentAction } from "../views/saved-queries.js";
+import { publishForms } from "../views/system-forms.js";
 import { type DvRequest, noContent, odataJson, readJson } from "./respond.js";
 
 /**
@@ -55,11 +56,17 @@ export function operationRoute(env: Env, name: string, req: DvRequest): SandboxR
           "0x80060888",
         );
       // Publishing names tables; one the environment lacks is an error, not a silent no-op.
-      for (const m of body.ParameterXml.matchAll(/<entity>\s*([^<\s]+)\s*<\/entity>/g))
-        if (!env.schema.table(m[1]!))
-          throw dvErrors.badRequest(`PublishXml: the entity '${m[1]}' does not exist.`);
+      const tables = [...body.ParameterXml.matchAll(/<entity>\s*([^<\s]+)\s*<\/entity>/g)].map((m) => m[1]!);
+      for (const t of tables)
+        if (!env.schema.table(t)) throw dvErrors.badRequest(`PublishXml: the entity '${t}' does not exist.`);
+      // Publishing a table publishes its forms
+      // (learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/publishxml).
+      publishForms(env, tables);
       return noContent();
     }
+    case "PublishAllXml":
+      publishForms(env, undefined);
+      return noContent();
     case "AddSolutionComponent":
       addSolutionComponentAction(env, readJson(req, badJson) as Record<string, unknown>);
       return noContent();

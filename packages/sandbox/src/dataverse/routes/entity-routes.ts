@@ -23,7 +23,8 @@ import {
 import type { TableDef } from "../schema/types.js";
 import type { Row, Stored } from "../store/store.js";
 import { toJson } from "../values.js";
-import { afterCustomizationWrite, removeSolutionComponents } from "../views/saved-queries.js";
+import { afterCustomizationWrite } from "../views/customization-writes.js";
+import { removeSolutionComponents } from "../views/saved-queries.js";
 import { queryCollection } from "./collection-query.js";
 import { formatKeyLiteral, type PathSegment, type SegmentKey } from "./resource-path.js";
 import { type DvRequest, noContent, odataJson, readJson } from "./respond.js";

@@ -476,11 +476,12 @@ export function builtInTables(): TableDef[] {
 }
 
 /**
- * Views and solution membership: `savedquery` (a public view of a table; querytype 0 is a main
- * application view) and `solutioncomponent` (what a solution holds; read-only through the Web API,
- * filled by `MSCRM.SolutionUniqueName` and `AddSolutionComponent`). Columns and option values from
- * learn.microsoft.com/power-apps/developer/data-platform/reference/entities/savedquery and
- * …/reference/entities/solutioncomponent.
+ * Views, forms and solution membership: `savedquery` (a public view of a table; querytype 0 is a
+ * main application view), `systemform` (a form; type 2 is a main form, its layout in `formxml`) and
+ * `solutioncomponent` (what a solution holds; read-only through the Web API, filled by
+ * `MSCRM.SolutionUniqueName` and `AddSolutionComponent`). Columns and option values from
+ * learn.microsoft.com/power-apps/developer/data-platform/reference/entities/savedquery,
+ * …/reference/entities/systemform and …/reference/entities/solutioncomponent.
  */
 function customizationTables(): TableDef[] {
   return [
@@ -521,6 +522,52 @@ function customizationTables(): TableDef[] {
       ],
     }),
     table({
+      logicalName: "systemform",
+      entitySetName: "systemforms",
+      primaryId: "formid",
+      primaryName: "name",
+      displayName: "System Form",
+      objectTypeCode: 1030,
+      ownership: "OrganizationOwned",
+      columns: (c) => [
+        c("name", "String", { display: "Name", maxLength: 100, requiredLevel: "SystemRequired" }),
+        c("description", "Memo", { display: "Description", maxLength: 2000 }),
+        // An EntityName column: the Web API reads and writes it as the table's logical name.
+        c("objecttypecode", "String", { display: "Entity Name", maxLength: 100 }),
+        c("type", "Picklist", {
+          display: "Form Type",
+          options: [
+            { value: 0, label: "Dashboard" },
+            { value: 2, label: "Main" },
+            { value: 4, label: "Preview" },
+            { value: 6, label: "Quick View Form" },
+            { value: 7, label: "Quick Create" },
+            { value: 11, label: "Card" },
+            { value: 12, label: "Main - Interactive experience" },
+          ],
+        }),
+        c("formxml", "Memo", { display: "Form XML", maxLength: 1073741823 }),
+        c("isdefault", "Boolean", {
+          display: "Default Form",
+          defaultValue: false,
+          options: [
+            { value: 0, label: "No" },
+            { value: 1, label: "Yes" },
+          ],
+        }),
+        c("formactivationstate", "Picklist", {
+          display: "Form State",
+          defaultValue: 1,
+          options: [
+            { value: 0, label: "Inactive" },
+            { value: 1, label: "Active" },
+          ],
+        }),
+        // Set by PublishXml (read-only through the Web API).
+        c("publishedon", "DateTime", { display: "Published On", readOnly: true }),
+      ],
+    }),
+    table({
       logicalName: "solutioncomponent",
       entitySetName: "solutioncomponents",
       primaryId: "solutioncomponentid",
@@ -537,6 +584,7 @@ function customizationTables(): TableDef[] {
             { value: 2, label: "Attribute" },
             { value: 14, label: "Entity Key" },
             { value: 26, label: "View" },
+            { value: 60, label: "System Form" },
           ],
         }),
         c("rootcomponentbehavior", "Integer", {

@@ -4,6 +4,7 @@ import { DataverseError, dvErrors } from "../errors.js";
 import { isLookupRef, type Row } from "../store/store.js";
 import { type FetchQuery, FetchXmlError, parseFetchXml } from "./fetch-xml.js";
 import { LayoutXmlError, validateLayoutXml } from "./layout-xml.js";
+import { FORM_COMPONENT } from "./system-forms.js";
 
 /**
  * Saved views (`savedquery` rows) and solution membership. A view's FetchXml and LayoutXml are
@@ -117,7 +118,7 @@ export function removeSolutionComponents(env: Env, objectId: string): void {
 }
 
 /** The component types `AddSolutionComponent` accepts here, and the rows they must name. */
-const ADDABLE: Record<number, string> = { [VIEW_COMPONENT]: "savedquery" };
+const ADDABLE: Record<number, string> = { [VIEW_COMPONENT]: "savedquery", [FORM_COMPONENT]: "systemform" };
 
 /**
  * `AddSolutionComponent` (learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/addsolutioncomponent):
@@ -138,25 +139,18 @@ export function addSolutionComponentAction(env: Env, body: Record<string, unknow
   const table = ADDABLE[ComponentType];
   if (!table)
     throw dvErrors.badRequest(
-      `The sandbox adds only views (ComponentType ${VIEW_COMPONENT}) with AddSolutionComponent, not ComponentType ${ComponentType}.`,
+      `The sandbox adds only views (ComponentType ${VIEW_COMPONENT}) and forms (${FORM_COMPONENT}) with AddSolutionComponent, not ComponentType ${ComponentType}.`,
     );
   if (!env.store.get(table, ComponentId.toLowerCase())) throw dvErrors.recordNotFound(table, ComponentId);
   addSolutionComponent(env, SolutionUniqueName, ComponentId, ComponentType);
 }
 
 /**
- * What a write of a customization row entails besides storing it: a view is checked, and the
- * component joins the solution named by `MSCRM.SolutionUniqueName`. Runs inside the request's
- * transaction, so a refused view leaves nothing behind.
+ * What a write of a view entails besides storing it: the view is checked, and it joins the solution
+ * named by `MSCRM.SolutionUniqueName`. Runs inside the request's transaction, so a refused view
+ * leaves nothing behind.
  */
-export function afterCustomizationWrite(
-  env: Env,
-  tableName: string,
-  row: Row,
-  solution: string | undefined,
-  before?: Row,
-): void {
-  if (tableName !== "savedquery") return;
+export function afterViewWrite(env: Env, row: Row, solution: string | undefined, before?: Row): void {
   // A view's table is set when it is created. Whether Dataverse ignores or refuses a change in an
   // update is not documented; the sandbox takes the strict reading.
   if (before && before.returnedtypecode !== row.returnedtypecode)
