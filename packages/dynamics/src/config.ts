@@ -73,6 +73,15 @@ export const DynamicsConfigSchema = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
       .default("cosell"),
     /**
+     * Name of the main Opportunity form that setup adds the "Co-sell" tab to (the out-of-the-box
+     * main form is "Opportunity").
+     */
+    form: z
+      .string()
+      .trim()
+      .min(1, "give the name of a main Opportunity form, e.g. Opportunity")
+      .default("Opportunity"),
+    /**
      * Opportunities written per apply step. Their requests (up to five per record: account, contact,
      * reopen, fields, close) go out in `$batch` requests of at most 1,000 operations each, split by
      * operation count; so at most 1000 (a record is at least one operation).

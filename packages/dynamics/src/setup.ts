@@ -1,6 +1,7 @@
 import { errorMessage, RemoteApiError, type SetupReport, type VerifyReport } from "@cosell/core";
 import { type CosellColumns, columnDefinitions, referralKeyDefinition } from "./columns.js";
 import type { DynamicsConfig } from "./config.js";
+import { checkForm, ensureForm, namedForm } from "./form-setup.js";
 import type { EntraDirectory } from "./graph.js";
 import type { WebApiClient } from "./http.js";
 import { checkViews, ensureViews } from "./view-setup.js";
@@ -35,8 +36,8 @@ function labelText(l: Label | null | undefined): string | undefined {
 /**
  * Creates what the adapter needs, skipping what exists: the publisher (prefix) and unmanaged
  * solution, the custom columns on opportunity, the alternate key on the referral id, change tracking
- * on opportunity (unless `changeTracking: off`), the co-sell views (view-setup.ts), then publishes
- * the opportunity table. A column
+ * on opportunity (unless `changeTracking: off`), the co-sell views (view-setup.ts), the Co-sell tab
+ * on the main form (form-setup.ts), then publishes the opportunity table. A column
  * whose meaning changed in a release (the consent column's did) and still carries the description an
  * earlier setup gave it gets its labels rewritten in place; a description an admin wrote is kept.
  */
@@ -103,6 +104,8 @@ export async function runSetup(
   const created: string[] = [];
   const unchanged: string[] = [];
   const prefix = cfg.publisherPrefix;
+  // Read first: a crm.form naming no form stops setup before anything is created.
+  const form = await namedForm(http, cfg);
 
   const pubs = await http.getJson<{ value: { publisherid: string }[] }>(
     `publishers?$select=publisherid&$filter=${encodeURIComponent(`customizationprefix eq '${prefix}'`)}`,
@@ -235,13 +238,17 @@ export async function runSetup(
     }
   }
 
-  // Views query the columns above, so they come after them; one publish covers both.
+  // Views query the columns above and the form binds them, so both come after them; one publish
+  // covers all three.
   const publish = created.length > 0 || keyIndex === "created";
   const views = await ensureViews(http, cfg, c);
   created.push(...views.created);
   unchanged.push(...views.unchanged);
+  const tab = await ensureForm(http, cfg, c, form);
+  created.push(...tab.created);
+  unchanged.push(...tab.unchanged);
 
-  if (publish || views.written)
+  if (publish || views.written || tab.written)
     await http.ok(
       {
         method: "POST",
@@ -251,9 +258,9 @@ export async function runSetup(
             "<importexportxml><entities><entity>opportunity</entity></entities></importexportxml>",
         },
       },
-      // Publishing the table publishes its views too
+      // Publishing the table publishes its views and forms too
       // (learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/publishxml).
-      "publishing the opportunity table and its views",
+      "publishing the opportunity table, its views and its form",
     );
   if (keyIndex !== "active") {
     const took = await waitForReferralKey(http, cfg, c, deps);
@@ -267,8 +274,8 @@ type Check = VerifyReport["checks"][number];
 /**
  * Checks, without changing anything: the app can sign in and is an application user with a security
  * role, every custom column and the alternate key exist (key index Active), change tracking (or the
- * polling fallback), the co-sell views (in the solution), and the Graph permission used to complete
- * team members.
+ * polling fallback), the co-sell views (in the solution), the Co-sell tab on the main form, and the
+ * Graph permission used to complete team members.
  */
 export async function runVerify(
   http: WebApiClient,
@@ -378,6 +385,7 @@ export async function runVerify(
     );
 
   checks.push(await checkViews(http, cfg, c));
+  checks.push(await checkForm(http, cfg, c));
 
   if (directory) {
     try {
