@@ -5,6 +5,7 @@ import { IdGenerator } from "./ids.js";
 import type { OAuthService, OAuthState } from "./oauth.js";
 import type { FieldDef, Value } from "./schema/types.js";
 import type { ListViewDef } from "./soap/list-views.js";
+import type { MetadataRecord } from "./soap/metadata-types.js";
 import type { Org } from "./store/org.js";
 import type { PermissionSetDetails } from "./store/security.js";
 
@@ -31,6 +32,10 @@ export interface SalesforceState {
   validationRules?: ValidationRuleDef[];
   /** List views (absent in states saved before they were kept). */
   listViews?: ListViewDef[];
+  /** Quick actions as their components (absent in states saved before they were kept). */
+  quickActions?: MetadataRecord[];
+  /** Page layouts as their components (absent before they were kept: the org's standard layout then). */
+  layouts?: MetadataRecord[];
 }
 
 const valueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -71,6 +76,8 @@ const stateSchema = z
         z.object({ id: z.string(), objectName: z.string(), name: z.string(), label: z.string() }).loose(),
       )
       .optional(),
+    quickActions: z.array(z.object({ fullName: z.string() }).loose()).optional(),
+    layouts: z.array(z.object({ fullName: z.string() }).loose()).optional(),
   })
   .loose();
 
@@ -95,6 +102,8 @@ export function exportOrgState(org: Org, oauth: OAuthService, usage: ApiUsage): 
     apiUsage: usage.snapshot(),
     validationRules: org.validationRules.snapshot(),
     listViews: org.listViews.snapshot(),
+    quickActions: org.quickActions.snapshot(),
+    layouts: org.layouts.snapshot(),
   };
 }
 
@@ -125,6 +134,13 @@ export function importOrgState(org: Org, oauth: OAuthService, usage: ApiUsage, r
   org.security.invalidate();
   org.validationRules.restore(state.validationRules ?? []);
   org.listViews.restore(state.listViews ?? []);
+  // Actions before layouts: a layout names actions.
+  org.quickActions.restore(state.quickActions ?? []);
+  if (state.layouts) org.layouts.restore(state.layouts);
+  else {
+    org.layouts.restore([]);
+    org.layouts.seed();
+  }
   oauth.restore(state.oauth);
   usage.restore(state.apiUsage);
 }

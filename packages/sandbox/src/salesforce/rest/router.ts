@@ -66,6 +66,14 @@ export function routeName(method: string, segments: string[]): string {
         "/sobjects/{type}/listviews/{id}",
         "/sobjects/{type}/listviews/{id}/results",
       ][segments.length - 3] ?? "/sobjects/…";
+  else if (head === "sobjects" && third === "quickActions")
+    route =
+      segments.length === 3 ? "/sobjects/{type}/quickActions" : "/sobjects/{type}/quickActions/{action}";
+  else if (head === "sobjects" && third === "describe" && segments[3] === "layouts")
+    route =
+      segments.length === 4
+        ? "/sobjects/{type}/describe/layouts"
+        : "/sobjects/{type}/describe/layouts/{recordTypeId}";
   else if (head === "sobjects") {
     const tail = [
       "",

@@ -6,7 +6,9 @@ import { requireObject } from "../store/dml.js";
 import { formatDateTime, parseDateTime } from "../time.js";
 import { methodNotAllowed, objectBody, type RestCall, versionNumber } from "./call.js";
 import { describeObject, globalEntry } from "./describe.js";
+import { handleDescribeLayouts } from "./describe-layouts.js";
 import { handleListViews } from "./list-views.js";
+import { handleQuickActions } from "./quick-actions.js";
 import { fieldList, recordJson } from "./records.js";
 
 const MINUTE = 60_000;
@@ -179,6 +181,9 @@ export function handleSObjects(call: RestCall): SandboxResponse {
   }
   const def = requireObject(ctx.org, segments[1]!);
   if (segments[2] === "listviews") return handleListViews(call, def);
+  if (segments[2] === "quickActions") return handleQuickActions(call, def);
+  if (segments[2] === "describe" && segments[3] === "layouts" && segments.length <= 5)
+    return handleDescribeLayouts(call, def);
   if (segments.length === 2) {
     if (req.method === "GET") {
       return sfJson(200, { objectDescribe: globalEntry(def, version), recentItems: [] });

@@ -259,6 +259,15 @@ export class CustomFields {
         `This custom field is referenced elsewhere in salesforce.com: Validation Rule ${rules.map((r) => `${objectName}.${r}`).join(", ")}. Change or delete the rule first.`,
         ["fullName"],
       );
+    const actions = this.org.quickActions.referencing(objectName, existing.name);
+    if (actions.length)
+      throw new MetadataComponentError(
+        "FIELD_INTEGRITY_EXCEPTION",
+        `This custom field is referenced elsewhere in salesforce.com: Quick Action ${actions.join(", ")}. Change or delete the action first.`,
+        ["fullName"],
+      );
+    // Deleting a field takes it off the page layouts (they do not block the delete).
+    this.org.layouts.dropField(objectName, existing.name);
     this.org.schema.removeField(objectName, existing.name);
     this.org.store.dropIndex(objectName, existing.name);
     const key = `${objectName}.${existing.name}`.toLowerCase();

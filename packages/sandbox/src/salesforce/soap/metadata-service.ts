@@ -26,7 +26,7 @@ export const MAX_COMPONENTS = 10;
 
 /**
  * The Metadata API calls the connector uses (create/read/update/upsert/delete/list) for
- * CustomField, PermissionSet, ValidationRule and ListView. Component failures come back in SaveResults; unsupported types
+ * CustomField, PermissionSet, ValidationRule, ListView, QuickAction and Layout. Component failures come back in SaveResults; unsupported types
  * and oversize calls are faults, as in Salesforce.
  */
 export class MetadataService {
@@ -41,6 +41,8 @@ export class MetadataService {
       PermissionSet: new PermissionSets(org, dml),
       ValidationRule: org.validationRules,
       ListView: org.listViews,
+      QuickAction: org.quickActions,
+      Layout: org.layouts,
     };
   }
 
@@ -126,10 +128,7 @@ export class MetadataService {
       createdById: this.org.integrationUserId,
       createdByName: "Integration User",
       createdDate: now,
-      fileName:
-        type === "CustomField" || type === "ValidationRule" || type === "ListView"
-          ? `objects/${fullName.split(".")[0]}.object`
-          : `permissionsets/${fullName}.permissionset`,
+      fileName: fileNameOf(type, fullName),
       fullName,
       id: "",
       lastModifiedById: this.org.integrationUserId,
@@ -138,5 +137,21 @@ export class MetadataService {
       manageableState: "unmanaged",
       type,
     }));
+  }
+}
+
+/** Where a component lives in a retrieved package (listMetadata's `fileName`). */
+function fileNameOf(type: string, fullName: string): string {
+  switch (type) {
+    case "CustomField":
+    case "ValidationRule":
+    case "ListView":
+      return `objects/${fullName.split(".")[0]}.object`;
+    case "QuickAction":
+      return `quickActions/${fullName}.quickAction`;
+    case "Layout":
+      return `layouts/${fullName}.layout`;
+    default:
+      return `permissionsets/${fullName}.permissionset`;
   }
 }

@@ -3,7 +3,9 @@ import { ValidationRules } from "../formula/validation-rules.js";
 import { IdGenerator, keyPrefixOf } from "../ids.js";
 import type { SchemaRegistry } from "../schema/registry.js";
 import type { SObjectDef } from "../schema/types.js";
+import { Layouts } from "../soap/layouts.js";
 import { ListViews } from "../soap/list-views.js";
+import { QuickActions } from "../soap/quick-actions.js";
 import { formatDateTime } from "../time.js";
 import { RecordStore } from "./record-store.js";
 import { type Actor, FieldSecurity, type PermissionSetDetails } from "./security.js";
@@ -42,6 +44,10 @@ export class Org {
   readonly validationRules: ValidationRules = new ValidationRules(this);
   /** List views (Metadata API ListView), served by the REST list view resources. */
   readonly listViews: ListViews = new ListViews(this);
+  /** Quick actions (Metadata API QuickAction), invoked by the REST quick action resource. */
+  readonly quickActions: QuickActions = new QuickActions(this);
+  /** Page layouts (Metadata API Layout), served by the REST describeLayout resource. */
+  readonly layouts: Layouts = new Layouts(this);
 
   constructor(
     readonly orgId: string,
@@ -50,6 +56,7 @@ export class Org {
   ) {
     this.security = new FieldSecurity(this.store, this.permissionSetDetails);
     for (const def of schema.all()) this.indexObject(def);
+    this.layouts.seed();
   }
 
   /** The current sandbox time in Salesforce's datetime format. */
@@ -63,6 +70,11 @@ export class Org {
 
   object(type: string): SObjectDef | undefined {
     return this.schema.object(type);
+  }
+
+  /** Whether a quick action with this full name (`Opportunity.Action`) exists (layouts name them). */
+  hasQuickAction(fullName: string): boolean {
+    return this.quickActions.exists(fullName);
   }
 
   /** The object an id belongs to, by its key prefix. */

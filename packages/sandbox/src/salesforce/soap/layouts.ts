@@ -1,0 +1,283 @@
+import type { SchemaRegistry } from "../schema/registry.js";
+import type { SObjectDef } from "../schema/types.js";
+import {
+  list,
+  MetadataComponentError,
+  type MetadataRecord,
+  record,
+  SoapFault,
+  str,
+} from "./metadata-types.js";
+
+/**
+ * Page layouts (Metadata API Layout: fullName `Object-Layout Name`, layoutSections [{label, style,
+ * customLabel, detailHeading, editHeading, layoutColumns [{layoutItems [{field, behavior} |
+ * {emptySpace}]}]}], quickActionList {quickActionListItems [{quickActionName}]}, platformActionList
+ * {actionListContext, platformActionListItems [{actionName, actionType, sortOrder}]};
+ * developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_layouts.htm). An update
+ * replaces the whole layout. The component is kept as sent (after validation) and read back as is.
+ */
+
+/** LayoutSectionStyle and UiBehavior values of the WSDL (an unknown one fails the whole call). */
+const STYLES = new Set(["TwoColumnsTopToBottom", "TwoColumnsLeftToRight", "OneColumn", "CustomLinks"]);
+const BEHAVIORS = new Set(["Edit", "Required", "Readonly"]);
+
+/**
+ * Actions every org has, which a layout may name without a QuickAction component (the standard
+ * Opportunity layout's publisher and Lightning actions).
+ */
+const STANDARD_ACTIONS = new Set(
+  [
+    "FeedItem.TextPost",
+    "FeedItem.ContentPost",
+    "FeedItem.LinkPost",
+    "FeedItem.PollPost",
+    "NewTask",
+    "NewEvent",
+    "LogACall",
+    "SendEmail",
+    "NewNote",
+    "Edit",
+    "Delete",
+    "Clone",
+    "ChangeOwnerOne",
+    "ChangeRecordType",
+    "Share",
+    "Follow",
+  ].map((s) => s.toLowerCase()),
+);
+
+/** The name of the layout a new org has on Opportunity, and the fields it shows. */
+export const STANDARD_OPPORTUNITY_LAYOUT = "Opportunity-Opportunity Layout";
+
+/**
+ * What this module needs of the org, not the org itself: the org owns it, and an import of the
+ * org from here would close an import circle.
+ */
+interface OrgView {
+  readonly schema: SchemaRegistry;
+  object(type: string): SObjectDef | undefined;
+  /** Whether a QuickAction component with this full name (`Opportunity.Action`) exists. */
+  hasQuickAction(fullName: string): boolean;
+}
+
+export interface LayoutDef {
+  objectName: string;
+  /** The part after `Object-`. */
+  name: string;
+  metadata: MetadataRecord;
+}
+
+const integrity = (message: string, field: string) =>
+  new MetadataComponentError("FIELD_INTEGRITY_EXCEPTION", message, [field]);
+
+/** The layout items holding a field, in section, column and row order. */
+export function layoutFieldItems(md: MetadataRecord): MetadataRecord[] {
+  return list(md, "layoutSections").flatMap((s) =>
+    list(s, "layoutColumns").flatMap((c) => list(c, "layoutItems").filter((i) => str(i, "field"))),
+  );
+}
+
+/** The quick action names a layout lists (publisher list and Lightning action list). */
+export function layoutActionNames(md: MetadataRecord): string[] {
+  const classic = list(record(md, "quickActionList"), "quickActionListItems")
+    .map((i) => str(i, "quickActionName"))
+    .filter((n): n is string => !!n);
+  const lightning = list(record(md, "platformActionList"), "platformActionListItems")
+    .filter((i) => str(i, "actionType") === "QuickAction")
+    .map((i) => str(i, "actionName"))
+    .filter((n): n is string => !!n);
+  return [...classic, ...lightning];
+}
+
+/** The org's page layouts by lower-case full name, in creation order. */
+export class Layouts {
+  private readonly layouts = new Map<string, LayoutDef>();
+
+  constructor(private readonly org: OrgView) {}
+
+  /** The standard Opportunity layout a new org starts with. */
+  seed(): void {
+    const fields = (names: string[]) =>
+      names
+        .filter((n) => this.org.schema.field("Opportunity", n))
+        .map((field) => ({
+          behavior: field === "Name" || field === "StageName" || field === "CloseDate" ? "Required" : "Edit",
+          field,
+        }));
+    this.create({
+      fullName: STANDARD_OPPORTUNITY_LAYOUT,
+      layoutSections: [
+        {
+          customLabel: "false",
+          detailHeading: "false",
+          editHeading: "true",
+          label: "Opportunity Information",
+          layoutColumns: [
+            { layoutItems: fields(["OwnerId", "Name", "AccountId", "Type", "LeadSource"]) },
+            { layoutItems: fields(["CloseDate", "StageName", "Probability", "Amount", "NextStep"]) },
+          ],
+          style: "TwoColumnsTopToBottom",
+        },
+        {
+          customLabel: "false",
+          detailHeading: "true",
+          editHeading: "true",
+          label: "Description Information",
+          layoutColumns: { layoutItems: fields(["Description"]) },
+          style: "OneColumn",
+        },
+      ],
+      quickActionList: {
+        quickActionListItems: ["FeedItem.TextPost", "NewTask", "LogACall", "NewEvent", "SendEmail"].map(
+          (quickActionName) => ({ quickActionName }),
+        ),
+      },
+    });
+  }
+
+  private split(fullName: string): { objectName: string; name: string } {
+    const dash = fullName.indexOf("-");
+    const def = dash > 0 ? this.org.object(fullName.slice(0, dash)) : undefined;
+    if (!def || !fullName.slice(dash + 1).trim())
+      throw new MetadataComponentError(
+        "INVALID_CROSS_REFERENCE_KEY",
+        `In field: fullName - no CustomObject named ${dash > 0 ? fullName.slice(0, dash) : fullName} found (a layout's full name is Object-Layout Name)`,
+        ["fullName"],
+      );
+    return { objectName: def.name, name: fullName.slice(dash + 1) };
+  }
+
+  /** Validates a component as Salesforce refuses it. */
+  private check(md: MetadataRecord, objectName: string): void {
+    const seen = new Set<string>();
+    for (const s of list(md, "layoutSections")) {
+      const style = str(s, "style");
+      if (style && !STYLES.has(style))
+        throw new SoapFault(
+          "soapenv:Client",
+          `'${style}' is not a valid value for the enum 'LayoutSectionStyle'`,
+        );
+      for (const c of list(s, "layoutColumns"))
+        for (const i of list(c, "layoutItems")) {
+          const name = str(i, "field");
+          if (!name) continue;
+          const f = this.org.schema.field(objectName, name);
+          if (!f)
+            throw new MetadataComponentError(
+              "INVALID_CROSS_REFERENCE_KEY",
+              `In field: field - no CustomField named ${objectName}.${name} found`,
+              ["layoutSections"],
+            );
+          const behavior = str(i, "behavior");
+          if (behavior && !BEHAVIORS.has(behavior))
+            throw new SoapFault(
+              "soapenv:Client",
+              `'${behavior}' is not a valid value for the enum 'UiBehavior'`,
+            );
+          // The layout editor places a field once; a deployed layout naming it twice is refused.
+          if (seen.has(f.name.toLowerCase()))
+            throw integrity(`The field ${f.name} appears more than once in the layout.`, "layoutSections");
+          seen.add(f.name.toLowerCase());
+        }
+    }
+    for (const action of layoutActionNames(md))
+      if (!STANDARD_ACTIONS.has(action.toLowerCase()) && !this.org.hasQuickAction(action))
+        throw new MetadataComponentError(
+          "INVALID_CROSS_REFERENCE_KEY",
+          `In field: QuickAction - no QuickAction named ${action} found`,
+          ["quickActionList"],
+        );
+  }
+
+  exists(fullName: string): boolean {
+    return this.layouts.has(fullName.toLowerCase());
+  }
+
+  create(md: MetadataRecord): void {
+    const fullName = str(md, "fullName") ?? "";
+    const { objectName, name } = this.split(fullName);
+    if (this.exists(fullName))
+      throw new MetadataComponentError(
+        "DUPLICATE_DEVELOPER_NAME",
+        `There is already a layout named ${fullName}.`,
+        ["fullName"],
+      );
+    this.check(md, objectName);
+    this.layouts.set(fullName.toLowerCase(), {
+      objectName,
+      name,
+      metadata: structuredClone({ ...md, fullName: `${objectName}-${name}` }),
+    });
+  }
+
+  update(md: MetadataRecord): void {
+    const fullName = str(md, "fullName") ?? "";
+    const { objectName } = this.split(fullName);
+    const existing = this.layouts.get(fullName.toLowerCase());
+    if (!existing)
+      throw new MetadataComponentError(
+        "INVALID_CROSS_REFERENCE_KEY",
+        `In field: fullName - no Layout named ${fullName} found`,
+        ["fullName"],
+      );
+    this.check(md, objectName);
+    // The whole component is replaced: what the update leaves out is gone.
+    existing.metadata = structuredClone({ ...md, fullName: `${objectName}-${existing.name}` });
+  }
+
+  delete(fullName: string): void {
+    if (!this.layouts.delete(fullName.toLowerCase()))
+      throw new MetadataComponentError(
+        "INVALID_CROSS_REFERENCE_KEY",
+        `In field: fullName - no Layout named ${fullName} found`,
+        ["fullName"],
+      );
+  }
+
+  read(fullName: string): MetadataRecord | null {
+    const l = this.layouts.get(fullName.toLowerCase());
+    return l ? structuredClone(l.metadata) : null;
+  }
+
+  names(): string[] {
+    return [...this.layouts.values()].map((l) => `${l.objectName}-${l.name}`);
+  }
+
+  /** The layouts of one object, in creation order. */
+  of(objectName: string): LayoutDef[] {
+    return [...this.layouts.values()].filter((l) => l.objectName === objectName);
+  }
+
+  /** Takes a deleted field off every layout of its object. */
+  dropField(objectName: string, field: string): void {
+    const f = field.toLowerCase();
+    for (const l of this.of(objectName)) {
+      const sections = list(l.metadata, "layoutSections").map((s) => ({
+        ...s,
+        layoutColumns: list(s, "layoutColumns").map((c) => ({
+          ...c,
+          layoutItems: list(c, "layoutItems").filter((i) => str(i, "field")?.toLowerCase() !== f),
+        })),
+      }));
+      if (sections.length) l.metadata = { ...l.metadata, layoutSections: sections };
+    }
+  }
+
+  snapshot(): MetadataRecord[] {
+    return [...this.layouts.values()].map((l) => structuredClone(l.metadata));
+  }
+
+  /** Replaces the layouts with saved ones. */
+  restore(saved: readonly MetadataRecord[]): void {
+    this.layouts.clear();
+    for (const md of saved) {
+      const { objectName, name } = this.split(str(md, "fullName") ?? "");
+      this.layouts.set(`${objectName}-${name}`.toLowerCase(), {
+        objectName,
+        name,
+        metadata: structuredClone(md),
+      });
+    }
+  }
+}
