@@ -225,6 +225,14 @@ export class SalesforceClient {
     });
   }
 
+  /** Metadata API `listMetadata` of one type: the full names of the org's components. */
+  listMetadata(type: string): Promise<string[]> {
+    return this.run("reads", "SOAP listMetadata", async (c) => {
+      const r = (await c.metadata.list([{ type }])) as unknown;
+      return (Array.isArray(r) ? r : r ? [r] : []).map((p) => String((p as Row).fullName));
+    });
+  }
+
   /** Metadata API `createMetadata` / `updateMetadata` (≤ 10 components of one type). */
   saveMetadata(
     op: "create" | "update",

@@ -164,6 +164,9 @@ export const SalesforceStageMapSchema = z
   })
   .strict();
 
+/** The page layout a new org shows opportunities with. */
+export const DEFAULT_LAYOUT = "Opportunity-Opportunity Layout";
+
 /** The `crm` section of the cosell config for Salesforce. */
 export const SalesforceConfigSchema = z
   .object({
@@ -230,6 +233,27 @@ export const SalesforceConfigSchema = z
           "Cosell_Seller is the sellers' permission set (setup creates it next to the integration user's); choose another name, e.g. the default Cosell_Sync.",
       })
       .default("Cosell_Sync"),
+    /**
+     * Full names of the Opportunity page layouts setup adds the "Co-sell" section and the co-sell
+     * actions to (Setup → Object Manager → Opportunity → Page Layouts: `Opportunity-` and the
+     * layout's name). Default: the standard layout of a new org.
+     */
+    layouts: z
+      .array(
+        z
+          .string()
+          .trim()
+          .regex(/^Opportunity-\S/, {
+            message:
+              'must be an Opportunity page layout\'s full name: "Opportunity-" followed by the layout\'s name, such as "Opportunity-Opportunity Layout"',
+          }),
+        'set crm.layouts to a list of Opportunity page layout full names, such as ["Opportunity-Opportunity Layout"]',
+      )
+      .min(1, 'name at least one page layout in crm.layouts, such as "Opportunity-Opportunity Layout"')
+      .refine((xs) => new Set(xs.map((x) => x.toLowerCase())).size === xs.length, {
+        message: "names a page layout twice",
+      })
+      .default([DEFAULT_LAYOUT]),
     fields: SalesforceFieldNamesSchema.default(SalesforceFieldNamesSchema.parse({})),
     stages: SalesforceStageMapSchema.default({ toDeal: {}, toCrm: {} }),
   })

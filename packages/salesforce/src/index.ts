@@ -15,6 +15,7 @@ export {
   OPPORTUNITY_FEED,
 } from "./change-events.js";
 export {
+  DEFAULT_LAYOUT,
   parseSalesforceConfig,
   type SalesforceAuth,
   type SalesforceConfig,
@@ -34,5 +35,7 @@ export {
   type StageInfo,
   StageMapping,
 } from "./mapping.js";
+export { COSELL_SECTION, type LayoutField, layoutFields } from "./page-layout.js";
+export { type QuickActionSpec, quickActionSpecs } from "./quick-actions.js";
 export { SELLER_PERMISSION_SET, sellerFieldGrants } from "./seller-permission-set.js";
 export type { SalesforceCallStats } from "./stats.js";

@@ -5,6 +5,8 @@ import type { SalesforceConfig } from "./config.js";
 import { customFieldSpecs } from "./custom-fields.js";
 import { ensureListViews, verifyListViews } from "./list-views.js";
 import type { Row, StageMapping } from "./mapping.js";
+import { ensureLayouts, verifyLayouts } from "./page-layout.js";
+import { ensureQuickActions, verifyQuickActions } from "./quick-actions.js";
 import { ensureSellerPermissionSet, verifySellerPermissionSet } from "./seller-permission-set.js";
 import { ensureDeclineRule, verifyDeclineRule } from "./validation-rule.js";
 import { soqlString } from "./writer.js";
@@ -38,10 +40,11 @@ function errorText(errors: unknown): string {
 
 /**
  * Creates what the adapter needs, through the Metadata API: the custom fields on Opportunity, the
- * validation rule that makes a decline need a reason, the sellers' list views, a
+ * validation rule that makes a decline need a reason, the sellers' list views and quick actions, a
  * permission set granting read/edit on them (new fields are invisible to the API user until field-level
- * security is granted, salesforce.md §6), its assignment to the integration user, and the sellers'
- * permission set (not assigned: the admin picks the sellers). Reads first and
+ * security is granted, salesforce.md §6), its assignment to the integration user, the sellers'
+ * permission set (not assigned: the admin picks the sellers) and the Co-sell section and actions on
+ * the page layouts in crm.layouts. Reads first and
  * creates only what is missing, so a second run changes nothing and says so.
  */
 export async function runSetup(
@@ -113,6 +116,10 @@ export async function runSetup(
   const views = await ensureListViews(client, config.fields);
   created.push(...views.created);
   unchanged.push(...views.unchanged);
+  // Also after the fields: an action's predefined values and form name them.
+  const actions = await ensureQuickActions(client, config.fields);
+  created.push(...actions.created);
+  unchanged.push(...actions.unchanged);
 
   const psName = config.permissionSet;
   const wanted = specs.map((s) => ({ field: s.fullName, readable: true, editable: true }));
@@ -194,6 +201,11 @@ export async function runSetup(
   // The sellers' own permission set; assigning it is the admin's call (docs/salesforce.md).
   const seller = await ensureSellerPermissionSet(client, config.fields);
   (seller.changed ? created : unchanged).push(seller.line);
+  // Last of the components: a layout names the fields and the actions, and a layout that is not there
+  // (crm.layouts names another) stops setup with the fix after everything else is in place.
+  const layouts = await ensureLayouts(client, config.fields, config.layouts);
+  created.push(...layouts.created);
+  unchanged.push(...layouts.unchanged);
   const skipped: string[] = [];
   if (config.changeFeed === "cdc") {
     const cdc = await ensureOpportunityChangeEvents(client);
@@ -202,7 +214,7 @@ export async function runSetup(
   return { created, unchanged, ...(skipped.length ? { skipped } : {}) };
 }
 
-/** Checks fields, field access, the decline rule, the list views, the seller permission set, the external id, stages and the change feed; changes nothing. */
+/** Checks fields, field access, the decline rule, the list views, the seller permission set, the quick actions, the page layouts, the external id, stages and the change feed; changes nothing. */
 export async function runVerify(
   client: SalesforceClient,
   config: SalesforceConfig,
@@ -252,6 +264,8 @@ export async function runVerify(
       await verifyDeclineRule(client, config.fields),
       await verifyListViews(client, config.fields),
       await verifySellerPermissionSet(client, config.fields),
+      await verifyQuickActions(client, config.fields),
+      await verifyLayouts(client, config.fields, config.layouts),
     );
   const ext = byName.get(config.fields.referralId.toLowerCase());
   if (ext)

@@ -183,6 +183,8 @@ describe("setup and verifySetup", () => {
         "Permission set Cosell_Sync assigned to the integration user",
         'List view Opportunity.Cosell_Needs_Response "Co-sell – Needs response"',
         "Permission set Cosell_Seller for sellers (edit on 12 fields, read on 13; assign it to sellers)",
+        'Quick action Opportunity.Cosell_Accept_Referral "Accept co-sell referral"',
+        "Layout Opportunity-Opportunity Layout: Co-sell section added, with the co-sell actions",
         "Change Data Capture selected for Opportunity (ChangeEvents_OpportunityChangeEvent)",
       ]),
     );
@@ -192,11 +194,14 @@ describe("setup and verifySetup", () => {
 
     const second = await adapter.setup();
     expect(second.created).toEqual([]);
-    // 25 fields, the rule, 5 list views, the permission set, its assignment, the sellers' permission set, CDC
-    expect(second.unchanged).toHaveLength(35);
+    // 25 fields, the rule, 5 list views, 4 quick actions, the permission set, its assignment, the
+    // sellers' permission set, the layout, CDC
+    expect(second.unchanged).toHaveLength(40);
     expect(adapter.stats().writes).toBe(writesAfterFirst);
-    // 25 fields in 3 calls, the validation rule, the list views, the two permission sets
-    expect(adapter.stats().byEndpoint["SOAP createMetadata"]).toBe(7);
+    // 25 fields in 3 calls, the validation rule, the list views, the quick actions, the two permission sets
+    expect(adapter.stats().byEndpoint["SOAP createMetadata"]).toBe(8);
+    // The layout is updated, never created: it is the admin's.
+    expect(adapter.stats().byEndpoint["SOAP updateMetadata"]).toBe(1);
     expect(sb.log.count({ server: "salesforce", endpoint: "POST /composite/sobjects" })).toBe(0);
     const after = await adapter.verifySetup();
     expect(after).toMatchObject({ ok: true });
@@ -211,6 +216,8 @@ describe("setup and verifySetup", () => {
       "decline reason rule",
       "seller list views",
       "seller permission set",
+      "seller quick actions",
+      "seller page layout",
       "referral id external id",
       "stages",
       "change feed",

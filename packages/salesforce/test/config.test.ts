@@ -97,6 +97,29 @@ describe("SalesforceConfigSchema", () => {
     expect(clash.message).toContain("choose another name");
   });
 
+  it("crm.layouts: the standard Opportunity layout by default; a name that is not an Opportunity layout's full name is refused", () => {
+    const base = {
+      kind: "salesforce",
+      auth: { kind: "jwt", clientId: "id", username: "u@x", privateKey: PEM },
+    };
+    expect(parseSalesforceConfig(base).layouts).toEqual(["Opportunity-Opportunity Layout"]);
+    expect(parseSalesforceConfig({ ...base, layouts: [" Opportunity-Sales Layout "] }).layouts).toEqual([
+      "Opportunity-Sales Layout",
+    ]);
+    const bare = configError({ ...base, layouts: ["Sales Layout"] });
+    expect(bare.details.key).toBe("crm.layouts.0");
+    expect(bare.message).toBe(
+      'crm.layouts.0: must be an Opportunity page layout\'s full name: "Opportunity-" followed by the layout\'s name, such as "Opportunity-Opportunity Layout".',
+    );
+    expect(configError({ ...base, layouts: [] }).message).toContain("name at least one page layout");
+    expect(configError({ ...base, layouts: "Opportunity-Opportunity Layout" }).message).toContain(
+      "set crm.layouts to a list",
+    );
+    expect(configError({ ...base, layouts: ["Opportunity-A", "Opportunity-a"] }).message).toContain(
+      "names a page layout twice",
+    );
+  });
+
   it("never echoes a secret in the error", () => {
     const e = configError({
       kind: "salesforce",

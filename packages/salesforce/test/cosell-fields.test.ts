@@ -239,8 +239,12 @@ describe("setup: the new co-sell fields", () => {
       ...["Needs_Response", "Inbound", "Outbound", "Favorites", "Sync_Errors"].map((n) =>
         expect.stringMatching(new RegExp(`^List view Opportunity\\.Cosell_${n} "Co-sell – `)),
       ),
+      ...["Accept_Referral", "Decline_Referral", "Invite_Microsoft", "Favorite"].map((n) =>
+        expect.stringMatching(new RegExp(`^Quick action Opportunity\\.Cosell_${n} "`)),
+      ),
       "Permission set Cosell_Sync: read/edit granted on 12 more fields",
       "Permission set Cosell_Seller for sellers (edit on 12 fields, read on 13; assign it to sellers)",
+      "Layout Opportunity-Opportunity Layout: Co-sell section added, with the co-sell actions",
       // An org set up before Change Data Capture was cosell's gets Opportunity selected too.
       "Change Data Capture selected for Opportunity (ChangeEvents_OpportunityChangeEvent)",
     ]);

@@ -46,6 +46,8 @@ crm:
     privateKey: file:./salesforce-jwt.key
   # Permission set that setup creates and assigns to the integration user.
   # permissionSet: Cosell_Sync
+  # Page layouts (full names) that get the Co-sell section and the co-sell quick actions.
+  # layouts: ["Opportunity-Opportunity Layout"]
   # Field API names, when the defaults clash with your org's (docs/config.md lists them all).
   # fields: { optIn: Cosell_Sync__c }
 `;
