@@ -1,7 +1,8 @@
-import { RemoteApiError, type VerifyReport } from "@cosell/core";
+import type { VerifyReport } from "@cosell/core";
 import type { SalesforceClient } from "./client.js";
 import type { SalesforceFieldNames } from "./config.js";
 import type { Row } from "./mapping.js";
+import { ensureOwnedComponents, type OwnedComponents, verifyOwnedComponents } from "./metadata-components.js";
 
 /**
  * The Opportunity list views sellers find co-sell work in. A ListView component (Metadata API:
@@ -118,17 +119,6 @@ export function listViewDifferences(read: Row, want: ListViewSpec): string[] {
   return out;
 }
 
-function errorText(errors: unknown): string {
-  const list = (Array.isArray(errors) ? errors : [errors]) as { statusCode?: string; message?: string }[];
-  return list.map((e) => `${e?.statusCode ?? "ERROR"}: ${e?.message ?? ""}`).join("; ");
-}
-
-const exists = (md: Row | undefined) => typeof md?.fullName === "string" && md.fullName !== "";
-
-/** The component read for a name: matched by fullName, as a missing one may come back empty or not at all. */
-const byName = (read: Row[], fullName: string) =>
-  read.find((r) => exists(r) && String(r.fullName).toLowerCase() === fullName.toLowerCase());
-
 /** The component sent on create and update (no `sharedTo`: see {@link ListViewSpec}). */
 function metadataOf(s: ListViewSpec): Row {
   return {
@@ -141,90 +131,35 @@ function metadataOf(s: ListViewSpec): Row {
   };
 }
 
+const components = (f: SalesforceFieldNames): OwnedComponents<ListViewSpec> => ({
+  type: "ListView",
+  noun: "List view",
+  specs: listViewSpecs(f),
+  differences: listViewDifferences,
+  metadataOf,
+});
+
 /**
- * Creates the views that are missing and puts cosell's version back on those that were changed;
- * leaves equal ones alone. Returns the report lines. Needs the fields the views name to exist.
+ * Creates the co-sell list views that are missing and puts cosell's version back on those that were changed;
+ * leaves equal ones alone. Needs the fields they name to exist.
  */
-export async function ensureListViews(
+export function ensureListViews(
   client: SalesforceClient,
   f: SalesforceFieldNames,
 ): Promise<{ created: string[]; unchanged: string[] }> {
-  const specs = listViewSpecs(f);
-  const read = await client.readMetadata(
-    "ListView",
-    specs.map((s) => s.fullName),
-  );
-  const created: string[] = [];
-  const unchanged: string[] = [];
-  const toCreate: ListViewSpec[] = [];
-  const toUpdate: { spec: ListViewSpec; diff: string[] }[] = [];
-  for (const s of specs) {
-    const md = byName(read, s.fullName);
-    if (!exists(md)) toCreate.push(s);
-    else {
-      const diff = listViewDifferences(md!, s);
-      if (diff.length) toUpdate.push({ spec: s, diff });
-      else unchanged.push(`List view ${s.fullName}`);
-    }
-  }
-  const save = async (op: "create" | "update", part: ListViewSpec[]) => {
-    if (!part.length) return;
-    const res = await client.saveMetadata(op, "ListView", part.map(metadataOf));
-    res.forEach((r, k) => {
-      if (!r.success)
-        throw new RemoteApiError(
-          "SALESFORCE_SETUP_FAILED",
-          `${op === "create" ? "Creating" : "Updating"} the list view ${part[k]!.fullName} failed: ${errorText(r.errors)}. The integration user needs "Modify Metadata Through Metadata API Functions" (or "Modify All Data"), and the fields it names must exist.`,
-        );
-    });
-  };
-  await save("create", toCreate);
-  await save(
-    "update",
-    toUpdate.map((u) => u.spec),
-  );
-  for (const s of toCreate) created.push(`List view ${s.fullName} "${s.label}"`);
-  for (const u of toUpdate)
-    created.push(`List view ${u.spec.fullName}: restored (it had ${u.diff.join(", ")})`);
-  return { created, unchanged };
+  return ensureOwnedComponents(client, components(f));
 }
 
-/** Doctor's check: every view exists and is cosell's. Changes nothing. */
-export async function verifyListViews(
+/** Doctor's check: every one exists and is cosell's. Changes nothing. */
+export function verifyListViews(
   client: SalesforceClient,
   f: SalesforceFieldNames,
 ): Promise<VerifyReport["checks"][number]> {
-  const specs = listViewSpecs(f);
-  const name = "seller list views";
-  const fix = "Run `cosell setup` (creates or restores the co-sell list views on Opportunity).";
-  try {
-    const read = await client.readMetadata(
-      "ListView",
-      specs.map((s) => s.fullName),
-    );
-    const problems: string[] = [];
-    for (const s of specs) {
-      const md = byName(read, s.fullName);
-      if (!exists(md)) problems.push(`${s.fullName} is missing`);
-      else {
-        const diff = listViewDifferences(md!, s);
-        if (diff.length) problems.push(`${s.fullName} differs (${diff.join(", ")})`);
-      }
-    }
-    return problems.length
-      ? {
-          name,
-          ok: false,
-          detail: `${problems.join("; ")}: sellers do not find their co-sell work there.`,
-          fix,
-        }
-      : { name, ok: true, detail: `All ${specs.length} co-sell list views exist on Opportunity.` };
-  } catch (e) {
-    return {
-      name,
-      ok: false,
-      detail: `Could not read the list views: ${(e as Error).message}`,
-      fix: 'Give the integration user "Modify Metadata Through Metadata API Functions" (or "Modify All Data").',
-    };
-  }
+  return verifyOwnedComponents(client, {
+    ...components(f),
+    checkName: "seller list views",
+    plural: "co-sell list views",
+    lacking: "sellers do not find their co-sell work there.",
+    fix: "Run `cosell setup` (creates or restores the co-sell list views on Opportunity).",
+  });
 }

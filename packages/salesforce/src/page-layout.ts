@@ -3,6 +3,7 @@ import type { SalesforceClient } from "./client.js";
 import type { SalesforceFieldNames } from "./config.js";
 import { customFieldSpecs, STATUS_KEYS } from "./custom-fields.js";
 import type { Row } from "./mapping.js";
+import { metadataErrorText, metadataExists } from "./metadata-components.js";
 import { quickActionSpecs } from "./quick-actions.js";
 
 /**
@@ -163,13 +164,6 @@ export function planLayout(
   return { metadata: ordered(md), sectionAdded, problems };
 }
 
-function errorText(errors: unknown): string {
-  const list = (Array.isArray(errors) ? errors : [errors]) as { statusCode?: string; message?: string }[];
-  return list.map((e) => `${e?.statusCode ?? "ERROR"}: ${e?.message ?? ""}`).join("; ");
-}
-
-const exists = (md: Row | undefined) => typeof md?.fullName === "string" && md.fullName !== "";
-
 /** The org's Opportunity layouts, for a message naming what exists. */
 async function opportunityLayouts(client: SalesforceClient): Promise<string[]> {
   try {
@@ -191,7 +185,7 @@ async function readLayouts(client: SalesforceClient, names: readonly string[]): 
     const part = names.slice(i, i + 10);
     const read = await client.readMetadata("Layout", [...part]);
     for (const name of part) {
-      const md = read.find((r) => exists(r) && lower(r.fullName) === name.toLowerCase());
+      const md = read.find((r) => metadataExists(r) && lower(r.fullName) === name.toLowerCase());
       if (md) out.set(name, md);
     }
   }
@@ -226,7 +220,7 @@ export async function ensureLayouts(
     if (!r?.success)
       throw new RemoteApiError(
         "SALESFORCE_SETUP_FAILED",
-        `Updating the page layout ${name} failed: ${errorText(r?.errors)}. The integration user needs "Modify Metadata Through Metadata API Functions" (or "Modify All Data").`,
+        `Updating the page layout ${name} failed: ${metadataErrorText(r?.errors)}. The integration user needs "Modify Metadata Through Metadata API Functions" (or "Modify All Data").`,
       );
     created.push(
       plan.sectionAdded

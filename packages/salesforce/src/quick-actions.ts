@@ -1,7 +1,8 @@
-import { RemoteApiError, type VerifyReport } from "@cosell/core";
+import type { VerifyReport } from "@cosell/core";
 import type { SalesforceClient } from "./client.js";
 import type { SalesforceFieldNames } from "./config.js";
 import type { Row } from "./mapping.js";
+import { ensureOwnedComponents, type OwnedComponents, verifyOwnedComponents } from "./metadata-components.js";
 
 /**
  * The one-click actions on an opportunity. A QuickAction component (Metadata API: fullName
@@ -148,98 +149,35 @@ function metadataOf(s: QuickActionSpec): Row {
   };
 }
 
-function errorText(errors: unknown): string {
-  const list = (Array.isArray(errors) ? errors : [errors]) as { statusCode?: string; message?: string }[];
-  return list.map((e) => `${e?.statusCode ?? "ERROR"}: ${e?.message ?? ""}`).join("; ");
-}
-
-const exists = (md: Row | undefined) => typeof md?.fullName === "string" && md.fullName !== "";
-const byName = (read: Row[], fullName: string) =>
-  read.find((r) => exists(r) && String(r.fullName).toLowerCase() === fullName.toLowerCase());
+const components = (f: SalesforceFieldNames): OwnedComponents<QuickActionSpec> => ({
+  type: "QuickAction",
+  noun: "Quick action",
+  specs: quickActionSpecs(f),
+  differences: quickActionDifferences,
+  metadataOf,
+});
 
 /**
- * Creates the actions that are missing and puts cosell's version back on those that were changed;
+ * Creates the co-sell quick actions that are missing and puts cosell's version back on those that were changed;
  * leaves equal ones alone. Needs the fields they name to exist.
  */
-export async function ensureQuickActions(
+export function ensureQuickActions(
   client: SalesforceClient,
   f: SalesforceFieldNames,
 ): Promise<{ created: string[]; unchanged: string[] }> {
-  const specs = quickActionSpecs(f);
-  const read = await client.readMetadata(
-    "QuickAction",
-    specs.map((s) => s.fullName),
-  );
-  const created: string[] = [];
-  const unchanged: string[] = [];
-  const toCreate: QuickActionSpec[] = [];
-  const toUpdate: { spec: QuickActionSpec; diff: string[] }[] = [];
-  for (const s of specs) {
-    const md = byName(read, s.fullName);
-    if (!exists(md)) toCreate.push(s);
-    else {
-      const diff = quickActionDifferences(md!, s);
-      if (diff.length) toUpdate.push({ spec: s, diff });
-      else unchanged.push(`Quick action ${s.fullName}`);
-    }
-  }
-  const save = async (op: "create" | "update", part: QuickActionSpec[]) => {
-    if (!part.length) return;
-    const res = await client.saveMetadata(op, "QuickAction", part.map(metadataOf));
-    res.forEach((r, k) => {
-      if (!r.success)
-        throw new RemoteApiError(
-          "SALESFORCE_SETUP_FAILED",
-          `${op === "create" ? "Creating" : "Updating"} the quick action ${part[k]!.fullName} failed: ${errorText(r.errors)}. The integration user needs "Modify Metadata Through Metadata API Functions" (or "Modify All Data"), and the fields it names must exist.`,
-        );
-    });
-  };
-  await save("create", toCreate);
-  await save(
-    "update",
-    toUpdate.map((u) => u.spec),
-  );
-  for (const s of toCreate) created.push(`Quick action ${s.fullName} "${s.label}"`);
-  for (const u of toUpdate)
-    created.push(`Quick action ${u.spec.fullName}: restored (it had ${u.diff.join(", ")})`);
-  return { created, unchanged };
+  return ensureOwnedComponents(client, components(f));
 }
 
-/** Doctor's check: every action exists and is cosell's. Changes nothing. */
-export async function verifyQuickActions(
+/** Doctor's check: every one exists and is cosell's. Changes nothing. */
+export function verifyQuickActions(
   client: SalesforceClient,
   f: SalesforceFieldNames,
 ): Promise<VerifyReport["checks"][number]> {
-  const specs = quickActionSpecs(f);
-  const name = "seller quick actions";
-  try {
-    const read = await client.readMetadata(
-      "QuickAction",
-      specs.map((s) => s.fullName),
-    );
-    const problems: string[] = [];
-    for (const s of specs) {
-      const md = byName(read, s.fullName);
-      if (!exists(md)) problems.push(`${s.fullName} ("${s.label}") is missing`);
-      else {
-        const diff = quickActionDifferences(md!, s);
-        if (diff.length) problems.push(`${s.fullName} differs (${diff.join(", ")})`);
-      }
-    }
-    return problems.length
-      ? {
-          name,
-          ok: false,
-          detail: `${problems.join("; ")}: sellers lack the one-click co-sell actions on the opportunity.`,
-          fix: "Run `cosell setup` (creates or restores the co-sell quick actions on Opportunity and adds them to the layouts in crm.layouts).",
-        }
-      : { name, ok: true, detail: `All ${specs.length} co-sell quick actions exist on Opportunity.` };
-  } catch (e) {
-    return {
-      name,
-      ok: false,
-      detail: `Could not read the quick actions: ${(e as Error).message}`,
-      fix: 'Give the integration user "Modify Metadata Through Metadata API Functions" (or "Modify All Data").',
-    };
-  }
+  return verifyOwnedComponents(client, {
+    ...components(f),
+    checkName: "seller quick actions",
+    plural: "co-sell quick actions",
+    lacking: "sellers lack the one-click co-sell actions on the opportunity.",
+    fix: "Run `cosell setup` (creates or restores the co-sell quick actions on Opportunity and adds them to the layouts in crm.layouts).",
+  });
 }

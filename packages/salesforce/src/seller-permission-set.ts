@@ -3,6 +3,7 @@ import type { SalesforceClient } from "./client.js";
 import type { SalesforceFieldNames } from "./config.js";
 import { customFieldSpecs, STATUS_KEYS } from "./custom-fields.js";
 import type { Row } from "./mapping.js";
+import { metadataErrorText } from "./metadata-components.js";
 
 /** The sellers' permission set (an admin assigns it; setup never does). */
 export const SELLER_PERMISSION_SET = "Cosell_Seller";
@@ -45,11 +46,6 @@ function differing(ps: Row, wanted: FieldGrant[]): FieldGrant[] {
   });
 }
 
-function errorText(errors: unknown): string {
-  const list = (Array.isArray(errors) ? errors : [errors]) as { statusCode?: string; message?: string }[];
-  return list.map((e) => `${e?.statusCode ?? "ERROR"}: ${e?.message ?? ""}`).join("; ");
-}
-
 /**
  * Creates the permission set, or puts cosell's grants back. The update sends the FULL field list
  * (an update replaces the permission set's field permissions: "include all of its metadata to avoid
@@ -72,7 +68,7 @@ export async function ensureSellerPermissionSet(
     if (!r?.success)
       throw new RemoteApiError(
         "SALESFORCE_SETUP_FAILED",
-        `Creating the permission set ${SELLER_PERMISSION_SET} failed: ${errorText(r?.errors)}. The integration user needs "Modify Metadata Through Metadata API Functions" (or "Modify All Data").`,
+        `Creating the permission set ${SELLER_PERMISSION_SET} failed: ${metadataErrorText(r?.errors)}. The integration user needs "Modify Metadata Through Metadata API Functions" (or "Modify All Data").`,
       );
     return {
       changed: true,
@@ -97,7 +93,7 @@ export async function ensureSellerPermissionSet(
   if (!r?.success)
     throw new RemoteApiError(
       "SALESFORCE_SETUP_FAILED",
-      `Updating the permission set ${SELLER_PERMISSION_SET} failed: ${errorText(r?.errors)}.`,
+      `Updating the permission set ${SELLER_PERMISSION_SET} failed: ${metadataErrorText(r?.errors)}.`,
     );
   return {
     changed: true,

@@ -5,6 +5,7 @@ import type { SalesforceConfig } from "./config.js";
 import { customFieldSpecs } from "./custom-fields.js";
 import { ensureListViews, verifyListViews } from "./list-views.js";
 import type { Row, StageMapping } from "./mapping.js";
+import { metadataErrorText, metadataExists } from "./metadata-components.js";
 import { ensureLayouts, verifyLayouts } from "./page-layout.js";
 import { ensureQuickActions, verifyQuickActions } from "./quick-actions.js";
 import { ensureSellerPermissionSet, verifySellerPermissionSet } from "./seller-permission-set.js";
@@ -28,14 +29,6 @@ function sansMetadataAttributes(md: Row): Row {
   return Object.fromEntries(
     Object.entries(md).filter(([k]) => !k.startsWith("$") && k !== "fieldPermissions"),
   );
-}
-
-const exists = (md: Record<string, unknown> | undefined) =>
-  typeof md?.fullName === "string" && md.fullName !== "";
-
-function errorText(errors: unknown): string {
-  const list = (Array.isArray(errors) ? errors : [errors]) as { statusCode?: string; message?: string }[];
-  return list.map((e) => `${e?.statusCode ?? "ERROR"}: ${e?.message ?? ""}`).join("; ");
 }
 
 /**
@@ -62,7 +55,7 @@ export async function runSetup(
       "CustomField",
       part.map((s) => s.fullName),
     );
-    for (const md of read) if (exists(md)) present.set(String(md.fullName), md);
+    for (const md of read) if (metadataExists(md)) present.set(String(md.fullName), md);
   }
   const missing = specs.filter((s) => !present.has(s.fullName));
   // A field whose meaning changed still carries the description an earlier setup gave it: say what it
@@ -88,7 +81,7 @@ export async function runSetup(
       if (!r.success)
         throw new RemoteApiError(
           "SALESFORCE_SETUP_FAILED",
-          `Updating the description of ${part[k]!.fullName} failed: ${errorText(r.errors)}. The integration user needs "Modify Metadata Through Metadata API Functions" (or "Modify All Data").`,
+          `Updating the description of ${part[k]!.fullName} failed: ${metadataErrorText(r.errors)}. The integration user needs "Modify Metadata Through Metadata API Functions" (or "Modify All Data").`,
         );
       created.push(`Field ${part[k]!.description}: label, description and help text say what it now means`);
     });
@@ -103,7 +96,7 @@ export async function runSetup(
       if (!r.success)
         throw new RemoteApiError(
           "SALESFORCE_SETUP_FAILED",
-          `Creating ${part[k]!.fullName} failed: ${errorText(r.errors)}. The integration user needs "Modify Metadata Through Metadata API Functions" (or "Modify All Data").`,
+          `Creating ${part[k]!.fullName} failed: ${metadataErrorText(r.errors)}. The integration user needs "Modify Metadata Through Metadata API Functions" (or "Modify All Data").`,
         );
       created.push(`Field ${part[k]!.description}`);
     });
@@ -124,7 +117,7 @@ export async function runSetup(
   const psName = config.permissionSet;
   const wanted = specs.map((s) => ({ field: s.fullName, readable: true, editable: true }));
   const [ps] = await client.readMetadata("PermissionSet", [psName]);
-  if (!exists(ps)) {
+  if (!metadataExists(ps)) {
     const [r] = await client.saveMetadata("create", "PermissionSet", [
       {
         fullName: psName,
@@ -136,7 +129,7 @@ export async function runSetup(
     if (!r?.success)
       throw new RemoteApiError(
         "SALESFORCE_SETUP_FAILED",
-        `Creating the permission set ${psName} failed: ${errorText(r?.errors)}.`,
+        `Creating the permission set ${psName} failed: ${metadataErrorText(r?.errors)}.`,
       );
     created.push(`Permission set ${psName} (read/edit on ${wanted.length} fields)`);
   } else {
@@ -173,7 +166,7 @@ export async function runSetup(
       if (!r?.success)
         throw new RemoteApiError(
           "SALESFORCE_SETUP_FAILED",
-          `Updating the permission set ${psName} failed: ${errorText(r?.errors)}.`,
+          `Updating the permission set ${psName} failed: ${metadataErrorText(r?.errors)}.`,
         );
       created.push(`Permission set ${psName}: read/edit granted on ${lacking.length} more fields`);
     } else unchanged.push(`Permission set ${psName}`);
@@ -193,7 +186,7 @@ export async function runSetup(
       if (!r?.success)
         throw new RemoteApiError(
           "SALESFORCE_SETUP_FAILED",
-          `Assigning ${psName} to the integration user failed: ${errorText(r?.errors)}. Assign it in Setup → Permission Sets.`,
+          `Assigning ${psName} to the integration user failed: ${metadataErrorText(r?.errors)}. Assign it in Setup → Permission Sets.`,
         );
       created.push(`Permission set ${psName} assigned to the integration user`);
     }

@@ -2,6 +2,7 @@ import { CLOSE_REASON_REQUIRED, RemoteApiError, type VerifyReport } from "@cosel
 import type { SalesforceClient } from "./client.js";
 import type { SalesforceFieldNames } from "./config.js";
 import type { Row } from "./mapping.js";
+import { metadataErrorText } from "./metadata-components.js";
 
 /** The rule's name on Opportunity (a developer name: letters, digits, single underscores). */
 export const DECLINE_RULE_NAME = "Cosell_Decline_Needs_Reason";
@@ -58,11 +59,6 @@ function differences(read: Row, want: ValidationRuleSpec): string[] {
   return out;
 }
 
-function errorText(errors: unknown): string {
-  const list = (Array.isArray(errors) ? errors : [errors]) as { statusCode?: string; message?: string }[];
-  return list.map((e) => `${e?.statusCode ?? "ERROR"}: ${e?.message ?? ""}`).join("; ");
-}
-
 /**
  * Creates the rule, or puts cosell's version back when it was changed or deactivated (setup makes the
  * org what cosell needs; a rule cosell does not own has another name). Returns the report line.
@@ -81,7 +77,7 @@ export async function ensureDeclineRule(
   if (!r?.success)
     throw new RemoteApiError(
       "SALESFORCE_SETUP_FAILED",
-      `${present ? "Updating" : "Creating"} the validation rule ${want.fullName} failed: ${errorText(r?.errors)}. The integration user needs "Modify Metadata Through Metadata API Functions" (or "Modify All Data"), and the fields it names must exist.`,
+      `${present ? "Updating" : "Creating"} the validation rule ${want.fullName} failed: ${metadataErrorText(r?.errors)}. The integration user needs "Modify Metadata Through Metadata API Functions" (or "Modify All Data"), and the fields it names must exist.`,
     );
   return {
     changed: true,
