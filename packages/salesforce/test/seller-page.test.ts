@@ -15,6 +15,7 @@ import {
   quickActionSpecs,
   SELLER_PERMISSION_SET,
 } from "../src/index.js";
+import { connectionAs } from "./engine-world.js";
 import { sandboxAdapter } from "./harness.js";
 
 /**
@@ -48,24 +49,6 @@ const fields = parseSalesforceConfig({
     loginUrl: "https://login.salesforce.com",
   },
 }).fields;
-
-async function connectionAs(
-  sb: Sandbox<"salesforce" | "partnerCenter">,
-  username: string,
-): Promise<Connection> {
-  const c = sb.credentials.salesforce;
-  const oauth2 = new jsforce.OAuth2({
-    clientId: c.clientId,
-    clientSecret: c.clientSecret,
-    loginUrl: c.loginUrl,
-  });
-  const token = await oauth2.refreshToken(sb.salesforce.issueRefreshToken(username));
-  return new jsforce.Connection({
-    version: c.apiVersion,
-    instanceUrl: token.instance_url,
-    accessToken: token.access_token,
-  });
-}
 
 async function adminOf(sb: Sandbox<"salesforce">): Promise<Connection> {
   const c = sb.credentials.salesforce;

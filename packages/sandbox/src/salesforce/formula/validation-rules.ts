@@ -1,6 +1,4 @@
 import { RecordError } from "../errors.js";
-import type { SchemaRegistry } from "../schema/registry.js";
-import type { SObjectDef } from "../schema/types.js";
 import {
   bool,
   DEVELOPER_NAME,
@@ -8,6 +6,7 @@ import {
   type MetadataRecord,
   str,
 } from "../soap/metadata-types.js";
+import { integrityError, ObjectComponents, type OrgSchemaView } from "../soap/object-components.js";
 import type { Row } from "../store/record-store.js";
 import { evaluate, FormulaError, type FormulaNode, fieldsOf, parseFormula } from "./formula.js";
 
@@ -35,30 +34,22 @@ interface CompiledRule extends ValidationRuleDef {
 const MAX_FORMULA = 3900;
 const MAX_MESSAGE = 255;
 
-const integrity = (message: string, field: string) =>
-  new MetadataComponentError("FIELD_INTEGRITY_EXCEPTION", message, [field]);
-
-/**
- * What this module needs of the org, not the org itself: the org owns it, and an import of the
- * org from here would close an import circle.
- */
-interface OrgView {
-  readonly schema: SchemaRegistry;
-  object(type: string): SObjectDef | undefined;
-}
-
 /**
  * The org's validation rules, by lower-case `Object.Rule`. Rules are checked on every insert, update
  * and upsert (REST, collections, composite and control writes alike) once the record's values after
  * the write are known, as in Salesforce's order of execution ("system validation", then "custom
  * validation rules", developer.salesforce.com/docs/atlas.en-us.apexcode.meta/apexcode/apex_triggers_order_of_execution.htm).
  */
-export class ValidationRules {
-  private readonly rules = new Map<string, CompiledRule>();
+export class ValidationRules extends ObjectComponents<CompiledRule> {
+  constructor(private readonly org: OrgSchemaView) {
+    super("ValidationRule", "a validation rule");
+  }
 
-  constructor(private readonly org: OrgView) {}
+  protected metadataOf(c: CompiledRule): MetadataRecord {
+    return metadataOf(c);
+  }
 
-  private split(fullName: string): { objectName: string; name: string } {
+  protected split(fullName: string): { objectName: string; name: string } {
     const dot = fullName.indexOf(".");
     const def = dot > 0 ? this.org.object(fullName.slice(0, dot)) : undefined;
     if (!def)
@@ -71,9 +62,9 @@ export class ValidationRules {
   }
 
   /** Validates a component like Salesforce (required members, limits, the formula) and compiles it. */
-  private compile(md: MetadataRecord, objectName: string, name: string): CompiledRule {
+  protected compile(md: MetadataRecord, objectName: string, name: string): CompiledRule {
     if (!DEVELOPER_NAME.test(name))
-      throw integrity(
+      throw integrityError(
         `The rule name ${name} is invalid: it begins with a letter and uses only letters, digits and single underscores.`,
         "fullName",
       );
@@ -90,18 +81,18 @@ export class ValidationRules {
         ["errorConditionFormula"],
       );
     if (formula.length > MAX_FORMULA)
-      throw integrity(`The formula is longer than ${MAX_FORMULA} characters.`, "errorConditionFormula");
+      throw integrityError(`The formula is longer than ${MAX_FORMULA} characters.`, "errorConditionFormula");
     const errorMessage = str(md, "errorMessage");
     if (!errorMessage)
       throw new MetadataComponentError("REQUIRED_FIELD_MISSING", "Required field is missing: errorMessage", [
         "errorMessage",
       ]);
     if (errorMessage.length > MAX_MESSAGE)
-      throw integrity(`The error message is longer than ${MAX_MESSAGE} characters.`, "errorMessage");
+      throw integrityError(`The error message is longer than ${MAX_MESSAGE} characters.`, "errorMessage");
     const displayName = str(md, "errorDisplayField");
     const display = displayName ? this.org.schema.field(objectName, displayName) : undefined;
     if (displayName && !display)
-      throw integrity(
+      throw integrityError(
         `Error display field ${displayName} does not exist on ${objectName}.`,
         "errorDisplayField",
       );
@@ -109,7 +100,7 @@ export class ValidationRules {
     try {
       condition = parseFormula(formula, (n) => this.org.schema.field(objectName, n));
     } catch (e) {
-      if (e instanceof FormulaError) throw integrity(`Error: ${e.message}`, "errorConditionFormula");
+      if (e instanceof FormulaError) throw integrityError(`Error: ${e.message}`, "errorConditionFormula");
       throw e;
     }
     return {
@@ -124,56 +115,10 @@ export class ValidationRules {
     };
   }
 
-  exists(fullName: string): boolean {
-    return this.rules.has(fullName.toLowerCase());
-  }
-
-  create(md: MetadataRecord): void {
-    const { objectName, name } = this.split(str(md, "fullName") ?? "");
-    if (this.exists(`${objectName}.${name}`))
-      throw new MetadataComponentError(
-        "DUPLICATE_DEVELOPER_NAME",
-        `There is already a validation rule named ${name} on ${objectName}.`,
-        ["fullName"],
-      );
-    this.rules.set(`${objectName}.${name}`.toLowerCase(), this.compile(md, objectName, name));
-  }
-
-  update(md: MetadataRecord): void {
-    const fullName = str(md, "fullName") ?? "";
-    const { objectName } = this.split(fullName);
-    const existing = this.rules.get(fullName.toLowerCase());
-    if (!existing)
-      throw new MetadataComponentError(
-        "INVALID_CROSS_REFERENCE_KEY",
-        `In field: fullName - no ValidationRule named ${fullName} found`,
-        ["fullName"],
-      );
-    this.rules.set(fullName.toLowerCase(), this.compile(md, objectName, existing.name));
-  }
-
-  delete(fullName: string): void {
-    if (!this.rules.delete(fullName.toLowerCase()))
-      throw new MetadataComponentError(
-        "INVALID_CROSS_REFERENCE_KEY",
-        `In field: fullName - no ValidationRule named ${fullName} found`,
-        ["fullName"],
-      );
-  }
-
-  read(fullName: string): MetadataRecord | null {
-    const r = this.rules.get(fullName.toLowerCase());
-    return r ? metadataOf(r) : null;
-  }
-
-  names(): string[] {
-    return [...this.rules.values()].map((r) => `${r.objectName}.${r.name}`);
-  }
-
   /** Rules whose formula reads this field (Salesforce refuses to delete a field still referenced). */
   referencing(objectName: string, fieldName: string): string[] {
     const want = fieldName.toLowerCase();
-    return [...this.rules.values()]
+    return this.all()
       .filter(
         (r) => r.objectName === objectName && fieldsOf(r.condition).some((f) => f.toLowerCase() === want),
       )
@@ -186,7 +131,7 @@ export class ValidationRules {
    * every failing rule; the sandbox reports the first (in creation order).
    */
   check(objectName: string, row: Row): void {
-    for (const r of this.rules.values()) {
+    for (const r of this.all()) {
       if (!r.active || r.objectName !== objectName) continue;
       if (evaluate(r.condition, row) === true)
         throw new RecordError(
@@ -199,12 +144,12 @@ export class ValidationRules {
 
   /** Every rule as saved (for a state export). */
   snapshot(): ValidationRuleDef[] {
-    return [...this.rules.values()].map(({ condition: _, ...def }) => ({ ...def }));
+    return this.all().map(({ condition: _, ...def }) => ({ ...def }));
   }
 
   /** Replaces the rules with saved ones (their formulas compiled again against the current schema). */
   restore(defs: readonly ValidationRuleDef[]): void {
-    this.rules.clear();
+    this.clear();
     for (const d of defs) this.create(metadataOf(d));
   }
 }

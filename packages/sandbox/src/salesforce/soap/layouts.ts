@@ -1,5 +1,3 @@
-import type { SchemaRegistry } from "../schema/registry.js";
-import type { SObjectDef } from "../schema/types.js";
 import {
   list,
   MetadataComponentError,
@@ -8,6 +6,7 @@ import {
   SoapFault,
   str,
 } from "./metadata-types.js";
+import { integrityError, ObjectComponents, type OrgSchemaView } from "./object-components.js";
 
 /**
  * Page layouts (Metadata API Layout: fullName `Object-Layout Name`, layoutSections [{label, style,
@@ -50,13 +49,8 @@ const STANDARD_ACTIONS = new Set(
 /** The name of the layout a new org has on Opportunity, and the fields it shows. */
 export const STANDARD_OPPORTUNITY_LAYOUT = "Opportunity-Opportunity Layout";
 
-/**
- * What this module needs of the org, not the org itself: the org owns it, and an import of the
- * org from here would close an import circle.
- */
-interface OrgView {
-  readonly schema: SchemaRegistry;
-  object(type: string): SObjectDef | undefined;
+/** What this store needs of the org (see {@link OrgSchemaView}). */
+interface OrgView extends OrgSchemaView {
   /** Whether a QuickAction component with this full name (`Opportunity.Action`) exists. */
   hasQuickAction(fullName: string): boolean;
 }
@@ -67,9 +61,6 @@ export interface LayoutDef {
   name: string;
   metadata: MetadataRecord;
 }
-
-const integrity = (message: string, field: string) =>
-  new MetadataComponentError("FIELD_INTEGRITY_EXCEPTION", message, [field]);
 
 /** The layout items holding a field, in section, column and row order. */
 export function layoutFieldItems(md: MetadataRecord): MetadataRecord[] {
@@ -91,10 +82,20 @@ export function layoutActionNames(md: MetadataRecord): string[] {
 }
 
 /** The org's page layouts by lower-case full name, in creation order. */
-export class Layouts {
-  private readonly layouts = new Map<string, LayoutDef>();
+export class Layouts extends ObjectComponents<LayoutDef> {
+  constructor(private readonly org: OrgView) {
+    super("Layout", "a layout", "-");
+  }
 
-  constructor(private readonly org: OrgView) {}
+  protected metadataOf(c: LayoutDef): MetadataRecord {
+    return structuredClone(c.metadata);
+  }
+
+  /** The whole component is replaced on update: what an update leaves out is gone. */
+  protected compile(md: MetadataRecord, objectName: string, name: string): LayoutDef {
+    this.check(md, objectName);
+    return { objectName, name, metadata: structuredClone({ ...md, fullName: `${objectName}-${name}` }) };
+  }
 
   /** The standard Opportunity layout a new org starts with. */
   seed(): void {
@@ -136,7 +137,7 @@ export class Layouts {
     });
   }
 
-  private split(fullName: string): { objectName: string; name: string } {
+  protected split(fullName: string): { objectName: string; name: string } {
     const dash = fullName.indexOf("-");
     const def = dash > 0 ? this.org.object(fullName.slice(0, dash)) : undefined;
     if (!def || !fullName.slice(dash + 1).trim())
@@ -177,7 +178,10 @@ export class Layouts {
             );
           // The layout editor places a field once; a deployed layout naming it twice is refused.
           if (seen.has(f.name.toLowerCase()))
-            throw integrity(`The field ${f.name} appears more than once in the layout.`, "layoutSections");
+            throw integrityError(
+              `The field ${f.name} appears more than once in the layout.`,
+              "layoutSections",
+            );
           seen.add(f.name.toLowerCase());
         }
     }
@@ -190,63 +194,9 @@ export class Layouts {
         );
   }
 
-  exists(fullName: string): boolean {
-    return this.layouts.has(fullName.toLowerCase());
-  }
-
-  create(md: MetadataRecord): void {
-    const fullName = str(md, "fullName") ?? "";
-    const { objectName, name } = this.split(fullName);
-    if (this.exists(fullName))
-      throw new MetadataComponentError(
-        "DUPLICATE_DEVELOPER_NAME",
-        `There is already a layout named ${fullName}.`,
-        ["fullName"],
-      );
-    this.check(md, objectName);
-    this.layouts.set(fullName.toLowerCase(), {
-      objectName,
-      name,
-      metadata: structuredClone({ ...md, fullName: `${objectName}-${name}` }),
-    });
-  }
-
-  update(md: MetadataRecord): void {
-    const fullName = str(md, "fullName") ?? "";
-    const { objectName } = this.split(fullName);
-    const existing = this.layouts.get(fullName.toLowerCase());
-    if (!existing)
-      throw new MetadataComponentError(
-        "INVALID_CROSS_REFERENCE_KEY",
-        `In field: fullName - no Layout named ${fullName} found`,
-        ["fullName"],
-      );
-    this.check(md, objectName);
-    // The whole component is replaced: what the update leaves out is gone.
-    existing.metadata = structuredClone({ ...md, fullName: `${objectName}-${existing.name}` });
-  }
-
-  delete(fullName: string): void {
-    if (!this.layouts.delete(fullName.toLowerCase()))
-      throw new MetadataComponentError(
-        "INVALID_CROSS_REFERENCE_KEY",
-        `In field: fullName - no Layout named ${fullName} found`,
-        ["fullName"],
-      );
-  }
-
-  read(fullName: string): MetadataRecord | null {
-    const l = this.layouts.get(fullName.toLowerCase());
-    return l ? structuredClone(l.metadata) : null;
-  }
-
-  names(): string[] {
-    return [...this.layouts.values()].map((l) => `${l.objectName}-${l.name}`);
-  }
-
   /** The layouts of one object, in creation order. */
   of(objectName: string): LayoutDef[] {
-    return [...this.layouts.values()].filter((l) => l.objectName === objectName);
+    return this.all().filter((l) => l.objectName === objectName);
   }
 
   /** Takes a deleted field off every layout of its object. */
@@ -265,19 +215,15 @@ export class Layouts {
   }
 
   snapshot(): MetadataRecord[] {
-    return [...this.layouts.values()].map((l) => structuredClone(l.metadata));
+    return this.all().map((l) => structuredClone(l.metadata));
   }
 
   /** Replaces the layouts with saved ones. */
   restore(saved: readonly MetadataRecord[]): void {
-    this.layouts.clear();
+    this.clear();
     for (const md of saved) {
       const { objectName, name } = this.split(str(md, "fullName") ?? "");
-      this.layouts.set(`${objectName}-${name}`.toLowerCase(), {
-        objectName,
-        name,
-        metadata: structuredClone(md),
-      });
+      this.put({ objectName, name, metadata: structuredClone(md) });
     }
   }
 }

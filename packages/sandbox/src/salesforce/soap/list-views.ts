@@ -1,6 +1,5 @@
 import type { IdGenerator } from "../ids.js";
-import type { SchemaRegistry } from "../schema/registry.js";
-import type { FieldDef, SObjectDef } from "../schema/types.js";
+import type { FieldDef } from "../schema/types.js";
 import { isFilterable, isNumberType } from "../schema/types.js";
 import { parseDateTime } from "../time.js";
 import {
@@ -12,6 +11,7 @@ import {
   SoapFault,
   str,
 } from "./metadata-types.js";
+import { integrityError, ObjectComponents, type OrgSchemaView } from "./object-components.js";
 
 /**
  * ListView components (Metadata API ListView: fullName `Object.View`, label, filterScope, filters
@@ -101,24 +101,20 @@ const STANDARD_COLUMNS: Record<string, Record<string, string>> = {
 /** Salesforce's limits on a list view's unique name and label (40 characters each, as in the UI). */
 const MAX_NAME = 40;
 
-const integrity = (message: string, field: string) =>
-  new MetadataComponentError("FIELD_INTEGRITY_EXCEPTION", message, [field]);
-
-/**
- * What this module needs of the org, not the org itself: the org owns it, and an import of the
- * org from here would close an import circle.
- */
-interface OrgView {
-  readonly schema: SchemaRegistry;
-  object(type: string): SObjectDef | undefined;
+/** What this store needs of the org (see {@link OrgSchemaView}). */
+interface OrgView extends OrgSchemaView {
   readonly ids: IdGenerator;
 }
 
 /** The org's list views by lower-case `Object.View`, each with a `00B` record id. */
-export class ListViews {
-  private readonly views = new Map<string, ListViewDef>();
+export class ListViews extends ObjectComponents<ListViewDef> {
+  constructor(private readonly org: OrgView) {
+    super("ListView", "a list view");
+  }
 
-  constructor(private readonly org: OrgView) {}
+  protected metadataOf(c: ListViewDef): MetadataRecord {
+    return metadataOf(c);
+  }
 
   /** A column or filter name as the view's object knows it, or undefined. */
   resolve(objectName: string, name: string): ResolvedField | undefined {
@@ -141,7 +137,7 @@ export class ListViews {
     return field?.custom ? { path: field.name, field } : undefined;
   }
 
-  private split(fullName: string): { objectName: string; name: string } {
+  protected split(fullName: string): { objectName: string; name: string } {
     const dot = fullName.indexOf(".");
     const def = dot > 0 ? this.org.object(fullName.slice(0, dot)) : undefined;
     if (!def)
@@ -154,9 +150,16 @@ export class ListViews {
   }
 
   /** Validates a component as Salesforce would refuse it and returns its definition. */
-  private compile(md: MetadataRecord, objectName: string, name: string, id: string): ListViewDef {
+  protected compile(
+    md: MetadataRecord,
+    objectName: string,
+    name: string,
+    existing?: Pick<ListViewDef, "id">,
+  ): ListViewDef {
+    // A new view's id is taken only once it is stored (see `created`): a refused one uses none.
+    const id = existing?.id ?? this.org.ids.peek("00B");
     if (!DEVELOPER_NAME.test(name) || name.length > MAX_NAME)
-      throw integrity(
+      throw integrityError(
         `The list view name ${name} is invalid: at most ${MAX_NAME} characters, beginning with a letter, using only letters, digits and single underscores.`,
         "fullName",
       );
@@ -165,7 +168,8 @@ export class ListViews {
       throw new MetadataComponentError("REQUIRED_FIELD_MISSING", "Required field is missing: label", [
         "label",
       ]);
-    if (label.length > MAX_NAME) throw integrity(`The label is longer than ${MAX_NAME} characters.`, "label");
+    if (label.length > MAX_NAME)
+      throw integrityError(`The label is longer than ${MAX_NAME} characters.`, "label");
     const filterScope = str(md, "filterScope");
     if (!filterScope)
       throw new MetadataComponentError("REQUIRED_FIELD_MISSING", "Required field is missing: filterScope", [
@@ -178,13 +182,13 @@ export class ListViews {
         `'${filterScope}' is not a valid value for the enum 'FilterScope'`,
       );
     if (!EVALUATED_SCOPES.has(filterScope))
-      throw integrity(
+      throw integrityError(
         `The sandbox org evaluates list views with filterScope Everything or Mine, not ${filterScope}.`,
         "filterScope",
       );
     const columns = toStrings(md.columns).map((c) => {
       if (!this.resolve(objectName, c))
-        throw integrity(`Invalid column ${c}: ${objectName} has no such field.`, "columns");
+        throw integrityError(`Invalid column ${c}: ${objectName} has no such field.`, "columns");
       return c;
     });
     const filters = list(md, "filters").map((f, i) => this.filter(objectName, f, i + 1));
@@ -220,24 +224,27 @@ export class ListViews {
         `'${operation}' is not a valid value for the enum 'FilterOperation'`,
       );
     const resolved = this.resolve(objectName, field);
-    if (!resolved) throw integrity(`Filter ${n}: invalid field ${field} on ${objectName}.`, "filters");
+    if (!resolved) throw integrityError(`Filter ${n}: invalid field ${field} on ${objectName}.`, "filters");
     const def = resolved.field;
-    if (!isFilterable(def)) throw integrity(`Filter ${n}: ${field} cannot be filtered on.`, "filters");
+    if (!isFilterable(def)) throw integrityError(`Filter ${n}: ${field} cannot be filtered on.`, "filters");
     if ((operation === "includes" || operation === "excludes") && def.type !== "multipicklist")
-      throw integrity(`Filter ${n}: ${operation} applies to multi-select picklists only.`, "filters");
+      throw integrityError(`Filter ${n}: ${operation} applies to multi-select picklists only.`, "filters");
     if (operation === "within")
-      throw integrity(`Filter ${n}: within applies to geolocation fields only.`, "filters");
+      throw integrityError(`Filter ${n}: within applies to geolocation fields only.`, "filters");
     if (def.type === "boolean") {
       if (operation !== "equals" && operation !== "notEqual")
-        throw integrity(`Filter ${n}: a checkbox can only be compared with equals or notEqual.`, "filters");
+        throw integrityError(
+          `Filter ${n}: a checkbox can only be compared with equals or notEqual.`,
+          "filters",
+        );
       if (!/^(1|0|true|false)$/i.test(value ?? ""))
-        throw integrity(`Filter ${n}: ${field} is a checkbox: the value is 1 or 0.`, "filters");
+        throw integrityError(`Filter ${n}: ${field} is a checkbox: the value is 1 or 0.`, "filters");
     }
     const dated = def.type === "date" || def.type === "datetime";
     const numeric = isNumberType(def.type);
     for (const v of (value ?? "").split(",").map((x) => x.trim()))
       if (v !== "" && ((dated && parseDateTime(v) === undefined) || (numeric && !Number.isFinite(Number(v)))))
-        throw integrity(
+        throw integrityError(
           `Filter ${n}: ${v} is not a ${dated ? "date (the sandbox takes ISO dates, not relative ones such as TODAY)" : "number"}.`,
           "filters",
         );
@@ -245,60 +252,16 @@ export class ListViews {
   }
 
   private byId(id: string): ListViewDef | undefined {
-    return [...this.views.values()].find((v) => v.id.slice(0, 15) === id.slice(0, 15));
-  }
-
-  exists(fullName: string): boolean {
-    return this.views.has(fullName.toLowerCase());
-  }
-
-  create(md: MetadataRecord): void {
-    const { objectName, name } = this.split(str(md, "fullName") ?? "");
-    if (this.exists(`${objectName}.${name}`))
-      throw new MetadataComponentError(
-        "DUPLICATE_DEVELOPER_NAME",
-        `There is already a list view named ${name} on ${objectName}.`,
-        ["fullName"],
-      );
-    const def = this.compile(md, objectName, name, this.org.ids.peek("00B"));
-    this.org.ids.next("00B");
-    this.views.set(`${objectName}.${name}`.toLowerCase(), def);
-  }
-
-  update(md: MetadataRecord): void {
-    const fullName = str(md, "fullName") ?? "";
-    const { objectName } = this.split(fullName);
-    const existing = this.views.get(fullName.toLowerCase());
-    if (!existing)
-      throw new MetadataComponentError(
-        "INVALID_CROSS_REFERENCE_KEY",
-        `In field: fullName - no ListView named ${fullName} found`,
-        ["fullName"],
-      );
-    this.views.set(fullName.toLowerCase(), this.compile(md, objectName, existing.name, existing.id));
-  }
-
-  delete(fullName: string): void {
-    if (!this.views.delete(fullName.toLowerCase()))
-      throw new MetadataComponentError(
-        "INVALID_CROSS_REFERENCE_KEY",
-        `In field: fullName - no ListView named ${fullName} found`,
-        ["fullName"],
-      );
-  }
-
-  read(fullName: string): MetadataRecord | null {
-    const v = this.views.get(fullName.toLowerCase());
-    return v ? metadataOf(v) : null;
-  }
-
-  names(): string[] {
-    return [...this.views.values()].map((v) => `${v.objectName}.${v.name}`);
+    return this.all().find((v) => v.id.slice(0, 15) === id.slice(0, 15));
   }
 
   /** The views of one object, in creation order. */
   of(objectName: string): ListViewDef[] {
-    return [...this.views.values()].filter((v) => v.objectName === objectName);
+    return this.all().filter((v) => v.objectName === objectName);
+  }
+
+  protected override created(): void {
+    this.org.ids.next("00B");
   }
 
   /** A view of this object by its 15- or 18-character id. */
@@ -308,17 +271,13 @@ export class ListViews {
   }
 
   snapshot(): ListViewDef[] {
-    return [...this.views.values()].map((v) => structuredClone(v));
+    return this.all().map((v) => structuredClone(v));
   }
 
   /** Replaces the views with saved ones (validated again against the current schema). */
   restore(defs: readonly ListViewDef[]): void {
-    this.views.clear();
-    for (const d of defs)
-      this.views.set(
-        `${d.objectName}.${d.name}`.toLowerCase(),
-        this.compile(metadataOf(d), d.objectName, d.name, d.id),
-      );
+    this.clear();
+    for (const d of defs) this.put(this.compile(metadataOf(d), d.objectName, d.name, d));
   }
 }
 
@@ -336,7 +295,7 @@ function checkBooleanFilter(expr: string, count: number): void {
   const used = new Set<number>();
   let i = 0;
   const bad = (why: string): never => {
-    throw integrity(`booleanFilter ${expr}: ${why}.`, "booleanFilter");
+    throw integrityError(`booleanFilter ${expr}: ${why}.`, "booleanFilter");
   };
   const primary = (): void => {
     const t = tokens[i++];

@@ -1,5 +1,4 @@
-import type { SchemaRegistry } from "../schema/registry.js";
-import type { FieldDef, SObjectDef, Value } from "../schema/types.js";
+import type { FieldDef, Value } from "../schema/types.js";
 import {
   DEVELOPER_NAME,
   list,
@@ -9,6 +8,7 @@ import {
   SoapFault,
   str,
 } from "./metadata-types.js";
+import { integrityError, ObjectComponents, type OrgSchemaView } from "./object-components.js";
 
 /**
  * Object-specific QuickAction components (Metadata API QuickAction: fullName `Object.Action`, label,
@@ -56,18 +56,6 @@ const UI_BEHAVIORS = new Set(["Edit", "Required", "Readonly"]);
 const MAX_NAME = 40;
 const MAX_LABEL = 80;
 
-const integrity = (message: string, field: string) =>
-  new MetadataComponentError("FIELD_INTEGRITY_EXCEPTION", message, [field]);
-
-/**
- * What this module needs of the org, not the org itself: the org owns it, and an import of the
- * org from here would close an import circle.
- */
-interface OrgView {
-  readonly schema: SchemaRegistry;
-  object(type: string): SObjectDef | undefined;
-}
-
 /** A literal formula's value, or undefined when it is not one. */
 function literalFormula(src: string, f: FieldDef): Value | undefined {
   const s = src.trim();
@@ -79,12 +67,16 @@ function literalFormula(src: string, f: FieldDef): Value | undefined {
 }
 
 /** The org's quick actions by lower-case `Object.Action`. */
-export class QuickActions {
-  private readonly actions = new Map<string, QuickActionDef>();
+export class QuickActions extends ObjectComponents<QuickActionDef> {
+  constructor(private readonly org: OrgSchemaView) {
+    super("QuickAction", "an action");
+  }
 
-  constructor(private readonly org: OrgView) {}
+  protected metadataOf(c: QuickActionDef): MetadataRecord {
+    return structuredClone(c.metadata);
+  }
 
-  private split(fullName: string): { objectName: string; name: string } {
+  protected split(fullName: string): { objectName: string; name: string } {
     const dot = fullName.indexOf(".");
     const def = dot > 0 ? this.org.object(fullName.slice(0, dot)) : undefined;
     if (!def)
@@ -108,9 +100,9 @@ export class QuickActions {
   }
 
   /** Validates a component as Salesforce refuses it and returns its definition. */
-  private compile(md: MetadataRecord, objectName: string, name: string): QuickActionDef {
+  protected compile(md: MetadataRecord, objectName: string, name: string): QuickActionDef {
     if (!DEVELOPER_NAME.test(name) || name.length > MAX_NAME)
-      throw integrity(
+      throw integrityError(
         `The action name ${name} is invalid: at most ${MAX_NAME} characters, beginning with a letter, using only letters, digits and single underscores.`,
         "fullName",
       );
@@ -119,26 +111,27 @@ export class QuickActions {
       throw new MetadataComponentError("REQUIRED_FIELD_MISSING", "Required field is missing: type", ["type"]);
     if (!TYPES.has(type))
       throw new SoapFault("soapenv:Client", `'${type}' is not a valid value for the enum 'QuickActionType'`);
-    if (type !== "Update") throw integrity(`The sandbox org keeps Update actions only, not ${type}.`, "type");
+    if (type !== "Update")
+      throw integrityError(`The sandbox org keeps Update actions only, not ${type}.`, "type");
     const label = str(md, "label");
     if (!label)
       throw new MetadataComponentError("REQUIRED_FIELD_MISSING", "Required field is missing: label", [
         "label",
       ]);
     if (label.length > MAX_LABEL)
-      throw integrity(`The label is longer than ${MAX_LABEL} characters.`, "label");
+      throw integrityError(`The label is longer than ${MAX_LABEL} characters.`, "label");
     const overrides = list(md, "fieldOverrides").map((o) => {
       const f = this.field(objectName, str(o, "field") ?? "", "fieldOverrides");
       // A predefined value is written on save: a field nobody can edit cannot take one.
       if (!f.updateable || f.calculated)
-        throw integrity(
+        throw integrityError(
           `${objectName}.${f.name} is read-only: it cannot have a predefined value.`,
           "fieldOverrides",
         );
       const formula = str(o, "formula");
       const literal = typeof o.literalValue === "string" ? o.literalValue : undefined;
       if ((formula === undefined) === (literal === undefined))
-        throw integrity(
+        throw integrityError(
           `The predefined value of ${f.name} needs exactly one of formula and literalValue.`,
           "fieldOverrides",
         );
@@ -146,7 +139,7 @@ export class QuickActions {
       if (formula !== undefined) {
         const v = literalFormula(formula, f);
         if (v === undefined)
-          throw integrity(
+          throw integrityError(
             `The sandbox org evaluates literal predefined values only (TRUE, FALSE, a number or "text"), not ${formula} on ${f.name}.`,
             "fieldOverrides",
           );
@@ -172,7 +165,7 @@ export class QuickActions {
     const seen = new Set<string>();
     for (const l of layoutFields) {
       if (seen.has(l.field.toLowerCase()))
-        throw integrity(`${l.field} is on the action's layout more than once.`, "quickActionLayout");
+        throw integrityError(`${l.field} is on the action's layout more than once.`, "quickActionLayout");
       seen.add(l.field.toLowerCase());
     }
     return {
@@ -186,56 +179,10 @@ export class QuickActions {
     };
   }
 
-  exists(fullName: string): boolean {
-    return this.actions.has(fullName.toLowerCase());
-  }
-
-  create(md: MetadataRecord): void {
-    const { objectName, name } = this.split(str(md, "fullName") ?? "");
-    if (this.exists(`${objectName}.${name}`))
-      throw new MetadataComponentError(
-        "DUPLICATE_DEVELOPER_NAME",
-        `There is already an action named ${name} on ${objectName}.`,
-        ["fullName"],
-      );
-    this.actions.set(`${objectName}.${name}`.toLowerCase(), this.compile(md, objectName, name));
-  }
-
-  update(md: MetadataRecord): void {
-    const fullName = str(md, "fullName") ?? "";
-    const { objectName } = this.split(fullName);
-    const existing = this.actions.get(fullName.toLowerCase());
-    if (!existing)
-      throw new MetadataComponentError(
-        "INVALID_CROSS_REFERENCE_KEY",
-        `In field: fullName - no QuickAction named ${fullName} found`,
-        ["fullName"],
-      );
-    this.actions.set(fullName.toLowerCase(), this.compile(md, objectName, existing.name));
-  }
-
-  delete(fullName: string): void {
-    if (!this.actions.delete(fullName.toLowerCase()))
-      throw new MetadataComponentError(
-        "INVALID_CROSS_REFERENCE_KEY",
-        `In field: fullName - no QuickAction named ${fullName} found`,
-        ["fullName"],
-      );
-  }
-
-  read(fullName: string): MetadataRecord | null {
-    const a = this.actions.get(fullName.toLowerCase());
-    return a ? structuredClone(a.metadata) : null;
-  }
-
-  names(): string[] {
-    return [...this.actions.values()].map((a) => `${a.objectName}.${a.name}`);
-  }
-
   /** An action of this object by its name, with or without the `Object.` prefix. */
   get(objectName: string, name: string): QuickActionDef | undefined {
     const full = name.includes(".") ? name : `${objectName}.${name}`;
-    const a = this.actions.get(full.toLowerCase());
+    const a = this.find(full);
     return a?.objectName === objectName ? a : undefined;
   }
 
@@ -253,16 +200,16 @@ export class QuickActions {
 
   /** The actions of one object, in creation order. */
   of(objectName: string): QuickActionDef[] {
-    return [...this.actions.values()].filter((a) => a.objectName === objectName);
+    return this.all().filter((a) => a.objectName === objectName);
   }
 
   snapshot(): MetadataRecord[] {
-    return [...this.actions.values()].map((a) => structuredClone(a.metadata));
+    return this.all().map((a) => structuredClone(a.metadata));
   }
 
   /** Replaces the actions with saved ones (validated again against the current schema). */
   restore(saved: readonly MetadataRecord[]): void {
-    this.actions.clear();
+    this.clear();
     for (const md of saved) this.create(md);
   }
 }
