@@ -222,7 +222,7 @@ describe("setup and doctor: list views and the seller permission set", () => {
     expect(report.ok).toBe(false);
     const check = report.checks.find((c) => c.name === "seller list views")!;
     expect(check).toMatchObject({ ok: false });
-    expect(check.detail).toContain("Opportunity.Cosell_Favorites (\"Co-sell – Favorites\") is missing");
+    expect(check.detail).toContain('Opportunity.Cosell_Favorites ("Co-sell – Favorites") is missing');
     expect(check.detail).not.toContain("Cosell_Inbound");
     expect(check.fix).toContain("cosell setup");
     expect((await adapter.setup()).created).toEqual([
