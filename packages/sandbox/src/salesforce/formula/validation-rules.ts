@@ -42,23 +42,11 @@ const MAX_MESSAGE = 255;
  */
 export class ValidationRules extends ObjectComponents<CompiledRule> {
   constructor(private readonly org: OrgSchemaView) {
-    super("ValidationRule", "a validation rule");
+    super(org, "ValidationRule", "a validation rule");
   }
 
   protected metadataOf(c: CompiledRule): MetadataRecord {
     return metadataOf(c);
-  }
-
-  protected split(fullName: string): { objectName: string; name: string } {
-    const dot = fullName.indexOf(".");
-    const def = dot > 0 ? this.org.object(fullName.slice(0, dot)) : undefined;
-    if (!def)
-      throw new MetadataComponentError(
-        "INVALID_CROSS_REFERENCE_KEY",
-        `In field: fullName - no CustomObject named ${dot > 0 ? fullName.slice(0, dot) : fullName} found`,
-        ["fullName"],
-      );
-    return { objectName: def.name, name: fullName.slice(dot + 1) };
   }
 
   /** Validates a component like Salesforce (required members, limits, the formula) and compiles it. */

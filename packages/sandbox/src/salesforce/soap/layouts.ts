@@ -84,7 +84,11 @@ export function layoutActionNames(md: MetadataRecord): string[] {
 /** The org's page layouts by lower-case full name, in creation order. */
 export class Layouts extends ObjectComponents<LayoutDef> {
   constructor(private readonly org: OrgView) {
-    super("Layout", "a layout", "-");
+    super(org, "Layout", "a layout", {
+      separator: "-",
+      hint: "a layout's full name is Object-Layout Name",
+      nameRequired: true,
+    });
   }
 
   protected metadataOf(c: LayoutDef): MetadataRecord {
@@ -135,18 +139,6 @@ export class Layouts extends ObjectComponents<LayoutDef> {
         ),
       },
     });
-  }
-
-  protected split(fullName: string): { objectName: string; name: string } {
-    const dash = fullName.indexOf("-");
-    const def = dash > 0 ? this.org.object(fullName.slice(0, dash)) : undefined;
-    if (!def || !fullName.slice(dash + 1).trim())
-      throw new MetadataComponentError(
-        "INVALID_CROSS_REFERENCE_KEY",
-        `In field: fullName - no CustomObject named ${dash > 0 ? fullName.slice(0, dash) : fullName} found (a layout's full name is Object-Layout Name)`,
-        ["fullName"],
-      );
-    return { objectName: def.name, name: fullName.slice(dash + 1) };
   }
 
   /** Validates a component as Salesforce refuses it. */

@@ -109,7 +109,7 @@ interface OrgView extends OrgSchemaView {
 /** The org's list views by lower-case `Object.View`, each with a `00B` record id. */
 export class ListViews extends ObjectComponents<ListViewDef> {
   constructor(private readonly org: OrgView) {
-    super("ListView", "a list view");
+    super(org, "ListView", "a list view");
   }
 
   protected metadataOf(c: ListViewDef): MetadataRecord {
@@ -135,18 +135,6 @@ export class ListViews extends ObjectComponents<ListViewDef> {
     // Custom fields by API name; a standard field's API name is not a column name.
     const field = this.org.schema.field(objectName, name);
     return field?.custom ? { path: field.name, field } : undefined;
-  }
-
-  protected split(fullName: string): { objectName: string; name: string } {
-    const dot = fullName.indexOf(".");
-    const def = dot > 0 ? this.org.object(fullName.slice(0, dot)) : undefined;
-    if (!def)
-      throw new MetadataComponentError(
-        "INVALID_CROSS_REFERENCE_KEY",
-        `In field: fullName - no CustomObject named ${dot > 0 ? fullName.slice(0, dot) : fullName} found`,
-        ["fullName"],
-      );
-    return { objectName: def.name, name: fullName.slice(dot + 1) };
   }
 
   /** Validates a component as Salesforce would refuse it and returns its definition. */

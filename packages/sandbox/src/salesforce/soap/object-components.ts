@@ -31,18 +31,35 @@ export abstract class ObjectComponents<T extends ObjectComponent> {
   private readonly components = new Map<string, T>();
 
   /**
+   * @param org the org's objects: a full name names one that must exist.
    * @param type the Metadata API type, as Salesforce names it in errors (`ValidationRule`).
    * @param noun what a duplicate's message calls one ("a validation rule").
-   * @param separator between the object and the name in a full name.
+   * @param naming the separator between the object and the name (`-` for layouts), what the
+   *   unknown-object message adds, and whether a blank name is refused there too.
    */
   constructor(
+    private readonly objects: Pick<OrgSchemaView, "object">,
     private readonly type: string,
     private readonly noun: string,
-    private readonly separator: "." | "-" = ".",
+    private readonly naming: { separator?: "." | "-"; hint?: string; nameRequired?: boolean } = {},
   ) {}
 
   /** The object and the name of a full name; throws when the object does not exist. */
-  protected abstract split(fullName: string): { objectName: string; name: string };
+  protected split(fullName: string): { objectName: string; name: string } {
+    const at = fullName.indexOf(this.separator);
+    const def = at > 0 ? this.objects.object(fullName.slice(0, at)) : undefined;
+    if (!def || (this.naming.nameRequired && !fullName.slice(at + 1).trim()))
+      throw new MetadataComponentError(
+        "INVALID_CROSS_REFERENCE_KEY",
+        `In field: fullName - no CustomObject named ${at > 0 ? fullName.slice(0, at) : fullName} found${this.naming.hint ? ` (${this.naming.hint})` : ""}`,
+        ["fullName"],
+      );
+    return { objectName: def.name, name: fullName.slice(at + 1) };
+  }
+
+  private get separator(): "." | "-" {
+    return this.naming.separator ?? ".";
+  }
 
   /**
    * Validates a component as Salesforce would and builds it; `existing` is the one an update

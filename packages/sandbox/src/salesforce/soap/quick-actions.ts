@@ -69,23 +69,13 @@ function literalFormula(src: string, f: FieldDef): Value | undefined {
 /** The org's quick actions by lower-case `Object.Action`. */
 export class QuickActions extends ObjectComponents<QuickActionDef> {
   constructor(private readonly org: OrgSchemaView) {
-    super("QuickAction", "an action");
+    super(org, "QuickAction", "an action", {
+      hint: "the sandbox keeps object-specific actions only",
+    });
   }
 
   protected metadataOf(c: QuickActionDef): MetadataRecord {
     return structuredClone(c.metadata);
-  }
-
-  protected split(fullName: string): { objectName: string; name: string } {
-    const dot = fullName.indexOf(".");
-    const def = dot > 0 ? this.org.object(fullName.slice(0, dot)) : undefined;
-    if (!def)
-      throw new MetadataComponentError(
-        "INVALID_CROSS_REFERENCE_KEY",
-        `In field: fullName - no CustomObject named ${dot > 0 ? fullName.slice(0, dot) : fullName} found (the sandbox keeps object-specific actions only)`,
-        ["fullName"],
-      );
-    return { objectName: def.name, name: fullName.slice(dot + 1) };
   }
 
   private field(objectName: string, name: string, member: string): FieldDef {
