@@ -421,3 +421,17 @@ export function dataverseWebApi(sb: DynamicsSandbox) {
     },
   };
 }
+
+/** What `fn` wrote to Dataverse (endpoints of every request but GETs, from the sandbox's log). */
+export async function writesDuring<T>(
+  sb: DynamicsSandbox,
+  fn: () => Promise<T>,
+): Promise<{ result: T; writes: string[] }> {
+  const before = sb.log.entries.length;
+  const result = await fn();
+  const writes = sb.log.entries
+    .slice(before)
+    .filter((e) => e.server === "dataverse" && e.method !== "GET")
+    .map((e) => e.endpoint);
+  return { result, writes };
+}

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { columnsFor, createDynamicsAdapter, type DynamicsAdapter } from "../src/index.js";
-import { type DynamicsSandbox, dataverseWebApi, sandboxConfig, startDynamicsSandbox } from "./helpers.js";
+import {
+  type DynamicsSandbox,
+  dataverseWebApi,
+  sandboxConfig,
+  startDynamicsSandbox,
+  writesDuring,
+} from "./helpers.js";
 
 /**
  * Sellers work co-sell deals on a "Co-sell" tab of the main Opportunity form. Setup adds it to the
@@ -108,16 +114,6 @@ function cosellTab(formxml: string): El | undefined {
   return all(parse(formxml), "tab").find((t) => labelOf(t) === "Co-sell");
 }
 
-const writesDuring = async <T>(fn: () => Promise<T>) => {
-  const before = sb.log.entries.length;
-  const result = await fn();
-  const writes = sb.log.entries
-    .slice(before)
-    .filter((e) => e.server === "dataverse" && e.method !== "GET")
-    .map((e) => e.endpoint);
-  return { result, writes };
-};
-
 const formCheck = async (a = adapter) => (await a.verifySetup()).checks.find((x) => x.name === "form")!;
 
 beforeAll(async () => {
@@ -135,7 +131,7 @@ describe("setup adds a Co-sell tab to the main Opportunity form", () => {
   it("a crm.form that names no main form stops setup before it creates anything, listing the forms there are", async () => {
     const wrong = createDynamicsAdapter(sandboxConfig(sb, { form: "Sales Opportunity" }));
     try {
-      const { result, writes } = await writesDuring(() => wrong.setup().catch((e: unknown) => e));
+      const { result, writes } = await writesDuring(sb, () => wrong.setup().catch((e: unknown) => e));
       expect(result).toMatchObject({ code: "DYNAMICS_FORM_NOT_FOUND" });
       const message = (result as Error).message;
       expect(message).toContain('"Sales Opportunity"');
@@ -166,7 +162,7 @@ describe("setup adds a Co-sell tab to the main Opportunity form", () => {
     const withAdminTab = before.formxml.replace("</tabs>", `${adminTab}</tabs>`);
     expect((await api.send("PATCH", `systemforms(${formId})`, { formxml: withAdminTab })).status).toBe(204);
 
-    const { result: report, writes } = await writesDuring(() => adapter.setup());
+    const { result: report, writes } = await writesDuring(sb, () => adapter.setup());
     sb.dataverse.activateKeys();
     expect(report.created).toContain('Tab "Co-sell" on form "Opportunity"');
     const patches = writes.filter((w) => w.startsWith("PATCH") && w.includes("systemforms"));
@@ -226,7 +222,7 @@ describe("setup adds a Co-sell tab to the main Opportunity form", () => {
   });
 
   it("a second setup changes nothing: no PATCH, no publish, no write at all", async () => {
-    const { result, writes } = await writesDuring(() => adapter.setup());
+    const { result, writes } = await writesDuring(sb, () => adapter.setup());
     expect(writes).toEqual([]);
     expect(result.created).toEqual([]);
     expect(result.unchanged).toContain('Tab "Co-sell" on form "Opportunity"');
@@ -244,7 +240,7 @@ describe("setup tolerates how Dataverse may store the tab", () => {
       .replace(/></g, ">\n  <");
     const restored = form.formxml.replace(tabXml, stored);
     expect((await api.send("PATCH", `systemforms(${formId})`, { formxml: restored })).status).toBe(204);
-    const { result, writes } = await writesDuring(() => adapter.setup());
+    const { result, writes } = await writesDuring(sb, () => adapter.setup());
     expect(writes).toEqual([]);
     expect(result.unchanged).toContain('Tab "Co-sell" on form "Opportunity"');
     expect((await formCheck()).ok).toBe(true);
@@ -272,7 +268,7 @@ describe("doctor and setup repair the tab", () => {
     expect(check.detail).not.toContain(c.respondBy);
     expect(check.fix).toContain("Run `cosell setup`");
 
-    const { result, writes } = await writesDuring(() => adapter.setup());
+    const { result, writes } = await writesDuring(sb, () => adapter.setup());
     expect(result.created).toEqual(['Tab "Co-sell" on form "Opportunity": put back as cosell defines it']);
     expect(writes.filter((w) => w.includes("systemforms"))).toHaveLength(1);
     expect(writes.some((w) => w.includes("PublishXml"))).toBe(true);

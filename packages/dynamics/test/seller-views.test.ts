@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { choiceValue, SELLER_RESPONSE_CHOICE, syncStateValue } from "../src/columns.js";
 import { columnsFor, createDynamicsAdapter, type DynamicsAdapter } from "../src/index.js";
 import { cosellViews } from "../src/views.js";
-import { type DynamicsSandbox, dataverseWebApi, sandboxConfig, startDynamicsSandbox } from "./helpers.js";
+import {
+  type DynamicsSandbox,
+  dataverseWebApi,
+  sandboxConfig,
+  startDynamicsSandbox,
+  writesDuring,
+} from "./helpers.js";
 
 /**
  * Sellers find co-sell work in the public views setup creates: setup and doctor on a bare
@@ -56,16 +62,6 @@ async function runView(name: string): Promise<string[]> {
   return body.value.map((r) => String(r.opportunityid));
 }
 
-const writesDuring = async <T>(fn: () => Promise<T>) => {
-  const before = sb.log.entries.length;
-  const result = await fn();
-  const writes = sb.log.entries
-    .slice(before)
-    .filter((e) => e.server === "dataverse" && e.method !== "GET")
-    .map((e) => e.endpoint);
-  return { result, writes };
-};
-
 beforeAll(async () => {
   sb = await startDynamicsSandbox();
   adapter = createDynamicsAdapter(sandboxConfig(sb), { now: () => sb.clock.now() });
@@ -85,7 +81,7 @@ describe("setup creates the co-sell views in the cosell solution", () => {
     for (const name of VIEW_NAMES) expect(check.detail).toContain(`"${name}" is missing`);
     expect(check.fix).toContain("cosell setup");
 
-    const { result: report, writes } = await writesDuring(() => adapter.setup());
+    const { result: report, writes } = await writesDuring(sb, () => adapter.setup());
     sb.dataverse.activateKeys(); // Dataverse builds key indexes in the background
     // Each view is created in the solution by the header: none needs AddSolutionComponent.
     expect(report.created.filter((x) => x.startsWith("View"))).toEqual(VIEW_NAMES.map((n) => `View "${n}"`));
@@ -111,7 +107,7 @@ describe("setup creates the co-sell views in the cosell solution", () => {
   });
 
   it("a second setup changes nothing: no POST, no PATCH", async () => {
-    const { result: report, writes } = await writesDuring(() => adapter.setup());
+    const { result: report, writes } = await writesDuring(sb, () => adapter.setup());
     expect(writes).toEqual([]);
     expect(report.created).toEqual([]);
     for (const name of VIEW_NAMES) expect(report.unchanged).toContain(`View "${name}"`);
@@ -217,7 +213,7 @@ describe("doctor and setup repair the views", () => {
     expect(check.detail).not.toContain("Needs response");
     expect(check.fix).toContain("Run `cosell setup`");
 
-    const { result, writes } = await writesDuring(() => adapter.setup());
+    const { result, writes } = await writesDuring(sb, () => adapter.setup());
     expect(result.created).toEqual(['View "Co-sell – Favorites"']);
     expect(writes.filter((w) => w.includes("savedqueries"))).toEqual(["POST /savedqueries"]);
     expect((await adapter.verifySetup()).checks.find((x) => x.name === "views")?.ok).toBe(true);
@@ -242,7 +238,7 @@ describe("doctor and setup repair the views", () => {
     expect(check.ok).toBe(false);
     expect(check.detail).toContain(`"Co-sell – Favorites" is not in solution ${SOLUTION}`);
 
-    const { result, writes } = await writesDuring(() => adapter.setup());
+    const { result, writes } = await writesDuring(sb, () => adapter.setup());
     expect(writes).toEqual(["POST /AddSolutionComponent"]);
     expect(result.created).toEqual([`View "Co-sell – Favorites" added to solution "${SOLUTION}"`]);
     expect((await adapter.verifySetup()).checks.find((x) => x.name === "views")?.ok).toBe(true);
@@ -259,7 +255,7 @@ describe("doctor and setup repair the views", () => {
     expect(check.ok).toBe(false);
     expect(check.detail).toContain(`"Co-sell – Outbound" does not use parentaccountid, ${c.coSellStatus}`);
 
-    const { result, writes } = await writesDuring(() => adapter.setup());
+    const { result, writes } = await writesDuring(sb, () => adapter.setup());
     expect(result.created).toEqual(['View "Co-sell – Outbound": definition updated']);
     expect(writes.filter((w) => w.includes("savedqueries"))).toHaveLength(1);
     expect(writes.find((w) => w.includes("savedqueries"))).toMatch(/^PATCH/);
