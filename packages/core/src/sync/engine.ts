@@ -692,11 +692,6 @@ class Cycle {
         for (const { write } of crmWrites)
           if (write.op === "update") this.writeAhead("crm", write.crmId, write.fields, write.deal);
       });
-      // Read back in one call what was just written (the view forgets a record it writes to).
-      this.ledger.prefetch(
-        "crm",
-        crmWrites.flatMap(({ write }) => (write.op === "update" ? [write.crmId] : [])),
-      );
       const results = await this.deps.adapter.apply(crmWrites.map((c) => c.write));
       store.transaction(() => {
         results.forEach((r, i) => {
@@ -713,14 +708,6 @@ class Cycle {
         });
       });
     }
-    this.ledger.prefetch(
-      "crm",
-      contexts.flatMap((c) => (c.freshCrmId ? [c.freshCrmId] : [])),
-    );
-    this.ledger.prefetch(
-      "partnerCenter",
-      contexts.flatMap((c) => (c.freshReferralId ? [c.freshReferralId] : [])),
-    );
     store.transaction(() => {
       for (const ctx of contexts) this.commit(ctx);
     });
@@ -728,11 +715,7 @@ class Cycle {
     for (const ctx of contexts) if (ctx.link) this.seen.add(ctx.link.linkId);
     // A referral created for a deal the CRM already moved on (won, lost, invited) needs its next steps now.
     const next: PairWork[] = [];
-    // The commit wrote these records' entries (the view forgot them): read back in one call per side.
-    this.ledger.prefetch(
-      "crm",
-      followUp.flatMap((c) => (c.crm ? [c.crm.crmId] : [])),
-    );
+    // A referral created in this batch was not known when the batch was read: its entries, in one call.
     this.ledger.prefetch(
       "partnerCenter",
       followUp.flatMap((c) => (c.link?.referralId ? [c.link.referralId] : [])),
