@@ -3,13 +3,15 @@ import type { LedgerEntry, Side, SyncField } from "./types.js";
 
 /**
  * The engine's window on the write ledger: each record's entries are read from the store once (all
- * fields in one query) and kept until this view writes to that record's entries or is cleared.
+ * fields in one query, or a whole batch's records in one query with `prefetch`) and kept until the
+ * view is cleared.
  *
  * A cycle asks "is this value our echo?" for every field of every pair it plans, on both sides; asked
  * of the store field by field, that was the largest single cost of a backfill. Every ledger write the
- * engine makes goes through this view, so a cached record never disagrees with what the engine
- * wrote (writes update a cached record as the store does); the engine clears it with each batch, whose pairs it holds the locks of, so a record's
- * entries are never kept while another worker could change them.
+ * engine makes goes through this view, which applies it to a cached record as the store does, so a
+ * cached record never disagrees with what the engine wrote; the engine clears the view with each
+ * batch, whose pairs it holds the locks of, so a record's entries are never kept while another
+ * worker could change them.
  */
 export class LedgerView {
   private readonly records = new Map<string, LedgerEntry[]>();
