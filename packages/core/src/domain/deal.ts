@@ -32,6 +32,14 @@ export const PersonSchema = z.object({
 });
 export type Person = z.infer<typeof PersonSchema>;
 
+/**
+ * One of Microsoft's people on an engaged deal, read from the connected referral that invited
+ * Microsoft (see `engagement.ts`). Partner Center's `Member` documents names, email and phone only;
+ * `role` is kept when an answer carries one and is otherwise absent.
+ */
+export const MicrosoftTeamMemberSchema = PersonSchema.extend({ role: z.string().optional() });
+export type MicrosoftTeamMember = z.infer<typeof MicrosoftTeamMemberSchema>;
+
 export const MoneySchema = z.object({
   /** Estimated deal value. Must be ≥ 0 (checked by the rules, so the error is named). */
   amount: z.number().finite(),
@@ -169,6 +177,8 @@ export const CoSellDealSchema = z.object({
    * Center's, read-only: it comes from the connected referral, never from the partner's own.
    */
   microsoftAnswer: MicrosoftAnswerSchema.optional(),
+  /** Microsoft's people on the deal once Microsoft engaged (Partner Center's, read-only). */
+  microsoftTeam: z.array(MicrosoftTeamMemberSchema).optional(),
   /** Partner Center's `registrationStatus` (e.g. `None`, `ReviewPending`); read-only. */
   registrationStatus: z.string().optional(),
   /** Partner Center's `registrations[]` after a win, as sent; read-only. */

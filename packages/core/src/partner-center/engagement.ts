@@ -1,5 +1,11 @@
-import { type CoSellDeal, type HelpType, HelpTypeSchema, type MicrosoftAnswer } from "../domain/deal.js";
-import { MICROSOFT_ORGANIZATION_ID, type NewReferral, type Referral } from "./referral.js";
+import {
+  type CoSellDeal,
+  type HelpType,
+  HelpTypeSchema,
+  type MicrosoftAnswer,
+  type MicrosoftTeamMember,
+} from "../domain/deal.js";
+import { type Member, MICROSOFT_ORGANIZATION_ID, type NewReferral, type Referral } from "./referral.js";
 
 /**
  * Engagements: the referrals of one deal share an `engagementId`. Microsoft documents inviting it to
@@ -82,12 +88,13 @@ export function invitationBody(main: Referral, request: InvitationRequest): NewR
 export function withMicrosoftInvitation(
   deal: CoSellDeal,
   connected: Referral | undefined,
-  known?: Pick<CoSellDeal, "microsoftAnswer">,
+  known?: Pick<CoSellDeal, "microsoftAnswer" | "microsoftTeam">,
 ): CoSellDeal {
   const answer = connected ? microsoftAnswerOf(connected) : known?.microsoftAnswer;
   if (!answer) return deal;
   const invite = connected?.inviteContext ?? undefined;
   const helpType = deal.invitation.helpType ?? HelpTypeSchema.safeParse(invite?.assistanceRequestCode).data;
+  const team = connected ? microsoftTeamOf(connected, deal) : known?.microsoftTeam;
   return {
     ...deal,
     invitation: {
@@ -97,5 +104,35 @@ export function withMicrosoftInvitation(
       ...(helpType ? { helpType } : {}),
     },
     microsoftAnswer: answer,
+    ...(team?.length ? { microsoftTeam: team } : {}),
+  };
+}
+
+/**
+ * Microsoft's people on the deal: the connected referral's `team` without the partner's own people
+ * (the invitation is posted with the partner's team, see `invitationFor`). Microsoft documents no
+ * field that names Microsoft's sellers on an engagement; this reading takes whoever Microsoft added
+ * to the referral it answers, and is listed in docs/partner-center.md under "To confirm on a real
+ * tenant". A member without an email cannot be told apart from the partner's people and is left out.
+ */
+export function microsoftTeamOf(connected: Referral, deal: Pick<CoSellDeal, "team">): MicrosoftTeamMember[] {
+  const partners = new Set(deal.team.map((p) => p.email.trim().toLowerCase()));
+  const out: MicrosoftTeamMember[] = [];
+  for (const m of connected.team ?? []) {
+    const email = m?.email?.trim() ?? "";
+    if (!email || partners.has(email.toLowerCase())) continue;
+    out.push(memberOf(m, email));
+  }
+  return out;
+}
+
+function memberOf(m: Member, email: string): MicrosoftTeamMember {
+  const role = (m as Record<string, unknown>).role;
+  return {
+    firstName: m.firstName ?? "",
+    lastName: m.lastName ?? "",
+    email,
+    phone: m.phoneNumber ?? "",
+    ...(typeof role === "string" && role ? { role } : {}),
   };
 }

@@ -24,6 +24,8 @@ export function fieldValue(deal: CoSellDeal, field: SyncField): unknown {
   switch (field) {
     case "team":
       return clean([...deal.team].sort(byEmail));
+    case "microsoftTeam":
+      return clean([...(deal.microsoftTeam ?? [])].sort(byEmail));
     case "solutions":
       return clean([...deal.solutions].sort((a, b) => a.id.localeCompare(b.id)));
     case "stage":

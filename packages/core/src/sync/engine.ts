@@ -1138,6 +1138,7 @@ function mergeBaseline(old: CoSellDeal | undefined, crm: CoSellDeal, pc: CoSellD
   next.updatedAt = pc.updatedAt;
   // Microsoft's answer is remembered here: the partner's referral alone does not carry it.
   next.microsoftAnswer = pc.microsoftAnswer;
+  next.microsoftTeam = pc.microsoftTeam;
   return structuredClone(next);
 }
 

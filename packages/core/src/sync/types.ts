@@ -33,6 +33,7 @@ export const SyncFieldSchema = z.enum([
   "registration",
   "sentBy",
   "microsoftAnswer",
+  "microsoftTeam",
 ]);
 export type SyncField = z.infer<typeof SyncFieldSchema>;
 export const SYNC_FIELDS: readonly SyncField[] = SyncFieldSchema.options;
@@ -47,6 +48,7 @@ export const PARTNER_CENTER_OWNED_FIELDS: readonly SyncField[] = [
   "registration",
   "sentBy",
   "microsoftAnswer",
+  "microsoftTeam",
 ];
 
 /** Which way a field flows. */

@@ -31,7 +31,13 @@ import { lifecycleViolation } from "./errors.js";
 /** Canonical fields a partner's PUT can change (the stage is checked on its own). */
 type GovernedField = Exclude<
   SyncField,
-  "stage" | "expiresAt" | "microsoftOpportunityId" | "registration" | "sentBy" | "microsoftAnswer"
+  | "stage"
+  | "expiresAt"
+  | "microsoftOpportunityId"
+  | "registration"
+  | "sentBy"
+  | "microsoftAnswer"
+  | "microsoftTeam"
 >;
 const GOVERNED_FIELDS = SYNC_FIELDS.filter(
   (f): f is GovernedField => f !== "stage" && !PARTNER_CENTER_OWNED_FIELDS.includes(f),

@@ -444,6 +444,8 @@ export class ReferralService {
   engage(id: string): Referral {
     return this.microsoftAnswer(id, "microsoftEngage", {}, (invitation, deal) => {
       Object.assign(invitation, { status: "Active", substatus: "Accepted" });
+      // Microsoft's seller joins the referral they answered (how cosell reads Microsoft's team).
+      invitation.team = [...(invitation.team ?? []), microsoftSellerFor(invitation.id ?? id)];
       if (!deal.trackingInfo?.microsoftMsxId)
         deal.trackingInfo = {
           ...deal.trackingInfo,
@@ -542,4 +544,15 @@ export class ReferralService {
   inboundSent(): number {
     return this.inboundCount;
   }
+}
+
+/** The Microsoft seller who engages on an invitation (a stable person per invitation). */
+function microsoftSellerFor(invitationId: string) {
+  const n = (Number.parseInt(invitationId.replace(/[^0-9a-f]/gi, "").slice(0, 6) || "0", 16) % 90) + 10;
+  return {
+    firstName: "Morgan",
+    lastName: `Seller${n}`,
+    email: `morgan.seller${n}@microsoft.com`,
+    phoneNumber: `+1 425 555 01${n}`,
+  };
 }
