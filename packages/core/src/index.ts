@@ -3,6 +3,7 @@ export * from "./domain/deal.js";
 export * from "./domain/lifecycle.js";
 export * from "./domain/notes.js";
 export * from "./domain/seller-response.js";
+export * from "./domain/solution-catalog.js";
 export * from "./domain/validation.js";
 export * from "./domain/views.js";
 export * from "./errors.js";

@@ -1,3 +1,4 @@
+import type { SolutionCatalog } from "../domain/solution-catalog.js";
 import type {
   AdapterDescription,
   CallStats,
@@ -61,4 +62,10 @@ export interface CrmAdapter {
 
   /** API calls made by this adapter instance so far. */
   stats(): CallStats;
+
+  /**
+   * The CRM's co-sell solution catalog (records sellers pick from), when the adapter keeps one.
+   * `runSolutionCatalogConformance` (from `@cosell/core/testing`) specifies it.
+   */
+  readonly solutionCatalog?: SolutionCatalog;
 }

@@ -9,6 +9,7 @@
  * - {@link runStateStoreConformance}: the executable state-store contract every store runs, with
  *   its row fixtures (`fullLink`, `ledgerEntry`, …).
  */
+export * from "./catalog-conformance.js";
 export * from "./clock.js";
 export * from "./conformance.js";
 export * from "./crash.js";
