@@ -1,5 +1,11 @@
 import { dirname, resolve } from "node:path";
-import { ConfigError, PartnerCenterClientConfigSchema, SyncRulesSchema } from "@cosell/core";
+import {
+  CatalogSolutionSchema,
+  ConfigError,
+  PartnerCenterClientConfigSchema,
+  SolutionKindSchema,
+  SyncRulesSchema,
+} from "@cosell/core";
 import { z } from "zod";
 import { configErrorFrom, parseConfig, readConfigFile } from "./config-file.js";
 import { CRM_KINDS, CRM_MODULES, type CrmKind } from "./crm-modules.js";
@@ -75,6 +81,11 @@ export const CosellConfigSchema = z
       .prefault({}),
     /** `cosell serve`: where it listens and how often it reconciles (docs/operations.md). */
     serve: ServeConfigSchema.prefault({}),
+    /**
+     * The partner's own published co-sell solutions (`id` is Partner Center's solution id): `cosell
+     * setup` puts them in the CRM's solution catalog, so sellers pick them instead of typing ids.
+     */
+    solutions: z.array(CatalogSolutionSchema.extend({ kind: SolutionKindSchema.default("own") })).default([]),
     /** Log level (`COSELL_LOG_LEVEL` overrides it). */
     log: z
       // No default here: unset means info, or warn for a one-shot command on a terminal (context.ts).

@@ -13,6 +13,7 @@ import { registerPlan } from "./commands/plan.js";
 import { registerRun } from "./commands/run.js";
 import { registerServe } from "./commands/serve.js";
 import { registerSetup } from "./commands/setup.js";
+import { registerSolutions } from "./commands/solutions.js";
 import { registerStatus } from "./commands/status.js";
 import { registerSync } from "./commands/sync.js";
 import { registerTenants } from "./commands/tenants.js";
@@ -81,6 +82,7 @@ export function buildProgram(io: CliIo, box: ExitBox): { program: Command; ctx: 
   const commands: RegisterCommand[] = [
     registerInit,
     registerSetup,
+    registerSolutions,
     registerLogin,
     registerDoctor,
     registerPlan,

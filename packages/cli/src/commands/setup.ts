@@ -1,9 +1,11 @@
+import { type CatalogSolution, type CatalogUpsertResult, ConfigError, type CrmAdapter } from "@cosell/core";
 import { Argument, type Command } from "commander";
 import { action, type ExitBox } from "../command-action.js";
 import { assertCrmKind } from "../config.js";
 import type { CommandContext } from "../context.js";
 import type { CrmKind } from "../crm-modules.js";
 import { createAdapter } from "../runtime.js";
+import { summary } from "./solutions.js";
 
 /** `cosell setup salesforce|dynamics`: runs the adapter's idempotent setup and prints what it created. */
 export function registerSetup(program: Command, ctx: CommandContext, box: ExitBox): void {
@@ -22,7 +24,8 @@ export function registerSetup(program: Command, ctx: CommandContext, box: ExitBo
         const adapter = createAdapter(loaded, ctx.logger());
         try {
           const report = await adapter.setup();
-          ctx.output({ ok: true, crm: kind, ...report }, () =>
+          const catalog = await ownSolutions(adapter, loaded.config.solutions);
+          ctx.output({ ok: true, crm: kind, ...report, ...(catalog ? { catalog } : {}) }, () =>
             [
               `Created (${report.created.length}):`,
               ...report.created.map((c) => `  + ${c}`),
@@ -31,6 +34,10 @@ export function registerSetup(program: Command, ctx: CommandContext, box: ExitBo
               ...(report.skipped?.length
                 ? [`Not done (${report.skipped.length}):`, ...report.skipped.map((c) => `  - ${c}`)]
                 : []),
+              ...(catalog
+                ? [`Your solutions (config \`solutions\`): ${summary(catalog).replace(/^Catalog: /, "")}`]
+                : []),
+              ...(catalog?.failed.length ? catalog.failed.map((f) => `  ! ${f.id}: ${f.reason}`) : []),
             ].join("\n"),
           );
           return 0;
@@ -39,4 +46,22 @@ export function registerSetup(program: Command, ctx: CommandContext, box: ExitBo
         }
       }),
     );
+}
+
+/**
+ * Puts the partner's own solutions from config into the CRM's catalog (after setup made it). A CRM
+ * without a catalog with solutions configured is an error naming the key: they would go nowhere.
+ */
+async function ownSolutions(
+  adapter: Pick<CrmAdapter, "solutionCatalog">,
+  solutions: readonly CatalogSolution[],
+): Promise<CatalogUpsertResult | undefined> {
+  if (solutions.length === 0) return undefined;
+  if (!adapter.solutionCatalog)
+    throw new ConfigError(
+      "CATALOG_UNSUPPORTED",
+      "solutions: this CRM adapter keeps no solution catalog in this build; remove the key or update cosell.",
+      { key: "solutions" },
+    );
+  return adapter.solutionCatalog.upsert(solutions);
 }
