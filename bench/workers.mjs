@@ -235,6 +235,8 @@ function timed(store) {
   let ms = 0;
   let calls = 0;
   let depth = 0;
+  /** @type {Map<string, number>} outermost milliseconds per method (where a store's cost goes) */
+  const byMethod = new Map();
   const proxy = new Proxy(store, {
     get(target, key) {
       const v = Reflect.get(target, key, target);
@@ -247,12 +249,16 @@ function timed(store) {
           return v.apply(target, args);
         } finally {
           depth--;
-          if (depth === 0) ms += performance.now() - t0;
+          if (depth === 0) {
+            const spent = performance.now() - t0;
+            ms += spent;
+            byMethod.set(String(key), (byMethod.get(String(key)) ?? 0) + spent);
+          }
         }
       };
     },
   });
-  return { store: proxy, ms: () => ms, calls: () => calls };
+  return { store: proxy, ms: () => ms, calls: () => calls, byMethod };
 }
 
 /** The same backfill on SQLite and on PostgreSQL, per CRM, in this process. */
@@ -271,7 +277,7 @@ async function storeComparison(opts) {
         kind === "postgres"
           ? PostgresStateStore.open({ url: db.url, schema: `bench_${t.name.replace("-", "_")}` })
           : SqliteStateStore.open(join(dir, `${t.name}.sqlite`));
-      const { store, ms, calls } = timed(raw);
+      const { store, ms, calls, byMethod } = timed(raw);
       const adapter = /** @type {any} */ (CRM_MODULES[t.kind].createAdapter?.(t.crm));
       const partnerCenter = partnerCenterClient({ partnerCenter: t.partnerCenter });
       const started = performance.now();
@@ -297,6 +303,13 @@ async function storeComparison(opts) {
         cycles,
         storeMsPerDeal: round(ms() / links, 3),
         storeCallsPerDeal: round(calls() / links, 1),
+        // The three methods that cost the most, in store milliseconds per deal.
+        topMethods: Object.fromEntries(
+          [...byMethod]
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 3)
+            .map(([k, v]) => [k, round(v / links, 3)]),
+        ),
         wallMsPerDeal: round(wall / links, 2),
       });
       await adapter.close?.();
@@ -346,10 +359,16 @@ async function main() {
   const maxRss = Math.max(...runs.flatMap((r) => r.peakRssMbPerWorker));
   goals.push(`peak RSS per worker: ${maxRss} MB (goal ≤ 200): ${maxRss <= 200 ? "met" : "NOT met"}`);
   if (stores.length) {
-    console.log("\nCRM | store | deals | cycles | store calls/deal | store ms/deal | wall ms/deal");
+    console.log(
+      "\nCRM | store | deals | cycles | store calls/deal | store ms/deal | wall ms/deal | costliest (ms/deal)",
+    );
     for (const s of stores)
       console.log(
-        `${s.crm} | ${s.store} | ${s.deals} | ${s.cycles} | ${s.storeCallsPerDeal} | ${s.storeMsPerDeal} | ${s.wallMsPerDeal}`,
+        `${s.crm} | ${s.store} | ${s.deals} | ${s.cycles} | ${s.storeCallsPerDeal} | ${s.storeMsPerDeal} | ${s.wallMsPerDeal} | ${Object.entries(
+          s.topMethods,
+        )
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")}`,
       );
     for (const crm of ["dynamics", "salesforce"]) {
       const sq = stores.find((s) => s.crm === crm && s.store === "sqlite");

@@ -25,7 +25,14 @@ type Reply =
   | { ok: true; rows: Record<string, unknown>[]; rowCount: number }
   | {
       ok: false;
-      error: { message: string; code?: string; constraint?: string; cosell?: string; index?: number };
+      error: {
+        message: string;
+        code?: string;
+        constraint?: string;
+        cosell?: string;
+        index?: number;
+        detail?: string;
+      };
     };
 
 export interface BlockingClientOptions {
@@ -49,6 +56,11 @@ export class PostgresError extends CoSellError {
     readonly constraint: string | undefined,
     /** In a {@link BlockingClient.batch}: which statement was refused. */
     readonly index?: number,
+    /**
+     * The server's detail (e.g. `Key (referral_id)=(…) already exists.`): tells which statement of a
+     * batch sent as one query was refused. Kept out of `details` and the message: it quotes values.
+     */
+    readonly serverDetail?: string,
   ) {
     super("STATE_STORE_POSTGRES", message, {
       ...(sqlState ? { sqlState } : {}),
@@ -60,6 +72,8 @@ export class PostgresError extends CoSellError {
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require("node:worker_threads");
 const pg = require(workerData.pgPath);
+// node-postgres' own value conversion and quoting, so an inlined value reads as its parameter would.
+const pgUtils = require(require("node:path").join(require("node:path").dirname(workerData.pgPath), "utils.js"));
 const { port, signal, options } = workerData;
 let client;
 let inTransaction = false;
@@ -136,23 +150,34 @@ async function handle(req) {
   if (locksLost && req.op !== "rollback") {
     throw Object.assign(new Error("the connection to PostgreSQL was lost and another worker took this tenant's lock meanwhile"), { cosell: "lock" });
   }
+  // A transaction begun lazily starts with its first statement (see BlockingClient.beginLazily).
+  if (req.begin) inTransaction = true;
   try {
     let res;
     if (req.op === "batch") {
-      // Statements the caller deferred inside its transaction, run in order on this connection; the
-      // first refusal stops the batch and says which statement it was.
-      for (let i = 0; i < req.statements.length; i++) {
-        try {
-          await c.query(req.statements[i].sql, req.statements[i].params);
-        } catch (err) {
-          err.index = i;
-          throw err;
+      const combined = inlined(req);
+      if (combined !== undefined) await c.query(combined);
+      else {
+        // Statements the caller deferred inside its transaction, run in order on this connection; the
+        // first refusal stops the batch and says which statement it was.
+        if (req.begin) await c.query("BEGIN");
+        for (let i = 0; i < req.statements.length; i++) {
+          try {
+            await c.query(req.statements[i].sql, req.statements[i].params);
+          } catch (err) {
+            err.index = i;
+            throw err;
+          }
         }
+        if (req.commit) await c.query("COMMIT");
       }
       res = { rows: [], rowCount: 0 };
-    } else res = await c.query(req.sql, req.params);
+    } else {
+      if (req.begin) await c.query("BEGIN");
+      res = await c.query(req.sql, req.params);
+    }
     if (req.op === "begin") inTransaction = true;
-    if (req.op === "commit") inTransaction = false;
+    if (req.op === "commit" || req.commit) inTransaction = false;
     return { ok: true, rows: res.rows, rowCount: res.rowCount ?? 0 };
   } catch (err) {
     if (client !== c || err.code === "57P01" || /Connection terminated|ECONNRESET|EPIPE/.test(String(err.message))) {
@@ -166,12 +191,40 @@ async function handle(req) {
   }
 }
 
+/**
+ * A batch as one simple-protocol query ("BEGIN; …; …; COMMIT"): one round trip to the server instead
+ * of one per statement. Each $n becomes the literal node-postgres would have sent as the parameter
+ * (prepareValue, then escapeLiteral), so the server reads the same value; the SQL is cosell's own, with
+ * no $n inside its quoted text. A server refusal then names no statement: the store tells which one by
+ * the constraint (see the store's flush). Undefined when one round trip would not save anything, or a
+ * value is binary (a Buffer has no text literal here).
+ */
+function inlined(req) {
+  const parts = (req.begin ? 1 : 0) + req.statements.length + (req.commit ? 1 : 0);
+  if (parts < 2) return undefined;
+  const texts = [];
+  if (req.begin) texts.push("BEGIN");
+  for (const st of req.statements) {
+    let binary = false;
+    const text = st.sql.replace(/\\$(\\d+)/g, (_, n) => {
+      const v = pgUtils.prepareValue(st.params[Number(n) - 1]);
+      if (v === null || v === undefined) return "NULL";
+      if (Buffer.isBuffer(v)) binary = true;
+      return pgUtils.escapeLiteral(String(v));
+    });
+    if (binary) return undefined;
+    texts.push(text);
+  }
+  if (req.commit) texts.push("COMMIT");
+  return texts.join(";\\n");
+}
+
 parentPort.on("message", async (req) => {
   let reply;
   try {
     reply = await handle(req);
   } catch (err) {
-    reply = { ok: false, error: { message: String(err && err.message || err), code: err && err.code, constraint: err && err.constraint, cosell: err && err.cosell, index: err && err.index } };
+    reply = { ok: false, error: { message: String(err && err.message || err), code: err && err.code, constraint: err && err.constraint, cosell: err && err.cosell, index: err && err.index, detail: err && err.detail } };
   }
   port.postMessage(reply);
   Atomics.store(signal, 0, 1);
@@ -186,6 +239,8 @@ export class BlockingClient {
   private readonly signal = new Int32Array(new SharedArrayBuffer(4));
   private readonly waitMs: number;
   private closed = false;
+  /** `beginLazily` was called and no statement has been sent since (BEGIN goes with the next one). */
+  private beginPending = false;
 
   constructor(options: BlockingClientOptions) {
     const { port1, port2 } = new MessageChannel();
@@ -224,15 +279,38 @@ export class BlockingClient {
    * Runs statements in order in one round trip to the connection's thread (their rows are not
    * returned). A refusal stops at that statement: the error's `index` names it.
    */
-  batch(statements: readonly { sql: string; params: unknown[] }[]): void {
+  batch(statements: readonly { sql: string; params: unknown[] }[], options: { commit?: boolean } = {}): void {
+    if (options.commit) {
+      if (this.beginPending && !statements.length) {
+        // A transaction that never sent a statement: nothing to commit.
+        this.beginPending = false;
+        return;
+      }
+      this.call({ op: "batch", statements, commit: true });
+      return;
+    }
     if (statements.length) this.call({ op: "batch", statements });
   }
 
   begin(sql = "BEGIN"): void {
+    this.beginPending = false;
     this.call({ op: "begin", sql, params: [] });
   }
 
+  /**
+   * Begins a transaction with its first statement instead of on its own: BEGIN travels with that
+   * statement (one trip to the connection's thread, not two), and a transaction that sends nothing
+   * costs nothing. End it with `batch(…, { commit: true })`, `commit()` or `rollback()`.
+   */
+  beginLazily(): void {
+    this.beginPending = true;
+  }
+
   commit(): void {
+    if (this.beginPending) {
+      this.beginPending = false;
+      return;
+    }
     this.call({ op: "commit", sql: "COMMIT", params: [] });
   }
 
@@ -242,6 +320,10 @@ export class BlockingClient {
   }
 
   rollback(): void {
+    if (this.beginPending) {
+      this.beginPending = false;
+      return;
+    }
     this.call({ op: "rollback", sql: "ROLLBACK", params: [] });
   }
 
@@ -262,12 +344,18 @@ export class BlockingClient {
     params?: unknown[];
     locks?: unknown[];
     statements?: readonly { sql: string; params: unknown[] }[];
+    commit?: boolean;
+    begin?: boolean;
   }): {
     rows: unknown[];
     rowCount: number;
   } {
     if (this.closed)
       throw new PostgresError("This PostgreSQL state store is closed; open it again.", undefined, undefined);
+    if (this.beginPending && (req.op === "query" || req.op === "batch")) {
+      req.begin = true;
+      this.beginPending = false;
+    }
     Atomics.store(this.signal, 0, 0);
     this.worker.postMessage(req);
     const waited = Atomics.wait(this.signal, 0, 0, this.waitMs);
@@ -294,6 +382,7 @@ export class BlockingClient {
       reply.error.cosell === "lost" ? "08006" : reply.error.code,
       reply.error.constraint,
       reply.error.index,
+      reply.error.detail,
     );
   }
 }

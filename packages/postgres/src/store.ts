@@ -97,7 +97,7 @@ export class PostgresStateStore implements StateStore {
   transaction<T>(fn: () => T): T {
     const level = this.depth;
     const savepoint = `cosell_sp_${level}`;
-    if (level === 0) this.db.begin();
+    if (level === 0) this.db.beginLazily();
     else {
       // A nested call keeps its own scope: what the outer one queued goes first.
       this.flush();
@@ -107,10 +107,13 @@ export class PostgresStateStore implements StateStore {
     try {
       const result = fn();
       if (isThenable(result)) throw new TypeError(ASYNC_TRANSACTION_MESSAGE);
-      // Sent now, so that a refused write throws here, inside its own transaction or savepoint.
-      this.flush();
-      if (level === 0) this.db.commit();
-      else this.db.query(`RELEASE SAVEPOINT ${savepoint}`);
+      // Sent now, so that a refused write throws here, inside its own transaction or savepoint; at the
+      // outer level with the COMMIT, in one round trip.
+      if (level === 0) this.flush({ commit: true });
+      else {
+        this.flush();
+        this.db.query(`RELEASE SAVEPOINT ${savepoint}`);
+      }
       return result;
     } catch (err) {
       // Queued writes of this scope never reached the server: dropping them undoes them.
@@ -445,18 +448,41 @@ export class PostgresStateStore implements StateStore {
   }
 
   /** Sends the queued writes, in order; a refusal is reported as the refused statement's error. */
-  private flush(): void {
-    if (!this.pending.length) return;
+  private flush(options: { commit?: boolean } = {}): void {
+    if (!this.pending.length && !options.commit) return;
     const batch = this.pending;
     this.pending = [];
     try {
-      this.db.batch(batch.map(({ sql, params }) => ({ sql, params })));
+      this.db.batch(
+        batch.map(({ sql, params }) => ({ sql, params })),
+        options,
+      );
     } catch (err) {
-      const refused =
-        err instanceof PostgresError && err.index !== undefined ? batch[err.index]?.refused : undefined;
-      throw refused ? refused(err as PostgresError) : err;
+      throw err instanceof PostgresError ? refusal(err, batch) : err;
     }
   }
+}
+
+/**
+ * The error the port promises for a refused statement of a batch. A batch sent as one query does not
+ * say which statement the server refused: the statement is the one whose mapper recognises the
+ * refusal (by its constraint) and whose values hold the key the server names in its detail (`Key
+ * (referral_id)=(ref-1) already exists.`); without such a detail, the first whose mapper recognises it.
+ */
+function refusal(
+  err: PostgresError,
+  batch: readonly { params: unknown[]; refused?: (err: PostgresError) => Error }[],
+): Error {
+  if (err.index !== undefined) return batch[err.index]?.refused?.(err) ?? err;
+  const key = /\)=\((.*)\) already exists/.exec(err.serverDetail ?? "")?.[1];
+  let first: Error | undefined;
+  for (const { params, refused } of batch) {
+    const mapped = refused?.(err);
+    if (!mapped || mapped === err) continue;
+    if (key === undefined || params.some((p) => p === key)) return mapped;
+    first ??= mapped;
+  }
+  return first ?? err;
 }
 
 function isThenable(value: unknown): boolean {

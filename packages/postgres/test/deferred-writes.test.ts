@@ -15,21 +15,24 @@ const link = (n: number, extra: Partial<Link> = {}): Link => ({
   ...extra,
 });
 
-/** Counts the blocking round trips the store makes to its connection's thread. */
+/** Counts the blocking round trips the store makes to its connection's thread, by kind. */
 function counted(store: PostgresStateStore) {
-  const calls = { query: 0, batch: 0 };
-  const client = store.client;
-  const query = client.query.bind(client);
-  const batch = client.batch.bind(client);
-  client.query = ((sql: string, params?: unknown[]) => {
-    calls.query++;
-    return query(sql, params);
-  }) as typeof client.query;
-  client.batch = (statements) => {
-    calls.batch++;
-    batch(statements);
+  const calls = { query: 0, batch: 0, commit: 0 };
+  // The one private method every round trip goes through.
+  const client = store.client as unknown as { call: (req: { op: string }) => unknown };
+  const call = client.call.bind(client);
+  client.call = (req) => {
+    if (req.op === "query" || req.op === "batch" || req.op === "commit") calls[req.op]++;
+    return call(req);
   };
   return calls;
+}
+
+/** Whether the store's connection is inside a transaction block on the server. */
+function inServerTransaction(store: PostgresStateStore): boolean {
+  // now() is the transaction's start time; statement_timestamp() this statement's: equal outside one.
+  const row = store.client.query<{ open: boolean }>("SELECT now() <> statement_timestamp() AS open").rows[0];
+  return row?.open ?? false;
 }
 
 describe("PostgresStateStore: writes inside a transaction", () => {
@@ -52,7 +55,9 @@ describe("PostgresStateStore: writes inside a transaction", () => {
         store!.clearOutbox(`link-${i}`);
       }
     });
-    expect(calls).toEqual({ query: 0, batch: 1 });
+    // The writes and the COMMIT (with BEGIN before them) travel together.
+    expect(calls).toEqual({ query: 0, batch: 1, commit: 0 });
+    expect(inServerTransaction(store)).toBe(false);
     expect(store.listLinks().map((l) => l.linkId)).toEqual([
       "link-1",
       "link-2",
@@ -60,6 +65,34 @@ describe("PostgresStateStore: writes inside a transaction", () => {
       "link-4",
       "link-5",
     ]);
+  });
+
+  it("values with quotes, backslashes, dollar signs, arrays and nulls arrive as written", () => {
+    store = PostgresStateStore.open({ url: databaseUrl(), schema: uniqueSchema("defer") });
+    const odd = "O'Brien \\ $1 $$ ; COMMIT; -- 日本 \u{1F600}";
+    store.transaction(() => {
+      store!.putLink(link(1, { crmId: odd, baseline: undefined }));
+      store!.putLink(link(2, { referralId: undefined }));
+      store!.addLedger([{ side: "crm", recordId: odd, field: "name", valueHash: "h'1", writtenAt: at }]);
+      store!.addLedger([{ side: "crm", recordId: odd, field: "notes", valueHash: "h\\2", writtenAt: at }]);
+    });
+    expect(store.getLink("link-1")?.crmId).toBe(odd);
+    expect(store.getLinkByCrmId(odd)?.linkId).toBe("link-1");
+    expect(store.getLink("link-2")?.referralId).toBeUndefined();
+    expect(
+      store
+        .listLedgerOfRecords("crm", [odd])
+        .map((e) => e.valueHash)
+        .sort(),
+    ).toEqual(["h'1", "h\\2"]);
+  });
+
+  it("a transaction that sends nothing sends neither BEGIN nor COMMIT", () => {
+    store = PostgresStateStore.open({ url: databaseUrl(), schema: uniqueSchema("defer") });
+    const calls = counted(store);
+    store.transaction(() => undefined);
+    expect(calls).toEqual({ query: 0, batch: 0, commit: 0 });
+    expect(inServerTransaction(store)).toBe(false);
   });
 
   it("a read inside the transaction sees the writes queued before it", () => {

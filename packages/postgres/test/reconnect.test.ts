@@ -64,6 +64,8 @@ describe("PostgresStateStore when the connection drops", () => {
       expect(() =>
         store.transaction(() => {
           store.putLink(fullLink(1));
+          // A read sends the queued write (and BEGIN with it): the transaction is open on the server.
+          expect(store.getLink("link-1")).toBeDefined();
           terminated = admin.query(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cosell-test-b'",
           ).rowCount;
@@ -77,6 +79,25 @@ describe("PostgresStateStore when the connection drops", () => {
     expect(store.listLinks()).toEqual([]);
     store.putLink(fullLink(3));
     expect(store.listLinks().map((l) => l.linkId)).toEqual(["link-3"]);
+  });
+
+  it("a transaction that had sent nothing when the connection dropped runs whole on a new one", async () => {
+    const store = open(fresh(), "cosell-test-f");
+    store.putLink(fullLink(1));
+    const admin = new BlockingClient({ connectionString: databaseUrl() });
+    try {
+      store.transaction(() => {
+        // Queued only: BEGIN goes with the first statement, so the server has no transaction to lose.
+        store.putLink(fullLink(2));
+        admin.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cosell-test-f'",
+        );
+        store.putLink(fullLink(3));
+      });
+    } finally {
+      admin.close();
+    }
+    expect(store.listLinks().map((l) => l.linkId)).toEqual(["link-1", "link-2", "link-3"]);
   });
 
   it("takes its tenant lock again after a reconnect when no one else took it", async () => {
