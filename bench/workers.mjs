@@ -162,7 +162,13 @@ async function workerRun(opts, workers) {
   say(`${workers} worker(s): starting ${opts.tenants} sandboxes with ${opts.deals} deals each`);
   const fleet = await startFleet(dir, kinds, opts.deals);
   const db = await database();
-  const env = { ...fleet.env, COSELL_DATABASE_URL: db.url, PATH: process.env.PATH ?? "" };
+  const env = {
+    ...fleet.env,
+    COSELL_DATABASE_URL: db.url,
+    PATH: process.env.PATH ?? "",
+    // Heap settings to try on the workers (e.g. --max-semi-space-size) reach them; nothing else does.
+    ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
+  };
   const procs = [];
   try {
     const schemas = [];

@@ -3,7 +3,6 @@ import { action, type ExitBox } from "../command-action.js";
 import type { CommandContext } from "../context.js";
 import type { CrmKind } from "../crm-modules.js";
 import { renderDemo } from "../demo/report.js";
-import { runDemo } from "../demo/run.js";
 
 /** `cosell demo`: the scripted co-sell story on the built-in sandbox, for both CRMs. */
 export function registerDemo(program: Command, ctx: CommandContext, box: ExitBox): void {
@@ -17,6 +16,9 @@ export function registerDemo(program: Command, ctx: CommandContext, box: ExitBox
     .action(
       action(ctx, box, async (opts: { keep: boolean; crm?: CrmKind }) => {
         const logger = ctx.logger();
+        // Loaded here: the emulators are the demo's alone, and every other command (a worker above all)
+        // would carry them in memory for nothing.
+        const { runDemo } = await import("../demo/run.js");
         const { report, sandboxes } = await runDemo({
           logger,
           keep: opts.keep,

@@ -14,7 +14,7 @@ import type { Command } from "commander";
 import { action, type ExitBox } from "../command-action.js";
 import type { CommandContext } from "../context.js";
 import { openRuntime } from "../runtime.js";
-import { buildServeApp, type CrmEventParser } from "../serve/app.js";
+import type { CrmEventParser } from "../serve/app.js";
 import {
   type ChangeEventCapableAdapter,
   type RunningChangeFeed,
@@ -22,7 +22,6 @@ import {
 } from "../serve/change-feed.js";
 import { ServeMetrics } from "../serve/metrics.js";
 import { SyncService } from "../serve/service.js";
-import { openShared } from "../serve/shared.js";
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/i;
 
@@ -93,6 +92,11 @@ export function registerServe(program: Command, ctx: CommandContext, box: ExitBo
     .action(
       action(ctx, box, async (opts: ServeOptions) => {
         // With --tenant, events go to the PostgreSQL deployment's shared queue (see serve/shared.ts).
+        // The HTTP server (fastify) and its parts load with `serve` only, not with every command.
+        const [{ buildServeApp }, { openShared }] = await Promise.all([
+          import("../serve/app.js"),
+          import("../serve/shared.js"),
+        ]);
         const shared = opts.tenant ? await openShared(ctx, opts.tenant) : undefined;
         const loaded = shared?.loaded ?? ctx.config();
         const log = ctx.logger();
