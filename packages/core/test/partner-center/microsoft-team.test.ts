@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { emptyDeal } from "../../src/domain/deal.js";
 import { microsoftTeamOf, withMicrosoftInvitation } from "../../src/partner-center/engagement.js";
 import type { Referral } from "../../src/partner-center/referral.js";
 import { fieldValue } from "../../src/sync/compare.js";
-import { sampleDeal } from "../../src/testing/deals.js";
+
+const sampleDeal = () => emptyDeal(new Date(0));
 
 const partner = { firstName: "Ana", lastName: "Lee", email: "ana@contoso.com", phone: "+1 555 0100" };
 
