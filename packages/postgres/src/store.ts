@@ -138,6 +138,17 @@ export class PostgresStateStore implements StateStore {
     return rowToLink(this.one<LinkRow>("SELECT * FROM links WHERE crm_id = $1", [crmId]));
   }
 
+  findLinks(keys: { crmIds?: readonly string[]; referralIds?: readonly string[] }): Link[] {
+    const crmIds = keys.crmIds ?? [];
+    const referralIds = keys.referralIds ?? [];
+    if (!crmIds.length && !referralIds.length) return [];
+    return this.all<LinkRow>(
+      // Both unique indexes serve this (a bitmap OR).
+      "SELECT * FROM links WHERE crm_id = ANY($1::text[]) OR referral_id = ANY($2::text[]) ORDER BY seq",
+      [[...crmIds], [...referralIds]],
+    ).map((r) => rowToLink(r)!);
+  }
+
   getLinkByReferralId(referralId: string): Link | undefined {
     return rowToLink(this.one<LinkRow>("SELECT * FROM links WHERE referral_id = $1", [referralId]));
   }

@@ -10,6 +10,7 @@ import { fieldHash, fieldMembers, sameField, stableJson } from "./compare.js";
 import type { DealLock } from "./deal-lock.js";
 import { LedgerView } from "./ledger-view.js";
 import { ListedReferrals } from "./listed-referrals.js";
+import { PageLinks } from "./page-links.js";
 import { withPairLocks } from "./pair-lock.js";
 import { type PairState, planPair, type ResolvedRules } from "./planner.js";
 import type { PartnerCenterPort } from "./ports.js";
@@ -263,7 +264,8 @@ class Cycle {
     const batchSize = Math.max(1, description.capabilities.batchSize);
     for await (const page of adapter.changes(crmCursor, { overlapMs: this.rules.overlapMs })) {
       const work: PairWork[] = [];
-      for (const rec of page.records) work.push(await this.pairForCrm(rec, referrals));
+      const links = new PageLinks(store, page.records);
+      for (const rec of page.records) work.push(await this.pairForCrm(rec, referrals, links));
       await this.process(work, batchSize);
       if (this.interrupted) break;
       if (!this.dryRun) store.setCursor("crm", page.cursor);
@@ -553,10 +555,10 @@ class Cycle {
     return out;
   }
 
-  private async pairForCrm(rec: CrmRecord, referrals: ListedReferrals): Promise<PairWork> {
+  private async pairForCrm(rec: CrmRecord, referrals: ListedReferrals, links?: PageLinks): Promise<PairWork> {
     const { store, partnerCenter: pc } = this.deps;
-    let link = store.getLinkByCrmId(rec.crmId);
-    if (!link && rec.referralId) link = store.getLinkByReferralId(rec.referralId);
+    let link = links ? links.of(rec) : store.getLinkByCrmId(rec.crmId);
+    if (!links && !link && rec.referralId) link = store.getLinkByReferralId(rec.referralId);
     const referralId = link?.referralId ?? rec.referralId;
     let referral: Referral | undefined;
     let fresh = false;

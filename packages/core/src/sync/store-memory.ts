@@ -74,6 +74,20 @@ export class MemoryStateStore implements StateStore {
     return copy(this.findLink((l) => l.referralId === referralId));
   }
 
+  findLinks(keys: { crmIds?: readonly string[]; referralIds?: readonly string[] }): Link[] {
+    const crm = new Set(keys.crmIds ?? []);
+    const ref = new Set(keys.referralIds ?? []);
+    if (!crm.size && !ref.size) return [];
+    const out: Link[] = [];
+    for (const l of this.t.links.values())
+      if (
+        (l.crmId !== undefined && crm.has(l.crmId)) ||
+        (l.referralId !== undefined && ref.has(l.referralId))
+      )
+        out.push(copy(l)!);
+    return out;
+  }
+
   listLinks(filter: { state?: Link["state"] } = {}): Link[] {
     const all = [...this.t.links.values()];
     return (filter.state ? all.filter((l) => l.state === filter.state) : all).map(copy);

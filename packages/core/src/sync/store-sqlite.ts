@@ -86,6 +86,19 @@ export class SqliteStateStore implements StateStore {
     return rowToLink(this.sql.linkByReferralId.get(referralId) as LinkRow | undefined);
   }
 
+  findLinks(keys: { crmIds?: readonly string[]; referralIds?: readonly string[] }): Link[] {
+    const crmIds = keys.crmIds ?? [];
+    const referralIds = keys.referralIds ?? [];
+    if (!crmIds.length && !referralIds.length) return [];
+    // As JSON arrays: one prepared statement whatever the number of ids.
+    return (
+      this.sql.findLinks.all({
+        crmIds: JSON.stringify(crmIds),
+        referralIds: JSON.stringify(referralIds),
+      }) as LinkRow[]
+    ).map((r) => rowToLink(r)!);
+  }
+
   listLinks(filter: { state?: Link["state"] } = {}): Link[] {
     const rows = filter.state ? this.sql.linksInState.all(filter.state) : this.sql.links.all();
     return (rows as LinkRow[]).map((r) => rowToLink(r)!);
@@ -294,6 +307,12 @@ function prepareStatements(db: Database.Database) {
     linkByCrmId: p("SELECT * FROM links WHERE crm_id = ?"),
     linkByReferralId: p("SELECT * FROM links WHERE referral_id = ?"),
     links: p("SELECT * FROM links ORDER BY seq"),
+    // Each side through its own unique index (an OR across two IN lists would scan the table).
+    findLinks: p(`
+      SELECT * FROM links WHERE crm_id IN (SELECT value FROM json_each(@crmIds))
+      UNION
+      SELECT * FROM links WHERE referral_id IN (SELECT value FROM json_each(@referralIds))
+      ORDER BY seq`),
     linksInState: p("SELECT * FROM links WHERE state = ? ORDER BY seq"),
     linkCounts: p("SELECT state, count(*) AS n FROM links GROUP BY state"),
     // An upsert on link_id, not INSERT OR REPLACE: REPLACE would silently delete another link that

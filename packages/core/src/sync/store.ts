@@ -25,6 +25,13 @@ export interface StateStore {
   getLinkByCrmId(crmId: string): Link | undefined;
   getLinkByReferralId(referralId: string): Link | undefined;
   /**
+   * Every link whose CRM id is one of `crmIds` or whose referral id is one of `referralIds`, each
+   * once: the engine reads a page's links with it before pairing the page's records (one query
+   * instead of several per record, which on a store across the network is one round trip instead of
+   * hundreds).
+   */
+  findLinks(keys: { crmIds?: readonly string[]; referralIds?: readonly string[] }): Link[];
+  /**
    * Every link (for reconcile, status and views), oldest first; with `state`, only links in that
    * state (the engine asks for `pending` every cycle, so this must not read every link).
    */

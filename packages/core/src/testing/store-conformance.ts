@@ -75,6 +75,24 @@ export function runStateStoreConformance(name: string, harness: StateStoreHarnes
         expect(back.crmOptedIn).toBe(false);
       });
 
+      it("finds the links of many CRM and referral ids at once, each link once", () => {
+        for (const n of [1, 2, 3, 4]) store.putLink(fullLink(n));
+        store.putLink(pendingLink(5));
+        const found = store.findLinks({
+          crmIds: ["crm-1", "crm-2", "crm-9"],
+          referralIds: ["ref-2", "ref-3"],
+        });
+        expect(found.map((l) => l.linkId).sort()).toEqual(["link-1", "link-2", "link-3"]);
+        expect(found.find((l) => l.linkId === "link-1")).toStrictEqual(fullLink(1));
+        expect(store.findLinks({ crmIds: ["crm-5"] })).toStrictEqual([store.getLinkByCrmId("crm-5")]);
+        expect(store.findLinks({ referralIds: ["ref-4"] }).map((l) => l.linkId)).toEqual(["link-4"]);
+        expect(store.findLinks({})).toStrictEqual([]);
+        expect(store.findLinks({ crmIds: [], referralIds: [] })).toStrictEqual([]);
+        // Ids that need quoting are matched as they are.
+        store.putLink(fullLink(6, { crmId: 'it\'s "odd"' }));
+        expect(store.findLinks({ crmIds: ['it\'s "odd"'] }).map((l) => l.linkId)).toEqual(["link-6"]);
+      });
+
       it("answers undefined for ids it does not know", () => {
         store.putLink(fullLink(1));
         expect(store.getLink("link-2")).toBeUndefined();
