@@ -264,6 +264,9 @@ export class BlockingClient {
         },
       },
       transferList: [port2],
+      // The thread only speaks the wire protocol: a small heap keeps each connection's thread from
+      // growing to V8's defaults (it would add tens of MB to every worker process).
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 256 },
     });
     // The worker must not keep a finished CLI process alive.
     this.worker.unref();
