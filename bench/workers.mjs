@@ -15,7 +15,8 @@
  * cost to the worker: the round trips to the server included).
  *
  * Options: --tenants N (default 50), --deals N (default 1000), --workers 1,2,3,
- * --timeout-min M (per worker count, default 30), --skip-store. Needs Linux (/proc) and a PostgreSQL
+ * --timeout-min M (per worker count, default 30), --skip-store, --heap-mb MB (each worker's V8 heap
+ * cap, default 256 as docs/operations.md runs cosell; 0 for V8's default). Needs Linux (/proc) and a PostgreSQL
  * server: COSELL_BENCH_DATABASE_URL, else COSELL_TEST_DATABASE_URL, else
  * postgres://postgres@127.0.0.1:5432/test (a database per run is created in it and dropped).
  */
@@ -49,12 +50,16 @@ function parseArgs(argv) {
     .split(",")
     .map(Number);
   if (workers.some((w) => !Number.isInteger(w) || w < 1)) throw new Error("--workers: e.g. 1,2,3");
+  const heapMb = flags.has("heap-mb") ? Number(flags.get("heap-mb")) : 256;
+  if (!Number.isInteger(heapMb) || heapMb < 0)
+    throw new Error("--heap-mb: give a whole number of MB, 0 for none");
   return {
     tenants: num("tenants", 50),
     deals: num("deals", 1000),
     workers,
     timeoutMs: num("timeout-min", 30) * 60_000,
     skipStore: flags.has("skip-store"),
+    heapMb,
   };
 }
 
@@ -166,8 +171,11 @@ async function workerRun(opts, workers) {
     ...fleet.env,
     COSELL_DATABASE_URL: db.url,
     PATH: process.env.PATH ?? "",
-    // Heap settings to try on the workers (e.g. --max-semi-space-size) reach them; nothing else does.
-    ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
+    // Workers run as docs/operations.md runs cosell: with a V8 heap cap (without one V8 sizes the heap
+    // from the machine's memory and lets garbage pile up). Other heap settings to try reach them too.
+    NODE_OPTIONS: [opts.heapMb ? `--max-old-space-size=${opts.heapMb}` : "", process.env.NODE_OPTIONS ?? ""]
+      .join(" ")
+      .trim(),
   };
   const procs = [];
   try {
@@ -348,7 +356,8 @@ async function main() {
 
   console.log(`\nWorkers bench — ${new Date().toISOString()} — ${machine}`);
   console.log(
-    `${opts.tenants} tenants (half Dynamics 365, half Salesforce) × ${opts.deals} opted-in deals each\n`,
+    `${opts.tenants} tenants (half Dynamics 365, half Salesforce) × ${opts.deals} opted-in deals each; ` +
+      `workers' heap cap ${opts.heapMb ? `${opts.heapMb} MB` : "V8's default"}\n`,
   );
   console.log("workers | deals/s | CPU ms/deal | peak RSS per worker (MB) | wall s | linked");
   for (const r of runs)
