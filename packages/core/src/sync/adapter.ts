@@ -7,6 +7,7 @@ import type {
   CrmWrite,
   CrmWriteResult,
   SetupReport,
+  SetupValidation,
   VerifyReport,
 } from "./types.js";
 
@@ -59,6 +60,12 @@ export interface CrmAdapter {
 
   /** Checks setup, permissions and change feed without changing anything; each failure says how to fix it. */
   verifySetup(): Promise<VerifyReport>;
+
+  /**
+   * Optional: has the CRM validate everything `setup` would put there, saving nothing (Salesforce: a
+   * check-only Metadata API deploy). `onProgress` gets a line per status the CRM reports.
+   */
+  validateSetup?(onProgress?: (line: string) => void): Promise<SetupValidation>;
 
   /** API calls made by this adapter instance so far. */
   stats(): CallStats;

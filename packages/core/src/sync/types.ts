@@ -199,6 +199,15 @@ export interface SetupReport {
   skipped?: string[];
 }
 
+/** What a check-only validation of setup found (see `CrmAdapter.validateSetup`). */
+export interface SetupValidation {
+  ok: boolean;
+  /** Components the CRM checked. */
+  components: number;
+  /** Each component the CRM would refuse, with its reason. */
+  failures: { component: string; problem: string }[];
+}
+
 export interface VerifyReport {
   ok: boolean;
   checks: { name: string; ok: boolean; detail: string; fix?: string }[];

@@ -12,6 +12,12 @@ import { activatePendingKeys } from "./records/alternate-keys.js";
 import { closeOpportunity } from "./records/close-opportunity.js";
 import { serializeRow } from "./records/reads.js";
 import { createRow, deleteRow, updateRow } from "./records/writes.js";
+import { type CustomSchemaState, exportCustomSchema, importCustomSchema } from "./schema/custom-tables.js";
+import {
+  exportGlobalOptionSets,
+  type GlobalOptionSet,
+  importGlobalOptionSets,
+} from "./schema/option-sets.js";
 import { Schema } from "./schema/schema.js";
 import { builtInTables } from "./schema/tables.js";
 import type { ColumnDef, KeyDef, TableDef } from "./schema/types.js";
@@ -21,6 +27,14 @@ import type { DataverseWebhooks } from "./webhooks.js";
 
 /** A row as the Web API returns it without `$select`: every column, lookups as `_x_value`, `@odata.etag`. */
 export type DataverseRecord = Record<string, unknown>;
+
+/** A many-to-many navigation property of a table, and the table it leads to. */
+function manyToMany(env: Env, entity: string, nav: string) {
+  const t = requireTable(env, entity);
+  const def = env.schema.collectionNavigation(t, nav);
+  if (!def) throw dvErrors.segmentNotFound(nav);
+  return { def, target: env.schema.require(def.targetTable) };
+}
 
 /** Everything needed to restore an environment: rows, versions, deletes, custom metadata, settings. */
 export interface DataverseState {
@@ -34,6 +48,10 @@ export interface DataverseState {
   }[];
   throttle: ThrottleLimits | null;
   requestCounter: number;
+  /** Tables and relationships created through the metadata API. */
+  custom?: CustomSchemaState;
+  /** Global choices (`GlobalOptionSetDefinitions`). */
+  optionSets?: GlobalOptionSet[];
 }
 
 /** How `control.win` / `control.lose` close an opportunity. */
@@ -74,6 +92,12 @@ export interface DataverseControl {
   ): DataverseRecord;
   /** Deletes a row (change tracking reports it as `$deletedEntity`). */
   delete(entity: string, id: string): void;
+  /** Relates two rows through a many-to-many navigation property (a subgrid's "Add existing"). */
+  associate(entity: string, id: string, nav: string, otherId: string): void;
+  /** Removes that relation. */
+  disassociate(entity: string, id: string, nav: string, otherId: string): void;
+  /** The rows related to a row through a many-to-many navigation property. */
+  related(entity: string, id: string, nav: string): DataverseRecord[];
   get(entity: string, id: string): DataverseRecord | undefined;
   all(entity: string): DataverseRecord[];
   count(entity: string): number;
@@ -180,6 +204,24 @@ export function createControl(
       const t = requireTable(env, entity);
       env.store.transaction(() => deleteRow(env, t, id, callerFor()));
     },
+    associate(entity, id, nav, otherId) {
+      const m = manyToMany(env, entity, nav);
+      if (!env.store.get(m.target.logicalName, otherId))
+        throw dvErrors.recordNotFound(m.target.logicalName, otherId);
+      env.store.transaction(() => env.store.link(m.def.relationship, id, otherId));
+    },
+    disassociate(entity, id, nav, otherId) {
+      const m = manyToMany(env, entity, nav);
+      env.store.transaction(() => env.store.unlink(m.def.relationship, id, otherId));
+    },
+    related(entity, id, nav) {
+      const m = manyToMany(env, entity, nav);
+      return env.store
+        .linked(m.def.relationship, id)
+        .map((x) => env.store.get(m.target.logicalName, x))
+        .filter((r) => r !== undefined)
+        .map((r) => serialize(m.target, r));
+    },
     get(entity, id) {
       const t = requireTable(env, entity);
       const row = env.store.get(t.logicalName, id);
@@ -256,6 +298,8 @@ export function createControl(
           })),
           throttle: throttle.current() ?? null,
           requestCounter: env.requestCounter,
+          custom: exportCustomSchema(env.schema),
+          optionSets: exportGlobalOptionSets(env.schema),
         }),
       ) as DataverseState;
     },
@@ -267,6 +311,8 @@ export function createControl(
           "importState expects an object produced by exportState().",
         );
       const schema = new Schema(builtInTables());
+      importCustomSchema(schema, state.custom);
+      importGlobalOptionSets(schema, state.optionSets);
       for (const saved of state.tables) {
         const t = schema.table(saved.logicalName);
         if (!t) continue;

@@ -56,7 +56,7 @@ export interface SalesforceControl {
   jwtPrivateKeyPem(): string;
   /** Expires every access token this org issued; clients must refresh. Returns how many. */
   expireSessions(): number;
-  /** Metadata API createMetadata/upsertMetadata in-process (CustomField, PermissionSet, ValidationRule, ListView, QuickAction, Layout). */
+  /** Metadata API createMetadata/upsertMetadata in-process (CustomField, PermissionSet, ValidationRule, ListView, QuickAction, Layout, GlobalValueSet). */
   upsertMetadata(type: string, components: MetadataRecord[]): MetadataSaveResult[];
   /** Assigns a permission set (by API name) to a user (default the integration user). */
   assignPermissionSet(permissionSetName: string, username?: string): string;

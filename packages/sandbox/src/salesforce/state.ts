@@ -3,7 +3,7 @@ import type { ApiUsage } from "./api-usage.js";
 import type { ValidationRuleDef } from "./formula/validation-rules.js";
 import { IdGenerator } from "./ids.js";
 import type { OAuthService, OAuthState } from "./oauth.js";
-import type { FieldDef, Value } from "./schema/types.js";
+import type { FieldDef, SObjectDef, Value } from "./schema/types.js";
 import type { ListViewDef } from "./soap/list-views.js";
 import type { MetadataRecord } from "./soap/metadata-types.js";
 import type { Org } from "./store/org.js";
@@ -18,6 +18,8 @@ export interface SalesforceState {
   integrationUserId: string;
   idCounters: Record<string, number>;
   customFields: Record<string, FieldDef[]>;
+  /** Custom objects with their standard fields (absent in states saved before they were kept). */
+  customObjects?: SObjectDef[];
   rows: Record<string, Record<string, Value>[]>;
   permissionSetDetails: Array<[string, PermissionSetDetails]>;
   oauth: OAuthState;
@@ -36,6 +38,8 @@ export interface SalesforceState {
   quickActions?: MetadataRecord[];
   /** Page layouts as their components (absent before they were kept: the org's standard layout then). */
   layouts?: MetadataRecord[];
+  /** Global value sets as their components (absent in states saved before they were kept). */
+  globalValueSets?: MetadataRecord[];
 }
 
 const valueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -47,6 +51,9 @@ const stateSchema = z
     integrationUserId: z.string(),
     idCounters: z.record(z.string(), z.number()),
     customFields: z.record(z.string(), z.array(z.object({ name: z.string(), type: z.string() }).loose())),
+    customObjects: z
+      .array(z.object({ name: z.string(), keyPrefix: z.string(), fields: z.array(z.unknown()) }).loose())
+      .optional(),
     rows: z.record(z.string(), z.array(z.record(z.string(), valueSchema))),
     permissionSetDetails: z.array(
       z.tuple([z.string(), z.object({ fieldPermissions: z.array(z.unknown()) }).loose()]),
@@ -78,6 +85,7 @@ const stateSchema = z
       .optional(),
     quickActions: z.array(z.object({ fullName: z.string() }).loose()).optional(),
     layouts: z.array(z.object({ fullName: z.string() }).loose()).optional(),
+    globalValueSets: z.array(z.object({ fullName: z.string() }).loose()).optional(),
   })
   .loose();
 
@@ -96,6 +104,7 @@ export function exportOrgState(org: Org, oauth: OAuthService, usage: ApiUsage): 
     integrationUserId: org.integrationUserId,
     idCounters: org.ids.snapshot(),
     customFields: org.schema.customFields(),
+    customObjects: org.schema.customObjects(),
     rows,
     permissionSetDetails: [...org.permissionSetDetails.entries()].map(([id, d]) => [id, structuredClone(d)]),
     oauth: oauth.snapshot(),
@@ -104,6 +113,7 @@ export function exportOrgState(org: Org, oauth: OAuthService, usage: ApiUsage): 
     listViews: org.listViews.snapshot(),
     quickActions: org.quickActions.snapshot(),
     layouts: org.layouts.snapshot(),
+    globalValueSets: org.globalValueSets.snapshot(),
   };
 }
 
@@ -121,6 +131,8 @@ export function importOrgState(org: Org, oauth: OAuthService, usage: ApiUsage, r
     );
   for (const [objectName, fields] of Object.entries(org.schema.customFields()))
     for (const f of fields) org.schema.removeField(objectName, f.name);
+  for (const def of org.schema.customObjects()) org.schema.removeObject(def.name);
+  for (const def of state.customObjects ?? []) org.schema.addObject(structuredClone(def));
   for (const [objectName, fields] of Object.entries(state.customFields))
     for (const f of fields) org.schema.addField(objectName, { ...f });
   org.store.clear();
@@ -132,6 +144,7 @@ export function importOrgState(org: Org, oauth: OAuthService, usage: ApiUsage, r
   org.permissionSetDetails.clear();
   for (const [id, d] of state.permissionSetDetails) org.permissionSetDetails.set(id, structuredClone(d));
   org.security.invalidate();
+  org.globalValueSets.restore(state.globalValueSets ?? []);
   org.validationRules.restore(state.validationRules ?? []);
   org.listViews.restore(state.listViews ?? []);
   // Actions before layouts: a layout names actions.

@@ -238,6 +238,11 @@ export function createRow(
   const id = (options.id ?? (typeof bodyId === "string" ? bodyId : undefined) ?? randomUUID()).toLowerCase();
   if (!isGuid(id)) throw dvErrors.badLiteral(id, "Edm.Guid");
   if (env.store.get(table.logicalName, id)) throw dvErrors.duplicate();
+  // Key values from the URL are column values like any other: a text longer than its column is refused.
+  for (const [name, v] of Object.entries(options.keyValues ?? {})) {
+    const col = table.columns.get(name);
+    if (col && typeof v === "string") coerceInput(table, col, v);
+  }
   const row: Record<string, Stored> = { ...(options.keyValues ?? {}), ...values, [table.primaryId]: id };
   applyStateRules(env, table, id, undefined, row, options.internal ?? false);
   applyDefaults(env, table, row, caller);

@@ -224,6 +224,9 @@ function subResource(
           { nav: name, column: table.columns.get(table.primaryId)!, targetTable: many.targetTable },
           body["@odata.id"],
         );
+        // Dataverse refuses to associate a pair that is already associated (duplicate key).
+        if (env.store.linked(many.relationship, id).includes(other.id.toLowerCase()))
+          throw dvErrors.duplicate();
         env.store.link(many.relationship, id, other.id);
         return noContent();
       }

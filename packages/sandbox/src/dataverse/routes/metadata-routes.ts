@@ -5,6 +5,7 @@ import { isGuid } from "../ids.js";
 import { type FilterNode, FilterSyntaxError, parseFilter } from "../odata/filter.js";
 import { compileFilter, type EdmType, FilterSemanticError } from "../odata/filter-eval.js";
 import { type ExpandItem, parseExpand, parseSelect, QueryOptionError } from "../odata/query-options.js";
+import { createTable } from "../schema/custom-tables.js";
 import {
   attributeJson,
   attributeMetadataType,
@@ -152,6 +153,10 @@ export function metadataRoute(env: Env, segments: PathSegment[], req: DvRequest)
   const [entitySeg, sub, item, cast] = segments;
   const solution = req.headers["mscrm.solutionuniquename"];
   if (!entitySeg!.key) {
+    if (req.method === "POST" && segments.length === 1) {
+      const created = createTable(env, readJson(req, badJson), solution);
+      return noContent({ "OData-EntityId": `${req.base}EntityDefinitions(${created.metadataId})` });
+    }
     if (req.method !== "GET" || segments.length > 1)
       throw dvErrors.methodNotAllowed(req.method, req.url.pathname);
     const q = queryOptions(req);
@@ -174,7 +179,9 @@ export function metadataRoute(env: Env, segments: PathSegment[], req: DvRequest)
         ...entityWithExpand(table, q.select, q.expand),
       });
     }
-    if (req.method === "PUT" || req.method === "PATCH") {
+    // Table definitions are updated with PUT only; the service answers PATCH with 405
+    // (learn.microsoft.com/power-apps/developer/data-platform/webapi/create-update-entity-definitions-using-web-api).
+    if (req.method === "PUT") {
       const body = readJson(req, badJson) as Json;
       if (body.ChangeTrackingEnabled === true) table.changeTrackingEnabled = true;
       else if (body.ChangeTrackingEnabled === false && table.changeTrackingEnabled)

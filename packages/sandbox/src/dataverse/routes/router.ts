@@ -4,9 +4,12 @@ import type { Env } from "../env.js";
 import { DataverseError, dvErrors } from "../errors.js";
 import { csdl } from "../schema/csdl.js";
 import type { TableDef } from "../schema/types.js";
+import { addPrivilegesRole, removePrivilegeRole, syncPrivileges } from "../security/privileges.js";
 import { OPERATIONS, operationRoute } from "./action-routes.js";
 import { entitySetRoute } from "./entity-routes.js";
 import { metadataRoute } from "./metadata-routes.js";
+import { optionSetRoute } from "./option-set-routes.js";
+import { relationshipRoute } from "./relationship-routes.js";
 import { type PathSegment, PathSyntaxError, parseResourcePath, SERVICE_ROOT_RE } from "./resource-path.js";
 import { type DvRequest, errorResponse, odataHeaders, odataJson } from "./respond.js";
 
@@ -95,6 +98,14 @@ function route(env: Env, req: DvRequest): SandboxResponse {
     }
     return operationRoute(env, first.name, req);
   }
+  if (first.name === "RelationshipDefinitions") {
+    requirePrivilege(env, req, env.schema.require("solution"), req.method);
+    return relationshipRoute(env, segments, req);
+  }
+  if (first.name === "GlobalOptionSetDefinitions") {
+    requirePrivilege(env, req, env.schema.require("solution"), req.method);
+    return optionSetRoute(env, segments, req);
+  }
   if (first.name === "EntityDefinitions") {
     requirePrivilege(env, req, env.schema.require("solution"), req.method);
     return metadataRoute(env, segments, req);
@@ -102,5 +113,16 @@ function route(env: Env, req: DvRequest): SandboxResponse {
   const table = env.schema.tableBySet(first.name);
   if (!table) throw dvErrors.segmentNotFound(first.name);
   requirePrivilege(env, req, table);
+  if (table.logicalName === "privilege") {
+    // Dataverse defines privileges itself (one per table and right); the Web API offers no create,
+    // update or delete of them. The exact refusal is not documented: the sandbox answers 405.
+    if (req.method !== "GET") throw dvErrors.methodNotAllowed(req.method, req.url.pathname);
+    syncPrivileges(env);
+  }
+  const bound = segments[1]?.name.replace(/^Microsoft\.Dynamics\.CRM\./, "");
+  if (table.logicalName === "role" && first.key?.kind === "id") {
+    if (bound === "AddPrivilegesRole") return addPrivilegesRole(env, first.key.id, req);
+    if (bound === "RemovePrivilegeRole") return removePrivilegeRole(env, first.key.id, req);
+  }
   return entitySetRoute(env, table, segments, req);
 }

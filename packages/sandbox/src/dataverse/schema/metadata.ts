@@ -3,6 +3,7 @@ import type { Env } from "../env.js";
 import { DataverseError, dvErrors } from "../errors.js";
 import { stableGuid } from "../ids.js";
 import { isLookupRef } from "../store/store.js";
+import { boundGlobalOptions } from "./option-sets.js";
 import type { ColumnDef, ColumnType, KeyDef, OptionDef, TableDef } from "./types.js";
 
 /**
@@ -385,11 +386,16 @@ export function createAttribute(
       break;
     }
     case "Picklist": {
+      const global = boundGlobalOptions(env, p);
+      if (global) {
+        col.options = global.options.map((o) => ({ ...o }));
+        break;
+      }
       const os = p.OptionSet as { Options?: { Value?: unknown; Label?: unknown }[] } | undefined;
       const raw = os?.Options;
       if (!Array.isArray(raw) || raw.length === 0)
         throw dvErrors.badRequest(
-          "A Picklist attribute needs OptionSet.Options with at least one option (global option sets are not supported by the sandbox).",
+          "A Picklist attribute needs OptionSet.Options with at least one option, or GlobalOptionSet@odata.bind naming a global option set.",
         );
       const base = optionValuePrefix(env, prefix) * 10000;
       const options: OptionDef[] = raw.map((o, i) => ({

@@ -85,6 +85,12 @@ export class Schema {
     return this.bySet.get(name) ?? this.byLogical.get(name);
   }
 
+  /** Adds a table created through the metadata API (`POST EntityDefinitions`). */
+  add(table: TableDef): void {
+    this.byLogical.set(table.logicalName, table);
+    this.bySet.set(table.entitySetName, table);
+  }
+
   tables(): TableDef[] {
     return [...this.byLogical.values()];
   }

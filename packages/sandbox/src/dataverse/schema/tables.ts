@@ -6,13 +6,18 @@ import type { ColumnDef, ColumnType, LookupTarget, ManyToManyDef, OptionDef, Tab
  * (dynamics.md §2), with Dataverse's logical names, types and state models.
  */
 
-type ColumnSpec = Partial<Omit<ColumnDef, "logicalName" | "type">> & { display?: string };
+export type ColumnSpec = Partial<Omit<ColumnDef, "logicalName" | "type">> & { display?: string };
 
 function pascal(name: string): string {
   return name.replace(/(^|_)([a-z])/g, (_m, sep: string, c: string) => sep + c.toUpperCase());
 }
 
-function column(table: string, logicalName: string, type: ColumnType, spec: ColumnSpec = {}): ColumnDef {
+export function column(
+  table: string,
+  logicalName: string,
+  type: ColumnType,
+  spec: ColumnSpec = {},
+): ColumnDef {
   const { display, ...rest } = spec;
   return {
     logicalName,
@@ -28,11 +33,11 @@ function column(table: string, logicalName: string, type: ColumnType, spec: Colu
 
 const lookup = (nav: string, target: string): LookupTarget => ({ nav, table: target });
 
-const ACTIVE_INACTIVE_STATE: OptionDef[] = [
+export const ACTIVE_INACTIVE_STATE: OptionDef[] = [
   { value: 0, label: "Active", defaultStatus: 1 },
   { value: 1, label: "Inactive", defaultStatus: 2 },
 ];
-const ACTIVE_INACTIVE_STATUS: OptionDef[] = [
+export const ACTIVE_INACTIVE_STATUS: OptionDef[] = [
   { value: 1, label: "Active", state: 0 },
   { value: 2, label: "Inactive", state: 1 },
 ];
@@ -58,7 +63,7 @@ const SALES_STAGE: OptionDef[] = [
   { value: 3, label: "Close" },
 ];
 
-function systemColumns(table: string, ownership: TableDef["ownership"]): ColumnDef[] {
+export function systemColumns(table: string, ownership: TableDef["ownership"]): ColumnDef[] {
   const cols = [
     column(table, "createdon", "DateTime", { readOnly: true, display: "Created On" }),
     column(table, "modifiedon", "DateTime", { readOnly: true, display: "Modified On" }),
@@ -356,6 +361,7 @@ export function builtInTables(): TableDef[] {
       ownership: "BusinessOwned",
       manyToMany: [
         { nav: "systemuserroles_association", relationship: "systemuserroles", targetTable: "systemuser" },
+        { nav: "roleprivileges_association", relationship: "roleprivileges", targetTable: "privilege" },
       ],
       columns: (c) => [
         c("name", "String", { display: "Name", maxLength: 100 }),
@@ -363,6 +369,23 @@ export function builtInTables(): TableDef[] {
           display: "Business Unit",
           targets: [lookup("businessunitid", "businessunit")],
         }),
+      ],
+    }),
+    // Rows are derived from the tables (security/privileges.ts): read-only through the Web API.
+    table({
+      logicalName: "privilege",
+      entitySetName: "privileges",
+      primaryId: "privilegeid",
+      primaryName: "name",
+      displayName: "Privilege",
+      objectTypeCode: 1023,
+      ownership: "None",
+      manyToMany: [
+        { nav: "roleprivileges_association", relationship: "roleprivileges", targetTable: "role" },
+      ],
+      columns: (c) => [
+        c("name", "String", { display: "Name", maxLength: 100 }),
+        c("accessright", "Integer", { display: "Access Rights" }),
       ],
     }),
     table({

@@ -45,8 +45,17 @@ function walk(
   for (const child of el.children) walk(child, el, visit);
 }
 
+/** `classid` of a subgrid control (the `<control>` reference's table). */
+export const SUBGRID_CLASS_ID = "{E7A81278-8635-4D9E-8D4D-59480B391C5B}";
+
+/**
+ * Why a subgrid's `RelationshipName` / `TargetEntityType` cannot show on a form of the table
+ * (undefined when they can).
+ */
+export type SubgridCheck = (relationship: string, target: string) => string | undefined;
+
 /** Validates `text` as the FormXml of a form of `table`; throws {@link FormXmlError}. */
-export function validateFormXml(table: TableDef, text: string): FormXmlSummary {
+export function validateFormXml(table: TableDef, text: string, subgrid?: SubgridCheck): FormXmlSummary {
   let root: XmlElement;
   try {
     root = parseXml(text);
@@ -84,6 +93,15 @@ export function validateFormXml(table: TableDef, text: string): FormXmlSummary {
           `'${table.logicalName}' entity doesn't contain attribute with Name = '${field}'.`,
         );
       boundColumns.push(field);
+    }
+    if (subgrid && el.attributes.classid?.toUpperCase() === SUBGRID_CLASS_ID) {
+      const param = (name: string) =>
+        el.children
+          .find((x) => x.name === "parameters")
+          ?.children.find((x) => x.name === name)
+          ?.text.trim() ?? "";
+      const problem = subgrid(param("RelationshipName"), param("TargetEntityType"));
+      if (problem) throw new FormXmlError(`The subgrid '${id ?? "?"}': ${problem}`);
     }
     const disabled = el.attributes.disabled;
     if (disabled !== undefined && !["0", "1", "true", "false"].includes(disabled))

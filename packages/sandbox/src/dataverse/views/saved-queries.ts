@@ -21,6 +21,8 @@ export const VIEW_COMPONENT = 26;
 export const ATTRIBUTE_COMPONENT = 2;
 /** `componenttype` of an alternate key. */
 export const KEY_COMPONENT = 14;
+/** `componenttype` of a security role in `solutioncomponents`. */
+export const ROLE_COMPONENT = 20;
 
 /**
  * A view Dataverse would refuse. The exact codes for a broken FetchXml are not all documented; an
@@ -118,7 +120,11 @@ export function removeSolutionComponents(env: Env, objectId: string): void {
 }
 
 /** The component types `AddSolutionComponent` accepts here, and the rows they must name. */
-const ADDABLE: Record<number, string> = { [VIEW_COMPONENT]: "savedquery", [FORM_COMPONENT]: "systemform" };
+const ADDABLE: Record<number, string> = {
+  [VIEW_COMPONENT]: "savedquery",
+  [FORM_COMPONENT]: "systemform",
+  [ROLE_COMPONENT]: "role",
+};
 
 /**
  * `AddSolutionComponent` (learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/addsolutioncomponent):
@@ -139,7 +145,7 @@ export function addSolutionComponentAction(env: Env, body: Record<string, unknow
   const table = ADDABLE[ComponentType];
   if (!table)
     throw dvErrors.badRequest(
-      `The sandbox adds only views (ComponentType ${VIEW_COMPONENT}) and forms (${FORM_COMPONENT}) with AddSolutionComponent, not ComponentType ${ComponentType}.`,
+      `The sandbox adds only views (ComponentType ${VIEW_COMPONENT}), forms (${FORM_COMPONENT}) and security roles (${ROLE_COMPONENT}) with AddSolutionComponent, not ComponentType ${ComponentType}.`,
     );
   if (!env.store.get(table, ComponentId.toLowerCase())) throw dvErrors.recordNotFound(table, ComponentId);
   addSolutionComponent(env, SolutionUniqueName, ComponentId, ComponentType);

@@ -1,5 +1,6 @@
 import type { Env } from "../env.js";
 import { DataverseError, dvErrors } from "../errors.js";
+import { subgridProblem } from "../schema/relationships.js";
 import type { Row } from "../store/store.js";
 import { toDataverseDateTime } from "../values.js";
 import { FormXmlError, validateFormXml } from "./form-xml.js";
@@ -43,7 +44,9 @@ export function checkSystemForm(env: Env, row: Row, before?: Row): void {
   if (typeof row.name !== "string" || !row.name.trim()) throw dvErrors.badRequest("A form needs a name.");
   if (typeof row.formxml !== "string") throw dvErrors.badRequest("A form needs formxml.");
   try {
-    validateFormXml(table, row.formxml);
+    validateFormXml(table, row.formxml, (relationship, target) =>
+      subgridProblem(env, table, relationship, target),
+    );
   } catch (e) {
     if (e instanceof FormXmlError) throw invalidForm(e);
     throw e;

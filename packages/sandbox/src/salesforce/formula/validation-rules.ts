@@ -1,4 +1,5 @@
 import { RecordError } from "../errors.js";
+import type { FieldDef } from "../schema/types.js";
 import {
   bool,
   DEVELOPER_NAME,
@@ -110,6 +111,30 @@ export class ValidationRules extends ObjectComponents<CompiledRule> {
       .filter(
         (r) => r.objectName === objectName && fieldsOf(r.condition).some((f) => f.toLowerCase() === want),
       )
+      .map((r) => r.name);
+  }
+
+  /**
+   * Rules whose formula would no longer compile once `field` has this definition: Salesforce refuses
+   * to change a field's type under a formula that the new type breaks (a picklist outside ISPICKVAL,
+   * TEXT or CASE; a text field in ISPICKVAL).
+   */
+  brokenBy(objectName: string, field: FieldDef): string[] {
+    const want = field.name.toLowerCase();
+    const lookup = (n: string) => (n.toLowerCase() === want ? field : this.org.schema.field(objectName, n));
+    return this.all()
+      .filter(
+        (r) => r.objectName === objectName && fieldsOf(r.condition).some((f) => f.toLowerCase() === want),
+      )
+      .filter((r) => {
+        try {
+          parseFormula(r.errorConditionFormula, lookup);
+          return false;
+        } catch (e) {
+          if (e instanceof FormulaError) return true;
+          throw e;
+        }
+      })
       .map((r) => r.name);
   }
 

@@ -33,7 +33,7 @@ export function globalEntry(def: SObjectDef, version: string): Record<string, un
   return {
     activateable: false,
     createable: def.createable,
-    custom: false,
+    custom: def.custom ?? false,
     customSetting: false,
     deepCloneable: false,
     deletable: def.deletable,
@@ -142,16 +142,20 @@ export function describeObject(
   const fields = def.fields
     .filter((f) => org.security.canRead(actor, def.name, f))
     .map((f) => describeField(org.schema, def, f, org.security.canEdit(actor, def.name, f)));
-  const childRelationships = org.schema.childRelationships(def.name).map((c) => ({
-    cascadeDelete: c.cascadeDelete,
-    childSObject: c.childSObject,
-    deprecatedAndHidden: false,
-    field: c.field,
-    junctionIdListNames: [],
-    junctionReferenceTo: [],
-    relationshipName: c.relationshipName,
-    restrictedDelete: false,
-  }));
+  // A child object the user cannot read is left out, as its fields are.
+  const childRelationships = org.schema
+    .childRelationships(def.name)
+    .filter((c) => org.security.canAccessObject(actor, c.childSObject, "read"))
+    .map((c) => ({
+      cascadeDelete: c.cascadeDelete,
+      childSObject: c.childSObject,
+      deprecatedAndHidden: false,
+      field: c.field,
+      junctionIdListNames: [],
+      junctionReferenceTo: [],
+      relationshipName: c.relationshipName,
+      restrictedDelete: org.schema.field(c.childSObject, c.field)?.deleteConstraint === "Restrict",
+    }));
   return {
     ...globalEntry(def, version),
     actionOverrides: [],

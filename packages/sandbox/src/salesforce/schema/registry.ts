@@ -135,6 +135,29 @@ export class SchemaRegistry {
     return forecastCategoryApiValue(name);
   }
 
+  /** Adds a custom object (created through the Metadata API) with its standard fields. */
+  addObject(def: SObjectDef): void {
+    this.objects.set(lower(def.name), def);
+    this.byPrefix.set(def.keyPrefix, def);
+    this.reindex(def);
+  }
+
+  /** Removes a custom object. */
+  removeObject(name: string): void {
+    const def = this.object(name);
+    if (!def?.custom) return;
+    this.objects.delete(lower(def.name));
+    this.byPrefix.delete(def.keyPrefix);
+    this.fieldMaps.delete(lower(def.name));
+  }
+
+  /** Custom objects with their standard fields only (custom fields are in {@link customFields}), for saving the org's state. */
+  customObjects(): SObjectDef[] {
+    return this.all()
+      .filter((d) => d.custom)
+      .map((d) => ({ ...d, fields: d.fields.filter((f) => !f.custom).map((f) => ({ ...f })) }));
+  }
+
   /** Adds a custom field (created through the Metadata API). */
   addField(objectName: string, f: FieldDef): void {
     const def = this.object(objectName);

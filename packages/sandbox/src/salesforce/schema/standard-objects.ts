@@ -485,3 +485,18 @@ export const STANDARD_OBJECTS: readonly SObjectDef[] = [
 
 /** Objects that carry `CurrencyIsoCode` when multi-currency is on. */
 export const CURRENCY_OBJECTS = new Set(["Account", "Campaign", "Contact", "Opportunity"]);
+
+/**
+ * The fields Salesforce gives every custom object: Id, Name (text up to 80 characters, the record's
+ * name), IsDeleted and the audit fields, plus OwnerId unless the object's sharing is controlled by a
+ * master record (a detail object has no owner of its own).
+ */
+export function customObjectStandardFields(nameLabel: string, owned: boolean): FieldDef[] {
+  return [
+    idField(),
+    ...(owned ? [owner()] : []),
+    isDeleted(),
+    text("Name", nameLabel, 80, { ...REQ, nameField: true }),
+    ...audit(),
+  ];
+}

@@ -53,8 +53,12 @@ export interface FieldDef {
   childRelationshipName?: string;
   /** Deleting the parent deletes rows pointing at it through this field. */
   cascadeDelete?: boolean;
+  /** Custom lookup: deleting the parent clears this field (SetNull) or is refused (Restrict). */
+  deleteConstraint?: "SetNull" | "Restrict";
   picklist?: PicklistSource;
   restrictedPicklist?: boolean;
+  /** The global value set a custom picklist takes its values from (Metadata API `valueSetName`). */
+  valueSetName?: string;
   externalId?: boolean;
   unique?: boolean;
   caseSensitive?: boolean;
@@ -84,6 +88,12 @@ export interface SObjectDef {
   deletable: boolean;
   queryable: boolean;
   fields: FieldDef[];
+  /** Created through the Metadata API (`Name__c`), with its Metadata API settings. */
+  custom?: boolean;
+  /** CustomObject `sharingModel` (`ControlledByParent` on a detail object). */
+  sharingModel?: string;
+  /** CustomObject `description`. */
+  description?: string;
 }
 
 /** Whether a field can appear in WHERE (long text and compound fields cannot). */

@@ -1,6 +1,7 @@
 import { picklistEntries } from "../schema/standard-objects.js";
-import type { FieldDef, FieldType, PicklistEntry } from "../schema/types.js";
+import type { FieldDef, FieldType, PicklistEntry, SObjectDef } from "../schema/types.js";
 import type { Org } from "../store/org.js";
+import type { GlobalValueSetDef } from "./global-value-sets.js";
 import {
   bool,
   DEVELOPER_NAME,
@@ -28,6 +29,8 @@ const FIELD_TYPES: Record<string, FieldType> = {
   Number: "double",
   Currency: "currency",
   Percent: "percent",
+  Lookup: "reference",
+  MasterDetail: "reference",
 };
 
 const EXTERNAL_ID_TYPES = new Set(["Text", "Number", "Email"]);
@@ -50,8 +53,25 @@ export function splitFieldName(org: Org, fullName: string): { objectName: string
   return { objectName: def.name, fieldName };
 }
 
-function picklistValuesOf(md: MetadataRecord): { values: PicklistEntry[]; restricted: boolean } {
+/** Finds a global value set by name (a picklist bound to one takes its values). */
+export type ValueSetLookup = (name: string) => GlobalValueSetDef | undefined;
+
+function picklistValuesOf(
+  md: MetadataRecord,
+  valueSets: ValueSetLookup,
+): { values: PicklistEntry[]; restricted: boolean; valueSetName?: string } {
   const valueSet = record(md, "valueSet");
+  const setName = str(valueSet ?? {}, "valueSetName");
+  if (setName) {
+    const set = valueSets(setName);
+    if (!set)
+      throw integrity(
+        `valueSetName: no global value set named ${setName} exists. Create the GlobalValueSet first.`,
+        "valueSet",
+      );
+    // A picklist that uses a global value set is always restricted (the set is its only source of values).
+    return { values: set.values, restricted: true, valueSetName: set.name };
+  }
   const definition = record(valueSet, "valueSetDefinition");
   const values = list(definition, "value").map((v) => {
     const name = str(v, "fullName") ?? "";
@@ -65,8 +85,79 @@ function picklistValuesOf(md: MetadataRecord): { values: PicklistEntry[]; restri
   return { values, restricted: bool(valueSet ?? {}, "restricted") ?? false };
 }
 
+/** What a relationship field needs to know of the org's objects. */
+export interface RelationshipContext {
+  objectName: string;
+  object(name: string): SObjectDef | undefined;
+  /** Child relationship names already on the parent (a new one must not repeat one of them). */
+  childRelationshipNames(parent: string): string[];
+}
+
+/**
+ * Lookup and MasterDetail: `referenceTo` names an existing object, `relationshipName` the child
+ * relationship (queried as `<relationshipName>__r`); a master-detail is required, deletes with its
+ * master and needs the detail object's sharing to be ControlledByParent.
+ */
+function relationshipDef(def: FieldDef, md: MetadataRecord, ctx: RelationshipContext | undefined): void {
+  const to = str(md, "referenceTo");
+  if (!to)
+    throw new MetadataComponentError("REQUIRED_FIELD_MISSING", "Required field is missing: referenceTo", [
+      "referenceTo",
+    ]);
+  const parent = ctx?.object(to);
+  if (!ctx || !parent)
+    throw integrity(`referenceTo value of '${to}' does not resolve to a valid sObject type`, "referenceTo");
+  const rel = str(md, "relationshipName");
+  if (!rel)
+    throw new MetadataComponentError(
+      "REQUIRED_FIELD_MISSING",
+      "Required field is missing: relationshipName",
+      ["relationshipName"],
+    );
+  if (!DEVELOPER_NAME.test(rel))
+    throw integrity(`The relationship name ${rel} is invalid`, "relationshipName");
+  const childName = `${rel}__r`;
+  if (ctx.childRelationshipNames(parent.name).some((n) => n.toLowerCase() === childName.toLowerCase()))
+    throw new MetadataComponentError(
+      "DUPLICATE_DEVELOPER_NAME",
+      `There is already a child relationship named ${rel} on ${parent.name}.`,
+      ["relationshipName"],
+    );
+  const master = def.metadataType === "MasterDetail";
+  if (master && ctx.object(ctx.objectName)?.sharingModel !== "ControlledByParent")
+    throw integrity(
+      `A master-detail relationship needs ${ctx.objectName} to have sharingModel ControlledByParent`,
+      "type",
+    );
+  const constraint = str(md, "deleteConstraint") ?? "SetNull";
+  if (!master && constraint !== "SetNull" && constraint !== "Restrict")
+    throw integrity(
+      `deleteConstraint ${constraint} is not supported by the sandbox org (SetNull, Restrict)`,
+      "deleteConstraint",
+    );
+  if (!master && constraint === "SetNull" && def.nillable === false)
+    throw integrity(
+      "A required lookup cannot clear its value when the parent is deleted (deleteConstraint SetNull)",
+      "deleteConstraint",
+    );
+  def.length = 18;
+  def.referenceTo = [parent.name];
+  def.relationshipName = def.name.replace(/__c$/, "__r");
+  def.childRelationshipName = childName;
+  if (master) {
+    def.nillable = false;
+    def.cascadeDelete = true;
+    def.updateable = bool(md, "reparentableMasterDetail") ?? false;
+  } else def.deleteConstraint = constraint as "SetNull" | "Restrict";
+}
+
 /** Builds the field definition a CustomField component describes, validating it like Salesforce. */
-export function customFieldDef(fieldName: string, md: MetadataRecord): FieldDef {
+export function customFieldDef(
+  fieldName: string,
+  md: MetadataRecord,
+  valueSets: ValueSetLookup = () => undefined,
+  ctx?: RelationshipContext,
+): FieldDef {
   if (!/__c$/.test(fieldName) || !DEVELOPER_NAME.test(fieldName.slice(0, -3)))
     throw integrity(
       `The API name ${fieldName} is invalid: a custom field name ends with __c, begins with a letter and uses only letters, digits and single underscores.`,
@@ -157,13 +248,18 @@ export function customFieldDef(fieldName: string, md: MetadataRecord): FieldDef 
       def.scale = scale;
       break;
     }
+    case "Lookup":
+    case "MasterDetail":
+      relationshipDef(def, md, ctx);
+      break;
     case "Picklist":
     case "MultiselectPicklist": {
-      const { values, restricted } = picklistValuesOf(md);
+      const { values, restricted, valueSetName } = picklistValuesOf(md, valueSets);
       if (!values.length)
         throw integrity("A picklist needs at least one value in valueSet.valueSetDefinition", "valueSet");
       def.picklist = values.length ? values : picklistEntries([]);
       def.restrictedPicklist = restricted;
+      if (valueSetName) def.valueSetName = valueSetName;
       def.length = 255;
       break;
     }
@@ -188,7 +284,8 @@ export function customFieldMetadata(objectName: string, f: FieldDef): MetadataRe
   md.type = f.metadataType ?? "Text";
   if (f.metadataType === "Text" || f.metadataType === "Number" || f.metadataType === "Email")
     md.unique = f.unique ?? false;
-  if (Array.isArray(f.picklist))
+  if (f.valueSetName) md.valueSet = { restricted: true, valueSetName: f.valueSetName };
+  else if (Array.isArray(f.picklist))
     md.valueSet = {
       restricted: f.restrictedPicklist ?? false,
       valueSetDefinition: {
@@ -196,6 +293,12 @@ export function customFieldMetadata(objectName: string, f: FieldDef): MetadataRe
         value: f.picklist.map((p) => ({ fullName: p.value, default: p.defaultValue, label: p.label })),
       },
     };
+  if (f.type === "reference") {
+    if (f.deleteConstraint) md.deleteConstraint = f.deleteConstraint;
+    md.referenceTo = f.referenceTo?.[0];
+    md.relationshipName = f.childRelationshipName?.replace(/__r$/, "");
+    if (f.cascadeDelete) md.reparentableMasterDetail = f.updateable;
+  }
   if (f.visibleLines !== undefined) md.visibleLines = f.visibleLines;
   return md;
 }
@@ -221,7 +324,7 @@ export class CustomFields {
         `There is already a field named ${fieldName} on ${objectName}.`,
         ["fullName"],
       );
-    const def = customFieldDef(fieldName, md);
+    const def = customFieldDef(fieldName, md, this.valueSets, this.relationshipContext(objectName));
     this.org.schema.addField(objectName, def);
     this.org.indexObject(this.org.object(objectName)!);
     this.backfill(objectName, def);
@@ -237,10 +340,44 @@ export class CustomFields {
         `In field: fullName - no CustomField named ${fullName} found`,
         ["fullName"],
       );
-    const def = customFieldDef(existing.name, md);
+    const def = customFieldDef(
+      existing.name,
+      md,
+      this.valueSets,
+      this.relationshipContext(objectName, existing.name),
+    );
+    if (def.metadataType !== existing.metadataType) this.changeType(objectName, existing, def);
     this.org.schema.replaceField(objectName, def);
     if (!(def.externalId || def.unique)) this.org.store.dropIndex(objectName, def.name);
     this.org.indexObject(this.org.object(objectName)!);
+  }
+
+  private readonly valueSets: ValueSetLookup = (name) => this.org.globalValueSets.get(name);
+
+  /**
+   * A type change (Text to Picklist and back). Salesforce refuses one that breaks a formula using the
+   * field (a validation rule comparing it as text once it is a picklist). Stored values: Salesforce lists
+   * "Changing from Text to Picklist" among the changes that can lose data without saying which values
+   * go (help.salesforce.com, "Considerations for Converting the Field Type of a Custom Field"); the
+   * sandbox takes the stricter reading: a value matching one of the list's (whatever its case) is kept
+   * under its API name, any other is cleared.
+   */
+  private changeType(objectName: string, existing: FieldDef, def: FieldDef): void {
+    const rules = this.org.validationRules.brokenBy(objectName, def);
+    if (rules.length)
+      throw integrity(
+        `Cannot change the type of ${objectName}.${existing.name} to ${def.metadataType}: it is referenced by Validation Rule ${rules.map((r) => `${objectName}.${r}`).join(", ")} in a way the new type does not allow. Change the rule first.`,
+        "type",
+      );
+    if (def.type !== "picklist") return;
+    const values = this.org.schema.picklistValues(def);
+    for (const row of [...this.org.store.rows(objectName)]) {
+      const raw = row[existing.name];
+      if (raw === null || raw === undefined) continue;
+      const hit = values.find((v) => v.value.toLowerCase() === String(raw).toLowerCase());
+      if (hit?.value !== raw)
+        this.org.store.put(objectName, Object.freeze({ ...row, [existing.name]: hit?.value ?? null }));
+    }
   }
 
   delete(fullName: string): void {
@@ -280,6 +417,19 @@ export class CustomFields {
     if (!this.exists(fullName)) return null;
     const { objectName, fieldName } = splitFieldName(this.org, fullName);
     return customFieldMetadata(objectName, this.org.schema.field(objectName, fieldName)!);
+  }
+
+  /** The org's objects and child relationships, leaving out the field being updated. */
+  private relationshipContext(objectName: string, self?: string): RelationshipContext {
+    return {
+      objectName,
+      object: (n) => this.org.object(n),
+      childRelationshipNames: (parent) =>
+        this.org.schema
+          .childRelationships(parent)
+          .filter((c) => !(c.childSObject === objectName && c.field === self))
+          .flatMap((c) => (c.relationshipName ? [c.relationshipName] : [])),
+    };
   }
 
   /** Existing rows get the new field's default (checkboxes), without touching their timestamps. */

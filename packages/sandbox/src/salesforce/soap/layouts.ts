@@ -177,6 +177,7 @@ export class Layouts extends ObjectComponents<LayoutDef> {
           seen.add(f.name.toLowerCase());
         }
     }
+    this.checkRelatedLists(md, objectName);
     for (const action of layoutActionNames(md))
       if (!STANDARD_ACTIONS.has(action.toLowerCase()) && !this.org.hasQuickAction(action))
         throw new MetadataComponentError(
@@ -184,6 +185,34 @@ export class Layouts extends ObjectComponents<LayoutDef> {
           `In field: QuickAction - no QuickAction named ${action} found`,
           ["quickActionList"],
         );
+  }
+
+  /**
+   * A custom related list (`Child__c.Lookup__c`) must name a relationship field pointing at the
+   * layout's object, and its columns fields of the child (or `NAME`). Standard lists (no dot, e.g.
+   * `RelatedNoteList`) are taken as they are.
+   */
+  private checkRelatedLists(md: MetadataRecord, objectName: string): void {
+    for (const item of list(md, "relatedLists")) {
+      const name = str(item, "relatedList") ?? "";
+      const [child, field] = name.split(".");
+      if (!field) continue;
+      const f = child ? this.org.schema.field(child, field) : undefined;
+      if (f?.type !== "reference" || !f.referenceTo?.includes(objectName))
+        throw new MetadataComponentError(
+          "INVALID_CROSS_REFERENCE_KEY",
+          `In field: relatedList - no RelatedList named ${name} found`,
+          ["relatedLists"],
+        );
+      const columns = item.fields;
+      for (const col of (Array.isArray(columns) ? columns : columns ? [columns] : []).map(String))
+        if (col.toUpperCase() !== "NAME" && !this.org.schema.field(child!, col))
+          throw new MetadataComponentError(
+            "INVALID_CROSS_REFERENCE_KEY",
+            `In field: fields - no CustomField named ${child}.${col} found`,
+            ["relatedLists"],
+          );
+    }
   }
 
   /** The layouts of one object, in creation order. */

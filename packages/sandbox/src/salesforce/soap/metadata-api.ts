@@ -1,6 +1,7 @@
 import type { SandboxRequest, SandboxResponse } from "../../kit/index.js";
 import type { SalesforceContext } from "../context.js";
 import { MAX_API_VERSION } from "../rest/router.js";
+import { Deployments } from "./deploy.js";
 import type { MetadataRecord } from "./metadata-types.js";
 import { SoapFault } from "./metadata-types.js";
 import { child, childrenNamed, parseXml, toValue, toXml, type XmlElement, XmlSyntaxError } from "./xml.js";
@@ -104,10 +105,26 @@ function componentType(components: XmlElement[]): string {
   return [...types][0]!;
 }
 
+/** Each org's deploys (a deploy's status is asked for by id on later calls). */
+const deploymentsOf = new WeakMap<SalesforceContext, Deployments>();
+
 function dispatch(ctx: SalesforceContext, call: XmlElement): SandboxResponse {
   const md = ctx.metadata;
   const method = call.local;
   switch (method) {
+    case "deploy":
+    case "checkDeployStatus": {
+      const deployments = deploymentsOf.get(ctx) ?? new Deployments(ctx);
+      deploymentsOf.set(ctx, deployments);
+      if (method === "deploy") {
+        const zip = child(call, "ZipFile")?.text.trim();
+        if (!zip) throw new SoapFault("soapenv:Client", "deploy needs a ZipFile");
+        return respond(method, toXml("result", deployments.deploy(zip, child(call, "DeployOptions"))));
+      }
+      const id = child(call, "asyncProcessId")?.text.trim() ?? "";
+      const details = child(call, "includeDetails")?.text.trim() === "true";
+      return respond(method, toXml("result", deployments.status(id, details)));
+    }
     case "createMetadata":
     case "updateMetadata":
     case "upsertMetadata": {

@@ -2,6 +2,7 @@ import type { Dml } from "../store/dml.js";
 import type { Org } from "../store/org.js";
 import { formatDateTime } from "../time.js";
 import { CustomFields } from "./custom-fields.js";
+import { CustomObjects } from "./custom-objects.js";
 import {
   MetadataComponentError,
   type MetadataRecord,
@@ -26,7 +27,7 @@ export const MAX_COMPONENTS = 10;
 
 /**
  * The Metadata API calls the connector uses (create/read/update/upsert/delete/list) for
- * CustomField, PermissionSet, ValidationRule, ListView, QuickAction and Layout. Component failures come back in SaveResults; unsupported types
+ * CustomField, PermissionSet, ValidationRule, ListView, QuickAction, Layout and GlobalValueSet. Component failures come back in SaveResults; unsupported types
  * and oversize calls are faults, as in Salesforce.
  */
 export class MetadataService {
@@ -37,12 +38,14 @@ export class MetadataService {
     dml: Dml,
   ) {
     this.handlers = {
+      CustomObject: new CustomObjects(org),
       CustomField: new CustomFields(org),
       PermissionSet: new PermissionSets(org, dml),
       ValidationRule: org.validationRules,
       ListView: org.listViews,
       QuickAction: org.quickActions,
       Layout: org.layouts,
+      GlobalValueSet: org.globalValueSets,
     };
   }
 
@@ -143,6 +146,8 @@ export class MetadataService {
 /** Where a component lives in a retrieved package (listMetadata's `fileName`). */
 function fileNameOf(type: string, fullName: string): string {
   switch (type) {
+    case "CustomObject":
+      return `objects/${fullName}.object`;
     case "CustomField":
     case "ValidationRule":
     case "ListView":
@@ -151,6 +156,8 @@ function fileNameOf(type: string, fullName: string): string {
       return `quickActions/${fullName}.quickAction`;
     case "Layout":
       return `layouts/${fullName}.layout`;
+    case "GlobalValueSet":
+      return `globalValueSets/${fullName}.globalValueSet`;
     default:
       return `permissionsets/${fullName}.permissionset`;
   }

@@ -1,7 +1,7 @@
 import { RecordError } from "../errors.js";
 import type { Dml } from "../store/dml.js";
 import type { Org } from "../store/org.js";
-import type { FieldPermission, PermissionSetDetails } from "../store/security.js";
+import { type FieldPermission, isUniversallyRequired, type PermissionSetDetails } from "../store/security.js";
 import {
   bool,
   DEVELOPER_NAME,
@@ -47,6 +47,12 @@ export class PermissionSets {
           `In field: field - no CustomField named ${field} found`,
           ["field"],
         );
+      if (isUniversallyRequired(def))
+        throw new MetadataComponentError(
+          "FIELD_INTEGRITY_EXCEPTION",
+          `You cannot deploy to a required field: ${field}`,
+          ["fieldPermissions"],
+        );
       if (editable && !readable)
         throw new MetadataComponentError(
           "FIELD_INTEGRITY_EXCEPTION",
@@ -54,6 +60,46 @@ export class PermissionSets {
           ["fieldPermissions"],
         );
       return { field: `${this.org.object(objectName!)!.name}.${def.name}`, readable, editable };
+    });
+  }
+
+  /** Object permissions name existing objects; each allow flag as a boolean. */
+  private objectPermissions(md: MetadataRecord): Record<string, unknown>[] {
+    return list(md, "objectPermissions").map((op) => {
+      const object = str(op, "object") ?? "";
+      const def = this.org.object(object);
+      if (!def)
+        throw new MetadataComponentError(
+          "INVALID_CROSS_REFERENCE_KEY",
+          `In field: object - no CustomObject named ${object} found`,
+          ["object"],
+        );
+      const flags = [
+        "allowCreate",
+        "allowDelete",
+        "allowEdit",
+        "allowRead",
+        "modifyAllRecords",
+        "viewAllRecords",
+      ];
+      const out: Record<string, unknown> = { object: def.name };
+      for (const k of flags) out[k] = bool(op, k) ?? false;
+      // Salesforce's object permission dependencies: Create and Edit need Read; Delete needs Read and Edit.
+      const needs: [string, string[]][] = [
+        ["allowCreate", ["allowRead"]],
+        ["allowEdit", ["allowRead"]],
+        ["allowDelete", ["allowRead", "allowEdit"]],
+      ];
+      for (const [perm, deps] of needs) {
+        const lacking = deps.filter((d) => !out[d]);
+        if (out[perm] && lacking.length)
+          throw new MetadataComponentError(
+            "FIELD_INTEGRITY_EXCEPTION",
+            `Permission ${perm.slice(5)} ${def.name} depends on permission(s): ${lacking.map((d) => `${d.slice(5)} ${def.name}`).join(", ")}`,
+            ["objectPermissions"],
+          );
+      }
+      return out;
     });
   }
 
@@ -83,7 +129,7 @@ export class PermissionSets {
       );
     const details: PermissionSetDetails = {
       fieldPermissions: this.fieldPermissions(md),
-      objectPermissions: list(md, "objectPermissions"),
+      objectPermissions: this.objectPermissions(md),
       userPermissions: list(md, "userPermissions"),
     };
     let id: string;
@@ -120,7 +166,7 @@ export class PermissionSets {
     this.org.permissionSetDetails.set(id, {
       fieldPermissions: md.fieldPermissions === undefined ? current.fieldPermissions : [...replaced.values()],
       objectPermissions:
-        md.objectPermissions === undefined ? current.objectPermissions : list(md, "objectPermissions"),
+        md.objectPermissions === undefined ? current.objectPermissions : this.objectPermissions(md),
       userPermissions:
         md.userPermissions === undefined ? current.userPermissions : list(md, "userPermissions"),
     });

@@ -3,6 +3,7 @@ import { ValidationRules } from "../formula/validation-rules.js";
 import { IdGenerator, keyPrefixOf } from "../ids.js";
 import type { SchemaRegistry } from "../schema/registry.js";
 import type { SObjectDef } from "../schema/types.js";
+import { fieldsBoundTo, GlobalValueSets } from "../soap/global-value-sets.js";
 import { Layouts } from "../soap/layouts.js";
 import { ListViews } from "../soap/list-views.js";
 import { QuickActions } from "../soap/quick-actions.js";
@@ -48,6 +49,14 @@ export class Org {
   readonly quickActions: QuickActions = new QuickActions(this);
   /** Page layouts (Metadata API Layout), served by the REST describeLayout resource. */
   readonly layouts: Layouts = new Layouts(this);
+  /** Global value sets (Metadata API GlobalValueSet); the picklists bound to one follow its updates. */
+  readonly globalValueSets: GlobalValueSets = new GlobalValueSets(
+    (name) => fieldsBoundTo(this.schema.customFields(), name).map((b) => `${b.objectName}.${b.field.name}`),
+    (set) => {
+      for (const b of fieldsBoundTo(this.schema.customFields(), set.name))
+        this.schema.replaceField(b.objectName, { ...b.field, picklist: set.values });
+    },
+  );
 
   constructor(
     readonly orgId: string,
