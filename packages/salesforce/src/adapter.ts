@@ -22,8 +22,13 @@ import { parseSalesforceConfig, type SalesforceConfig, type SalesforceConfigInpu
 import { decodeCursor, encodeCursor, soqlDateTime } from "./cursor.js";
 import { isOpportunityId, opportunityIdProblem } from "./ids.js";
 import { type OrgFacts, opportunityFields, type Row, rowToRecord, StageMapping } from "./mapping.js";
+import { writeRelatedRecords } from "./related-records.js";
 import { runSetup, runVerify } from "./setup.js";
+import { salesforceSolutionCatalog } from "./solution-catalog.js";
+import { dealSolutionsChangedIn, hasRelatedRecords } from "./solution-objects.js";
+import { removedDealSolutionConditions } from "./solution-rows.js";
 import { CallCounter, type SalesforceCallStats } from "./stats.js";
+import { validateSetup } from "./validate-setup.js";
 import { applyCreates, applyUpdates, type KnownRecord, soqlString } from "./writer.js";
 
 /** Optional collaborators of {@link createSalesforceAdapter}. */
@@ -132,6 +137,7 @@ export function createSalesforceAdapter(
       const has = (d: { fields: Row[] }, name: string) =>
         d.fields.some((f) => String(f.name).toLowerCase() === name.toLowerCase());
       const facts: OrgFacts = {
+        relatedRecords: hasRelatedRecords(opp),
         multiCurrency: has(opp, "CurrencyIsoCode"),
         countryCodes: has(account, "BillingCountryCode"),
         ...(config.fields.accountDuns && has(account, config.fields.accountDuns)
@@ -200,7 +206,7 @@ export function createSalesforceAdapter(
     cursor: string | undefined,
     options: { overlapMs: number },
   ): AsyncIterable<ChangePage> {
-    const { select } = await org();
+    const { select, facts } = await org();
     const start = decodeCursor(cursor);
     // Records changed while this cycle runs (our own writes included) are left to the next cycle.
     const until = now();
@@ -269,6 +275,9 @@ export function createSalesforceAdapter(
         `Id IN (SELECT OpportunityId FROM OpportunityTeamMember WHERE ${window})`,
         `Id IN (SELECT OpportunityId FROM OpportunityContactRole WHERE ${window})`,
         `AccountId IN (SELECT Id FROM Account WHERE ${window})`,
+        ...(facts.relatedRecords
+          ? [dealSolutionsChangedIn(window), ...(await removedDealSolutionConditions(client, window))]
+          : []),
       ]) {
         const rows = (
           await client.query(`SELECT ${select} FROM Opportunity WHERE ${feed} AND ${semiJoin} ORDER BY Id`)
@@ -373,6 +382,7 @@ export function createSalesforceAdapter(
         results[i] = res[j]!;
       });
     }
+    if (facts.relatedRecords) await writeRelatedRecords(client, writes, results);
     const failed = results.filter((r) => !r.ok).length;
     if (failed) deps.logger?.warn({ writes: writes.length, failed }, "some Salesforce writes failed");
     return results;
@@ -381,6 +391,7 @@ export function createSalesforceAdapter(
   return {
     async describe(): Promise<AdapterDescription> {
       const conn = await client.connection();
+      const { facts } = await org();
       return {
         kind: "salesforce",
         instance: conn.instanceUrl,
@@ -414,12 +425,15 @@ export function createSalesforceAdapter(
             microsoftAnswer: "toCrm",
             registration: "toCrm",
             sentBy: "toCrm",
+            // Rows of Cosell_Microsoft_Team_Member__c: only once setup created the object.
+            microsoftTeam: facts.relatedRecords ? "toCrm" : "none",
           },
         },
       };
     },
     changes,
     read,
+    solutionCatalog: salesforceSolutionCatalog(client),
     checkCrmId: opportunityIdProblem,
     apply,
     async setup(): Promise<SetupReport> {
@@ -432,6 +446,12 @@ export function createSalesforceAdapter(
     async verifySetup(): Promise<VerifyReport> {
       return runVerify(client, config, async () => (await org()).stages);
     },
+    validateSetup: (onProgress) =>
+      validateSetup(client, config, {
+        now,
+        sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+        ...(onProgress ? { onProgress } : {}),
+      }),
     changeEvents: {
       enabled: () => config.changeFeed === "cdc",
       subscribe: (positions, handlers) =>

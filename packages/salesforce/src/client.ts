@@ -186,6 +186,20 @@ export class SalesforceClient {
     );
   }
 
+  /** `DELETE composite/sobjects?ids=…`: deletes by id, per-record results in order. */
+  destroy(ids: string[]): Promise<CollectionResult[]> {
+    return this.collection(
+      ids.map((id) => ({ id })),
+      (part) =>
+        this.run("writes", "DELETE composite/sobjects", (c) =>
+          c.request<CollectionResult[]>({
+            method: "DELETE",
+            url: `/composite/sobjects?allOrNone=false&ids=${part.map((r) => String(r.id)).join(",")}`,
+          }),
+        ),
+    );
+  }
+
   /** A Tooling API query (one page: the objects cosell asks about have a handful of rows). */
   toolingQuery(soql: string): Promise<Row[]> {
     return this.run("reads", "GET tooling/query", async (c) => {
@@ -230,6 +244,29 @@ export class SalesforceClient {
     return this.run("reads", "SOAP listMetadata", async (c) => {
       const r = (await c.metadata.list([{ type }])) as unknown;
       return (Array.isArray(r) ? r : r ? [r] : []).map((p) => String((p as Row).fullName));
+    });
+  }
+
+  /**
+   * Metadata API `deploy` of a metadata-format zip; returns the deploy's id for
+   * {@link checkDeployStatus}. Every component or none (`rollbackOnError`); `checkOnly` saves nothing.
+   */
+  deployZip(zip: Buffer, options: { checkOnly: boolean }): Promise<string> {
+    return this.run("writes", "SOAP deploy", async (c) => {
+      // The locator's promise is the deploy call's AsyncResult (its id); the polling is ours.
+      const result = (await c.metadata.deploy(zip, {
+        checkOnly: options.checkOnly,
+        rollbackOnError: true,
+        singlePackage: true,
+      })) as unknown as Row;
+      return String(result.id);
+    });
+  }
+
+  /** Metadata API `checkDeployStatus` with details: where a deploy stands, and each component's problem. */
+  checkDeployStatus(id: string): Promise<Row> {
+    return this.run("reads", "SOAP checkDeployStatus", async (c) => {
+      return (await c.metadata.checkDeployStatus(id, true)) as unknown as Row;
     });
   }
 

@@ -10,6 +10,7 @@ import {
   SellerResponseSchema,
 } from "@cosell/core";
 import type { SalesforceFieldNames } from "./config.js";
+import { GLOBAL_VALUE_SETS, type GlobalValueSetSpec } from "./picklist-values.js";
 
 /** A CustomField component for the Metadata API (`Opportunity.<name>`). */
 export interface CustomFieldSpec {
@@ -70,6 +71,14 @@ function restrictedPicklist(values: readonly { value: string; label: string }[])
   };
 }
 
+/**
+ * A picklist taking its values from one of cosell's global value sets: always restricted to the set
+ * (global-value-sets.ts), which setup creates before the fields.
+ */
+function globalPicklist(set: GlobalValueSetSpec): Record<string, unknown> {
+  return { type: "Picklist", valueSet: { restricted: true, valueSetName: set.fullName } };
+}
+
 /** What a seller reads on the fields only cosell writes (Partner Center's own facts). */
 const SET_BY_PARTNER_CENTER =
   "Set by cosell from Partner Center; read-only: a change made here is overwritten at the next sync.";
@@ -111,10 +120,12 @@ export function customFieldSpecs(f: SalesforceFieldNames): CustomFieldSpec[] {
       caseSensitive: true,
     }),
     spec("referralLink", "Co-sell Referral Link", "Opens the referral in Partner Center.", { type: "Url" }),
-    spec("coSellStage", "Co-sell Stage", "The referral's stage in Partner Center (set by cosell).", {
-      type: "Text",
-      length: 40,
-    }),
+    spec(
+      "coSellStage",
+      "Co-sell Stage",
+      "The referral's stage in Partner Center (set by cosell).",
+      globalPicklist(GLOBAL_VALUE_SETS.coSellStage),
+    ),
     spec("helpRequested", "Microsoft Help Requested", "Would you like Microsoft's help?", {
       type: "Checkbox",
       defaultValue: "false",
@@ -124,10 +135,7 @@ export function customFieldSpecs(f: SalesforceFieldNames): CustomFieldSpec[] {
       "syncStatus",
       "Co-sell Sync Status",
       "synced, deferred, conflict, error or paused (set by cosell).",
-      {
-        type: "Text",
-        length: 40,
-      },
+      globalPicklist(GLOBAL_VALUE_SETS.syncStatus),
     ),
     spec("lastSyncedAt", "Co-sell Last Synced", "When cosell last synced this opportunity.", {
       type: "DateTime",
@@ -199,7 +207,7 @@ export function customFieldSpecs(f: SalesforceFieldNames): CustomFieldSpec[] {
       "registrationStatus",
       "Co-sell Registration Status",
       "Partner Center's registration status, e.g. None or ReviewPending (set by cosell).",
-      { type: "Text", length: 80 },
+      globalPicklist(GLOBAL_VALUE_SETS.registrationStatus),
       `The deal's registration status in Partner Center. ${SET_BY_PARTNER_CENTER}`,
     ),
     spec(
@@ -249,10 +257,12 @@ export function customFieldSpecs(f: SalesforceFieldNames): CustomFieldSpec[] {
       "One per line: id | name | own, microsoft or thirdParty.",
       LONG_TEXT,
     ),
-    spec("direction", "Co-sell Direction", "inbound when Microsoft sent the referral (set by cosell).", {
-      type: "Text",
-      length: 20,
-    }),
+    spec(
+      "direction",
+      "Co-sell Direction",
+      "inbound when Microsoft sent the referral (set by cosell).",
+      globalPicklist(GLOBAL_VALUE_SETS.direction),
+    ),
   ];
   if (f.campaign.endsWith("__c"))
     out.push(

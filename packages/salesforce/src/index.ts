@@ -35,7 +35,23 @@ export {
   type StageInfo,
   StageMapping,
 } from "./mapping.js";
+export {
+  defaultPackageSettings,
+  PACKAGE_DIRECTORY,
+  type PackageSettings,
+  packageComponents,
+  sourcePackage,
+} from "./metadata-package.js";
+export { metadataFiles, metadataZip } from "./metadata-zip.js";
 export { COSELL_SECTION, type LayoutField, layoutFields } from "./page-layout.js";
 export { type QuickActionSpec, quickActionSpecs } from "./quick-actions.js";
 export { SELLER_PERMISSION_SET, sellerFieldGrants } from "./seller-permission-set.js";
+export { salesforceSolutionCatalog } from "./solution-catalog.js";
+export {
+  DEAL_SOLUTION_OBJECT,
+  SOLUTION_OBJECT,
+  solutionObjectSpecs,
+  TEAM_MEMBER_OBJECT,
+} from "./solution-objects.js";
+export { type MetadataComponent, type SourceFile, sourceFile } from "./source-format.js";
 export type { SalesforceCallStats } from "./stats.js";

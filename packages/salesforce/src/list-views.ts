@@ -131,6 +131,11 @@ function metadataOf(s: ListViewSpec): Row {
   };
 }
 
+/** The views as components, for a deploy or a metadata package. */
+export function listViewMetadata(f: SalesforceFieldNames): Row[] {
+  return listViewSpecs(f).map(metadataOf);
+}
+
 const components = (f: SalesforceFieldNames): OwnedComponents<ListViewSpec> => ({
   type: "ListView",
   noun: "List view",

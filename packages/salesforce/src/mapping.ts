@@ -19,6 +19,7 @@ import {
   type Stage,
   StageSchema,
   type SyncField,
+  SyncStateSchema,
   type SyncStatus,
   splitCloseReason,
   stageWithResponse,
@@ -26,6 +27,13 @@ import {
 } from "@cosell/core";
 import type { SalesforceConfig } from "./config.js";
 import { REGISTRATIONS_LENGTH, SALES_STAGE_VALUES } from "./custom-fields.js";
+import { listedValue, REGISTRATION_STATUSES } from "./picklist-values.js";
+import {
+  DEAL_SOLUTIONS_SUBQUERY,
+  dealSolutionsOf,
+  MICROSOFT_TEAM_SUBQUERY,
+  microsoftTeamOf,
+} from "./related-read.js";
 
 /** One row of `OpportunityStage`. */
 export interface StageInfo {
@@ -45,6 +53,11 @@ export interface OrgFacts {
   /** Account's DUNS field, when configured and present. */
   accountDuns?: string;
   stages: StageInfo[];
+  /**
+   * The solution and Microsoft team objects exist and the integration user reads them (setup ran):
+   * solutions and Microsoft's team are read and written as their rows, not the old text field.
+   */
+  relatedRecords?: boolean;
 }
 
 /** A row as jsforce returns it (relationship fields nested, child relationships as `{ records }`). */
@@ -177,6 +190,7 @@ export function opportunityFields(config: SalesforceConfig, facts: OrgFacts): st
     ...owner,
     "(SELECT ContactId, IsPrimary, IsDeleted, Contact.FirstName, Contact.LastName, Contact.Email, Contact.Phone FROM OpportunityContactRoles)",
     "(SELECT UserId, IsDeleted, User.FirstName, User.LastName, User.Email, User.Phone FROM OpportunityTeamMembers)",
+    ...(facts.relatedRecords ? [DEAL_SOLUTIONS_SUBQUERY, MICROSOFT_TEAM_SUBQUERY] : []),
   ].join(", ");
 }
 
@@ -297,11 +311,12 @@ export function parseRegistrations(text: unknown): Registration[] | undefined {
 /** The sync status fields cosell wrote on the record (undefined before the first write). */
 export function statusOf(row: Row, config: SalesforceConfig): Partial<SyncStatus> | undefined {
   const f = config.fields;
-  const state = str(row[f.syncStatus]);
+  // A restricted picklist now; a value outside the list (kept from the text field it was) reads as none.
+  const state = SyncStateSchema.safeParse(row[f.syncStatus]).data;
   if (!state) return undefined;
   const coSellStage = StageSchema.safeParse(row[f.coSellStage]);
   return {
-    state: state as SyncStatus["state"],
+    state,
     lastSyncedAt: row[f.lastSyncedAt] ? iso(row[f.lastSyncedAt]) : undefined,
     lastError: str(row[f.lastError]) ?? null,
     referralId: str(row[f.referralId]),
@@ -410,7 +425,9 @@ export function rowToRecord(
     consentToShareContact: row[f.consent] === true,
     consentToContact: row[f.consentToContact] === true,
     team,
-    solutions: parseSolutions(row[f.solutions]),
+    // Rows once setup made them; until then (or for text an older cosell left) the text lines.
+    solutions: (facts.relatedRecords ? dealSolutionsOf(row) : undefined) ?? parseSolutions(row[f.solutions]),
+    ...(facts.relatedRecords && microsoftTeamOf(row).length ? { microsoftTeam: microsoftTeamOf(row) } : {}),
     invitation: {
       microsoftHelpRequested: helpRequested,
       ...(str(row[f.helpNotes]) ? { helpNotes: String(row[f.helpNotes]) } : {}),
@@ -543,14 +560,17 @@ export function dealToOpportunity(
         out[f.microsoftAnswer] = deal.microsoftAnswer ?? null;
         break;
       case "registration":
-        out[f.registrationStatus] = cut(deal.registrationStatus, 80);
+        // A restricted picklist refuses an unlisted value, failing the whole write: blank instead.
+        out[f.registrationStatus] = listedValue(REGISTRATION_STATUSES, deal.registrationStatus);
         out[f.registrations] = formatRegistrations(deal.registrations);
         break;
       case "sentBy":
         out[f.sentBy] = cut(deal.sentBy, 255);
         break;
       case "solutions":
-        out[f.solutions] = formatSolutions(deal.solutions);
+        // With the solution objects the rows hold them (written after the opportunity); the old text
+        // is emptied so that it cannot come back as the deal's solutions once the rows are gone.
+        out[f.solutions] = ctx.facts.relatedRecords ? null : formatSolutions(deal.solutions);
         break;
       case "invitation":
         out[f.helpRequested] = deal.invitation.microsoftHelpRequested;

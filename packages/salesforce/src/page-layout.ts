@@ -5,6 +5,7 @@ import { customFieldSpecs, STATUS_KEYS } from "./custom-fields.js";
 import type { Row } from "./mapping.js";
 import { metadataErrorText, metadataExists } from "./metadata-components.js";
 import { quickActionSpecs } from "./quick-actions.js";
+import { addRelatedLists } from "./related-lists.js";
 
 /**
  * The "Co-sell" section setup puts on the Opportunity page layouts the admin names, and the quick
@@ -50,7 +51,9 @@ export function layoutFields(f: SalesforceFieldNames): { seller: LayoutField[]; 
   const status = new Set<string>(STATUS_KEYS);
   return {
     seller: customFieldSpecs(f)
-      .filter((s) => !status.has(s.key))
+      // Solutions are the Co-sell Solutions related list; the text field only holds what an earlier
+      // version wrote until setup moves it into rows.
+      .filter((s) => !status.has(s.key) && s.key !== "solutions")
       .map((s) => ({ field: f[s.key]!, behavior: "Edit" as const })),
     status: STATUS_ON_PAGE.map((k) => ({ field: f[k]!, behavior: "Readonly" as const })),
   };
@@ -159,6 +162,8 @@ export function planLayout(
       }
     md.platformActionList = ordered({ ...lightning, platformActionListItems: items });
   }
+  const relatedMissing = addRelatedLists(md);
+  if (relatedMissing.length) problems.push(`the related lists ${relatedMissing.join(", ")} missing`);
   const notListed = [...new Set([...lacking, ...lightningMissing])];
   if (notListed.length) problems.push(`the actions ${notListed.join(", ")} missing`);
   return { metadata: ordered(md), sectionAdded, problems };

@@ -149,6 +149,11 @@ function metadataOf(s: QuickActionSpec): Row {
   };
 }
 
+/** The actions as components, for a deploy or a metadata package. */
+export function quickActionMetadata(f: SalesforceFieldNames): Row[] {
+  return quickActionSpecs(f).map(metadataOf);
+}
+
 const components = (f: SalesforceFieldNames): OwnedComponents<QuickActionSpec> => ({
   type: "QuickAction",
   noun: "Quick action",

@@ -4,12 +4,14 @@ import type { SalesforceFieldNames } from "./config.js";
 import { customFieldSpecs, STATUS_KEYS } from "./custom-fields.js";
 import type { Row } from "./mapping.js";
 import { metadataErrorText } from "./metadata-components.js";
+import { sellerObjectGrants, solutionFieldGrants } from "./solution-objects.js";
+import { differingObjectGrants, fullObjectGrants } from "./solution-permissions.js";
 
 /** The sellers' permission set (an admin assigns it; setup never does). */
 export const SELLER_PERMISSION_SET = "Cosell_Seller";
 const LABEL = "Co-sell Seller";
 const DESCRIPTION =
-  "For sellers: edit the co-sell fields they answer (opt-in, help, consents, favorite, sales stage, response, close reason, solutions); read cosell's status fields.";
+  "For sellers: edit the co-sell fields they answer (opt-in, help, consents, favorite, sales stage, response, close reason), add and remove deal solutions; read cosell's status fields, the solution catalog and Microsoft's team.";
 
 export interface FieldGrant {
   field: string;
@@ -30,6 +32,11 @@ export function sellerFieldGrants(f: SalesforceFieldNames): FieldGrant[] {
   }));
 }
 
+/** Every field grant sellers get: the Opportunity fields and read on the solution objects' fields. */
+function wantedGrants(f: SalesforceFieldNames): FieldGrant[] {
+  return [...sellerFieldGrants(f), ...solutionFieldGrants(false)];
+}
+
 const yes = (v: unknown) => v === true || v === "true";
 
 function currentGrants(ps: Row): Row[] {
@@ -46,6 +53,17 @@ function differing(ps: Row, wanted: FieldGrant[]): FieldGrant[] {
   });
 }
 
+/** The permission set as created, for setup, a deploy or a metadata package. */
+export function sellerPermissionSetMetadata(f: SalesforceFieldNames): Row {
+  return {
+    fullName: SELLER_PERMISSION_SET,
+    label: LABEL,
+    description: DESCRIPTION,
+    fieldPermissions: wantedGrants(f),
+    objectPermissions: sellerObjectGrants(),
+  };
+}
+
 /**
  * Creates the permission set, or puts cosell's grants back. The update sends the FULL field list
  * (an update replaces the permission set's field permissions: "include all of its metadata to avoid
@@ -57,14 +75,15 @@ export async function ensureSellerPermissionSet(
   client: SalesforceClient,
   f: SalesforceFieldNames,
 ): Promise<{ changed: boolean; line: string }> {
-  const wanted = sellerFieldGrants(f);
-  const editable = wanted.filter((w) => w.editable).length;
+  const wanted = wantedGrants(f);
+  const objects = sellerObjectGrants();
+  // The report counts the Opportunity fields; the solution objects' grants are read-only but for deal solutions.
+  const opportunityGrants = sellerFieldGrants(f);
+  const editable = opportunityGrants.filter((w) => w.editable).length;
   const [ps] = await client.readMetadata("PermissionSet", [SELLER_PERMISSION_SET]);
   const present = typeof ps?.fullName === "string" && ps.fullName !== "";
   if (!present) {
-    const [r] = await client.saveMetadata("create", "PermissionSet", [
-      { fullName: SELLER_PERMISSION_SET, label: LABEL, description: DESCRIPTION, fieldPermissions: wanted },
-    ]);
+    const [r] = await client.saveMetadata("create", "PermissionSet", [sellerPermissionSetMetadata(f)]);
     if (!r?.success)
       throw new RemoteApiError(
         "SALESFORCE_SETUP_FAILED",
@@ -72,11 +91,13 @@ export async function ensureSellerPermissionSet(
       );
     return {
       changed: true,
-      line: `Permission set ${SELLER_PERMISSION_SET} for sellers (edit on ${editable} fields, read on ${wanted.length - editable}; assign it to sellers)`,
+      line: `Permission set ${SELLER_PERMISSION_SET} for sellers (edit on ${editable} fields, read on ${opportunityGrants.length - editable}; assign it to sellers)`,
     };
   }
   const off = differing(ps!, wanted);
-  if (!off.length) return { changed: false, line: `Permission set ${SELLER_PERMISSION_SET}` };
+  const offObjects = differingObjectGrants(ps, objects);
+  if (!off.length && !offObjects.length)
+    return { changed: false, line: `Permission set ${SELLER_PERMISSION_SET}` };
   const ours = new Set(wanted.map((w) => w.field.toLowerCase()));
   const fieldPermissions = [
     ...currentGrants(ps!)
@@ -85,10 +106,18 @@ export async function ensureSellerPermissionSet(
     ...wanted,
   ];
   const kept = Object.fromEntries(
-    Object.entries(ps!).filter(([k]) => !k.startsWith("$") && k !== "fieldPermissions"),
+    Object.entries(ps!).filter(
+      ([k]) => !k.startsWith("$") && k !== "fieldPermissions" && k !== "objectPermissions",
+    ),
   );
   const [r] = await client.saveMetadata("update", "PermissionSet", [
-    { ...kept, fullName: SELLER_PERMISSION_SET, label: String(ps!.label ?? LABEL), fieldPermissions },
+    {
+      ...kept,
+      fullName: SELLER_PERMISSION_SET,
+      label: String(ps!.label ?? LABEL),
+      fieldPermissions,
+      objectPermissions: fullObjectGrants(ps, objects),
+    },
   ]);
   if (!r?.success)
     throw new RemoteApiError(
@@ -97,7 +126,7 @@ export async function ensureSellerPermissionSet(
     );
   return {
     changed: true,
-    line: `Permission set ${SELLER_PERMISSION_SET}: ${off.length} field grants restored`,
+    line: `Permission set ${SELLER_PERMISSION_SET}: ${off.length} field grants${offObjects.length ? ` and the grants on ${offObjects.join(", ")}` : ""} restored`,
   };
 }
 
@@ -117,12 +146,15 @@ export async function verifySellerPermissionSet(
         detail: `${SELLER_PERMISSION_SET} is missing: sellers may not see or edit the co-sell fields.`,
         fix,
       };
-    const off = differing(ps, sellerFieldGrants(f));
+    const off = [
+      ...differing(ps, wantedGrants(f)).map((g) => g.field),
+      ...differingObjectGrants(ps, sellerObjectGrants()),
+    ];
     return off.length
       ? {
           name,
           ok: false,
-          detail: `${SELLER_PERMISSION_SET} grants differ on ${off.map((g) => g.field).join(", ")}.`,
+          detail: `${SELLER_PERMISSION_SET} grants differ on ${off.join(", ")}.`,
           fix,
         }
       : { name, ok: true, detail: `${SELLER_PERMISSION_SET} exists (assign it to sellers).` };

@@ -3,12 +3,18 @@ import { ensureOpportunityChangeEvents, verifyOpportunityChangeEvents } from "./
 import type { SalesforceClient } from "./client.js";
 import type { SalesforceConfig } from "./config.js";
 import { customFieldSpecs } from "./custom-fields.js";
+import { ensureGlobalValueSets } from "./global-value-sets.js";
 import { ensureListViews, verifyListViews } from "./list-views.js";
 import type { Row, StageMapping } from "./mapping.js";
 import { metadataErrorText, metadataExists } from "./metadata-components.js";
 import { ensureLayouts, verifyLayouts } from "./page-layout.js";
+import { picklistChecks, picklistUpgrades, upgradeToPicklists } from "./picklist-fields.js";
 import { ensureQuickActions, verifyQuickActions } from "./quick-actions.js";
 import { ensureSellerPermissionSet, verifySellerPermissionSet } from "./seller-permission-set.js";
+import { migrateSolutionText } from "./solution-migration.js";
+import { DEAL_SOLUTION_OBJECT, solutionFieldGrants, syncObjectGrants } from "./solution-objects.js";
+import { differingObjectGrants, fullObjectGrants } from "./solution-permissions.js";
+import { ensureSolutionObjects, verifySolutionObjects } from "./solution-setup.js";
 import { ensureDeclineRule, verifyDeclineRule } from "./validation-rule.js";
 import { soqlString } from "./writer.js";
 
@@ -27,7 +33,9 @@ function chunks<T>(xs: readonly T[], n: number): T[][] {
  */
 function sansMetadataAttributes(md: Row): Row {
   return Object.fromEntries(
-    Object.entries(md).filter(([k]) => !k.startsWith("$") && k !== "fieldPermissions"),
+    Object.entries(md).filter(
+      ([k]) => !k.startsWith("$") && k !== "fieldPermissions" && k !== "objectPermissions",
+    ),
   );
 }
 
@@ -48,6 +56,10 @@ export async function runSetup(
   const created: string[] = [];
   const unchanged: string[] = [];
   const specs = customFieldSpecs(config.fields);
+  // Before the fields: a picklist naming a global value set that does not exist is refused.
+  const valueSets = await ensureGlobalValueSets(client);
+  created.push(...valueSets.created);
+  unchanged.push(...valueSets.unchanged);
 
   const present = new Map<string, Row>();
   for (const part of chunks(specs, METADATA_CHUNK)) {
@@ -64,8 +76,10 @@ export async function runSetup(
     const md = present.get(s.fullName);
     return md && s.earlierDescriptions?.includes(String(md.description ?? ""));
   });
+  const upgrades = picklistUpgrades(specs, present);
   for (const s of specs)
-    if (present.has(s.fullName) && !outdated.includes(s)) unchanged.push(`Field ${s.description}`);
+    if (present.has(s.fullName) && !outdated.includes(s) && !upgrades.some((u) => u.spec === s))
+      unchanged.push(`Field ${s.description}`);
   for (const part of chunks(outdated, METADATA_CHUNK)) {
     const res = await client.saveMetadata(
       "update",
@@ -101,6 +115,9 @@ export async function runSetup(
       created.push(`Field ${part[k]!.description}`);
     });
   }
+  // Fields an earlier setup made text become cosell's picklists in place (after the missing fields:
+  // the decline rule narrowed on the way names some of them).
+  created.push(...(await upgradeToPicklists(client, config, upgrades)));
 
   // After the fields: the rule's formula names them, and Salesforce refuses a formula naming a missing field.
   const rule = await ensureDeclineRule(client, config.fields);
@@ -115,7 +132,16 @@ export async function runSetup(
   unchanged.push(...actions.unchanged);
 
   const psName = config.permissionSet;
-  const wanted = specs.map((s) => ({ field: s.fullName, readable: true, editable: true }));
+  // The solution objects before the permission set that grants them (Salesforce refuses a grant on a
+  // missing object or field).
+  const solutionObjects = await ensureSolutionObjects(client);
+  created.push(...solutionObjects.created);
+  unchanged.push(...solutionObjects.unchanged);
+  const wanted = [
+    ...specs.map((s) => ({ field: s.fullName, readable: true, editable: true })),
+    ...solutionFieldGrants(true),
+  ];
+  const objectGrants = syncObjectGrants();
   const [ps] = await client.readMetadata("PermissionSet", [psName]);
   if (!metadataExists(ps)) {
     const [r] = await client.saveMetadata("create", "PermissionSet", [
@@ -124,6 +150,7 @@ export async function runSetup(
         label: "Cosell Sync",
         description: "Read and edit the co-sell fields cosell syncs with Microsoft Partner Center.",
         fieldPermissions: wanted,
+        objectPermissions: objectGrants,
       },
     ]);
     if (!r?.success)
@@ -131,7 +158,10 @@ export async function runSetup(
         "SALESFORCE_SETUP_FAILED",
         `Creating the permission set ${psName} failed: ${metadataErrorText(r?.errors)}.`,
       );
-    created.push(`Permission set ${psName} (read/edit on ${wanted.length} fields)`);
+    created.push(
+      `Permission set ${psName} (read/edit on ${specs.length} fields)`,
+      `Permission set ${psName}: create, read, edit and delete on ${objectGrants.map((g) => g.object).join(", ")}`,
+    );
   } else {
     const current = (
       Array.isArray(ps!.fieldPermissions) ? ps!.fieldPermissions : [ps!.fieldPermissions]
@@ -143,7 +173,8 @@ export async function runSetup(
         .map((fp) => String(fp.field).toLowerCase()),
     );
     const lacking = wanted.filter((w) => !granted.has(w.field.toLowerCase()));
-    if (lacking.length) {
+    const lackingObjects = differingObjectGrants(ps, objectGrants);
+    if (lacking.length || lackingObjects.length) {
       // The FULL list goes back: an update replaces the permission set's contents (Metadata API
       // PermissionSet: "include all of its metadata to avoid accidentally overwriting" it,
       // developer.salesforce.com/docs/platform/api-metadata/references/meta-types/metadata-permissionset.html), so a partial
@@ -161,6 +192,7 @@ export async function runSetup(
           fullName: psName,
           label: String(ps!.label ?? "Cosell Sync"),
           fieldPermissions,
+          objectPermissions: fullObjectGrants(ps, objectGrants),
         },
       ]);
       if (!r?.success)
@@ -168,7 +200,9 @@ export async function runSetup(
           "SALESFORCE_SETUP_FAILED",
           `Updating the permission set ${psName} failed: ${metadataErrorText(r?.errors)}.`,
         );
-      created.push(`Permission set ${psName}: read/edit granted on ${lacking.length} more fields`);
+      created.push(
+        `Permission set ${psName}: read/edit granted on ${lacking.length} more fields${lackingObjects.length ? ` and on ${lackingObjects.join(", ")}` : ""}`,
+      );
     } else unchanged.push(`Permission set ${psName}`);
   }
 
@@ -199,6 +233,17 @@ export async function runSetup(
   const layouts = await ensureLayouts(client, config.fields, config.layouts);
   created.push(...layouts.created);
   unchanged.push(...layouts.unchanged);
+  // Last: the rows need the objects and the integration user's grants on them.
+  const migration = await migrateSolutionText(client, config);
+  if (migration.migrated)
+    created.push(
+      `Solutions of ${migration.migrated} opportunities moved from text into ${DEAL_SOLUTION_OBJECT} rows`,
+    );
+  if (migration.failed.size)
+    throw new RemoteApiError(
+      "SALESFORCE_SETUP_FAILED",
+      `Moving the solutions text of ${[...migration.failed.keys()].join(", ")} into ${DEAL_SOLUTION_OBJECT} rows failed: ${[...migration.failed.values()][0]}. Fix the solution lines on those opportunities and run \`cosell setup\` again.`,
+    );
   const skipped: string[] = [];
   if (config.changeFeed === "cdc") {
     const cdc = await ensureOpportunityChangeEvents(client);
@@ -259,6 +304,7 @@ export async function runVerify(
       await verifySellerPermissionSet(client, config.fields),
       await verifyQuickActions(client, config.fields),
       await verifyLayouts(client, config.fields, config.layouts),
+      await verifySolutionObjects(client),
     );
   const ext = byName.get(config.fields.referralId.toLowerCase());
   if (ext)
@@ -317,44 +363,6 @@ export async function runVerify(
   if (config.changeFeed === "cdc") checks.push(await verifyOpportunityChangeEvents(client));
   checks.push(await apiAllowance(client));
   return { ok: checks.every((c) => c.ok), checks };
-}
-
-/**
- * The restricted picklists hold every value cosell writes: Salesforce refuses any other, which would
- * fail the whole record's write. Values an admin added are fine (they read as empty, with a warning).
- */
-function picklistChecks(byName: Map<string, Row>, config: SalesforceConfig): VerifyReport["checks"] {
-  const out: VerifyReport["checks"] = [];
-  for (const s of customFieldSpecs(config.fields)) {
-    const wanted = picklistValuesOf(s.metadata);
-    const field = byName.get(s.fullName.split(".")[1]!.toLowerCase());
-    if (!wanted.length || !field) continue;
-    const have = new Set(
-      (Array.isArray(field.picklistValues) ? (field.picklistValues as Row[]) : [])
-        .filter((p) => p.active !== false)
-        .map((p) => String(p.value).toLowerCase()),
-    );
-    const lacking = wanted.filter((v) => !have.has(v.toLowerCase()));
-    out.push({
-      name: `picklist ${s.fullName}`,
-      ok: !lacking.length,
-      detail: lacking.length
-        ? `${s.fullName} lacks the active values ${lacking.join(", ")}: cosell's writes of them would fail.`
-        : `${s.fullName} has all ${wanted.length} values cosell writes.`,
-      ...(lacking.length
-        ? {
-            fix: `Add (or reactivate) ${lacking.join(", ")} under Setup → Object Manager → Opportunity → ${s.fullName.split(".")[1]} → Values, with exactly these API names.`,
-          }
-        : {}),
-    });
-  }
-  return out;
-}
-
-function picklistValuesOf(md: Record<string, unknown>): string[] {
-  const def = (md.valueSet as { valueSetDefinition?: { value?: { fullName: string }[] } } | undefined)
-    ?.valueSetDefinition;
-  return (def?.value ?? []).map((v) => v.fullName);
 }
 
 /** Below this share of the daily allocation left, a sync may stop mid-day with REQUEST_LIMIT_EXCEEDED. */

@@ -23,11 +23,16 @@ export interface ValidationRuleSpec {
 
 /**
  * The rule that refuses a decline without a reason when the seller saves it, so that the seller is
- * told on the page rather than by a sync error later. `Cosell_Stage__c <> "declined"` lets cosell
- * itself write a decline Partner Center already holds without a reason: it writes the co-sell stage
- * in the same update (a rule sees the record's values after the save, as one).
+ * told on the page rather than by a sync error later. `NOT(ISPICKVAL(Cosell_Stage__c, "declined"))` lets
+ * cosell itself write a decline Partner Center already holds without a reason: it writes the co-sell
+ * stage in the same update (a rule sees the record's values after the save, as one). The co-sell stage
+ * is a picklist, usable in a formula only inside ISPICKVAL, TEXT or CASE.
+ *
+ * `whileUpgrading`: the rule without that clause, for the moment setup turns a text co-sell stage into
+ * a picklist: the old `Cosell_Stage__c <> "declined"` is wrong for a picklist and Salesforce may refuse
+ * the type change under it, while `ISPICKVAL` is refused on text. Setup puts the full rule back right after.
  */
-export function declineRuleSpec(f: SalesforceFieldNames): ValidationRuleSpec {
+export function declineRuleSpec(f: SalesforceFieldNames, whileUpgrading = false): ValidationRuleSpec {
   return {
     fullName: `Opportunity.${DECLINE_RULE_NAME}`,
     active: true,
@@ -36,7 +41,7 @@ export function declineRuleSpec(f: SalesforceFieldNames): ValidationRuleSpec {
     errorConditionFormula: [
       "AND(",
       `ISPICKVAL(${f.response}, "decline"),`,
-      `${f.coSellStage} <> "declined",`,
+      ...(whileUpgrading ? [] : [`NOT(ISPICKVAL(${f.coSellStage}, "declined")),`]),
       `OR(ISBLANK(TEXT(${f.closeReasonCode})), AND(ISPICKVAL(${f.closeReasonCode}, "other"), ISBLANK(${f.closeReason})))`,
       ")",
     ].join(" "),

@@ -177,6 +177,7 @@ describe("setup and verifySetup", () => {
     const first = await adapter.setup();
     expect(first.created).toEqual(
       expect.arrayContaining([
+        'Global value set Cosell_Stage "Co-sell Stage"',
         "Field Co-sell Sync (Opportunity.Cosell_Sync__c)",
         "Validation rule Opportunity.Cosell_Decline_Needs_Reason (a decline needs a close reason)",
         "Permission set Cosell_Sync (read/edit on 25 fields)",
@@ -194,12 +195,13 @@ describe("setup and verifySetup", () => {
 
     const second = await adapter.setup();
     expect(second.created).toEqual([]);
-    // 25 fields, the rule, 5 list views, 4 quick actions, the permission set, its assignment, the
-    // sellers' permission set, the layout, CDC
-    expect(second.unchanged).toHaveLength(40);
+    // 4 global value sets, 25 fields, the rule, 5 list views, 4 quick actions, the permission set, its
+    // assignment, the sellers' permission set, the layout, CDC, the 3 solution objects
+    expect(second.unchanged).toHaveLength(47);
     expect(adapter.stats().writes).toBe(writesAfterFirst);
-    // 25 fields in 3 calls, the validation rule, the list views, the quick actions, the two permission sets
-    expect(adapter.stats().byEndpoint["SOAP createMetadata"]).toBe(8);
+    // the global value sets, 25 fields in 3 calls, the validation rule, the list views, the quick
+    // actions, the two permission sets, the 3 solution objects and their 11 fields in 2 calls
+    expect(adapter.stats().byEndpoint["SOAP createMetadata"]).toBe(12);
     // The layout is updated, never created: it is the admin's.
     expect(adapter.stats().byEndpoint["SOAP updateMetadata"]).toBe(1);
     expect(sb.log.count({ server: "salesforce", endpoint: "POST /composite/sobjects" })).toBe(0);
@@ -208,16 +210,21 @@ describe("setup and verifySetup", () => {
     expect(after.checks.map((c) => c.name)).toEqual([
       "login",
       "custom fields",
+      "picklist Opportunity.Cosell_Stage__c",
+      "picklist Opportunity.Cosell_Sync_Status__c",
       "picklist Opportunity.Cosell_Sales_Stage__c",
       "picklist Opportunity.Cosell_Help_Type__c",
       "picklist Opportunity.Cosell_Microsoft_Answer__c",
+      "picklist Opportunity.Cosell_Registration_Status__c",
       "picklist Opportunity.Cosell_Response__c",
       "picklist Opportunity.Cosell_Close_Reason_Code__c",
+      "picklist Opportunity.Cosell_Direction__c",
       "decline reason rule",
       "seller list views",
       "seller permission set",
       "seller quick actions",
       "seller page layout",
+      "solution objects",
       "referral id external id",
       "stages",
       "change feed",

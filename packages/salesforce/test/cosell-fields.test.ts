@@ -4,6 +4,7 @@ import { type Sandbox, startSandbox } from "@cosell/sandbox";
 import jsforce, { type Connection } from "jsforce";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createSalesforceAdapter, customFieldSpecs, parseSalesforceConfig } from "../src/index.js";
+import { solutionObjectSpecs } from "../src/solution-objects.js";
 import { salesforceDriver, sandboxAdapter, sandboxConfig } from "./harness.js";
 
 /**
@@ -142,7 +143,10 @@ describe("setup: the new co-sell fields", () => {
     expect(values(answer).map(([v]) => v)).toEqual(["pending", "accepted", "declined", "expired"]);
     expect(values(answer).find(([v]) => v === "declined")?.[1]).toBe("Declined by Microsoft");
     expect(String(answer.inlineHelpText)).toMatch(/read-only/i);
-    expect(await readField(conn, NEW_FIELDS.registrationStatus)).toMatchObject({ type: "Text" });
+    expect(await readField(conn, NEW_FIELDS.registrationStatus)).toMatchObject({
+      type: "Picklist",
+      valueSet: { restricted: true, valueSetName: "Cosell_Registration_Status" },
+    });
     const registrations = await readField(conn, NEW_FIELDS.registrations);
     expect(registrations).toMatchObject({ type: "LongTextArea" });
     expect(String(registrations.inlineHelpText)).toMatch(/read-only/i);
@@ -200,7 +204,10 @@ describe("setup: the new co-sell fields", () => {
     // What the earlier setup left (the consent field as it was described then), plus a field of the
     // admin's own granted in the same permission set.
     const asBefore = (s: (typeof specs)[number]) => {
-      const { inlineHelpText: _, ...md } = s.metadata;
+      const { inlineHelpText: _, valueSet, ...md } = s.metadata;
+      // Co-sell stage, sync status and direction were Text before they were picklists.
+      if ((valueSet as { valueSetName?: string } | undefined)?.valueSetName)
+        return { ...md, type: "Text", length: 40 };
       if (s.key === "consent") return { ...md, description: "The customer agreed to share the contact." };
       // The whole reason as free text, before the listed reason came.
       if (s.key === "closeReason")
@@ -231,10 +238,17 @@ describe("setup: the new co-sell fields", () => {
       `Opportunity.${NEW_FIELDS.favorite}`,
     );
     const report = await adapter.setup();
+    const upgraded = older.filter((s) => s.metadata.type === "Picklist");
     expect(report.created).toEqual([
+      ...["Stage", "Sync_Status", "Direction", "Registration_Status"].map((n) =>
+        expect.stringMatching(new RegExp(`^Global value set Cosell_${n} "`)),
+      ),
       "Field Customer Consent to Share Contact (Opportunity.Cosell_Contact_Consent__c): label, description and help text say what it now means",
       "Field Co-sell Close Reason Details (Opportunity.Cosell_Close_Reason__c): label, description and help text say what it now means",
       ...specs.filter((s) => !older.includes(s)).map((s) => `Field ${s.description}`),
+      ...upgraded.map((s) =>
+        expect.stringMatching(new RegExp(`^Field .*${s.fullName}\\): Text → restricted picklist`)),
+      ),
       "Validation rule Opportunity.Cosell_Decline_Needs_Reason (a decline needs a close reason)",
       ...["Needs_Response", "Inbound", "Outbound", "Favorites", "Sync_Errors"].map((n) =>
         expect.stringMatching(new RegExp(`^List view Opportunity\\.Cosell_${n} "Co-sell – `)),
@@ -242,14 +256,18 @@ describe("setup: the new co-sell fields", () => {
       ...["Accept_Referral", "Decline_Referral", "Invite_Microsoft", "Favorite"].map((n) =>
         expect.stringMatching(new RegExp(`^Quick action Opportunity\\.Cosell_${n} "`)),
       ),
-      "Permission set Cosell_Sync: read/edit granted on 12 more fields",
+      // The solution objects (issue 16 item 4) and the grants on them.
+      ...solutionObjectSpecs().map((o) => expect.stringMatching(new RegExp(`^Object ${o.fullName} "`))),
+      ...solutionObjectSpecs().flatMap((o) => o.fields.map((f) => `Field ${String(f.fullName)}`)),
+      "Permission set Cosell_Sync: read/edit granted on 20 more fields and on Cosell_Solution__c, Cosell_Deal_Solution__c, Cosell_Microsoft_Team_Member__c",
       "Permission set Cosell_Seller for sellers (edit on 12 fields, read on 13; assign it to sellers)",
       "Layout Opportunity-Opportunity Layout: Co-sell section added, with the co-sell actions",
       // An org set up before Change Data Capture was cosell's gets Opportunity selected too.
       "Change Data Capture selected for Opportunity (ChangeEvents_OpportunityChangeEvent)",
     ]);
     // The other older fields and the assignment.
-    expect(report.unchanged).toHaveLength(older.length - 2 + 1);
+    expect(upgraded).toHaveLength(3);
+    expect(report.unchanged).toHaveLength(older.length - 2 - upgraded.length + 1);
 
     const conn = await adminConnection();
     const consent = await readField(conn, "Cosell_Contact_Consent__c");

@@ -131,7 +131,8 @@ describe("a seller works from the co-sell list views", () => {
     await cycle();
     const errors = await open("Cosell_Sync_Errors");
     expect([...errors.keys()]).toEqual([b]);
-    expect(errors.get(b)!.Cosell_Sync_Status__c).toBe("error");
+    // A picklist column shows the value's label, as Salesforce's list view results do.
+    expect(errors.get(b)!.Cosell_Sync_Status__c).toBe("Error");
   });
 
   it("the seller permission set lets the seller answer but not edit cosell's status fields", async () => {
