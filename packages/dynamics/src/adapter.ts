@@ -7,6 +7,7 @@ import {
   type CrmRecord,
   type CrmWrite,
   type CrmWriteResult,
+  catalogEntryOf,
   createTokenProvider,
   errorMessage,
   type FieldDirection,
@@ -21,6 +22,7 @@ import {
   type VerifyReport,
 } from "@cosell/core";
 import { type BatchPart, buildBatch, groupByOperations, parseBatchResponse } from "./batch.js";
+import { type CatalogRowIds, createDataverseCatalog } from "./catalog.js";
 import { columnsFor } from "./columns.js";
 import { type DynamicsConfig, type DynamicsConfigInput, parseDynamicsConfig } from "./config.js";
 
@@ -30,6 +32,17 @@ import { isGuid, opportunityIdProblem } from "./ids.js";
 import { deletedRecord, LOST, opportunitySelect, type Related, type Row, rowToRecord } from "./mapping.js";
 import { ACCOUNT_SELECT, CONTACT_SELECT, chunks, IDS_PER_QUERY, orEq, q, USER_SELECT } from "./query.js";
 import { runSetup, runVerify } from "./setup.js";
+import {
+  collectRelatedRows,
+  type RelatedRows,
+  readRelatedRows,
+  readRelatedRowsByReferral,
+  relatedOps,
+  relatedRowQueries,
+  touchesRelatedRows,
+  withRelatedRows,
+} from "./solution-links.js";
+import { solutionTableNames } from "./solution-tables.js";
 import { parseWebhookCall, registerWebhook, verifyWebhook } from "./webhook.js";
 import { createChangeSets } from "./writes.js";
 
@@ -87,6 +100,8 @@ const FIELD_DIRECTIONS: Partial<Record<SyncField, FieldDirection>> = {
   microsoftAnswer: "toCrm",
   registration: "toCrm",
   sentBy: "toCrm",
+  // Rows of the Microsoft team table, related to the opportunity.
+  microsoftTeam: "toCrm",
 };
 
 /**
@@ -153,6 +168,14 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
    * flat however many opportunities the org has.
    */
   const seen = new RecordMemo<Row>(RECORD_MEMO_MAX);
+  /** Solutions and Microsoft's team rows last read per opportunity: writes change only the difference. */
+  const related = new RecordMemo<RelatedRows>(RECORD_MEMO_MAX);
+  const tables = solutionTableNames(cfg.publisherPrefix);
+  const catalog = createDataverseCatalog(http, cfg);
+  /** Catalog row ids of the solutions the writes being prepared carry. */
+  let catalogRows: CatalogRowIds = { ids: new Map(), failed: new Map() };
+  /** Related rows of opportunities a create's referral id already names (a retried create). */
+  let createdBefore = new Map<string, RelatedRows>();
   let currencies: { byId: Map<string, string>; byCode: Map<string, string> } | undefined;
   let feed: "delta" | "poll" | undefined;
 
@@ -211,7 +234,10 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
   }
 
   /** Accounts, contacts, campaigns and owners the rows point at: one round trip for all of them. */
-  async function resolveRelated(rows: readonly Row[]): Promise<Related> {
+  async function resolveRelated(
+    rows: readonly Row[],
+    extraUrls: readonly string[] = [],
+  ): Promise<{ lookups: Related; extra: Row[][] }> {
     const ids = (col: string) => [...new Set(rows.map((r) => r[col]).filter(isGuid))];
     const wanted = [
       { set: "accounts", select: ACCOUNT_SELECT, key: "accountid", ids: ids("_parentaccountid_value") },
@@ -236,7 +262,11 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
     for (const w of wanted)
       for (const chunk of chunks(w.ids, IDS_PER_QUERY))
         urls.push({ set: w.set, url: `${w.set}?$select=${w.select}&$filter=${q(orEq(w.key, chunk))}` });
-    const [cur, results] = await Promise.all([loadCurrencies(), getMany(urls.map((u) => u.url))]);
+    const [cur, all] = await Promise.all([
+      loadCurrencies(),
+      getMany([...urls.map((u) => u.url), ...extraUrls]),
+    ]);
+    const results = all.slice(0, urls.length);
     const by = (set: string, key: string) => {
       const m = new Map<string, Row>();
       results.forEach((list, i) => {
@@ -254,12 +284,15 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
           closeDescriptions.set(String(r._opportunityid_value), r.description);
     });
     return {
-      accounts: by("accounts", "accountid"),
-      contacts: by("contacts", "contactid"),
-      campaigns: by("campaigns", "campaignid"),
-      currencies: cur.byId,
-      closeDescriptions,
-      owners: await owners(users),
+      lookups: {
+        accounts: by("accounts", "accountid"),
+        contacts: by("contacts", "contactid"),
+        campaigns: by("campaigns", "campaignid"),
+        currencies: cur.byId,
+        closeDescriptions,
+        owners: await owners(users),
+      },
+      extra: all.slice(urls.length),
     };
   }
 
@@ -305,15 +338,26 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
 
   async function toRecords(rows: Row[]): Promise<CrmRecord[]> {
     if (!rows.length) return [];
-    const related = await resolveRelated(rows);
+    const ids = rows.map((r) => String(r.opportunityid)).filter(isGuid);
+    // The related rows' queries go in the same round trip as the lookups'.
+    const queries = relatedRowQueries(tables, ids);
+    const { lookups, extra } = await resolveRelated(
+      rows,
+      queries.map((x) => x.url),
+    );
+    const rowsOfDeals = collectRelatedRows(tables, cfg.optionValuePrefix, ids, queries, extra);
     return rows.map((r) => {
-      seen.set(String(r.opportunityid), r);
-      return rowToRecord(r, related, c, {
+      const id = String(r.opportunityid);
+      seen.set(id, r);
+      const mine = rowsOfDeals.get(id);
+      if (mine) related.set(id, mine);
+      const record = rowToRecord(r, lookups, c, {
         countryNames,
         optionValuePrefix: cfg.optionValuePrefix,
         warn: (w) =>
           deps.logger?.warn({ crmId: w.crmId, column: w.column, value: w.value }, `dynamics: ${w.message}`),
       });
+      return { ...record, deal: withRelatedRows(record.deal, mine) };
     });
   }
 
@@ -459,6 +503,24 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
     getMany,
     loadCurrencies,
     seen,
+    relatedOps: (w, opportunity) =>
+      w.op === "create" || w.op === "update"
+        ? relatedOps({
+            t: tables,
+            url: (path) => http.url(path),
+            opportunityPath: opportunity.url,
+            opportunityBind: opportunity.bind,
+            catalog: catalogRows,
+            current: (w.op === "update" ? related.get(w.crmId) : createdBefore.get(w.referralId)) ?? {
+              solutions: [],
+              team: [],
+            },
+            ...(w.op === "create" || w.fields.includes("solutions") ? { solutions: w.deal.solutions } : {}),
+            ...(w.op === "create" || w.fields.includes("microsoftTeam")
+              ? { microsoftTeam: w.deal.microsoftTeam ?? [] }
+              : {}),
+          })
+        : [],
   });
 
   const failure = (
@@ -472,12 +534,43 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
     error: { code, message, retryable },
   });
 
+  /**
+   * Before the change sets are built: the current related rows of the records whose solutions or
+   * Microsoft team change, and the catalog rows of every solution they carry (an entry the catalog
+   * lacks is created: every solution seen on a referral ends up in it).
+   */
+  async function prepareRelatedRows(writes: readonly CrmWrite[]): Promise<void> {
+    const touching = writes.filter(touchesRelatedRows);
+    const unknown = touching.flatMap((w) => (w.op === "update" && !related.has(w.crmId) ? [w.crmId] : []));
+    if (unknown.length)
+      for (const [id, rows] of await readRelatedRows(
+        tables,
+        cfg.optionValuePrefix,
+        getMany,
+        unknown.filter(isGuid),
+      ))
+        related.set(id, rows);
+    const creates = touching.flatMap((w) => (w.op === "create" ? [w.referralId] : []));
+    createdBefore = creates.length
+      ? await readRelatedRowsByReferral(tables, c.referralId, cfg.optionValuePrefix, getMany, creates)
+      : new Map();
+    const solutions = new Map(
+      touching
+        .flatMap((w) => (w.op === "create" || w.op === "update" ? w.deal.solutions : []))
+        .map((s) => [s.id, s]),
+    );
+    catalogRows = solutions.size
+      ? await catalog.ensure([...solutions.values()].map(catalogEntryOf))
+      : { ids: new Map(), failed: new Map() };
+  }
+
   async function applyChunk(writes: readonly CrmWrite[]): Promise<CrmWriteResult[]> {
     const unknown = writes
       .filter((w) => w.op !== "create" && !seen.has(w.crmId))
       .map((w) => (w as { crmId: string }).crmId);
     if (unknown.length) for (const r of await readRows(unknown)) seen.set(String(r.opportunityid), r);
     await prepareLookups(writes);
+    await prepareRelatedRows(writes);
     const results: (CrmWriteResult | undefined)[] = writes.map(() => undefined);
     const parts: BatchPart[] = [];
     const partOf: number[] = [];
@@ -539,7 +632,10 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
         const answer = answers[k] ?? [];
         const failed = answer.find((r) => r.status >= 400);
         const crmId = w.op === "create" ? undefined : w.crmId;
-        if (crmId) seen.delete(crmId);
+        if (crmId) {
+          seen.delete(crmId);
+          related.delete(crmId);
+        }
         if (failed || !answer.length) {
           const e = failed ? dataverseError(failed.body) : undefined;
           const status = failed?.status ?? 500;
@@ -553,7 +649,9 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
           return;
         }
         if (w.op === "create") {
-          const last = answer[answer.length - 1]!;
+          // The opportunity's upsert is the one part answered with a body (return=representation);
+          // operations on related rows may follow it.
+          const last = [...answer].reverse().find((r) => r.body) ?? answer[answer.length - 1]!;
           const row = last.body ? (JSON.parse(last.body) as Row) : {};
           results[i] = { ok: true, crmId: String(row.opportunityid), created: last.status === 201 };
         } else results[i] = { ok: true, crmId: w.crmId };
@@ -587,6 +685,7 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
       return toRecords(await readRows(crmIds));
     },
     checkCrmId: opportunityIdProblem,
+    solutionCatalog: catalog.catalog,
     async apply(writes) {
       const out: CrmWriteResult[] = [];
       for (const chunk of chunks(writes, cfg.batchSize)) out.push(...(await applyChunk(chunk)));
@@ -618,6 +717,7 @@ export function createDynamicsAdapter(config: DynamicsConfigInput, deps: Dynamic
     stats: (): CallStats => ({ ...counter }),
     async close() {
       seen.clear();
+      related.clear();
     },
   };
 }

@@ -13,7 +13,7 @@ import {
 /**
  * The custom columns cosell adds to `opportunity`, named from the publisher prefix (`cosell_…`).
  * Seller-facing: the sync flag, Microsoft help (and its kind), the two consents, favorite, Partner
- * Center's sales stage, co-sell status (also how a seller accepts an inbound referral), the
+ * Center's sales stage, the co-sell stage, direction and registration (choices, choice-columns.ts), the
  * seller's response to an inbound referral, the close reason (a choice) and its details. Written by
  * cosell only: referral id/link, sync status, last sync, last error, and Partner Center's own facts
  * (respond by, Microsoft's opportunity id, Microsoft's answer to an invitation, registration, who
@@ -35,9 +35,13 @@ export interface CosellColumns {
   respondBy: string;
   microsoftOpportunityId: string;
   microsoftAnswer: string;
+  /** Partner Center's exact registration status (text, read-only). */
   registrationStatus: string;
+  /** The registration status as a choice to filter on (choice-columns.ts). */
+  registrationStatusCode: string;
   registrations: string;
   sentBy: string;
+  /** The co-sell stage, a choice (choice-columns.ts); named after the text column it replaced. */
   coSellStatus: string;
   /** The seller's answer to an inbound referral (a choice: accept, decline). */
   response: string;
@@ -63,7 +67,8 @@ export function columnsFor(prefix: string): CosellColumns {
   return {
     referralId: c("referralid"),
     referralLink: c("referrallink"),
-    direction: c("referraldirection"),
+    // Choices since they replaced the text columns referraldirection and cosellstatus (choice-columns.ts).
+    direction: c("direction"),
     syncFlag: c("syncwithpartnercenter"),
     helpRequested: c("microsofthelprequested"),
     helpNotes: c("helpnotes"),
@@ -76,9 +81,10 @@ export function columnsFor(prefix: string): CosellColumns {
     microsoftOpportunityId: c("microsoftopportunityid"),
     microsoftAnswer: c("microsoftanswer"),
     registrationStatus: c("registrationstatus"),
+    registrationStatusCode: c("registrationstatuscode"),
     registrations: c("registrations"),
     sentBy: c("sentby"),
-    coSellStatus: c("cosellstatus"),
+    coSellStatus: c("cosellstage"),
     response: c("response"),
     closeReasonCode: c("closereasoncode"),
     closeReason: c("closereason"),
@@ -205,7 +211,7 @@ export function choiceOptions<T extends string>(
   }));
 }
 
-const label = (text: string) => ({
+export const label = (text: string) => ({
   "@odata.type": "Microsoft.Dynamics.CRM.Label",
   LocalizedLabels: [
     { "@odata.type": "Microsoft.Dynamics.CRM.LocalizedLabel", Label: text, LanguageCode: 1033 },
@@ -241,8 +247,11 @@ export interface ColumnDefinition {
   earlierDescriptions?: readonly string[];
 }
 
-/** Attribute metadata (dynamics.md §4) of every custom column, for `setup()`. */
-export function columnDefinitions(prefix: string, optionValuePrefix: number): ColumnDefinition[] {
+/**
+ * Builders of column metadata (`…AttributeMetadata` payloads) named from the publisher prefix: the
+ * opportunity columns below and the columns of cosell's own tables use the same ones.
+ */
+export function columnBuilders(prefix: string) {
   const schema = (n: string) => `${prefix}_${n}`;
   const string = (n: string, display: string, description: string, maxLength: number, format = "Text") => ({
     logicalName: schema(n).toLowerCase(),
@@ -299,6 +308,12 @@ export function columnDefinitions(prefix: string, optionValuePrefix: number): Co
       },
     },
   });
+  return { string, memo, boolean, dateTime, picklist };
+}
+
+/** Attribute metadata (dynamics.md §4) of every custom column, for `setup()`. */
+export function columnDefinitions(prefix: string, optionValuePrefix: number): ColumnDefinition[] {
+  const { string, memo, boolean, dateTime, picklist } = columnBuilders(prefix);
   const readOnly = "Set by Partner Center and written by cosell; read-only: an edit here is overwritten.";
   const stateLabels: Record<SyncState, string> = {
     pending: "Pending",
@@ -316,12 +331,6 @@ export function columnDefinitions(prefix: string, optionValuePrefix: number): Co
       "Link to the referral in Partner Center (written by cosell).",
       500,
       "Url",
-    ),
-    string(
-      "ReferralDirection",
-      "Referral direction",
-      "inbound when Microsoft sent the referral (written by cosell).",
-      20,
     ),
     boolean(
       "SyncWithPartnerCenter",
@@ -387,12 +396,6 @@ export function columnDefinitions(prefix: string, optionValuePrefix: number): Co
       REGISTRATIONS_MAX_LENGTH,
     ),
     string("SentBy", "Sent by", `Who sent the referral (the inviting organization). ${readOnly}`, 200),
-    string(
-      "CoSellStatus",
-      "Co-sell status",
-      "Co-sell stage in Partner Center; set Accepted to accept an inbound referral.",
-      50,
-    ),
     picklist(
       "Response",
       "Co-sell response",

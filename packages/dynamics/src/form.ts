@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { type CosellColumns, columnDefinitions } from "./columns.js";
+import { subgridProblems, subgridSections } from "./solution-subgrids.js";
 
 /**
  * The "Co-sell" tab setup puts on the main Opportunity form, as FormXml: `<tab><labels/><columns>
@@ -57,7 +58,6 @@ export function tabSections(c: CosellColumns, prefix: string): TabSection[] {
         edit(c.syncFlag),
         edit(c.salesStage),
         edit(c.favorite),
-        edit(c.solutions),
         edit(c.consent),
         edit(c.consentToContact),
       ],
@@ -76,6 +76,7 @@ export function tabSections(c: CosellColumns, prefix: string): TabSection[] {
         edit(c.helpNotes),
         status(c.microsoftAnswer),
         status(c.microsoftOpportunityId),
+        status(c.registrationStatusCode),
         status(c.registrationStatus),
       ],
     },
@@ -134,11 +135,11 @@ export function buildTab(c: CosellColumns, prefix: string, takenIds: Set<string>
     `<section name="${s.name}" showlabel="true" showbar="false" id="${formGuid(`${prefix}:section:${s.name}`)}" columns="1">` +
     `${label(s.label)}<rows>${s.fields.map(cell).join("")}</rows></section>`;
   const [deal, answer, microsoft, sync] = tabSections(c, prefix);
-  const column = (sections: TabSection[]) =>
-    `<column width="50%"><sections>${sections.map(section).join("")}</sections></column>`;
+  const column = (sections: TabSection[], extra = "") =>
+    `<column width="50%"><sections>${sections.map(section).join("")}${extra}</sections></column>`;
   return (
     `<tab name="${tabName(prefix)}" id="${formGuid(`${prefix}:tab`)}" expanded="true" showlabel="true" verticallayout="true">` +
-    `${label(TAB_LABEL)}<columns>${column([deal!, answer!])}${column([microsoft!, sync!])}</columns></tab>`
+    `${label(TAB_LABEL)}<columns>${column([deal!, answer!], subgridSections(prefix))}${column([microsoft!, sync!])}</columns></tab>`
   );
 }
 
@@ -266,5 +267,6 @@ export function tabProblems(formXml: string, c: CosellColumns, prefix: string): 
   );
   if (editable.length)
     problems.push(`sellers can edit ${editable.map((f) => f.column).join(", ")} (not read-only)`);
+  problems.push(...subgridProblems(formXml.slice(at.start, at.end), prefix));
   return problems;
 }

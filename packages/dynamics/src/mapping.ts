@@ -16,6 +16,12 @@ import {
   type ValidationIssue,
 } from "@cosell/core";
 import {
+  COSELL_STAGE_CHOICE,
+  DIRECTION_CHOICE,
+  REGISTRATION_STATUS_CHOICE,
+  registrationState,
+} from "./choice-columns.js";
+import {
   type Choice,
   CLOSE_REASON_CHOICE,
   type CosellColumns,
@@ -96,6 +102,7 @@ export function opportunitySelect(c: CosellColumns): string {
     c.microsoftOpportunityId,
     c.microsoftAnswer,
     c.registrationStatus,
+    c.registrationStatusCode,
     c.registrations,
     c.sentBy,
     c.coSellStatus,
@@ -128,8 +135,8 @@ export function contactPerson(row: Row | undefined): Person | undefined {
  * apart the stages Dynamics has no state for (received vs accepted while open; declined or expired
  * vs lost while closed), so what cosell wrote reads back as written.
  */
-export function stageOf(row: Row, c: CosellColumns): Stage {
-  const status = coSellStatusOf(row, c);
+export function stageOf(row: Row, c: CosellColumns, optionValuePrefix = DEFAULT_OPTION_VALUE_PREFIX): Stage {
+  const status = coSellStatusOf(row, c, optionValuePrefix);
   if (row.statecode === WON) return "won";
   if (row.statecode === LOST) return status === "declined" || status === "expired" ? status : "lost";
   return status === "received" ? "received" : "accepted";
@@ -140,17 +147,41 @@ export function stageOf(row: Row, c: CosellColumns): Stage {
  * has nothing to answer). A decline picked on an open row stays a decline after cosell wrote
  * "declined" to the co-sell status, or the next read would take the open row for an accepted one.
  */
-export function answeredStage(row: Row, c: CosellColumns, response: SellerResponse | undefined): Stage {
-  const stage = stageOf(row, c);
-  if (row[c.direction] !== "inbound") return stage;
-  if (row.statecode === OPEN && response === "decline" && coSellStatusOf(row, c) === "declined")
+export function answeredStage(
+  row: Row,
+  c: CosellColumns,
+  response: SellerResponse | undefined,
+  optionValuePrefix = DEFAULT_OPTION_VALUE_PREFIX,
+): Stage {
+  const stage = stageOf(row, c, optionValuePrefix);
+  if (!isInbound(row, c, optionValuePrefix)) return stage;
+  if (
+    row.statecode === OPEN &&
+    response === "decline" &&
+    coSellStatusOf(row, c, optionValuePrefix) === "declined"
+  )
     return "declined";
   return stageWithResponse(stage, response);
 }
 
-const coSellStatusOf = (row: Row, c: CosellColumns) => str(row[c.coSellStatus])?.toLowerCase();
+/** The co-sell stage choice of a row (undefined when empty or an option cosell does not know). */
+export function coSellStatusOf(row: Row, c: CosellColumns, optionValuePrefix: number): Stage | undefined {
+  const v = row[c.coSellStatus];
+  return typeof v === "number" ? choiceOf(COSELL_STAGE_CHOICE, optionValuePrefix, v) : undefined;
+}
 
-function parseSolutions(raw: unknown, issues: ValidationIssue[], column: string): Solution[] {
+/** Whether the direction choice says Microsoft (or another partner) sent the deal. */
+export function isInbound(row: Row, c: CosellColumns, optionValuePrefix: number): boolean {
+  return row[c.direction] === choiceValue(DIRECTION_CHOICE, optionValuePrefix, "inbound");
+}
+
+/** The co-sell stage choice's value of a stage, for writes. */
+export function coSellStageValue(stage: Stage, optionValuePrefix: number): number {
+  return choiceValue(COSELL_STAGE_CHOICE, optionValuePrefix, stage);
+}
+
+/** The solutions an earlier release kept as JSON in the memo column (read for the migration to rows). */
+export function parseSolutions(raw: unknown, issues: ValidationIssue[], column: string): Solution[] {
   const text = str(raw);
   if (!text) return [];
   try {
@@ -234,10 +265,10 @@ export function rowToRecord(
   const contact = contactPerson(related.contacts.get(String(row._parentcontactid_value ?? "")));
   const campaign = related.campaigns.get(String(row._campaignid_value ?? ""));
   const owner = related.owners.get(String(row._ownerid_value ?? ""));
-  const inbound = row[c.direction] === "inbound";
+  const inbound = isInbound(row, c, optionValuePrefix);
   const helpRequested = row[c.helpRequested] === true;
   const response = choice(c.response, SELLER_RESPONSE_CHOICE);
-  const stage = answeredStage(row, c, response);
+  const stage = answeredStage(row, c, response, optionValuePrefix);
   // A seller who closes as lost in the form types the reason into the close dialog (opportunityclose).
   const closeReason = closeReasonText(
     choice(c.closeReasonCode, CLOSE_REASON_CHOICE),
@@ -248,7 +279,7 @@ export function rowToRecord(
   // (learn.microsoft.com/power-apps/maker/data-platform/data-platform-create-business-rule), which
   // setup does not install, so the record is marked with the message and nothing is sent. Closing
   // a received referral as Lost is a decline too (moving the stage still works).
-  const status = coSellStatusOf(row, c);
+  const status = coSellStatusOf(row, c, optionValuePrefix);
   const declining = stage === "declined" || (inbound && stage === "lost" && status === "received");
   if (declining && !closeReason && status !== "declined")
     issues.push({ code: "REASON_REQUIRED", path: "closeReason", message: CLOSE_REASON_REQUIRED });
@@ -294,7 +325,9 @@ export function rowToRecord(
     consentToShareContact: row[c.consent] === true,
     consentToContact: row[c.consentToContact] === true,
     team: teamOf(owner, row[c.team]),
-    solutions: parseSolutions(row[c.solutions], issues, c.solutions),
+    // Related catalog rows, filled by the adapter (solution-links.ts); the memo column is migrated
+    // at setup and no longer read, so a broken value left in it blocks nothing.
+    solutions: [],
     invitation: {
       microsoftHelpRequested: helpRequested,
       ...(str(row[c.helpNotes]) ? { helpNotes: String(row[c.helpNotes]) } : {}),
@@ -327,7 +360,7 @@ export function rowToRecord(
     ...(issues.length ? { issues } : {}),
     // The response decided the stage while the row's own state does not show it yet: the engine
     // writes the stage once Partner Center holds the answer (a decline closes the row as lost).
-    ...(stage !== stageOf(row, c) ? { unsettled: ["stage"] as SyncField[] } : {}),
+    ...(stage !== stageOf(row, c, optionValuePrefix) ? { unsettled: ["stage"] as SyncField[] } : {}),
   };
 }
 
@@ -421,14 +454,13 @@ export function plainFieldColumns(
         break;
       case "registration":
         out[c.registrationStatus] = deal.registrationStatus?.slice(0, 100) ?? null;
+        out[c.registrationStatusCode] = registrationCode(deal.registrationStatus, optionValuePrefix);
         out[c.registrations] = registrationsText(deal.registrations, REGISTRATIONS_MAX_LENGTH);
         break;
       case "sentBy":
         out[c.sentBy] = deal.sentBy?.slice(0, 200) ?? null;
         break;
-      case "solutions":
-        out[c.solutions] = deal.solutions.length ? JSON.stringify(deal.solutions) : null;
-        break;
+      // Solutions are related catalog rows now (solution-links.ts); the memo column is no longer written.
       case "team":
         out[c.team] = deal.team.length ? JSON.stringify(deal.team) : null;
         break;
@@ -469,6 +501,14 @@ export function statusColumns(status: SyncStatus, c: CosellColumns, optionValueP
     ...(status.lastSyncedAt ? { [c.lastSyncOn]: status.lastSyncedAt } : {}),
     ...(status.referralId ? { [c.referralId]: status.referralId } : {}),
     ...(status.referralUrl ? { [c.referralLink]: status.referralUrl.slice(0, 500) } : {}),
-    ...(status.coSellStage ? { [c.coSellStatus]: status.coSellStage } : {}),
+    ...(status.coSellStage
+      ? { [c.coSellStatus]: coSellStageValue(status.coSellStage, optionValuePrefix) }
+      : {}),
   };
+}
+
+/** The registration choice's value of Partner Center's registration status (null when absent). */
+function registrationCode(status: string | undefined, optionValuePrefix: number): number | null {
+  const state = registrationState(status);
+  return state ? choiceValue(REGISTRATION_STATUS_CHOICE, optionValuePrefix, state) : null;
 }

@@ -1,9 +1,14 @@
 import { errorMessage, RemoteApiError, type SetupReport, type VerifyReport } from "@cosell/core";
+import { ensureChoiceColumns } from "./choice-setup.js";
 import { type CosellColumns, columnDefinitions, referralKeyDefinition } from "./columns.js";
 import type { DynamicsConfig } from "./config.js";
 import { checkForm, ensureForm, namedForm } from "./form-setup.js";
 import type { EntraDirectory } from "./graph.js";
 import type { WebApiClient } from "./http.js";
+import { checkChoiceColumns, checkSellerRole } from "./seller-checks.js";
+import { ensureSellerRole } from "./seller-role.js";
+import { checkSolutionTables, ensureSolutionTables, finishSolutionTables } from "./solution-setup.js";
+import { solutionTableDefinitions } from "./solution-tables.js";
 import { checkViews, ensureViews } from "./view-setup.js";
 
 const OPPORTUNITY = "EntityDefinitions(LogicalName='opportunity')";
@@ -51,45 +56,57 @@ export interface SetupDeps {
 /** Between two reads of the key's index status. */
 const KEY_POLL_MS = 5_000;
 
+/** An alternate key setup waits for: where it is, and what the rows that break its index share. */
+export interface KeyToWaitFor {
+  /** Table logical name. */
+  table: string;
+  /** Its display name in messages (Power Apps → Tables → …). */
+  tableLabel: string;
+  schemaName: string;
+  column: string;
+  /** Why an index fails, e.g. "opportunities share a referral id". */
+  duplicates: string;
+}
+
 /**
- * Waits until the referral-id alternate key's index is built. Dataverse builds it with an
+ * Waits until an alternate key's index is built (the referral id's, the catalog's). Dataverse builds it with an
  * asynchronous system job; `EntityKeyIndexStatus` goes Pending → InProgress → Active, or Failed
  * (learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/entitykeyindexstatus;
  * learn.microsoft.com/power-apps/developer/data-platform/define-alternate-keys-entity). Until it is
- * Active an upsert by referral id is refused, so setup does not report success before. One progress
+ * Active an upsert by the key is refused, so setup does not report success before. One progress
  * line per poll; Failed is a named error with the fix; waiting longer than `keyIndexTimeoutMs` stops
  * with what to do.
  */
-async function waitForReferralKey(
+export async function waitForKeyIndex(
   http: WebApiClient,
   cfg: DynamicsConfig,
-  c: CosellColumns,
+  key: KeyToWaitFor,
   deps: SetupDeps,
 ): Promise<string> {
-  const logical = c.referralKey.toLowerCase();
+  const logical = key.schemaName.toLowerCase();
   const start = deps.now().getTime();
   for (;;) {
-    const key = await http.getJson<{ EntityKeyIndexStatus?: string }>(
-      `${OPPORTUNITY}/Keys(LogicalName='${logical}')?$select=EntityKeyIndexStatus`,
-      "reading the referral id alternate key's index status",
+    const found = await http.getJson<{ EntityKeyIndexStatus?: string }>(
+      `EntityDefinitions(LogicalName='${key.table}')/Keys(LogicalName='${logical}')?$select=EntityKeyIndexStatus`,
+      `reading the index status of the alternate key ${key.schemaName}`,
       { Consistency: "Strong" },
     );
-    const status = key.EntityKeyIndexStatus ?? "Active";
+    const status = found.EntityKeyIndexStatus ?? "Active";
     const waited = Math.round((deps.now().getTime() - start) / 1000);
     if (status === "Active") return `${waited} s`;
     if (status === "Failed")
       throw new RemoteApiError(
         "DATAVERSE_KEY_INDEX_FAILED",
-        `Dataverse could not build the index of the alternate key ${c.referralKey} on ${c.referralId} (EntityKeyIndexStatus Failed), usually because opportunities share a referral id. Clear or fix the duplicate ${c.referralId} values, then reactivate the key (Power Apps → Tables → Opportunity → Keys, or the ReactivateEntityKey action) and run \`cosell setup\` again.`,
+        `Dataverse could not build the index of the alternate key ${key.schemaName} on ${key.column} (EntityKeyIndexStatus Failed), usually because ${key.duplicates}. Clear or fix the duplicate ${key.column} values, then reactivate the key (Power Apps → Tables → ${key.tableLabel} → Keys, or the ReactivateEntityKey action) and run \`cosell setup\` again.`,
       );
     if (deps.now().getTime() - start >= cfg.keyIndexTimeoutMs)
       throw new RemoteApiError(
         "DATAVERSE_KEY_INDEX_PENDING",
-        `The alternate key ${c.referralKey} is still ${status} after ${waited} s: Dataverse builds its index in a system job that can take longer on large tables. Run \`cosell setup\` again later (it waits again and creates nothing twice), or raise crm.keyIndexTimeoutMs.`,
+        `The alternate key ${key.schemaName} is still ${status} after ${waited} s: Dataverse builds its index in a system job that can take longer on large tables. Run \`cosell setup\` again later (it waits again and creates nothing twice), or raise crm.keyIndexTimeoutMs.`,
       );
     deps.logger?.info(
-      { key: c.referralKey, status, waitedSeconds: waited },
-      `Waiting for Dataverse to build the index of the alternate key ${c.referralKey}: ${status} (${waited} s so far)`,
+      { key: key.schemaName, status, waitedSeconds: waited },
+      `Waiting for Dataverse to build the index of the alternate key ${key.schemaName}: ${status} (${waited} s so far)`,
     );
     await deps.sleep(KEY_POLL_MS);
   }
@@ -194,6 +211,10 @@ export async function runSetup(
     created.push(name);
   }
 
+  const choices = await ensureChoiceColumns(http, cfg, new Set(have.keys()), deps);
+  created.push(...choices.created);
+  unchanged.push(...choices.unchanged);
+
   const keyName = `Alternate key ${c.referralKey} on ${c.referralId}`;
   const existingKey = (meta.Keys ?? []).find(
     (k) => k.SchemaName.toLowerCase() === c.referralKey.toLowerCase(),
@@ -238,6 +259,14 @@ export async function runSetup(
     }
   }
 
+  const own = await ensureSolutionTables(http, {
+    prefix,
+    optionValuePrefix: cfg.optionValuePrefix,
+    solutionUniqueName: cfg.solutionUniqueName,
+  });
+  created.push(...own.created);
+  unchanged.push(...own.unchanged);
+
   // Views query the columns above and the form binds them, so both come after them; one publish
   // covers all three.
   const publish = created.length > 0 || keyIndex === "created";
@@ -247,15 +276,20 @@ export async function runSetup(
   const tab = await ensureForm(http, cfg, c, form);
   created.push(...tab.created);
   unchanged.push(...tab.unchanged);
+  const role = await ensureSellerRole(http, cfg);
+  created.push(...role.created);
+  unchanged.push(...role.unchanged);
 
+  const ownTables = solutionTableDefinitions(prefix, cfg.optionValuePrefix)
+    .map((t) => `<entity>${t.logicalName}</entity>`)
+    .join("");
   if (publish || views.written || tab.written)
     await http.ok(
       {
         method: "POST",
         url: "PublishXml",
         body: {
-          ParameterXml:
-            "<importexportxml><entities><entity>opportunity</entity></entities></importexportxml>",
+          ParameterXml: `<importexportxml><entities><entity>opportunity</entity>${ownTables}</entities></importexportxml>`,
         },
       },
       // Publishing the table publishes its views and forms too
@@ -263,9 +297,23 @@ export async function runSetup(
       "publishing the opportunity table, its views and its form",
     );
   if (keyIndex !== "active") {
-    const took = await waitForReferralKey(http, cfg, c, deps);
+    const took = await waitForKeyIndex(
+      http,
+      cfg,
+      {
+        table: "opportunity",
+        tableLabel: "Opportunity",
+        schemaName: c.referralKey,
+        column: c.referralId,
+        duplicates: "opportunities share a referral id",
+      },
+      deps,
+    );
     (keyIndex === "created" ? created : unchanged).push(`${keyName} (index Active after ${took})`);
   }
+  const rows = await finishSolutionTables(http, cfg, c, own, (key) => waitForKeyIndex(http, cfg, key, deps));
+  created.push(...rows.created);
+  unchanged.push(...rows.unchanged);
   return { created, unchanged };
 }
 
@@ -386,6 +434,8 @@ export async function runVerify(
 
   checks.push(await checkViews(http, cfg, c));
   checks.push(await checkForm(http, cfg, c));
+  checks.push(await checkSolutionTables(http, cfg.publisherPrefix));
+  checks.push(await checkChoiceColumns(http, cfg), await checkSellerRole(http, cfg));
 
   if (directory) {
     try {

@@ -2,6 +2,7 @@ import { errorMessage, type VerifyReport } from "@cosell/core";
 import type { CosellColumns } from "./columns.js";
 import type { DynamicsConfig } from "./config.js";
 import type { WebApiClient } from "./http.js";
+import { solutionComponentIds } from "./seller-role.js";
 import { cosellViews, namedColumns, PUBLIC_VIEW, sameXml, type ViewDefinition } from "./views.js";
 
 /**
@@ -65,17 +66,7 @@ function ours(
 
 /** The ids of the views in the solution; undefined when the solution does not exist. */
 async function viewsInSolution(http: WebApiClient, solution: string): Promise<Set<string> | undefined> {
-  const sols = await http.getJson<{ value: { solutionid: string }[] }>(
-    `solutions?$select=solutionid&$filter=${encodeURIComponent(`uniquename eq ${quote(solution)}`)}`,
-    "reading the solution",
-  );
-  const id = sols.value[0]?.solutionid;
-  if (!id) return undefined;
-  const comps = await http.getJson<{ value: { objectid: string }[] }>(
-    `solutioncomponents?$select=objectid&$filter=${encodeURIComponent(`_solutionid_value eq ${id} and componenttype eq ${VIEW_COMPONENT}`)}`,
-    "reading the solution's views",
-  );
-  return new Set(comps.value.map((c) => c.objectid.toLowerCase()));
+  return solutionComponentIds(http, solution, VIEW_COMPONENT);
 }
 
 function differs(row: SavedQueryRow, v: ViewDefinition): boolean {

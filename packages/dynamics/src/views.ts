@@ -1,4 +1,5 @@
-import { type CosellColumns, syncStateValue } from "./columns.js";
+import { COSELL_STAGE_CHOICE, DIRECTION_CHOICE } from "./choice-columns.js";
+import { type CosellColumns, choiceValue, syncStateValue } from "./columns.js";
 
 /**
  * The public views (`savedquery` rows) setup creates on opportunity so sellers find co-sell work in
@@ -68,7 +69,11 @@ function build(spec: Spec): ViewDefinition {
 /** The five co-sell views, named as sellers see them. */
 export function cosellViews(c: CosellColumns, optionValuePrefix: number): ViewDefinition[] {
   const open = { attribute: "statecode", operator: "eq", value: 0 } as const;
-  const inbound = { attribute: c.direction, operator: "eq", value: "inbound" } as const;
+  const inbound = {
+    attribute: c.direction,
+    operator: "eq",
+    value: choiceValue(DIRECTION_CHOICE, optionValuePrefix, "inbound"),
+  } as const;
   return [
     build({
       name: "Co-sell – Needs response",
@@ -84,7 +89,15 @@ export function cosellViews(c: CosellColumns, optionValuePrefix: number): ViewDe
       order: { attribute: c.respondBy, descending: false },
       filter: {
         type: "and",
-        conditions: [open, inbound, { attribute: c.coSellStatus, operator: "eq", value: "received" }],
+        conditions: [
+          open,
+          inbound,
+          {
+            attribute: c.coSellStatus,
+            operator: "eq",
+            value: choiceValue(COSELL_STAGE_CHOICE, optionValuePrefix, "received"),
+          },
+        ],
       },
     }),
     build({
@@ -121,7 +134,11 @@ export function cosellViews(c: CosellColumns, optionValuePrefix: number): ViewDe
             type: "or",
             conditions: [
               { attribute: c.direction, operator: "null" },
-              { attribute: c.direction, operator: "eq", value: "outbound" },
+              {
+                attribute: c.direction,
+                operator: "eq",
+                value: choiceValue(DIRECTION_CHOICE, optionValuePrefix, "outbound"),
+              },
             ],
           },
         ],

@@ -8,11 +8,14 @@ import {
   type SyncField,
 } from "@cosell/core";
 import type { BatchOperation } from "./batch.js";
-import { CLOSE_REASON_CHOICE, type CosellColumns, choiceOf } from "./columns.js";
+import { DIRECTION_CHOICE } from "./choice-columns.js";
+import { CLOSE_REASON_CHOICE, type CosellColumns, choiceOf, choiceValue } from "./columns.js";
 import type { DynamicsConfig } from "./config.js";
 import { etagOrAny, guid, isGuid } from "./ids.js";
 import {
   answerColumns,
+  coSellStageValue,
+  coSellStatusOf,
   LOST,
   OPEN,
   plainFieldColumns,
@@ -54,6 +57,8 @@ export interface ChangeSetDeps {
   loadCurrencies(): Promise<{ byCode: Map<string, string> }>;
   /** Last row read per opportunity (etag, state). */
   seen: Map<string, Row>;
+  /** Operations on cosell's related rows (solutions, Microsoft's team) a write needs, after the opportunity's. */
+  relatedOps?(w: CrmWrite, opportunity: { url: string; bind: string }): BatchOperation[];
 }
 
 /**
@@ -63,7 +68,7 @@ export interface ChangeSetDeps {
  * Won/Lost opportunities are read-only (dynamics.md §2.3).
  */
 export function createChangeSets(d: ChangeSetDeps) {
-  const { cfg, c, seen, getMany, loadCurrencies, now } = d;
+  const { cfg, c, seen, getMany, loadCurrencies, now, relatedOps } = d;
   const http = { url: d.url };
 
   const lookups = {
@@ -269,13 +274,19 @@ export function createChangeSets(d: ChangeSetDeps) {
           ...binds,
           ...(campaign ? { "campaignid@odata.bind": `/campaigns(${guid(campaign, "campaign id")})` } : {}),
           [c.syncFlag]: true,
-          [c.direction]: d.direction,
+          [c.direction]: choiceValue(DIRECTION_CHOICE, cfg.optionValuePrefix, d.direction),
           salesstage: cfg.stageMap.inboundSalesStage,
           ...answerColumns(d, c, cfg.optionValuePrefix),
           ...status,
-          [c.coSellStatus]: w.status.coSellStage ?? d.stage,
+          [c.coSellStatus]: coSellStageValue(w.status.coSellStage ?? d.stage, cfg.optionValuePrefix),
         },
       });
+      ops.push(
+        ...(relatedOps?.(w, {
+          url: `opportunities(${c.referralId}=${q(quote(w.referralId))})`,
+          bind: `/opportunities(${c.referralId}=${quote(w.referralId)})`,
+        }) ?? []),
+      );
       return ops;
     }
     const id = guid(w.crmId, "opportunity id");
@@ -295,12 +306,12 @@ export function createChangeSets(d: ChangeSetDeps) {
       if (w.fields.includes("stage")) {
         stage = w.deal.stage;
         target = stateOfStage(stage);
-        body[c.coSellStatus] = stage;
+        body[c.coSellStatus] = coSellStageValue(stage, cfg.optionValuePrefix);
         Object.assign(body, answerColumns(w.deal, c, cfg.optionValuePrefix));
       }
     }
     if (w.status) Object.assign(body, statusColumns(w.status, c, cfg.optionValuePrefix));
-    if (stage) body[c.coSellStatus] = stage;
+    if (stage) body[c.coSellStatus] = coSellStageValue(stage, cfg.optionValuePrefix);
     const state = current.statecode as number;
     const etag = etagOrAny(current["@odata.etag"]);
     const patch = (extra: Row): BatchOperation => ({
@@ -309,9 +320,11 @@ export function createChangeSets(d: ChangeSetDeps) {
       headers: { "If-Match": etag },
       body: { ...body, ...extra },
     });
-    const hasChanges = Object.keys(body).length > 0 || ops.length > 0;
+    const related = relatedOps?.(w, { url: `opportunities(${id})`, bind: `/opportunities(${id})` }) ?? [];
+    const hasChanges = Object.keys(body).length > 0 || ops.length > 0 || related.length > 0;
     if (state === OPEN) {
       if (Object.keys(body).length) ops.push(patch({}));
+      ops.push(...related);
       if (target !== OPEN)
         ops.push(
           closeOp(id, target, closeStatus(stage!), w.op === "update" ? w.deal : undefined, current, false),
@@ -332,10 +345,19 @@ export function createChangeSets(d: ChangeSetDeps) {
       body: { statecode: OPEN, statuscode: cfg.stageMap.reopen },
     };
     // After the reopen the row's etag has moved on; the change set already checked ours.
-    const fields = (): BatchOperation[] =>
-      Object.keys(body).length
-        ? [{ method: "PATCH", url: http.url(`opportunities(${id})`), headers: { "If-Match": "*" }, body }]
-        : [];
+    const fields = (): BatchOperation[] => [
+      ...(Object.keys(body).length
+        ? [
+            {
+              method: "PATCH" as const,
+              url: http.url(`opportunities(${id})`),
+              headers: { "If-Match": "*" },
+              body,
+            },
+          ]
+        : []),
+      ...related,
+    ];
     if (target === OPEN) {
       ops.push(reopen, ...fields());
       return ops;
@@ -367,7 +389,7 @@ export function createChangeSets(d: ChangeSetDeps) {
     r.statecode === WON
       ? "won"
       : r.statecode === LOST
-        ? ((r[c.coSellStatus] as Stage) ?? "lost")
+        ? (coSellStatusOf(r, c, cfg.optionValuePrefix) ?? "lost")
         : "accepted";
 
   return { prepareLookups, opsFor };

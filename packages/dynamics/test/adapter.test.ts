@@ -1,3 +1,4 @@
+import type { Stage } from "@cosell/core";
 import {
   AuthError,
   ConfigError,
@@ -14,6 +15,7 @@ import {
   type DynamicsAdapter,
   type DynamicsConfigInput,
 } from "../src/index.js";
+import { coSellStageValue } from "../src/mapping.js";
 import {
   BatchFaults,
   type DynamicsSandbox,
@@ -23,6 +25,8 @@ import {
 } from "./helpers.js";
 
 const c = columnsFor("cosell");
+/** The co-sell stage choice's value of a stage. */
+const stageValue = (stage: Stage) => coSellStageValue(stage, 18342);
 let sb: DynamicsSandbox;
 let adapter: DynamicsAdapter;
 const sleeps: number[] = [];
@@ -255,7 +259,7 @@ describe("writes", () => {
       await a.apply([{ op: "update", crmId: id, deal: { ...deal, stage: "won" }, fields: ["stage"] }]),
     ).toEqual([{ ok: true, crmId: id }]);
     let row = sb.dataverse.get("opportunities", id)!;
-    expect([row.statecode, row.statuscode, row[c.coSellStatus]]).toEqual([1, 3, "won"]);
+    expect([row.statecode, row.statuscode, row[c.coSellStatus]]).toEqual([1, 3, stageValue("won")]);
     expect(sb.dataverse.all("opportunitycloses").some((x) => x._opportunityid_value === id)).toBe(true);
 
     // A status write to a closed row: reopened, written and closed again in one change set.
@@ -340,7 +344,7 @@ describe("writes", () => {
           0,
           1,
           "Back in play",
-          "accepted",
+          stageValue("accepted"),
         ]);
       } finally {
         sb.dataverse.setReopenWithFields("refuse");

@@ -1,11 +1,16 @@
+import type { Stage } from "@cosell/core";
 import { isMicrosoftInvitation, MemoryStateStore, referralToDeal, runCycle } from "@cosell/core";
 import { SEED_IDS } from "@cosell/sandbox";
 import { partnerCenterSide } from "@cosell/sandbox/conformance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { columnsFor, createDynamicsAdapter, type DynamicsAdapter } from "../src/index.js";
+import { coSellStageValue } from "../src/mapping.js";
 import { type DynamicsSandbox, sandboxConfig, startDynamicsSandbox } from "./helpers.js";
+import { relateSolutions } from "./solution-driver.js";
 
 const c = columnsFor("cosell");
+/** The co-sell stage choice's value of a stage. */
+const stageValue = (stage: Stage) => coSellStageValue(stage, 18342);
 const N = 500;
 
 let sb: DynamicsSandbox;
@@ -86,11 +91,13 @@ describe("issue 6, done when: 500 opportunities through the Dataverse sandbox", 
           "ownerid@odata.bind": `/systemusers(${owner.systemuserid})`,
           [c.syncFlag]: true,
           [c.consent]: true,
-          [c.solutions]: JSON.stringify([{ id: "sol-1", name: "Contoso Field Service", kind: "own" }]),
         },
         { asUserId: String(owner.systemuserid) },
       );
       ids.push(String(row.opportunityid));
+      relateSolutions(dv, String(row.opportunityid), [
+        { id: "sol-1", name: "Contoso Field Service", kind: "own" },
+      ]);
     }
 
     const { result: summary, calls, total } = await dataverseCalls(cycle);
@@ -140,7 +147,7 @@ describe("issue 6, done when: 500 opportunities through the Dataverse sandbox", 
     });
     const row = sb.dataverse.get("opportunities", id)!;
     expect(row.statecode).toBe(1);
-    expect(row[c.coSellStatus]).toBe("won");
+    expect(row[c.coSellStatus]).toBe(stageValue("won"));
     expect((await cycle()).apiCalls.crm.writes).toBe(0);
   });
 
@@ -165,7 +172,7 @@ describe("issue 6, done when: 500 opportunities through the Dataverse sandbox", 
     expect(summary.errors).toEqual([]);
     const row = sb.dataverse.get("opportunities", id)!;
     expect(row.statecode).toBe(0);
-    expect(row[c.coSellStatus]).toBe("accepted");
+    expect(row[c.coSellStatus]).toBe(stageValue("accepted"));
     // ...and then Microsoft's answer: "Declined by Microsoft".
     expect(row[c.microsoftAnswer]).toBe(183420002);
     expect((await cycle()).apiCalls.crm.writes).toBe(0);

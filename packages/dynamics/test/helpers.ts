@@ -18,8 +18,16 @@ import {
   type DynamicsConfigInput,
   dynamicsSandboxConfig,
 } from "../src/index.js";
-import { contactPerson, type Related, type Row, rowToRecord } from "../src/mapping.js";
+import {
+  contactPerson,
+  coSellStageValue,
+  coSellStatusOf,
+  type Related,
+  type Row,
+  rowToRecord,
+} from "../src/mapping.js";
 import { registrationsText } from "../src/registrations.js";
+import { relatedSolutions, relateSolutions, teamRows } from "./solution-driver.js";
 
 /** The sandbox systems the Dynamics tests use. */
 export type DynamicsSandbox = Sandbox<"partnerCenter" | "dataverse" | "graph">;
@@ -136,7 +144,17 @@ function relatedOf(sb: DynamicsSandbox, rows: Row[]): Related {
 }
 
 function view(sb: DynamicsSandbox, row: Row): CrmOpportunity {
-  const rec = rowToRecord(row, relatedOf(sb, [row]), c, { optionValuePrefix: OPTION_PREFIX });
+  const read = rowToRecord(row, relatedOf(sb, [row]), c, { optionValuePrefix: OPTION_PREFIX });
+  const id = String(row.opportunityid);
+  const team = teamRows(sb.dataverse, id);
+  const rec = {
+    ...read,
+    deal: {
+      ...read.deal,
+      solutions: relatedSolutions(sb.dataverse, id),
+      ...(team.length ? { microsoftTeam: team } : {}),
+    },
+  };
   const state = syncStateOf(OPTION_PREFIX, row[c.syncStatus]);
   return {
     crmId: rec.crmId,
@@ -151,7 +169,9 @@ function view(sb: DynamicsSandbox, row: Row): CrmOpportunity {
             ...(row[c.lastSyncOn] ? { lastSyncedAt: String(row[c.lastSyncOn]) } : {}),
             ...(row[c.referralId] ? { referralId: String(row[c.referralId]) } : {}),
             ...(row[c.referralLink] ? { referralUrl: String(row[c.referralLink]) } : {}),
-            ...(row[c.coSellStatus] ? { coSellStage: row[c.coSellStatus] as Stage } : {}),
+            ...(coSellStatusOf(row, c, OPTION_PREFIX)
+              ? { coSellStage: coSellStatusOf(row, c, OPTION_PREFIX) }
+              : {}),
           },
         }
       : {}),
@@ -207,7 +227,6 @@ function columnsOf(sb: DynamicsSandbox, d: Partial<CoSellDeal>): Row {
   if (d.favorite !== undefined) row[c.favorite] = d.favorite;
   if ("salesStage" in d)
     row[c.salesStage] = d.salesStage ? choiceValue(SALES_STAGE_CHOICE, OPTION_PREFIX, d.salesStage) : null;
-  if (d.solutions !== undefined) row[c.solutions] = JSON.stringify(d.solutions);
   // Partner Center's own columns are read-only by description only: a seller can still type in them.
   if ("expiresAt" in d) row[c.respondBy] = d.expiresAt ?? null;
   if ("microsoftOpportunityId" in d) row[c.microsoftOpportunityId] = d.microsoftOpportunityId ?? null;
@@ -270,7 +289,7 @@ export function dataverseDriver(sb: DynamicsSandbox, faults: BatchFaults): CrmDr
       dv.lose(id, { status: 4, ...(reason ? { description: reason } : {}) });
     } else {
       if (!open) dv.reopen(id);
-      dv.update("opportunities", id, { [c.coSellStatus]: stage });
+      dv.update("opportunities", id, { [c.coSellStatus]: coSellStageValue(stage, OPTION_PREFIX) });
     }
   };
   return {
@@ -280,11 +299,13 @@ export function dataverseDriver(sb: DynamicsSandbox, faults: BatchFaults): CrmDr
         [c.syncFlag]: options.optedIn,
       });
       const id = String(row.opportunityid);
+      if (deal.solutions) relateSolutions(dv, id, deal.solutions);
       if (deal.stage && deal.stage !== "accepted") setStage(id, deal.stage, deal.closeReason);
       return id;
     },
     update(id, changes) {
       dv.update("opportunities", id, columnsOf(sb, changes));
+      if (changes.solutions) relateSolutions(dv, id, changes.solutions);
       if (changes.stage) setStage(id, changes.stage, changes.closeReason);
     },
     setOptIn(id, optedIn) {

@@ -7,6 +7,7 @@ import {
 } from "@cosell/core";
 import { describe, expect, it } from "vitest";
 import { buildBatch, parseBatchResponse } from "../src/batch.js";
+import { COSELL_STAGE_CHOICE, DIRECTION_CHOICE } from "../src/choice-columns.js";
 import {
   CLOSE_REASON_CHOICE,
   choiceValue,
@@ -29,6 +30,8 @@ import {
 } from "../src/mapping.js";
 
 const c = columnsFor("cosell");
+const stageV = (stage: Stage) => choiceValue(COSELL_STAGE_CHOICE, 18342, stage);
+const dirV = (direction: Direction) => choiceValue(DIRECTION_CHOICE, 18342, direction);
 const related = (): Related => ({
   accounts: new Map([
     [
@@ -114,7 +117,8 @@ describe("opportunity → CoSellDeal", () => {
       },
       consentToShareContact: true,
       team: [{ email: "ann@partner.example" }],
-      solutions: [{ id: "sol-1", name: "Accelerator", kind: "own" }],
+      // Solutions are related rows now, read by the adapter: the old memo column is ignored.
+      solutions: [],
       stage: "accepted",
     });
   });
@@ -142,7 +146,9 @@ describe("opportunity → CoSellDeal", () => {
     [2, "expired", "expired"],
     [2, "accepted", "lost"],
   ])("statecode %s with co-sell status %s reads as %s", (statecode, status, stage) => {
-    expect(stageOf(row({ statecode, [c.coSellStatus]: status }), c)).toBe(stage);
+    expect(stageOf(row({ statecode, [c.coSellStatus]: status ? stageV(status as Stage) : null }), c)).toBe(
+      stage,
+    );
   });
 
   it("a close reason is read only from a lost opportunity", () => {
@@ -152,15 +158,15 @@ describe("opportunity → CoSellDeal", () => {
     expect(rowToRecord(row({ [c.closeReason]: "Budget" }), related(), c).deal.closeReason).toBeUndefined();
   });
 
-  it("an unknown country or broken solutions JSON mark the record instead of syncing it wrongly", () => {
+  it("an unknown country marks the record instead of syncing it wrongly; broken JSON left in the old solutions memo does not", () => {
     const r = related();
     r.accounts.get("acc")!.address1_country = "Atlantis";
     const rec = rowToRecord(row({ [c.solutions]: "{oops" }), r, c);
-    expect(rec.issues?.map((i) => i.path).sort()).toEqual(["customer.address.country", "solutions"]);
+    expect(rec.issues?.map((i) => i.path).sort()).toEqual(["customer.address.country"]);
   });
 
   it("inbound records are co-sell deals", () => {
-    expect(rowToRecord(row({ [c.direction]: "inbound" }), related(), c).deal).toMatchObject({
+    expect(rowToRecord(row({ [c.direction]: dirV("inbound") }), related(), c).deal).toMatchObject({
       direction: "inbound",
       kind: "coSell",
     });
@@ -257,7 +263,7 @@ describe("the seller's response and the listed close reason", () => {
   const decline = choiceValue(SELLER_RESPONSE_CHOICE, 18342, "decline");
   const reason = (code: keyof typeof CLOSE_REASON_LABELS) => choiceValue(CLOSE_REASON_CHOICE, 18342, code);
   const received = (extra: Record<string, unknown>) =>
-    row({ [c.direction]: "inbound", [c.coSellStatus]: "received", ...extra });
+    row({ [c.direction]: dirV("inbound"), [c.coSellStatus]: stageV("received"), ...extra });
 
   it("option values are the prefix × 10000 plus fixed offsets", () => {
     expect([accept, decline]).toEqual([183420000, 183420001]);
@@ -267,7 +273,7 @@ describe("the seller's response and the listed close reason", () => {
   it("Accept on a received referral reads as accepted; on an outbound deal it says nothing", () => {
     expect(rowToRecord(received({ [c.response]: accept }), related(), c).deal.stage).toBe("accepted");
     expect(rowToRecord(received({}), related(), c).deal.stage).toBe("received");
-    const outbound = row({ [c.coSellStatus]: "received", [c.response]: decline });
+    const outbound = row({ [c.coSellStatus]: stageV("received"), [c.response]: decline });
     expect(rowToRecord(outbound, related(), c)).toMatchObject({ deal: { stage: "received" } });
     expect(rowToRecord(outbound, related(), c).issues).toBeUndefined();
   });
@@ -304,10 +310,14 @@ describe("the seller's response and the listed close reason", () => {
   });
 
   it("a referral Partner Center already holds as declined is not flagged for a missing reason", () => {
-    const closed = row({ [c.direction]: "inbound", statecode: 2, [c.coSellStatus]: "declined" });
+    const closed = row({
+      [c.direction]: dirV("inbound"),
+      statecode: 2,
+      [c.coSellStatus]: stageV("declined"),
+    });
     expect(rowToRecord(closed, related(), c)).toMatchObject({ deal: { stage: "declined" } });
     expect(rowToRecord(closed, related(), c).issues).toBeUndefined();
-    const open = received({ [c.coSellStatus]: "declined", [c.response]: decline });
+    const open = received({ [c.coSellStatus]: stageV("declined"), [c.response]: decline });
     expect(rowToRecord(open, related(), c)).toMatchObject({ deal: { stage: "declined" } });
     expect(rowToRecord(open, related(), c).issues).toBeUndefined();
   });
@@ -343,8 +353,8 @@ describe("the seller's response and the listed close reason", () => {
     } as CoSellDeal;
     const written = row({
       statecode: stateOfStage(stage),
-      [c.direction]: direction,
-      [c.coSellStatus]: stage,
+      [c.direction]: dirV(direction),
+      [c.coSellStatus]: stageV(stage),
       ...answerColumns(deal, c, 18342),
     });
     return { written, read: rowToRecord(written, related(), c) };

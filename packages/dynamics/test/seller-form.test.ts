@@ -21,7 +21,7 @@ const FORM_COMPONENT = 60;
 
 /** What each section must bind, in order, and which columns sellers may edit. */
 const SECTIONS: [string, string[]][] = [
-  ["The deal", [c.syncFlag, c.salesStage, c.favorite, c.solutions, c.consent, c.consentToContact]],
+  ["The deal", [c.syncFlag, c.salesStage, c.favorite, c.consent, c.consentToContact]],
   ["Your answer", [c.response, c.closeReasonCode, c.closeReason]],
   [
     "Microsoft",
@@ -31,6 +31,7 @@ const SECTIONS: [string, string[]][] = [
       c.helpNotes,
       c.microsoftAnswer,
       c.microsoftOpportunityId,
+      c.registrationStatusCode,
       c.registrationStatus,
     ],
   ],
@@ -42,6 +43,7 @@ const SECTIONS: [string, string[]][] = [
 const STATUS = new Set([
   c.microsoftAnswer,
   c.microsoftOpportunityId,
+  c.registrationStatusCode,
   c.registrationStatus,
   c.coSellStatus,
   c.respondBy,
@@ -53,6 +55,8 @@ const STATUS = new Set([
 ]);
 /** Control class ids from the FormXml `<control>` reference, for a few column types. */
 const CHECKBOX = "{B0C6723A-8503-4FD7-BB28-C8A06AC933C2}";
+/** Subgrids (solutions, Microsoft's team) are checked in solution-setup.test.ts. */
+const SUBGRID = "{E7A81278-8635-4D9E-8D4D-59480B391C5B}";
 const PICKLIST = "{3EF39988-22BB-4F0B-BBBE-64B5A3748AEE}";
 const DATETIME = "{5B773807-9FB2-42DB-97C3-7A91EFF8ADFF}";
 const URL_CONTROL = "{71716B6C-711E-476C-8AB8-5D11542BFB47}";
@@ -167,8 +171,9 @@ describe("setup adds a Co-sell tab to the main Opportunity form", () => {
     expect(report.created).toContain('Tab "Co-sell" on form "Opportunity"');
     const patches = writes.filter((w) => w.startsWith("PATCH") && w.includes("systemforms"));
     expect(patches).toHaveLength(1);
-    // The header made the form a component of the solution: no AddSolutionComponent needed.
-    expect(writes.filter((w) => w.includes("AddSolutionComponent"))).toEqual([]);
+    // The header made the form a component of the solution: the one AddSolutionComponent adds the
+    // security role (seller-role.ts), whose membership by header is not documented.
+    expect(writes.filter((w) => w.includes("AddSolutionComponent"))).toHaveLength(1);
     expect(writes.lastIndexOf(writes.find((w) => w.includes("PublishXml"))!)).toBeGreaterThan(
       writes.findIndex((w) => w.startsWith("PATCH") && w.includes("systemforms")),
     );
@@ -195,7 +200,9 @@ describe("setup adds a Co-sell tab to the main Opportunity form", () => {
   it("the tab has the four sections, every column bound to its control, cosell's own columns read-only", async () => {
     const tab = cosellTab((await mainForm()).formxml);
     expect(tab).toBeDefined();
-    const sections = all(tab!, "section");
+    const sections = all(tab!, "section").filter(
+      (s) => !all(s, "control").some((x) => x.attrs.classid === SUBGRID),
+    );
     expect(sections.map(labelOf)).toEqual(SECTIONS.map(([label]) => label));
     sections.forEach((section, i) => {
       const controls = all(section, "control");
@@ -296,9 +303,11 @@ describe("doctor and setup repair the tab", () => {
       const report = await field.setup();
       expect(report.created).toContain('Tab "Co-sell" on form "Field Sales Opportunity"');
       const tab = cosellTab((await mainForm("Field Sales Opportunity")).formxml);
-      expect(all(tab!, "control").map((x) => x.attrs.datafieldname)).toEqual(
-        SECTIONS.flatMap(([, cols]) => cols),
-      );
+      expect(
+        all(tab!, "control")
+          .filter((x) => x.attrs.classid !== SUBGRID)
+          .map((x) => x.attrs.datafieldname),
+      ).toEqual(SECTIONS.flatMap(([, cols]) => cols));
       expect((await mainForm()).formxml).toBe(original.formxml);
       expect((await formCheck(field)).ok).toBe(true);
     } finally {

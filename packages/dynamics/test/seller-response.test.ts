@@ -1,8 +1,10 @@
+import type { Stage } from "@cosell/core";
 import { CLOSE_REASON_LABELS, CLOSE_REASON_REQUIRED, MemoryStateStore, runCycle } from "@cosell/core";
 import { partnerCenterSide } from "@cosell/sandbox/conformance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLOSE_REASON_CHOICE, choiceValue, SELLER_RESPONSE_CHOICE, syncStateValue } from "../src/columns.js";
 import { columnsFor, createDynamicsAdapter, type DynamicsAdapter } from "../src/index.js";
+import { coSellStageValue } from "../src/mapping.js";
 import { type DynamicsSandbox, sandboxConfig, startDynamicsSandbox } from "./helpers.js";
 
 /**
@@ -11,6 +13,8 @@ import { type DynamicsSandbox, sandboxConfig, startDynamicsSandbox } from "./hel
  */
 
 const c = columnsFor("cosell");
+/** The co-sell stage choice's value of a stage. */
+const stageValue = (stage: Stage) => coSellStageValue(stage, 18342);
 const PREFIX = 18342;
 const ACCEPT = choiceValue(SELLER_RESPONSE_CHOICE, PREFIX, "accept");
 const DECLINE = choiceValue(SELLER_RESPONSE_CHOICE, PREFIX, "decline");
@@ -67,7 +71,7 @@ describe("sellers answer a referral from the Opportunity form", () => {
     for (const id of referralIds) {
       expect(rows.has(id), id).toBe(true);
       expect(row(id).statecode).toBe(0);
-      expect(row(id)[c.coSellStatus]).toBe("received");
+      expect(row(id)[c.coSellStatus]).toBe(stageValue("received"));
       expect(row(id)[c.response] ?? null).toBeNull();
       expect(row(id)[c.closeReasonCode] ?? null).toBeNull();
     }
@@ -84,7 +88,7 @@ describe("sellers answer a referral from the Opportunity form", () => {
       substatus: "Accepted",
     });
     expect(row(id).statecode).toBe(0);
-    expect(row(id)[c.coSellStatus]).toBe("accepted");
+    expect(row(id)[c.coSellStatus]).toBe(stageValue("accepted"));
     expect(row(id)[c.response]).toBe(ACCEPT);
     expect(row(id)[c.syncStatus]).toBe(syncStateValue(PREFIX, "synced"));
     await expectQuiet();
@@ -125,7 +129,7 @@ describe("sellers answer a referral from the Opportunity form", () => {
     expect(r[c.response]).toBe(DECLINE);
     expect(r[c.closeReasonCode]).toBe(reasonValue("noCapacity"));
     expect(r[c.closeReason]).toBe("Our team is booked until Q3.");
-    expect(r[c.coSellStatus]).toBe("declined");
+    expect(r[c.coSellStatus]).toBe(stageValue("declined"));
     // The decline also closed the opportunity as lost: the seller moves nothing by hand.
     expect(r.statecode).toBe(2);
     expect((await adapter.read([rows.get(id)!]))[0]?.deal).toMatchObject({
@@ -142,7 +146,7 @@ describe("sellers answer a referral from the Opportunity form", () => {
     expect(summary.errors).toEqual([]);
     const r = row(id);
     expect(r.statecode).toBe(2);
-    expect(r[c.coSellStatus]).toBe("declined");
+    expect(r[c.coSellStatus]).toBe(stageValue("declined"));
     expect(r[c.response]).toBe(DECLINE);
     expect(r[c.closeReasonCode]).toBe(reasonValue("other"));
     expect(r[c.closeReason]).toBe("The customer builds it in-house.");

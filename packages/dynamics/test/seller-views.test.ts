@@ -1,8 +1,10 @@
+import type { Stage } from "@cosell/core";
 import { MemoryStateStore, runCycle } from "@cosell/core";
 import { partnerCenterSide } from "@cosell/sandbox/conformance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { choiceValue, SELLER_RESPONSE_CHOICE, syncStateValue } from "../src/columns.js";
 import { columnsFor, createDynamicsAdapter, type DynamicsAdapter } from "../src/index.js";
+import { coSellStageValue } from "../src/mapping.js";
 import { cosellViews } from "../src/views.js";
 import {
   type DynamicsSandbox,
@@ -11,6 +13,7 @@ import {
   startDynamicsSandbox,
   writesDuring,
 } from "./helpers.js";
+import { relateSolutions } from "./solution-driver.js";
 
 /**
  * Sellers find co-sell work in the public views setup creates: setup and doctor on a bare
@@ -19,6 +22,8 @@ import {
  */
 
 const c = columnsFor("cosell");
+/** The co-sell stage choice's value of a stage. */
+const stageValue = (stage: Stage) => coSellStageValue(stage, 18342);
 const PREFIX = 18342;
 const SOLUTION = "cosell";
 const ACCEPT = choiceValue(SELLER_RESPONSE_CHOICE, PREFIX, "accept");
@@ -83,9 +88,10 @@ describe("setup creates the co-sell views in the cosell solution", () => {
 
     const { result: report, writes } = await writesDuring(sb, () => adapter.setup());
     sb.dataverse.activateKeys(); // Dataverse builds key indexes in the background
-    // Each view is created in the solution by the header: none needs AddSolutionComponent.
+    // Each view is created in the solution by the header: none needs AddSolutionComponent (the one
+    // call adds the security role, seller-role.ts).
     expect(report.created.filter((x) => x.startsWith("View"))).toEqual(VIEW_NAMES.map((n) => `View "${n}"`));
-    expect(writes.filter((w) => w.includes("AddSolutionComponent"))).toEqual([]);
+    expect(writes.filter((w) => w.includes("AddSolutionComponent"))).toHaveLength(1);
     expect(writes.filter((w) => w.startsWith("POST") && w.includes("savedqueries"))).toHaveLength(5);
     // Published once, after the views were written.
     const publish = writes.lastIndexOf(writes.find((w) => w.includes("PublishXml"))!);
@@ -141,9 +147,9 @@ describe("sellers find co-sell work in the views", () => {
         "parentcontactid@odata.bind": `/contacts(${account._primarycontactid_value})`,
         [c.syncFlag]: true,
         [c.consent]: true,
-        [c.solutions]: JSON.stringify([{ id: "sol-1", name: "Contoso Field Service", kind: "own" }]),
       }).opportunityid,
     );
+    relateSolutions(sb.dataverse, outbound, [{ id: "sol-1", name: "Contoso Field Service", kind: "own" }]);
     await cycle();
     for (const r of sb.dataverse.all("opportunities"))
       if (typeof r[c.referralId] === "string") rows.set(String(r[c.referralId]), String(r.opportunityid));
@@ -160,7 +166,7 @@ describe("sellers find co-sell work in the views", () => {
     const first = body.value[0]!;
     expect(first).toMatchObject({
       opportunityid: opp(sooner),
-      [c.coSellStatus]: "received",
+      [c.coSellStatus]: stageValue("received"),
       [c.syncStatus]: syncStateValue(PREFIX, "synced"),
     });
     expect(Date.parse(String(first[c.respondBy]))).toBeLessThan(
@@ -173,7 +179,7 @@ describe("sellers find co-sell work in the views", () => {
   it("an accepted referral leaves Needs response after the sync", async () => {
     sb.dataverse.update("opportunities", opp(sooner), { [c.response]: ACCEPT });
     await cycle();
-    expect(sb.dataverse.get("opportunities", opp(sooner))?.[c.coSellStatus]).toBe("accepted");
+    expect(sb.dataverse.get("opportunities", opp(sooner))?.[c.coSellStatus]).toBe(stageValue("accepted"));
     expect(await runView("Co-sell – Needs response")).toEqual([opp(later)]);
     expect((await runView("Co-sell – Inbound")).sort()).toEqual([opp(sooner), opp(later)].sort());
   });

@@ -1,0 +1,208 @@
+import type { SetupReport } from "@cosell/core";
+import { createDataverseCatalog } from "./catalog.js";
+import type { CosellColumns } from "./columns.js";
+import type { DynamicsConfig } from "./config.js";
+import { errorFrom, type WebApiClient } from "./http.js";
+import { migrateSolutionMemo } from "./solution-migration.js";
+import {
+  solutionKeyDefinition,
+  solutionRelationshipDefinitions,
+  solutionTableDefinitions,
+  solutionTableNames,
+} from "./solution-tables.js";
+
+/**
+ * Setup of cosell's own tables (solution catalog, Microsoft's team) and their relationships to
+ * opportunity, each created inside the cosell solution (`MSCRM.SolutionUniqueName`) and only when
+ * missing: a table with `POST EntityDefinitions`, then its other columns, the catalog's alternate
+ * key, and the relationships with `POST RelationshipDefinitions`
+ * (learn.microsoft.com/power-apps/developer/data-platform/webapi/create-update-entity-definitions-using-web-api,
+ * …/create-update-entity-relationships-using-web-api). Metadata cannot be PATCHed, so nothing that
+ * exists is rewritten and a second run changes nothing.
+ */
+
+interface TableMetadata {
+  Attributes?: { LogicalName: string }[];
+  Keys?: { SchemaName: string; EntityKeyIndexStatus?: string }[];
+}
+
+export interface SolutionSetupInput {
+  prefix: string;
+  optionValuePrefix: number;
+  solutionUniqueName: string;
+}
+
+/** What setup did, and whether the catalog key still has to be waited for. */
+export interface SolutionSetupResult extends SetupReport {
+  /** The catalog's alternate key is new or not Active yet. */
+  keyToWait?: { schemaName: string; column: string; table: string; created: boolean };
+}
+
+/** The table's metadata, or undefined when it does not exist (404). */
+async function tableMetadata(http: WebApiClient, logicalName: string): Promise<TableMetadata | undefined> {
+  const res = await http.send({
+    method: "GET",
+    url: `EntityDefinitions(LogicalName='${logicalName}')?$select=LogicalName&$expand=Attributes($select=LogicalName),Keys`,
+    headers: { Consistency: "Strong" },
+  });
+  if (res.status === 404) return undefined;
+  if (res.status >= 400) throw errorFrom(res, `reading the ${logicalName} table's metadata`);
+  return JSON.parse(res.text) as TableMetadata;
+}
+
+/** Whether a relationship exists (by SchemaName). */
+export async function relationshipExists(http: WebApiClient, schemaName: string): Promise<boolean> {
+  const res = await http.send({
+    method: "GET",
+    url: `RelationshipDefinitions(SchemaName='${schemaName}')?$select=SchemaName`,
+  });
+  if (res.status === 404) return false;
+  if (res.status >= 400) throw errorFrom(res, `reading the relationship ${schemaName}`);
+  return true;
+}
+
+/** Which of cosell's tables and relationships are missing (for doctor). */
+export async function missingSolutionParts(http: WebApiClient, prefix: string): Promise<string[]> {
+  const missing: string[] = [];
+  for (const def of solutionTableDefinitions(prefix, 0)) {
+    const meta = await tableMetadata(http, def.logicalName);
+    if (!meta) {
+      missing.push(`table ${def.logicalName} ("${def.display}")`);
+      continue;
+    }
+    const have = new Set((meta.Attributes ?? []).map((a) => a.LogicalName));
+    for (const col of def.columns) if (!have.has(col.logicalName)) missing.push(`column ${col.logicalName}`);
+  }
+  for (const rel of solutionRelationshipDefinitions(prefix))
+    if (!(await relationshipExists(http, rel.schemaName)))
+      missing.push(`relationship ${rel.schemaName} (${rel.display})`);
+  return missing;
+}
+
+export async function ensureSolutionTables(
+  http: WebApiClient,
+  input: SolutionSetupInput,
+): Promise<SolutionSetupResult> {
+  const created: string[] = [];
+  const unchanged: string[] = [];
+  const headers = { "MSCRM.SolutionUniqueName": input.solutionUniqueName };
+  const t = solutionTableNames(input.prefix);
+  let keyToWait: SolutionSetupResult["keyToWait"];
+  for (const def of solutionTableDefinitions(input.prefix, input.optionValuePrefix)) {
+    const name = `Table ${def.logicalName} ("${def.display}")`;
+    let meta = await tableMetadata(http, def.logicalName);
+    if (meta) unchanged.push(name);
+    else {
+      await http.ok(
+        { method: "POST", url: "EntityDefinitions", headers, body: def.payload },
+        `creating table ${def.logicalName}`,
+      );
+      created.push(name);
+      meta = (await tableMetadata(http, def.logicalName)) ?? {};
+    }
+    const have = new Set((meta.Attributes ?? []).map((a) => a.LogicalName));
+    const path = `EntityDefinitions(LogicalName='${def.logicalName}')`;
+    for (const col of def.columns) {
+      const colName = `Column ${def.logicalName}.${col.logicalName} ("${col.display}")`;
+      if (have.has(col.logicalName)) {
+        unchanged.push(colName);
+        continue;
+      }
+      await http.ok(
+        { method: "POST", url: `${path}/Attributes`, headers, body: col.payload },
+        `creating column ${col.logicalName} on ${def.logicalName}`,
+      );
+      created.push(colName);
+    }
+    if (def.logicalName !== t.solution) continue;
+    const key = (meta.Keys ?? []).find((k) => k.SchemaName.toLowerCase() === t.solutionKey.toLowerCase());
+    const keyName = `Alternate key ${t.solutionKey} on ${t.partnerCenterId}`;
+    if (!key)
+      await http.ok(
+        { method: "POST", url: `${path}/Keys`, headers, body: solutionKeyDefinition(input.prefix) },
+        "creating the Partner Center solution id alternate key",
+      );
+    if (!key || (key.EntityKeyIndexStatus !== undefined && key.EntityKeyIndexStatus !== "Active"))
+      keyToWait = { schemaName: t.solutionKey, column: t.partnerCenterId, table: t.solution, created: !key };
+    else unchanged.push(keyName);
+  }
+  for (const rel of solutionRelationshipDefinitions(input.prefix)) {
+    const name = `Relationship ${rel.schemaName} (${rel.display})`;
+    if (await relationshipExists(http, rel.schemaName)) {
+      unchanged.push(name);
+      continue;
+    }
+    await http.ok(
+      { method: "POST", url: "RelationshipDefinitions", headers, body: rel.payload },
+      `creating relationship ${rel.schemaName}`,
+    );
+    created.push(name);
+  }
+  return { created, unchanged, ...(keyToWait ? { keyToWait } : {}) };
+}
+
+/**
+ * After publishing: waits for the catalog's alternate key (upserts by Partner Center id need it
+ * Active), then moves the solutions kept in the memo column into rows. `waitForKey` is setup's own
+ * wait (progress lines, named errors).
+ */
+export async function finishSolutionTables(
+  http: WebApiClient,
+  cfg: DynamicsConfig,
+  c: CosellColumns,
+  result: SolutionSetupResult,
+  waitForKey: (key: {
+    table: string;
+    tableLabel: string;
+    schemaName: string;
+    column: string;
+    duplicates: string;
+  }) => Promise<string>,
+): Promise<SetupReport> {
+  const report: SetupReport = { created: [], unchanged: [] };
+  const key = result.keyToWait;
+  if (key) {
+    const took = await waitForKey({
+      table: key.table,
+      tableLabel: "Co-sell solution",
+      schemaName: key.schemaName,
+      column: key.column,
+      duplicates: "catalog rows share a Partner Center solution id",
+    });
+    (key.created ? report.created : report.unchanged).push(
+      `Alternate key ${key.schemaName} on ${key.column} (index Active after ${took})`,
+    );
+  }
+  const moved = await migrateSolutionMemo(
+    http,
+    c,
+    solutionTableNames(cfg.publisherPrefix),
+    createDataverseCatalog(http, cfg),
+    cfg.maxPages,
+  );
+  return {
+    created: [...report.created, ...moved.created],
+    unchanged: [...report.unchanged, ...moved.unchanged],
+  };
+}
+
+/** Doctor's check of the catalog and team tables and their relationships, named, with the fix. */
+export async function checkSolutionTables(
+  http: WebApiClient,
+  prefix: string,
+): Promise<{ name: string; ok: boolean; detail: string; fix?: string }> {
+  const t = solutionTableNames(prefix);
+  const missing = await missingSolutionParts(http, prefix);
+  if (missing.length)
+    return {
+      name: "solutions table",
+      ok: false,
+      detail: `Missing: ${missing.join("; ")}. Without them solutions and Microsoft's team cannot be kept as rows.`,
+      fix: "Run `cosell setup`: it creates what is missing inside the cosell solution and changes nothing that exists.",
+    };
+  return {
+    name: "solutions table",
+    ok: true,
+    detail: `Tables ${t.solution} and ${t.team} exist with their columns; relationships ${t.opportunitySolution} (N:N) and ${t.opportunityTeam} (1:N) link them to opportunity.`,
+  };
+}

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDynamicsAdapter, type DynamicsAdapter } from "../src/index.js";
+import { type DynamicsSandbox, dataverseWebApi, sandboxConfig, startDynamicsSandbox } from "./helpers.js";
+import { SOLUTION_TABLES as t } from "./solution-driver.js";
+
+let sb: DynamicsSandbox;
+let adapter: DynamicsAdapter;
+
+beforeAll(async () => {
+  sb = await startDynamicsSandbox();
+  adapter = createDynamicsAdapter(sandboxConfig(sb), { now: () => sb.clock.now(), sleep: async () => {} });
+});
+afterAll(async () => {
+  await adapter?.close();
+  await sb?.stop();
+});
+
+const solutionsCheck = async () =>
+  (await adapter.verifySetup()).checks.find((x) => x.name === "solutions table")!;
+const formCheck = async () => (await adapter.verifySetup()).checks.find((x) => x.name.includes("form"))!;
+const mainForm = () =>
+  sb.dataverse
+    .all("systemforms")
+    .find((f) => f.objecttypecode === "opportunity" && f.name === "Opportunity")!;
+
+describe("setup of the solution catalog and Microsoft's team tables", () => {
+  it("on a bare environment doctor names the missing table and relationships, with the fix", async () => {
+    const check = await solutionsCheck();
+    expect(check.ok).toBe(false);
+    expect(check.detail).toContain(`table ${t.solution}`);
+    expect(check.detail).toContain(`relationship ${t.opportunitySolution}`);
+    expect(check.fix).toContain("cosell setup");
+  });
+
+  it("creates both tables, their columns, the catalog key and both relationships inside the cosell solution", async () => {
+    const api = dataverseWebApi(sb);
+    expect((await api.send("GET", `EntityDefinitions(LogicalName='${t.solution}')`)).status).toBe(404);
+    const report = await adapter.setup();
+    for (const part of [
+      `Table ${t.solution}`,
+      `Table ${t.team}`,
+      `Column ${t.solution}.${t.partnerCenterId}`,
+      `Column ${t.team}.${t.email}`,
+      `Relationship ${t.opportunitySolution}`,
+      `Relationship ${t.opportunityTeam}`,
+      `Alternate key ${t.solutionKey}`,
+    ])
+      expect(report.created.some((x) => x.startsWith(part))).toBe(true);
+
+    const table = await api.get<{
+      PrimaryNameAttribute: string;
+      EntitySetName: string;
+      Keys: { SchemaName: string }[];
+    }>(`EntityDefinitions(LogicalName='${t.solution}')?$expand=Keys`);
+    expect(table.PrimaryNameAttribute).toBe(t.name);
+    expect(table.EntitySetName).toBe(t.solutionSet);
+    expect(table.Keys.map((k) => k.SchemaName)).toContain(t.solutionKey);
+    const rel = await api.get<{ Entity1LogicalName: string; Entity2LogicalName: string }>(
+      `RelationshipDefinitions(SchemaName='${t.opportunitySolution}')`,
+    );
+    expect([rel.Entity1LogicalName, rel.Entity2LogicalName]).toEqual(["opportunity", t.solution]);
+
+    // Tables (1), relationships (10) and the key (14) are components of the cosell solution.
+    const components = sb.dataverse.all("solutioncomponents");
+    const types = (type: number) => components.filter((x) => x.componenttype === type).length;
+    expect(types(1)).toBe(2);
+    expect(types(10)).toBe(2);
+    expect(types(14)).toBe(2);
+  });
+
+  it("the Co-sell tab holds a subgrid per relationship; doctor is green", async () => {
+    const xml = String(mainForm().formxml);
+    for (const [rel, target] of [
+      [t.opportunitySolution, t.solution],
+      [t.opportunityTeam, t.team],
+    ])
+      expect(xml).toContain(
+        `<TargetEntityType>${target}</TargetEntityType><RelationshipName>${rel}</RelationshipName>`,
+      );
+    expect((await solutionsCheck()).ok).toBe(true);
+    expect((await formCheck()).ok).toBe(true);
+  });
+
+  it("a subgrid an admin removed is named by doctor and put back by setup", async () => {
+    const form = mainForm();
+    const without = String(form.formxml).replace(
+      /<section name="cosell_cosell_microsoftteam"[\s\S]*?<\/section>/,
+      "",
+    );
+    const api = dataverseWebApi(sb);
+    expect((await api.send("PATCH", `systemforms(${form.formid})`, { formxml: without })).status).toBe(204);
+    const check = await formCheck();
+    expect(check.ok).toBe(false);
+    expect(check.detail).toContain(t.opportunityTeam);
+    await adapter.setup();
+    expect((await formCheck()).ok).toBe(true);
+  });
+
+  it("a second run changes nothing", async () => {
+    const again = await adapter.setup();
+    expect(again.created).toEqual([]);
+    expect(again.unchanged.some((x) => x.startsWith(`Relationship ${t.opportunitySolution}`))).toBe(true);
+  });
+});
