@@ -3,6 +3,7 @@ import { columnsFor, createDynamicsAdapter, dynamicsSandboxConfig } from "@cosel
 import { createSalesforceAdapter, salesforceSandboxConfig } from "@cosell/salesforce";
 import { type Sandbox, SEED_IDS } from "@cosell/sandbox";
 import { SYNC_STATES } from "../../packages/dynamics/src/columns.js";
+import { relateSolutions } from "../../packages/dynamics/test/solution-driver.js";
 import { salesforceDriver } from "../../packages/salesforce/test/harness.js";
 import { startChaosCrm } from "./crm-server.js";
 import type { WorkerSettings } from "./worker-process.js";
@@ -89,10 +90,12 @@ export async function dataverseChaosCrm(sb: DataverseSandbox): Promise<ChaosCrm>
           "ownerid@odata.bind": `/systemusers(${owner.systemuserid})`,
           [c.syncFlag]: optedIn,
           [c.consent]: true,
-          [c.solutions]: JSON.stringify([{ id: "sol-1", name: "Contoso Field Service", kind: "own" }]),
         },
         { asUserId: String(owner.systemuserid) },
       );
+      relateSolutions(dv, String(row.opportunityid), [
+        { id: "sol-1", name: "Contoso Field Service", kind: "own" },
+      ]);
       return String(row.opportunityid);
     },
     rename: (id, name) => {

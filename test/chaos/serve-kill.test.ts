@@ -45,6 +45,7 @@ describe("chaos: SIGKILL of cosell serve during a burst of events", () => {
       seed: 11,
       extra: () => ({
         [c.syncFlag]: true,
+        // Kept as an earlier release did: `cosell setup` below moves it into related rows.
         [c.solutions]: JSON.stringify([{ id: "sol-chaos", name: "Chaos Accelerator", kind: "own" }]),
         [c.closeReason]: "Customer chose another vendor",
       }),

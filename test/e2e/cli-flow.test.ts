@@ -52,6 +52,17 @@ describe.each(available.map((k) => [k] as [CrmKind]))("cosell CLI end to end on 
       writeFileSync(join(dir, "cosell.json"), JSON.stringify(config, null, 2));
       expect(readFileSync(join(dir, "cosell.json"), "utf8")).not.toContain(pc.clientSecret);
 
+      // Salesforce validates the whole package without saving it; Dynamics 365 has no such call.
+      const check = await cli("setup", kind, "--check-only", "--json");
+      if (kind === "salesforce") {
+        expect(check.code, check.err).toBe(0);
+        expect(check.json()).toMatchObject({ ok: true, checkOnly: true, failures: [] });
+        expect(check.json().components).toBeGreaterThan(20);
+      } else {
+        expect(check.code).toBe(1);
+        expect(check.err).toContain("SETUP_CHECK_UNSUPPORTED");
+      }
+
       const setup = await cli("setup", kind, "--json");
       expect(setup.code, setup.err).toBe(0);
       expect(setup.json().created.length).toBeGreaterThan(0);

@@ -2,7 +2,7 @@ import { type CatalogSolution, type CatalogUpsertResult, ConfigError, type CrmAd
 import { Argument, type Command } from "commander";
 import { action, type ExitBox } from "../command-action.js";
 import { assertCrmKind } from "../config.js";
-import type { CommandContext } from "../context.js";
+import { type CommandContext, EXIT } from "../context.js";
 import type { CrmKind } from "../crm-modules.js";
 import { createAdapter } from "../runtime.js";
 import { summary } from "./solutions.js";
@@ -15,14 +15,19 @@ export function registerSetup(program: Command, ctx: CommandContext, box: ExitBo
     .addArgument(
       new Argument("[crm]", "which CRM (default: the config's crm.kind)").choices(["salesforce", "dynamics"]),
     )
+    .option(
+      "--check-only",
+      "have the CRM validate everything setup would put there, saving nothing (Salesforce: a check-only deploy)",
+    )
     .action(
-      action(ctx, box, async (given: CrmKind | undefined) => {
+      action(ctx, box, async (given: CrmKind | undefined, opts: { checkOnly?: boolean }) => {
         const loaded = ctx.config();
         // The config already names the CRM; the argument only guards against setting up the wrong one.
         const kind = given ?? (loaded.config.crm.kind as CrmKind);
         assertCrmKind(loaded.config, kind);
         const adapter = createAdapter(loaded, ctx.logger());
         try {
+          if (opts.checkOnly) return await checkOnly(ctx, adapter, kind);
           const report = await adapter.setup();
           const catalog = await ownSolutions(adapter, loaded.config.solutions);
           ctx.output({ ok: true, crm: kind, ...report, ...(catalog ? { catalog } : {}) }, () =>
@@ -46,6 +51,28 @@ export function registerSetup(program: Command, ctx: CommandContext, box: ExitBo
         }
       }),
     );
+}
+
+/** `--check-only`: the CRM's validation of what setup would do; progress on stderr, the verdict on stdout. */
+async function checkOnly(ctx: CommandContext, adapter: CrmAdapter, kind: CrmKind): Promise<number> {
+  if (!adapter.validateSetup)
+    throw new ConfigError(
+      "SETUP_CHECK_UNSUPPORTED",
+      `--check-only: ${kind} has no check-only validation in this build; run \`cosell doctor\` to see what setup would create or restore.`,
+      { key: "--check-only" },
+    );
+  const result = await adapter.validateSetup((line) => {
+    if (!ctx.json) ctx.io.stderr.write(`${line}\n`);
+  });
+  ctx.output({ crm: kind, checkOnly: true, ...result }, () =>
+    result.ok
+      ? `Valid: the CRM accepts all ${result.components} components setup puts there (nothing was saved). Run \`cosell setup\` to apply them.`
+      : [
+          `Not valid: the CRM would refuse ${result.failures.length} of ${result.components} components (nothing was saved):`,
+          ...result.failures.map((f) => `  ! ${f.component}: ${f.problem}`),
+        ].join("\n"),
+  );
+  return result.ok ? EXIT.ok : EXIT.error;
 }
 
 /**

@@ -113,15 +113,36 @@ const dynamics: DemoCrm = {
         /_syncwithpartnercenter$/,
         /^cosell_.*sync/,
       ]) ?? "cosell_syncwithpartnercenter";
-    const solutions = field.replace(/_syncwithpartnercenter$|_sync.*$/, "_solutions");
-    for (const id of ids)
-      dv.update("opportunity", id, { [field]: true, [solutions]: JSON.stringify([DEMO_SOLUTION]) });
+    // A seller relates the demo solution from the catalog (the `<prefix>_solution` table setup made).
+    const prefix = field.slice(0, field.indexOf("_"));
+    const catalog = `${prefix}_solutions`;
+    const solutionId = `${prefix}_solutionid`;
+    const existing = dv.all(catalog).find((r) => r[`${prefix}_partnercenterid`] === DEMO_SOLUTION.id);
+    // Kind is a choice: the publisher's option value prefix × 10000 + its offset (own 0, Microsoft 1, third-party 2).
+    const publisher = dv.all("publishers").find((p) => p.customizationprefix === prefix);
+    const kind =
+      Number(publisher?.customizationoptionvalueprefix ?? 18342) * 10000 +
+      ["own", "microsoft", "thirdParty"].indexOf(DEMO_SOLUTION.kind);
+    const row =
+      existing ??
+      dv.insert(catalog, {
+        [`${prefix}_name`]: DEMO_SOLUTION.name,
+        [`${prefix}_partnercenterid`]: DEMO_SOLUTION.id,
+        [`${prefix}_kind`]: kind,
+        [`${prefix}_active`]: true,
+      });
+    for (const id of ids) {
+      dv.associate("opportunity", id, `${prefix}_opportunity_solution`, String(row[solutionId]));
+      dv.update("opportunity", id, { [field]: true });
+    }
   },
 };
 
 interface DataverseLike {
   all(entity: string): Record<string, unknown>[];
+  insert(entity: string, body: Record<string, unknown>): Record<string, unknown>;
   update(entity: string, id: string, changes: Record<string, unknown>): unknown;
+  associate(entity: string, id: string, nav: string, otherId: string): void;
 }
 
 /** The CRMs the demo runs, in order. */
