@@ -7,6 +7,7 @@ import {
   CRM_MODULES,
   type CrmKind,
   DEMO_CRMS,
+  DEMO_SOLUTION,
   pickReadyToShare,
   runCli,
   SECRET_KEYS,
@@ -71,6 +72,24 @@ describe.each(available.map((k) => [k] as [CrmKind]))("cosell CLI end to end on 
       const doctor = await cli("doctor");
       expect(doctor.code, doctor.out).toBe(0);
 
+      // The solution catalog sellers pick from: a file with a bad line imports its good lines.
+      writeFileSync(
+        join(dir, "solutions.csv"),
+        "id,name,kind\nsol-e2e-1,Contoso Analytics,own\nsol-e2e-2,Azure Migrate,microsoft\nsol-e2e-3,,own\n",
+      );
+      const imported = await cli("solutions", "import", "solutions.csv", "--json");
+      expect(imported.code).toBe(1);
+      expect(imported.json()).toMatchObject({ created: ["sol-e2e-1", "sol-e2e-2"], failed: [] });
+      expect(imported.json().problems).toEqual([expect.objectContaining({ line: 4 })]);
+      const again = await cli("solutions", "import", "solutions.csv", "--json");
+      expect(again.json()).toMatchObject({ created: [], updated: [], unchanged: ["sol-e2e-1", "sol-e2e-2"] });
+      const listed = await cli("solutions", "list", "--json");
+      expect(listed.code).toBe(0);
+      expect(listed.json().entries).toEqual([
+        { id: "sol-e2e-2", name: "Azure Migrate", kind: "microsoft", active: true },
+        { id: "sol-e2e-1", name: "Contoso Analytics", kind: "own", active: true },
+      ]);
+
       // Existing business: a referral that already carries the CRM id of an opportunity, and opt-ins.
       const adapter = CRM_MODULES[kind].createAdapter!(crmSection);
       const open = await pickReadyToShare(adapter, demo.openOpportunities(sandbox), 3);
@@ -91,6 +110,12 @@ describe.each(available.map((k) => [k] as [CrmKind]))("cosell CLI end to end on 
       expect(sync.json().summary.errors).toEqual([]);
       const quiet = await cli("plan", "--json");
       expect(quiet.code, JSON.stringify(quiet.json().plan.steps, null, 1)).toBe(0);
+
+      // Every solution seen on a shared deal joined the catalog.
+      const catalog = (await cli("solutions", "list", "--json"))
+        .json()
+        .entries.map((e: { id: string }) => e.id);
+      expect(catalog).toEqual(expect.arrayContaining(["sol-e2e-1", "sol-e2e-2", DEMO_SOLUTION.id]));
 
       const status = await cli("status", "--json");
       expect(status.code).toBe(0);

@@ -136,7 +136,11 @@ export function solutionObjectSpecs(): CustomObjectSpec[] {
     {
       fullName: d,
       label: "Co-sell Deal Solution",
-      metadata: object(d, "Co-sell Deal Solution", "Co-sell Deal Solutions", "Deal Solution Name", true),
+      metadata: {
+        ...object(d, "Co-sell Deal Solution", "Co-sell Deal Solutions", "Deal Solution Number", true),
+        // Numbered by Salesforce: a seller adding a solution picks it from the catalog and types nothing.
+        nameField: { displayFormat: "DS-{000000}", label: "Deal Solution Number", type: "AutoNumber" },
+      },
       fields: [
         masterDetail(d, "Cosell_Deal_Solutions", "The co-sell opportunity this solution is on."),
         {

@@ -78,7 +78,6 @@ export async function writeDealSolutions(
       }
       creates.push({
         attributes: { type: DEAL_SOLUTION_OBJECT },
-        Name: (s.name || s.id).slice(0, 80),
         [D.opportunity]: t.crmId,
         [D.solution]: catalogId,
       });

@@ -145,11 +145,12 @@ describe("solutions and Microsoft's team through the sync", () => {
     const entry = sb.salesforce.query(
       "SELECT Id FROM Cosell_Solution__c WHERE Cosell_Solution_Id__c = 'tp-sec'",
     ).records[0]!;
-    sb.salesforce.insert("Cosell_Deal_Solution__c", {
-      Name: "Fabrikam Security",
+    // The row's name is Salesforce's number: the seller picks the solution and types nothing else.
+    const added = sb.salesforce.insert("Cosell_Deal_Solution__c", {
       Cosell_Opportunity__c: crmId,
       Cosell_Solution__c: entry.Id,
     });
+    expect(String(sb.salesforce.get("Cosell_Deal_Solution__c", added)?.Name)).toMatch(/^DS-\d{6}$/);
     // Partner Center takes solution changes once the referral is accepted: the seller accepts too.
     sb.salesforce.update("Opportunity", crmId, { Cosell_Response__c: "accept" });
     side.clock.advance(1000);
@@ -181,7 +182,6 @@ describe("solutions and Microsoft's team through the sync", () => {
     sb.salesforce.delete("Cosell_Solution__c", gone);
     expect(() =>
       sb.salesforce.insert("Cosell_Deal_Solution__c", {
-        Name: "Gone",
         Cosell_Opportunity__c: crmId,
         Cosell_Solution__c: gone,
       }),

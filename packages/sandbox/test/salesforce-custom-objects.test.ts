@@ -40,6 +40,28 @@ const object = (fullName: string, sharingModel: string): Md => ({
 });
 
 describe("custom objects", () => {
+  it("an AutoNumber name needs a number placeholder; records are numbered and the name is read-only", async () => {
+    const numbered = (displayFormat?: string): Md => ({
+      ...object("Ticket__c", "ReadWrite"),
+      nameField: { label: "Ticket Number", type: "AutoNumber", ...(displayFormat ? { displayFormat } : {}) },
+    });
+    const [bad] = await save("create", "CustomObject", [numbered("T-")]);
+    expect(codeOf(bad)).toBe("FIELD_INTEGRITY_EXCEPTION");
+    const [ok] = await save("create", "CustomObject", [numbered("T-{0000}")]);
+    expect(ok).toMatchObject({ success: true });
+    const read = (await conn.metadata.read("CustomObject", "Ticket__c")) as unknown as Md;
+    expect(read.nameField).toMatchObject({ type: "AutoNumber", displayFormat: "T-{0000}" });
+    const first = org.server.control.insert("Ticket__c", {});
+    const second = org.server.control.insert("Ticket__c", {});
+    expect([first, second].map((id) => org.server.control.get("Ticket__c", id)?.Name)).toEqual([
+      "T-0000",
+      "T-0001",
+    ]);
+    expect(() => org.server.control.insert("Ticket__c", { Name: "mine" })).toThrow(
+      /Unable to create\/update fields: Name/,
+    );
+  });
+
   it("CustomObject: required members, then an object with Salesforce's standard fields", async () => {
     const { sharingModel: _, ...unshared } = object("Catalog__c", "ReadWrite");
     const [missing] = await save("create", "CustomObject", [unshared]);

@@ -68,20 +68,27 @@ const salesforce: DemoCrm = {
   optIn(sb, ids) {
     const sf = (sb as unknown as Record<string, SalesforceLike>).salesforce!;
     const open = sf.all("Opportunity").filter((o) => o.IsClosed !== true);
-    // The adapter's default field names (SalesforceFieldNamesSchema); solutions are `id | name | kind` lines.
-    const keys = Object.keys(open[0] ?? {});
-    const field = pickField(keys, [/^cosell_sync__c$/i]) ?? "Cosell_Sync__c";
-    const solutions = pickField(keys, [/^cosell_solutions__c$/i]) ?? "Cosell_Solutions__c";
-    for (const id of ids)
-      sf.update("Opportunity", id, {
-        [field]: true,
-        [solutions]: `${DEMO_SOLUTION.id} | ${DEMO_SOLUTION.name} | ${DEMO_SOLUTION.kind}`,
+    // The adapter's default names (SalesforceFieldNamesSchema, the solution objects setup made).
+    const field = pickField(Object.keys(open[0] ?? {}), [/^cosell_sync__c$/i]) ?? "Cosell_Sync__c";
+    // A seller picks the demo solution from the catalog: a deal-solution row pointing at its entry.
+    const entry =
+      sf.all("Cosell_Solution__c").find((r) => r.Cosell_Solution_Id__c === DEMO_SOLUTION.id)?.Id ??
+      sf.insert("Cosell_Solution__c", {
+        Name: DEMO_SOLUTION.name,
+        Cosell_Solution_Id__c: DEMO_SOLUTION.id,
+        Cosell_Kind__c: DEMO_SOLUTION.kind,
+        Cosell_Active__c: true,
       });
+    for (const id of ids) {
+      sf.insert("Cosell_Deal_Solution__c", { Cosell_Opportunity__c: id, Cosell_Solution__c: entry });
+      sf.update("Opportunity", id, { [field]: true });
+    }
   },
 };
 
 interface SalesforceLike {
   all(type: string): Record<string, unknown>[];
+  insert(type: string, fields: Record<string, unknown>): string;
   update(type: string, id: string, fields: Record<string, unknown>): void;
 }
 

@@ -74,7 +74,7 @@ function describeField(
   return {
     aggregatable: isFilterable(f) && f.type !== "boolean",
     aiPredictionField: false,
-    autoNumber: false,
+    autoNumber: f.autoNumberFormat !== undefined,
     byteLength: f.length ? f.length * 3 : 0,
     calculated: f.calculated ?? false,
     calculatedFormula: null,

@@ -491,12 +491,21 @@ export const CURRENCY_OBJECTS = new Set(["Account", "Campaign", "Contact", "Oppo
  * name), IsDeleted and the audit fields, plus OwnerId unless the object's sharing is controlled by a
  * master record (a detail object has no owner of its own).
  */
-export function customObjectStandardFields(nameLabel: string, owned: boolean): FieldDef[] {
-  return [
-    idField(),
-    ...(owned ? [owner()] : []),
-    isDeleted(),
-    text("Name", nameLabel, 80, { ...REQ, nameField: true }),
-    ...audit(),
-  ];
+export function customObjectStandardFields(
+  nameLabel: string,
+  owned: boolean,
+  autoNumberFormat?: string,
+): FieldDef[] {
+  // An auto-number name is numbered by the org on insert and read-only (describe: autoNumber true).
+  const name = autoNumberFormat
+    ? text("Name", nameLabel, 80, {
+        nameField: true,
+        autoNumberFormat,
+        createable: false,
+        updateable: false,
+        defaultedOnCreate: true,
+        nillable: false,
+      })
+    : text("Name", nameLabel, 80, { ...REQ, nameField: true });
+  return [idField(), ...(owned ? [owner()] : []), isDeleted(), name, ...audit()];
 }

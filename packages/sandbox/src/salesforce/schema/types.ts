@@ -65,6 +65,8 @@ export interface FieldDef {
   custom?: boolean;
   calculated?: boolean;
   nameField?: boolean;
+  /** An auto-number field's display format (`DS-{000000}`): the org numbers records on insert; read-only. */
+  autoNumberFormat?: string;
   idLookup?: boolean;
   /** Compound address field: the prefix of its component fields (`Billing`). */
   addressPrefix?: string;
@@ -94,6 +96,8 @@ export interface SObjectDef {
   sharingModel?: string;
   /** CustomObject `description`. */
   description?: string;
+  /** The next number an auto-number name field hands out (CustomObject nameField `startingNumber`, then +1). */
+  autoNumberNext?: number;
 }
 
 /** Whether a field can appear in WHERE (long text and compound fields cannot). */

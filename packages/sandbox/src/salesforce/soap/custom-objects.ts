@@ -1,3 +1,4 @@
+import { nextAutoNumber } from "../schema/auto-number.js";
 import { customObjectStandardFields } from "../schema/standard-objects.js";
 import type { SObjectDef } from "../schema/types.js";
 import type { Org } from "../store/org.js";
@@ -61,12 +62,23 @@ export class CustomObjects {
     const nameField = record(md, "nameField");
     const nameLabel = nameField ? str(nameField, "label") : undefined;
     if (!nameField || !nameLabel) throw required("nameField");
-    if (str(nameField, "type") !== "Text")
+    const nameType = str(nameField, "type");
+    if (nameType !== "Text" && nameType !== "AutoNumber")
       throw new MetadataComponentError(
         "FIELD_INTEGRITY_EXCEPTION",
-        "The sandbox org supports Text name fields only (nameField.type Text)",
+        "A name field is Text or AutoNumber (nameField.type)",
         ["nameField"],
       );
+    // AutoNumber: displayFormat is required and holds one {0…} number placeholder (e.g. DS-{000000}).
+    const displayFormat = nameType === "AutoNumber" ? str(nameField, "displayFormat") : undefined;
+    if (nameType === "AutoNumber" && !(displayFormat && /\{0+\}/.test(displayFormat)))
+      throw new MetadataComponentError(
+        "FIELD_INTEGRITY_EXCEPTION",
+        "An AutoNumber name field needs a displayFormat with a number placeholder such as {0000}",
+        ["nameField"],
+      );
+    const startingNumber =
+      nameType === "AutoNumber" ? Number(str(nameField, "startingNumber") ?? "0") : undefined;
     if (!str(md, "deploymentStatus")) throw required("deploymentStatus");
     const sharingModel = str(md, "sharingModel");
     if (!sharingModel) throw required("sharingModel");
@@ -88,7 +100,10 @@ export class CustomObjects {
       custom: true,
       sharingModel,
       ...(str(md, "description") ? { description: str(md, "description") } : {}),
-      fields: customObjectStandardFields(nameLabel, sharingModel !== "ControlledByParent"),
+      fields: customObjectStandardFields(nameLabel, sharingModel !== "ControlledByParent", displayFormat),
+      ...(startingNumber !== undefined
+        ? { autoNumberNext: Number.isInteger(startingNumber) ? startingNumber : 0 }
+        : {}),
     };
   }
 
@@ -122,7 +137,19 @@ export class CustomObjects {
     existing.sharingModel = next.sharingModel;
     existing.description = next.description;
     const name = existing.fields.find((f) => f.nameField);
-    if (name) name.label = next.fields.find((f) => f.nameField)!.label;
+    const nextName = next.fields.find((f) => f.nameField)!;
+    if (name && name.autoNumberFormat === nextName.autoNumberFormat) name.label = nextName.label;
+    else if (name) {
+      // Text ↔ AutoNumber: Salesforce numbers the existing records when a name becomes auto-number.
+      existing.fields[existing.fields.indexOf(name)] = nextName;
+      existing.autoNumberNext = next.autoNumberNext;
+      if (nextName.autoNumberFormat)
+        for (const row of [...this.org.store.rows(existing.name)])
+          this.org.store.put(
+            existing.name,
+            Object.freeze({ ...row, Name: nextAutoNumber(existing) ?? null }),
+          );
+    }
   }
 
   delete(fullName: string): void {
@@ -152,7 +179,9 @@ export class CustomObjects {
       deploymentStatus: "Deployed",
       ...(def.description ? { description: def.description } : {}),
       label: def.label,
-      nameField: { label: name?.label ?? "Name", type: "Text" },
+      nameField: name?.autoNumberFormat
+        ? { displayFormat: name.autoNumberFormat, label: name.label, type: "AutoNumber" }
+        : { label: name?.label ?? "Name", type: "Text" },
       pluralLabel: def.labelPlural,
       sharingModel: def.sharingModel ?? "ReadWrite",
     };

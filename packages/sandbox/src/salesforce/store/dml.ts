@@ -1,5 +1,6 @@
 import { RecordError, SalesforceApiError } from "../errors.js";
 import { toId18 } from "../ids.js";
+import { nextAutoNumber } from "../schema/auto-number.js";
 import type { FieldDef, SObjectDef, Value } from "../schema/types.js";
 import type { Org } from "./org.js";
 import type { Row } from "./record-store.js";
@@ -230,6 +231,10 @@ export class Dml {
   }
 
   private save(def: SObjectDef, row: MutableRow, prev: Row | undefined, changed: Set<string>): string {
+    if (!prev) {
+      const numbered = nextAutoNumber(def);
+      if (numbered !== undefined) row.Name = numbered;
+    }
     const rules = OBJECT_RULES[def.name];
     rules?.derive?.(row, prev, changed, this.org);
     this.checkRequired(def, row, prev);
