@@ -3,7 +3,7 @@ import type { WebApiClient } from "./http.js";
 import { solutionTableNames } from "./solution-tables.js";
 
 /**
- * The *Co-sell Seller* security role: read and write on opportunity and on cosell's own tables, so an
+ * The *Co-sell Seller* security role: what a seller needs on opportunity and on cosell's own tables, so an
  * admin gives sellers what they need by assigning one role. Created in the cosell solution with the
  * `roles` table and the `AddPrivilegesRole` action
  * (learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/addprivilegesrole);
@@ -13,27 +13,55 @@ import { solutionTableNames } from "./solution-tables.js";
 
 export const SELLER_ROLE_NAME = "Co-sell Seller";
 
-/**
- * The tables the role covers, by logical name from the publisher prefix. Tables that do not exist
- * in the environment are skipped, so a table added by a later release needs one line here.
- */
-export const SELLER_ROLE_TABLES: readonly ((prefix: string) => string)[] = [
-  () => "opportunity",
-  (p) => solutionTableNames(p).solution,
-  (p) => solutionTableNames(p).team,
-];
+type Right = "Read" | "Write" | "Append" | "AppendTo" | "Create" | "Delete";
+type TableRights = readonly { table: (prefix: string) => string; rights: readonly Right[] }[];
 
-/** The rights the role gets on each table. */
-export const SELLER_ROLE_RIGHTS = ["Read", "Write"] as const;
+/**
+ * The tables the role covers and the rights on each, by logical name from the publisher prefix. A
+ * seller edits co-sell deals and relates catalog solutions to them: relating two rows needs Append on
+ * one side and Append To on the other, for N:N on both (learn.microsoft.com/power-platform/admin/
+ * security-roles-privileges, "Append", "Append To"). The catalog and Microsoft's team are cosell's
+ * to write, so sellers only read them. Tables that do not exist in the environment are skipped, so a
+ * table added by a later release needs one line here.
+ */
+export const SELLER_ROLE_TABLES: readonly { table: (prefix: string) => string; rights: readonly Right[] }[] =
+  [
+    { table: () => "opportunity", rights: ["Read", "Write", "Append", "AppendTo"] },
+    { table: (p) => solutionTableNames(p).solution, rights: ["Read", "Append", "AppendTo"] },
+    { table: (p) => solutionTableNames(p).team, rights: ["Read"] },
+  ];
+
+/**
+ * What the application user's roles get on cosell's own tables (organization-wide): cosell fills the
+ * catalog and writes and removes Microsoft's team rows. Opportunity is left to the admin's role.
+ */
+export const APPLICATION_USER_TABLES: TableRights = [
+  {
+    table: (p) => solutionTableNames(p).solution,
+    rights: ["Read", "Write", "Create", "Delete", "Append", "AppendTo"],
+  },
+  {
+    table: (p) => solutionTableNames(p).team,
+    rights: ["Read", "Write", "Create", "Delete", "Append", "AppendTo"],
+  },
+];
 
 /** `componenttype` of a security role in `solutioncomponent`. */
 export const ROLE_COMPONENT = 20;
 
 /**
  * Depth of each privilege: `Global` (organization) for reads, so sellers see the co-sell deals of
- * colleagues; `Basic` (user) for writes, so they change their own deals.
+ * colleagues, and for Append To, so they relate any catalog entry (the catalog's rows are the
+ * application user's); `Basic` (user) for writes and Append, so they change their own deals.
  */
-const DEPTH: Record<(typeof SELLER_ROLE_RIGHTS)[number], string> = { Read: "Global", Write: "Basic" };
+const DEPTH: Record<Right, string> = {
+  Read: "Global",
+  Write: "Basic",
+  Append: "Basic",
+  AppendTo: "Global",
+  Create: "Basic",
+  Delete: "Basic",
+};
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
@@ -42,20 +70,22 @@ interface PrivilegeRow {
   name: string;
 }
 
-/** The privileges the role must hold: name and the depth it is granted at. */
+/** The privileges a role must hold for `tables` (default: the seller role's): name and depth. */
 export async function wantedPrivileges(
   http: WebApiClient,
   cfg: DynamicsConfig,
+  tables: TableRights = SELLER_ROLE_TABLES,
 ): Promise<{ table: string; name: string; depth: string }[]> {
-  const tables = await http.getJson<{ value: { LogicalName: string; SchemaName: string }[] }>(
+  const defs = await http.getJson<{ value: { LogicalName: string; SchemaName: string }[] }>(
     "EntityDefinitions?$select=LogicalName,SchemaName",
     "reading the tables' names",
   );
-  const schemaOf = new Map(tables.value.map((t) => [t.LogicalName, t.SchemaName]));
-  return SELLER_ROLE_TABLES.map((t) => t(cfg.publisherPrefix))
-    .filter((t) => schemaOf.has(t))
+  const schemaOf = new Map(defs.value.map((t) => [t.LogicalName, t.SchemaName]));
+  return tables
+    .map((t) => ({ table: t.table(cfg.publisherPrefix), rights: t.rights }))
+    .filter((t) => schemaOf.has(t.table))
     .flatMap((t) =>
-      SELLER_ROLE_RIGHTS.map((r) => ({ table: t, name: `prv${r}${schemaOf.get(t)}`, depth: DEPTH[r] })),
+      t.rights.map((r) => ({ table: t.table, name: `prv${r}${schemaOf.get(t.table)}`, depth: DEPTH[r] })),
     );
 }
 
@@ -212,7 +242,15 @@ export async function ensureSellerRole(
 
   // The application user reads and writes cosell's own tables too: its roles get organization-wide
   // rights on them (opportunity is left to the admin's role, docs/dynamics.md).
-  const ownTables = wanted.filter((w) => w.table !== "opportunity");
+  const ownTables = await wantedPrivileges(http, cfg, APPLICATION_USER_TABLES);
+  const ownRows = new Map(
+    (
+      await privilegesNamed(
+        http,
+        ownTables.map((w) => w.name),
+      )
+    ).map((r) => [r.name.toLowerCase(), r]),
+  );
   if (ownTables.length) {
     const roles = await http.getJson<{ value: { roleid: string; name: string }[] }>(
       `systemusers(${who.UserId})/systemuserroles_association?$select=roleid,name`,
@@ -221,8 +259,8 @@ export async function ensureSellerRole(
     for (const role of roles.value.filter((r) => r.roleid.toLowerCase() !== roleId!.toLowerCase())) {
       const has = await rolePrivilegeNames(http, role.roleid);
       const lacking = ownTables
-        .filter((w) => !has.has(w.name.toLowerCase()) && rows.has(w.name.toLowerCase()))
-        .map((w) => ({ row: rows.get(w.name.toLowerCase())!, depth: "Global" }));
+        .filter((w) => !has.has(w.name.toLowerCase()) && ownRows.has(w.name.toLowerCase()))
+        .map((w) => ({ row: ownRows.get(w.name.toLowerCase())!, depth: "Global" }));
       if (!lacking.length) continue;
       await addPrivileges(
         http,

@@ -5,15 +5,26 @@ import { type DynamicsSandbox, dataverseWebApi, sandboxConfig, startDynamicsSand
 
 /** Setup creates the *Co-sell Seller* role in the solution with its privileges; doctor checks it. */
 
-/** What the role holds: read and write on opportunity and on each cosell table (sorted by name). */
+/**
+ * What the role holds (sorted by name): on opportunity read, write and both appends (a seller relates
+ * catalog solutions to a deal); on the catalog read and both appends; on Microsoft's team read only.
+ */
 const HELD = [
+  "prvAppendOpportunity",
+  "prvAppendToOpportunity",
+  "prvAppendTocosell_solution",
+  "prvAppendcosell_solution",
   "prvReadOpportunity",
   "prvReadcosell_microsoftteammember",
   "prvReadcosell_solution",
   "prvWriteOpportunity",
-  "prvWritecosell_microsoftteammember",
-  "prvWritecosell_solution",
 ];
+
+/** What the application user's roles get on cosell's own tables: everything cosell does there. */
+const APP_USER_HELD = ["Append", "AppendTo", "Create", "Delete", "Read", "Write"].flatMap((r) => [
+  `prv${r}cosell_solution`,
+  `prv${r}cosell_microsoftteammember`,
+]);
 
 let sb: DynamicsSandbox;
 let adapter: DynamicsAdapter;
@@ -49,7 +60,7 @@ describe("the Co-sell Seller security role", () => {
     expect(check.fix).toContain("cosell setup");
   });
 
-  it("setup creates it with read and write on opportunity and cosell's tables, inside the solution", async () => {
+  it("setup creates it with what sellers need on opportunity and cosell's tables, inside the solution", async () => {
     expect(await sellerRole()).toBeUndefined();
     const report = await adapter.setup();
     expect(report.created).toContain(`Security role "${SELLER_ROLE_NAME}"`);
@@ -74,17 +85,14 @@ describe("the Co-sell Seller security role", () => {
     expect(await privilegesOf(role.roleid)).toEqual(HELD);
   });
 
-  it("the application user's own role gets read and write on cosell's tables", async () => {
+  it("the application user's own role gets every right cosell uses on its own tables", async () => {
     const who = await api.get<{ UserId: string }>("WhoAmI");
     const roles = await api.get<{ value: { roleid: string; name: string }[] }>(
       `systemusers(${who.UserId})/systemuserroles_association?$select=roleid,name`,
     );
     const own = roles.value.filter((r) => r.name !== SELLER_ROLE_NAME);
     expect(own.length).toBeGreaterThan(0);
-    for (const r of own)
-      expect(await privilegesOf(r.roleid)).toEqual(
-        expect.arrayContaining(HELD.filter((n) => n.includes("cosell_"))),
-      );
+    for (const r of own) expect(await privilegesOf(r.roleid)).toEqual(expect.arrayContaining(APP_USER_HELD));
   });
 
   it("doctor names a privilege taken away, and setup gives it back", async () => {
