@@ -51,9 +51,10 @@ const DIRECTION_LABELS: Readonly<Record<Direction, string>> = {
 
 /**
  * Partner Center's `registrationStatus` values. Only `None` and `ReviewPending` are documented or seen
- * in Partner Center's answers (partner-center-api.md); `Approved` and `Rejected` are the outcomes of a
- * review. Nothing settles the full list: a value outside it is written as blank (see
- * {@link listedValue}) rather than failing the whole record's write.
+ * in Partner Center's answers (partner-center-api.md); `Approved` and `Rejected` are an assumption (the
+ * likely outcomes of a review), not documented. Nothing settles the full list: a value outside it is
+ * written as blank (see {@link listedValue}) rather than failing the whole record's write, and an
+ * admin who sees one in Partner Center adds it to the `Cosell_Registration_Status` value set.
  */
 export const REGISTRATION_STATUSES: readonly PicklistValue[] = [
   { value: "None", label: "None" },
