@@ -1,6 +1,7 @@
 import type { CoSellDeal, Person, Stage } from "@cosell/core";
 import { type CrmDriver, type CrmOpportunity, completeDeal } from "@cosell/core/testing";
-import type { SalesforceControl } from "@cosell/sandbox";
+import type { SalesforceControl, Sandbox } from "@cosell/sandbox";
+import jsforce, { type Connection } from "jsforce";
 import { SALES_STAGE_VALUES } from "../src/custom-fields.js";
 import {
   createSalesforceAdapter,
@@ -212,4 +213,16 @@ export function failingCreates(adapter: SalesforceAdapter, sf: SalesforceControl
       return adapter.apply(writes);
     },
   };
+}
+
+/** A jsforce connection as the org's integration user (client credentials), for what an admin does by hand. */
+export async function adminOf(sb: Sandbox<"salesforce">): Promise<Connection> {
+  const c = sb.credentials.salesforce;
+  const admin = new jsforce.Connection({
+    version: c.apiVersion,
+    loginUrl: c.loginUrl,
+    oauth2: { clientId: c.clientId, clientSecret: c.clientSecret, loginUrl: c.loginUrl },
+  });
+  await admin.authorize({ grant_type: "client_credentials" });
+  return admin;
 }

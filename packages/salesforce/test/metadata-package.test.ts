@@ -2,7 +2,6 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Sandbox, startSandbox } from "@cosell/sandbox";
-import jsforce from "jsforce";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   defaultPackageSettings,
@@ -11,7 +10,7 @@ import {
   packageComponents,
   sourcePackage,
 } from "../src/index.js";
-import { sandboxAdapter } from "./harness.js";
+import { adminOf, sandboxAdapter } from "./harness.js";
 
 /**
  * The metadata package: the source-format files in the repository are what the adapter would put in
@@ -112,13 +111,7 @@ describe("deploying the package to the sandbox org", () => {
   });
 
   it("deployed for real, it leaves setup only what a package cannot carry", async () => {
-    const c = sb.credentials.salesforce;
-    const admin = new jsforce.Connection({
-      version: c.apiVersion,
-      loginUrl: c.loginUrl,
-      oauth2: { clientId: c.clientId, clientSecret: c.clientSecret, loginUrl: c.loginUrl },
-    });
-    await admin.authorize({ grant_type: "client_credentials" });
+    const admin = await adminOf(sb);
     const settings = defaultPackageSettings();
     const { id } = (await admin.metadata.deploy(
       metadataZip(packageComponents(settings), settings.apiVersion),

@@ -7,7 +7,7 @@ import {
 } from "@cosell/core";
 import { type Sandbox, startSandbox } from "@cosell/sandbox";
 import { partnerCenterSide } from "@cosell/sandbox/conformance";
-import jsforce, { type Connection } from "jsforce";
+import type { Connection } from "jsforce";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   layoutFields,
@@ -16,7 +16,7 @@ import {
   SELLER_PERMISSION_SET,
 } from "../src/index.js";
 import { connectionAs } from "./engine-world.js";
-import { sandboxAdapter } from "./harness.js";
+import { adminOf, sandboxAdapter } from "./harness.js";
 
 /**
  * What a seller sees on the opportunity page after `cosell setup`, read through the REST
@@ -49,17 +49,6 @@ const fields = parseSalesforceConfig({
     loginUrl: "https://login.salesforce.com",
   },
 }).fields;
-
-async function adminOf(sb: Sandbox<"salesforce">): Promise<Connection> {
-  const c = sb.credentials.salesforce;
-  const admin = new jsforce.Connection({
-    version: c.apiVersion,
-    loginUrl: c.loginUrl,
-    oauth2: { clientId: c.clientId, clientSecret: c.clientSecret, loginUrl: c.loginUrl },
-  });
-  await admin.authorize({ grant_type: "client_credentials" });
-  return admin;
-}
 
 describe("a seller works from the opportunity page", () => {
   let sb: Sandbox<"partnerCenter" | "salesforce">;
