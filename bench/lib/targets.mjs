@@ -18,6 +18,9 @@ async function load(pkg, factory, configFn) {
   return { ok: true, mod };
 }
 
+/** The solution every seeded deal carries (Partner Center requires one to share a deal). */
+const BENCH_SOLUTION = { id: "sol-bench", name: "Bench Accelerator", kind: "own" };
+
 /** The two CRMs, by the key `--only` takes. */
 export const TARGETS = {
   salesforce: {
@@ -41,7 +44,6 @@ export const TARGETS = {
       const { fields } = mod.parseSalesforceConfig(mod.salesforceSandboxConfig(sb.credentials.salesforce));
       const values = {
         [fields.optIn]: true,
-        [fields.solutions]: "sol-bench | Bench Accelerator | own",
         // Lost deals need a reason in Partner Center; the sandbox seeds none.
         [fields.closeReason]: "Customer chose another vendor",
       };
@@ -50,7 +52,20 @@ export const TARGETS = {
         .all("User")
         .filter((u) => u.IsActive !== false && u.Phone && u.Email)
         .map((u) => u.Id);
-      return sb.salesforce.seedOpportunities(n, { seed: 7, ownerIds, fields: () => values });
+      const ids = sb.salesforce.seedOpportunities(n, { seed: 7, ownerIds, fields: () => values });
+      // The solution a seller picks from the catalog: one deal-solution row per opportunity.
+      const entry = sb.salesforce.insert("Cosell_Solution__c", {
+        Name: BENCH_SOLUTION.name,
+        Cosell_Solution_Id__c: BENCH_SOLUTION.id,
+        Cosell_Kind__c: BENCH_SOLUTION.kind,
+        Cosell_Active__c: true,
+      });
+      for (const id of ids)
+        sb.salesforce.insert("Cosell_Deal_Solution__c", {
+          Cosell_Opportunity__c: id,
+          Cosell_Solution__c: entry,
+        });
+      return ids;
     },
     /**
      * A seller changes the amount: the change every sync must carry to the referral. Made as a seller
@@ -77,17 +92,27 @@ export const TARGETS = {
       ),
     /** Opted in, with what Partner Center requires (a solution; a reason when lost); the rest as seeded. */
     seed(mod, sb, n) {
-      const { publisherPrefix } = mod.parseDynamicsConfig(
+      const { publisherPrefix, optionValuePrefix } = mod.parseDynamicsConfig(
         mod.dynamicsSandboxConfig(sb.credentials.dataverse),
       );
       const c = mod.columnsFor(publisherPrefix);
       const values = {
         [c.syncFlag]: true,
-        [c.solutions]: JSON.stringify([{ id: "sol-bench", name: "Bench Accelerator", kind: "own" }]),
         // Lost deals need a reason in Partner Center; the sandbox seeds none.
         [c.closeReason]: "Customer chose another vendor",
       };
-      return sb.dataverse.seedOpportunities(n, { seed: 7, extra: () => values });
+      const ids = sb.dataverse.seedOpportunities(n, { seed: 7, extra: () => values });
+      // The solution a seller relates from the catalog (kind: a choice, option prefix × 10000 + 0 for own).
+      const t = mod.solutionTableNames(publisherPrefix);
+      const entry = sb.dataverse.insert(t.solutionSet, {
+        [t.name]: BENCH_SOLUTION.name,
+        [t.partnerCenterId]: BENCH_SOLUTION.id,
+        [t.kind]: optionValuePrefix * 10000,
+        [t.active]: true,
+      });
+      for (const id of ids)
+        sb.dataverse.associate("opportunity", id, t.opportunitySolution, String(entry[t.solutionId]));
+      return ids;
     },
     editValue(_mod, sb, crmId, amount) {
       sb.dataverse.update("opportunities", crmId, { estimatedvalue: amount });

@@ -18,6 +18,7 @@ export {
   parseDynamicsConfig,
 } from "./config.js";
 export { countryCode } from "./countries.js";
+export { type SolutionTableNames, solutionTableNames } from "./solution-tables.js";
 export {
   filteringAttributes,
   parseWebhookCall,
