@@ -3,12 +3,13 @@ import type { Env } from "../env.js";
 import { dvErrors } from "../errors.js";
 import { closeOpportunity } from "../records/close-opportunity.js";
 import { addSolutionComponentAction } from "../views/saved-queries.js";
+import { exportSolution } from "../views/solution-export.js";
 import { publishForms } from "../views/system-forms.js";
 import { type DvRequest, noContent, odataJson, readJson } from "./respond.js";
 
 /**
  * Unbound functions and actions: `WhoAmI`, `WinOpportunity`, `LoseOpportunity`, `PublishXml`,
- * `PublishAllXml`, `AddSolutionComponent`.
+ * `PublishAllXml`, `AddSolutionComponent`, `ExportSolution`.
  */
 export const OPERATIONS = new Set([
   "WhoAmI",
@@ -17,6 +18,7 @@ export const OPERATIONS = new Set([
   "PublishXml",
   "PublishAllXml",
   "AddSolutionComponent",
+  "ExportSolution",
 ]);
 
 function badJson() {
@@ -70,6 +72,11 @@ export function operationRoute(env: Env, name: string, req: DvRequest): SandboxR
     case "AddSolutionComponent":
       addSolutionComponentAction(env, readJson(req, badJson) as Record<string, unknown>);
       return noContent();
+    case "ExportSolution":
+      return odataJson(200, {
+        "@odata.context": `${req.base}$metadata#Microsoft.Dynamics.CRM.ExportSolutionResponse`,
+        ...exportSolution(env, readJson(req, badJson) as Record<string, unknown>),
+      });
     default:
       return noContent();
   }

@@ -71,7 +71,7 @@ export function checkSavedQuery(env: Env, row: Row): void {
   }
 }
 
-function solutionNamed(env: Env, uniqueName: string): Row {
+export function solutionNamed(env: Env, uniqueName: string): Row {
   const sol = [...env.store.all("solution")].find(
     (s) => typeof s.uniquename === "string" && s.uniquename.toLowerCase() === uniqueName.toLowerCase(),
   );
