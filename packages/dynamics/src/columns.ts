@@ -17,7 +17,8 @@ import {
  * seller's response to an inbound referral, the close reason (a choice) and its details. Written by
  * cosell only: referral id/link, sync status, last sync, last error, and Partner Center's own facts
  * (respond by, Microsoft's opportunity id, Microsoft's answer to an invitation, registration, who
- * sent it). Solutions are kept as JSON in one memo column (see docs/dynamics.md for why).
+ * sent it). Solutions and Microsoft's team are rows of cosell's own tables (solution-tables.ts); the
+ * `solutions` memo column is only read once, by setup, to move an earlier version's JSON into rows.
  */
 export interface CosellColumns {
   referralId: string;

@@ -1,8 +1,15 @@
 import type { Stage } from "@cosell/core";
-import { MemoryStateStore, runCycle } from "@cosell/core";
+import { isMicrosoftInvitation, MemoryStateStore, runCycle } from "@cosell/core";
 import { partnerCenterSide } from "@cosell/sandbox/conformance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { choiceValue, SELLER_RESPONSE_CHOICE, syncStateValue } from "../src/columns.js";
+import {
+  CLOSE_REASON_CHOICE,
+  choiceValue,
+  HELP_TYPE_CHOICE,
+  MICROSOFT_ANSWER_CHOICE,
+  SELLER_RESPONSE_CHOICE,
+  syncStateValue,
+} from "../src/columns.js";
 import { columnsFor, createDynamicsAdapter, type DynamicsAdapter } from "../src/index.js";
 import { coSellStageValue } from "../src/mapping.js";
 import { cosellViews } from "../src/views.js";
@@ -126,6 +133,9 @@ let sooner = "";
 let outbound = "";
 const opp = (referralId: string) => rows.get(referralId)!;
 
+// The seller's story, in order: open Needs response, accept one referral, share a deal with a catalog
+// solution, mark it a favorite, decline another (refused without a reason, then with one), invite
+// Microsoft and see its answer.
 describe("sellers find co-sell work in the views", () => {
   it("Needs response lists the two inbound referrals, the one to answer first on top", async () => {
     const now = sb.clock.now().getTime();
@@ -205,6 +215,42 @@ describe("sellers find co-sell work in the views", () => {
     );
     expect(await runView("Co-sell – Sync errors")).toEqual([opp(later)]);
     expect(await runView("Co-sell – Needs response")).toEqual([opp(later)]);
+  });
+
+  it("with a listed reason the decline reaches Partner Center; the row leaves Needs response and Sync errors", async () => {
+    sb.dataverse.update("opportunities", opp(later), {
+      [c.closeReasonCode]: choiceValue(CLOSE_REASON_CHOICE, PREFIX, "noCapacity"),
+      [c.closeReason]: "Booked until March.",
+    });
+    await cycle();
+    const declined = sb.partnerCenter.get(later)!;
+    expect({ status: declined.status, substatus: declined.substatus }).toEqual({
+      status: "Closed",
+      substatus: "Declined",
+    });
+    expect(await runView("Co-sell – Needs response")).toEqual([]);
+    expect(await runView("Co-sell – Sync errors")).toEqual([]);
+  });
+
+  it("the favorite reached Partner Center; inviting Microsoft does too, and Microsoft's answer shows on the row", async () => {
+    const shared = String(sb.dataverse.get("opportunities", outbound)?.[c.referralId]);
+    expect(sb.partnerCenter.get(shared)).toMatchObject({ favorite: true });
+    sb.dataverse.update("opportunities", opp(sooner), {
+      [c.helpRequested]: true,
+      [c.helpType]: choiceValue(HELP_TYPE_CHOICE, PREFIX, "ProofOfConceptOrDemo"),
+      [c.helpNotes]: "A demo of Fabric for the CFO.",
+    });
+    await cycle();
+    const engagement = sb.partnerCenter.get(sooner)!.engagementId;
+    const invitations = sb.partnerCenter
+      .all()
+      .filter((r) => r.engagementId === engagement && isMicrosoftInvitation(r));
+    expect(invitations.map((r) => r.inviteContext?.assistanceRequestCode)).toEqual(["ProofOfConceptOrDemo"]);
+    const answer = () => sb.dataverse.get("opportunities", opp(sooner))?.[c.microsoftAnswer];
+    expect(answer()).toBe(choiceValue(MICROSOFT_ANSWER_CHOICE, PREFIX, "pending"));
+    sb.partnerCenter.engage(sooner);
+    await cycle();
+    expect(answer()).toBe(choiceValue(MICROSOFT_ANSWER_CHOICE, PREFIX, "accepted"));
   });
 });
 
