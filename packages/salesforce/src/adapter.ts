@@ -20,6 +20,7 @@ import {
 import { SalesforceClient } from "./client.js";
 import { parseSalesforceConfig, type SalesforceConfig, type SalesforceConfigInput } from "./config.js";
 import { decodeCursor, encodeCursor, soqlDateTime } from "./cursor.js";
+import { validateSetup } from "./deploy-package.js";
 import { isOpportunityId, opportunityIdProblem } from "./ids.js";
 import { type OrgFacts, opportunityFields, type Row, rowToRecord, StageMapping } from "./mapping.js";
 import { writeRelatedRecords } from "./related-records.js";
@@ -28,7 +29,6 @@ import { salesforceSolutionCatalog } from "./solution-catalog.js";
 import { dealSolutionsChangedIn, hasRelatedRecords } from "./solution-objects.js";
 import { removedDealSolutionConditions } from "./solution-rows.js";
 import { CallCounter, type SalesforceCallStats } from "./stats.js";
-import { validateSetup } from "./validate-setup.js";
 import { applyCreates, applyUpdates, type KnownRecord, soqlString } from "./writer.js";
 
 /** Optional collaborators of {@link createSalesforceAdapter}. */
@@ -438,7 +438,12 @@ export function createSalesforceAdapter(
     apply,
     async setup(): Promise<SetupReport> {
       await client.connection();
-      const report = await runSetup(client, config, () => source.userId);
+      const report = await runSetup(client, config, () => source.userId, {
+        now,
+        // Its own timer: deps.sleep paces token attempts only.
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        onProgress: (line) => deps.logger?.info({ deploy: line }, "Salesforce setup"),
+      });
       orgP = undefined; // describe again: new fields are visible now
       deps.logger?.info({ created: report.created.length }, "Salesforce setup done");
       return report;
@@ -449,7 +454,7 @@ export function createSalesforceAdapter(
     validateSetup: (onProgress) =>
       validateSetup(client, config, {
         now,
-        sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         ...(onProgress ? { onProgress } : {}),
       }),
     changeEvents: {

@@ -63,7 +63,7 @@ export function listViewSpecs(f: SalesforceFieldNames): ListViewSpec[] {
       "Cosell_Inbound",
       "Co-sell – Inbound",
       [inbound],
-      [NAME, ACCOUNT, STAGE, f.coSellStage, f.respondBy, f.response, f.syncStatus],
+      [NAME, ACCOUNT, STAGE, f.coSellStage, f.respondBy, f.response, f.microsoftAnswer, f.syncStatus],
     ),
     // Shared by the seller: opted in and not sent by Microsoft (a blank direction is not "inbound").
     view(

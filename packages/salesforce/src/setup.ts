@@ -3,6 +3,7 @@ import { ensureOpportunityChangeEvents, verifyOpportunityChangeEvents } from "./
 import type { SalesforceClient } from "./client.js";
 import type { SalesforceConfig } from "./config.js";
 import { customFieldSpecs } from "./custom-fields.js";
+import { type DeployDeps, deployIfBare } from "./deploy-package.js";
 import { ensureGlobalValueSets } from "./global-value-sets.js";
 import { ensureListViews, verifyListViews } from "./list-views.js";
 import type { Row, StageMapping } from "./mapping.js";
@@ -15,6 +16,7 @@ import { migrateSolutionText } from "./solution-migration.js";
 import { DEAL_SOLUTION_OBJECT, solutionFieldGrants, syncObjectGrants } from "./solution-objects.js";
 import { differingObjectGrants, fullObjectGrants } from "./solution-permissions.js";
 import { ensureSolutionObjects, verifySolutionObjects } from "./solution-setup.js";
+import { syncFieldGrants, syncPermissionSetMetadata } from "./sync-permission-set.js";
 import { ensureDeclineRule, verifyDeclineRule } from "./validation-rule.js";
 import { soqlString } from "./writer.js";
 
@@ -52,9 +54,14 @@ export async function runSetup(
   client: SalesforceClient,
   config: SalesforceConfig,
   userId: () => string | undefined,
+  deps?: DeployDeps,
 ): Promise<SetupReport> {
   const created: string[] = [];
   const unchanged: string[] = [];
+  // A first install is one deploy of the whole package (all or nothing); the steps below then find
+  // it in place and add what a package cannot carry. An org set up before is upgraded step by step.
+  const first = deps ? await deployIfBare(client, config, deps) : undefined;
+  if (first) created.push(...first.created);
   const specs = customFieldSpecs(config.fields);
   // Before the fields: a picklist naming a global value set that does not exist is refused.
   const valueSets = await ensureGlobalValueSets(client);
@@ -137,22 +144,11 @@ export async function runSetup(
   const solutionObjects = await ensureSolutionObjects(client);
   created.push(...solutionObjects.created);
   unchanged.push(...solutionObjects.unchanged);
-  const wanted = [
-    ...specs.map((s) => ({ field: s.fullName, readable: true, editable: true })),
-    ...solutionFieldGrants(true),
-  ];
+  const wanted = syncFieldGrants(config);
   const objectGrants = syncObjectGrants();
   const [ps] = await client.readMetadata("PermissionSet", [psName]);
   if (!metadataExists(ps)) {
-    const [r] = await client.saveMetadata("create", "PermissionSet", [
-      {
-        fullName: psName,
-        label: "Cosell Sync",
-        description: "Read and edit the co-sell fields cosell syncs with Microsoft Partner Center.",
-        fieldPermissions: wanted,
-        objectPermissions: objectGrants,
-      },
-    ]);
+    const [r] = await client.saveMetadata("create", "PermissionSet", [syncPermissionSetMetadata(config)]);
     if (!r?.success)
       throw new RemoteApiError(
         "SALESFORCE_SETUP_FAILED",
@@ -249,7 +245,9 @@ export async function runSetup(
     const cdc = await ensureOpportunityChangeEvents(client);
     (cdc.kind === "created" ? created : cdc.kind === "unchanged" ? unchanged : skipped).push(cdc.line);
   }
-  return { created, unchanged, ...(skipped.length ? { skipped } : {}) };
+  // What the deploy just made is not "already there".
+  const kept = first ? unchanged.filter((line) => !first.names.some((n) => mentions(line, n))) : unchanged;
+  return { created, unchanged: kept, ...(skipped.length ? { skipped } : {}) };
 }
 
 /** Checks fields, field access, the decline rule, the list views, the seller permission set, the quick actions, the page layouts, the external id, stages and the change feed; changes nothing. */
@@ -392,4 +390,10 @@ async function apiAllowance(client: SalesforceClient): Promise<VerifyReport["che
       fix: 'Give the integration user "API Enabled" and "View Setup and Configuration".',
     };
   }
+}
+
+/** Whether a report line names a component (its full name, not as the start of a longer name). */
+function mentions(line: string, fullName: string): boolean {
+  const at = line.indexOf(fullName);
+  return at >= 0 && !/[A-Za-z0-9_]/.test(line.charAt(at + fullName.length));
 }

@@ -174,16 +174,18 @@ describe("setup and verifySetup", () => {
     expect(fields.detail).toContain("Opportunity.Cosell_Sync__c");
     expect(fields.fix).toContain("cosell setup");
 
+    // A bare org gets every component in one deploy, then what a package cannot carry.
     const first = await adapter.setup();
+    expect(first.created[0]).toMatch(/^One Metadata API deploy \(0Af\w+\): \d+ components$/);
     expect(first.created).toEqual(
       expect.arrayContaining([
         'Global value set Cosell_Stage "Co-sell Stage"',
         "Field Co-sell Sync (Opportunity.Cosell_Sync__c)",
-        "Validation rule Opportunity.Cosell_Decline_Needs_Reason (a decline needs a close reason)",
-        "Permission set Cosell_Sync (read/edit on 25 fields)",
+        "Validation rule Opportunity.Cosell_Decline_Needs_Reason",
+        "Permission set Cosell_Sync (33 field grants)",
         "Permission set Cosell_Sync assigned to the integration user",
         'List view Opportunity.Cosell_Needs_Response "Co-sell – Needs response"',
-        "Permission set Cosell_Seller for sellers (edit on 12 fields, read on 13; assign it to sellers)",
+        "Permission set Cosell_Seller (33 field grants)",
         'Quick action Opportunity.Cosell_Accept_Referral "Accept co-sell referral"',
         "Layout Opportunity-Opportunity Layout: Co-sell section added, with the co-sell actions",
         "Change Data Capture selected for Opportunity (ChangeEvents_OpportunityChangeEvent)",
@@ -199,9 +201,10 @@ describe("setup and verifySetup", () => {
     // assignment, the sellers' permission set, the layout, CDC, the 3 solution objects
     expect(second.unchanged).toHaveLength(47);
     expect(adapter.stats().writes).toBe(writesAfterFirst);
-    // the global value sets, 25 fields in 3 calls, the validation rule, the list views, the quick
-    // actions, the two permission sets, the 3 solution objects and their 11 fields in 2 calls
-    expect(adapter.stats().byEndpoint["SOAP createMetadata"]).toBe(12);
+    // Every component in one deploy, polled to the end; not one component created on its own.
+    expect(adapter.stats().byEndpoint["SOAP deploy"]).toBe(1);
+    expect(adapter.stats().byEndpoint["SOAP checkDeployStatus"]).toBeGreaterThan(1);
+    expect(adapter.stats().byEndpoint["SOAP createMetadata"]).toBeUndefined();
     // The layout is updated, never created: it is the admin's.
     expect(adapter.stats().byEndpoint["SOAP updateMetadata"]).toBe(1);
     expect(sb.log.count({ server: "salesforce", endpoint: "POST /composite/sobjects" })).toBe(0);

@@ -226,3 +226,34 @@ export async function adminOf(sb: Sandbox<"salesforce">): Promise<Connection> {
   await admin.authorize({ grant_type: "client_credentials" });
   return admin;
 }
+
+/** One row of a list view's results: its shown values by field (`Id` among them). */
+export type ListViewRow = Record<string, string | null>;
+
+/**
+ * A list view on Opportunity as the UI runs it (the REST list view resources), signed in as `conn`'s
+ * user: its rows by record id, each with the values the view shows.
+ */
+export async function listViewRows(
+  conn: Connection,
+  developerName: string,
+): Promise<Map<string, ListViewRow>> {
+  const base = `/services/data/v${conn.version}/sobjects/Opportunity/listviews`;
+  const { listviews } = await conn.request<{
+    listviews: { developerName: string; resultsUrl: string }[];
+  }>(base);
+  const view = listviews.find((v) => v.developerName === developerName);
+  if (!view) throw new Error(`No list view ${developerName} on Opportunity`);
+  const r = await conn.request<{
+    developerName: string;
+    done: boolean;
+    records: { columns: { fieldNameOrPath: string; value: string | null }[] }[];
+  }>(view.resultsUrl);
+  if (r.developerName !== developerName || !r.done) throw new Error(`Unexpected results of ${developerName}`);
+  return new Map(
+    r.records.map((rec) => {
+      const values = Object.fromEntries(rec.columns.map((c) => [c.fieldNameOrPath, c.value]));
+      return [String(values.Id), values];
+    }),
+  );
+}

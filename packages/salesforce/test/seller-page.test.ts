@@ -3,6 +3,7 @@ import {
   CLOSE_REASON_REQUIRED,
   isMicrosoftInvitation,
   MemoryStateStore,
+  MICROSOFT_ANSWER_LABELS,
   runCycle,
 } from "@cosell/core";
 import { type Sandbox, startSandbox } from "@cosell/sandbox";
@@ -16,7 +17,7 @@ import {
   SELLER_PERMISSION_SET,
 } from "../src/index.js";
 import { connectionAs } from "./engine-world.js";
-import { adminOf, sandboxAdapter } from "./harness.js";
+import { adminOf, listViewRows, sandboxAdapter } from "./harness.js";
 
 /**
  * What a seller sees on the opportunity page after `cosell setup`, read through the REST
@@ -141,6 +142,10 @@ describe("a seller works from the opportunity page", () => {
   it("Accept, Decline (refused without a reason), Invite Microsoft and Favorite reach Partner Center; Microsoft's answer shows", async () => {
     const first = await received();
     const second = await received();
+    // The seller opens Needs response: both wait there for an answer.
+    expect([...(await listViewRows(seller, "Cosell_Needs_Response")).keys()]).toEqual(
+      expect.arrayContaining([first.crmId, second.crmId]),
+    );
 
     // Accept: one click, nothing to fill in.
     expect(await invoke("Opportunity.Cosell_Accept_Referral", first.crmId)).toMatchObject({ ok: true });
@@ -193,6 +198,26 @@ describe("a seller works from the opportunity page", () => {
     sb.partnerCenter.engage(first.referralId);
     await sync();
     expect(answer()).toBe("accepted");
+    // …and in the Inbound view, under its label; the deal no longer waits in Needs response.
+    const inbound = await listViewRows(seller, "Cosell_Inbound");
+    expect(inbound.get(first.crmId)?.Cosell_Microsoft_Answer__c).toBe(MICROSOFT_ANSWER_LABELS.accepted);
+    expect([...(await listViewRows(seller, "Cosell_Needs_Response")).keys()]).not.toContain(first.crmId);
+
+    // A solution from the catalog (imported by the admin): the seller adds it on the related list,
+    // picking the entry and typing nothing else; Partner Center gets it.
+    const entry = sb.salesforce.insert("Cosell_Solution__c", {
+      Name: "Fabrikam Security",
+      Cosell_Solution_Id__c: "tp-fabrikam-sec",
+      Cosell_Kind__c: "thirdParty",
+      Cosell_Active__c: true,
+    });
+    const added = await seller
+      .sobject("Cosell_Deal_Solution__c")
+      .create({ Cosell_Opportunity__c: first.crmId, Cosell_Solution__c: entry });
+    expect(added).toMatchObject({ success: true });
+    await sync();
+    const tags = sb.partnerCenter.get(first.referralId)!.details?.requirements?.solutions ?? [];
+    expect(tags.map((t) => t.id)).toContain("tp-fabrikam-sec");
 
     // Favorite: the checkbox on the action's form.
     expect(
