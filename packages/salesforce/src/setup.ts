@@ -13,7 +13,7 @@ import { picklistChecks, picklistUpgrades, upgradeToPicklists } from "./picklist
 import { ensureQuickActions, verifyQuickActions } from "./quick-actions.js";
 import { ensureSellerPermissionSet, verifySellerPermissionSet } from "./seller-permission-set.js";
 import { migrateSolutionText } from "./solution-migration.js";
-import { DEAL_SOLUTION_OBJECT, solutionFieldGrants, syncObjectGrants } from "./solution-objects.js";
+import { DEAL_SOLUTION_OBJECT, syncObjectGrants } from "./solution-objects.js";
 import { differingObjectGrants, fullObjectGrants } from "./solution-permissions.js";
 import { ensureSolutionObjects, verifySolutionObjects } from "./solution-setup.js";
 import { syncFieldGrants, syncPermissionSetMetadata } from "./sync-permission-set.js";
