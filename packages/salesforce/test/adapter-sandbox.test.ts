@@ -7,27 +7,16 @@ import {
   RequestLog,
   type Sandbox,
   SandboxClock,
-  startSandbox,
   TokenRegistry,
 } from "@cosell/sandbox";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { createSalesforceAdapter, type SalesforceAdapter } from "../src/index.js";
-import { salesforceDriver, sandboxAdapter, sandboxConfig } from "./harness.js";
+import { bareOrgPerTest, salesforceDriver, sandboxAdapter, sandboxConfig } from "./harness.js";
 
 let sb: Sandbox<"salesforce">;
-let baseline: ReturnType<Sandbox<"salesforce">["salesforce"]["exportState"]>;
-
-beforeAll(async () => {
-  sb = await startSandbox({ systems: ["salesforce"] });
-  baseline = sb.salesforce.exportState();
-});
-afterAll(async () => {
-  await sb?.stop();
-});
 // Each test starts from the bare org (no co-sell fields), with an empty request log.
-beforeEach(() => {
-  sb.salesforce.importState(baseline);
-  sb.log.clear();
+bareOrgPerTest((started) => {
+  sb = started;
 });
 
 async function drain(it: AsyncIterable<{ records: CrmRecord[]; cursor: string }>) {

@@ -1,11 +1,11 @@
 import { CLOSE_REASON_REQUIRED, type CoSellDeal, type CrmWrite } from "@cosell/core";
 import { completeDeal, sampleDeal, sampleInbound } from "@cosell/core/testing";
-import { type Sandbox, startSandbox } from "@cosell/sandbox";
+import type { Sandbox } from "@cosell/sandbox";
 import jsforce, { type Connection } from "jsforce";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { createSalesforceAdapter, customFieldSpecs, parseSalesforceConfig } from "../src/index.js";
 import { solutionObjectSpecs } from "../src/solution-objects.js";
-import { salesforceDriver, sandboxAdapter, sandboxConfig } from "./harness.js";
+import { bareOrgPerTest, salesforceDriver, sandboxAdapter, sandboxConfig } from "./harness.js";
 
 /**
  * The co-sell fields of issue 12 (consents kept apart, favorite, sales stage, help type and Partner
@@ -14,18 +14,9 @@ import { salesforceDriver, sandboxAdapter, sandboxConfig } from "./harness.js";
  */
 
 let sb: Sandbox<"salesforce">;
-let baseline: ReturnType<Sandbox<"salesforce">["salesforce"]["exportState"]>;
-
-beforeAll(async () => {
-  sb = await startSandbox({ systems: ["salesforce"] });
-  baseline = sb.salesforce.exportState();
-});
-afterAll(async () => {
-  await sb?.stop();
-});
-beforeEach(() => {
-  sb.salesforce.importState(baseline);
-  sb.log.clear();
+// Each test starts from the bare org (no co-sell fields), with an empty request log.
+bareOrgPerTest((started) => {
+  sb = started;
 });
 
 const config = () => parseSalesforceConfig(sandboxConfig(sb));

@@ -1,7 +1,8 @@
 import type { CoSellDeal, Person, Stage } from "@cosell/core";
 import { type CrmDriver, type CrmOpportunity, completeDeal } from "@cosell/core/testing";
-import type { SalesforceControl, Sandbox } from "@cosell/sandbox";
+import { type SalesforceControl, type Sandbox, startSandbox } from "@cosell/sandbox";
 import jsforce, { type Connection } from "jsforce";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { SALES_STAGE_VALUES } from "../src/custom-fields.js";
 import {
   createSalesforceAdapter,
@@ -256,4 +257,25 @@ export async function listViewRows(
       return [String(values.Id), values];
     }),
   );
+}
+
+/**
+ * For a test file: one sandbox org for all its tests, put back to the bare org (no co-sell fields)
+ * with an empty request log before each. `use` receives the sandbox once it is up.
+ */
+export function bareOrgPerTest(use: (sb: Sandbox<"salesforce">) => void): void {
+  let sb: Sandbox<"salesforce"> | undefined;
+  let baseline: ReturnType<Sandbox<"salesforce">["salesforce"]["exportState"]>;
+  beforeAll(async () => {
+    sb = await startSandbox({ systems: ["salesforce"] });
+    baseline = sb.salesforce.exportState();
+    use(sb);
+  });
+  afterAll(async () => {
+    await sb?.stop();
+  });
+  beforeEach(() => {
+    sb!.salesforce.importState(baseline);
+    sb!.log.clear();
+  });
 }

@@ -1,10 +1,10 @@
-import { type Sandbox, startSandbox } from "@cosell/sandbox";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Sandbox } from "@cosell/sandbox";
+import { describe, expect, it } from "vitest";
 import { customFieldSpecs } from "../src/custom-fields.js";
 import { parseSalesforceConfig } from "../src/index.js";
 import { GLOBAL_VALUE_SETS } from "../src/picklist-values.js";
 import { declineRuleSpec } from "../src/validation-rule.js";
-import { sandboxAdapter, sandboxConfig } from "./harness.js";
+import { bareOrgPerTest, sandboxAdapter, sandboxConfig } from "./harness.js";
 
 /**
  * Co-sell stage, sync status, direction and registration status are restricted picklists bound to
@@ -13,17 +13,9 @@ import { sandboxAdapter, sandboxConfig } from "./harness.js";
  */
 
 let sb: Sandbox<"salesforce">;
-let baseline: ReturnType<Sandbox<"salesforce">["salesforce"]["exportState"]>;
-
-beforeAll(async () => {
-  sb = await startSandbox({ systems: ["salesforce"] });
-  baseline = sb.salesforce.exportState();
-});
-afterAll(async () => {
-  await sb?.stop();
-});
-beforeEach(() => {
-  sb.salesforce.importState(baseline);
+// Each test starts from the bare org (no co-sell fields), with an empty request log.
+bareOrgPerTest((started) => {
+  sb = started;
 });
 
 const PICKLISTS = {
