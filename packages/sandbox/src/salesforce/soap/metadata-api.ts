@@ -4,6 +4,7 @@ import { MAX_API_VERSION } from "../rest/router.js";
 import { Deployments } from "./deploy.js";
 import type { MetadataRecord } from "./metadata-types.js";
 import { SoapFault } from "./metadata-types.js";
+import { Retrievals } from "./retrieve.js";
 import { child, childrenNamed, parseXml, toValue, toXml, type XmlElement, XmlSyntaxError } from "./xml.js";
 
 const XML_CONTENT_TYPE = "text/xml;charset=UTF-8";
@@ -105,13 +106,23 @@ function componentType(components: XmlElement[]): string {
   return [...types][0]!;
 }
 
-/** Each org's deploys (a deploy's status is asked for by id on later calls). */
+/** Each org's deploys and retrievals (their status is asked for by id on later calls). */
 const deploymentsOf = new WeakMap<SalesforceContext, Deployments>();
+const retrievalsOf = new WeakMap<SalesforceContext, Retrievals>();
 
 function dispatch(ctx: SalesforceContext, call: XmlElement): SandboxResponse {
   const md = ctx.metadata;
   const method = call.local;
   switch (method) {
+    case "retrieve":
+    case "checkRetrieveStatus": {
+      const retrievals = retrievalsOf.get(ctx) ?? new Retrievals(ctx);
+      retrievalsOf.set(ctx, retrievals);
+      if (method === "retrieve")
+        return respond(method, toXml("result", retrievals.retrieve(child(call, "request"))));
+      const id = child(call, "asyncProcessId")?.text.trim() ?? "";
+      return respond(method, toXml("result", retrievals.status(id)));
+    }
     case "deploy":
     case "checkDeployStatus": {
       const deployments = deploymentsOf.get(ctx) ?? new Deployments(ctx);
