@@ -1,5 +1,10 @@
 import { strToU8, zipSync } from "fflate";
-import { type MetadataComponent, metadataXml } from "./source-format.js";
+import {
+  type MetadataComponent,
+  metadataXml,
+  OBJECT_CHILD_TYPES,
+  OWN_FOLDER_TYPES,
+} from "./source-format.js";
 
 /**
  * The zip a Metadata API `deploy` takes, in metadata format (not source format: the Salesforce CLI
@@ -8,20 +13,6 @@ import { type MetadataComponent, metadataXml } from "./source-format.js";
  * a file per component of the other types (developer.salesforce.com/docs/atlas.en-us.api_meta.meta/
  * api_meta/meta_deploy.htm, "Deploying and Retrieving Metadata with the Zip File").
  */
-
-/** Types whose components live inside their object's `.object` file, and the element holding them. */
-const IN_OBJECT_FILE: Readonly<Record<string, string>> = {
-  CustomField: "fields",
-  ListView: "listViews",
-  ValidationRule: "validationRules",
-};
-
-const FILE_OF: Readonly<Record<string, { folder: string; suffix: string }>> = {
-  GlobalValueSet: { folder: "globalValueSets", suffix: "globalValueSet" },
-  PermissionSet: { folder: "permissionsets", suffix: "permissionset" },
-  QuickAction: { folder: "quickActions", suffix: "quickAction" },
-  Layout: { folder: "layouts", suffix: "layout" },
-};
 
 /** The files of the zip, by path (package.xml included). */
 export function metadataFiles(
@@ -37,7 +28,7 @@ export function metadataFiles(
   const files = new Map<string, string>();
   for (const c of components) {
     const { fullName: _f, ...body } = c.metadata;
-    const element = IN_OBJECT_FILE[c.type];
+    const element = OBJECT_CHILD_TYPES[c.type]?.folder;
     if (element) {
       const dot = c.fullName.indexOf(".");
       const o = objectOf(c.fullName.slice(0, dot));
@@ -46,7 +37,7 @@ export function metadataFiles(
       o[element] = list;
     } else if (c.type === "CustomObject") Object.assign(objectOf(c.fullName), body);
     else {
-      const place = FILE_OF[c.type];
+      const place = OWN_FOLDER_TYPES[c.type];
       if (!place) throw new Error(`No metadata-format location known for the type ${c.type}`);
       files.set(`${place.folder}/${c.fullName}.${place.suffix}`, metadataXml(c.type, body));
     }

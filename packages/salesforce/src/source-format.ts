@@ -20,15 +20,18 @@ export interface SourceFile {
   content: string;
 }
 
-/** A type whose components live under an object's folder, and how source format names that folder. */
-const CHILD_OF_OBJECT: Readonly<Record<string, { folder: string; suffix: string }>> = {
+/**
+ * Types whose components live in their object: in source format under the object's folder (`fields/`,
+ * …), in metadata format as elements of the same name inside `objects/<Object>.object`.
+ */
+export const OBJECT_CHILD_TYPES: Readonly<Record<string, { folder: string; suffix: string }>> = {
   CustomField: { folder: "fields", suffix: "field" },
   ListView: { folder: "listViews", suffix: "listView" },
   ValidationRule: { folder: "validationRules", suffix: "validationRule" },
 };
 
-/** A type with a folder of its own under `main/default`. */
-const TOP_LEVEL: Readonly<Record<string, { folder: string; suffix: string }>> = {
+/** Types with a folder of their own, the same in source and metadata format (`-meta.xml` aside). */
+export const OWN_FOLDER_TYPES: Readonly<Record<string, { folder: string; suffix: string }>> = {
   GlobalValueSet: { folder: "globalValueSets", suffix: "globalValueSet" },
   PermissionSet: { folder: "permissionsets", suffix: "permissionset" },
   QuickAction: { folder: "quickActions", suffix: "quickAction" },
@@ -40,7 +43,7 @@ const NAMESPACE = "http://soap.sforce.com/2006/04/metadata";
 
 /** Where a component's file goes, and the `fullName` it carries inside (source format drops the object prefix). */
 export function sourcePath(c: MetadataComponent): { path: string; innerName?: string } {
-  const child = CHILD_OF_OBJECT[c.type];
+  const child = OBJECT_CHILD_TYPES[c.type];
   if (child) {
     const dot = c.fullName.indexOf(".");
     if (dot < 1) throw new Error(`${c.type} ${c.fullName}: expected Object.Name`);
@@ -53,7 +56,7 @@ export function sourcePath(c: MetadataComponent): { path: string; innerName?: st
   }
   if (c.type === "CustomObject")
     return { path: `${ROOT}/objects/${c.fullName}/${c.fullName}.object-meta.xml` };
-  const top = TOP_LEVEL[c.type];
+  const top = OWN_FOLDER_TYPES[c.type];
   if (!top) throw new Error(`No source-format location known for the Metadata API type ${c.type}`);
   return { path: `${ROOT}/${top.folder}/${c.fullName}.${top.suffix}-meta.xml` };
 }

@@ -2,6 +2,7 @@ import { strFromU8, unzipSync } from "fflate";
 import type { SalesforceContext } from "../context.js";
 import { exportOrgState, importOrgState } from "../state.js";
 import { formatDateTime } from "../time.js";
+import { IN_OBJECT_FILE, OWN_FOLDER } from "./metadata-files.js";
 import { bool, type MetadataRecord, SoapFault, str } from "./metadata-types.js";
 import { child, childrenNamed, parseXml, toValue, type XmlElement, XmlSyntaxError } from "./xml.js";
 
@@ -54,19 +55,18 @@ const TYPE_ORDER = [
 ] as const;
 type DeployType = (typeof TYPE_ORDER)[number];
 
-const FOLDERS: Readonly<Record<string, { type: DeployType; suffix: string }>> = {
-  globalValueSets: { type: "GlobalValueSet", suffix: ".globalValueSet" },
-  quickActions: { type: "QuickAction", suffix: ".quickAction" },
-  permissionsets: { type: "PermissionSet", suffix: ".permissionset" },
-  layouts: { type: "Layout", suffix: ".layout" },
-};
+/** Folder → its type and file suffix (`.quickAction`), from the shared table. */
+const FOLDERS: Readonly<Record<string, { type: DeployType; suffix: string }>> = Object.fromEntries(
+  Object.entries(OWN_FOLDER).map(([type, p]) => [
+    p.folder,
+    { type: type as DeployType, suffix: `.${p.suffix}` },
+  ]),
+);
 
 /** Child components of an `.object` file: element name → type. */
-const OBJECT_CHILDREN: Readonly<Record<string, DeployType>> = {
-  fields: "CustomField",
-  listViews: "ListView",
-  validationRules: "ValidationRule",
-};
+const OBJECT_CHILDREN: Readonly<Record<string, DeployType>> = Object.fromEntries(
+  Object.entries(IN_OBJECT_FILE).map(([type, element]) => [element, type as DeployType]),
+);
 
 interface ZipComponent {
   type: DeployType;

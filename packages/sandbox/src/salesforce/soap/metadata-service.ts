@@ -3,6 +3,7 @@ import type { Org } from "../store/org.js";
 import { formatDateTime } from "../time.js";
 import { CustomFields } from "./custom-fields.js";
 import { CustomObjects } from "./custom-objects.js";
+import { fileNameOf } from "./metadata-files.js";
 import {
   MetadataComponentError,
   type MetadataRecord,
@@ -140,25 +141,5 @@ export class MetadataService {
       manageableState: "unmanaged",
       type,
     }));
-  }
-}
-
-/** Where a component lives in a retrieved package (listMetadata's `fileName`). */
-function fileNameOf(type: string, fullName: string): string {
-  switch (type) {
-    case "CustomObject":
-      return `objects/${fullName}.object`;
-    case "CustomField":
-    case "ValidationRule":
-    case "ListView":
-      return `objects/${fullName.split(".")[0]}.object`;
-    case "QuickAction":
-      return `quickActions/${fullName}.quickAction`;
-    case "Layout":
-      return `layouts/${fullName}.layout`;
-    case "GlobalValueSet":
-      return `globalValueSets/${fullName}.globalValueSet`;
-    default:
-      return `permissionsets/${fullName}.permissionset`;
   }
 }

@@ -1,5 +1,6 @@
 import { strToU8, zipSync } from "fflate";
 import type { SalesforceContext } from "../context.js";
+import { fileNameOf, IN_OBJECT_FILE, OWN_FOLDER } from "./metadata-files.js";
 import { type MetadataRecord, SoapFault } from "./metadata-types.js";
 import { child, childrenNamed, toXml, type XmlElement } from "./xml.js";
 
@@ -13,18 +14,6 @@ import { child, childrenNamed, toXml, type XmlElement } from "./xml.js";
  */
 
 const MD_NS = "http://soap.sforce.com/2006/04/metadata";
-const IN_OBJECT: Readonly<Record<string, string>> = {
-  CustomField: "fields",
-  ListView: "listViews",
-  ValidationRule: "validationRules",
-};
-const OWN_FILE: Readonly<Record<string, { folder: string; suffix: string }>> = {
-  GlobalValueSet: { folder: "globalValueSets", suffix: "globalValueSet" },
-  PermissionSet: { folder: "permissionsets", suffix: "permissionset" },
-  QuickAction: { folder: "quickActions", suffix: "quickAction" },
-  Layout: { folder: "layouts", suffix: "layout" },
-};
-
 interface Retrieval {
   id: string;
   files: Record<string, string>;
@@ -62,14 +51,11 @@ export class Retrievals {
       const found: string[] = [];
       for (const name of names) {
         const [md] = this.ctx.metadata.read(type, [name]);
-        const element = IN_OBJECT[type];
-        const place = OWN_FILE[type];
+        const element = IN_OBJECT_FILE[type];
         const dot = name.indexOf(".");
-        const fileName = element
-          ? `objects/${name.slice(0, dot)}.object`
-          : type === "CustomObject"
-            ? `objects/${name}.object`
-            : `${place?.folder}/${name}.${place?.suffix}`;
+        if (!element && type !== "CustomObject" && !OWN_FOLDER[type])
+          throw new SoapFault("sf:INVALID_TYPE", `INVALID_TYPE: the sandbox cannot retrieve ${type}`);
+        const fileName = fileNameOf(type, name);
         if (!md) {
           messages.push({ fileName, problem: `Entity of type '${type}' named '${name}' cannot be found` });
           continue;
@@ -84,8 +70,7 @@ export class Retrievals {
           ];
           objects.set(name.slice(0, dot), obj);
         } else if (type === "CustomObject") objects.set(name, { ...body, ...(objects.get(name) ?? {}) });
-        else if (place) files[fileName] = file(type, body);
-        else throw new SoapFault("sf:INVALID_TYPE", `INVALID_TYPE: the sandbox cannot retrieve ${type}`);
+        else files[fileName] = file(type, body);
         properties.push({ fileName, fullName: name, type });
       }
       if (found.length) listed.push({ members: found.sort(), name: type });
