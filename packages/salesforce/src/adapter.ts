@@ -97,6 +97,8 @@ export function createSalesforceAdapter(
   const config: SalesforceConfig = parseSalesforceConfig(input);
   const now = deps.now ?? (() => new Date());
   const counter = new CallCounter();
+  // Metadata deploys poll on their own timer: deps.sleep paces token attempts only.
+  const deployDeps = { now, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
   const source = new TokenSource(config.auth, {
     onRefreshToken: deps.onRefreshToken,
     now,
@@ -439,9 +441,7 @@ export function createSalesforceAdapter(
     async setup(): Promise<SetupReport> {
       await client.connection();
       const report = await runSetup(client, config, () => source.userId, {
-        now,
-        // Its own timer: deps.sleep paces token attempts only.
-        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        ...deployDeps,
         onProgress: (line) => deps.logger?.info({ deploy: line }, "Salesforce setup"),
       });
       orgP = undefined; // describe again: new fields are visible now
@@ -452,11 +452,7 @@ export function createSalesforceAdapter(
       return runVerify(client, config, async () => (await org()).stages);
     },
     validateSetup: (onProgress) =>
-      validateSetup(client, config, {
-        now,
-        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-        ...(onProgress ? { onProgress } : {}),
-      }),
+      validateSetup(client, config, { ...deployDeps, ...(onProgress ? { onProgress } : {}) }),
     changeEvents: {
       enabled: () => config.changeFeed === "cdc",
       subscribe: (positions, handlers) =>

@@ -1,11 +1,11 @@
 import { CLOSE_REASON_REQUIRED, type CoSellDeal, type CrmWrite } from "@cosell/core";
 import { completeDeal, sampleDeal, sampleInbound } from "@cosell/core/testing";
 import type { Sandbox } from "@cosell/sandbox";
-import jsforce, { type Connection } from "jsforce";
+import type { Connection } from "jsforce";
 import { beforeEach, describe, expect, it } from "vitest";
 import { createSalesforceAdapter, customFieldSpecs, parseSalesforceConfig } from "../src/index.js";
 import { solutionObjectSpecs } from "../src/solution-objects.js";
-import { bareOrgPerTest, salesforceDriver, sandboxAdapter, sandboxConfig } from "./harness.js";
+import { adminOf, bareOrgPerTest, salesforceDriver, sandboxAdapter, sandboxConfig } from "./harness.js";
 
 /**
  * The co-sell fields of issue 12 (consents kept apart, favorite, sales stage, help type and Partner
@@ -53,18 +53,6 @@ const NEW_FIELDS = {
   closeReasonCode: "Cosell_Close_Reason_Code__c",
 } as const;
 
-/** A jsforce connection as the integration user, to look at the org the way an admin's tools do. */
-async function adminConnection(): Promise<Connection> {
-  const c = sb.credentials.salesforce;
-  const conn = new jsforce.Connection({
-    version: c.apiVersion,
-    loginUrl: c.loginUrl,
-    oauth2: { clientId: c.clientId, clientSecret: c.clientSecret, loginUrl: c.loginUrl },
-  });
-  await conn.authorize({ grant_type: "client_credentials" });
-  return conn;
-}
-
 type Md = Record<string, unknown>;
 const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 const yes = (v: unknown) => v === true || v === "true";
@@ -90,7 +78,7 @@ describe("setup: the new co-sell fields", () => {
     for (const name of Object.values(NEW_FIELDS))
       expect(first.created.some((c) => c.includes(`(Opportunity.${name})`))).toBe(true);
 
-    const conn = await adminConnection();
+    const conn = await adminOf(sb);
     expect(await readField(conn, NEW_FIELDS.consentToContact)).toMatchObject({
       type: "Checkbox",
       defaultValue: "false",
@@ -260,7 +248,7 @@ describe("setup: the new co-sell fields", () => {
     expect(upgraded).toHaveLength(3);
     expect(report.unchanged).toHaveLength(older.length - 2 - upgraded.length + 1);
 
-    const conn = await adminConnection();
+    const conn = await adminOf(sb);
     const consent = await readField(conn, "Cosell_Contact_Consent__c");
     expect(consent).toMatchObject({ type: "Checkbox", label: "Customer Consent to Share Contact" });
     expect(String(consent.inlineHelpText)).toMatch(/shared with others/);
@@ -279,7 +267,7 @@ describe("setup: the new co-sell fields", () => {
   it("the decline rule: doctor reports it deactivated or edited, and setup puts cosell's back", async () => {
     const adapter = sandboxAdapter(sb);
     await adapter.setup();
-    const conn = await adminConnection();
+    const conn = await adminOf(sb);
     const name = "Opportunity.Cosell_Decline_Needs_Reason";
     const rule = (await conn.metadata.read("ValidationRule", name)) as unknown as Md;
     expect(rule).toMatchObject({

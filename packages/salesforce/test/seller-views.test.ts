@@ -1,10 +1,10 @@
 import { sampleDeal } from "@cosell/core/testing";
 import { type Sandbox, startSandbox } from "@cosell/sandbox";
-import jsforce, { type Connection } from "jsforce";
+import type { Connection } from "jsforce";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listViewSpecs, parseSalesforceConfig, SELLER_PERMISSION_SET } from "../src/index.js";
 import { connectionAs, type EngineWorld, startEngineWorld } from "./engine-world.js";
-import { listViewRows, salesforceDriver, sandboxAdapter, sandboxConfig } from "./harness.js";
+import { adminOf, listViewRows, salesforceDriver, sandboxAdapter, sandboxConfig } from "./harness.js";
 
 /**
  * A seller on Salesforce finds co-sell work in the list views setup creates on Opportunity, through
@@ -133,13 +133,7 @@ describe("setup and doctor: list views and the seller permission set", () => {
   let admin: Connection;
   beforeAll(async () => {
     sb = await startSandbox({ systems: ["salesforce"] });
-    const c = sb.credentials.salesforce;
-    admin = new jsforce.Connection({
-      version: c.apiVersion,
-      loginUrl: c.loginUrl,
-      oauth2: { clientId: c.clientId, clientSecret: c.clientSecret, loginUrl: c.loginUrl },
-    });
-    await admin.authorize({ grant_type: "client_credentials" });
+    admin = await adminOf(sb);
   });
   afterAll(async () => {
     await sb?.stop();
