@@ -139,6 +139,9 @@ export function solutionObjectSpecs(): CustomObjectSpec[] {
       metadata: {
         ...object(d, "Co-sell Deal Solution", "Co-sell Deal Solutions", "Deal Solution Number", true),
         // Numbered by Salesforce: a seller adding a solution picks it from the catalog and types nothing.
+        // The nameField is a CustomField (Metadata API "CustomObject": nameField; "CustomField":
+        // displayFormat, startingNumber), as published Metadata API clients create it.
+        // developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/customfield.htm
         nameField: { displayFormat: "DS-{000000}", label: "Deal Solution Number", type: "AutoNumber" },
       },
       fields: [

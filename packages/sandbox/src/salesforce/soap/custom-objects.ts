@@ -69,7 +69,10 @@ export class CustomObjects {
         "A name field is Text or AutoNumber (nameField.type)",
         ["nameField"],
       );
-    // AutoNumber: displayFormat is required and holds one {0…} number placeholder (e.g. DS-{000000}).
+    // AutoNumber: displayFormat is required and holds one {0…} number placeholder (e.g. DS-{000000});
+    // startingNumber is optional (CustomField displayFormat, startingNumber:
+    // developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/customfield.htm). The records'
+    // Name is then read-only: an insert or update that sets it is refused.
     const displayFormat = nameType === "AutoNumber" ? str(nameField, "displayFormat") : undefined;
     if (nameType === "AutoNumber" && !(displayFormat && /\{0+\}/.test(displayFormat)))
       throw new MetadataComponentError(
