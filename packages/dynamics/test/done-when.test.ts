@@ -1,11 +1,11 @@
 import type { Stage } from "@cosell/core";
-import { isMicrosoftInvitation, MemoryStateStore, referralToDeal, runCycle } from "@cosell/core";
+import { isMicrosoftInvitation, MemoryStateStore, referralToDeal } from "@cosell/core";
 import { SEED_IDS } from "@cosell/sandbox";
 import { partnerCenterSide } from "@cosell/sandbox/conformance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { columnsFor, createDynamicsAdapter, type DynamicsAdapter } from "../src/index.js";
 import { coSellStageValue } from "../src/mapping.js";
-import { type DynamicsSandbox, sandboxConfig, startDynamicsSandbox } from "./helpers.js";
+import { cycleOnce, type DynamicsSandbox, sandboxConfig, startDynamicsSandbox } from "./helpers.js";
 import { relateSolutions } from "./solution-driver.js";
 
 const c = columnsFor("cosell");
@@ -20,16 +20,7 @@ const store = new MemoryStateStore();
 const ids: string[] = [];
 let campaignCode = "";
 
-const cycle = async () => {
-  const { summary } = await runCycle({
-    adapter,
-    partnerCenter: side.partnerCenter,
-    store,
-    now: () => sb.clock.now(),
-  });
-  sb.clock.advance(1000);
-  return summary;
-};
+const cycle = () => cycleOnce(sb, adapter, side.partnerCenter, store);
 
 /** Dataverse requests made while `fn` runs, by endpoint, from the sandbox's request log. */
 async function dataverseCalls<T>(

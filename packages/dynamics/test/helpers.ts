@@ -1,7 +1,14 @@
 import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type CoSellDeal, MemoryStateStore, type Person, type Stage } from "@cosell/core";
+import {
+  type CoSellDeal,
+  MemoryStateStore,
+  type Person,
+  runCycle,
+  type Stage,
+  type StateStore,
+} from "@cosell/core";
 import type { ConformanceFixture, CrmDriver, CrmOpportunity } from "@cosell/core/testing";
 import { type Sandbox, SEED_IDS, startSandbox } from "@cosell/sandbox";
 import { partnerCenterSide } from "@cosell/sandbox/conformance";
@@ -455,4 +462,19 @@ export async function writesDuring<T>(
     .filter((e) => e.server === "dataverse" && e.method !== "GET")
     .map((e) => e.endpoint);
   return { result, writes };
+}
+
+/**
+ * One engine cycle of `adapter` against the sandbox's Partner Center, on the sandbox clock; the clock
+ * then moves 1 s on, so the next cycle sees what happened in between. Returns the cycle's summary.
+ */
+export async function cycleOnce(
+  sb: DynamicsSandbox,
+  adapter: Parameters<typeof runCycle>[0]["adapter"],
+  partnerCenter: Parameters<typeof runCycle>[0]["partnerCenter"],
+  store: StateStore,
+) {
+  const { summary } = await runCycle({ adapter, partnerCenter, store, now: () => sb.clock.now() });
+  sb.clock.advance(1000);
+  return summary;
 }

@@ -1,11 +1,11 @@
 import type { Stage } from "@cosell/core";
-import { CLOSE_REASON_LABELS, CLOSE_REASON_REQUIRED, MemoryStateStore, runCycle } from "@cosell/core";
+import { CLOSE_REASON_LABELS, CLOSE_REASON_REQUIRED, MemoryStateStore } from "@cosell/core";
 import { partnerCenterSide } from "@cosell/sandbox/conformance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLOSE_REASON_CHOICE, choiceValue, SELLER_RESPONSE_CHOICE, syncStateValue } from "../src/columns.js";
 import { columnsFor, createDynamicsAdapter, type DynamicsAdapter } from "../src/index.js";
 import { coSellStageValue } from "../src/mapping.js";
-import { type DynamicsSandbox, sandboxConfig, startDynamicsSandbox } from "./helpers.js";
+import { cycleOnce, type DynamicsSandbox, sandboxConfig, startDynamicsSandbox } from "./helpers.js";
 
 /**
  * A seller answers an inbound referral on the Opportunity form with the response and close reason
@@ -29,16 +29,7 @@ const store = new MemoryStateStore();
 const rows = new Map<string, string>();
 const referralIds: string[] = [];
 
-const cycle = async () => {
-  const { summary } = await runCycle({
-    adapter,
-    partnerCenter: side.partnerCenter,
-    store,
-    now: () => sb.clock.now(),
-  });
-  sb.clock.advance(1000);
-  return summary;
-};
+const cycle = () => cycleOnce(sb, adapter, side.partnerCenter, store);
 const row = (referralId: string) => sb.dataverse.get("opportunities", rows.get(referralId)!)!;
 const referral = (id: string) => sb.partnerCenter.all().find((r) => r.id === id)!;
 /** A cycle after the one that settled things: nothing to write on either side. */

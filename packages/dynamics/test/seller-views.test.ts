@@ -1,5 +1,5 @@
 import type { Stage } from "@cosell/core";
-import { isMicrosoftInvitation, MemoryStateStore, runCycle } from "@cosell/core";
+import { isMicrosoftInvitation, MemoryStateStore } from "@cosell/core";
 import { partnerCenterSide } from "@cosell/sandbox/conformance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -14,6 +14,7 @@ import { columnsFor, createDynamicsAdapter, type DynamicsAdapter } from "../src/
 import { coSellStageValue } from "../src/mapping.js";
 import { cosellViews } from "../src/views.js";
 import {
+  cycleOnce,
   type DynamicsSandbox,
   dataverseWebApi,
   sandboxConfig,
@@ -46,13 +47,7 @@ const store = new MemoryStateStore();
 
 /** One sync cycle; unless told otherwise it must end without errors. */
 const cycle = async (clean = true) => {
-  const { summary } = await runCycle({
-    adapter,
-    partnerCenter: side.partnerCenter,
-    store,
-    now: () => sb.clock.now(),
-  });
-  sb.clock.advance(1000);
+  const summary = await cycleOnce(sb, adapter, side.partnerCenter, store);
   if (clean) expect(summary.errors).toEqual([]);
   return summary;
 };

@@ -1,10 +1,11 @@
-import { MemoryStateStore, runCycle } from "@cosell/core";
+import { MemoryStateStore } from "@cosell/core";
 import { completeDeal, sampleDeal } from "@cosell/core/testing";
 import { partnerCenterSide } from "@cosell/sandbox/conformance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { columnsFor, createDynamicsAdapter, type DynamicsAdapter } from "../src/index.js";
 import {
   BatchFaults,
+  cycleOnce,
   type DynamicsSandbox,
   dataverseDriver,
   sandboxConfig,
@@ -24,13 +25,7 @@ let side: ReturnType<typeof partnerCenterSide>;
 const store = new MemoryStateStore();
 
 const cycle = async () => {
-  const { summary } = await runCycle({
-    adapter,
-    partnerCenter: side.partnerCenter,
-    store,
-    now: () => sb.clock.now(),
-  });
-  sb.clock.advance(1000);
+  const summary = await cycleOnce(sb, adapter, side.partnerCenter, store);
   expect(summary.errors).toEqual([]);
   return summary;
 };
