@@ -380,10 +380,27 @@ class Cycle {
       for (const r of adoptable) {
         if (this.seen.has(`referral:${r.id}`)) continue; // marked: its id is not one of this CRM's
         const crm = found.get(r.externalReferenceId!);
-        rest.push({
-          pair: { key: `referral:${r.id}`, crm, referral: r },
-          fresh: { crm: !!crm, referral: true },
-        });
+        // The record's link without a referral id: a create whose answer was lost (this is that
+        // referral). Paired with it, the create's body is the common ancestor; paired without it, the
+        // two would be compared as if for the first time and the CRM would overwrite what Microsoft
+        // edited since. Keyed by the link, the pending link's retry below is not queued beside it.
+        const pending = crm ? store.getLinkByCrmId(crm.crmId) : undefined;
+        if (pending && !pending.referralId)
+          rest.push({
+            pair: {
+              key: pending.linkId,
+              link: { ...pending, referralId: r.id },
+              crm,
+              referral: r,
+              parked: !!store.getParked(pending.linkId),
+            },
+            fresh: { crm: true, referral: true },
+          });
+        else
+          rest.push({
+            pair: { key: `referral:${r.id}`, crm, referral: r },
+            fresh: { crm: !!crm, referral: true },
+          });
       }
     }
     return rest;
@@ -565,11 +582,15 @@ class Cycle {
     // Neither side names the other, but a listed referral carries this record's id: a create whose
     // link was lost with the state store (a lost store lists everything). Paired here, adopted below,
     // so the create that follows never needs a look-up by CRM id to stay free of duplicates.
-    const named = !link && !referralId ? referrals.byCrmId(rec.crmId) : undefined;
+    // A link without a referral id is a create whose answer was lost: the listed referral carrying
+    // this record's id is that create's, and pairing it here spares the look-up the create's retry
+    // would make (and keeps the create's body, the link's baseline, as the common ancestor).
+    const named = !referralId ? referrals.byCrmId(rec.crmId) : undefined;
     if (named) {
       referral = named;
       fresh = true;
       referrals.delete(named.id);
+      if (link) link = { ...link, referralId: named.id };
     } else if (referralId) {
       referral = referrals.get(referralId);
       fresh = !!referral;

@@ -26,7 +26,7 @@ describe("one call per new referral", () => {
     ).toEqual([...ids].sort());
   });
 
-  it("looks up by CRM id only for the intent a crash left unfinished, and duplicates nothing", async () => {
+  it("finds the create a crash left unanswered among the listed referrals, and duplicates nothing", async () => {
     const w = world();
     const ids = Array.from({ length: 3 }, (_, i) =>
       w.crm.createOpportunity(sampleDeal({ name: `Deal ${i}` }), { optedIn: true }),
@@ -44,8 +44,9 @@ describe("one call per new referral", () => {
     const { summary } = await runCycle(w.deps());
 
     expect(summary.errors).toEqual([]);
-    // One list page, one look-up for the unfinished intent; the two others are first attempts.
-    expect(summary.apiCalls.partnerCenter).toEqual({ total: 4, reads: 2, writes: 2 });
+    // One list page and no look-up: the listed referral carrying the unfinished intent's CRM id is its
+    // create's (paired by that id); the two others are first attempts.
+    expect(summary.apiCalls.partnerCenter).toEqual({ total: 3, reads: 1, writes: 2 });
     for (const id of ids) expect(w.pc.all().filter((r) => r.externalReferenceId === id)).toHaveLength(1);
     expect(w.store.listLinks({ state: "linked" })).toHaveLength(3);
   });

@@ -104,3 +104,62 @@ describe("crash between executor steps, SQLite store, resume", () => {
     },
   );
 });
+
+/**
+ * Found by the chaos run on Dynamics: a create whose answer was lost leaves a pending link with the
+ * create's body as baseline and no referral id. When the CRM record then stays out of the change feed,
+ * the referral alone shows up (it names the record) and used to be paired without that link: compared
+ * "for the first time", the CRM won every field and Microsoft's notes edit since the create was
+ * overwritten in Partner Center. The same link was also committed twice in one batch (the pending
+ * link's retry, stale, last), which lost the referral id again every cycle.
+ */
+describe("a create whose answer was lost, resumed after Microsoft edited the referral", () => {
+  async function lostAnswer(w: ReturnType<typeof world>) {
+    const crmId = w.crm.createOpportunity(sampleDeal({ name: "Lost answer", notes: "Seller notes" }), {
+      optedIn: true,
+    });
+    await expect(
+      runCycle(w.deps({ checkpoint: crashAt("after-create-referral", 1) })),
+    ).rejects.toBeInstanceOf(SimulatedCrash);
+    const [referral] = w.pc.all();
+    expect(w.store.getLinkByCrmId(crmId)).toMatchObject({ state: "pending" });
+    expect(w.store.getLinkByCrmId(crmId)?.referralId).toBeUndefined();
+    w.clock.advance(1000);
+    w.pc.editNotes(referral!.id, "Microsoft's notes");
+    return { crmId, referralId: referral!.id };
+  }
+
+  function expectOneLinkedPair(w: ReturnType<typeof world>, crmId: string, referralId: string) {
+    expect(w.pc.all()).toHaveLength(1);
+    expect(w.store.listLinks()).toHaveLength(1);
+    expect(w.store.getLinkByCrmId(crmId)).toMatchObject({ state: "linked", referralId });
+  }
+
+  it("the CRM record out of the feed: Microsoft's notes reach the CRM and stay in Partner Center", async () => {
+    const w = world();
+    const { crmId, referralId } = await lostAnswer(w);
+    // The record does not change again: the next cycle's CRM feed starts after it.
+    let cursor: string | undefined;
+    for await (const page of w.adapter.changes(undefined)) cursor = page.cursor;
+    w.store.setCursor("crm", cursor!);
+
+    const { summary } = await runCycle(w.deps());
+    expect(summary.errors).toEqual([]);
+    expect(w.pc.get(referralId)?.details?.notes).toBe("Microsoft's notes");
+    expect(w.crm.get(crmId)?.deal.notes).toBe("Microsoft's notes");
+    expectOneLinkedPair(w, crmId, referralId);
+  });
+
+  it("the CRM record in the feed with a seller's edit: each side's edit reaches the other", async () => {
+    const w = world();
+    const { crmId, referralId } = await lostAnswer(w);
+    w.crm.update(crmId, { name: "Renamed by the seller" });
+
+    const { summary } = await runCycle(w.deps());
+    expect(summary.errors).toEqual([]);
+    expect(w.pc.get(referralId)?.details?.notes).toBe("Microsoft's notes");
+    expect(w.pc.get(referralId)?.name).toBe("Renamed by the seller");
+    expect(w.crm.get(crmId)?.deal.notes).toBe("Microsoft's notes");
+    expectOneLinkedPair(w, crmId, referralId);
+  });
+});
