@@ -1,6 +1,7 @@
 /**
  * API calls as the sandbox saw them (server side, so retries and token requests count): split by side
- * and into reads (GET) and writes (anything else), from a mark in the request log to now.
+ * and into reads (GETs, and POSTs the server marked read-only: a Salesforce composite of GETs) and
+ * writes (anything else), from a mark in the request log to now.
  */
 
 /** Which side a logged request belongs to. Token endpoints count as `auth`, whoever serves them. */
@@ -31,7 +32,7 @@ export function callsSince(log, from, crmServer) {
     const side = sideOf(e, crmServer);
     if (side === "other") continue;
     const c = out[side];
-    if (e.method === "GET") c.reads++;
+    if (e.method === "GET" || e.readOnly) c.reads++;
     else c.writes++;
     c.total++;
     if (e.status >= 400) failures[e.status] = (failures[e.status] ?? 0) + 1;

@@ -77,6 +77,14 @@ function deletedEnd(until: Date): Date {
 }
 
 /**
+ * A getDeleted bound as jsforce writes it (`YYYY-MM-DDTHH:MM:SS+00:00`, whole seconds, UTC), for the
+ * composite call that asks it without jsforce.
+ */
+function getDeletedDate(d: Date): string {
+  return `${d.toISOString().slice(0, 19)}+00:00`;
+}
+
+/**
  * Where the next related-list / delete read starts: Salesforce's own `latestDateCovered` (its clock,
  * never past what it has covered), and never past `until`, the end of this cycle's queries. A local
  * clock ahead of Salesforce's would otherwise put the mark in Salesforce's future and skip edits.
@@ -218,24 +226,78 @@ export function createSalesforceAdapter(
       start && options.overlapMs > 0 ? new Date(Date.parse(start.ts) - options.overlapMs) : undefined;
     let last: { ts: string; id: string } | undefined =
       start && options.overlapMs === 0 ? { ts: start.ts, id: start.id } : undefined;
-    // Ids already reported by this call: a later page must not hand the engine an older copy.
-    const yielded = new Set<string>();
-    for (;;) {
+    const pageSoql = (after: typeof last) => {
       const where = [
         feed,
         `SystemModstamp < ${soqlDateTime(until)}`,
         ...(since ? [`SystemModstamp >= ${soqlDateTime(since)}`] : []),
-        ...(last
+        ...(after
           ? [
-              `(SystemModstamp > ${soqlDateTime(new Date(last.ts))} OR (SystemModstamp = ${soqlDateTime(new Date(last.ts))} AND Id > ${soqlString(last.id)}))`,
+              `(SystemModstamp > ${soqlDateTime(new Date(after.ts))} OR (SystemModstamp = ${soqlDateTime(new Date(after.ts))} AND Id > ${soqlString(after.id)}))`,
             ]
           : []),
       ].join(" AND ");
+      return `SELECT ${select}, IsDeleted FROM Opportunity WHERE ${where} ORDER BY SystemModstamp, Id LIMIT ${config.pageSize}`;
+    };
+    // Related-list edits (team members, contact roles, the account) do not move the opportunity's
+    // SystemModstamp: they are looked for separately, from where the last completed read ended.
+    const relatedWindow = start
+      ? `SystemModstamp >= ${soqlDateTime(new Date(Date.parse(start.rel ?? start.ts) - options.overlapMs))} AND SystemModstamp < ${soqlDateTime(until)}`
+      : "";
+    const relatedSoql =
+      start && config.watchRelated
+        ? [
+            `Id IN (SELECT OpportunityId FROM OpportunityTeamMember WHERE ${relatedWindow})`,
+            `Id IN (SELECT OpportunityId FROM OpportunityContactRole WHERE ${relatedWindow})`,
+            `AccountId IN (SELECT Id FROM Account WHERE ${relatedWindow})`,
+            ...(facts.relatedRecords ? [dealSolutionsChangedIn(relatedWindow)] : []),
+          ].map((semiJoin) => `SELECT ${select} FROM Opportunity WHERE ${feed} AND ${semiJoin} ORDER BY Id`)
+        : [];
+    // Deletes the Recycle Bin no longer holds (emptied, hard-deleted): getDeleted still knows them.
+    const deletedFrom = start
+      ? new Date(
+          Math.max(
+            Date.parse(start.del ?? start.ts) - options.overlapMs,
+            until.getTime() - DELETED_WINDOW_MS,
+          ),
+        )
+      : until;
+    // getDeleted works in whole minutes (seconds are ignored): round the end up to the next minute so a
+    // delete in the current minute is inside; the overlap re-reads it next time anyway.
+    const deletedTo = new Date(Math.max(deletedEnd(until).getTime(), deletedFrom.getTime() + 60_000));
+
+    // An incremental read asks its first page, the related-list queries and getDeleted in one composite
+    // call (one API call in all): an idle cycle costs that call plus the removed-solutions query, not
+    // eight. Later pages, more rows than a page and the follow-up queries are read as before.
+    const ahead = new Map<string, unknown>();
+    if (start) {
+      const queries = [pageSoql(last), ...relatedSoql].slice(0, 5);
+      const answers = await client.compositeReads([
+        ...queries.map((soql, i) => ({
+          ref: `q${i}`,
+          path: `/${i === 0 ? "queryAll" : "query"}?q=${encodeURIComponent(soql)}`,
+        })),
+        {
+          ref: "deleted",
+          path: `/sobjects/Opportunity/deleted?start=${encodeURIComponent(getDeletedDate(deletedFrom))}&end=${encodeURIComponent(getDeletedDate(deletedTo))}`,
+        },
+      ]);
+      for (const [i, soql] of queries.entries()) ahead.set(soql, answers.get(`q${i}`));
+      ahead.set("deleted", answers.get("deleted"));
+    }
+    /** The query's rows: from the composite answer when it asked this query, else read now. */
+    const query = (soql: string, options: { scanAll?: boolean } = {}): Promise<Row[]> => {
+      const first = ahead.get(soql);
+      if (first === undefined) return client.query(soql, options);
+      ahead.delete(soql);
+      return client.queryRest(first, options.scanAll);
+    };
+
+    // Ids already reported by this call: a later page must not hand the engine an older copy.
+    const yielded = new Set<string>();
+    for (;;) {
       // queryAll: a delete moves SystemModstamp, so records in the Recycle Bin come back with IsDeleted.
-      const rows = await client.query(
-        `SELECT ${select}, IsDeleted FROM Opportunity WHERE ${where} ORDER BY SystemModstamp, Id LIMIT ${config.pageSize}`,
-        { scanAll: true },
-      );
+      const rows = await query(pageSoql(last), { scanAll: true });
       if (rows.length) {
         const tail = rows.at(-1)!;
         last = { ts: new Date(String(tail.SystemModstamp)).toISOString(), id: String(tail.Id) };
@@ -262,8 +324,6 @@ export function createSalesforceAdapter(
       };
       return;
     }
-    // Related-list edits (team members, contact roles, the account) do not move the opportunity's
-    // SystemModstamp: look for them separately, from where the last completed read ended.
     if (config.watchRelated) {
       const resume = encodeCursor({
         ts,
@@ -271,24 +331,16 @@ export function createSalesforceAdapter(
         ...(start.del ? { del: start.del } : {}),
         ...(start.rel ? { rel: start.rel } : {}),
       });
-      const from = new Date(Date.parse(start.rel ?? start.ts) - options.overlapMs);
-      const window = `SystemModstamp >= ${soqlDateTime(from)} AND SystemModstamp < ${soqlDateTime(until)}`;
-      for (const semiJoin of [
-        `Id IN (SELECT OpportunityId FROM OpportunityTeamMember WHERE ${window})`,
-        `Id IN (SELECT OpportunityId FROM OpportunityContactRole WHERE ${window})`,
-        `AccountId IN (SELECT Id FROM Account WHERE ${window})`,
-        ...(facts.relatedRecords
-          ? [dealSolutionsChangedIn(window), ...(await removedDealSolutionConditions(client, window))]
-          : []),
-      ]) {
-        const rows = (
-          await client.query(`SELECT ${select} FROM Opportunity WHERE ${feed} AND ${semiJoin} ORDER BY Id`)
-        ).filter((r) => !yielded.has(String(r.Id)));
+      const removed = facts.relatedRecords ? await removedDealSolutionConditions(client, relatedWindow) : [];
+      const more = removed.map(
+        (semiJoin) => `SELECT ${select} FROM Opportunity WHERE ${feed} AND ${semiJoin} ORDER BY Id`,
+      );
+      for (const soql of [...relatedSoql, ...more]) {
+        const rows = (await query(soql)).filter((r) => !yielded.has(String(r.Id)));
         for (const r of rows) yielded.add(String(r.Id));
         if (rows.length) yield { records: await toRecords(rows), cursor: resume };
       }
     }
-    // Deletes the Recycle Bin no longer holds (emptied, hard-deleted): getDeleted still knows them.
     const wanted = Date.parse(start.del ?? start.ts) - options.overlapMs;
     const earliest = until.getTime() - DELETED_WINDOW_MS;
     // After an outage longer than Salesforce keeps delete records, older deletes can only be found by
@@ -298,12 +350,8 @@ export function createSalesforceAdapter(
         { since: new Date(wanted).toISOString(), earliest: new Date(earliest).toISOString() },
         "Salesforce keeps deleted-record ids for 15 days only; run `cosell sync --reconcile` once to catch older deletes",
       );
-    const from = new Date(Math.max(wanted, earliest));
-    // getDeleted works in whole minutes (seconds are ignored): round the end up to the next minute so a
-    // delete in the current minute is inside; the overlap re-reads it next time anyway.
-    const to = new Date(Math.max(deletedEnd(until).getTime(), from.getTime() + 60_000));
-    const deleted = await client.deleted("Opportunity", from, to);
-    const ids = deleted.deletedRecords.map((d) => d.id);
+    const deleted = ahead.get("deleted") as Awaited<ReturnType<SalesforceClient["deleted"]>>;
+    const ids = (deleted.deletedRecords ?? []).map((d) => d.id);
     const records: CrmRecord[] = [];
     for (let i = 0; i < ids.length; i += 200) {
       const part = ids.slice(i, i + 200);

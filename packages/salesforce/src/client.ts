@@ -37,6 +37,12 @@ export const COLLECTION_MAX = 200;
  * {@link COLLECTION_MAX} records (opportunities, accounts, contacts and contact roles counted together)
  * go out as several requests, each counted; the results come back in the order given.
  */
+/** One GET of a {@link SalesforceClient.compositeReads} call: its reference and its path under `/services/data/vNN.N`. */
+export interface CompositeRead {
+  ref: string;
+  path: string;
+}
+
 export class SalesforceClient {
   private conn: Promise<Connection> | undefined;
 
@@ -99,6 +105,68 @@ export class SalesforceClient {
       async (c) => (await c.query<Row>(soql, options.scanAll ? { scanAll: true } : {})) as Page,
     );
     const rows = [...page.records];
+    while (!page.done && page.nextRecordsUrl) {
+      const next = page.nextRecordsUrl;
+      page = await this.run(
+        "reads",
+        `${endpoint}/{locator}`,
+        async (c) => (await c.queryMore<Row>(next)) as Page,
+      );
+      rows.push(...page.records);
+    }
+    return rows;
+  }
+
+  /**
+   * Several reads in one `POST composite` (developer.salesforce.com/docs/platform/api-rest/guide/
+   * resources-composite-composite-post.html): "The entire series of requests counts as a single call
+   * toward your API limits". At most 25 subrequests, of which at most 5 queries (Query, QueryAll,
+   * QueryMore) — the caller keeps to that. Each `path` is relative to `/services/data/vNN.N`.
+   * A query's further pages are read with `queryMore` as usual; a subrequest Salesforce refused
+   * throws as that request on its own would.
+   */
+  async compositeReads(requests: readonly CompositeRead[]): Promise<Map<string, unknown>> {
+    const queries = requests.filter((r) => /^\/query(All)?[/?]/.test(r.path)).length;
+    if (requests.length > 25 || queries > 5)
+      throw new Error(
+        `compositeReads: ${requests.length} subrequests with ${queries} queries (at most 25 and 5).`,
+      );
+    type Sub = { body: unknown; httpStatusCode: number; referenceId: string };
+    const answer = await this.run("reads", "POST composite", async (c) =>
+      c.requestPost<{ compositeResponse: Sub[] }>("/composite", {
+        allOrNone: false,
+        compositeRequest: requests.map((r) => ({
+          method: "GET",
+          url: `/services/data/v${c.version}${r.path}`,
+          referenceId: r.ref,
+        })),
+      }),
+    );
+    const out = new Map<string, unknown>();
+    for (const sub of answer.compositeResponse ?? []) {
+      if (sub.httpStatusCode >= 400) {
+        const item = (Array.isArray(sub.body) ? sub.body[0] : sub.body) as
+          | { errorCode?: string; message?: string }
+          | undefined;
+        const e = Object.assign(new Error(item?.message ?? `HTTP ${sub.httpStatusCode}`), {
+          name: item?.errorCode ?? `ERROR_HTTP_${sub.httpStatusCode}`,
+          errorCode: item?.errorCode ?? `ERROR_HTTP_${sub.httpStatusCode}`,
+        });
+        throw toCoSellError(e, `composite ${sub.referenceId}`);
+      }
+      out.set(sub.referenceId, sub.body);
+    }
+    for (const r of requests)
+      if (!out.has(r.ref)) throw toCoSellError(new Error(`no answer for ${r.ref}`), "POST composite");
+    return out;
+  }
+
+  /** The rest of a query answered in a composite: its rows, then every further page (`queryMore`). */
+  async queryRest(first: unknown, scanAll = false): Promise<Row[]> {
+    type Page = { records: Row[]; done: boolean; nextRecordsUrl?: string };
+    let page = first as Page;
+    const rows = [...(page.records ?? [])];
+    const endpoint = scanAll ? "GET queryAll" : "GET query";
     while (!page.done && page.nextRecordsUrl) {
       const next = page.nextRecordsUrl;
       page = await this.run(

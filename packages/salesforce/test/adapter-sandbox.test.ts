@@ -3,6 +3,7 @@ import { completeDeal, sampleDeal } from "@cosell/core/testing";
 import {
   createSalesforceServer,
   FaultInjector,
+  isRead,
   listen,
   RequestLog,
   type Sandbox,
@@ -26,9 +27,7 @@ async function drain(it: AsyncIterable<{ records: CrmRecord[]; cursor: string }>
 }
 
 const sfWrites = () =>
-  sb.log.entries.filter(
-    (e) => e.server === "salesforce" && e.method !== "GET" && !e.endpoint.includes("oauth2"),
-  );
+  sb.log.entries.filter((e) => e.server === "salesforce" && !isRead(e) && !e.endpoint.includes("oauth2"));
 
 describe("auth", () => {
   it("JWT bearer: signs an assertion with the key and logs in once", async () => {

@@ -1,5 +1,5 @@
 import { MemoryStateStore, referralToDeal, runCycle } from "@cosell/core";
-import { type Sandbox, startSandbox } from "@cosell/sandbox";
+import { isRead, type Sandbox, startSandbox } from "@cosell/sandbox";
 import { partnerCenterSide } from "@cosell/sandbox/conformance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sandboxAdapter } from "./harness.js";
@@ -19,7 +19,7 @@ function salesforceCalls(from: number) {
   const entries = sb.log.entries.slice(from).filter((e) => e.server === "salesforce");
   const byEndpoint: Record<string, number> = {};
   for (const e of entries) byEndpoint[e.endpoint] = (byEndpoint[e.endpoint] ?? 0) + 1;
-  const writes = entries.filter((e) => e.method !== "GET" && !e.endpoint.includes("oauth2"));
+  const writes = entries.filter((e) => !isRead(e) && !e.endpoint.includes("oauth2"));
   return { total: entries.length, writes: writes.length, byEndpoint };
 }
 
@@ -85,6 +85,16 @@ describe("issue 5 done-when: 500 opted-in opportunities against the sandbox org"
     expect(second.summary.errors).toEqual([]);
     expect(secondCalls.writes).toBe(0);
     expect(second.summary.apiCalls.partnerCenter.writes).toBe(0);
+
+    // Idle, past the overlap window: the first page, the related-list queries and getDeleted go in one
+    // composite call; only the query for removed deal solutions (a sixth query) is a call of its own.
+    side.clock.advance(3 * 60_000);
+    mark = sb.log.entries.length;
+    const idle = await runCycle(deps);
+    const idleCalls = salesforceCalls(mark);
+    expect(idle.summary.errors).toEqual([]);
+    expect(idleCalls.writes).toBe(0);
+    expect(idleCalls.byEndpoint).toEqual({ "POST /composite": 1, "GET /queryAll": 1 });
 
     console.log(
       JSON.stringify(

@@ -140,7 +140,7 @@ describe("a create whose answer was lost, resumed after Microsoft edited the ref
     const { crmId, referralId } = await lostAnswer(w);
     // The record does not change again: the next cycle's CRM feed starts after it.
     let cursor: string | undefined;
-    for await (const page of w.adapter.changes(undefined)) cursor = page.cursor;
+    for await (const page of w.adapter.changes(undefined, { overlapMs: 0 })) cursor = page.cursor;
     w.store.setCursor("crm", cursor!);
 
     const { summary } = await runCycle(w.deps());

@@ -14,6 +14,8 @@ export interface SandboxRequest {
   origin: string;
   /** Route name for the request log (`GET /referrals/{id}`); set by the handler. */
   endpoint?: string;
+  /** Set by the handler of a POST that only read (a Salesforce composite of GETs): logged as a read. */
+  readOnly?: boolean;
   text(): string;
   /** Parses the body as JSON; throws {@link BadJson} when it is not. */
   json<T = unknown>(): T;
@@ -163,6 +165,7 @@ export async function listen(
         method,
         url: url.pathname + url.search,
         endpoint: req.endpoint ?? defaultEndpoint(method, url.pathname),
+        ...(req.readOnly ? { readOnly: true } : {}),
         status,
         fault: faultName,
         at,

@@ -15,6 +15,8 @@ export interface LoggedRequest {
   /** Route name such as `GET /referrals/{id}`: what per-endpoint counts group by. */
   endpoint: string;
   status: number;
+  /** A request sent with POST that only read (a Salesforce composite of GETs): counted as a read. */
+  readOnly?: boolean;
   /** Set when the fault injector answered instead of the server. */
   fault?: string;
   /** Sandbox clock time the request arrived. */
@@ -59,13 +61,13 @@ export class RequestLog {
     return out;
   }
 
-  /** Calls per server, split into reads (GET) and writes (anything else). */
+  /** Calls per server, split into reads (GETs and read-only POSTs) and writes (anything else). */
   callsByServer(): Record<string, { reads: number; writes: number }> {
     const out: Record<string, { reads: number; writes: number }> = {};
     for (const e of this.entries) {
       const c = out[e.server] ?? { reads: 0, writes: 0 };
       out[e.server] = c;
-      if (e.method === "GET") c.reads++;
+      if (isRead(e)) c.reads++;
       else c.writes++;
     }
     return out;
@@ -74,4 +76,9 @@ export class RequestLog {
   clear(): void {
     this.entries.length = 0;
   }
+}
+
+/** A read: a GET, or a POST the server marked as only reading (see {@link LoggedRequest.readOnly}). */
+export function isRead(e: Pick<LoggedRequest, "method" | "readOnly">): boolean {
+  return e.method === "GET" || e.readOnly === true;
 }

@@ -293,6 +293,54 @@ describe("composite", () => {
   });
 });
 
+describe("composite reads", () => {
+  const q = (soql: string, ref: string, resource = "query") => ({
+    method: "GET",
+    url: `/services/data/v62.0/${resource}?q=${encodeURIComponent(soql)}`,
+    referenceId: ref,
+  });
+
+  it("answers query, queryAll and getDeleted subrequests in one API call", async () => {
+    const used = org.server.control.apiUsage().used;
+    const end = new Date(Date.now() + 120_000).toISOString().slice(0, 19);
+    const start = new Date(Date.now() - 3_600_000).toISOString().slice(0, 19);
+    const r = (await conn.requestPost("/composite", {
+      allOrNone: false,
+      compositeRequest: [
+        q("SELECT Id FROM Opportunity LIMIT 2", "live"),
+        q("SELECT Id FROM Opportunity WHERE IsDeleted = true", "bin", "queryAll"),
+        {
+          method: "GET",
+          url: `/services/data/v62.0/sobjects/Opportunity/deleted?start=${encodeURIComponent(`${start}+00:00`)}&end=${encodeURIComponent(`${end}+00:00`)}`,
+          referenceId: "deleted",
+        },
+      ],
+    })) as {
+      compositeResponse: { httpStatusCode: number; referenceId: string; body: Record<string, unknown> }[];
+    };
+    expect(r.compositeResponse.map((x) => [x.referenceId, x.httpStatusCode])).toEqual([
+      ["live", 200],
+      ["bin", 200],
+      ["deleted", 200],
+    ]);
+    expect(r.compositeResponse[0]!.body.records).toHaveLength(2);
+    expect(r.compositeResponse[2]!.body).toHaveProperty("latestDateCovered");
+    expect(org.server.control.apiUsage().used).toBe(used + 1);
+  });
+
+  it("refuses more than 5 query subrequests, as Salesforce's limit says", async () => {
+    const six = Array.from({ length: 6 }, (_, i) => q("SELECT Id FROM Opportunity LIMIT 1", `q${i}`));
+    await expect(
+      conn.requestPost("/composite", { allOrNone: false, compositeRequest: six }),
+    ).rejects.toMatchObject({ errorCode: "COMPOSITE_REQUEST_LIMIT_EXCEEDED" });
+    const five = (await conn.requestPost("/composite", {
+      allOrNone: false,
+      compositeRequest: six.slice(0, 5),
+    })) as { compositeResponse: { httpStatusCode: number }[] };
+    expect(five.compositeResponse.map((x) => x.httpStatusCode)).toEqual([200, 200, 200, 200, 200]);
+  });
+});
+
 describe("injected faults", () => {
   it("answers an injected 429 and 503 with Salesforce's error array", async () => {
     org.faults.script({

@@ -18,6 +18,7 @@ interface SubResult {
 }
 
 const MAX_SUBREQUESTS = 25;
+const MAX_QUERY_SUBREQUESTS = 5;
 
 const halted = (referenceId: string, message: string): SubResult => ({
   body: [{ errorCode: "PROCESSING_HALTED", message }],
@@ -97,6 +98,21 @@ export function handleComposite(
       "COMPOSITE_REQUEST_LIMIT_EXCEEDED",
       `Limit of ${MAX_SUBREQUESTS} subrequests exceeded`,
     );
+  // "Up to 5 of these subrequests can be sObject Collections or query operations, including Query and
+  // QueryAll requests" (Salesforce's Composite docs). The error Salesforce answers when a request has
+  // more is not documented: the whole call is refused here, as strictly as the rule reads.
+  const heavy = (subs as SubRequest[]).filter((r) =>
+    /^\/services\/data\/v\d+\.\d+\/(query|queryAll|composite\/sobjects)(\/|\?|$)/.test(String(r.url ?? "")),
+  ).length;
+  if (heavy > MAX_QUERY_SUBREQUESTS)
+    throw new SalesforceApiError(
+      400,
+      "COMPOSITE_REQUEST_LIMIT_EXCEEDED",
+      `Limit of ${MAX_QUERY_SUBREQUESTS} query and sObject Collections subrequests exceeded (${heavy})`,
+    );
+  // Only GETs: the request log counts the call as the read it is.
+  if ((subs as SubRequest[]).every((r) => String(r.method ?? "").toUpperCase() === "GET"))
+    req.readOnly = true;
   const allOrNone = body.allOrNone === true;
   const byRef = new Map<string, SubResult>();
   const results: SubResult[] = [];
