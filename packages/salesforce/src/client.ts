@@ -97,24 +97,12 @@ export class SalesforceClient {
 
   /** Every row of a SOQL query, following `nextRecordsUrl` (each page is one counted call). */
   async query(soql: string, options: { scanAll?: boolean } = {}): Promise<Row[]> {
-    const endpoint = options.scanAll ? "GET queryAll" : "GET query";
-    type Page = { records: Row[]; done: boolean; nextRecordsUrl?: string };
-    let page: Page = await this.run(
+    const first = await this.run(
       "reads",
-      endpoint,
-      async (c) => (await c.query<Row>(soql, options.scanAll ? { scanAll: true } : {})) as Page,
+      options.scanAll ? "GET queryAll" : "GET query",
+      async (c) => (await c.query<Row>(soql, options.scanAll ? { scanAll: true } : {})) as unknown,
     );
-    const rows = [...page.records];
-    while (!page.done && page.nextRecordsUrl) {
-      const next = page.nextRecordsUrl;
-      page = await this.run(
-        "reads",
-        `${endpoint}/{locator}`,
-        async (c) => (await c.queryMore<Row>(next)) as Page,
-      );
-      rows.push(...page.records);
-    }
-    return rows;
+    return this.queryRest(first, options.scanAll);
   }
 
   /**
@@ -161,7 +149,7 @@ export class SalesforceClient {
     return out;
   }
 
-  /** The rest of a query answered in a composite: its rows, then every further page (`queryMore`). */
+  /** A query's first page (as answered, or from a composite) and every further page (`queryMore`). */
   async queryRest(first: unknown, scanAll = false): Promise<Row[]> {
     type Page = { records: Row[]; done: boolean; nextRecordsUrl?: string };
     let page = first as Page;
