@@ -750,7 +750,9 @@ class Cycle {
       followUp.flatMap((c) => (c.link?.referralId ? [c.link.referralId] : [])),
     );
     for (const ctx of followUp) {
-      const link = ctx.link && store.getLink(ctx.link.linkId);
+      // The link as this batch just committed it (commit() stored this very object): reading it back
+      // would be one more store round trip per new referral (a blocking one on PostgreSQL).
+      const link = ctx.link;
       if (!link) continue;
       const pair = this.withInvitation({
         key: link.linkId,

@@ -111,6 +111,52 @@ describe("queryAll", () => {
   });
 });
 
+describe("queryAll child sub-selects", () => {
+  it("hold the parent's live and deleted children, and only the parent's", async () => {
+    const fresh = (name: string) =>
+      conn
+        .sobject("Opportunity")
+        .create({ Name: name, StageName: "Prospecting", CloseDate: "2026-06-30" })
+        .then((r) => r.id as string);
+    const a = await fresh("Child sub-select A");
+    const b = await fresh("Child sub-select B");
+    const contacts = await conn.query<{ Id: string }>("SELECT Id FROM Contact LIMIT 2");
+    const roleOf = async (opp: string, contact: string, role: string) =>
+      (
+        await conn
+          .sobject("OpportunityContactRole")
+          .create({ OpportunityId: opp, ContactId: contact, Role: role })
+      ).id as string;
+    const kept = await roleOf(a, contacts.records[0]!.Id, "Decision Maker");
+    const removed = await roleOf(a, contacts.records[1]!.Id, "Evaluator");
+    const other = await roleOf(b, contacts.records[0]!.Id, "Influencer");
+    await conn.sobject("OpportunityContactRole").destroy(removed);
+
+    const sub = "(SELECT Id, IsDeleted FROM OpportunityContactRoles)";
+    const rolesOf = (rec: Record<string, unknown>) =>
+      (
+        (rec.OpportunityContactRoles as { records: { Id: string; IsDeleted: boolean }[] } | null)?.records ??
+        []
+      ).map((r) => [r.Id, r.IsDeleted]);
+    const live = await conn.query<Record<string, unknown>>(
+      `SELECT Id, ${sub} FROM Opportunity WHERE Id = '${a}'`,
+    );
+    expect(rolesOf(live.records[0]!)).toContainEqual([kept, false]);
+    expect(rolesOf(live.records[0]!).map(([id]) => id)).not.toContain(removed);
+
+    const all = await conn.query<Record<string, unknown>>(
+      `SELECT Id, ${sub} FROM Opportunity WHERE Id = '${a}'`,
+      {
+        scanAll: true,
+      },
+    );
+    const withBin = rolesOf(all.records[0]!);
+    expect(withBin).toContainEqual([kept, false]);
+    expect(withBin).toContainEqual([removed, true]);
+    expect(withBin.map(([id]) => id)).not.toContain(other);
+  });
+});
+
 describe("SOQL features over REST", () => {
   it("returns relationship fields as nested records and null for an empty lookup", async () => {
     const acct = await conn.sobject("Account").create({ Name: "Nested Co", BillingCountry: "Norway" });

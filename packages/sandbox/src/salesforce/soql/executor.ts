@@ -184,9 +184,15 @@ class Compiler {
   private candidates(plan: Plan, parent?: { field: string; id: string }): Iterable<Row> {
     const store = this.org.store;
     const type = plan.def.name;
-    if (parent && !this.scanAll) {
+    if (parent) {
+      // A child subquery reads its parent's rows through the lookup field's index; a queryAll adds
+      // the Recycle Bin's rows (the index holds live rows only). Scanning every child row for each
+      // parent made a 100,000-deal change feed quadratic.
       const ids = store.lookup(type, parent.field, parent.id);
-      if (ids) return ids.sort().map((id) => store.get(type, id)!);
+      if (ids) {
+        const all = this.scanAll ? [...new Set([...ids, ...store.deletedIds(type)])] : ids;
+        return all.sort().map((id) => store.get(type, id)!);
+      }
     }
     if (!this.scanAll && plan.whereAst) {
       const ids = this.indexedIds(plan, plan.whereAst);

@@ -18,6 +18,8 @@ interface Index {
 interface Table {
   rows: Map<string, Row>;
   indexes: Map<string, Index>;
+  /** Ids of the rows in the Recycle Bin (IsDeleted), which the indexes leave out: queryAll adds them. */
+  deleted: Set<string>;
 }
 
 function indexKey(v: Value, caseSensitive: boolean): string | undefined {
@@ -48,7 +50,7 @@ export class RecordStore {
   private table(type: string): Table {
     let t = this.tables.get(type);
     if (!t) {
-      t = { rows: new Map(), indexes: new Map() };
+      t = { rows: new Map(), indexes: new Map(), deleted: new Set() };
       this.tables.set(type, t);
     }
     return t;
@@ -122,6 +124,11 @@ export class RecordStore {
     return this.table(type).indexes.has(field);
   }
 
+  /** Ids of the deleted rows (IsDeleted) of `type`: what a queryAll adds to an index lookup. */
+  deletedIds(type: string): string[] {
+    return [...(this.tables.get(type)?.deleted ?? [])];
+  }
+
   /** Ids of live rows whose indexed `field` equals `value` (`undefined` when not indexed). */
   lookup(type: string, field: string, value: Value): string[] | undefined {
     const idx = this.table(type).indexes.get(field);
@@ -176,7 +183,11 @@ export class RecordStore {
   }
 
   private index(t: Table, row: Row | undefined): void {
-    if (!row || row.IsDeleted === true) return;
+    if (!row) return;
+    if (row.IsDeleted === true) {
+      t.deleted.add(row.Id as string);
+      return;
+    }
     for (const [field, idx] of t.indexes) this.indexOne(idx, field, row);
   }
 
@@ -194,6 +205,7 @@ export class RecordStore {
 
   private unindex(t: Table, row: Row | undefined): void {
     if (!row) return;
+    t.deleted.delete(row.Id as string);
     for (const [field, idx] of t.indexes) {
       const k = indexKey(row[field] ?? null, idx.caseSensitive);
       if (k === undefined) continue;
