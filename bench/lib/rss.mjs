@@ -91,7 +91,8 @@ export async function peakRss(target, mod, n, timeoutMs, cpuProfDir, heapMb = 0)
         n,
         heapMb,
         finished: false,
-        note: `child exited ${code}: ${stderr.trim().split("\n").slice(-3).join(" | ")}`,
+        // The error's own lines, not only Node's closing banner (the first lines say what failed).
+        note: `child exited ${code}: ${stderr.trim().split("\n").filter(Boolean).slice(0, 12).join(" | ").slice(0, 1500)}`,
       };
     return {
       n,

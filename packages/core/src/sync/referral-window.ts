@@ -121,9 +121,11 @@ export function nextReferralWindow(
   // A referral changed while the listing was paged through is served again later: count it once.
   // One written after the read is where its write put it: after everything read.
   const latest = new Map<string, WrittenReferral>();
-  const written = [...(options.written ?? [])].sort(
-    (a, b) => Date.parse(a.updatedDateTime) - Date.parse(b.updatedDateTime),
-  );
+  // Each stamp parsed once (a backfill writes 100,000 of them).
+  const written = (options.written ?? [])
+    .map((r) => ({ r, ms: Date.parse(r.updatedDateTime) || 0 }))
+    .sort((a, b) => a.ms - b.ms)
+    .map((x) => x.r);
   for (const r of [...options.read, ...written]) {
     latest.delete(r.id);
     latest.set(r.id, r);
