@@ -29,6 +29,10 @@ try {
     adapter: target.adapter(loaded.mod, sandboxView),
     partnerCenter: partnerCenterClient(input.credentials),
     store: state.store,
+    // One cycle to the end: a cycle step's own deadline (10 minutes by default, so that a hung call
+    // never holds `cosell run`) would end a long backfill that `cosell run` simply continues in its
+    // next cycle. Here the parent's --rss-timeout-min is the bound.
+    rules: { stepTimeoutMs: 86_400_000 },
   });
   // The high-water mark of the backfill itself, before anything the bench does to check it.
   const peakMb = peakRssMb();
