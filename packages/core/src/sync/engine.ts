@@ -21,7 +21,6 @@ import {
   probeConfirms,
   probeOf,
   type ReferralWindow,
-  type WrittenReferral,
 } from "./referral-window.js";
 import type { StateStore } from "./store.js";
 import {
@@ -205,8 +204,6 @@ class Cycle {
   private readonly seen = new Set<string>();
   /** Connected referrals inviting Microsoft read or made this cycle, by engagement id. */
   private readonly invitations = new Map<string, Referral>();
-  /** Referrals this cycle wrote, as Partner Center answered (see {@link nextReferralWindow}). */
-  private readonly written = new Map<string, WrittenReferral>();
   /** The write ledger, read once per record (see LedgerView); cleared with each batch. */
   private readonly ledger: LedgerView;
 
@@ -252,18 +249,15 @@ class Cycle {
     const referrals = new ListedReferrals(await this.foldEngagements(read));
     // Only a believable timestamp moves the window: one in the future would hide every change until then.
     const latestBelievable = readAt.getTime() + CLOCK_SKEW_MS;
-    // Made when the cycle ends: the referrals it wrote belong in the window too.
-    const nextWindow = () =>
-      formatReferralWindow(
-        nextReferralWindow(window, {
-          probed,
-          read,
-          readAt,
-          overlapMs: this.rules.overlapMs,
-          believable: (ms) => ms <= latestBelievable,
-          written: [...this.written.values()],
-        }),
-      );
+    const nextWindow = formatReferralWindow(
+      nextReferralWindow(window, {
+        probed,
+        read,
+        readAt,
+        overlapMs: this.rules.overlapMs,
+        believable: (ms) => ms <= latestBelievable,
+      }),
+    );
     for (const { id, error } of unreadable) this.recordUnreadable(id, error);
 
     const crmCursor = this.mode === "incremental" ? store.getCursor("crm") : undefined;
@@ -301,7 +295,7 @@ class Cycle {
       rest.filter((w) => !this.seen.has(w.pair.key)),
       batchSize,
     );
-    return this.finish(crmBefore, pcBefore, this.interrupted ? undefined : nextWindow());
+    return this.finish(crmBefore, pcBefore, this.interrupted ? undefined : nextWindow);
   }
 
   /**
@@ -787,12 +781,6 @@ class Cycle {
     else if (!existing.referralId) ctx.link = { ...existing, referralId: ctx.referral.id };
   }
 
-  /** A referral Partner Center answered a write of ours with: its place in the next read's window. */
-  private noteWritten(r: Referral): void {
-    this.written.delete(r.id);
-    this.written.set(r.id, { id: r.id, updatedDateTime: r.updatedDateTime, eTag: r.eTag });
-  }
-
   /** Reads the ledger entries of every record the batch's pairs name, one store call per side. */
   private prefetchLedger(work: readonly PairWork[]): void {
     const crmIds: string[] = [];
@@ -873,7 +861,6 @@ class Cycle {
           this.checkpoint("create-referral", ctx);
           const { id: _id, ...body } = dealToReferral({ ...step.deal, id: undefined, version: undefined });
           const created = await pc.createReferral(body as Referral, { crmId: ctx.crm!.crmId, firstAttempt });
-          this.noteWritten(created);
           // What we sent is the common ancestor of both sides. When the create is a recovery (a crash
           // lost its answer and the look-up by CRM id found it), the referral may have changed since:
           // against this baseline those are Partner Center's edits, not ours to overwrite.
@@ -907,7 +894,6 @@ class Cycle {
           let updated: Referral;
           try {
             updated = await pc.updateReferral(base.id, body, base.eTag, base);
-            this.noteWritten(updated);
           } catch (e) {
             this.dropWriteAhead("partnerCenter", base.id, written, target);
             throw e;
@@ -922,7 +908,6 @@ class Cycle {
               notes: target.invitation.helpNotes ?? "",
               helpType: target.invitation.helpType,
             });
-            this.noteWritten(invitation);
             ctx.invitation = invitation;
             if (invitation.engagementId) this.invitations.set(invitation.engagementId, invitation);
           }

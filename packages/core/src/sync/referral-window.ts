@@ -66,9 +66,6 @@ export function parseReferralWindow(cursor: string | undefined, overlapMs: numbe
   return { since: new Date(ms - overlapMs).toISOString(), stamps: [], newest: cursor };
 }
 
-/** What the window keeps of a referral the cycle wrote: its place in the listing and its version. */
-export type WrittenReferral = Pick<Referral, "id" | "updatedDateTime" | "eTag">;
-
 /** The stored form of {@link ReferralWindow}. */
 export function formatReferralWindow(w: ReferralWindow): string {
   return JSON.stringify(w);
@@ -108,30 +105,16 @@ export function nextReferralWindow(
     readAt: Date;
     overlapMs: number;
     believable: (ms: number) => boolean;
-    /**
-     * Referrals this cycle wrote after its read, as Partner Center answered the writes: they are in
-     * the listing after what was read (their stamps are newer), so the next read probes past them
-     * instead of listing a whole burst of our own creates again. Counted wrong (a write whose answer
-     * was lost, a referral of the old window written again), the probe fails and the window is read
-     * in full, as without them.
-     */
-    written?: readonly WrittenReferral[];
   },
 ): ReferralWindow {
   // A referral changed while the listing was paged through is served again later: count it once.
-  // One written after the read is where its write put it: after everything read.
-  const latest = new Map<string, WrittenReferral>();
-  // Each stamp parsed once (a backfill writes 100,000 of them).
-  const written = (options.written ?? [])
-    .map((r) => ({ r, ms: Date.parse(r.updatedDateTime) || 0 }))
-    .sort((a, b) => a.ms - b.ms)
-    .map((x) => x.r);
-  for (const r of [...options.read, ...written]) {
+  const latest = new Map<string, Referral>();
+  for (const r of options.read) {
     latest.delete(r.id);
     latest.set(r.id, r);
   }
   const read = [...latest.values()];
-  const stampOf = (r: WrittenReferral) => {
+  const stampOf = (r: Referral) => {
     const ms = Date.parse(r.updatedDateTime);
     return Number.isFinite(ms) ? ms : UNREADABLE;
   };

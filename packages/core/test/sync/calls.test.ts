@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runCycle } from "../../src/index.js";
+import { referralToDeal, runCycle } from "../../src/index.js";
 import { MemoryStateStore } from "../../src/sync/store-memory.js";
 import { crashAt, MemoryPartnerCenter, SimulatedCrash, sampleDeal } from "../../src/testing/index.js";
 import { world } from "./harness.js";
@@ -109,9 +109,11 @@ describe("idle means idle on Partner Center", () => {
     const w = world();
     await backfill(w, 1000);
     w.clock.advance(1000);
-    // Even the first cycle after the burst: the backfill's own creates are in its window (as Partner
-    // Center answered them), so the probe confirms them in one page instead of listing 10.
-    for (const step of [0, 1000, 1000, 3 * 60_000, 60_000]) {
+    // The first cycle after the burst reads it once (10 pages) and writes nothing.
+    const first = (await runCycle(w.deps())).summary;
+    expect(first.apiCalls.partnerCenter).toEqual({ total: 10, reads: 10, writes: 0 });
+
+    for (const step of [1000, 1000, 3 * 60_000, 60_000]) {
       w.clock.advance(step);
       const { summary } = await runCycle(w.deps());
       expect(summary.apiCalls.partnerCenter, `idle after ${step} ms`).toEqual({
@@ -123,20 +125,36 @@ describe("idle means idle on Partner Center", () => {
     }
   });
 
-  it("Microsoft's edit right after the burst, to a referral the burst created, is read and applied", async () => {
+  // Found by test/scale: with the cycle's own writes counted into the window, an edit Microsoft made
+  // to a referral of the window while the cycle was writing another one sorted before that write and
+  // kept every position the probe checks, so it was never read.
+  it("Microsoft's edit to a referral of the window while the cycle writes another is read next cycle", async () => {
     const w = world();
-    const ids = await backfill(w, 300);
+    const ids = await backfill(w, 3);
+    const [a, b, c] = ids.map((id) => w.pc.all().find((r) => r.externalReferenceId === id)!);
     w.clock.advance(1000);
-    const first = w.pc.all().find((r) => r.externalReferenceId === ids[0])!;
-    w.pc.editNotes(first.id, "Microsoft's notes, right after the create");
-    const { summary } = await runCycle(w.deps());
+    // The next cycle reads the whole window (a, b and c): Microsoft changed c, a seller changed a.
+    w.pc.editNotes(c!.id, "Microsoft's notes on c");
+    w.crm.update(ids[0]!, { value: { amount: 77_000, currency: "USD" } });
+    let edited = false;
+    const { summary } = await runCycle(
+      w.deps({
+        checkpoint: (name) => {
+          // Just before the write to a's referral, Microsoft edits b's.
+          if (name !== "partner-center-update" || edited) return;
+          edited = true;
+          w.clock.advance(10);
+          w.pc.editNotes(b!.id, "Microsoft's notes during our write");
+          w.clock.advance(10);
+        },
+      }),
+    );
+    expect(edited).toBe(true);
     expect(summary.errors).toEqual([]);
-    // The edited referral now sorts last: the probe sees a referral it held come back changed and
-    // reads the window in full (the probe's page, then 3 pages of 100).
-    expect(summary.apiCalls.partnerCenter.reads).toBe(4);
-    expect(w.crm.get(ids[0]!)?.deal.notes).toBe("Microsoft's notes, right after the create");
+    expect(referralToDeal(w.pc.get(a!.id)!).value?.amount).toBe(77_000);
     w.clock.advance(1000);
-    expect((await runCycle(w.deps())).summary.apiCalls.partnerCenter.reads).toBe(1);
+    await runCycle(w.deps());
+    expect(w.crm.get(ids[1]!)?.deal.notes).toBe("Microsoft's notes during our write");
   });
 
   it("a change committed late inside the window is still read, then idle is one call again", async () => {
