@@ -253,15 +253,11 @@ export function createSalesforceAdapter(
             ...(facts.relatedRecords ? [dealSolutionsChangedIn(relatedWindow)] : []),
           ].map((semiJoin) => `SELECT ${select} FROM Opportunity WHERE ${feed} AND ${semiJoin} ORDER BY Id`)
         : [];
-    // Deletes the Recycle Bin no longer holds (emptied, hard-deleted): getDeleted still knows them.
-    const deletedFrom = start
-      ? new Date(
-          Math.max(
-            Date.parse(start.del ?? start.ts) - options.overlapMs,
-            until.getTime() - DELETED_WINDOW_MS,
-          ),
-        )
-      : until;
+    // Deletes the Recycle Bin no longer holds (emptied, hard-deleted): getDeleted still knows them,
+    // for DELETED_WINDOW_MS at most.
+    const deletedWanted = start ? Date.parse(start.del ?? start.ts) - options.overlapMs : until.getTime();
+    const deletedEarliest = until.getTime() - DELETED_WINDOW_MS;
+    const deletedFrom = new Date(Math.max(deletedWanted, deletedEarliest));
     // getDeleted works in whole minutes (seconds are ignored): round the end up to the next minute so a
     // delete in the current minute is inside; the overlap re-reads it next time anyway.
     const deletedTo = new Date(Math.max(deletedEnd(until).getTime(), deletedFrom.getTime() + 60_000));
@@ -341,13 +337,14 @@ export function createSalesforceAdapter(
         if (rows.length) yield { records: await toRecords(rows), cursor: resume };
       }
     }
-    const wanted = Date.parse(start.del ?? start.ts) - options.overlapMs;
-    const earliest = until.getTime() - DELETED_WINDOW_MS;
     // After an outage longer than Salesforce keeps delete records, older deletes can only be found by
     // comparing everything: say so rather than fail every cycle.
-    if (wanted < earliest)
+    if (deletedWanted < deletedEarliest)
       deps.logger?.warn(
-        { since: new Date(wanted).toISOString(), earliest: new Date(earliest).toISOString() },
+        {
+          since: new Date(deletedWanted).toISOString(),
+          earliest: new Date(deletedEarliest).toISOString(),
+        },
         "Salesforce keeps deleted-record ids for 15 days only; run `cosell sync --reconcile` once to catch older deletes",
       );
     const deleted = ahead.get("deleted") as Awaited<ReturnType<SalesforceClient["deleted"]>>;
