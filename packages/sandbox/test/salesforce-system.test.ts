@@ -60,10 +60,21 @@ describe("salesforceSystem in startSandbox", () => {
 
   it("uses basePort + 3", async () => {
     const probe = await start();
-    const base = Number(new URL(probe.urls.control).port) + 100;
+    const probed = Number(new URL(probe.urls.control).port);
     await probe.stop();
     running.length = 0;
-    const s = await start({ basePort: base });
+    // Other test files listen on random ports at the same time and can hold one of ours: another base
+    // then, so the test checks the offset rather than the luck of the draw.
+    let s: Sandbox<"salesforce"> | undefined;
+    let base = 0;
+    for (let attempt = 1; !s; attempt++) {
+      base = probed + 100 * attempt;
+      try {
+        s = await start({ basePort: base });
+      } catch (e) {
+        if (attempt >= 10 || (e as { code?: string }).code !== "PORT_IN_USE") throw e;
+      }
+    }
     expect(Number(new URL(s.urls.salesforce).port)).toBe(base + salesforceSystem.portOffset);
     expect(salesforceSystem.portOffset).toBe(3);
   });
