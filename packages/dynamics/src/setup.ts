@@ -7,6 +7,7 @@ import type { EntraDirectory } from "./graph.js";
 import type { WebApiClient } from "./http.js";
 import { checkChoiceColumns, checkSellerRole } from "./seller-checks.js";
 import { ensureSellerRole } from "./seller-role.js";
+import { ensureOwnComponentsInSolution } from "./solution-membership.js";
 import { checkSolutionTables, ensureSolutionTables, finishSolutionTables } from "./solution-setup.js";
 import { solutionTableDefinitions } from "./solution-tables.js";
 import { checkViews, ensureViews } from "./view-setup.js";
@@ -279,6 +280,10 @@ export async function runSetup(
   const role = await ensureSellerRole(http, cfg);
   created.push(...role.created);
   unchanged.push(...role.unchanged);
+  // After `publish` was decided: putting a table back in the solution needs no publish.
+  const members = await ensureOwnComponentsInSolution(http, prefix, cfg.solutionUniqueName);
+  created.push(...members.created);
+  unchanged.push(...members.unchanged);
 
   const ownTables = solutionTableDefinitions(prefix, cfg.optionValuePrefix)
     .map((t) => `<entity>${t.logicalName}</entity>`)
@@ -434,7 +439,7 @@ export async function runVerify(
 
   checks.push(await checkViews(http, cfg, c));
   checks.push(await checkForm(http, cfg, c));
-  checks.push(await checkSolutionTables(http, cfg.publisherPrefix));
+  checks.push(await checkSolutionTables(http, cfg.publisherPrefix, cfg.solutionUniqueName));
   checks.push(await checkChoiceColumns(http, cfg), await checkSellerRole(http, cfg));
 
   if (directory) {

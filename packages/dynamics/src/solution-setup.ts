@@ -3,6 +3,7 @@ import { createDataverseCatalog } from "./catalog.js";
 import type { CosellColumns } from "./columns.js";
 import type { DynamicsConfig } from "./config.js";
 import { errorFrom, type WebApiClient } from "./http.js";
+import { ownComponentsOutside } from "./solution-membership.js";
 import { migrateSolutionMemo } from "./solution-migration.js";
 import {
   solutionKeyDefinition,
@@ -190,6 +191,7 @@ export async function finishSolutionTables(
 export async function checkSolutionTables(
   http: WebApiClient,
   prefix: string,
+  solution: string,
 ): Promise<{ name: string; ok: boolean; detail: string; fix?: string }> {
   const t = solutionTableNames(prefix);
   const missing = await missingSolutionParts(http, prefix);
@@ -200,9 +202,17 @@ export async function checkSolutionTables(
       detail: `Missing: ${missing.join("; ")}. Without them solutions and Microsoft's team cannot be kept as rows.`,
       fix: "Run `cosell setup`: it creates what is missing inside the cosell solution and changes nothing that exists.",
     };
+  const outside = await ownComponentsOutside(http, prefix, solution);
+  if (outside.length)
+    return {
+      name: "solutions table",
+      ok: false,
+      detail: `Not in solution ${solution}: ${outside.map((c) => c.label).join("; ")}. An export of the solution would leave ${outside.length === 1 ? "it" : "them"} behind, and the Co-sell tab's subgrids would break in the environment it is imported into.`,
+      fix: "Run `cosell setup`: it adds them to the solution with AddSolutionComponent and changes nothing else.",
+    };
   return {
     name: "solutions table",
     ok: true,
-    detail: `Tables ${t.solution} and ${t.team} exist with their columns; relationships ${t.opportunitySolution} (N:N) and ${t.opportunityTeam} (1:N) link them to opportunity.`,
+    detail: `Tables ${t.solution} and ${t.team} exist with their columns, in solution ${solution}; relationships ${t.opportunitySolution} (N:N) and ${t.opportunityTeam} (1:N) link them to opportunity.`,
   };
 }

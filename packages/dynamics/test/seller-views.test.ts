@@ -21,7 +21,7 @@ import {
   startDynamicsSandbox,
   writesDuring,
 } from "./helpers.js";
-import { relateSolutions } from "./solution-driver.js";
+import { relatedSolutions, relateSolutions } from "./solution-driver.js";
 
 /**
  * Sellers find co-sell work in the public views setup creates: setup and doctor on a bare
@@ -127,6 +127,11 @@ let later = ""; // the referral with more time to answer
 let sooner = "";
 let outbound = "";
 const opp = (referralId: string) => rows.get(referralId)!;
+/** Partner Center's solution ids on the outbound deal's referral. */
+const sharedSolutions = () => {
+  const shared = String(sb.dataverse.get("opportunities", outbound)?.[c.referralId]);
+  return (sb.partnerCenter.get(shared)?.details?.requirements?.solutions ?? []).map((x) => x.id).sort();
+};
 
 // The seller's story, in order: open Needs response, accept one referral, share a deal with a catalog
 // solution, mark it a favorite, decline another (refused without a reason, then with one), invite
@@ -160,6 +165,8 @@ describe("sellers find co-sell work in the views", () => {
       if (typeof r[c.referralId] === "string") rows.set(String(r[c.referralId]), String(r.opportunityid));
     expect(rows.has(later) && rows.has(sooner)).toBe(true);
     expect(sb.dataverse.get("opportunities", outbound)?.[c.referralId]).toEqual(expect.any(String));
+    // The catalog solution related to the deal before it was shared went out with it.
+    expect(sharedSolutions()).toEqual(["sol-1"]);
 
     expect(await runView("Co-sell – Needs response")).toEqual([opp(sooner), opp(later)]);
     expect((await runView("Co-sell – Inbound")).sort()).toEqual([opp(sooner), opp(later)].sort());
@@ -184,6 +191,11 @@ describe("sellers find co-sell work in the views", () => {
   it("an accepted referral leaves Needs response after the sync", async () => {
     sb.dataverse.update("opportunities", opp(sooner), { [c.response]: ACCEPT });
     await cycle();
+    const accepted = sb.partnerCenter.get(sooner)!;
+    expect({ status: accepted.status, substatus: accepted.substatus }).toEqual({
+      status: "Active",
+      substatus: "Accepted",
+    });
     expect(sb.dataverse.get("opportunities", opp(sooner))?.[c.coSellStatus]).toBe(stageValue("accepted"));
     expect(await runView("Co-sell – Needs response")).toEqual([opp(later)]);
     expect((await runView("Co-sell – Inbound")).sort()).toEqual([opp(sooner), opp(later)].sort());
@@ -193,11 +205,18 @@ describe("sellers find co-sell work in the views", () => {
     expect(await runView("Co-sell – Outbound")).toEqual([outbound]);
   });
 
-  it("a favorite shows in Favorites", async () => {
+  it("a favorite shows in Favorites; a catalog solution related in the same visit reaches Partner Center", async () => {
     expect(await runView("Co-sell – Favorites")).toEqual([]);
+    // An admin put the solution in the catalog (`cosell solutions import`, or the config); the seller
+    // adds it in the Solutions subgrid ("Add existing") and ticks Co-sell favorite. Relating rows does
+    // not change the opportunity (docs/dynamics.md §6): the favorite's save is what carries it.
+    const insights = { id: "sol-contoso-insights", name: "Contoso Insights", kind: "own" } as const;
+    await adapter.solutionCatalog!.upsert([{ ...insights, active: true }]);
+    relateSolutions(sb.dataverse, outbound, [...relatedSolutions(sb.dataverse, outbound), insights]);
     sb.dataverse.update("opportunities", outbound, { [c.favorite]: true });
     await cycle();
     expect(await runView("Co-sell – Favorites")).toEqual([outbound]);
+    expect(sharedSolutions()).toEqual(["sol-1", insights.id]);
   });
 
   it("a row whose sync failed shows in Sync errors, and still in Needs response", async () => {
@@ -246,6 +265,38 @@ describe("sellers find co-sell work in the views", () => {
     sb.partnerCenter.engage(sooner);
     await cycle();
     expect(answer()).toBe(choiceValue(MICROSOFT_ANSWER_CHOICE, PREFIX, "accepted"));
+  });
+
+  it("Microsoft's answer on the shared deal shows in the Outbound and Favorites views and on the Co-sell tab", async () => {
+    sb.dataverse.update("opportunities", outbound, {
+      [c.helpRequested]: true,
+      [c.helpType]: choiceValue(HELP_TYPE_CHOICE, PREFIX, "CustomerTechnicalArchitecture"),
+      [c.helpNotes]: "An Azure architect for the landing zone.",
+    });
+    await cycle();
+    const answerIn = async (view: string) => {
+      const id = (await views()).get(view)!;
+      const body = await api.get<{ value: Record<string, unknown>[] }>(`opportunities?savedQuery=${id}`);
+      return body.value.find((r) => r.opportunityid === outbound)?.[c.microsoftAnswer];
+    };
+    const waiting = choiceValue(MICROSOFT_ANSWER_CHOICE, PREFIX, "pending");
+    expect(await answerIn("Co-sell – Outbound")).toBe(waiting);
+    expect(await answerIn("Co-sell – Favorites")).toBe(waiting);
+    sb.partnerCenter.decline(
+      String(sb.dataverse.get("opportunities", outbound)?.[c.referralId]),
+      "No Microsoft seller free this quarter.",
+    );
+    await cycle();
+    const declined = choiceValue(MICROSOFT_ANSWER_CHOICE, PREFIX, "declined");
+    expect(await answerIn("Co-sell – Outbound")).toBe(declined);
+    expect(await answerIn("Co-sell – Favorites")).toBe(declined);
+    // The form: the published main form's Co-sell tab shows the column, read-only.
+    const forms = await api.get<{ value: { name: string; formxml: string }[] }>(
+      `systemforms?$select=name,formxml&$filter=${encodeURIComponent("objecttypecode eq 'opportunity' and type eq 2")}`,
+    );
+    const formXml = forms.value.find((f) => f.name === "Opportunity")!.formxml;
+    const tab = /<tab [^>]*name="cosell_cosell"[\s\S]*?<\/tab>/.exec(formXml)?.[0] ?? "";
+    expect(tab).toMatch(new RegExp(`<control [^>]*datafieldname="${c.microsoftAnswer}"[^>]*disabled="true"`));
   });
 });
 

@@ -1,8 +1,15 @@
 import { strFromU8, unzipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDynamicsAdapter, parseDynamicsConfig } from "../src/index.js";
+import { columnsFor, createDynamicsAdapter, parseDynamicsConfig } from "../src/index.js";
 import { SELLER_ROLE_NAME } from "../src/seller-role.js";
-import { type DynamicsSandbox, dataverseWebApi, sandboxConfig, startDynamicsSandbox } from "./helpers.js";
+import { cosellViews } from "../src/views.js";
+import {
+  type DynamicsSandbox,
+  dataverseWebApi,
+  sandboxConfig,
+  startDynamicsSandbox,
+  writesDuring,
+} from "./helpers.js";
 
 /**
  * Moving the connector between environments: after `cosell setup` on a bare environment, the
@@ -13,12 +20,20 @@ import { type DynamicsSandbox, dataverseWebApi, sandboxConfig, startDynamicsSand
 let sb: DynamicsSandbox;
 let api: ReturnType<typeof dataverseWebApi>;
 let solutionName: string;
+let formName: string;
+let writesOfSecondRun: string[] = [];
 
 beforeAll(async () => {
   sb = await startDynamicsSandbox();
   api = dataverseWebApi(sb);
-  solutionName = parseDynamicsConfig(sandboxConfig(sb)).solutionUniqueName;
-  await createDynamicsAdapter(sandboxConfig(sb), { now: () => sb.clock.now() }).setup();
+  const cfg = parseDynamicsConfig(sandboxConfig(sb));
+  solutionName = cfg.solutionUniqueName;
+  formName = cfg.form;
+  const adapter = createDynamicsAdapter(sandboxConfig(sb), { now: () => sb.clock.now() });
+  await adapter.setup();
+  sb.dataverse.activateKeys(); // Dataverse builds key indexes in the background
+  // The second run, on the environment the first one set up.
+  writesOfSecondRun = (await writesDuring(sb, () => adapter.setup())).writes;
 });
 afterAll(() => sb?.stop());
 
@@ -48,6 +63,69 @@ describe("the cosell solution's export", () => {
     expect(xml).toMatch(/schemaName="cosell_[Ss]olution"/);
     expect(xml).toContain(`<UniqueName>${solutionName}</UniqueName>`);
     expect(xml).toContain("<Managed>0</Managed>");
+  });
+
+  it("holds every cosell part the environment has: columns, tables, choices, keys, relationships, views, form, role", async () => {
+    const xml = await exported();
+    const byId = (type: number, id: string) => xml.includes(`<RootComponent type="${type}" id="{${id}}"`);
+    const missing: string[] = [];
+    const want = (ok: boolean, what: string) => {
+      if (!ok) missing.push(what);
+    };
+    const prefix = "cosell_";
+    type Named = { MetadataId: string; LogicalName?: string; SchemaName?: string; Name?: string };
+    const list = async (path: string) => (await api.get<{ value: Named[] }>(path)).value;
+
+    // Columns setup added to Opportunity, found by the publisher prefix (none of them is built in).
+    const columns = (
+      await list("EntityDefinitions(LogicalName='opportunity')/Attributes?$select=LogicalName,MetadataId")
+    ).filter((a) => a.LogicalName!.startsWith(prefix));
+    expect(columns.map((a) => a.LogicalName)).toContain(columnsFor("cosell").response);
+    for (const a of columns) want(byId(2, a.MetadataId), `column ${a.LogicalName}`);
+
+    const tables = (await list("EntityDefinitions?$select=LogicalName,SchemaName,MetadataId")).filter((t) =>
+      t.LogicalName!.startsWith(prefix),
+    );
+    expect(tables.length).toBeGreaterThanOrEqual(2);
+    for (const t of tables) {
+      want(xml.includes(`<RootComponent type="1" schemaName="${t.SchemaName}"`), `table ${t.SchemaName}`);
+      for (const k of await list(
+        `EntityDefinitions(LogicalName='${t.LogicalName}')/Keys?$select=LogicalName,MetadataId`,
+      ))
+        want(byId(14, k.MetadataId), `key ${k.LogicalName}`);
+    }
+    for (const k of await list(
+      "EntityDefinitions(LogicalName='opportunity')/Keys?$select=LogicalName,MetadataId",
+    ))
+      if (k.LogicalName!.startsWith(prefix)) want(byId(14, k.MetadataId), `key ${k.LogicalName}`);
+
+    const choices = (await list("GlobalOptionSetDefinitions")).filter((o) => o.Name!.startsWith(prefix));
+    expect(choices.length).toBeGreaterThanOrEqual(3);
+    for (const o of choices) want(byId(9, o.MetadataId), `global choice ${o.Name}`);
+
+    const relationships = (await list("RelationshipDefinitions")).filter((r) =>
+      r.SchemaName!.startsWith(prefix),
+    );
+    expect(relationships.length).toBeGreaterThanOrEqual(2);
+    for (const r of relationships) want(byId(10, r.MetadataId), `relationship ${r.SchemaName}`);
+
+    const views = await api.get<{ value: { savedqueryid: string; name: string }[] }>(
+      `savedqueries?$select=savedqueryid,name&$filter=${encodeURIComponent("returnedtypecode eq 'opportunity'")}`,
+    );
+    for (const v of cosellViews(columnsFor("cosell"), 18342)) {
+      const found = views.value.find((x) => x.name === v.name);
+      want(!!found && byId(26, found.savedqueryid), `view ${v.name}`);
+    }
+    const forms = await api.get<{ value: { formid: string; name: string }[] }>(
+      `systemforms?$select=formid,name&$filter=${encodeURIComponent("objecttypecode eq 'opportunity' and type eq 2")}`,
+    );
+    const form = forms.value.find((f) => f.name === formName);
+    want(!!form && byId(60, form.formid), `form ${formName}`);
+    expect(missing).toEqual([]);
+  });
+
+  it("a second setup run on the same environment writes nothing", () => {
+    expect(writesOfSecondRun).toEqual([]);
   });
 
   it("names the seller role by its id", async () => {

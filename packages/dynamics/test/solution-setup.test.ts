@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDynamicsAdapter, type DynamicsAdapter } from "../src/index.js";
-import { type DynamicsSandbox, dataverseWebApi, sandboxConfig, startDynamicsSandbox } from "./helpers.js";
+import {
+  type DynamicsSandbox,
+  dataverseWebApi,
+  sandboxConfig,
+  startDynamicsSandbox,
+  writesDuring,
+} from "./helpers.js";
 import { SOLUTION_TABLES as t } from "./solution-driver.js";
 
 let sb: DynamicsSandbox;
@@ -94,6 +100,47 @@ describe("setup of the solution catalog and Microsoft's team tables", () => {
     expect(check.detail).toContain(t.opportunityTeam);
     await adapter.setup();
     expect((await formCheck()).ok).toBe(true);
+  });
+
+  it("a table and a relationship taken out of the solution are named by doctor and added back by setup", async () => {
+    const api = dataverseWebApi(sb);
+    const table = (
+      await api.get<{ MetadataId: string }>(
+        `EntityDefinitions(LogicalName='${t.solution}')?$select=MetadataId`,
+      )
+    ).MetadataId;
+    const rel = (
+      await api.get<{ MetadataId: string }>(`RelationshipDefinitions(SchemaName='${t.opportunitySolution}')`)
+    ).MetadataId;
+    // What "Remove from this solution" in the maker portal does.
+    for (const [id, type] of [
+      [table, 1],
+      [rel, 10],
+    ] as const) {
+      const res = await api.send("POST", "RemoveSolutionComponent", {
+        SolutionComponent: {
+          "@odata.type": "Microsoft.Dynamics.CRM.solutioncomponent",
+          solutioncomponentid: id,
+        },
+        ComponentType: type,
+        SolutionUniqueName: "cosell",
+      });
+      expect(res.status).toBe(200);
+    }
+    const check = await solutionsCheck();
+    expect(check.ok).toBe(false);
+    expect(check.detail).toContain(
+      `Not in solution cosell: table ${t.solution}; relationship ${t.opportunitySolution}`,
+    );
+    expect(check.fix).toContain("cosell setup");
+
+    const { result, writes } = await writesDuring(sb, () => adapter.setup());
+    expect(writes).toEqual(["POST /AddSolutionComponent", "POST /AddSolutionComponent"]);
+    expect(result.created).toEqual([
+      `Table ${t.solution} added to solution "cosell"`,
+      `Relationship ${t.opportunitySolution} added to solution "cosell"`,
+    ]);
+    expect((await solutionsCheck()).ok).toBe(true);
   });
 
   it("a second run changes nothing", async () => {

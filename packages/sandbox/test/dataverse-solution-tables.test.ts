@@ -153,6 +153,128 @@ describe("relationships", () => {
     expect(after.body.cosell_opportunity_widget).toEqual([]);
   });
 
+  it("RelationshipDefinitions gives each relationship its MetadataId, the id it has as a solution component", async () => {
+    const listed = await h.getJson<{ value: { SchemaName: string; MetadataId: string }[] }>(
+      "RelationshipDefinitions",
+    );
+    const rel = listed.body.value.find((r) => r.SchemaName === "cosell_opportunity_widget")!;
+    expect(rel.MetadataId).toMatch(/^[0-9a-f-]{36}$/);
+    const one = await h.getJson<{ MetadataId: string }>(
+      "RelationshipDefinitions(SchemaName='cosell_opportunity_widget')",
+    );
+    expect(one.body.MetadataId).toBe(rel.MetadataId);
+    const components = await h.getJson<Rows>(
+      `solutioncomponents?$select=objectid&$filter=${encodeURIComponent("componenttype eq 10")}`,
+    );
+    expect(components.body.value.map((c) => c.objectid)).toContain(rel.MetadataId);
+  });
+
+  it("RemoveSolutionComponent takes a table or relationship out of the solution; AddSolutionComponent puts it back by MetadataId", async () => {
+    const table = (
+      await h.getJson<{ MetadataId: string }>(
+        "EntityDefinitions(LogicalName='cosell_widget')?$select=MetadataId",
+      )
+    ).body.MetadataId;
+    const rel = (
+      await h.getJson<{ MetadataId: string }>(
+        "RelationshipDefinitions(SchemaName='cosell_opportunity_widget')",
+      )
+    ).body.MetadataId;
+    const members = async (type: number) =>
+      (
+        await h.getJson<Rows>(
+          `solutioncomponents?$select=objectid&$filter=${encodeURIComponent(`componenttype eq ${type}`)}`,
+        )
+      ).body.value.map((c) => c.objectid);
+    for (const [id, type] of [
+      [table, 1],
+      [rel, 10],
+    ] as const) {
+      expect(await members(type)).toContain(id);
+      const removed = await h.call("POST", "RemoveSolutionComponent", {
+        body: {
+          SolutionComponent: {
+            "@odata.type": "Microsoft.Dynamics.CRM.solutioncomponent",
+            solutioncomponentid: id,
+          },
+          ComponentType: type,
+          SolutionUniqueName: "cosell",
+        },
+      });
+      expect(removed.status).toBe(200);
+      expect(((await removed.json()) as { id: string }).id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await members(type)).not.toContain(id);
+      // Still in the environment: only the membership went.
+      expect(
+        (await h.call("GET", "EntityDefinitions(LogicalName='cosell_widget')?$select=MetadataId")).status,
+      ).toBe(200);
+      const again = await h.call("POST", "RemoveSolutionComponent", {
+        body: {
+          SolutionComponent: { solutioncomponentid: id },
+          ComponentType: type,
+          SolutionUniqueName: "cosell",
+        },
+      });
+      expect(again.status).toBe(404);
+      const added = await h.call("POST", "AddSolutionComponent", {
+        body: {
+          ComponentId: id,
+          ComponentType: type,
+          SolutionUniqueName: "cosell",
+          AddRequiredComponents: false,
+        },
+      });
+      expect(added.status).toBe(204);
+      expect(await members(type)).toContain(id);
+    }
+    const unknown = await h.call("POST", "AddSolutionComponent", {
+      body: {
+        ComponentId: "00000000-0000-0000-0000-0000000000aa",
+        ComponentType: 1,
+        SolutionUniqueName: "cosell",
+        AddRequiredComponents: false,
+      },
+    });
+    expect(unknown.status).toBe(404);
+    expect(
+      (
+        await h.call("POST", "RemoveSolutionComponent", {
+          body: { ComponentType: 1, SolutionUniqueName: "cosell" },
+        })
+      ).status,
+    ).toBe(400);
+  });
+
+  it("relating and unrelating rows leave the opportunity as it was: no new modifiedon, nothing in its delta", async () => {
+    // Microsoft Learn describes a many-to-many association as a row of the intersect table
+    // ("Associate and disassociate table rows using the SDK for .NET"; DisassociateRequest deletes
+    // the intersect rows) and says nothing of the related rows' modifiedon or version. The sandbox
+    // takes the strict reading, so cosell cannot come to rely on the other one.
+    h.server.control.setChangeTracking("opportunity", true);
+    let link: string | undefined;
+    let url: string | undefined = "opportunities?$select=name";
+    type Page = Rows & { "@odata.deltaLink"?: string; "@odata.nextLink"?: string };
+    while (url) {
+      const page: { body: Page } = await h.getJson<Page>(url, { Prefer: "odata.track-changes" });
+      link = page.body["@odata.deltaLink"] ?? link;
+      url = page.body["@odata.nextLink"];
+    }
+    const before = h.server.control.get("opportunities", opp)!;
+    h.clock.advance(60_000);
+    const ref = await h.call("POST", `opportunities(${opp})/cosell_opportunity_widget/$ref`, {
+      body: { "@odata.id": `${h.api}cosell_widgets(${widget})` },
+    });
+    expect(ref.status).toBe(204);
+    expect(
+      (await h.call("DELETE", `opportunities(${opp})/cosell_opportunity_widget(${widget})/$ref`)).status,
+    ).toBe(204);
+    const after = h.server.control.get("opportunities", opp)!;
+    expect(after.modifiedon).toBe(before.modifiedon);
+    expect(after.versionnumber).toBe(before.versionnumber);
+    const delta = await h.getJson<Rows>(link!);
+    expect(delta.body.value).toEqual([]);
+  });
+
   it("a one-to-many relationship adds the lookup: rows bind to an opportunity and filter by it", async () => {
     await h.call("POST", "EntityDefinitions", { body: table("cosell_part"), headers: SOLUTION });
     expect(

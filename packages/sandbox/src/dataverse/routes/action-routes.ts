@@ -2,6 +2,7 @@ import type { SandboxResponse } from "../../kit/http.js";
 import type { Env } from "../env.js";
 import { dvErrors } from "../errors.js";
 import { closeOpportunity } from "../records/close-opportunity.js";
+import { removeSolutionComponentAction } from "../views/remove-solution-component.js";
 import { addSolutionComponentAction } from "../views/saved-queries.js";
 import { exportSolution } from "../views/solution-export.js";
 import { publishForms } from "../views/system-forms.js";
@@ -9,7 +10,7 @@ import { type DvRequest, noContent, odataJson, readJson } from "./respond.js";
 
 /**
  * Unbound functions and actions: `WhoAmI`, `WinOpportunity`, `LoseOpportunity`, `PublishXml`,
- * `PublishAllXml`, `AddSolutionComponent`, `ExportSolution`.
+ * `PublishAllXml`, `AddSolutionComponent`, `RemoveSolutionComponent`, `ExportSolution`.
  */
 export const OPERATIONS = new Set([
   "WhoAmI",
@@ -18,6 +19,7 @@ export const OPERATIONS = new Set([
   "PublishXml",
   "PublishAllXml",
   "AddSolutionComponent",
+  "RemoveSolutionComponent",
   "ExportSolution",
 ]);
 
@@ -72,6 +74,11 @@ export function operationRoute(env: Env, name: string, req: DvRequest): SandboxR
     case "AddSolutionComponent":
       addSolutionComponentAction(env, readJson(req, badJson) as Record<string, unknown>);
       return noContent();
+    case "RemoveSolutionComponent":
+      return odataJson(200, {
+        "@odata.context": `${req.base}$metadata#Microsoft.Dynamics.CRM.RemoveSolutionComponentResponse`,
+        ...removeSolutionComponentAction(env, readJson(req, badJson) as Record<string, unknown>),
+      });
     case "ExportSolution":
       return odataJson(200, {
         "@odata.context": `${req.base}$metadata#Microsoft.Dynamics.CRM.ExportSolutionResponse`,

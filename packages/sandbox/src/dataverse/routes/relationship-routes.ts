@@ -2,9 +2,16 @@ import type { SandboxResponse } from "../../kit/http.js";
 import type { Env } from "../env.js";
 import { DataverseError, dvErrors } from "../errors.js";
 import { createRelationship } from "../schema/custom-tables.js";
-import { allRelationships, findRelationship } from "../schema/relationships.js";
+import { allRelationships, findRelationship, type RelationshipDef } from "../schema/relationships.js";
 import type { PathSegment } from "./resource-path.js";
 import { type DvRequest, noContent, odataJson, readJson } from "./respond.js";
+
+/**
+ * A relationship as the Web API describes it: its definition plus `MetadataId`, which every
+ * RelationshipMetadataBase carries (Web API reference, RelationshipMetadataBase EntityType) and which
+ * names it as a solution component (`solutioncomponents.objectid`, componenttype 10).
+ */
+const described = (rel: RelationshipDef) => ({ ...rel.json, MetadataId: rel.metadataId });
 
 /**
  * `RelationshipDefinitions`: list, read one by `SchemaName` or MetadataId, create one-to-many and
@@ -17,7 +24,7 @@ export function relationshipRoute(env: Env, segments: PathSegment[], req: DvRequ
     if (req.method === "GET")
       return odataJson(200, {
         "@odata.context": `${req.base}$metadata#RelationshipDefinitions`,
-        value: allRelationships(env).map((r) => r.json),
+        value: allRelationships(env).map(described),
       });
     if (req.method === "POST") {
       const rel = createRelationship(
@@ -45,6 +52,6 @@ export function relationshipRoute(env: Env, segments: PathSegment[], req: DvRequ
   if (req.method !== "GET") throw dvErrors.methodNotAllowed(req.method, req.url.pathname);
   return odataJson(200, {
     "@odata.context": `${req.base}$metadata#RelationshipDefinitions/$entity`,
-    ...rel.json,
+    ...described(rel),
   });
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Env } from "../env.js";
 import { DataverseError, dvErrors } from "../errors.js";
+import { allRelationships } from "../schema/relationships.js";
 import { isLookupRef, type Row } from "../store/store.js";
 import { type FetchQuery, FetchXmlError, parseFetchXml } from "./fetch-xml.js";
 import { LayoutXmlError, validateLayoutXml } from "./layout-xml.js";
@@ -119,6 +120,23 @@ export function removeSolutionComponents(env: Env, objectId: string): void {
     if (c.objectid === id) env.store.remove("solutioncomponent", String(c.solutioncomponentid));
 }
 
+/**
+ * `componenttype` of a table and of a relationship (solutioncomponent table reference: 1 Entity,
+ * 10 Entity Relationship); `AddSolutionComponent` names them by MetadataId.
+ */
+const ENTITY_COMPONENT_TYPE = 1;
+const RELATIONSHIP_COMPONENT_TYPE = 10;
+const METADATA_ADDABLE: Record<number, { what: string; ids: (env: Env) => Set<string> }> = {
+  [ENTITY_COMPONENT_TYPE]: {
+    what: "table",
+    ids: (env) => new Set(env.schema.tables().map((t) => t.metadataId.toLowerCase())),
+  },
+  [RELATIONSHIP_COMPONENT_TYPE]: {
+    what: "relationship",
+    ids: (env) => new Set(allRelationships(env).map((r) => r.metadataId.toLowerCase())),
+  },
+};
+
 /** The component types `AddSolutionComponent` accepts here, and the rows they must name. */
 const ADDABLE: Record<number, string> = {
   [VIEW_COMPONENT]: "savedquery",
@@ -142,12 +160,25 @@ export function addSolutionComponentAction(env: Env, body: Record<string, unknow
       "AddSolutionComponent needs ComponentId (Guid), ComponentType (Int32), SolutionUniqueName (String) and AddRequiredComponents (Boolean).",
       "0x80060888",
     );
+  const id = ComponentId.toLowerCase();
+  const metadata = METADATA_ADDABLE[ComponentType];
+  if (metadata) {
+    // Tables and relationships are definitions, not rows: they are named by their MetadataId.
+    if (!metadata.ids(env).has(id))
+      throw new DataverseError(
+        404,
+        "0x80040217",
+        `No ${metadata.what} has the MetadataId ${ComponentId} (ComponentType ${ComponentType}).`,
+      );
+    addSolutionComponent(env, SolutionUniqueName, ComponentId, ComponentType);
+    return;
+  }
   const table = ADDABLE[ComponentType];
   if (!table)
     throw dvErrors.badRequest(
-      `The sandbox adds only views (ComponentType ${VIEW_COMPONENT}), forms (${FORM_COMPONENT}) and security roles (${ROLE_COMPONENT}) with AddSolutionComponent, not ComponentType ${ComponentType}.`,
+      `The sandbox adds only tables (ComponentType ${ENTITY_COMPONENT_TYPE}), relationships (${RELATIONSHIP_COMPONENT_TYPE}), views (${VIEW_COMPONENT}), forms (${FORM_COMPONENT}) and security roles (${ROLE_COMPONENT}) with AddSolutionComponent, not ComponentType ${ComponentType}.`,
     );
-  if (!env.store.get(table, ComponentId.toLowerCase())) throw dvErrors.recordNotFound(table, ComponentId);
+  if (!env.store.get(table, id)) throw dvErrors.recordNotFound(table, ComponentId);
   addSolutionComponent(env, SolutionUniqueName, ComponentId, ComponentType);
 }
 

@@ -1,0 +1,104 @@
+import type { SetupReport } from "@cosell/core";
+import { errorFrom, type WebApiClient } from "./http.js";
+import { solutionComponentIds } from "./seller-role.js";
+import { solutionRelationshipDefinitions, solutionTableDefinitions } from "./solution-tables.js";
+
+/**
+ * Whether cosell's own tables and relationships (the catalog, Microsoft's team and their links to
+ * opportunity) are in the cosell solution. Setup creates them with the `MSCRM.SolutionUniqueName`
+ * header, but an admin can take one out ("Remove from this solution"), and then an export no longer
+ * carries it: the subgrids on the Co-sell tab would break in the next environment. Doctor names
+ * such a part; setup adds it back with `AddSolutionComponent`
+ * (learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/addsolutioncomponent),
+ * naming it by its MetadataId.
+ */
+
+/** `componenttype` of a table and of a relationship (solutioncomponent table reference). */
+const TABLE_COMPONENT = 1;
+const RELATIONSHIP_COMPONENT = 10;
+
+export interface OwnComponent {
+  /** "table cosell_solution", "relationship cosell_opportunity_solution". */
+  label: string;
+  type: typeof TABLE_COMPONENT | typeof RELATIONSHIP_COMPONENT;
+  metadataId: string;
+}
+
+/** The MetadataId at `url`, or undefined when it does not exist (404). */
+async function metadataIdAt(http: WebApiClient, url: string, what: string): Promise<string | undefined> {
+  const res = await http.send({ method: "GET", url, headers: { Consistency: "Strong" } });
+  if (res.status === 404) return undefined;
+  if (res.status >= 400) throw errorFrom(res, what);
+  const body = JSON.parse(res.text) as { MetadataId?: unknown };
+  return typeof body.MetadataId === "string" ? body.MetadataId : undefined;
+}
+
+/** cosell's tables and relationships that exist, with their MetadataIds. */
+async function ownComponents(http: WebApiClient, prefix: string): Promise<OwnComponent[]> {
+  const out: OwnComponent[] = [];
+  for (const def of solutionTableDefinitions(prefix, 0)) {
+    const id = await metadataIdAt(
+      http,
+      `EntityDefinitions(LogicalName='${def.logicalName}')?$select=MetadataId`,
+      `reading the ${def.logicalName} table's definition`,
+    );
+    if (id) out.push({ label: `table ${def.logicalName}`, type: TABLE_COMPONENT, metadataId: id });
+  }
+  for (const rel of solutionRelationshipDefinitions(prefix)) {
+    const id = await metadataIdAt(
+      http,
+      `RelationshipDefinitions(SchemaName='${rel.schemaName}')?$select=SchemaName,MetadataId`,
+      `reading the relationship ${rel.schemaName}`,
+    );
+    if (id)
+      out.push({ label: `relationship ${rel.schemaName}`, type: RELATIONSHIP_COMPONENT, metadataId: id });
+  }
+  return out;
+}
+
+/** cosell's existing tables and relationships that are not components of `solution`. */
+export async function ownComponentsOutside(
+  http: WebApiClient,
+  prefix: string,
+  solution: string,
+): Promise<OwnComponent[]> {
+  const own = await ownComponents(http, prefix);
+  if (!own.length) return [];
+  const tables = await solutionComponentIds(http, solution, TABLE_COMPONENT);
+  const relationships = await solutionComponentIds(http, solution, RELATIONSHIP_COMPONENT);
+  const members = (c: OwnComponent) => (c.type === TABLE_COMPONENT ? tables : relationships);
+  return own.filter((c) => !members(c)?.has(c.metadataId.toLowerCase()));
+}
+
+/**
+ * Adds each of cosell's tables and relationships that is outside `solution` to it. Membership is
+ * not a customization, so nothing needs publishing after it.
+ */
+export async function ensureOwnComponentsInSolution(
+  http: WebApiClient,
+  prefix: string,
+  solution: string,
+): Promise<SetupReport> {
+  const outside = await ownComponentsOutside(http, prefix, solution);
+  if (!outside.length)
+    return { created: [], unchanged: [`Tables and relationships in solution "${solution}"`] };
+  const created: string[] = [];
+  for (const c of outside) {
+    await http.ok(
+      {
+        method: "POST",
+        url: "AddSolutionComponent",
+        body: {
+          ComponentId: c.metadataId,
+          ComponentType: c.type,
+          SolutionUniqueName: solution,
+          // A table goes with its columns (DoNotIncludeSubcomponents is left out: false).
+          AddRequiredComponents: false,
+        },
+      },
+      `adding ${c.label} to solution ${solution}`,
+    );
+    created.push(`${c.label[0]!.toUpperCase()}${c.label.slice(1)} added to solution "${solution}"`);
+  }
+  return { created, unchanged: [] };
+}
