@@ -4,6 +4,7 @@ import type { SalesforceClient } from "./client.js";
 import type { SalesforceConfig } from "./config.js";
 import { customFieldSpecs } from "./custom-fields.js";
 import { type DeployDeps, deployIfBare } from "./deploy-package.js";
+import { assertDunsFieldExists, verifyDunsField } from "./duns-field.js";
 import { ensureGlobalValueSets } from "./global-value-sets.js";
 import { ensureListViews, verifyListViews } from "./list-views.js";
 import type { Row, StageMapping } from "./mapping.js";
@@ -58,6 +59,9 @@ export async function runSetup(
 ): Promise<SetupReport> {
   const created: string[] = [];
   const unchanged: string[] = [];
+  // Before anything is saved: the permission set grants on the admin's DUNS field, and a grant on a
+  // field that does not exist is refused (a deploy then saves nothing, a step-by-step run stops halfway).
+  await assertDunsFieldExists(client, config.fields);
   // A first install is one deploy of the whole package (all or nothing); the steps below then find
   // it in place and add what a package cannot carry. An org set up before is upgraded step by step.
   const first = deps ? await deployIfBare(client, config, deps) : undefined;
@@ -319,6 +323,8 @@ export async function runVerify(
             fix: `Edit the field in Setup → Object Manager → Opportunity and tick "Unique" and "External ID".`,
           }),
     });
+  const duns = await verifyDunsField(client, config.fields, config.permissionSet);
+  if (duns) checks.push(duns);
   if (config.fields.campaign === "CampaignId" && !byName.has("campaignid"))
     checks.push({
       name: "campaigns",

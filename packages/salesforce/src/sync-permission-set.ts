@@ -1,11 +1,12 @@
 import type { SalesforceConfig } from "./config.js";
 import { customFieldSpecs } from "./custom-fields.js";
+import { dunsGrant } from "./duns-field.js";
 import type { Row } from "./mapping.js";
 import { solutionFieldGrants, syncObjectGrants } from "./solution-objects.js";
 
 export const SYNC_PERMISSION_SET_LABEL = "Cosell Sync";
 
-/** The integration user's field grants: read and edit on every field cosell creates. */
+/** The integration user's field grants: read and edit on every field cosell creates, and on the configured custom DUNS field. */
 export function syncFieldGrants(
   config: Pick<SalesforceConfig, "fields">,
 ): { field: string; readable: true; editable: true }[] {
@@ -20,6 +21,7 @@ export function syncFieldGrants(
       readable: true as const,
       editable: true as const,
     })),
+    ...dunsGrant(config.fields),
   ];
 }
 

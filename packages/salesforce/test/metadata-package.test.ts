@@ -4,13 +4,14 @@ import { fileURLToPath } from "node:url";
 import { type Sandbox, startSandbox } from "@cosell/sandbox";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  createSalesforceAdapter,
   defaultPackageSettings,
   metadataFiles,
   metadataZip,
   packageComponents,
   sourcePackage,
 } from "../src/index.js";
-import { adminOf, sandboxAdapter } from "./harness.js";
+import { adminOf, sandboxAdapter, sandboxConfig } from "./harness.js";
 
 /**
  * The metadata package: the source-format files in the repository are what the adapter would put in
@@ -108,6 +109,50 @@ describe("deploying the package to the sandbox org", () => {
     const refused = result.failures.find((f) => f.component === "CustomField Opportunity.Cosell_Stage__c");
     expect(refused?.problem).toMatch(/Admins_Own_Rule/);
     expect(opportunityFields()).not.toContain("Cosell_Sync__c");
+  });
+
+  it("check-only on an org missing a field the package references fails, naming the component and the field", async () => {
+    // crm.fields.accountDuns names the admin's own Account field: the package does not create it, but
+    // its Cosell_Sync permission set grants on it. This org does not have it.
+    const adapter = sandboxAdapter(sb, { fields: { accountDuns: "DUNS__c" } });
+    const result = await adapter.validateSetup!();
+    expect(result.ok).toBe(false);
+    expect(result.failures).toEqual([
+      {
+        component: "PermissionSet Cosell_Sync",
+        problem: "In field: field - no CustomField named Account.DUNS__c found",
+      },
+    ]);
+    // All or nothing: not even the components Salesforce accepted were saved.
+    expect(opportunityFields()).not.toContain("Cosell_Sync__c");
+
+    // Once the admin has made the field, the same check passes.
+    sb.salesforce.upsertMetadata("CustomField", [
+      { fullName: "Account.DUNS__c", label: "DUNS", type: "Text", length: 9 },
+    ]);
+    const again = await adapter.validateSetup!();
+    expect(again.failures).toEqual([]);
+    expect(again.ok).toBe(true);
+  });
+
+  it("setup on a bare org logs a progress line per deploy status, from the deploy's id to Succeeded", async () => {
+    const progress: string[] = [];
+    const logger = {
+      info: (obj: object) => {
+        const line = (obj as { deploy?: string }).deploy;
+        if (line) progress.push(line);
+      },
+      warn: () => {},
+      debug: () => {},
+    };
+    const adapter = createSalesforceAdapter(sandboxConfig(sb), { now: () => sb.clock.now(), logger });
+    await adapter.setup();
+    const total = packageComponents(defaultPackageSettings()).length;
+    expect(progress[0]).toMatch(new RegExp(`^Deploying ${total} components \\(deploy 0Af\\w+\\)$`));
+    // The sandbox answers InProgress first: the loop polled more than once, each status on its line.
+    expect(progress.slice(1, -1).some((l) => /^InProgress: /.test(l))).toBe(true);
+    expect(progress.at(-1)).toBe(`Succeeded: ${total}/${total} components deployed`);
+    expect(new Set(progress).size).toBe(progress.length);
   });
 
   it("deployed for real, it leaves setup only what a package cannot carry", async () => {

@@ -228,6 +228,8 @@ describe("a seller works from the opportunity page", () => {
     await sync();
     expect(sb.salesforce.get("Opportunity", first.crmId)!.Cosell_Favorite__c).toBe(true);
     expect(sb.partnerCenter.get(first.referralId)).toMatchObject({ favorite: true });
+    // …and the deal is in the seller's Favorites view, and only that one.
+    expect([...(await listViewRows(seller, "Cosell_Favorites")).keys()]).toEqual([first.crmId]);
   });
 
   it("an action writes only the fields its form shows: cosell's status fields stay out of reach", async () => {

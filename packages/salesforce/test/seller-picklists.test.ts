@@ -99,7 +99,7 @@ describe("cosell's status fields as restricted picklists", () => {
       );
   });
 
-  it("an org with the earlier Text fields is upgraded in place, keeping its values; a second run changes nothing", async () => {
+  it("an org with the earlier Text fields is upgraded in place, keeping its values and moving its solution lines into records; a second run changes nothing", async () => {
     textEraOrg();
     const id = sb.salesforce.insert("Opportunity", {
       Name: "From the text era",
@@ -116,6 +116,15 @@ describe("cosell's status fields as restricted picklists", () => {
       CloseDate: "2025-06-30",
       Cosell_Sync_Status__c: "legacy-status",
     });
+    // The field-by-field setup kept solutions as text lines; this org has no solution objects yet.
+    const withSolutions = sb.salesforce.insert("Opportunity", {
+      Name: "Solutions as text",
+      StageName: "Prospecting",
+      CloseDate: "2025-06-30",
+      Cosell_Sync__c: true,
+      Cosell_Solutions__c: "sol-a | Contoso Insights | own\nsol-b | Azure OpenAI | microsoft",
+    });
+    expect(sb.salesforce.exportState().customObjects ?? []).toEqual([]);
 
     const adapter = sandboxAdapter(sb);
     const first = await adapter.setup();
@@ -145,6 +154,18 @@ describe("cosell's status fields as restricted picklists", () => {
     });
     // The sandbox takes the stricter reading of Salesforce's "can cause data loss": gone.
     expect(sb.salesforce.get("Opportunity", odd)?.Cosell_Sync_Status__c).toBeNull();
+    // Same run: the solution objects are made and the text lines become records, the text emptied.
+    expect(first.created).toContain(
+      "Solutions of 1 opportunities moved from text into Cosell_Deal_Solution__c rows",
+    );
+    const rows = sb.salesforce.query(
+      `SELECT Cosell_Solution__r.Cosell_Solution_Id__c, Cosell_Solution__r.Name, Cosell_Solution__r.Cosell_Kind__c FROM Cosell_Deal_Solution__c WHERE Cosell_Opportunity__c = '${withSolutions}' ORDER BY Cosell_Solution__r.Cosell_Solution_Id__c`,
+    ).records;
+    expect(rows.map((r) => r.Cosell_Solution__r)).toMatchObject([
+      { Cosell_Solution_Id__c: "sol-a", Name: "Contoso Insights", Cosell_Kind__c: "own" },
+      { Cosell_Solution_Id__c: "sol-b", Name: "Azure OpenAI", Cosell_Kind__c: "microsoft" },
+    ]);
+    expect(sb.salesforce.get("Opportunity", withSolutions)?.Cosell_Solutions__c ?? null).toBeNull();
 
     const second = await adapter.setup();
     expect(second.created).toEqual([]);

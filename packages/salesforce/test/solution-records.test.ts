@@ -1,6 +1,7 @@
 import { runSolutionCatalogConformance, sampleDeal } from "@cosell/core/testing";
 import { type Sandbox, startSandbox } from "@cosell/sandbox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SELLER_PERMISSION_SET } from "../src/index.js";
 import { connectionAs, type EngineWorld, startEngineWorld } from "./engine-world.js";
 import { salesforceDriver, sandboxAdapter, sandboxConfig } from "./harness.js";
 
@@ -18,6 +19,7 @@ runSolutionCatalogConformance("salesforce (sandbox)", async () => {
   return { catalog: adapter.solutionCatalog!, close: () => sb.stop() };
 });
 
+const SELLER = "avery.chen@cosell.sandbox";
 const OBJECTS = ["Cosell_Solution__c", "Cosell_Deal_Solution__c", "Cosell_Microsoft_Team_Member__c"];
 
 describe("setup of the solution objects", () => {
@@ -194,7 +196,7 @@ describe("solutions and Microsoft's team through the sync", () => {
     expect(() => sb.salesforce.delete("Cosell_Solution__c", used)).toThrow(/associated with/);
   });
 
-  it("Microsoft's team shows as rows once Microsoft engages, and goes with its opportunity", async () => {
+  it("Microsoft's team shows as rows once Microsoft engages, read-only for sellers, and goes with its opportunity", async () => {
     const { sb, side, cycle } = world;
     const crm = salesforceDriver(sb, sandboxConfig(sb));
     const crmId = await crm.createOpportunity(
@@ -223,6 +225,27 @@ describe("solutions and Microsoft's team through the sync", () => {
     // A later cycle leaves the rows alone: they read back as Partner Center's team.
     side.clock.advance(1000);
     expect((await cycle()).errors).toEqual([]);
+    expect(teamRows()).toEqual(team);
+    // Read-only for sellers: with Co-sell Seller they read the rows and change none of them.
+    sb.salesforce.assignPermissionSet(SELLER_PERMISSION_SET, SELLER);
+    const seller = await connectionAs(sb, SELLER);
+    const seen = await seller.query(
+      `SELECT Id, Cosell_Email__c FROM Cosell_Microsoft_Team_Member__c WHERE Cosell_Opportunity__c = '${crmId}'`,
+    );
+    expect(seen.totalSize).toBe(team.length);
+    const refused = (p: Promise<unknown>) =>
+      p.then(
+        (r) => r as { success: boolean },
+        (e: Error & { errorCode?: string }) => ({ success: false, errorCode: e.errorCode }),
+      );
+    const members = seller.sobject("Cosell_Microsoft_Team_Member__c");
+    expect(
+      await refused(members.update({ Id: String(team[0]!.Id), Cosell_Email__c: "someone@contoso.com" })),
+    ).toMatchObject({ success: false });
+    expect(
+      await refused(members.create({ Cosell_Opportunity__c: crmId, Cosell_Email__c: "someone@contoso.com" })),
+    ).toMatchObject({ success: false });
+    expect(await refused(members.destroy(String(team[0]!.Id)))).toMatchObject({ success: false });
     expect(teamRows()).toEqual(team);
     // Deleting the opportunity deletes its rows (master-detail).
     sb.salesforce.delete("Opportunity", crmId);
