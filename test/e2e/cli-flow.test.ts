@@ -50,6 +50,8 @@ describe.each(available.map((k) => [k] as [CrmKind]))("cosell CLI end to end on 
         demo.sandboxOptions?.(sandbox),
       );
       config.crm = secretsByReference(crmSection, env, "crm", SECRET_KEYS);
+      // The partner's own published solution, which setup puts in the catalog sellers pick from.
+      config.solutions = [{ id: "sol-own-1", name: "Contoso Own Platform" }];
       writeFileSync(join(dir, "cosell.json"), JSON.stringify(config, null, 2));
       expect(readFileSync(join(dir, "cosell.json"), "utf8")).not.toContain(pc.clientSecret);
 
@@ -67,6 +69,10 @@ describe.each(available.map((k) => [k] as [CrmKind]))("cosell CLI end to end on 
       const setup = await cli("setup", kind, "--json");
       expect(setup.code, setup.err).toBe(0);
       expect(setup.json().created.length).toBeGreaterThan(0);
+      const afterSetup = await cli("solutions", "list", "--json");
+      expect(afterSetup.json().entries).toEqual([
+        { id: "sol-own-1", name: "Contoso Own Platform", kind: "own", active: true },
+      ]);
       expect((await cli("setup", kind, "--json")).json().created).toEqual([]);
 
       const doctor = await cli("doctor");
@@ -88,6 +94,7 @@ describe.each(available.map((k) => [k] as [CrmKind]))("cosell CLI end to end on 
       expect(listed.json().entries).toEqual([
         { id: "sol-e2e-2", name: "Azure Migrate", kind: "microsoft", active: true },
         { id: "sol-e2e-1", name: "Contoso Analytics", kind: "own", active: true },
+        { id: "sol-own-1", name: "Contoso Own Platform", kind: "own", active: true },
       ]);
 
       // Existing business: a referral that already carries the CRM id of an opportunity, and opt-ins.
