@@ -289,4 +289,16 @@ export class WebApiClient {
     const res = await this.ok({ method: "GET", url, headers }, what);
     return JSON.parse(res.text) as T;
   }
+
+  /** GET returning parsed JSON, or undefined when the resource does not exist (404). */
+  async getJsonIfExists<T>(
+    url: string,
+    what: string,
+    headers: Record<string, string> = {},
+  ): Promise<T | undefined> {
+    const res = await this.send({ method: "GET", url, headers });
+    if (res.status === 404) return undefined;
+    if (res.status >= 400) throw errorFrom(res, what);
+    return JSON.parse(res.text) as T;
+  }
 }

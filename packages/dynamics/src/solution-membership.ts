@@ -1,5 +1,5 @@
 import type { SetupReport } from "@cosell/core";
-import { errorFrom, type WebApiClient } from "./http.js";
+import type { WebApiClient } from "./http.js";
 import { solutionComponentIds } from "./seller-role.js";
 import { solutionRelationshipDefinitions, solutionTableDefinitions } from "./solution-tables.js";
 
@@ -26,11 +26,8 @@ export interface OwnComponent {
 
 /** The MetadataId at `url`, or undefined when it does not exist (404). */
 async function metadataIdAt(http: WebApiClient, url: string, what: string): Promise<string | undefined> {
-  const res = await http.send({ method: "GET", url, headers: { Consistency: "Strong" } });
-  if (res.status === 404) return undefined;
-  if (res.status >= 400) throw errorFrom(res, what);
-  const body = JSON.parse(res.text) as { MetadataId?: unknown };
-  return typeof body.MetadataId === "string" ? body.MetadataId : undefined;
+  const body = await http.getJsonIfExists<{ MetadataId?: unknown }>(url, what, { Consistency: "Strong" });
+  return typeof body?.MetadataId === "string" ? body.MetadataId : undefined;
 }
 
 /** cosell's tables and relationships that exist, with their MetadataIds. */

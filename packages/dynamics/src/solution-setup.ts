@@ -2,7 +2,7 @@ import type { SetupReport } from "@cosell/core";
 import { createDataverseCatalog } from "./catalog.js";
 import type { CosellColumns } from "./columns.js";
 import type { DynamicsConfig } from "./config.js";
-import { errorFrom, type WebApiClient } from "./http.js";
+import type { WebApiClient } from "./http.js";
 import { ownComponentsOutside } from "./solution-membership.js";
 import { migrateSolutionMemo } from "./solution-migration.js";
 import {
@@ -40,26 +40,21 @@ export interface SolutionSetupResult extends SetupReport {
 }
 
 /** The table's metadata, or undefined when it does not exist (404). */
-async function tableMetadata(http: WebApiClient, logicalName: string): Promise<TableMetadata | undefined> {
-  const res = await http.send({
-    method: "GET",
-    url: `EntityDefinitions(LogicalName='${logicalName}')?$select=LogicalName&$expand=Attributes($select=LogicalName),Keys`,
-    headers: { Consistency: "Strong" },
-  });
-  if (res.status === 404) return undefined;
-  if (res.status >= 400) throw errorFrom(res, `reading the ${logicalName} table's metadata`);
-  return JSON.parse(res.text) as TableMetadata;
+function tableMetadata(http: WebApiClient, logicalName: string): Promise<TableMetadata | undefined> {
+  return http.getJsonIfExists<TableMetadata>(
+    `EntityDefinitions(LogicalName='${logicalName}')?$select=LogicalName&$expand=Attributes($select=LogicalName),Keys`,
+    `reading the ${logicalName} table's metadata`,
+    { Consistency: "Strong" },
+  );
 }
 
 /** Whether a relationship exists (by SchemaName). */
 export async function relationshipExists(http: WebApiClient, schemaName: string): Promise<boolean> {
-  const res = await http.send({
-    method: "GET",
-    url: `RelationshipDefinitions(SchemaName='${schemaName}')?$select=SchemaName`,
-  });
-  if (res.status === 404) return false;
-  if (res.status >= 400) throw errorFrom(res, `reading the relationship ${schemaName}`);
-  return true;
+  const rel = await http.getJsonIfExists(
+    `RelationshipDefinitions(SchemaName='${schemaName}')?$select=SchemaName`,
+    `reading the relationship ${schemaName}`,
+  );
+  return rel !== undefined;
 }
 
 /** Which of cosell's tables and relationships are missing (for doctor). */
