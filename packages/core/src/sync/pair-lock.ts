@@ -2,7 +2,7 @@ import type { Referral } from "../partner-center/referral.js";
 import type { DealLock } from "./deal-lock.js";
 import type { PairState } from "./planner.js";
 import { type ReadDealDeps, readDeal, recordLockKeys } from "./read-deal.js";
-import type { CrmRecord } from "./types.js";
+import type { CrmRecord, Link } from "./types.js";
 
 /** A pair a cycle is about to plan and write, and whether its records were read in this cycle. */
 export interface LockedPairWork {
@@ -36,9 +36,36 @@ export async function withPairLocks<T>(
   fn: (work: LockedPairWork[]) => Promise<T>,
 ): Promise<T> {
   return lock.withDeals(pairLockKeys(work), async () => {
+    const stored = storedLinks(deps, work);
     const current: LockedPairWork[] = [];
-    for (const w of work) current.push(isStale(deps, w) ? await reread(deps, w) : w);
+    for (const [i, w] of work.entries()) current.push(isStale(w, stored[i]) ? await reread(deps, w) : w);
     return fn(current);
+  });
+}
+
+/**
+ * The stored link of each pair (as {@link storedLink} finds it), read for the whole batch in one store
+ * call: one read per pair was a blocking round trip per deal on PostgreSQL. A link found by neither
+ * of its ids (another sync re-keyed it) is read by its own id.
+ */
+function storedLinks(deps: ReadDealDeps, work: readonly LockedPairWork[]): (Link | undefined)[] {
+  const crmIds = new Set<string>();
+  const referralIds = new Set<string>();
+  for (const { pair } of work) {
+    for (const id of [pair.link?.crmId, pair.crm?.crmId]) if (id) crmIds.add(id);
+    for (const id of [pair.link?.referralId, pair.referral?.id]) if (id) referralIds.add(id);
+  }
+  const found = deps.store.findLinks({ crmIds: [...crmIds], referralIds: [...referralIds] });
+  const byLinkId = new Map(found.map((l) => [l.linkId, l]));
+  const byCrmId = new Map(found.flatMap((l) => (l.crmId ? [[l.crmId, l] as const] : [])));
+  const byReferralId = new Map(found.flatMap((l) => (l.referralId ? [[l.referralId, l] as const] : [])));
+  return work.map(({ pair }) => {
+    if (pair.link) return byLinkId.get(pair.link.linkId) ?? deps.store.getLink(pair.link.linkId);
+    return (
+      (pair.crm && byCrmId.get(pair.crm.crmId)) ||
+      (pair.referral && byReferralId.get(pair.referral.id)) ||
+      undefined
+    );
   });
 }
 
@@ -52,8 +79,7 @@ function storedLink(deps: ReadDealDeps, pair: PairState) {
   );
 }
 
-function isStale(deps: ReadDealDeps, w: LockedPairWork): boolean {
-  const stored = storedLink(deps, w.pair);
+function isStale(w: LockedPairWork, stored: Link | undefined): boolean {
   return stored ? stored.updatedAt !== w.pair.link?.updatedAt : w.pair.link !== undefined;
 }
 
