@@ -35,6 +35,13 @@ type Reply =
       };
     };
 
+/** A session advisory lock on two texts: the tenant's schema and the lock's key. */
+export interface AdvisoryLock {
+  a: string;
+  b: string;
+  shared: boolean;
+}
+
 export interface BlockingClientOptions {
   /** A `postgres://` URL (node-postgres connection string). */
   connectionString: string;
@@ -83,6 +90,13 @@ let everConnected = false;
 let locks = [];
 let locksLost = false;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Session advisory locks keyed by two texts (schema, key), tried or released in one statement, one row
+// per lock in the order given.
+const LOCK_SQL = (take) =>
+  "SELECT CASE WHEN s THEN " + (take ? "pg_try_advisory_lock_shared" : "pg_advisory_unlock_shared") +
+  "(hashtext(a), hashtext(b)) ELSE " + (take ? "pg_try_advisory_lock" : "pg_advisory_unlock") +
+  "(hashtext(a), hashtext(b)) END AS ok FROM unnest($1::text[], $2::text[], $3::boolean[]) WITH ORDINALITY AS t(a, b, s, n) ORDER BY n";
+const lockParams = (ls) => [ls.map((l) => l.a), ls.map((l) => l.b), ls.map((l) => l.shared)];
 
 async function connect() {
   const deadline = Date.now() + options.reconnectForMs;
@@ -127,10 +141,10 @@ async function handle(req) {
     if (c) await c.end().catch(() => {});
     return { ok: true, rows: [], rowCount: 0 };
   }
-  if (req.op === "locks") {
-    locks = req.locks;
+  if (req.op === "locks" || req.op === "unlockMany") {
+    locks = req.op === "locks" ? req.locks : req.after;
     if (locks.length === 0) locksLost = false;
-    return { ok: true, rows: [], rowCount: 0 };
+    if (req.op === "locks") return { ok: true, rows: [], rowCount: 0 };
   }
   if (locksLost && req.op !== "rollback") {
     throw Object.assign(new Error("the connection to PostgreSQL was lost and another worker took this tenant's lock meanwhile"), { cosell: "lock" });
@@ -154,6 +168,23 @@ async function handle(req) {
   if (req.begin) inTransaction = true;
   try {
     let res;
+    if (req.op === "tryLockMany") {
+      // Every lock tried in one statement (a try never waits, so their order does not matter), then
+      // all or none: the ones taken are given back when any was refused. The caller's list of held
+      // locks (taken again after a reconnect) changes only when all were taken.
+      const tried = await c.query(LOCK_SQL(true), lockParams(req.locks));
+      const taken = req.locks.filter((_, i) => tried.rows[i].ok === true);
+      if (taken.length === req.locks.length) {
+        locks = req.after;
+        return { ok: true, rows: [{ ok: true }], rowCount: 1 };
+      }
+      if (taken.length) await c.query(LOCK_SQL(false), lockParams(taken));
+      return { ok: true, rows: [{ ok: false }], rowCount: 1 };
+    }
+    if (req.op === "unlockMany") {
+      await c.query(LOCK_SQL(false), lockParams(req.locks));
+      return { ok: true, rows: [], rowCount: 0 };
+    }
     if (req.op === "batch") {
       const combined = inlined(req);
       if (combined !== undefined) await c.query(combined);
@@ -318,8 +349,23 @@ export class BlockingClient {
   }
 
   /** The session advisory locks held now, taken again on a reconnect (see the worker source). */
-  setLocks(locks: { a: string; b: string; shared: boolean }[]): void {
+  setLocks(locks: AdvisoryLock[]): void {
     this.call({ op: "locks", locks });
+  }
+
+  /**
+   * Tries session advisory locks, all or none, in one trip to the connection's thread: `true` when
+   * every one was taken, and `after` is then the list of locks held (taken again on a reconnect);
+   * `false` when any was held elsewhere, and none is held by this call.
+   */
+  tryLockMany(locks: readonly AdvisoryLock[], after: readonly AdvisoryLock[]): boolean {
+    if (!locks.length) return true;
+    return (this.call({ op: "tryLockMany", locks, after }).rows[0] as { ok: boolean }).ok;
+  }
+
+  /** Releases session advisory locks in one trip; `after` is the list still held. */
+  unlockMany(locks: readonly AdvisoryLock[], after: readonly AdvisoryLock[]): void {
+    this.call({ op: "unlockMany", locks, after });
   }
 
   rollback(): void {
@@ -345,7 +391,8 @@ export class BlockingClient {
     op: string;
     sql?: string;
     params?: unknown[];
-    locks?: unknown[];
+    locks?: readonly unknown[];
+    after?: readonly unknown[];
     statements?: readonly { sql: string; params: unknown[] }[];
     commit?: boolean;
     begin?: boolean;

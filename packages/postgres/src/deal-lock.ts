@@ -19,7 +19,8 @@ export interface PostgresDealLockOptions {
  * not a job and a batch inside another job. A worker that dies frees its locks with its connection,
  * and after a reconnect the store takes them again or stops with `TENANT_LOCK_LOST`.
  *
- * Locks are taken all or none with `pg_try_advisory_lock` and retried after a short, growing sleep:
+ * Locks are taken all or none with `pg_try_advisory_lock` (one statement for all of them, the ones
+ * taken given back when any is refused) and retried after a short, growing sleep:
  * a blocking `pg_advisory_lock` would stall the whole process (the store's calls are synchronous),
  * and all-or-none taking cannot deadlock. A hash collision of two keys only makes one wait.
  */
@@ -47,19 +48,14 @@ export class PostgresDealLock implements DealLock {
   private async holding<T>(locks: { key: string; shared: boolean }[], fn: () => Promise<T>): Promise<T> {
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
-      const taken: string[] = [];
-      for (const l of locks) {
-        if (!this.store.tryLock(l.key, { shared: l.shared })) break;
-        taken.push(l.key);
-      }
-      if (taken.length === locks.length) {
+      // All in one round trip, all or none (a batch locks a hundred deals or more).
+      if (this.store.tryLocks(locks)) {
         try {
           return await fn();
         } finally {
-          for (const k of taken.reverse()) this.store.unlock(k);
+          this.store.unlockAll(locks.map((l) => l.key).reverse());
         }
       }
-      for (const k of taken.reverse()) this.store.unlock(k);
       if (Date.now() - started > this.waitMs)
         throw new CoSellError(
           "DEAL_BUSY",

@@ -28,7 +28,7 @@ import {
   type StateStore,
   type SyncField,
 } from "@cosell/core";
-import { BlockingClient, PostgresError } from "./blocking-client.js";
+import { type AdvisoryLock, BlockingClient, PostgresError } from "./blocking-client.js";
 import { assertSchemaName, migrateSchema } from "./migrations.js";
 
 export interface PostgresStoreOptions {
@@ -59,7 +59,7 @@ export class PostgresStateStore implements StateStore {
   /** Writes queued inside the open transaction (see `write`). */
   private pending: { sql: string; params: unknown[]; refused?: (err: PostgresError) => Error }[] = [];
   /** Advisory locks held: key → shared. */
-  private readonly locks = new Map<string, boolean>();
+  private locks = new Map<string, boolean>();
 
   private constructor(
     db: BlockingClient,
@@ -384,34 +384,51 @@ export class PostgresStateStore implements StateStore {
    * a reconnect this store takes its locks again or fails every call with `TENANT_LOCK_LOST`.
    */
   tryLock(key: string, options: { shared?: boolean } = {}): boolean {
-    const shared = options.shared === true;
-    const fn = shared ? "pg_try_advisory_lock_shared" : "pg_try_advisory_lock";
-    const got = this.one<{ ok: boolean }>(`SELECT ${fn}(hashtext($1), hashtext($2)) AS ok`, [
-      this.schema,
-      key,
-    ])?.ok;
-    if (got !== true) return false;
-    this.locks.set(key, shared);
-    this.syncLocks();
-    return true;
+    return this.tryLocks([{ key, shared: options.shared === true }]);
+  }
+
+  /**
+   * Takes all of these locks (as {@link tryLock} each) or none, in one round trip: a batch's deals are
+   * locked together, and a lock per round trip was most of a worker's store calls.
+   */
+  tryLocks(locks: readonly { key: string; shared?: boolean }[]): boolean {
+    this.flush();
+    const wanted = locks.map((l) => ({ key: l.key, shared: l.shared === true }));
+    const after = new Map(this.locks);
+    for (const l of wanted) after.set(l.key, l.shared);
+    const got = this.db.tryLockMany(
+      wanted.map((l) => ({ a: this.schema, b: l.key, shared: l.shared })),
+      this.advisoryLocks(after),
+    );
+    if (got) this.locks = after;
+    return got;
   }
 
   /** Releases a lock taken with {@link tryLock}. */
   unlock(key: string): void {
-    const shared = this.locks.get(key);
-    if (shared === undefined) return;
-    this.locks.delete(key);
-    this.syncLocks();
-    const fn = shared ? "pg_advisory_unlock_shared" : "pg_advisory_unlock";
+    this.unlockAll([key]);
+  }
+
+  /** Releases locks taken with {@link tryLock} or {@link tryLocks}, in one round trip. */
+  unlockAll(keys: readonly string[]): void {
+    const released: AdvisoryLock[] = [];
+    for (const key of keys) {
+      const shared = this.locks.get(key);
+      if (shared === undefined) continue;
+      this.locks.delete(key);
+      released.push({ a: this.schema, b: key, shared });
+    }
+    if (!released.length) return;
     try {
-      this.one(`SELECT ${fn}(hashtext($1), hashtext($2))`, [this.schema, key]);
+      this.flush();
+      this.db.unlockMany(released, this.advisoryLocks(this.locks));
     } catch {
-      // The connection is gone, and the lock with it.
+      // The connection is gone, and the locks with it.
     }
   }
 
-  private syncLocks(): void {
-    this.db.setLocks([...this.locks].map(([b, shared]) => ({ a: this.schema, b, shared })));
+  private advisoryLocks(locks: ReadonlyMap<string, boolean>): AdvisoryLock[] {
+    return [...locks].map(([b, shared]) => ({ a: this.schema, b, shared }));
   }
 
   /** The raw connection, for the job queue and CLI commands in this package. */

@@ -38,6 +38,24 @@ describe("PostgresDealLock: per-deal advisory locks across connections", () => {
     expect(order).toEqual(["A holds 1", "B ran 2", "A releases 1", "B ran 1"]);
   });
 
+  it("takes a batch's locks all or none, in one round trip: one deal held elsewhere leaves the others free", () => {
+    const [a, b] = twoWorkers();
+    expect(a.tryLock("deal:crm:2")).toBe(true);
+    expect(b.tryLocks([{ key: "deal:crm:1" }, { key: "deal:crm:2" }, { key: "deal:crm:3" }])).toBe(false);
+    // b gave back the two it could take: a takes them, then b has none to release.
+    expect(a.tryLocks([{ key: "deal:crm:1" }, { key: "deal:crm:3" }])).toBe(true);
+    a.unlockAll(["deal:crm:1", "deal:crm:2", "deal:crm:3"]);
+    // Shared locks exclude an exclusive holder, not each other.
+    expect(a.tryLocks([{ key: "deals:all", shared: true }, { key: "deal:crm:1" }])).toBe(true);
+    expect(b.tryLocks([{ key: "deals:all", shared: true }, { key: "deal:crm:4" }])).toBe(true);
+    expect(b.tryLocks([{ key: "deals:all" }])).toBe(false);
+    a.unlockAll(["deal:crm:1", "deals:all"]);
+    b.unlockAll(["deal:crm:4", "deals:all"]);
+    expect(b.tryLocks([{ key: "deals:all" }])).toBe(true);
+    expect(a.tryLocks([{ key: "deal:crm:1" }, { key: "deals:all", shared: true }])).toBe(false);
+    expect(a.tryLock("deal:crm:1")).toBe(true);
+  });
+
   it("withAll excludes every deal holder; a lock is freed when its holder's connection closes", async () => {
     const [a, b] = twoWorkers();
     let release!: () => void;

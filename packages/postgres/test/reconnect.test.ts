@@ -113,6 +113,21 @@ describe("PostgresStateStore when the connection drops", () => {
     expect(b.tryLock(TENANT_LOCK)).toBe(true);
   });
 
+  it("takes locks it took together again after a reconnect, and forgets the ones it released", async () => {
+    const schema = fresh();
+    const a = open(schema, "cosell-test-m");
+    const b = open(schema, "cosell-test-m2");
+    expect(
+      a.tryLocks([{ key: "deals:all", shared: true }, { key: "deal:crm:1" }, { key: "deal:crm:2" }]),
+    ).toBe(true);
+    a.unlockAll(["deal:crm:2"]);
+    await terminate("cosell-test-m");
+    a.putLink(fullLink(1)); // reconnects, locks again
+    expect(b.tryLock("deal:crm:1")).toBe(false);
+    expect(b.tryLock("deals:all")).toBe(false);
+    expect(b.tryLocks([{ key: "deals:all", shared: true }, { key: "deal:crm:2" }])).toBe(true);
+  });
+
   it("stops with TENANT_LOCK_LOST when another worker took the tenant while it was away", async () => {
     const schema = fresh();
     const a = open(schema, "cosell-test-d");
