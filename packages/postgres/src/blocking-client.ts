@@ -79,7 +79,7 @@ export class PostgresError extends CoSellError {
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require("node:worker_threads");
 const pg = require(workerData.pgPath);
-// node-postgres' own value conversion and quoting, so an inlined value reads as its parameter would.
+// node-postgres' own value conversion, so an inlined value reads as its parameter would.
 const pgUtils = require(require("node:path").join(require("node:path").dirname(workerData.pgPath), "utils.js"));
 const { port, signal, options } = workerData;
 let client;
@@ -230,6 +230,13 @@ async function handle(req) {
  * the constraint (see the store's flush). Undefined when one round trip would not save anything, or a
  * value is binary (a Buffer has no text literal here).
  */
+// node-postgres' escapeLiteral, character for character the same text, with two native replaces
+// instead of its loop that adds one character at a time (a batch inlines megabytes of link JSON).
+function literal(str) {
+  const body = str.replace(/'/g, "''");
+  return str.includes("\\\\") ? " E'" + body.replace(/\\\\/g, "\\\\\\\\") + "'" : "'" + body + "'";
+}
+
 function inlined(req) {
   const parts = (req.begin ? 1 : 0) + req.statements.length + (req.commit ? 1 : 0);
   if (parts < 2) return undefined;
@@ -241,7 +248,7 @@ function inlined(req) {
       const v = pgUtils.prepareValue(st.params[Number(n) - 1]);
       if (v === null || v === undefined) return "NULL";
       if (Buffer.isBuffer(v)) binary = true;
-      return pgUtils.escapeLiteral(String(v));
+      return literal(String(v));
     });
     if (binary) return undefined;
     texts.push(text);
