@@ -60,6 +60,7 @@ function parseArgs(argv) {
     timeoutMs: num("timeout-min", 30) * 60_000,
     skipStore: flags.has("skip-store"),
     heapMb,
+    cpuProfDir: flags.has("cpu-prof") ? String(flags.get("cpu-prof")) : undefined,
   };
 }
 
@@ -193,11 +194,24 @@ async function workerRun(opts, workers) {
     const started = performance.now();
     for (let i = 0; i < workers; i++)
       procs.push(
-        spawn(process.execPath, [bin, "--log-level", "error", "worker", "--interval", "1"], {
-          cwd: dir,
-          env,
-          stdio: ["ignore", "ignore", "inherit"],
-        }),
+        spawn(
+          process.execPath,
+          [
+            // A V8 CPU profile of each worker, written when it exits: where a worker's time goes.
+            ...(opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
+            bin,
+            "--log-level",
+            "error",
+            "worker",
+            "--interval",
+            "1",
+          ],
+          {
+            cwd: dir,
+            env,
+            stdio: ["ignore", "ignore", "inherit"],
+          },
+        ),
       );
     let linked = 0;
     let lastSay = performance.now();
