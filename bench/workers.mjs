@@ -22,7 +22,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -148,6 +148,27 @@ function cpuMs(pid) {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/**
+ * CPU ms of the PostgreSQL server so far: every live `postgres` process, plus what its exited
+ * children used (the postmaster's cutime and cstime). Only differences of two readings mean anything.
+ */
+function postgresCpuMs() {
+  let ms = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (!stat.includes("(postgres)")) continue;
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ms += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
+  }
+  return ms;
+}
+
 /** Peak resident set of a live process, MB (/proc/<pid>/status VmHWM). */
 function peakRssMb(pid) {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -191,6 +212,8 @@ async function workerRun(opts, workers) {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     say(`${workers} worker(s): backfilling ${total} deals`);
+    const sandboxCpu0 = cpuMs(fleet.pid);
+    const postgresCpu0 = postgresCpuMs();
     const started = performance.now();
     for (let i = 0; i < workers; i++)
       procs.push(
@@ -227,6 +250,8 @@ async function workerRun(opts, workers) {
     const seconds = (performance.now() - started) / 1000;
     // Read while the processes live: /proc/<pid> goes with them.
     const cpu = procs.map((p) => cpuMs(p.pid));
+    const sandboxCpu = cpuMs(fleet.pid) - sandboxCpu0;
+    const postgresCpu = postgresCpuMs() - postgresCpu0;
     const rss = procs.map((p) => peakRssMb(p.pid));
     await client.end();
     return {
@@ -238,6 +263,11 @@ async function workerRun(opts, workers) {
       seconds: round(seconds, 1),
       dealsPerSecond: round(linked / seconds, 1),
       cpuMsPerDeal: round(cpu.reduce((a, b) => a + b, 0) / Math.max(1, linked), 2),
+      // What the rest of the machine spent on the same deals: the emulators and the database server.
+      sandboxCpuMsPerDeal: round(sandboxCpu / Math.max(1, linked), 2),
+      postgresCpuMsPerDeal: round(postgresCpu / Math.max(1, linked), 2),
+      // Cores kept busy on average by workers, sandbox and PostgreSQL together.
+      coresBusy: round((cpu.reduce((a, b) => a + b, 0) + sandboxCpu + postgresCpu) / 1000 / seconds, 2),
       peakRssMbPerWorker: rss.map((r) => round(r, 0)),
     };
   } finally {
@@ -373,10 +403,12 @@ async function main() {
     `${opts.tenants} tenants (half Dynamics 365, half Salesforce) × ${opts.deals} opted-in deals each; ` +
       `workers' heap cap ${opts.heapMb ? `${opts.heapMb} MB` : "V8's default"}\n`,
   );
-  console.log("workers | deals/s | CPU ms/deal | peak RSS per worker (MB) | wall s | linked");
+  console.log(
+    "workers | deals/s | CPU ms/deal | peak RSS per worker (MB) | wall s | linked | sandbox, PostgreSQL CPU ms/deal | cores busy",
+  );
   for (const r of runs)
     console.log(
-      `${r.workers} | ${r.dealsPerSecond} | ${r.cpuMsPerDeal} | ${r.peakRssMbPerWorker.join(", ")} | ${r.seconds} | ${r.linked}/${r.deals}`,
+      `${r.workers} | ${r.dealsPerSecond} | ${r.cpuMsPerDeal} | ${r.peakRssMbPerWorker.join(", ")} | ${r.seconds} | ${r.linked}/${r.deals} | ${r.sandboxCpuMsPerDeal}, ${r.postgresCpuMsPerDeal} | ${r.coresBusy} of ${cpus().length}`,
     );
   const one = runs.find((r) => r.workers === 1);
   const two = runs.find((r) => r.workers === 2);
