@@ -30,6 +30,16 @@ async function metadataIdAt(http: WebApiClient, url: string, what: string): Prom
   return typeof body?.MetadataId === "string" ? body.MetadataId : undefined;
 }
 
+/** A cosell table as a solution component. */
+export function tableComponent(logicalName: string, metadataId: string): OwnComponent {
+  return { label: `table ${logicalName}`, type: TABLE_COMPONENT, metadataId };
+}
+
+/** A cosell relationship as a solution component. */
+export function relationshipComponent(schemaName: string, metadataId: string): OwnComponent {
+  return { label: `relationship ${schemaName}`, type: RELATIONSHIP_COMPONENT, metadataId };
+}
+
 /** cosell's tables and relationships that exist, with their MetadataIds. */
 async function ownComponents(http: WebApiClient, prefix: string): Promise<OwnComponent[]> {
   const out: OwnComponent[] = [];
@@ -39,7 +49,7 @@ async function ownComponents(http: WebApiClient, prefix: string): Promise<OwnCom
       `EntityDefinitions(LogicalName='${def.logicalName}')?$select=MetadataId`,
       `reading the ${def.logicalName} table's definition`,
     );
-    if (id) out.push({ label: `table ${def.logicalName}`, type: TABLE_COMPONENT, metadataId: id });
+    if (id) out.push(tableComponent(def.logicalName, id));
   }
   for (const rel of solutionRelationshipDefinitions(prefix)) {
     const id = await metadataIdAt(
@@ -47,19 +57,22 @@ async function ownComponents(http: WebApiClient, prefix: string): Promise<OwnCom
       `RelationshipDefinitions(SchemaName='${rel.schemaName}')?$select=SchemaName,MetadataId`,
       `reading the relationship ${rel.schemaName}`,
     );
-    if (id)
-      out.push({ label: `relationship ${rel.schemaName}`, type: RELATIONSHIP_COMPONENT, metadataId: id });
+    if (id) out.push(relationshipComponent(rel.schemaName, id));
   }
   return out;
 }
 
-/** cosell's existing tables and relationships that are not components of `solution`. */
+/**
+ * cosell's existing tables and relationships that are not components of `solution`. `known`: the
+ * components (with MetadataIds) a caller has just read, so that their definitions are not read again.
+ */
 export async function ownComponentsOutside(
   http: WebApiClient,
   prefix: string,
   solution: string,
+  known?: readonly OwnComponent[],
 ): Promise<OwnComponent[]> {
-  const own = await ownComponents(http, prefix);
+  const own = known ?? (await ownComponents(http, prefix));
   if (!own.length) return [];
   const tables = await solutionComponentIds(http, solution, TABLE_COMPONENT);
   const relationships = await solutionComponentIds(http, solution, RELATIONSHIP_COMPONENT);
@@ -75,8 +88,9 @@ export async function ensureOwnComponentsInSolution(
   http: WebApiClient,
   prefix: string,
   solution: string,
+  known?: readonly OwnComponent[],
 ): Promise<SetupReport> {
-  const outside = await ownComponentsOutside(http, prefix, solution);
+  const outside = await ownComponentsOutside(http, prefix, solution, known);
   if (!outside.length)
     return { created: [], unchanged: [`Tables and relationships in solution "${solution}"`] };
   const created: string[] = [];

@@ -3,7 +3,12 @@ import { createDataverseCatalog } from "./catalog.js";
 import type { CosellColumns } from "./columns.js";
 import type { DynamicsConfig } from "./config.js";
 import type { WebApiClient } from "./http.js";
-import { ownComponentsOutside } from "./solution-membership.js";
+import {
+  type OwnComponent,
+  ownComponentsOutside,
+  relationshipComponent,
+  tableComponent,
+} from "./solution-membership.js";
 import { migrateSolutionMemo } from "./solution-migration.js";
 import {
   solutionKeyDefinition,
@@ -23,6 +28,7 @@ import {
  */
 
 interface TableMetadata {
+  MetadataId?: string;
   Attributes?: { LogicalName: string }[];
   Keys?: { SchemaName: string; EntityKeyIndexStatus?: string }[];
 }
@@ -37,42 +43,58 @@ export interface SolutionSetupInput {
 export interface SolutionSetupResult extends SetupReport {
   /** The catalog's alternate key is new or not Active yet. */
   keyToWait?: { schemaName: string; column: string; table: string; created: boolean };
+  /** The tables and relationships as they now exist, with their MetadataIds (for the membership check). */
+  components: OwnComponent[];
 }
 
 /** The table's metadata, or undefined when it does not exist (404). */
 function tableMetadata(http: WebApiClient, logicalName: string): Promise<TableMetadata | undefined> {
   return http.getJsonIfExists<TableMetadata>(
-    `EntityDefinitions(LogicalName='${logicalName}')?$select=LogicalName&$expand=Attributes($select=LogicalName),Keys`,
+    `EntityDefinitions(LogicalName='${logicalName}')?$select=LogicalName,MetadataId&$expand=Attributes($select=LogicalName),Keys`,
     `reading the ${logicalName} table's metadata`,
     { Consistency: "Strong" },
   );
 }
 
-/** Whether a relationship exists (by SchemaName). */
-export async function relationshipExists(http: WebApiClient, schemaName: string): Promise<boolean> {
-  const rel = await http.getJsonIfExists(
-    `RelationshipDefinitions(SchemaName='${schemaName}')?$select=SchemaName`,
+/** A relationship's definition (by SchemaName), or undefined when it does not exist (404). */
+function relationshipMetadata(
+  http: WebApiClient,
+  schemaName: string,
+): Promise<{ MetadataId?: string } | undefined> {
+  return http.getJsonIfExists<{ MetadataId?: string }>(
+    `RelationshipDefinitions(SchemaName='${schemaName}')?$select=SchemaName,MetadataId`,
     `reading the relationship ${schemaName}`,
+    // Read right after its create too: the latest metadata, not a cached copy.
+    { Consistency: "Strong" },
   );
-  return rel !== undefined;
 }
 
-/** Which of cosell's tables and relationships are missing (for doctor). */
-export async function missingSolutionParts(http: WebApiClient, prefix: string): Promise<string[]> {
+/**
+ * Which of cosell's tables and relationships are missing (for doctor), and the ones that exist as
+ * solution components: each definition is read once for both questions.
+ */
+export async function missingSolutionParts(
+  http: WebApiClient,
+  prefix: string,
+): Promise<{ missing: string[]; components: OwnComponent[] }> {
   const missing: string[] = [];
+  const components: OwnComponent[] = [];
   for (const def of solutionTableDefinitions(prefix, 0)) {
     const meta = await tableMetadata(http, def.logicalName);
     if (!meta) {
       missing.push(`table ${def.logicalName} ("${def.display}")`);
       continue;
     }
+    if (meta.MetadataId) components.push(tableComponent(def.logicalName, meta.MetadataId));
     const have = new Set((meta.Attributes ?? []).map((a) => a.LogicalName));
     for (const col of def.columns) if (!have.has(col.logicalName)) missing.push(`column ${col.logicalName}`);
   }
-  for (const rel of solutionRelationshipDefinitions(prefix))
-    if (!(await relationshipExists(http, rel.schemaName)))
-      missing.push(`relationship ${rel.schemaName} (${rel.display})`);
-  return missing;
+  for (const rel of solutionRelationshipDefinitions(prefix)) {
+    const found = await relationshipMetadata(http, rel.schemaName);
+    if (!found) missing.push(`relationship ${rel.schemaName} (${rel.display})`);
+    else if (found.MetadataId) components.push(relationshipComponent(rel.schemaName, found.MetadataId));
+  }
+  return { missing, components };
 }
 
 export async function ensureSolutionTables(
@@ -81,6 +103,7 @@ export async function ensureSolutionTables(
 ): Promise<SolutionSetupResult> {
   const created: string[] = [];
   const unchanged: string[] = [];
+  const components: OwnComponent[] = [];
   const headers = { "MSCRM.SolutionUniqueName": input.solutionUniqueName };
   const t = solutionTableNames(input.prefix);
   let keyToWait: SolutionSetupResult["keyToWait"];
@@ -96,6 +119,7 @@ export async function ensureSolutionTables(
       created.push(name);
       meta = (await tableMetadata(http, def.logicalName)) ?? {};
     }
+    if (meta.MetadataId) components.push(tableComponent(def.logicalName, meta.MetadataId));
     const have = new Set((meta.Attributes ?? []).map((a) => a.LogicalName));
     const path = `EntityDefinitions(LogicalName='${def.logicalName}')`;
     for (const col of def.columns) {
@@ -124,17 +148,19 @@ export async function ensureSolutionTables(
   }
   for (const rel of solutionRelationshipDefinitions(input.prefix)) {
     const name = `Relationship ${rel.schemaName} (${rel.display})`;
-    if (await relationshipExists(http, rel.schemaName)) {
-      unchanged.push(name);
-      continue;
+    let found = await relationshipMetadata(http, rel.schemaName);
+    if (found) unchanged.push(name);
+    else {
+      await http.ok(
+        { method: "POST", url: "RelationshipDefinitions", headers, body: rel.payload },
+        `creating relationship ${rel.schemaName}`,
+      );
+      created.push(name);
+      found = await relationshipMetadata(http, rel.schemaName);
     }
-    await http.ok(
-      { method: "POST", url: "RelationshipDefinitions", headers, body: rel.payload },
-      `creating relationship ${rel.schemaName}`,
-    );
-    created.push(name);
+    if (found?.MetadataId) components.push(relationshipComponent(rel.schemaName, found.MetadataId));
   }
-  return { created, unchanged, ...(keyToWait ? { keyToWait } : {}) };
+  return { created, unchanged, components, ...(keyToWait ? { keyToWait } : {}) };
 }
 
 /**
@@ -189,7 +215,7 @@ export async function checkSolutionTables(
   solution: string,
 ): Promise<{ name: string; ok: boolean; detail: string; fix?: string }> {
   const t = solutionTableNames(prefix);
-  const missing = await missingSolutionParts(http, prefix);
+  const { missing, components } = await missingSolutionParts(http, prefix);
   if (missing.length)
     return {
       name: "solutions table",
@@ -197,7 +223,7 @@ export async function checkSolutionTables(
       detail: `Missing: ${missing.join("; ")}. Without them solutions and Microsoft's team cannot be kept as rows.`,
       fix: "Run `cosell setup`: it creates what is missing inside the cosell solution and changes nothing that exists.",
     };
-  const outside = await ownComponentsOutside(http, prefix, solution);
+  const outside = await ownComponentsOutside(http, prefix, solution, components);
   if (outside.length)
     return {
       name: "solutions table",

@@ -148,4 +148,30 @@ describe("setup of the solution catalog and Microsoft's team tables", () => {
     expect(again.created).toEqual([]);
     expect(again.unchanged.some((x) => x.startsWith(`Relationship ${t.opportunitySolution}`))).toBe(true);
   });
+
+  it("doctor and setup read each of cosell's table and relationship definitions once", async () => {
+    const definitionReads = async (fn: () => Promise<unknown>) => {
+      const before = sb.log.entries.length;
+      await fn();
+      const counts = new Map<string, number>();
+      for (const e of sb.log.entries.slice(before)) {
+        const m =
+          /^\/?(?:api\/data\/v[\d.]+\/)?((?:Entity|Relationship)Definitions\((?:LogicalName|SchemaName)='[^']+'\))/.exec(
+            decodeURIComponent(e.url),
+          );
+        if (e.server === "dataverse" && e.method === "GET" && m?.[1]?.includes("cosell_"))
+          counts.set(m[1], (counts.get(m[1]) ?? 0) + 1);
+      }
+      return counts;
+    };
+    // Both tables and both relationships, once each: missing parts and solution membership come from
+    // the same read.
+    for (const fn of [() => solutionsCheck(), () => adapter.setup()]) {
+      const counts = await definitionReads(fn);
+      for (const name of [t.solution, t.team])
+        expect(counts.get(`EntityDefinitions(LogicalName='${name}')`)).toBe(1);
+      for (const name of [t.opportunitySolution, t.opportunityTeam])
+        expect(counts.get(`RelationshipDefinitions(SchemaName='${name}')`)).toBe(1);
+    }
+  });
 });
