@@ -97,6 +97,26 @@ export async function missingSolutionParts(
   return { missing, components };
 }
 
+/**
+ * A definition as it exists: read, or, when missing, created (inside the solution) and read again for
+ * its columns and MetadataId. `name` goes to the report's created or unchanged list.
+ */
+async function readOrCreate<T>(
+  name: string,
+  read: () => Promise<T | undefined>,
+  create: () => Promise<unknown>,
+  report: { created: string[]; unchanged: string[] },
+): Promise<T | undefined> {
+  const found = await read();
+  if (found) {
+    report.unchanged.push(name);
+    return found;
+  }
+  await create();
+  report.created.push(name);
+  return read();
+}
+
 export async function ensureSolutionTables(
   http: WebApiClient,
   input: SolutionSetupInput,
@@ -108,17 +128,17 @@ export async function ensureSolutionTables(
   const t = solutionTableNames(input.prefix);
   let keyToWait: SolutionSetupResult["keyToWait"];
   for (const def of solutionTableDefinitions(input.prefix, input.optionValuePrefix)) {
-    const name = `Table ${def.logicalName} ("${def.display}")`;
-    let meta = await tableMetadata(http, def.logicalName);
-    if (meta) unchanged.push(name);
-    else {
-      await http.ok(
-        { method: "POST", url: "EntityDefinitions", headers, body: def.payload },
-        `creating table ${def.logicalName}`,
-      );
-      created.push(name);
-      meta = (await tableMetadata(http, def.logicalName)) ?? {};
-    }
+    const meta =
+      (await readOrCreate(
+        `Table ${def.logicalName} ("${def.display}")`,
+        () => tableMetadata(http, def.logicalName),
+        () =>
+          http.ok(
+            { method: "POST", url: "EntityDefinitions", headers, body: def.payload },
+            `creating table ${def.logicalName}`,
+          ),
+        { created, unchanged },
+      )) ?? {};
     if (meta.MetadataId) components.push(tableComponent(def.logicalName, meta.MetadataId));
     const have = new Set((meta.Attributes ?? []).map((a) => a.LogicalName));
     const path = `EntityDefinitions(LogicalName='${def.logicalName}')`;
@@ -147,17 +167,16 @@ export async function ensureSolutionTables(
     else unchanged.push(keyName);
   }
   for (const rel of solutionRelationshipDefinitions(input.prefix)) {
-    const name = `Relationship ${rel.schemaName} (${rel.display})`;
-    let found = await relationshipMetadata(http, rel.schemaName);
-    if (found) unchanged.push(name);
-    else {
-      await http.ok(
-        { method: "POST", url: "RelationshipDefinitions", headers, body: rel.payload },
-        `creating relationship ${rel.schemaName}`,
-      );
-      created.push(name);
-      found = await relationshipMetadata(http, rel.schemaName);
-    }
+    const found = await readOrCreate(
+      `Relationship ${rel.schemaName} (${rel.display})`,
+      () => relationshipMetadata(http, rel.schemaName),
+      () =>
+        http.ok(
+          { method: "POST", url: "RelationshipDefinitions", headers, body: rel.payload },
+          `creating relationship ${rel.schemaName}`,
+        ),
+      { created, unchanged },
+    );
     if (found?.MetadataId) components.push(relationshipComponent(rel.schemaName, found.MetadataId));
   }
   return { created, unchanged, components, ...(keyToWait ? { keyToWait } : {}) };
