@@ -53,6 +53,8 @@ export interface BlockingClientOptions {
   statementTimeoutMs?: number;
   /** `application_name` shown in `pg_stat_activity`. */
   applicationName?: string;
+  /** The node-postgres module the connection's thread loads (tests); default: this package's `pg`. */
+  pgModulePath?: string;
 }
 
 /** The code of an error raised by PostgreSQL (SQLSTATE), or of this client. */
@@ -78,10 +80,21 @@ export class PostgresError extends CoSellError {
 
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require("node:worker_threads");
+const { port, signal, options } = workerData;
+// A thread that stops (its start failed, an error escaped) says why and wakes the caller at once:
+// blocked in Atomics.wait, the caller would otherwise wait out its whole timeout and blame the server.
+process.on("uncaughtException", (err) => {
+  port.postMessage({ ok: false, error: { message: String((err && err.message) || err), cosell: "thread" } });
+  process.exit(1);
+});
+process.on("exit", () => {
+  Atomics.store(signal, 1, 1);
+  Atomics.store(signal, 0, 1);
+  Atomics.notify(signal, 0);
+});
 const pg = require(workerData.pgPath);
 // node-postgres' own value conversion, so an inlined value reads as its parameter would.
 const pgUtils = require(require("node:path").join(require("node:path").dirname(workerData.pgPath), "utils.js"));
-const { port, signal, options } = workerData;
 let client;
 let inTransaction = false;
 let transactionLost = false;
@@ -274,9 +287,12 @@ parentPort.on("message", async (req) => {
 export class BlockingClient {
   private readonly worker: Worker;
   private readonly port: MessagePort;
-  private readonly signal = new Int32Array(new SharedArrayBuffer(4));
+  /** [0]: an answer is ready; [1]: the connection's thread has stopped (stays set). */
+  private readonly signal = new Int32Array(new SharedArrayBuffer(8));
   private readonly waitMs: number;
   private closed = false;
+  /** Why the connection's thread stopped, when it said so. */
+  private stopReason: string | undefined;
   /** `beginLazily` was called and no statement has been sent since (BEGIN goes with the next one). */
   private beginPending = false;
 
@@ -290,7 +306,7 @@ export class BlockingClient {
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: {
-        pgPath: createRequire(import.meta.url).resolve("pg"),
+        pgPath: options.pgModulePath ?? createRequire(import.meta.url).resolve("pg"),
         port: port2,
         signal: this.signal,
         options: {
@@ -387,11 +403,27 @@ export class BlockingClient {
   close(): void {
     if (this.closed) return;
     try {
-      this.call({ op: "close" });
+      // A stopped thread has no connection left to end.
+      if (Atomics.load(this.signal, 1) !== 1) this.call({ op: "close" });
     } finally {
       this.closed = true;
       void this.worker.terminate();
     }
+  }
+
+  /** The thread is gone: every later call fails the same way, with the reason it gave if any. */
+  private threadStopped(): PostgresError {
+    // The reason it posted before it stopped (a failed start posts it before any call was made).
+    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
+      const r = (m as { message: Reply }).message;
+      if (!r.ok && r.error.cosell === "thread") this.stopReason = r.error.message;
+    }
+    return new PostgresError(
+      `The PostgreSQL connection thread stopped${this.stopReason ? ` (${this.stopReason})` : ""}. ` +
+        "Restart cosell; if it stops again at once, reinstall cosell's dependencies (the thread loads node-postgres).",
+      undefined,
+      undefined,
+    );
   }
 
   private call(req: {
@@ -413,21 +445,25 @@ export class BlockingClient {
       req.begin = true;
       this.beginPending = false;
     }
+    if (Atomics.load(this.signal, 1) === 1) throw this.threadStopped();
     Atomics.store(this.signal, 0, 0);
     this.worker.postMessage(req);
     const waited = Atomics.wait(this.signal, 0, 0, this.waitMs);
     const message = receiveMessageOnPort(this.port) as { message: Reply } | undefined;
     if (!message) {
+      if (Atomics.load(this.signal, 1) === 1 || waited !== "timed-out") throw this.threadStopped();
       throw new PostgresError(
-        waited === "timed-out"
-          ? `PostgreSQL did not answer within ${Math.round(this.waitMs / 1000)} s. Check that the server is up and reachable.`
-          : "The PostgreSQL connection thread stopped. Restart cosell.",
+        `PostgreSQL did not answer within ${Math.round(this.waitMs / 1000)} s. Check that the server is up and reachable.`,
         undefined,
         undefined,
       );
     }
     const reply = message.message;
     if (reply.ok) return reply;
+    if (reply.error.cosell === "thread") {
+      this.stopReason = reply.error.message;
+      throw this.threadStopped();
+    }
     if (reply.error.cosell === "lock")
       throw new CoSellError(
         "TENANT_LOCK_LOST",

@@ -46,6 +46,20 @@ describe("PostgresStateStore when the connection drops", () => {
     for (const s of schemas.splice(0)) await dropSchema(s);
   });
 
+  it("a connection thread that cannot start fails the first call at once, saying why, and every call after", () => {
+    // Without the signal from the stopping thread the call would wait out its whole timeout (here
+    // the defaults: over a minute, longer than this test may run) and blame the server.
+    const broken = new BlockingClient({
+      connectionString: databaseUrl(),
+      pgModulePath: "/nonexistent/node-postgres/index.js",
+    });
+    for (let i = 0; i < 2; i++)
+      expect(() => broken.query("SELECT 1")).toThrow(
+        /connection thread stopped \(Cannot find module '\/nonexistent\/node-postgres\/index\.js'.*\)\. Restart cosell/s,
+      );
+    broken.close();
+  });
+
   it("reconnects on the next call and goes on with what was committed", async () => {
     const store = open(fresh(), "cosell-test-a");
     store.putLink(fullLink(1));
