@@ -193,6 +193,8 @@ async function workerRun(opts, workers) {
     ...fleet.env,
     COSELL_DATABASE_URL: db.url,
     PATH: process.env.PATH ?? "",
+    // glibc's limit on malloc arenas, when given: how much of a worker's peak is native memory.
+    ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
     // Workers run as docs/operations.md runs cosell: with a V8 heap cap (without one V8 sizes the heap
     // from the machine's memory and lets garbage pile up). Other heap settings to try reach them too.
     NODE_OPTIONS: [opts.heapMb ? `--max-old-space-size=${opts.heapMb}` : "", process.env.NODE_OPTIONS ?? ""]
