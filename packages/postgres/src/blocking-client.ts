@@ -154,10 +154,10 @@ async function handle(req) {
     if (c) await c.end().catch(() => {});
     return { ok: true, rows: [], rowCount: 0 };
   }
-  if (req.op === "locks" || req.op === "unlockMany") {
-    locks = req.op === "locks" ? req.locks : req.after;
+  if (req.op === "unlockMany") {
+    // The list still held once these are released; with none held, a lost lock no longer matters.
+    locks = req.after;
     if (locks.length === 0) locksLost = false;
-    if (req.op === "locks") return { ok: true, rows: [], rowCount: 0 };
   }
   if (locksLost && req.op !== "rollback") {
     throw Object.assign(new Error("the connection to PostgreSQL was lost and another worker took this tenant's lock meanwhile"), { cosell: "lock" });
@@ -235,14 +235,6 @@ async function handle(req) {
   }
 }
 
-/**
- * A batch as one simple-protocol query ("BEGIN; …; …; COMMIT"): one round trip to the server instead
- * of one per statement. Each $n becomes the literal node-postgres would have sent as the parameter
- * (prepareValue, then escapeLiteral), so the server reads the same value; the SQL is cosell's own, with
- * no $n inside its quoted text. A server refusal then names no statement: the store tells which one by
- * the constraint (see the store's flush). Undefined when one round trip would not save anything, or a
- * value is binary (a Buffer has no text literal here).
- */
 // node-postgres' escapeLiteral, character for character the same text, with two native replaces
 // instead of its loop that adds one character at a time (a batch inlines megabytes of link JSON).
 function literal(str) {
@@ -250,6 +242,14 @@ function literal(str) {
   return str.includes("\\\\") ? " E'" + body.replace(/\\\\/g, "\\\\\\\\") + "'" : "'" + body + "'";
 }
 
+/**
+ * A batch as one simple-protocol query ("BEGIN; …; …; COMMIT"): one round trip to the server instead
+ * of one per statement. Each $n becomes the literal node-postgres would have sent as the parameter
+ * (prepareValue, then escapeLiteral's quoting), so the server reads the same value; the SQL is cosell's own, with
+ * no $n inside its quoted text. A server refusal then names no statement: the store tells which one by
+ * the constraint (see the store's flush). Undefined when one round trip would not save anything, or a
+ * value is binary (a Buffer has no text literal here).
+ */
 function inlined(req) {
   const parts = (req.begin ? 1 : 0) + req.statements.length + (req.commit ? 1 : 0);
   if (parts < 2) return undefined;
@@ -369,11 +369,6 @@ export class BlockingClient {
       return;
     }
     this.call({ op: "commit", sql: "COMMIT", params: [] });
-  }
-
-  /** The session advisory locks held now, taken again on a reconnect (see the worker source). */
-  setLocks(locks: AdvisoryLock[]): void {
-    this.call({ op: "locks", locks });
   }
 
   /**
