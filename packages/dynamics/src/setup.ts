@@ -281,7 +281,7 @@ export async function runSetup(
   created.push(...role.created);
   unchanged.push(...role.unchanged);
   // After `publish` was decided: putting a table back in the solution needs no publish.
-  const members = await ensureOwnComponentsInSolution(http, prefix, cfg.solutionUniqueName, own.components);
+  const members = await ensureOwnComponentsInSolution(http, cfg.solutionUniqueName, own.components);
   created.push(...members.created);
   unchanged.push(...members.unchanged);
 

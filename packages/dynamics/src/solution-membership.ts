@@ -1,7 +1,6 @@
 import type { SetupReport } from "@cosell/core";
 import type { WebApiClient } from "./http.js";
 import { solutionComponentIds } from "./seller-role.js";
-import { solutionRelationshipDefinitions, solutionTableDefinitions } from "./solution-tables.js";
 
 /**
  * Whether cosell's own tables and relationships (the catalog, Microsoft's team and their links to
@@ -24,12 +23,6 @@ export interface OwnComponent {
   metadataId: string;
 }
 
-/** The MetadataId at `url`, or undefined when it does not exist (404). */
-async function metadataIdAt(http: WebApiClient, url: string, what: string): Promise<string | undefined> {
-  const body = await http.getJsonIfExists<{ MetadataId?: unknown }>(url, what, { Consistency: "Strong" });
-  return typeof body?.MetadataId === "string" ? body.MetadataId : undefined;
-}
-
 /** A cosell table as a solution component. */
 export function tableComponent(logicalName: string, metadataId: string): OwnComponent {
   return { label: `table ${logicalName}`, type: TABLE_COMPONENT, metadataId };
@@ -40,39 +33,15 @@ export function relationshipComponent(schemaName: string, metadataId: string): O
   return { label: `relationship ${schemaName}`, type: RELATIONSHIP_COMPONENT, metadataId };
 }
 
-/** cosell's tables and relationships that exist, with their MetadataIds. */
-async function ownComponents(http: WebApiClient, prefix: string): Promise<OwnComponent[]> {
-  const out: OwnComponent[] = [];
-  for (const def of solutionTableDefinitions(prefix, 0)) {
-    const id = await metadataIdAt(
-      http,
-      `EntityDefinitions(LogicalName='${def.logicalName}')?$select=MetadataId`,
-      `reading the ${def.logicalName} table's definition`,
-    );
-    if (id) out.push(tableComponent(def.logicalName, id));
-  }
-  for (const rel of solutionRelationshipDefinitions(prefix)) {
-    const id = await metadataIdAt(
-      http,
-      `RelationshipDefinitions(SchemaName='${rel.schemaName}')?$select=SchemaName,MetadataId`,
-      `reading the relationship ${rel.schemaName}`,
-    );
-    if (id) out.push(relationshipComponent(rel.schemaName, id));
-  }
-  return out;
-}
-
 /**
- * cosell's existing tables and relationships that are not components of `solution`. `known`: the
- * components (with MetadataIds) a caller has just read, so that their definitions are not read again.
+ * Which of `own` (cosell's existing tables and relationships, with the MetadataIds the caller read
+ * with their definitions) are not components of `solution`.
  */
 export async function ownComponentsOutside(
   http: WebApiClient,
-  prefix: string,
   solution: string,
-  known?: readonly OwnComponent[],
+  own: readonly OwnComponent[],
 ): Promise<OwnComponent[]> {
-  const own = known ?? (await ownComponents(http, prefix));
   if (!own.length) return [];
   const tables = await solutionComponentIds(http, solution, TABLE_COMPONENT);
   const relationships = await solutionComponentIds(http, solution, RELATIONSHIP_COMPONENT);
@@ -86,11 +55,10 @@ export async function ownComponentsOutside(
  */
 export async function ensureOwnComponentsInSolution(
   http: WebApiClient,
-  prefix: string,
   solution: string,
-  known?: readonly OwnComponent[],
+  own: readonly OwnComponent[],
 ): Promise<SetupReport> {
-  const outside = await ownComponentsOutside(http, prefix, solution, known);
+  const outside = await ownComponentsOutside(http, solution, own);
   if (!outside.length)
     return { created: [], unchanged: [`Tables and relationships in solution "${solution}"`] };
   const created: string[] = [];

@@ -242,7 +242,7 @@ export async function checkSolutionTables(
       detail: `Missing: ${missing.join("; ")}. Without them solutions and Microsoft's team cannot be kept as rows.`,
       fix: "Run `cosell setup`: it creates what is missing inside the cosell solution and changes nothing that exists.",
     };
-  const outside = await ownComponentsOutside(http, prefix, solution, components);
+  const outside = await ownComponentsOutside(http, solution, components);
   if (outside.length)
     return {
       name: "solutions table",
