@@ -16,9 +16,10 @@
  *
  * Options: --tenants N (default 50), --deals N (default 1000), --workers 1,2,3,
  * --timeout-min M (per worker count, default 30), --skip-store, --heap-mb MB (each worker's V8 heap
- * cap, default 256 as docs/operations.md runs cosell; 0 for V8's default). Needs Linux (/proc) and a PostgreSQL
- * server: COSELL_BENCH_DATABASE_URL, else COSELL_TEST_DATABASE_URL, else
- * postgres://postgres@127.0.0.1:5432/test (a database per run is created in it and dropped).
+ * cap, default 256 as docs/operations.md runs cosell; 0 for V8's default), --semi-space-mb MB (each
+ * worker's young-generation semi-space, default 2 as docs/postgres.md runs workers; 0 for V8's
+ * default). Needs Linux (/proc) and a PostgreSQL server: COSELL_BENCH_DATABASE_URL, else
+ * COSELL_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test (a database per run is created in it and dropped).
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -53,6 +54,9 @@ function parseArgs(argv) {
   const heapMb = flags.has("heap-mb") ? Number(flags.get("heap-mb")) : 256;
   if (!Number.isInteger(heapMb) || heapMb < 0)
     throw new Error("--heap-mb: give a whole number of MB, 0 for none");
+  const semiSpaceMb = flags.has("semi-space-mb") ? Number(flags.get("semi-space-mb")) : 2;
+  if (!Number.isInteger(semiSpaceMb) || semiSpaceMb < 0)
+    throw new Error("--semi-space-mb: give a whole number of MB, 0 for V8's default");
   return {
     tenants: num("tenants", 50),
     deals: num("deals", 1000),
@@ -60,6 +64,7 @@ function parseArgs(argv) {
     timeoutMs: num("timeout-min", 30) * 60_000,
     skipStore: flags.has("skip-store"),
     heapMb,
+    semiSpaceMb,
     cpuProfDir: flags.has("cpu-prof") ? String(flags.get("cpu-prof")) : undefined,
   };
 }
@@ -195,11 +200,16 @@ async function workerRun(opts, workers) {
     PATH: process.env.PATH ?? "",
     // glibc's limit on malloc arenas, when given: how much of a worker's peak is native memory.
     ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
-    // Workers run as docs/operations.md runs cosell: with a V8 heap cap (without one V8 sizes the heap
-    // from the machine's memory and lets garbage pile up). Other heap settings to try reach them too.
-    NODE_OPTIONS: [opts.heapMb ? `--max-old-space-size=${opts.heapMb}` : "", process.env.NODE_OPTIONS ?? ""]
-      .join(" ")
-      .trim(),
+    // Workers run as docs/postgres.md runs them: with a V8 heap cap (without one V8 sizes the heap
+    // from the machine's memory and lets garbage pile up) and a small young generation (V8's default
+    // lets it reach tens of MB, which a job's short-lived objects fill). Other settings reach them too.
+    NODE_OPTIONS: [
+      opts.heapMb ? `--max-old-space-size=${opts.heapMb}` : "",
+      opts.semiSpaceMb ? `--max-semi-space-size=${opts.semiSpaceMb}` : "",
+      process.env.NODE_OPTIONS ?? "",
+    ]
+      .filter(Boolean)
+      .join(" "),
   };
   const procs = [];
   try {
@@ -403,7 +413,8 @@ async function main() {
   console.log(`\nWorkers bench — ${new Date().toISOString()} — ${machine}`);
   console.log(
     `${opts.tenants} tenants (half Dynamics 365, half Salesforce) × ${opts.deals} opted-in deals each; ` +
-      `workers' heap cap ${opts.heapMb ? `${opts.heapMb} MB` : "V8's default"}\n`,
+      `workers' heap cap ${opts.heapMb ? `${opts.heapMb} MB` : "V8's default"}, ` +
+      `semi-space ${opts.semiSpaceMb ? `${opts.semiSpaceMb} MB` : "V8's default"}\n`,
   );
   console.log(
     "workers | deals/s | CPU ms/deal | peak RSS per worker (MB) | wall s | linked | sandbox, PostgreSQL CPU ms/deal | cores busy",
