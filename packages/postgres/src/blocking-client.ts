@@ -154,6 +154,32 @@ async function handle(req) {
     if (c) await c.end().catch(() => {});
     return { ok: true, rows: [], rowCount: 0 };
   }
+  if (req.op === "park") {
+    // Back to the process's idle connections: nothing of this session may reach the next user. An
+    // open transaction is rolled back; DISCARD ALL releases every advisory lock and session setting.
+    locks = [];
+    locksLost = false;
+    const c = client;
+    const open = inTransaction && !transactionLost;
+    inTransaction = false;
+    transactionLost = false;
+    if (c) {
+      if (open) await c.query("ROLLBACK");
+      await c.query("DISCARD ALL");
+    }
+    return { ok: true, rows: [], rowCount: 0 };
+  }
+  if (req.op === "adopt") {
+    // A new user of a parked connection: its schema and name, now and on every reconnect.
+    options.schema = req.schema;
+    options.applicationName = req.applicationName;
+    if (client)
+      await client.query("SELECT set_config('search_path', $1, false), set_config('application_name', $2, false)", [
+        options.schema,
+        options.applicationName,
+      ]);
+    return { ok: true, rows: [], rowCount: 0 };
+  }
   if (req.op === "unlockMany") {
     // The list still held once these are released; with none held, a lost lock no longer matters.
     locks = req.after;
@@ -283,13 +309,83 @@ parentPort.on("message", async (req) => {
 });
 `;
 
+/** A connection's thread and the two channels the caller speaks to it through. */
+interface ConnectionThread {
+  worker: Worker;
+  port: MessagePort;
+  /** [0]: an answer is ready; [1]: the thread has stopped (stays set). */
+  signal: Int32Array;
+}
+
+/**
+ * Threads whose client was closed, by what they were started with, kept for the next client of the
+ * same server: starting a thread (its own V8 isolate, node-postgres loaded again) and connecting
+ * costs about 120 ms, and a worker opens a store for every job. Only clients with a schema are kept
+ * (state stores); the next one sets its own schema and name on the connection.
+ */
+const idleThreads = new Map<string, { thread: ConnectionThread; timer: NodeJS.Timeout }[]>();
+/** Idle threads kept per kind: a worker runs `--concurrency` jobs at once, 1 by default. */
+const MAX_IDLE_THREADS = 4;
+/** An idle thread not taken again within this time ends, and its connection with it. */
+const IDLE_THREAD_MS = 30_000;
+
+function takeIdleThread(key: string): ConnectionThread | undefined {
+  const list = idleThreads.get(key);
+  const idle = list?.pop();
+  if (!idle) return undefined;
+  clearTimeout(idle.timer);
+  if (!list?.length) idleThreads.delete(key);
+  return idle.thread;
+}
+
+/** Ends a thread's connection (waiting at most `waitMs` for it) and the thread. */
+function endThread(thread: ConnectionThread, waitMs: number): void {
+  try {
+    if (Atomics.load(thread.signal, 1) !== 1) {
+      Atomics.store(thread.signal, 0, 0);
+      thread.worker.postMessage({ op: "close" });
+      Atomics.wait(thread.signal, 0, 0, waitMs);
+      receiveMessageOnPort(thread.port);
+    }
+  } finally {
+    void thread.worker.terminate();
+  }
+}
+
+/** Starts a connection's thread (it connects on its first statement). */
+function startThread(options: {
+  pgPath: string;
+  connectionString: string;
+  schema: string | undefined;
+  applicationName: string;
+  statementTimeoutMs: number;
+  reconnectForMs: number;
+}): ConnectionThread {
+  const { port1, port2 } = new MessageChannel();
+  const signal = new Int32Array(new SharedArrayBuffer(8));
+  const { pgPath, ...connection } = options;
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { pgPath, port: port2, signal, options: connection },
+    transferList: [port2],
+    // The thread only speaks the wire protocol: a small heap keeps each connection's thread from
+    // growing to V8's defaults (it would add tens of MB to every worker process).
+    resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 256 },
+  });
+  // The worker must not keep a finished CLI process alive.
+  worker.unref();
+  return { worker, port: port1, signal };
+}
+
 /** One PostgreSQL connection, used synchronously. */
 export class BlockingClient {
   private readonly worker: Worker;
   private readonly port: MessagePort;
   /** [0]: an answer is ready; [1]: the connection's thread has stopped (stays set). */
-  private readonly signal = new Int32Array(new SharedArrayBuffer(8));
+  private readonly signal: Int32Array;
   private readonly waitMs: number;
+  /** What an idle thread must have been started with to serve this client; unset: never kept. */
+  private readonly poolKey: string | undefined;
   private closed = false;
   /** Why the connection's thread stopped, when it said so. */
   private stopReason: string | undefined;
@@ -297,33 +393,41 @@ export class BlockingClient {
   private beginPending = false;
 
   constructor(options: BlockingClientOptions) {
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
     const statementTimeoutMs = options.statementTimeoutMs ?? 60_000;
     const reconnectForMs = options.reconnectForMs ?? 30_000;
     // The caller waits for the worker's own timeouts plus a margin, never forever.
     this.waitMs = statementTimeoutMs + reconnectForMs + 10_000;
-    this.worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: {
-        pgPath: options.pgModulePath ?? createRequire(import.meta.url).resolve("pg"),
-        port: port2,
-        signal: this.signal,
-        options: {
-          connectionString: options.connectionString,
-          schema: options.schema,
-          applicationName: options.applicationName ?? "cosell",
-          statementTimeoutMs,
-          reconnectForMs,
-        },
-      },
-      transferList: [port2],
-      // The thread only speaks the wire protocol: a small heap keeps each connection's thread from
-      // growing to V8's defaults (it would add tens of MB to every worker process).
-      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 256 },
+    const pgPath = options.pgModulePath ?? createRequire(import.meta.url).resolve("pg");
+    const applicationName = options.applicationName ?? "cosell";
+    this.poolKey =
+      options.schema === undefined
+        ? undefined
+        : JSON.stringify([options.connectionString, statementTimeoutMs, reconnectForMs, pgPath]);
+    const idle = this.poolKey === undefined ? undefined : takeIdleThread(this.poolKey);
+    if (idle) {
+      this.worker = idle.worker;
+      this.port = idle.port;
+      this.signal = idle.signal;
+      try {
+        this.call({ op: "adopt", schema: options.schema, applicationName });
+        return;
+      } catch {
+        // The parked connection is unusable (its thread stopped, the server refused): a new one.
+        endThread(idle, 1000);
+        this.stopReason = undefined;
+      }
+    }
+    const thread = startThread({
+      pgPath,
+      connectionString: options.connectionString,
+      schema: options.schema,
+      applicationName,
+      statementTimeoutMs,
+      reconnectForMs,
     });
-    // The worker must not keep a finished CLI process alive.
-    this.worker.unref();
+    this.worker = thread.worker;
+    this.port = thread.port;
+    this.signal = thread.signal;
   }
 
   /** Runs one statement and returns its rows. Throws {@link PostgresError}. */
@@ -394,16 +498,47 @@ export class BlockingClient {
     this.call({ op: "rollback", sql: "ROLLBACK", params: [] });
   }
 
-  /** Closes the connection and stops the worker. Closing twice is harmless. */
+  /**
+   * Closes this client. Closing twice is harmless. Its connection, rolled back and reset to a new
+   * session's state (no transaction, no advisory lock, no setting), may be kept for the next client
+   * of the same server and options for up to 30 s; otherwise the connection and its thread end.
+   */
   close(): void {
     if (this.closed) return;
-    try {
-      // A stopped thread has no connection left to end.
-      if (Atomics.load(this.signal, 1) !== 1) this.call({ op: "close" });
-    } finally {
+    const thread = { worker: this.worker, port: this.port, signal: this.signal };
+    const key = this.poolKey;
+    const list = key === undefined ? undefined : (idleThreads.get(key) ?? []);
+    if (key !== undefined && list && list.length < MAX_IDLE_THREADS && Atomics.load(this.signal, 1) !== 1) {
+      this.beginPending = false;
+      let parked = false;
+      try {
+        this.call({ op: "park" });
+        parked = true;
+      } catch {
+        // Not reset: it is not handed on.
+      }
       this.closed = true;
+      if (parked) {
+        const timer = setTimeout(() => {
+          const left = idleThreads.get(key);
+          const at = left?.findIndex((e) => e.thread === thread) ?? -1;
+          if (left && at >= 0) {
+            left.splice(at, 1);
+            if (!left.length) idleThreads.delete(key);
+          }
+          endThread(thread, 5000);
+        }, IDLE_THREAD_MS);
+        timer.unref();
+        list.push({ thread, timer });
+        idleThreads.set(key, list);
+        return;
+      }
       void this.worker.terminate();
+      return;
     }
+    this.closed = true;
+    // A stopped thread has no connection left to end.
+    endThread(thread, this.waitMs);
   }
 
   /** The thread is gone: every later call fails the same way, with the reason it gave if any. */
@@ -427,6 +562,8 @@ export class BlockingClient {
     params?: unknown[];
     locks?: readonly unknown[];
     after?: readonly unknown[];
+    schema?: string | undefined;
+    applicationName?: string;
     statements?: readonly { sql: string; params: unknown[] }[];
     commit?: boolean;
     begin?: boolean;
