@@ -29,6 +29,7 @@ import {
   type SyncField,
 } from "@cosell/core";
 import { type AdvisoryLock, BlockingClient, PostgresError } from "./blocking-client.js";
+import { mergeAdjacentDeletes } from "./merge-deletes.js";
 import { assertSchemaName, migrateSchema } from "./migrations.js";
 
 export interface PostgresStoreOptions {
@@ -478,7 +479,7 @@ export class PostgresStateStore implements StateStore {
   /** Sends the queued writes, in order; a refusal is reported as the refused statement's error. */
   private flush(options: { commit?: boolean } = {}): void {
     if (!this.pending.length && !options.commit) return;
-    const batch = this.pending;
+    const batch = mergeAdjacentDeletes(this.pending);
     this.pending = [];
     try {
       this.db.batch(
