@@ -19,7 +19,8 @@
  * cap, default 256 as docs/operations.md runs cosell; 0 for V8's default), --semi-space-mb MB (each
  * worker's young-generation semi-space, default 2 as docs/postgres.md runs workers; 0 for V8's
  * default). Needs Linux (/proc) and a PostgreSQL server: COSELL_BENCH_DATABASE_URL, else
- * COSELL_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test (a database per run is created in it and dropped).
+ * COSELL_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test (a database per run is
+ * created in it and dropped).
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -228,9 +229,10 @@ async function workerRun(opts, workers) {
     await client.connect();
     await client.query("SET max_parallel_workers_per_gather = 0");
     const counterPid = (await client.query("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+    const serverCpuMs = () => postgresCpuMs() - cpuMs(counterPid);
     say(`${workers} worker(s): backfilling ${total} deals`);
     const sandboxCpu0 = cpuMs(fleet.pid);
-    const postgresCpu0 = postgresCpuMs() - cpuMs(counterPid);
+    const postgresCpu0 = serverCpuMs();
     const started = performance.now();
     for (let i = 0; i < workers; i++)
       procs.push(
@@ -268,7 +270,7 @@ async function workerRun(opts, workers) {
     // Read while the processes live: /proc/<pid> goes with them.
     const cpu = procs.map((p) => cpuMs(p.pid));
     const sandboxCpu = cpuMs(fleet.pid) - sandboxCpu0;
-    const postgresCpu = postgresCpuMs() - cpuMs(counterPid) - postgresCpu0;
+    const postgresCpu = serverCpuMs() - postgresCpu0;
     const rss = procs.map((p) => peakRssMb(p.pid));
     await client.end();
     return {

@@ -329,13 +329,15 @@ const MAX_IDLE_THREADS = 4;
 /** An idle thread not taken again within this time ends, and its connection with it. */
 const IDLE_THREAD_MS = 30_000;
 
-function takeIdleThread(key: string): ConnectionThread | undefined {
+/** Takes `thread` (the newest when unset) out of the idle ones of `key`; undefined when not there. */
+function takeIdleThread(key: string, thread?: ConnectionThread): ConnectionThread | undefined {
   const list = idleThreads.get(key);
-  const idle = list?.pop();
-  if (!idle) return undefined;
-  clearTimeout(idle.timer);
-  if (!list?.length) idleThreads.delete(key);
-  return idle.thread;
+  const at = thread ? (list?.findIndex((e) => e.thread === thread) ?? -1) : (list?.length ?? 0) - 1;
+  if (!list || at < 0) return undefined;
+  const [idle] = list.splice(at, 1);
+  clearTimeout(idle!.timer);
+  if (!list.length) idleThreads.delete(key);
+  return idle!.thread;
 }
 
 /** Ends a thread's connection (waiting at most `waitMs` for it) and the thread. */
@@ -506,39 +508,32 @@ export class BlockingClient {
   close(): void {
     if (this.closed) return;
     const thread = { worker: this.worker, port: this.port, signal: this.signal };
-    const key = this.poolKey;
-    const list = key === undefined ? undefined : (idleThreads.get(key) ?? []);
-    if (key !== undefined && list && list.length < MAX_IDLE_THREADS && Atomics.load(this.signal, 1) !== 1) {
-      this.beginPending = false;
-      let parked = false;
-      try {
-        this.call({ op: "park" });
-        parked = true;
-      } catch {
-        // Not reset: it is not handed on.
-      }
-      this.closed = true;
-      if (parked) {
-        const timer = setTimeout(() => {
-          const left = idleThreads.get(key);
-          const at = left?.findIndex((e) => e.thread === thread) ?? -1;
-          if (left && at >= 0) {
-            left.splice(at, 1);
-            if (!left.length) idleThreads.delete(key);
-          }
-          endThread(thread, 5000);
-        }, IDLE_THREAD_MS);
-        timer.unref();
-        list.push({ thread, timer });
-        idleThreads.set(key, list);
-        return;
-      }
-      void this.worker.terminate();
-      return;
-    }
+    const parked = this.park(thread);
     this.closed = true;
-    // A stopped thread has no connection left to end.
-    endThread(thread, this.waitMs);
+    // Not kept: the connection ends with its thread (endThread skips a stopped thread's, long gone).
+    if (parked === "failed") void this.worker.terminate();
+    else if (parked === "no") endThread(thread, this.waitMs);
+  }
+
+  /** Resets this client's connection and keeps it for the next client, when it may be kept. */
+  private park(thread: ConnectionThread): "parked" | "failed" | "no" {
+    const key = this.poolKey;
+    if (key === undefined || Atomics.load(this.signal, 1) === 1) return "no";
+    const list = idleThreads.get(key) ?? [];
+    if (list.length >= MAX_IDLE_THREADS) return "no";
+    this.beginPending = false;
+    try {
+      this.call({ op: "park" });
+    } catch {
+      return "failed"; // not reset: it is not handed on
+    }
+    const timer = setTimeout(() => {
+      if (takeIdleThread(key, thread)) endThread(thread, 5000);
+    }, IDLE_THREAD_MS);
+    timer.unref();
+    list.push({ thread, timer });
+    idleThreads.set(key, list);
+    return "parked";
   }
 
   /** The thread is gone: every later call fails the same way, with the reason it gave if any. */

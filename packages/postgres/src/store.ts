@@ -29,7 +29,7 @@ import {
   type SyncField,
 } from "@cosell/core";
 import { type AdvisoryLock, BlockingClient, PostgresError } from "./blocking-client.js";
-import { mergeAdjacentDeletes } from "./merge-deletes.js";
+import { mergeAdjacentDeletes, type QueuedWrite } from "./merge-deletes.js";
 import { assertSchemaName, migrateSchema } from "./migrations.js";
 
 export interface PostgresStoreOptions {
@@ -58,7 +58,7 @@ export class PostgresStateStore implements StateStore {
   private readonly db: BlockingClient;
   private depth = 0;
   /** Writes queued inside the open transaction (see `write`). */
-  private pending: { sql: string; params: unknown[]; refused?: (err: PostgresError) => Error }[] = [];
+  private pending: QueuedWrite<(err: PostgresError) => Error>[] = [];
   /** Advisory locks held: key → shared. */
   private locks = new Map<string, boolean>();
 
