@@ -61,6 +61,8 @@ export class PostgresStateStore implements StateStore {
   private pending: QueuedWrite<(err: PostgresError) => Error>[] = [];
   /** Advisory locks held: key → shared. */
   private locks = new Map<string, boolean>();
+  /** Each commit is a round trip and a flush to disk: a batch's creates share one (see StateStore). */
+  readonly writeAheadIntents = "batch";
 
   private constructor(
     db: BlockingClient,

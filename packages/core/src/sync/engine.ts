@@ -698,12 +698,15 @@ class Cycle {
       ctx.echoes = plan.echoes;
       this.adopt(ctx);
       contexts.push(ctx);
+    }
+    if (this.dryRun) return [];
+    if (store.writeAheadIntents === "batch") this.writeIntentsAhead(contexts);
+    for (const ctx of contexts) {
       await this.applyPartnerCenter(ctx);
       const crmWrite = this.crmWriteFor(ctx);
       if (crmWrite) crmWrites.push({ write: crmWrite, ctx });
       if (ctx.createdReferral && ctx.crm && !ctx.failed) followUp.push(ctx);
     }
-    if (this.dryRun) return [];
 
     // CRM writes for the whole batch in one adapter call (the adapter chunks to its own limits).
     if (crmWrites.length) {
@@ -781,6 +784,44 @@ class Cycle {
     else if (!existing.referralId) ctx.link = { ...existing, referralId: ctx.referral.id };
   }
 
+  /**
+   * The store's `writeAheadIntents` is `"batch"`: the link of every create this batch will make (a
+   * referral or a CRM opportunity) is committed in one transaction before the first of them is sent,
+   * instead of one commit per create. Each create is still preceded by its durable intent; what a
+   * crash costs is one look-up by CRM id for each of the batch's referral creates not yet answered.
+   */
+  private writeIntentsAhead(contexts: readonly PairContext[]): void {
+    const { store } = this.deps;
+    const creating: PairContext[] = [];
+    for (const ctx of contexts) {
+      const create = ctx.steps.find((s) => s.kind === "create");
+      if (create?.kind !== "create") continue;
+      if (create.side === "partnerCenter") {
+        ctx.intent = { firstAttempt: !ctx.link };
+        this.prepareReferralIntent(ctx, create.deal);
+      } else {
+        ctx.intent = { firstAttempt: true };
+        ctx.ensureLink(create.deal.direction);
+      }
+      this.checkpoint("link-before-create", ctx);
+      creating.push(ctx);
+    }
+    if (creating.length)
+      store.transaction(() => {
+        for (const ctx of creating) store.putLink(ctx.link!);
+      });
+  }
+
+  /** The link a referral create writes ahead: what it sends is its baseline. */
+  private prepareReferralIntent(ctx: PairContext, deal: CoSellDeal): void {
+    ctx.ensureLink("outbound");
+    // What this create sends is written ahead with the link: if the answer is lost and a later
+    // cycle's create recovers the referral, this (not that cycle's CRM values) is the ancestor.
+    // Without Microsoft invited: the invitation is a step of its own after the create (a connected
+    // referral), so until it is made the CRM's request is a change still to send.
+    ctx.link!.baseline ??= { ...deal, invitation: { ...deal.invitation, microsoftHelpRequested: false } };
+  }
+
   /** Reads the ledger entries of every record the batch's pairs name, one store call per side. */
   private prefetchLedger(work: readonly PairWork[]): void {
     const crmIds: string[] = [];
@@ -846,18 +887,12 @@ class Cycle {
           // A link that already exists here is an intent an earlier cycle wrote and never finished (a
           // crash may have lost the answer of a create that landed): only then is the referral looked
           // up by CRM id first. A link made now is this create's first attempt.
-          const firstAttempt = !ctx.link;
-          ctx.ensureLink("outbound");
-          // What this create sends is written ahead with the link: if the answer is lost and a later
-          // cycle's create recovers the referral, this (not that cycle's CRM values) is the ancestor.
-          // Without Microsoft invited: the invitation is a step of its own after the create (a connected
-          // referral), so until it is made the CRM's request is a change still to send.
-          ctx.link!.baseline ??= {
-            ...step.deal,
-            invitation: { ...step.deal.invitation, microsoftHelpRequested: false },
-          };
-          this.checkpoint("link-before-create", ctx);
-          store.putLink(ctx.link!); // written before the call: a crash after it resumes by CRM id
+          const firstAttempt = ctx.intent?.firstAttempt ?? !ctx.link;
+          if (!ctx.intent) {
+            this.prepareReferralIntent(ctx, step.deal);
+            this.checkpoint("link-before-create", ctx);
+            store.putLink(ctx.link!); // written before the call: a crash after it resumes by CRM id
+          }
           this.checkpoint("create-referral", ctx);
           const { id: _id, ...body } = dealToReferral({ ...step.deal, id: undefined, version: undefined });
           const created = await pc.createReferral(body as Referral, { crmId: ctx.crm!.crmId, firstAttempt });
@@ -869,9 +904,11 @@ class Cycle {
           ctx.createdReferral = true;
           this.checkpoint("after-create-referral", ctx);
         } else if (step.kind === "create" && step.side === "crm") {
-          ctx.ensureLink(step.deal.direction);
-          this.checkpoint("link-before-create", ctx);
-          store.putLink(ctx.link!);
+          if (!ctx.intent) {
+            ctx.ensureLink(step.deal.direction);
+            this.checkpoint("link-before-create", ctx);
+            store.putLink(ctx.link!);
+          }
         } else if ((step.kind === "update" && step.side === "partnerCenter") || step.kind === "transition") {
           const base = ctx.referral!;
           // Never an unconditional write ("*"): without the eTag it was read with, the copy is re-read
@@ -1182,6 +1219,8 @@ class PairContext {
   ledger: { side: "crm" | "partnerCenter"; recordId: string; field: SyncField; valueHash: string }[] = [];
   createdReferral = false;
   wrote = false;
+  /** The create's link, written ahead with the batch's others (see `writeIntentsAhead`). */
+  intent: { firstAttempt: boolean } | undefined;
   /** Echoes the plan recognised; their ledger entries are consumed when the pair commits. */
   echoes: EchoSeen[] = [];
   /** The pair was parked (manual policy) before this cycle. */

@@ -38,25 +38,32 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function openStore(file: string): StateStore {
-  const s = new SqliteStateStore(file);
+/** The same store committing a batch's create intents together, as the PostgreSQL store does. */
+class BatchIntentSqliteStore extends SqliteStateStore {
+  readonly writeAheadIntents = "batch";
+}
+
+function openStore(file: string, intents: "each" | "batch"): StateStore {
+  const s = intents === "batch" ? new BatchIntentSqliteStore(file) : new SqliteStateStore(file);
   stores.push(s);
   return s;
 }
 
-const cases = CHECKPOINTS.flatMap((point) => [
-  { point, occurrence: 1 },
-  { point, occurrence: Math.ceil(HITS[point] / 2) },
-]);
+const cases = (["each", "batch"] as const).flatMap((intents) =>
+  CHECKPOINTS.flatMap((point) => [
+    { point, occurrence: 1, intents },
+    { point, occurrence: Math.ceil(HITS[point] / 2), intents },
+  ]),
+);
 
 describe("crash between executor steps, SQLite store, resume", () => {
   it.each(cases)(
-    "crash at $point (hit $occurrence): one referral per record after the resume",
-    async ({ point, occurrence }) => {
+    "crash at $point (hit $occurrence, intents committed $intents): one referral per record after the resume",
+    async ({ point, occurrence, intents }) => {
       const dir = mkdtempSync(join(tmpdir(), "cosell-crash-"));
       dirs.push(dir);
       const file = join(dir, "state.db");
-      const w = world({ store: openStore(file) });
+      const w = world({ store: openStore(file, intents) });
       const ids = Array.from({ length: RECORDS }, (_, i) =>
         w.crm.createOpportunity(sampleDeal({ name: `Batch deal ${i + 1}` }), { optedIn: true }),
       );
@@ -69,7 +76,7 @@ describe("crash between executor steps, SQLite store, resume", () => {
       );
       // The process died: whatever the store committed is on disk; open it again.
       w.store.close();
-      w.store = openStore(file);
+      w.store = openStore(file, intents);
       w.clock.advance(1000);
 
       const resumed = await runCycle(w.deps());
