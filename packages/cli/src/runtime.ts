@@ -36,9 +36,14 @@ export interface Runtime {
 export function createAdapter(
   loaded: LoadedConfig,
   logger?: Logger,
-  now?: () => Date,
-  fetch?: typeof globalThis.fetch,
+  options: {
+    now?: () => Date;
+    fetch?: typeof globalThis.fetch;
+    /** Told each refresh token the CRM rotates to, after it is saved (see `saveRotatedRefreshToken`). */
+    onRefreshToken?: (token: string) => void;
+  } = {},
 ): CliAdapter {
+  const { now, fetch } = options;
   const mod = CRM_MODULES[loaded.config.crm.kind];
   if (!mod.createAdapter)
     throw new ConfigError(
@@ -51,7 +56,10 @@ export function createAdapter(
     ...(now ? { now } : {}),
     // Adapters that speak HTTP through fetch take it (metrics count their answers); others ignore it.
     ...(fetch ? { fetch } : {}),
-    onRefreshToken: (token: string) => saveRotatedRefreshToken(loaded, token, logger),
+    onRefreshToken: (token: string) => {
+      saveRotatedRefreshToken(loaded, token, logger);
+      options.onRefreshToken?.(token);
+    },
   });
 }
 
@@ -102,7 +110,7 @@ export function openRuntime(
   const lock: StateLock | undefined =
     options.readOnly || given ? undefined : acquireStateLock(loaded.statePath, options.command);
   try {
-    const adapter = createAdapter(loaded, logger, now, options.fetch?.crm);
+    const adapter = createAdapter(loaded, logger, { now, fetch: options.fetch?.crm });
     // `plan` writes nothing: before the first sync there is no store to read, and none is created.
     const store = given ?? (options.readOnly ? openStore(loaded) : SqliteStateStore.open(loaded.statePath));
     return {

@@ -38,6 +38,8 @@ export function registerWorker(program: Command, ctx: CommandContext, box: ExitB
           );
         const { PostgresJobQueue, TenantRegistry, startWorker } = await import("@cosell/postgres");
         const { runTenantJob } = await import("../postgres/tenant-job.js");
+        const { TenantClientCache } = await import("../postgres/tenant-clients.js");
+        const clients = new TenantClientCache();
         const url = databaseUrl(ctx.io.env);
         const log = ctx.logger();
         const registry = TenantRegistry.open(url);
@@ -56,6 +58,7 @@ export function registerWorker(program: Command, ctx: CommandContext, box: ExitB
               env: ctx.io.env,
               cwd: ctx.io.cwd,
               addSecrets: (v) => ctx.addSecrets(v),
+              clients,
               signal,
             }),
           onEvent: (e) => log.warn({ event: e.kind }, e.message),
@@ -79,6 +82,7 @@ export function registerWorker(program: Command, ctx: CommandContext, box: ExitB
         });
         clearInterval(timer);
         await worker.stop();
+        await clients.close();
         await queue.close();
         registry.close();
         ctx.output({ ok: true }, () => "Worker stopped.");
