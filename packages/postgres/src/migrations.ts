@@ -161,6 +161,9 @@ export function migrateSchema(
 ): number[] {
   assertSchemaName(schema);
   const latest = migrations[migrations.length - 1]?.version ?? 0;
+  // A worker opens its tenant's store for every job: a schema already current is the common case,
+  // told by two reads instead of a transaction with a lock and the schema's DDL checks.
+  if (latest > 0 && schemaVersion(db, schema) === latest) return [];
   const applied: number[] = [];
   db.begin();
   try {
