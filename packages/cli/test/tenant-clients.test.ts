@@ -23,7 +23,7 @@ function loaded(org: string, refreshToken = "refresh-1", partnerTenant = "tenant
 }
 
 /** Builds numbered fake clients and remembers which were closed and how to rotate their token. */
-function fakeBuilder() {
+function fakeBuilder(closeMs = 0) {
   const built: { id: number; closed: boolean; rotate: (token: string) => void }[] = [];
   const build: BuildTenantClients = (_loaded, _logger, onRefreshToken) => {
     const entry = { id: built.length + 1, closed: false, rotate: onRefreshToken };
@@ -31,7 +31,8 @@ function fakeBuilder() {
     const clients = {
       adapter: {
         id: entry.id,
-        close: () => {
+        close: async () => {
+          if (closeMs) await new Promise((r) => setTimeout(r, closeMs));
           entry.closed = true;
         },
       },
@@ -102,6 +103,19 @@ describe("a worker's clients per tenant", () => {
     // The kept ones are still those of the first job.
     const later = await cache.acquire("acme", loaded("acme"), logger, noSecret);
     expect(idOf(later.clients)).toBe(idOf(cycle.clients));
+  });
+
+  it("never gives one client to two jobs of a tenant that start at the same moment", async () => {
+    const { built, build } = fakeBuilder(5);
+    // A kept tenant to evict (max 1) makes the first acquire wait for a slow close before it returns.
+    const cache = new TenantClientCache({ build, max: 1 });
+    await (await cache.acquire("other", loaded("other"), logger, noSecret)).release();
+    const [one, two] = await Promise.all([
+      cache.acquire("acme", loaded("acme"), logger, noSecret),
+      cache.acquire("acme", loaded("acme"), logger, noSecret),
+    ]);
+    expect(idOf(one.clients)).not.toBe(idOf(two.clients));
+    expect(built[0]!.closed).toBe(true);
   });
 
   it("keeps at most `max` tenants, dropping the least recently used, never one in use", async () => {

@@ -83,64 +83,56 @@ export class TenantClientCache {
     logger: Logger,
     onSecret: (value: string) => void,
   ): Promise<TenantClientsLease> {
-    await this.sweep();
+    // Every decision is made before the first await, so two jobs of one tenant starting at once
+    // cannot both take the same entry; what is dropped is closed afterwards.
+    const dropped = this.takeIdle();
     const fingerprint = fingerprintOf(loaded);
     const refreshToken = refreshTokenOf(loaded);
     let entry = this.entries.get(tenant);
-    let reused = true;
     if (
       entry &&
       (entry.fingerprint !== fingerprint ||
         (refreshToken !== undefined && !entry.refreshTokens.has(refreshToken)))
     ) {
       this.entries.delete(tenant);
-      await this.retire(entry);
+      dropped.push(entry);
       entry = undefined;
     }
+    let lease: TenantClientsLease;
     if (entry && entry.users > 0) {
       // Another job of this tenant (a targeted sync next to its cycle) holds them: the engine counts a
       // job's calls from its clients' counters, so two jobs on one client would each count the other's
       // against the tenant's budget. This job gets clients of its own, closed when it is done.
       const clients = this.build(loaded, logger, onSecret);
-      let released = false;
-      return {
-        clients,
-        reused: false,
-        release: async () => {
-          if (released) return;
-          released = true;
-          await closeClients(clients);
-        },
+      lease = { clients, reused: false, release: once(() => closeClients(clients)) };
+    } else {
+      const reused = entry !== undefined;
+      if (!entry) {
+        const refreshTokens = new Set(refreshToken === undefined ? [] : [refreshToken]);
+        const clients = this.build(loaded, logger, (token) => {
+          refreshTokens.add(token);
+          onSecret(token);
+        });
+        entry = { clients, fingerprint, refreshTokens, users: 0, lastUsed: this.now(), retired: false };
+      }
+      // Most recently used last: the Map's order is the eviction order.
+      this.entries.delete(tenant);
+      this.entries.set(tenant, entry);
+      entry.users++;
+      dropped.push(...this.takeOverMax());
+      const held = entry;
+      lease = {
+        clients: held.clients,
+        reused,
+        release: once(async () => {
+          held.users--;
+          held.lastUsed = this.now();
+          if (held.retired && held.users === 0) await closeClients(held.clients);
+        }),
       };
     }
-    if (!entry) {
-      reused = false;
-      const refreshTokens = new Set(refreshToken === undefined ? [] : [refreshToken]);
-      const clients = this.build(loaded, logger, (token) => {
-        refreshTokens.add(token);
-        onSecret(token);
-      });
-      entry = { clients, fingerprint, refreshTokens, users: 0, lastUsed: this.now(), retired: false };
-      this.entries.set(tenant, entry);
-      await this.evictOverMax();
-    }
-    // Most recently used last: the Map's order is the eviction order.
-    this.entries.delete(tenant);
-    this.entries.set(tenant, entry);
-    entry.users++;
-    const held = entry;
-    let released = false;
-    return {
-      clients: held.clients,
-      reused,
-      release: async () => {
-        if (released) return;
-        released = true;
-        held.users--;
-        held.lastUsed = this.now();
-        if (held.retired && held.users === 0) await closeClients(held.clients);
-      },
-    };
+    for (const e of dropped) await retire(e);
+    return lease;
   }
 
   /** Tenants whose clients are kept now (for tests and status). */
@@ -152,31 +144,48 @@ export class TenantClientCache {
   async close(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
-    for (const e of all) await this.retire(e);
+    for (const e of all) await retire(e);
   }
 
-  private async sweep(): Promise<void> {
+  /** Takes out the entries unused for longer than `idleMs`. */
+  private takeIdle(): Entry[] {
     const now = this.now();
+    const out: Entry[] = [];
     for (const [tenant, e] of [...this.entries])
       if (e.users === 0 && now - e.lastUsed > this.idleMs) {
         this.entries.delete(tenant);
-        await this.retire(e);
+        out.push(e);
       }
+    return out;
   }
 
-  private async evictOverMax(): Promise<void> {
+  /** Takes out the least recently used entries not in use until at most `max` are kept. */
+  private takeOverMax(): Entry[] {
+    const out: Entry[] = [];
     for (const [tenant, e] of [...this.entries]) {
-      if (this.entries.size <= this.max) return;
+      if (this.entries.size <= this.max) break;
       if (e.users > 0) continue;
       this.entries.delete(tenant);
-      await this.retire(e);
+      out.push(e);
     }
+    return out;
   }
+}
 
-  private async retire(e: Entry): Promise<void> {
-    e.retired = true;
-    if (e.users === 0) await closeClients(e.clients);
-  }
+/** Marks an entry dropped; its clients close now, or when the job using them lets go. */
+async function retire(e: Entry): Promise<void> {
+  e.retired = true;
+  if (e.users === 0) await closeClients(e.clients);
+}
+
+/** `fn` the first time only (a lease released twice closes nothing twice). */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done = false;
+  return async () => {
+    if (done) return;
+    done = true;
+    await fn();
+  };
 }
 
 async function closeClients(clients: TenantClients): Promise<void> {
