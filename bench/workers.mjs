@@ -242,8 +242,9 @@ async function workerRun(opts, workers) {
             // A V8 CPU profile of each worker, written when it exits: where a worker's time goes.
             ...(opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
             bin,
+            // Warnings too: a job that fails and is retried shows here instead of only slowing the run.
             "--log-level",
-            "error",
+            "warn",
             "worker",
             "--interval",
             "1",

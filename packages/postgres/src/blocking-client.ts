@@ -20,11 +20,12 @@ import { CoSellError } from "@cosell/core";
  * starts from a string so it runs the same from the TypeScript sources and from `dist`.)
  */
 
-/** What the worker answers. */
+/** What the worker answers: `id` is the request's (none when the thread reports its own failure). */
 type Reply =
-  | { ok: true; rows: Record<string, unknown>[]; rowCount: number }
+  | { ok: true; rows: Record<string, unknown>[]; rowCount: number; id?: number }
   | {
       ok: false;
+      id?: number;
       error: {
         message: string;
         code?: string;
@@ -303,6 +304,8 @@ parentPort.on("message", async (req) => {
   } catch (err) {
     reply = { ok: false, error: { message: String(err && err.message || err), code: err && err.code, constraint: err && err.constraint, cosell: err && err.cosell, index: err && err.index, detail: err && err.detail } };
   }
+  // The request's id goes back with its answer: the caller never takes one answer for another's.
+  reply.id = req.id;
   port.postMessage(reply);
   Atomics.store(signal, 0, 1);
   Atomics.notify(signal, 0);
@@ -316,6 +319,9 @@ interface ConnectionThread {
   /** [0]: an answer is ready; [1]: the thread has stopped (stays set). */
   signal: Int32Array;
 }
+
+/** The id of the last request sent to any connection's thread (each answer carries its request's). */
+let lastRequestId = 0;
 
 /**
  * Threads whose client was closed, by what they were started with, kept for the next client of the
@@ -536,6 +542,22 @@ export class BlockingClient {
     return "parked";
   }
 
+  /**
+   * The answer to request `id`, if it has come. Answers to earlier requests (a call that gave up
+   * waiting) are dropped; a report of the thread's own failure is kept as the reason it stopped.
+   */
+  private takeReply(id: number): Reply | undefined {
+    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
+      const r = (m as { message: Reply }).message;
+      if (r.id === id) return r;
+      if (r.id === undefined && !r.ok && r.error.cosell === "thread") {
+        this.stopReason = r.error.message;
+        Atomics.store(this.signal, 1, 1);
+      }
+    }
+    return undefined;
+  }
+
   /** The thread is gone: every later call fails the same way, with the reason it gave if any. */
   private threadStopped(): PostgresError {
     // The reason it posted before it stopped (a failed start posts it before any call was made).
@@ -573,19 +595,31 @@ export class BlockingClient {
       this.beginPending = false;
     }
     if (Atomics.load(this.signal, 1) === 1) throw this.threadStopped();
+    const id = ++lastRequestId;
     Atomics.store(this.signal, 0, 0);
-    this.worker.postMessage(req);
-    const waited = Atomics.wait(this.signal, 0, 0, this.waitMs);
-    const message = receiveMessageOnPort(this.port) as { message: Reply } | undefined;
-    if (!message) {
-      if (Atomics.load(this.signal, 1) === 1 || waited !== "timed-out") throw this.threadStopped();
-      throw new PostgresError(
-        `PostgreSQL did not answer within ${Math.round(this.waitMs / 1000)} s. Check that the server is up and reachable.`,
-        undefined,
-        undefined,
-      );
+    this.worker.postMessage({ ...req, id });
+    const deadline = performance.now() + this.waitMs;
+    let reply: Reply | undefined;
+    for (;;) {
+      // Cleared before the port is read: an answer posted after the read sets it again, so the wait
+      // below cannot miss it.
+      Atomics.store(this.signal, 0, 0);
+      reply = this.takeReply(id);
+      if (reply) break;
+      if (Atomics.load(this.signal, 1) === 1) throw this.threadStopped();
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) {
+        // Its answer may still come: the thread ends, so that no later call can be handed it.
+        Atomics.store(this.signal, 1, 1);
+        void this.worker.terminate();
+        throw new PostgresError(
+          `PostgreSQL did not answer within ${Math.round(this.waitMs / 1000)} s. Check that the server is up and reachable.`,
+          undefined,
+          undefined,
+        );
+      }
+      Atomics.wait(this.signal, 0, 0, remaining);
     }
-    const reply = message.message;
     if (reply.ok) return reply;
     if (reply.error.cosell === "thread") {
       this.stopReason = reply.error.message;
