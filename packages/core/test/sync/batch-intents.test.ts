@@ -10,7 +10,7 @@ import { world } from "./harness.js";
  * still resumed without a duplicate, at the price of a look-up for each create the crash left unsent.
  */
 class BatchIntentStore extends MemoryStateStore {
-  readonly writeAheadIntents = "batch";
+  readonly writeAheadIntents: "each" | "batch" = "batch";
   /** Commits made: transactions, and writes outside one (each its own commit). */
   commits = 0;
   private depth = 0;
