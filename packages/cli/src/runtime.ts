@@ -82,6 +82,20 @@ export function saveRotatedRefreshToken(loaded: LoadedConfig, token: string, log
     );
 }
 
+/** The Partner Center client of `loaded.config.partnerCenter`, with the token provider it signs in with. */
+export function createPartnerCenter(
+  loaded: LoadedConfig,
+  options: { now?: () => Date; fetch?: typeof globalThis.fetch } = {},
+): { tokens: TokenProvider; partnerCenter: PartnerCenterClient } {
+  const tokens = createPartnerCenterTokens(loaded.config.partnerCenter);
+  const partnerCenter = createPartnerCenterClient(loaded.config.partnerCenter, {
+    tokens,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+  return { tokens, partnerCenter };
+}
+
 /** Opens the state store, the Partner Center client and the CRM adapter. */
 export function openRuntime(
   loaded: LoadedConfig,
@@ -98,12 +112,7 @@ export function openRuntime(
   } = {},
 ): Runtime {
   const { now } = options;
-  const tokens = createPartnerCenterTokens(loaded.config.partnerCenter);
-  const partnerCenter = createPartnerCenterClient(loaded.config.partnerCenter, {
-    tokens,
-    ...(now ? { now } : {}),
-    ...(options.fetch?.partnerCenter ? { fetch: options.fetch.partnerCenter } : {}),
-  });
+  const { tokens, partnerCenter } = createPartnerCenter(loaded, { now, fetch: options.fetch?.partnerCenter });
   // One writer per state file: a second sync/run/serve stops here, naming the process that holds it.
   // A store opened elsewhere (a tenant's PostgreSQL schema) has its own per-tenant lock.
   const given = options.store;

@@ -387,10 +387,8 @@ function startThread(options: {
 
 /** One PostgreSQL connection, used synchronously. */
 export class BlockingClient {
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
-  /** [0]: an answer is ready; [1]: the connection's thread has stopped (stays set). */
-  private readonly signal: Int32Array;
+  /** The connection's thread (a new one, or one a closed client left idle). */
+  private readonly thread: ConnectionThread;
   private readonly waitMs: number;
   /** What an idle thread must have been started with to serve this client; unset: never kept. */
   private readonly poolKey: string | undefined;
@@ -413,9 +411,7 @@ export class BlockingClient {
         : JSON.stringify([options.connectionString, statementTimeoutMs, reconnectForMs, pgPath]);
     const idle = this.poolKey === undefined ? undefined : takeIdleThread(this.poolKey);
     if (idle) {
-      this.worker = idle.worker;
-      this.port = idle.port;
-      this.signal = idle.signal;
+      this.thread = idle;
       try {
         this.call({ op: "adopt", schema: options.schema, applicationName });
         return;
@@ -425,7 +421,7 @@ export class BlockingClient {
         this.stopReason = undefined;
       }
     }
-    const thread = startThread({
+    this.thread = startThread({
       pgPath,
       connectionString: options.connectionString,
       schema: options.schema,
@@ -433,9 +429,6 @@ export class BlockingClient {
       statementTimeoutMs,
       reconnectForMs,
     });
-    this.worker = thread.worker;
-    this.port = thread.port;
-    this.signal = thread.signal;
   }
 
   /** Runs one statement and returns its rows. Throws {@link PostgresError}. */
@@ -513,18 +506,18 @@ export class BlockingClient {
    */
   close(): void {
     if (this.closed) return;
-    const thread = { worker: this.worker, port: this.port, signal: this.signal };
-    const parked = this.park(thread);
+    const parked = this.park();
     this.closed = true;
     // Not kept: the connection ends with its thread (endThread skips a stopped thread's, long gone).
-    if (parked === "failed") void this.worker.terminate();
-    else if (parked === "no") endThread(thread, this.waitMs);
+    if (parked === "failed") void this.thread.worker.terminate();
+    else if (parked === "no") endThread(this.thread, this.waitMs);
   }
 
   /** Resets this client's connection and keeps it for the next client, when it may be kept. */
-  private park(thread: ConnectionThread): "parked" | "failed" | "no" {
+  private park(): "parked" | "failed" | "no" {
+    const { thread } = this;
     const key = this.poolKey;
-    if (key === undefined || Atomics.load(this.signal, 1) === 1) return "no";
+    if (key === undefined || Atomics.load(this.thread.signal, 1) === 1) return "no";
     const list = idleThreads.get(key) ?? [];
     if (list.length >= MAX_IDLE_THREADS) return "no";
     this.beginPending = false;
@@ -543,17 +536,17 @@ export class BlockingClient {
   }
 
   /**
-   * The answer to request `id`, if it has come. Answers to earlier requests (a call that gave up
-   * waiting) are dropped; a report of the thread's own failure is kept as the reason it stopped.
+   * The answer to request `id`, if it has come (with no `id`, only reads what is waiting). Answers to
+   * earlier requests (a call that gave up waiting) are dropped; a report of the thread's own failure
+   * is kept as the reason it stopped.
    */
-  private takeReply(id: number): Reply | undefined {
-    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
+  private takeReply(id?: number): Reply | undefined {
+    for (let m = receiveMessageOnPort(this.thread.port); m; m = receiveMessageOnPort(this.thread.port)) {
       const r = (m as { message: Reply }).message;
-      if (r.id === id) return r;
       if (r.id === undefined && !r.ok && r.error.cosell === "thread") {
         this.stopReason = r.error.message;
-        Atomics.store(this.signal, 1, 1);
-      }
+        Atomics.store(this.thread.signal, 1, 1);
+      } else if (id !== undefined && r.id === id) return r;
     }
     return undefined;
   }
@@ -561,10 +554,7 @@ export class BlockingClient {
   /** The thread is gone: every later call fails the same way, with the reason it gave if any. */
   private threadStopped(): PostgresError {
     // The reason it posted before it stopped (a failed start posts it before any call was made).
-    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
-      const r = (m as { message: Reply }).message;
-      if (!r.ok && r.error.cosell === "thread") this.stopReason = r.error.message;
-    }
+    this.takeReply();
     return new PostgresError(
       `The PostgreSQL connection thread stopped${this.stopReason ? ` (${this.stopReason})` : ""}. ` +
         "Restart cosell; if it stops again at once, reinstall cosell's dependencies (the thread loads node-postgres).",
@@ -594,31 +584,31 @@ export class BlockingClient {
       req.begin = true;
       this.beginPending = false;
     }
-    if (Atomics.load(this.signal, 1) === 1) throw this.threadStopped();
+    if (Atomics.load(this.thread.signal, 1) === 1) throw this.threadStopped();
     const id = ++lastRequestId;
-    Atomics.store(this.signal, 0, 0);
-    this.worker.postMessage({ ...req, id });
+    Atomics.store(this.thread.signal, 0, 0);
+    this.thread.worker.postMessage({ ...req, id });
     const deadline = performance.now() + this.waitMs;
     let reply: Reply | undefined;
     for (;;) {
       // Cleared before the port is read: an answer posted after the read sets it again, so the wait
       // below cannot miss it.
-      Atomics.store(this.signal, 0, 0);
+      Atomics.store(this.thread.signal, 0, 0);
       reply = this.takeReply(id);
       if (reply) break;
-      if (Atomics.load(this.signal, 1) === 1) throw this.threadStopped();
+      if (Atomics.load(this.thread.signal, 1) === 1) throw this.threadStopped();
       const remaining = deadline - performance.now();
       if (remaining <= 0) {
         // Its answer may still come: the thread ends, so that no later call can be handed it.
-        Atomics.store(this.signal, 1, 1);
-        void this.worker.terminate();
+        Atomics.store(this.thread.signal, 1, 1);
+        void this.thread.worker.terminate();
         throw new PostgresError(
           `PostgreSQL did not answer within ${Math.round(this.waitMs / 1000)} s. Check that the server is up and reachable.`,
           undefined,
           undefined,
         );
       }
-      Atomics.wait(this.signal, 0, 0, remaining);
+      Atomics.wait(this.thread.signal, 0, 0, remaining);
     }
     if (reply.ok) return reply;
     if (reply.error.cosell === "thread") {

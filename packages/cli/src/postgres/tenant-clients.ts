@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { createPartnerCenterClient, createPartnerCenterTokens, type PartnerCenterClient } from "@cosell/core";
+import type { PartnerCenterClient } from "@cosell/core";
 import type { Logger } from "pino";
 import type { LoadedConfig } from "../config.js";
 import type { CliAdapter } from "../crm-modules.js";
-import { createAdapter } from "../runtime.js";
+import { createAdapter, createPartnerCenter } from "../runtime.js";
 
 /** What a tenant's jobs talk to: its Partner Center client and its CRM adapter. */
 export interface TenantClients {
@@ -18,13 +18,10 @@ export type BuildTenantClients = (
   onRefreshToken: (token: string) => void,
 ) => TenantClients;
 
-const buildClients: BuildTenantClients = (loaded, logger, onRefreshToken) => {
-  const tokens = createPartnerCenterTokens(loaded.config.partnerCenter);
-  return {
-    partnerCenter: createPartnerCenterClient(loaded.config.partnerCenter, { tokens }),
-    adapter: createAdapter(loaded, logger, { onRefreshToken }),
-  };
-};
+const buildClients: BuildTenantClients = (loaded, logger, onRefreshToken) => ({
+  partnerCenter: createPartnerCenter(loaded).partnerCenter,
+  adapter: createAdapter(loaded, logger, { onRefreshToken }),
+});
 
 interface Entry {
   clients: TenantClients;
