@@ -2,6 +2,7 @@ import { ConfigError } from "@cosell/core";
 import type { Command } from "commander";
 import { action, type ExitBox } from "../command-action.js";
 import type { CommandContext } from "../context.js";
+import { startCycleEnqueuer } from "../postgres/cycle-enqueuer.js";
 import { databaseUrl } from "../postgres/database.js";
 
 /**
@@ -63,15 +64,13 @@ export function registerWorker(program: Command, ctx: CommandContext, box: ExitB
             }),
           onEvent: (e) => log.warn({ event: e.kind }, e.message),
         });
-        const enqueueAll = async () => {
-          for (const t of registry.list()) await queue.enqueue({ kind: "cycle", tenant: t.name });
-        };
-        await enqueueAll();
-        const timer = setInterval(() => {
-          enqueueAll().catch((e) =>
-            log.warn({ err: e }, "could not enqueue the tenants' cycles; trying again later"),
-          );
-        }, interval * 1000);
+        const enqueuer = startCycleEnqueuer({
+          tenants: () => registry.list().map((t) => t.name),
+          enqueue: (tenant) => queue.enqueue({ kind: "cycle", tenant }),
+          intervalMs: interval * 1000,
+          onError: (e) => log.warn({ err: e }, "could not enqueue the tenants' cycles; trying again later"),
+        });
+        await enqueuer.first;
         log.info({ concurrency, tenants: registry.list().length }, "worker started");
         await new Promise<void>((resolve) => {
           const off = ctx.io.onSignal((signal) => {
@@ -80,7 +79,8 @@ export function registerWorker(program: Command, ctx: CommandContext, box: ExitB
             resolve();
           });
         });
-        clearInterval(timer);
+        // The round in flight finishes before the queue it writes to is closed.
+        await enqueuer.stop();
         await worker.stop();
         await clients.close();
         await queue.close();
