@@ -18,7 +18,8 @@
  * --timeout-min M (per worker count, default 30), --skip-store, --heap-mb MB (each worker's V8 heap
  * cap, default 256 as docs/operations.md runs cosell; 0 for V8's default), --semi-space-mb MB (each
  * worker's young-generation semi-space, default 2 as docs/postgres.md runs workers; 0 for V8's
- * default). Needs Linux (/proc) and a PostgreSQL server: COSELL_BENCH_DATABASE_URL, else
+ * default), --malloc-arenas N (each worker's MALLOC_ARENA_MAX, glibc's limit on malloc arenas,
+ * default 2 as docs/postgres.md runs workers; 0 for glibc's default). Needs Linux (/proc) and a PostgreSQL server: COSELL_BENCH_DATABASE_URL, else
  * COSELL_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test (a database per run is
  * created in it and dropped).
  */
@@ -58,6 +59,9 @@ function parseArgs(argv) {
   const semiSpaceMb = flags.has("semi-space-mb") ? Number(flags.get("semi-space-mb")) : 2;
   if (!Number.isInteger(semiSpaceMb) || semiSpaceMb < 0)
     throw new Error("--semi-space-mb: give a whole number of MB, 0 for V8's default");
+  const mallocArenas = flags.has("malloc-arenas") ? Number(flags.get("malloc-arenas")) : 2;
+  if (!Number.isInteger(mallocArenas) || mallocArenas < 0)
+    throw new Error("--malloc-arenas: give a whole number, 0 for glibc's default");
   return {
     tenants: num("tenants", 50),
     deals: num("deals", 1000),
@@ -66,6 +70,7 @@ function parseArgs(argv) {
     skipStore: flags.has("skip-store"),
     heapMb,
     semiSpaceMb,
+    mallocArenas,
     cpuProfDir: flags.has("cpu-prof") ? String(flags.get("cpu-prof")) : undefined,
   };
 }
@@ -199,8 +204,9 @@ async function workerRun(opts, workers) {
     ...fleet.env,
     COSELL_DATABASE_URL: db.url,
     PATH: process.env.PATH ?? "",
-    // glibc's limit on malloc arenas, when given: how much of a worker's peak is native memory.
-    ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
+    // glibc's limit on malloc arenas, as docs/postgres.md runs workers: by default glibc gives each
+    // thread that allocates an arena of its own (up to 8 per core), and each keeps what it freed.
+    ...(opts.mallocArenas ? { MALLOC_ARENA_MAX: String(opts.mallocArenas) } : {}),
     // Workers run as docs/postgres.md runs them: with a V8 heap cap (without one V8 sizes the heap
     // from the machine's memory and lets garbage pile up) and a small young generation (V8's default
     // lets it reach tens of MB, which a job's short-lived objects fill). Other settings reach them too.
@@ -422,7 +428,8 @@ async function main() {
   console.log(
     `${opts.tenants} tenants (half Dynamics 365, half Salesforce) × ${opts.deals} opted-in deals each; ` +
       `workers' heap cap ${opts.heapMb ? `${opts.heapMb} MB` : "V8's default"}, ` +
-      `semi-space ${opts.semiSpaceMb ? `${opts.semiSpaceMb} MB` : "V8's default"}\n`,
+      `semi-space ${opts.semiSpaceMb ? `${opts.semiSpaceMb} MB` : "V8's default"}, ` +
+      `malloc arenas ${opts.mallocArenas || "glibc's default"}\n`,
   );
   console.log(
     "workers | deals/s | CPU ms/deal | peak RSS per worker (MB) | wall s | linked | sandbox, PostgreSQL CPU ms/deal | cores busy",
