@@ -11,10 +11,12 @@ import { CoSellError } from "@cosell/core";
  * `Atomics.wait` until the worker has the answer. A transaction is therefore a real PostgreSQL
  * transaction on one connection, committed before `transaction()` returns, exactly as with SQLite.
  *
- * The worker keeps one connection. When the connection is lost (server restart,
- * `pg_terminate_backend`), the next statement outside a transaction reconnects, with backoff, for up
- * to `reconnectForMs`; a transaction that was open when the connection died is reported as failed
- * (the server rolled it back) until the caller's ROLLBACK.
+ * One worker thread serves every connection of the process, each a session of its own (its
+ * connection, transaction and advisory locks): the caller blocks on every call, so a second thread
+ * would never run a statement next to the first, and each costs about 12 MB. When a connection is
+ * lost (server restart, `pg_terminate_backend`), its next statement outside a transaction
+ * reconnects, with backoff, for up to `reconnectForMs`; a transaction that was open when the
+ * connection died is reported as failed (the server rolled it back) until the caller's ROLLBACK.
  *
  * (synckit does the same blocking call, but needs its worker as a separate file on disk; this one
  * starts from a string so it runs the same from the TypeScript sources and from `dist`.)
@@ -81,7 +83,7 @@ export class PostgresError extends CoSellError {
 
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require("node:worker_threads");
-const { port, signal, options } = workerData;
+const { port, signal } = workerData;
 // A thread that stops (its start failed, an error escaped) says why and wakes the caller at once:
 // blocked in Atomics.wait, the caller would otherwise wait out its whole timeout and blame the server.
 process.on("uncaughtException", (err) => {
@@ -96,13 +98,20 @@ process.on("exit", () => {
 const pg = require(workerData.pgPath);
 // node-postgres' own value conversion, so an inlined value reads as its parameter would.
 const pgUtils = require(require("node:path").join(require("node:path").dirname(workerData.pgPath), "utils.js"));
-let client;
-let inTransaction = false;
-let transactionLost = false;
-let everConnected = false;
-// Session advisory locks the caller holds: taken again after a reconnect, or every statement fails.
-let locks = [];
-let locksLost = false;
+// The process's connections, each a session of its own: its client, its transaction, its locks.
+const sessions = new Map();
+function newSession(options) {
+  return {
+    options,
+    client: undefined,
+    inTransaction: false,
+    transactionLost: false,
+    everConnected: false,
+    // Session advisory locks the caller holds: taken again after a reconnect, or every statement fails.
+    locks: [],
+    locksLost: false,
+  };
+}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Session advisory locks keyed by two texts (schema, key), tried or released in one statement, one row
 // per lock in the order given.
@@ -112,7 +121,8 @@ const LOCK_SQL = (take) =>
   "(hashtext(a), hashtext(b)) END AS ok FROM unnest($1::text[], $2::text[], $3::boolean[]) WITH ORDINALITY AS t(a, b, s, n) ORDER BY n";
 const lockParams = (ls) => [ls.map((l) => l.a), ls.map((l) => l.b), ls.map((l) => l.shared)];
 
-async function connect() {
+async function connect(s) {
+  const { options } = s;
   const deadline = Date.now() + options.reconnectForMs;
   for (let attempt = 0; ; attempt++) {
     const c = new pg.Client({
@@ -123,22 +133,22 @@ async function connect() {
     });
     c.on("error", () => {
       // The server closed the connection (restart, pg_terminate_backend): forget it.
-      if (client === c) {
-        client = undefined;
-        if (inTransaction) transactionLost = true;
+      if (s.client === c) {
+        s.client = undefined;
+        if (s.inTransaction) s.transactionLost = true;
       }
     });
     try {
       await c.connect();
-      if (everConnected) {
-        for (const l of locks) {
+      if (s.everConnected) {
+        for (const l of s.locks) {
           const fn = l.shared ? "pg_try_advisory_lock_shared" : "pg_try_advisory_lock";
           const r = await c.query("SELECT " + fn + "(hashtext($1), hashtext($2)) AS ok", [l.a, l.b]);
-          if (!r.rows[0].ok) locksLost = true;
+          if (!r.rows[0].ok) s.locksLost = true;
         }
       }
-      everConnected = true;
-      client = c;
+      s.everConnected = true;
+      s.client = c;
       return c;
     } catch (err) {
       c.end().catch(() => {});
@@ -149,21 +159,26 @@ async function connect() {
 }
 
 async function handle(req) {
+  // A session starts with its first request, which carries its options.
+  if (req.open && !sessions.has(req.session)) sessions.set(req.session, newSession(req.open));
+  const s = sessions.get(req.session);
+  if (!s && req.op === "close") return { ok: true, rows: [], rowCount: 0 };
+  if (!s) throw new Error("no such connection (it was closed)");
   if (req.op === "close") {
-    const c = client;
-    client = undefined;
+    const c = s.client;
+    sessions.delete(req.session);
     if (c) await c.end().catch(() => {});
     return { ok: true, rows: [], rowCount: 0 };
   }
   if (req.op === "park") {
     // Back to the process's idle connections: nothing of this session may reach the next user. An
     // open transaction is rolled back; DISCARD ALL releases every advisory lock and session setting.
-    locks = [];
-    locksLost = false;
-    const c = client;
-    const open = inTransaction && !transactionLost;
-    inTransaction = false;
-    transactionLost = false;
+    s.locks = [];
+    s.locksLost = false;
+    const c = s.client;
+    const open = s.inTransaction && !s.transactionLost;
+    s.inTransaction = false;
+    s.transactionLost = false;
     if (c) {
       if (open) await c.query("ROLLBACK");
       await c.query("DISCARD ALL");
@@ -172,40 +187,40 @@ async function handle(req) {
   }
   if (req.op === "adopt") {
     // A new user of a parked connection: its schema and name, now and on every reconnect.
-    options.schema = req.schema;
-    options.applicationName = req.applicationName;
-    if (client)
-      await client.query("SELECT set_config('search_path', $1, false), set_config('application_name', $2, false)", [
-        options.schema,
-        options.applicationName,
+    s.options.schema = req.schema;
+    s.options.applicationName = req.applicationName;
+    if (s.client)
+      await s.client.query("SELECT set_config('search_path', $1, false), set_config('application_name', $2, false)", [
+        s.options.schema,
+        s.options.applicationName,
       ]);
     return { ok: true, rows: [], rowCount: 0 };
   }
   if (req.op === "unlockMany") {
     // The list still held once these are released; with none held, a lost lock no longer matters.
-    locks = req.after;
-    if (locks.length === 0) locksLost = false;
+    s.locks = req.after;
+    if (s.locks.length === 0) s.locksLost = false;
   }
-  if (locksLost && req.op !== "rollback") {
+  if (s.locksLost && req.op !== "rollback") {
     throw Object.assign(new Error("the connection to PostgreSQL was lost and another worker took this tenant's lock meanwhile"), { cosell: "lock" });
   }
   if (req.op === "rollback") {
-    const lost = transactionLost;
-    inTransaction = false;
-    transactionLost = false;
-    if (lost || !client) return { ok: true, rows: [], rowCount: 0 };
-  } else if (transactionLost) {
+    const lost = s.transactionLost;
+    s.inTransaction = false;
+    s.transactionLost = false;
+    if (lost || !s.client) return { ok: true, rows: [], rowCount: 0 };
+  } else if (s.transactionLost) {
     throw Object.assign(new Error("the connection to PostgreSQL was lost inside a transaction; the server rolled it back"), { cosell: "lost" });
-  } else if (inTransaction && !client) {
-    inTransaction = false;
+  } else if (s.inTransaction && !s.client) {
+    s.inTransaction = false;
     throw Object.assign(new Error("the connection to PostgreSQL was lost inside a transaction; the server rolled it back"), { cosell: "lost" });
   }
-  const c = client || (await connect());
-  if (locksLost && req.op !== "rollback") {
+  const c = s.client || (await connect(s));
+  if (s.locksLost && req.op !== "rollback") {
     throw Object.assign(new Error("the connection to PostgreSQL was lost and another worker took this tenant's lock meanwhile"), { cosell: "lock" });
   }
   // A transaction begun lazily starts with its first statement (see BlockingClient.beginLazily).
-  if (req.begin) inTransaction = true;
+  if (req.begin) s.inTransaction = true;
   try {
     let res;
     if (req.op === "tryLockMany") {
@@ -215,7 +230,7 @@ async function handle(req) {
       const tried = await c.query(LOCK_SQL(true), lockParams(req.locks));
       const taken = req.locks.filter((_, i) => tried.rows[i].ok === true);
       if (taken.length === req.locks.length) {
-        locks = req.after;
+        s.locks = req.after;
         return { ok: true, rows: [{ ok: true }], rowCount: 1 };
       }
       if (taken.length) await c.query(LOCK_SQL(false), lockParams(taken));
@@ -247,16 +262,16 @@ async function handle(req) {
       if (req.begin) await c.query("BEGIN");
       res = await c.query(req.sql, req.params);
     }
-    if (req.op === "begin") inTransaction = true;
-    if (req.op === "commit" || req.commit) inTransaction = false;
+    if (req.op === "begin") s.inTransaction = true;
+    if (req.op === "commit" || req.commit) s.inTransaction = false;
     return { ok: true, rows: res.rows, rowCount: res.rowCount ?? 0 };
   } catch (err) {
-    if (client !== c || err.code === "57P01" || /Connection terminated|ECONNRESET|EPIPE/.test(String(err.message))) {
+    if (s.client !== c || err.code === "57P01" || /Connection terminated|ECONNRESET|EPIPE/.test(String(err.message))) {
       // A lost connection: drop it so that the next statement reconnects.
-      if (client === c) client = undefined;
+      if (s.client === c) s.client = undefined;
       c.end().catch(() => {});
-      if (inTransaction || req.op === "begin") transactionLost = inTransaction;
-      if (req.op === "commit") inTransaction = false;
+      if (s.inTransaction || req.op === "begin") s.transactionLost = s.inTransaction;
+      if (req.op === "commit") s.inTransaction = false;
     }
     throw err;
   }
@@ -312,89 +327,198 @@ parentPort.on("message", async (req) => {
 });
 `;
 
-/** A connection's thread and the two channels the caller speaks to it through. */
+/** The connections' thread and the two channels the caller speaks to it through. */
 interface ConnectionThread {
   worker: Worker;
   port: MessagePort;
   /** [0]: an answer is ready; [1]: the thread has stopped (stays set). */
   signal: Int32Array;
-}
-
-/** The id of the last request sent to any connection's thread (each answer carries its request's). */
-let lastRequestId = 0;
-
-/**
- * Threads whose client was closed, by what they were started with, kept for the next client of the
- * same server: starting a thread (its own V8 isolate, node-postgres loaded again) and connecting
- * costs about 120 ms, and a worker opens a store for every job. Only clients with a schema are kept
- * (state stores); the next one sets its own schema and name on the connection.
- */
-const idleThreads = new Map<string, { thread: ConnectionThread; timer: NodeJS.Timeout }[]>();
-/** Idle threads kept per kind: a worker runs `--concurrency` jobs at once, 1 by default. */
-const MAX_IDLE_THREADS = 4;
-/** An idle thread not taken again within this time ends, and its connection with it. */
-const IDLE_THREAD_MS = 30_000;
-
-/** Takes `thread` (the newest when unset) out of the idle ones of `key`; undefined when not there. */
-function takeIdleThread(key: string, thread?: ConnectionThread): ConnectionThread | undefined {
-  const list = idleThreads.get(key);
-  const at = thread ? (list?.findIndex((e) => e.thread === thread) ?? -1) : (list?.length ?? 0) - 1;
-  if (!list || at < 0) return undefined;
-  const [idle] = list.splice(at, 1);
-  clearTimeout(idle!.timer);
-  if (!list.length) idleThreads.delete(key);
-  return idle!.thread;
-}
-
-/** Ends a thread's connection (waiting at most `waitMs` for it) and the thread. */
-function endThread(thread: ConnectionThread, waitMs: number): void {
-  try {
-    if (Atomics.load(thread.signal, 1) !== 1) {
-      Atomics.store(thread.signal, 0, 0);
-      thread.worker.postMessage({ op: "close" });
-      Atomics.wait(thread.signal, 0, 0, waitMs);
-      receiveMessageOnPort(thread.port);
-    }
-  } finally {
-    void thread.worker.terminate();
-  }
-}
-
-/** Starts a connection's thread (it connects on its first statement). */
-function startThread(options: {
+  /** Sessions open on it (in use or idle): the thread ends with its last one. */
+  sessions: number;
+  /** Why the thread stopped, when it said so. */
+  stopReason?: string;
+  /** The node-postgres module it loaded: its key in the process's threads. */
   pgPath: string;
+}
+
+/** What a session's connection is opened with (sent with its requests; used by the first). */
+interface SessionOptions {
   connectionString: string;
   schema: string | undefined;
   applicationName: string;
   statementTimeoutMs: number;
   reconnectForMs: number;
-}): ConnectionThread {
+}
+
+/** The id of the last request sent to a connections' thread (each answer carries its request's). */
+let lastRequestId = 0;
+/** The id of the last session (connection) opened. */
+let lastSessionId = 0;
+
+/**
+ * The process's connections' thread, per node-postgres module: one thread serves every connection.
+ * A thread is its own V8 isolate with node-postgres loaded again (about 12 MB of memory), and the
+ * callers block on each call, so a process never has two calls in flight: a thread per connection
+ * (a worker has the registry's and the job's store's, and one more per concurrent job) bought
+ * nothing but memory.
+ */
+const threads = new Map<string, ConnectionThread>();
+
+/** The live thread for `pgPath`, started when there is none (it connects on each session's first statement). */
+function threadFor(pgPath: string): ConnectionThread {
+  const running = threads.get(pgPath);
+  if (running && Atomics.load(running.signal, 1) !== 1) return running;
+  const thread = startThread(pgPath);
+  threads.set(pgPath, thread);
+  return thread;
+}
+
+/**
+ * Sessions whose client was closed, by server and options, kept for the next client of the same
+ * server: connecting costs a round trip and authentication, and a worker opens a store for every job.
+ * Only clients with a schema are kept (state stores); the next one sets its own schema and name on
+ * the connection.
+ */
+const idleSessions = new Map<
+  string,
+  { thread: ConnectionThread; session: number; timer: NodeJS.Timeout }[]
+>();
+/** Idle connections kept per kind: a worker runs `--concurrency` jobs at once, 1 by default. */
+const MAX_IDLE_SESSIONS = 4;
+/** An idle connection not taken again within this time ends. */
+const IDLE_SESSION_MS = 30_000;
+
+/** Takes `session` (the newest when unset) out of the idle ones of `key`; undefined when not there. */
+function takeIdleSession(
+  key: string,
+  session?: number,
+): { thread: ConnectionThread; session: number } | undefined {
+  const list = idleSessions.get(key);
+  const at =
+    session !== undefined ? (list?.findIndex((e) => e.session === session) ?? -1) : (list?.length ?? 0) - 1;
+  if (!list || at < 0) return undefined;
+  const [idle] = list.splice(at, 1);
+  clearTimeout(idle!.timer);
+  if (!list.length) idleSessions.delete(key);
+  return { thread: idle!.thread, session: idle!.session };
+}
+
+/**
+ * Ends a session's connection (waiting at most `waitMs` for it); the thread ends with its last
+ * session. A stopped thread's connections are long gone.
+ */
+function endSession(thread: ConnectionThread, session: number, waitMs: number): void {
+  thread.sessions--;
+  if (Atomics.load(thread.signal, 1) === 1) return;
+  try {
+    send(thread, { op: "close", session }, waitMs);
+  } catch {
+    // Not answered in time or the thread stopped: the thread ends below or already has.
+  }
+  if (thread.sessions <= 0) stopThread(thread);
+}
+
+/** Ends the thread at once (its connections with it): no later call can be handed an answer of its. */
+function stopThread(thread: ConnectionThread): void {
+  Atomics.store(thread.signal, 1, 1);
+  if (threads.get(thread.pgPath) === thread) threads.delete(thread.pgPath);
+  void thread.worker.terminate();
+}
+
+/**
+ * The answer to request `id`, if it has come (with no `id`, only reads what is waiting). Answers to
+ * earlier requests (a call that gave up waiting) are dropped; a report of the thread's own failure
+ * is kept as the reason it stopped.
+ */
+function takeReply(thread: ConnectionThread, id?: number): Reply | undefined {
+  for (let m = receiveMessageOnPort(thread.port); m; m = receiveMessageOnPort(thread.port)) {
+    const r = (m as { message: Reply }).message;
+    if (r.id === undefined && !r.ok && r.error.cosell === "thread") {
+      thread.stopReason = r.error.message;
+      Atomics.store(thread.signal, 1, 1);
+    } else if (id !== undefined && r.id === id) return r;
+  }
+  return undefined;
+}
+
+/** The thread is gone: every later call fails the same way, with the reason it gave if any. */
+function threadStopped(thread: ConnectionThread): PostgresError {
+  // The reason it posted before it stopped (a failed start posts it before any call was made).
+  takeReply(thread);
+  return new PostgresError(
+    `The PostgreSQL connection thread stopped${thread.stopReason ? ` (${thread.stopReason})` : ""}. ` +
+      "Restart cosell; if it stops again at once, reinstall cosell's dependencies (the thread loads node-postgres).",
+    undefined,
+    undefined,
+  );
+}
+
+/**
+ * Posts one request and blocks until its answer. A call that gives up waiting ends the thread: its
+ * answer may still come, and no later call may be handed it.
+ */
+function send(thread: ConnectionThread, req: Record<string, unknown>, waitMs: number): Reply {
+  if (Atomics.load(thread.signal, 1) === 1) throw threadStopped(thread);
+  const id = ++lastRequestId;
+  Atomics.store(thread.signal, 0, 0);
+  thread.worker.postMessage({ ...req, id });
+  const deadline = performance.now() + waitMs;
+  for (;;) {
+    // Cleared before the port is read: an answer posted after the read sets it again, so the wait
+    // below cannot miss it.
+    Atomics.store(thread.signal, 0, 0);
+    const reply = takeReply(thread, id);
+    if (reply) return reply;
+    if (Atomics.load(thread.signal, 1) === 1) throw threadStopped(thread);
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) {
+      stopThread(thread);
+      throw new PostgresError(
+        `PostgreSQL did not answer within ${Math.round(waitMs / 1000)} s. Check that the server is up and reachable.`,
+        undefined,
+        undefined,
+      );
+    }
+    Atomics.wait(thread.signal, 0, 0, remaining);
+  }
+}
+
+/** Starts the connections' thread. */
+function startThread(pgPath: string): ConnectionThread {
   const { port1, port2 } = new MessageChannel();
   const signal = new Int32Array(new SharedArrayBuffer(8));
-  const { pgPath, ...connection } = options;
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { pgPath, port: port2, signal, options: connection },
+    workerData: { pgPath, port: port2, signal },
     transferList: [port2],
-    // The thread only speaks the wire protocol: a small heap keeps each connection's thread from
-    // growing to V8's defaults (it would add tens of MB to every worker process).
+    // The thread only speaks the wire protocol: a small heap keeps it from growing to V8's defaults
+    // (it would add tens of MB to every worker process).
     resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 256 },
   });
   // The worker must not keep a finished CLI process alive.
   worker.unref();
-  return { worker, port: port1, signal };
+  return { worker, port: port1, signal, sessions: 0, pgPath };
 }
 
 /** One PostgreSQL connection, used synchronously. */
 export class BlockingClient {
-  /** The connection's thread (a new one, or one a closed client left idle). */
-  private readonly thread: ConnectionThread;
+  /** The thread its connection lives on (shared with the process's other connections). */
+  private thread: ConnectionThread;
+  /** Its connection's session id on that thread. */
+  private session: number;
+  /** What its connection is opened with when the thread has not seen it yet. */
+  private readonly open: SessionOptions;
+  private readonly pgPath: string;
+  /** A call of this client found the thread stopped or gave up on it: every later call fails. */
+  private failed = false;
+  /** A transaction is open on its connection (as far as this side knows). */
+  private inTransaction = false;
+  /** Advisory locks its connection holds. */
+  private locksHeld = 0;
   private readonly waitMs: number;
-  /** What an idle thread must have been started with to serve this client; unset: never kept. */
+  /** What an idle connection must have been opened with to serve this client; unset: never kept. */
   private readonly poolKey: string | undefined;
   private closed = false;
-  /** Why the connection's thread stopped, when it said so. */
-  private stopReason: string | undefined;
   /** `beginLazily` was called and no statement has been sent since (BEGIN goes with the next one). */
   private beginPending = false;
 
@@ -405,30 +529,33 @@ export class BlockingClient {
     this.waitMs = statementTimeoutMs + reconnectForMs + 10_000;
     const pgPath = options.pgModulePath ?? createRequire(import.meta.url).resolve("pg");
     const applicationName = options.applicationName ?? "cosell";
-    this.poolKey =
-      options.schema === undefined
-        ? undefined
-        : JSON.stringify([options.connectionString, statementTimeoutMs, reconnectForMs, pgPath]);
-    const idle = this.poolKey === undefined ? undefined : takeIdleThread(this.poolKey);
-    if (idle) {
-      this.thread = idle;
-      try {
-        this.call({ op: "adopt", schema: options.schema, applicationName });
-        return;
-      } catch {
-        // The parked connection is unusable (its thread stopped, the server refused): a new one.
-        endThread(idle, 1000);
-        this.stopReason = undefined;
-      }
-    }
-    this.thread = startThread({
-      pgPath,
+    this.pgPath = pgPath;
+    this.open = {
       connectionString: options.connectionString,
       schema: options.schema,
       applicationName,
       statementTimeoutMs,
       reconnectForMs,
-    });
+    };
+    this.poolKey =
+      options.schema === undefined
+        ? undefined
+        : JSON.stringify([options.connectionString, statementTimeoutMs, reconnectForMs, pgPath]);
+    const idle = this.poolKey === undefined ? undefined : takeIdleSession(this.poolKey);
+    if (idle && Atomics.load(idle.thread.signal, 1) !== 1) {
+      this.thread = idle.thread;
+      this.session = idle.session;
+      try {
+        this.call({ op: "adopt", schema: options.schema, applicationName });
+        return;
+      } catch {
+        // The parked connection is unusable (the thread stopped, the server refused): a new one.
+        endSession(idle.thread, idle.session, 1000);
+      }
+    } else if (idle) idle.thread.sessions--;
+    this.thread = threadFor(pgPath);
+    this.thread.sessions++;
+    this.session = ++lastSessionId;
   }
 
   /** Runs one statement and returns its rows. Throws {@link PostgresError}. */
@@ -502,65 +629,38 @@ export class BlockingClient {
   /**
    * Closes this client. Closing twice is harmless. Its connection, rolled back and reset to a new
    * session's state (no transaction, no advisory lock, no setting), may be kept for the next client
-   * of the same server and options for up to 30 s; otherwise the connection and its thread end.
+   * of the same server and options for up to 30 s; otherwise it ends (and the thread with the
+   * process's last connection).
    */
   close(): void {
     if (this.closed) return;
     const parked = this.park();
     this.closed = true;
-    // Not kept: the connection ends with its thread (endThread skips a stopped thread's, long gone).
-    if (parked === "failed") void this.thread.worker.terminate();
-    else if (parked === "no") endThread(this.thread, this.waitMs);
+    if (parked === "no") endSession(this.thread, this.session, this.waitMs);
   }
 
   /** Resets this client's connection and keeps it for the next client, when it may be kept. */
-  private park(): "parked" | "failed" | "no" {
-    const { thread } = this;
+  private park(): "parked" | "no" {
+    const { thread, session } = this;
     const key = this.poolKey;
-    if (key === undefined || Atomics.load(this.thread.signal, 1) === 1) return "no";
-    const list = idleThreads.get(key) ?? [];
-    if (list.length >= MAX_IDLE_THREADS) return "no";
+    if (key === undefined || Atomics.load(thread.signal, 1) === 1) return "no";
+    const list = idleSessions.get(key) ?? [];
+    if (list.length >= MAX_IDLE_SESSIONS) return "no";
     this.beginPending = false;
     try {
       this.call({ op: "park" });
     } catch {
-      return "failed"; // not reset: it is not handed on
+      return "no"; // not reset: it is not handed on
     }
+    this.inTransaction = false;
+    this.locksHeld = 0;
     const timer = setTimeout(() => {
-      if (takeIdleThread(key, thread)) endThread(thread, 5000);
-    }, IDLE_THREAD_MS);
+      if (takeIdleSession(key, session)) endSession(thread, session, 5000);
+    }, IDLE_SESSION_MS);
     timer.unref();
-    list.push({ thread, timer });
-    idleThreads.set(key, list);
+    list.push({ thread, session, timer });
+    idleSessions.set(key, list);
     return "parked";
-  }
-
-  /**
-   * The answer to request `id`, if it has come (with no `id`, only reads what is waiting). Answers to
-   * earlier requests (a call that gave up waiting) are dropped; a report of the thread's own failure
-   * is kept as the reason it stopped.
-   */
-  private takeReply(id?: number): Reply | undefined {
-    for (let m = receiveMessageOnPort(this.thread.port); m; m = receiveMessageOnPort(this.thread.port)) {
-      const r = (m as { message: Reply }).message;
-      if (r.id === undefined && !r.ok && r.error.cosell === "thread") {
-        this.stopReason = r.error.message;
-        Atomics.store(this.thread.signal, 1, 1);
-      } else if (id !== undefined && r.id === id) return r;
-    }
-    return undefined;
-  }
-
-  /** The thread is gone: every later call fails the same way, with the reason it gave if any. */
-  private threadStopped(): PostgresError {
-    // The reason it posted before it stopped (a failed start posts it before any call was made).
-    this.takeReply();
-    return new PostgresError(
-      `The PostgreSQL connection thread stopped${this.stopReason ? ` (${this.stopReason})` : ""}. ` +
-        "Restart cosell; if it stops again at once, reinstall cosell's dependencies (the thread loads node-postgres).",
-      undefined,
-      undefined,
-    );
   }
 
   private call(req: {
@@ -584,36 +684,31 @@ export class BlockingClient {
       req.begin = true;
       this.beginPending = false;
     }
-    if (Atomics.load(this.thread.signal, 1) === 1) throw this.threadStopped();
-    const id = ++lastRequestId;
-    Atomics.store(this.thread.signal, 0, 0);
-    this.thread.worker.postMessage({ ...req, id });
-    const deadline = performance.now() + this.waitMs;
-    let reply: Reply | undefined;
-    for (;;) {
-      // Cleared before the port is read: an answer posted after the read sets it again, so the wait
-      // below cannot miss it.
-      Atomics.store(this.thread.signal, 0, 0);
-      reply = this.takeReply(id);
-      if (reply) break;
-      if (Atomics.load(this.thread.signal, 1) === 1) throw this.threadStopped();
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) {
-        // Its answer may still come: the thread ends, so that no later call can be handed it.
-        Atomics.store(this.thread.signal, 1, 1);
-        void this.thread.worker.terminate();
-        throw new PostgresError(
-          `PostgreSQL did not answer within ${Math.round(this.waitMs / 1000)} s. Check that the server is up and reachable.`,
-          undefined,
-          undefined,
-        );
-      }
-      Atomics.wait(this.thread.signal, 0, 0, remaining);
+    if (Atomics.load(this.thread.signal, 1) === 1 && !this.failed && !this.inTransaction && !this.locksHeld) {
+      // The thread stopped while this client was between calls (another connection's call gave up on
+      // it): like a dropped connection outside a transaction, this one opens again on a new thread.
+      this.thread = threadFor(this.pgPath);
+      this.thread.sessions++;
+      this.session = ++lastSessionId;
     }
-    if (reply.ok) return reply;
+    let reply: Reply;
+    try {
+      reply = send(this.thread, { ...req, session: this.session, open: this.open }, this.waitMs);
+    } catch (err) {
+      this.failed = true;
+      throw err;
+    }
+    if (req.op === "begin" || req.begin) this.inTransaction = true;
+    if (req.op === "commit" || req.op === "rollback" || req.commit) this.inTransaction = false;
+    if (reply.ok) {
+      if (req.op === "unlockMany" || (req.op === "tryLockMany" && (reply.rows[0] as { ok: boolean }).ok))
+        this.locksHeld = req.after?.length ?? 0;
+      return reply;
+    }
     if (reply.error.cosell === "thread") {
-      this.stopReason = reply.error.message;
-      throw this.threadStopped();
+      this.failed = true;
+      this.thread.stopReason = reply.error.message;
+      throw threadStopped(this.thread);
     }
     if (reply.error.cosell === "lock")
       throw new CoSellError(
