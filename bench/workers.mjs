@@ -19,7 +19,8 @@
  * cap, default 256 as docs/operations.md runs cosell; 0 for V8's default), --semi-space-mb MB (each
  * worker's young-generation semi-space, default 2 as docs/postgres.md runs workers; 0 for V8's
  * default), --malloc-arenas N (each worker's MALLOC_ARENA_MAX, glibc's limit on malloc arenas,
- * default 2 as docs/postgres.md runs workers; 0 for glibc's default). Needs Linux (/proc) and a PostgreSQL server: COSELL_BENCH_DATABASE_URL, else
+ * default 2 as docs/postgres.md runs workers; 0 for glibc's default). Needs Linux (/proc) and a
+ * PostgreSQL server: COSELL_BENCH_DATABASE_URL, else
  * COSELL_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test (a database per run is
  * created in it and dropped).
  */

@@ -483,6 +483,13 @@ function send(thread: ConnectionThread, req: Record<string, unknown>, waitMs: nu
   }
 }
 
+/** A new session (connection) on the live thread for `pgPath`; it connects with its first statement. */
+function newSession(pgPath: string): { thread: ConnectionThread; session: number } {
+  const thread = threadFor(pgPath);
+  thread.sessions++;
+  return { thread, session: ++lastSessionId };
+}
+
 /** Starts the connections' thread. */
 function startThread(pgPath: string): ConnectionThread {
   const { port1, port2 } = new MessageChannel();
@@ -542,20 +549,23 @@ export class BlockingClient {
         ? undefined
         : JSON.stringify([options.connectionString, statementTimeoutMs, reconnectForMs, pgPath]);
     const idle = this.poolKey === undefined ? undefined : takeIdleSession(this.poolKey);
-    if (idle && Atomics.load(idle.thread.signal, 1) !== 1) {
-      this.thread = idle.thread;
-      this.session = idle.session;
-      try {
-        this.call({ op: "adopt", schema: options.schema, applicationName });
-        return;
-      } catch {
-        // The parked connection is unusable (the thread stopped, the server refused): a new one.
-        endSession(idle.thread, idle.session, 1000);
+    if (idle) {
+      if (Atomics.load(idle.thread.signal, 1) !== 1) {
+        this.thread = idle.thread;
+        this.session = idle.session;
+        try {
+          this.call({ op: "adopt", schema: options.schema, applicationName });
+          return;
+        } catch {
+          // Unusable (the thread stopped, the server refused): a new connection, with a clean slate.
+          this.failed = false;
+        }
       }
-    } else if (idle) idle.thread.sessions--;
-    this.thread = threadFor(pgPath);
-    this.thread.sessions++;
-    this.session = ++lastSessionId;
+      endSession(idle.thread, idle.session, 1000);
+    }
+    const fresh = newSession(pgPath);
+    this.thread = fresh.thread;
+    this.session = fresh.session;
   }
 
   /** Runs one statement and returns its rows. Throws {@link PostgresError}. */
@@ -687,9 +697,7 @@ export class BlockingClient {
     if (Atomics.load(this.thread.signal, 1) === 1 && !this.failed && !this.inTransaction && !this.locksHeld) {
       // The thread stopped while this client was between calls (another connection's call gave up on
       // it): like a dropped connection outside a transaction, this one opens again on a new thread.
-      this.thread = threadFor(this.pgPath);
-      this.thread.sessions++;
-      this.session = ++lastSessionId;
+      ({ thread: this.thread, session: this.session } = newSession(this.pgPath));
     }
     let reply: Reply;
     try {

@@ -30,17 +30,17 @@ export function startCycleEnqueuer(options: {
       await options.enqueue(tenant);
     }
   };
+  // A round is `running` until it settles; `tick` starts none meanwhile, so the one it clears is its own.
   const start = () => {
     const r = round();
-    const done: Promise<void> = r
+    running = r
       .then(
         () => undefined,
         () => undefined,
       )
-      .then(() => {
-        if (running === done) running = undefined;
+      .finally(() => {
+        running = undefined;
       });
-    running = done;
     return r;
   };
   const tick = () => {
