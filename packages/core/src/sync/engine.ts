@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import pLimit from "p-limit";
 import type { CoSellDeal } from "../domain/deal.js";
 import { transition } from "../domain/lifecycle.js";
 import { ConflictError, errorMessage, NotFoundError, StepTimeoutError } from "../errors.js";
@@ -701,8 +702,8 @@ class Cycle {
     }
     if (this.dryRun) return [];
     if (store.writeAheadIntents === "batch") this.writeIntentsAhead(contexts);
+    await this.applyPartnerCenterOfBatch(contexts);
     for (const ctx of contexts) {
-      await this.applyPartnerCenter(ctx);
       const crmWrite = this.crmWriteFor(ctx);
       if (crmWrite) crmWrites.push({ write: crmWrite, ctx });
       if (ctx.createdReferral && ctx.crm && !ctx.failed) followUp.push(ctx);
@@ -877,11 +878,37 @@ class Cycle {
     }
   }
 
+  /**
+   * The batch's Partner Center steps, `partnerCenterConcurrency` pairs at a time; each pair's steps stay
+   * in order, and each pair's create is still preceded by its durable intent, so a crash leaves at most
+   * that many intents to look up. Pairs start in batch order. When one throws (a simulated crash, a
+   * stop), no further pair starts and the throw waits for those in flight: nothing of this batch runs
+   * on after the cycle has returned.
+   */
+  private async applyPartnerCenterOfBatch(contexts: readonly PairContext[]): Promise<void> {
+    const limit = pLimit(this.rules.partnerCenterConcurrency);
+    let thrown: { error: unknown } | undefined;
+    await Promise.all(
+      contexts.map((ctx) =>
+        limit(async () => {
+          if (thrown) return;
+          try {
+            await this.applyPartnerCenter(ctx);
+          } catch (error) {
+            thrown ??= { error };
+          }
+        }),
+      ),
+    );
+    if (thrown) throw thrown.error;
+  }
+
   /** Executes the pair's Partner Center steps in order; a 412 re-reads, re-plans and retries once. */
   private async applyPartnerCenter(ctx: PairContext, retried = false): Promise<void> {
     const { store, partnerCenter: pc } = this.deps;
     for (const step of ctx.steps) {
-      if (ctx.failed) return;
+      // A pair beside one that stopped the cycle takes no further step.
+      if (ctx.failed || this.stopping) return;
       try {
         if (step.kind === "create" && step.side === "partnerCenter") {
           // A link that already exists here is an intent an earlier cycle wrote and never finished (a

@@ -78,6 +78,18 @@ export const SyncRulesSchema = z
       .min(1, "must be at least 1 millisecond; the default is 600000 (10 minutes)")
       .max(86_400_000, "at most 86400000 (one day); the default is 600000 (10 minutes)")
       .default(600_000),
+    /**
+     * How many pairs of one batch send their Partner Center writes at the same time (each pair's own
+     * steps stay in order). A backfill is mostly one create per deal, so with a remote Partner Center
+     * this divides its time by about this much. Partner Center documents no rate limit for referrals;
+     * the client waits out any 429 it is sent (`Retry-After`). Default 4; 1 sends one at a time.
+     */
+    partnerCenterConcurrency: z
+      .number({ error: "give a whole number of concurrent writes from 1 to 16, e.g. 4" })
+      .int("give a whole number of concurrent writes from 1 to 16, e.g. 4")
+      .min(1, "must be at least 1 (one write at a time); the default is 4")
+      .max(16, "at most 16; the default is 4")
+      .default(4),
   })
   .strict();
 export type SyncRules = z.infer<typeof SyncRulesSchema>;

@@ -73,7 +73,8 @@ describe("a batch's create intents in one commit", () => {
 
   it("after a crash, looks up the creates the crash left unsent and duplicates nothing", async () => {
     const store = new BatchIntentStore();
-    const w = world({ store });
+    // One write at a time: the crash comes after the first POST, before the others are sent.
+    const w = world({ store, rules: { partnerCenterConcurrency: 1 } });
     const ids = Array.from({ length: 3 }, (_, i) =>
       w.crm.createOpportunity(sampleDeal({ name: `Deal ${i}` }), { optedIn: true }),
     );
