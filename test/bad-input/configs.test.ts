@@ -240,6 +240,15 @@ const CASES: ConfigCase[] = [
     key: "sync.stepTimeoutMs",
     says: /default is 600000/,
   },
+  {
+    name: "Partner Center writes in flight: 64",
+    raw: change((c) => {
+      c.sync = { partnerCenterConcurrency: 64 };
+    }),
+    code: "CONFIG_INVALID",
+    key: "sync.partnerCenterConcurrency",
+    says: /at most 16; the default is 4/,
+  },
   // Secrets written inline or pointing nowhere
   {
     name: "env: reference in a key that is not a secret",

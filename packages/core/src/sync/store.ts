@@ -24,8 +24,9 @@ export interface StateStore {
    * How the engine commits the link each create writes ahead of its call (so that a crash after the
    * call is resumed by a look-up, never by a second create).
    *
-   * - `"each"` (the default): one commit right before each create. After a crash only the create in
-   *   flight is looked up. Right for a store whose commit is cheap (SQLite, memory).
+   * - `"each"` (the default): one commit right before each create. After a crash only the creates in
+   *   flight (at most the rules' `partnerCenterConcurrency`) are looked up. Right for a store whose
+   *   commit is cheap (SQLite, memory).
    * - `"batch"`: one commit for all creates of a batch, before the first. For a store whose commit
    *   is a network round trip and a disk flush (PostgreSQL): a 100-deal backfill batch commits once
    *   instead of 100 times. After a crash, each of that batch's referral creates not yet answered
