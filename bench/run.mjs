@@ -6,12 +6,16 @@
  * latency edits), --only salesforce|dynamics, --n N, --rss-n N, --edits N, --interval MS,
  * --rss-timeout-min M, --rss-heap-mb MB (the engine child's V8 heap cap, default 256 as
  * docs/operations.md runs cosell; 0 for V8's default), --base-port P, --skip-rss, --skip-latency,
- * --rss-only, --skip-replay, --cpu-prof DIR (the RSS child writes a V8 CPU profile of its backfill there).
+ * --rss-only, --skip-replay, --cpu-prof DIR (the RSS child writes a V8 CPU profile of its backfill there),
+ * --concurrency N (the sync rule `partnerCenterConcurrency` of the measured cycles; the engine's default
+ * when not given), --latency-ms MS (every answer of the measured sandboxes delayed by MS, as a remote
+ * service's round trip; default 0).
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SyncRulesSchema } from "@cosell/core";
 import { readFlags } from "./lib/flags.mjs";
 import { peakRss } from "./lib/rss.mjs";
 import { measuredRun, preparePristine, rawReplay } from "./lib/scenarios.mjs";
@@ -22,7 +26,12 @@ import { TARGETS } from "./lib/targets.mjs";
 function parseArgs(argv) {
   const flags = readFlags(argv);
   const quick = flags.has("quick");
-  const num = (k, d) => (flags.has(k) ? Number(flags.get(k)) : d);
+  const num = (k, d) => {
+    if (!flags.has(k)) return d;
+    const v = Number(flags.get(k));
+    if (!(Number.isFinite(v) && v >= 0)) throw new Error(`--${k} ${flags.get(k)}: give a number, 0 or more`);
+    return v;
+  };
   const opts = {
     quick,
     runs: num("runs", 3),
@@ -41,13 +50,25 @@ function parseArgs(argv) {
     rssOnly: flags.has("rss-only"),
     skipReplay: flags.has("skip-replay"),
     cpuProfDir: flags.get("cpu-prof"),
+    concurrency: concurrencyFlag(flags.get("concurrency")),
+    latencyMs: num("latency-ms", 0),
   };
-  for (const [k, v] of Object.entries(opts))
-    if (typeof v === "number" && !(Number.isFinite(v) && v >= 0)) throw new Error(`--${k}: not a number`);
   if (opts.runs < 1) throw new Error("--runs must be at least 1");
   if (opts.only && !TARGETS[opts.only])
     throw new Error(`--only ${opts.only}: choose ${Object.keys(TARGETS).join(" or ")}`);
   return opts;
+}
+
+/**
+ * `--concurrency`, checked by the engine's own rule schema (so the bench accepts what the engine
+ * does, with its message); `undefined` when not given: the engine's default applies.
+ * @param {string | undefined} value
+ */
+function concurrencyFlag(value) {
+  if (value === undefined) return undefined;
+  const parsed = SyncRulesSchema.shape.partnerCenterConcurrency.safeParse(Number(value));
+  if (!parsed.success) throw new Error(`--concurrency ${value}: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
 }
 
 const say = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -78,7 +99,7 @@ async function benchTarget(target, opts) {
     }
     if (!opts.skipReplay) {
       say(`${target.name}: run ${i + 1}/${opts.runs} — raw replay`);
-      const raw = await rawReplay(target, exchanges, snapshotFile, opts.basePort);
+      const raw = await rawReplay(target, exchanges, snapshotFile, opts.basePort, opts.latencyMs);
       engine.raw = { ...raw, overhead: engine.backfill.wallMs / raw.wallMs };
     }
     say(
@@ -139,7 +160,12 @@ function writeReport(started, startLoad, opts, results, final) {
       /** 1-minute load average at the start and at the end: other work on the machine skews wall times. */
       loadAverage: { start: startLoad, end: loadavg()[0] },
     },
-    options: { ...opts, workDir: undefined },
+    options: {
+      ...opts,
+      workDir: undefined,
+      /** The value the measured cycles ran with: `--concurrency`, else the engine's default. */
+      partnerCenterConcurrency: opts.concurrency ?? SyncRulesSchema.parse({}).partnerCenterConcurrency,
+    },
     results,
   };
   const table = renderTable(report, TARGETS);

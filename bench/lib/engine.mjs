@@ -26,15 +26,24 @@ export function partnerCenterClient(credentials, now) {
   );
 }
 
+/**
+ * A temporary folder for a SQLite state store (the file at `path` is created by whoever opens it
+ * first, here or in a child process); `dispose()` deletes the folder.
+ */
+export function tempStoreFile() {
+  const dir = mkdtempSync(join(tmpdir(), "cosell-bench-"));
+  return { path: join(dir, "state.sqlite"), dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** A fresh SQLite state store in a temporary folder; `dispose()` closes and deletes it. */
 export function tempStore() {
-  const dir = mkdtempSync(join(tmpdir(), "cosell-bench-"));
-  const store = SqliteStateStore.open(join(dir, "state.sqlite"));
+  const file = tempStoreFile();
+  const store = SqliteStateStore.open(file.path);
   return {
     store,
     dispose() {
       store.close?.();
-      rmSync(dir, { recursive: true, force: true });
+      file.dispose();
     },
   };
 }

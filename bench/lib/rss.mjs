@@ -4,10 +4,10 @@
  * `process.resourceUsage().maxRSS`. A run that exceeds `timeoutMs` is stopped and reported with how
  * far it got, never extrapolated.
  */
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { startSandbox } from "@cosell/sandbox";
 import { callsSince, mark } from "./calls.mjs";
+import { childFailure, runChild } from "./child.mjs";
 
 const CHILD = fileURLToPath(new URL("../rss-child.mjs", import.meta.url));
 
@@ -26,51 +26,25 @@ export async function peakRss(target, mod, n, timeoutMs, cpuProfDir, heapMb = 0)
     // a share of the machine's memory before collecting it, and RSS says more about the machine than
     // about the engine.
     const heap = heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : [];
-    const child = spawn(process.execPath, [...profile, ...heap, CHILD], {
-      env: {
-        ...process.env,
-        COSELL_BENCH_CHILD: JSON.stringify({
-          target: target.key,
-          credentials: sb.credentials,
-          urls: sb.urls,
-          n,
-        }),
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
     /** @type {{ peakRssMb: number, atMs: number } | undefined} */
     let lastProgress;
-    /** @type {Record<string, any> | undefined} */
-    let finalLine;
-    child.stdout.on("data", (d) => {
-      stdout += d;
-      const lines = stdout.split("\n");
-      stdout = lines.pop() ?? "";
-      for (const l of lines) {
-        let msg;
-        try {
-          msg = JSON.parse(l);
-        } catch {
-          continue; // something else printed to stdout (a log line): not ours
-        }
-        if (msg.progress) lastProgress = msg.progress;
-        else finalLine = msg;
-      }
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    const t0 = performance.now();
-    let killed = false;
-    const timer = setTimeout(() => {
-      killed = true;
-      child.kill("SIGKILL");
-    }, timeoutMs);
-    const code = await new Promise((resolve) => child.on("close", (c) => resolve(c)));
-    clearTimeout(timer);
-    const wallMs = performance.now() - t0;
+    const {
+      code,
+      killed,
+      result: finalLine,
+      stderr,
+      wallMs,
+    } = await runChild(
+      CHILD,
+      { target: target.key, credentials: sb.credentials, urls: sb.urls, n },
+      {
+        nodeArgs: [...profile, ...heap],
+        timeoutMs,
+        onProgress: (p) => {
+          lastProgress = p;
+        },
+      },
+    );
     const calls = callsSince(sb.log, from, target.crmServer);
     const referralsCreated = sb.log.entries
       .slice(from)
@@ -91,8 +65,7 @@ export async function peakRss(target, mod, n, timeoutMs, cpuProfDir, heapMb = 0)
         n,
         heapMb,
         finished: false,
-        // The error's own lines, not only Node's closing banner (the first lines say what failed).
-        note: `child exited ${code}: ${stderr.trim().split("\n").filter(Boolean).slice(0, 12).join(" | ").slice(0, 1500)}`,
+        note: childFailure(code, stderr),
       };
     return {
       n,

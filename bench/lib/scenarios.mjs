@@ -2,21 +2,25 @@
  * The measured phases for one CRM target, each over real loopback HTTP on a sandbox restored from the
  * same pristine snapshot (same credentials, same seeded opportunities, same clock start).
  */
-import { copyFileSync, readFileSync, rmSync } from "node:fs";
-import { referralToDeal, runCycle } from "@cosell/core";
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { planCycle, referralToDeal, runCycle, SqliteStateStore } from "@cosell/core";
 import { startSandbox } from "@cosell/sandbox";
 import { apiTotal, callsSince, mark } from "./calls.mjs";
-import { partnerCenterClient, tempStore } from "./engine.mjs";
+import { childResult } from "./child.mjs";
+import { cycleReport } from "./cycle-report.mjs";
+import { partnerCenterClient, tempStoreFile } from "./engine.mjs";
 import {
   cachedTokens,
   classifyWrites,
   finishRecording,
-  replay,
   signInSubstitutions,
   startRecording,
 } from "./record-replay.mjs";
 import { percentile } from "./stats.mjs";
 
+const CYCLE_CHILD = fileURLToPath(new URL("../cycle-child.mjs", import.meta.url));
+const REPLAY_CHILD = fileURLToPath(new URL("../replay-child.mjs", import.meta.url));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Default overlap window of the sync rules (core's SyncRulesSchema). */
 const OVERLAP_MS = 120_000;
@@ -36,11 +40,16 @@ export async function preparePristine(target, mod, n, snapshotFile, basePort) {
   }
 }
 
-/** A sandbox restored from a copy of the pristine snapshot (the copy absorbs the save on stop). */
-async function restored(target, snapshotFile, basePort, tag) {
+/**
+ * A sandbox restored from a copy of the pristine snapshot (the copy absorbs the save on stop). Every
+ * answer of its systems waits `latencyMs` first, as a remote service's round trip would; Entra ID's
+ * are not delayed (the fault kit leaves the token server out), Salesforce's own token endpoint is.
+ */
+async function restored(target, snapshotFile, basePort, latencyMs, tag) {
   const copy = `${snapshotFile}.${tag}.json`;
   copyFileSync(snapshotFile, copy);
   const sb = await startSandbox({ systems: target.systems, basePort, snapshotFile: copy });
+  if (latencyMs > 0) sb.faults.setRates({ latencyMs });
   const stop = async () => {
     await sb.stop();
     rmSync(copy, { force: true });
@@ -48,12 +57,49 @@ async function restored(target, snapshotFile, basePort, tag) {
   return { sb, stop };
 }
 
-function engineFor(target, mod, sb) {
-  const adapter = target.adapter(mod, sb, () => sb.clock.now());
-  const partnerCenter = partnerCenterClient(sb.credentials, () => sb.clock.now());
-  const state = tempStore();
-  const deps = { adapter, partnerCenter, store: state.store, now: () => sb.clock.now() };
-  return { deps, state };
+/**
+ * What `runCycle` needs in this process, on `store`, with the sandbox clock as `now`.
+ * @param {{ partnerCenterConcurrency?: number }} rules
+ */
+function engineDeps(target, mod, sb, store, rules) {
+  const now = () => sb.clock.now();
+  return {
+    adapter: target.adapter(mod, sb, now),
+    partnerCenter: partnerCenterClient(sb.credentials, now),
+    store,
+    now,
+    rules,
+  };
+}
+
+/** A cycle in this process; its wall time is that of `runCycle` alone. */
+function inProcess(deps) {
+  return async () => {
+    const t0 = performance.now();
+    const result = await runCycle(deps);
+    return { wallMs: performance.now() - t0, ...cycleReport(result) };
+  };
+}
+
+/**
+ * A cycle in a child process (bench/cycle-child.mjs) on the SQLite file `storePath`, the sandbox
+ * staying here as a remote service would. Its wall time is the child's own around `runCycle`;
+ * `processWallMs` adds the child's start-up, `engineCpuMs` is the child's CPU time in the cycle.
+ */
+function inChild(target, sb, storePath, rules) {
+  return async () => {
+    const child = await childResult(CYCLE_CHILD, {
+      target: target.key,
+      credentials: sb.credentials,
+      urls: sb.urls,
+      storePath,
+      rules,
+      // The sandbox clock runs with real time, offset by what was advanced: the child reads it alike.
+      clockOffsetMs: sb.clock.now().getTime() - Date.now(),
+    });
+    const { wallMs, cpuMs, ...report } = child.result;
+    return { wallMs, ...report, engineCpuMs: cpuMs, processWallMs: child.wallMs };
+  };
 }
 
 /** Ports of the systems the engine talks to (what the raw replay must repeat). */
@@ -63,34 +109,42 @@ function enginePorts(sb) {
     .map(([, url]) => Number(new URL(url).port));
 }
 
-/** Timed: the recorded requests with plain fetch, no engine. */
-export async function rawReplay(target, exchanges, snapshotFile, basePort) {
-  const { sb, stop } = await restored(target, snapshotFile, basePort, "replay");
+/**
+ * Timed: the recorded requests with plain fetch, no engine, sent from a child process
+ * (bench/replay-child.mjs) as the engine's were; the sandbox runs here. `clientCpuMs` is the child's
+ * CPU time in the replay.
+ */
+export async function rawReplay(target, exchanges, snapshotFile, basePort, latencyMs) {
+  const { sb, stop } = await restored(target, snapshotFile, basePort, latencyMs, "replay");
+  const requestsFile = `${snapshotFile}.replay-requests.json`;
   try {
-    const origins = new Map(
+    const origins = Object.fromEntries(
       Object.values(sb.urls).map((url) => [Number(new URL(url).port), new URL(url).origin]),
     );
     const pcPort = Number(new URL(sb.urls.partnerCenter).port);
     const fresh = cachedTokens(readFileSync(sb.credentials.partnerCenter.tokenCachePath, "utf8"));
     // The recording's ports are the first run's; the replaying sandbox listens on the same base port.
     const substitutions = signInSubstitutions(exchanges, pcPort, fresh);
-    return await replay(exchanges, (port) => origins.get(port), { substitutions });
+    writeFileSync(requestsFile, JSON.stringify({ exchanges, origins, substitutions }));
+    const { result } = await childResult(REPLAY_CHILD, { file: requestsFile });
+    const { cpuMs, ...raw } = /** @type {{ wallMs: number, cpuMs: number } & Record<string, any>} */ (result);
+    return { ...raw, clientCpuMs: cpuMs };
   } finally {
+    rmSync(requestsFile, { force: true });
     await stop();
   }
 }
 
-/** `{ "crm.closeDate": 27, … }`: which fields the cycle's update steps wrote, by side. */
-function updatedFields(steps) {
-  const out = {};
-  for (const s of steps)
-    if (s.kind === "update")
-      for (const f of s.fields) out[`${s.side}.${f}`] = (out[`${s.side}.${f}`] ?? 0) + 1;
-  return out;
-}
-
-/** Runs one cycle with the recorder on; returns its result, wall time and calls by side. */
-async function measuredCycle(target, sb, deps, { keepExchanges = false } = {}) {
+/**
+ * Runs one cycle (`cycle`: in this process or in a child) with the recorder on; returns its figures
+ * (what `cycle` reported, calls by side as the server saw them) and, with `keepExchanges`, the
+ * recorded requests.
+ * @param {{ crmServer: string }} target
+ * @param {any} sb
+ * @param {() => Promise<{ wallMs: number } & Record<string, unknown>>} cycle
+ * @param {{ keepExchanges?: boolean }} [options]
+ */
+async function measuredCycle(target, sb, cycle, { keepExchanges = false } = {}) {
   const from = mark(sb.log);
   const recorder = startRecording();
   const t0 = performance.now();
@@ -101,15 +155,15 @@ async function measuredCycle(target, sb, deps, { keepExchanges = false } = {}) {
       `  … ${Math.round((performance.now() - t0) / 1000)} s: ${calls.partnerCenter.total} Partner Center and ${calls.crm.total} CRM calls so far\n`,
     );
   }, 30_000);
-  let result;
+  let report;
   let exchanges;
   try {
-    result = await runCycle(deps);
+    report = await cycle();
   } finally {
     clearInterval(ticker);
     exchanges = finishRecording(recorder.stop(), enginePorts(sb));
   }
-  const wallMs = performance.now() - t0;
+  const { wallMs, ...reported } = report;
   const calls = callsSince(sb.log, from, target.crmServer);
   const portSide = new Map();
   for (const [name, url] of Object.entries(sb.urls))
@@ -126,19 +180,13 @@ async function measuredCycle(target, sb, deps, { keepExchanges = false } = {}) {
     };
   };
   return {
-    result,
     keep: keepExchanges ? exchanges : undefined,
     figures: {
       wallMs,
       partnerCenter: side("partnerCenter"),
       crm: side("crm"),
       auth: calls.auth,
-      /** What the engine itself counted (adapter.stats() and the client's stats()). */
-      engineCounted: result.summary.apiCalls,
-      errors: result.summary.errors.length,
-      firstErrors: result.summary.errors.slice(0, 3),
-      steps: result.summary.steps,
-      updatedFields: updatedFields(result.plan.steps),
+      ...reported,
       endpoints: calls.endpoints,
       failedResponses: calls.failures,
     },
@@ -150,14 +198,27 @@ async function measuredCycle(target, sb, deps, { keepExchanges = false } = {}) {
  * with a `cosell run`-style loop.
  */
 export async function measuredRun(target, mod, opts, tag) {
-  const { sb, stop } = await restored(target, opts.snapshotFile, opts.basePort, tag);
-  const { deps, state } = engineFor(target, mod, sb);
+  const { sb, stop } = await restored(target, opts.snapshotFile, opts.basePort, opts.latencyMs, tag);
+  // Unset when `--concurrency` is not given: the engine's default.
+  const rules = { partnerCenterConcurrency: opts.concurrency };
+  const storeFile = tempStoreFile();
+  /** @type {SqliteStateStore | undefined} */
+  let store;
   const out = {};
   try {
-    // Backfill (recorded: the first run's requests are what the raw replay repeats).
-    const bf = await measuredCycle(target, sb, deps, { keepExchanges: opts.record });
+    // Backfill in a child process (recorded: the first run's requests are what the raw replay repeats).
+    const bf = await measuredCycle(target, sb, inChild(target, sb, storeFile.path, rules), {
+      keepExchanges: opts.record,
+    });
     if (bf.keep) out.recorded = bf.keep;
-    const links = state.store.listLinks();
+    // The phases after it run here, on the state the child left. This process's adapter is new: an
+    // unmeasured dry-run cycle (reads only, nothing stored) has it sign in and read the CRM's metadata
+    // (describes, currencies, …) as the child's did, so the cycles measured next count what a running
+    // connector's cycle sends, as when the backfill ran here.
+    store = SqliteStateStore.open(storeFile.path);
+    const deps = engineDeps(target, mod, sb, store, rules);
+    await planCycle(deps);
+    const links = store.listLinks();
     const linked = links.filter((l) => l.state === "linked");
     out.backfill = {
       ...bf.figures,
@@ -166,9 +227,9 @@ export async function measuredRun(target, mod, opts, tag) {
     };
 
     // No-op right away (every record is still inside the overlap window), then 3 minutes later.
-    out.noopImmediate = (await measuredCycle(target, sb, deps)).figures;
+    out.noopImmediate = (await measuredCycle(target, sb, inProcess(deps))).figures;
     sb.clock.advance(OVERLAP_MS + 60_000);
-    out.noopSteady = (await measuredCycle(target, sb, deps)).figures;
+    out.noopSteady = (await measuredCycle(target, sb, inProcess(deps))).figures;
 
     // 1% edited on each side (different deals), then one cycle.
     // Deals open on both sides: a closed opportunity or referral is read-only, so an edit would not flow.
@@ -186,7 +247,7 @@ export async function measuredRun(target, mod, opts, tag) {
     for (const [i, l] of pcEdited.entries())
       sb.partnerCenter.updateNotes(String(l.referralId), `Microsoft note ${tag}-${i}`);
     sb.clock.advance(1_000);
-    const ed = (await measuredCycle(target, sb, deps)).figures;
+    const ed = (await measuredCycle(target, sb, inProcess(deps))).figures;
     const changed = crmEdited.length + pcEdited.length;
     const after = referralsById(sb);
     const crmArrived = crmEdited.filter(
@@ -206,7 +267,8 @@ export async function measuredRun(target, mod, opts, tag) {
     out.latency = await latency(target, mod, sb, deps, open.slice(2 * k), opts);
     return out;
   } finally {
-    state.dispose();
+    store?.close();
+    storeFile.dispose();
     await stop();
   }
 }

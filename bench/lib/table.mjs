@@ -34,6 +34,10 @@ function rows(report) {
       "  replayed requests / status mismatches",
       (m) => `${int(m.raw.requests)} / ${int(m.raw.statusMismatches)}`,
     ],
+    [
+      "  CPU time: engine process / replay client",
+      (m) => `${secs(m.backfill.engineCpuMs)} / ${secs(m.raw.clientCpuMs)}`,
+    ],
     ["**No-op cycle** right after backfill: wall time", (m) => secs(m.noopImmediate.wallMs)],
     ["  Partner Center calls (r / w)", (m) => rw(m.noopImmediate.partnerCenter)],
     ["  CRM calls (r / w)", (m) => rw(m.noopImmediate.crm)],
@@ -97,8 +101,14 @@ export function renderTable(report, targets) {
   const widths = header.map((_, i) => Math.max(...[header, ...body].map((r) => r[i].length)));
   const line = (r) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
   const m = report.machine;
+  const o = report.options;
+  // The non-default conditions a run was made under, so a pasted table says them.
+  const conditions = [
+    o.concurrency === undefined ? "" : ` — Partner Center concurrency ${o.concurrency}`,
+    o.latencyMs ? ` — latency ${o.latencyMs} ms per answer` : "",
+  ].join("");
   return [
-    `cosell bench — ${report.startedAt} — ${m.node}, ${m.cpu}, ${m.memoryGb} GB, load ${m.loadAverage.start.toFixed(1)} → ${m.loadAverage.end.toFixed(1)} — runs: ${report.options.runs}`,
+    `cosell bench — ${report.startedAt} — ${m.node}, ${m.cpu}, ${m.memoryGb} GB, load ${m.loadAverage.start.toFixed(1)} → ${m.loadAverage.end.toFixed(1)} — runs: ${o.runs}${conditions}`,
     "",
     line(header),
     `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
