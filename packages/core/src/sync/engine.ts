@@ -927,7 +927,11 @@ class Cycle {
           // lost its answer and the look-up by CRM id found it), the referral may have changed since:
           // against this baseline those are Partner Center's edits, not ours to overwrite.
           if (ctx.link?.baseline) ctx.link.baseline = { ...ctx.link.baseline, id: created.id };
-          ctx.referralWritten(created, step.deal);
+          // A first attempt's answer is the referral as we sent it, and the baseline this pair commits
+          // holds it (written ahead with the intent, advanced where both sides agree): a ledger entry
+          // per field would only repeat the baseline. A recovered create (a crash lost an earlier
+          // attempt's answer) keeps them, as the referral found may differ from what is sent now.
+          ctx.referralWritten(created, step.deal, SYNC_FIELDS, { remember: !firstAttempt });
           ctx.createdReferral = true;
           this.checkpoint("after-create-referral", ctx);
         } else if (step.kind === "create" && step.side === "crm") {
@@ -1291,12 +1295,19 @@ class PairContext {
     };
   }
 
-  referralWritten(r: Referral, deal: CoSellDeal, fields: readonly SyncField[] = SYNC_FIELDS): void {
+  /** `remember: false` writes no ledger entries (see the create in applyPartnerCenter). */
+  referralWritten(
+    r: Referral,
+    deal: CoSellDeal,
+    fields: readonly SyncField[] = SYNC_FIELDS,
+    { remember = true } = {},
+  ): void {
     this.referral = r;
     this.wrote = true;
     if (this.link) this.link.referralId = r.id;
-    for (const field of fields)
-      this.ledger.push({ side: "partnerCenter", recordId: r.id, field, valueHash: fieldHash(deal, field) });
+    if (remember)
+      for (const field of fields)
+        this.ledger.push({ side: "partnerCenter", recordId: r.id, field, valueHash: fieldHash(deal, field) });
     this.audits.push({
       kind: "partnerCenterWrite",
       message: `Wrote ${fields.length === SYNC_FIELDS.length ? "new referral" : fields.join(", ")} to Partner Center.`,
