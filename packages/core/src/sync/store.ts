@@ -25,12 +25,11 @@ export interface StateStore {
    * call is resumed by a look-up, never by a second create).
    *
    * - `"each"` (the default): one commit right before each create. After a crash only the creates in
-   *   flight (at most the rules' `partnerCenterConcurrency`) are looked up. Right for a store whose
-   *   commit is cheap (SQLite, memory).
-   * - `"batch"`: one commit for all creates of a batch, before the first. For a store whose commit
-   *   is a network round trip and a disk flush (PostgreSQL): a 100-deal backfill batch commits once
-   *   instead of 100 times. After a crash, each of that batch's referral creates not yet answered
-   *   costs one look-up by CRM id.
+   *   flight (at most the rules' `partnerCenterConcurrency`) are looked up. The memory store's way.
+   * - `"batch"`: one commit for all creates of a batch, before the first. A 100-deal backfill batch
+   *   commits once instead of 100 times: a network round trip and a disk flush each on PostgreSQL,
+   *   and the largest part of a backfill's store work on SQLite. After a crash, each of that batch's
+   *   referral creates neither answered nor shown by the next listing costs one look-up by CRM id.
    */
   readonly writeAheadIntents?: "each" | "batch";
 
