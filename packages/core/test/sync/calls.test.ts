@@ -26,6 +26,24 @@ describe("one call per new referral", () => {
     ).toEqual([...ids].sort());
   });
 
+  it("a new referral leaves no ledger entries (its baseline holds what was sent), and the next cycle writes nothing", async () => {
+    const w = world();
+    Array.from({ length: 5 }, (_, i) =>
+      w.crm.createOpportunity(sampleDeal({ name: `Deal ${i}` }), { optedIn: true }),
+    );
+    await runCycle(w.deps());
+    const referralIds = w.pc.all().map((r) => r.id);
+    expect(referralIds).toHaveLength(5);
+    expect(w.store.listLedgerOfRecords("partnerCenter", referralIds)).toEqual([]);
+
+    w.clock.advance(1000);
+    const { summary } = await runCycle(w.deps());
+    expect(summary.errors).toEqual([]);
+    expect(summary.apiCalls.partnerCenter.writes).toBe(0);
+    expect(summary.apiCalls.crm.writes).toBe(0);
+    for (const l of w.store.listLinks()) expect(l.state).toBe("linked");
+  });
+
   it("finds the create a crash left unanswered among the listed referrals, and duplicates nothing", async () => {
     // One write at a time: the crash comes after the first POST, before the others are sent.
     const w = world({ rules: { partnerCenterConcurrency: 1 } });
