@@ -50,7 +50,7 @@ export class SqliteStateStore implements StateStore {
    * own per create was the largest cost left in a backfill's store work. After a crash, each create of
    * that batch neither answered nor shown by the next listing costs one look-up by CRM id, once.
    */
-  readonly writeAheadIntents = "batch";
+  readonly writeAheadIntents: "each" | "batch" = "batch";
   private readonly db: Database.Database;
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly run: Database.Transaction<(fn: () => unknown) => unknown>;

@@ -38,13 +38,13 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** The same store committing a batch's create intents together, as the PostgreSQL store does. */
-class BatchIntentSqliteStore extends SqliteStateStore {
-  readonly writeAheadIntents = "batch";
+/** The same store committing each create's intent on its own, right before it (the memory store's way). */
+class EachIntentSqliteStore extends SqliteStateStore {
+  override readonly writeAheadIntents = "each";
 }
 
 function openStore(file: string, intents: "each" | "batch"): StateStore {
-  const s = intents === "batch" ? new BatchIntentSqliteStore(file) : new SqliteStateStore(file);
+  const s = intents === "each" ? new EachIntentSqliteStore(file) : new SqliteStateStore(file);
   stores.push(s);
   return s;
 }
