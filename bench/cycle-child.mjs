@@ -10,7 +10,7 @@
  */
 import { runCycle, SqliteStateStore } from "@cosell/core";
 import { cycleReport } from "./lib/cycle-report.mjs";
-import { partnerCenterClient } from "./lib/engine.mjs";
+import { engineDeps } from "./lib/engine.mjs";
 import { TARGETS } from "./lib/targets.mjs";
 
 const input = JSON.parse(process.env.COSELL_BENCH_CHILD ?? "{}");
@@ -22,13 +22,7 @@ const sandboxView = { credentials: input.credentials, urls: input.urls };
 // The parent opens the same file after this process has ended, for the cycles that follow.
 const store = SqliteStateStore.open(input.storePath);
 try {
-  const deps = {
-    adapter: target.adapter(loaded.mod, sandboxView, now),
-    partnerCenter: partnerCenterClient(input.credentials, now),
-    store,
-    now,
-    rules: input.rules,
-  };
+  const deps = engineDeps(target, loaded.mod, sandboxView, store, { now, rules: input.rules });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const result = await runCycle(deps);

@@ -5,7 +5,7 @@
  * Input: env COSELL_BENCH_CHILD = JSON { target, credentials, n }.
  */
 import { runCycle } from "@cosell/core";
-import { partnerCenterClient, tempStore } from "./lib/engine.mjs";
+import { engineDeps, tempStore } from "./lib/engine.mjs";
 import { TARGETS } from "./lib/targets.mjs";
 
 const input = JSON.parse(process.env.COSELL_BENCH_CHILD ?? "{}");
@@ -25,15 +25,14 @@ const progress = setInterval(() => {
   );
 }, 2_000);
 try {
-  const result = await runCycle({
-    adapter: target.adapter(loaded.mod, sandboxView),
-    partnerCenter: partnerCenterClient(input.credentials),
-    store: state.store,
-    // One cycle to the end: a cycle step's own deadline (10 minutes by default, so that a hung call
-    // never holds `cosell run`) would end a long backfill that `cosell run` simply continues in its
-    // next cycle. Here the parent's --rss-timeout-min is the bound.
-    rules: { stepTimeoutMs: 86_400_000 },
-  });
+  const result = await runCycle(
+    engineDeps(target, loaded.mod, sandboxView, state.store, {
+      // One cycle to the end: a cycle step's own deadline (10 minutes by default, so that a hung call
+      // never holds `cosell run`) would end a long backfill that `cosell run` simply continues in its
+      // next cycle. Here the parent's --rss-timeout-min is the bound.
+      rules: { stepTimeoutMs: 86_400_000 },
+    }),
+  );
   // The high-water mark of the backfill itself, before anything the bench does to check it.
   const peakMb = peakRssMb();
   const cpu = process.cpuUsage();

@@ -35,6 +35,26 @@ export function tempStoreFile() {
   return { path: join(dir, "state.sqlite"), dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * What `runCycle` needs against a sandbox reached through `view` (`{ credentials, urls }`: the sandbox
+ * itself, or what a child process was handed): the target's adapter, core's Partner Center client
+ * and `store`; `now` (the sandbox clock) and `rules` when given.
+ * @param {any} target
+ * @param {any} mod
+ * @param {{ credentials: any, urls: any }} view
+ * @param {any} store
+ * @param {{ now?: () => Date, rules?: Record<string, unknown> }} [options]
+ */
+export function engineDeps(target, mod, view, store, { now, rules } = {}) {
+  return {
+    adapter: target.adapter(mod, view, now),
+    partnerCenter: partnerCenterClient(view.credentials, now),
+    store,
+    ...(now ? { now } : {}),
+    ...(rules ? { rules } : {}),
+  };
+}
+
 /** A fresh SQLite state store in a temporary folder; `dispose()` closes and deletes it. */
 export function tempStore() {
   const file = tempStoreFile();

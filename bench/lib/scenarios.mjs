@@ -9,7 +9,7 @@ import { startSandbox } from "@cosell/sandbox";
 import { apiTotal, callsSince, mark } from "./calls.mjs";
 import { childResult } from "./child.mjs";
 import { cycleReport } from "./cycle-report.mjs";
-import { partnerCenterClient, tempStoreFile } from "./engine.mjs";
+import { engineDeps, tempStoreFile } from "./engine.mjs";
 import {
   cachedTokens,
   classifyWrites,
@@ -55,21 +55,6 @@ async function restored(target, snapshotFile, basePort, latencyMs, tag) {
     rmSync(copy, { force: true });
   };
   return { sb, stop };
-}
-
-/**
- * What `runCycle` needs in this process, on `store`, with the sandbox clock as `now`.
- * @param {{ partnerCenterConcurrency?: number }} rules
- */
-function engineDeps(target, mod, sb, store, rules) {
-  const now = () => sb.clock.now();
-  return {
-    adapter: target.adapter(mod, sb, now),
-    partnerCenter: partnerCenterClient(sb.credentials, now),
-    store,
-    now,
-    rules,
-  };
 }
 
 /** A cycle in this process; its wall time is that of `runCycle` alone. */
@@ -216,7 +201,7 @@ export async function measuredRun(target, mod, opts, tag) {
     // (describes, currencies, …) as the child's did, so the cycles measured next count what a running
     // connector's cycle sends, as when the backfill ran here.
     store = SqliteStateStore.open(storeFile.path);
-    const deps = engineDeps(target, mod, sb, store, rules);
+    const deps = engineDeps(target, mod, sb, store, { now: () => sb.clock.now(), rules });
     await planCycle(deps);
     const links = store.listLinks();
     const linked = links.filter((l) => l.state === "linked");
