@@ -19,7 +19,10 @@
  * cap, default 256 as docs/operations.md runs cosell; 0 for V8's default), --semi-space-mb MB (each
  * worker's young-generation semi-space, default 2 as docs/postgres.md runs workers; 0 for V8's
  * default), --malloc-arenas N (each worker's MALLOC_ARENA_MAX, glibc's limit on malloc arenas,
- * default 2 as docs/postgres.md runs workers; 0 for glibc's default). Needs Linux (/proc) and a
+ * default 2 as docs/postgres.md runs workers; 0 for glibc's default), --latency-ms MS (in the worker
+ * runs, every answer of the tenants' Partner Center and CRM waits MS first, as a remote service's
+ * round trip would; Entra ID's do not; the store comparison runs without), --concurrency N (each
+ * worker's `--concurrency`, jobs of different tenants at once, default 1). Needs Linux (/proc) and a
  * PostgreSQL server: COSELL_BENCH_DATABASE_URL, else
  * COSELL_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test (a database per run is
  * created in it and dropped).
@@ -63,8 +66,13 @@ function parseArgs(argv) {
   const mallocArenas = flags.has("malloc-arenas") ? Number(flags.get("malloc-arenas")) : 2;
   if (!Number.isInteger(mallocArenas) || mallocArenas < 0)
     throw new Error("--malloc-arenas: give a whole number, 0 for glibc's default");
+  const latencyMs = flags.has("latency-ms") ? Number(flags.get("latency-ms")) : 0;
+  if (!Number.isInteger(latencyMs) || latencyMs < 0)
+    throw new Error("--latency-ms: give a whole number of milliseconds, 0 for none");
   return {
     tenants: num("tenants", 50),
+    latencyMs,
+    concurrency: num("concurrency", 1),
     deals: num("deals", 1000),
     workers,
     timeoutMs: num("timeout-min", 30) * 60_000,
@@ -101,10 +109,14 @@ async function database() {
 }
 
 /** Starts the sandbox process and waits for its tenants. */
-async function startFleet(dir, kinds, deals, names) {
-  const child = spawn(process.execPath, [fleetChild, JSON.stringify({ dir, kinds, deals, names })], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+async function startFleet(dir, kinds, deals, names, latencyMs = 0) {
+  const child = spawn(
+    process.execPath,
+    [fleetChild, JSON.stringify({ dir, kinds, deals, names, latencyMs })],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   let out = "";
   const ready = await new Promise((resolve, reject) => {
     child.stdout.on("data", (d) => {
@@ -199,7 +211,7 @@ async function workerRun(opts, workers) {
   const dir = mkdtempSync(join(tmpdir(), "cosell-bench-workers-"));
   const kinds = Array.from({ length: opts.tenants }, (_, i) => (i % 2 === 0 ? "dynamics" : "salesforce"));
   say(`${workers} worker(s): starting ${opts.tenants} sandboxes with ${opts.deals} deals each`);
-  const fleet = await startFleet(dir, kinds, opts.deals);
+  const fleet = await startFleet(dir, kinds, opts.deals, undefined, opts.latencyMs);
   const db = await database();
   const env = {
     ...fleet.env,
@@ -255,6 +267,8 @@ async function workerRun(opts, workers) {
             "worker",
             "--interval",
             "1",
+            "--concurrency",
+            String(opts.concurrency),
           ],
           {
             cwd: dir,
@@ -413,7 +427,10 @@ const round = (n, d) => Math.round(n * 10 ** d) / 10 ** d;
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`;
-  say(`${machine}; ${opts.tenants} tenants × ${opts.deals} deals; workers ${opts.workers.join(", ")}`);
+  say(
+    `${machine}; ${opts.tenants} tenants × ${opts.deals} deals; workers ${opts.workers.join(", ")}` +
+      (opts.latencyMs ? `; ${opts.latencyMs} ms per answer` : ""),
+  );
   const runs = [];
   for (const w of opts.workers) {
     const r = await workerRun(opts, w);
@@ -430,7 +447,9 @@ async function main() {
     `${opts.tenants} tenants (half Dynamics 365, half Salesforce) × ${opts.deals} opted-in deals each; ` +
       `workers' heap cap ${opts.heapMb ? `${opts.heapMb} MB` : "V8's default"}, ` +
       `semi-space ${opts.semiSpaceMb ? `${opts.semiSpaceMb} MB` : "V8's default"}, ` +
-      `malloc arenas ${opts.mallocArenas || "glibc's default"}\n`,
+      `malloc arenas ${opts.mallocArenas || "glibc's default"}, ` +
+      `jobs at once per worker ${opts.concurrency}` +
+      `${opts.latencyMs ? `; every Partner Center and CRM answer delayed ${opts.latencyMs} ms in the worker runs` : ""}\n`,
   );
   console.log(
     "workers | deals/s | CPU ms/deal | peak RSS per worker (MB) | wall s | linked | sandbox, PostgreSQL CPU ms/deal | cores busy",

@@ -6,7 +6,10 @@
  * secrets as `env:` references. Prints one JSON line — the tenants and the environment the cosell
  * processes need — then runs until SIGTERM.
  *
- * argv[2]: JSON { dir, kinds: ("dynamics"|"salesforce")[], deals, names?: string[] }.
+ * With `latencyMs`, every answer of the tenants' Partner Center and CRM waits that long first, set
+ * after seeding (as a remote service's round trip would; the fault kit leaves Entra ID out).
+ *
+ * argv[2]: JSON { dir, kinds: ("dynamics"|"salesforce")[], deals, names?: string[], latencyMs?: number }.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,7 +26,7 @@ function crmSection(kind, sb) {
 }
 
 async function main() {
-  const { dir, kinds, deals, names } = JSON.parse(process.argv[2] ?? "{}");
+  const { dir, kinds, deals, names, latencyMs } = JSON.parse(process.argv[2] ?? "{}");
   /** @type {Record<string, string>} */
   const env = {};
   const tenants = [];
@@ -40,6 +43,7 @@ async function main() {
     await target.adapter(mod, sb).setup();
     sb.dataverse?.activateKeys?.();
     target.seed(mod, sb, deals);
+    if (latencyMs > 0) sb.faults.setRates({ latencyMs });
     const crm = crmSection(kind, sb);
     const config = {
       partnerCenter: secretsByReference(await partnerCenterSection(sb), env, `${name}_pc`, SECRET_KEYS),
