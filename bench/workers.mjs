@@ -465,6 +465,13 @@ async function main() {
     goals.push(
       `throughput 1 → 2 workers: ×${round(two.dealsPerSecond / one.dealsPerSecond, 2)} (goal ≥ 1.6): ${two.dealsPerSecond / one.dealsPerSecond >= 1.6 ? "met" : "NOT met"}`,
     );
+  // Every deal costs the same CPU (workers, sandbox and PostgreSQL together) however many workers
+  // share it, at best: so no worker count gets more out of this machine than its cores over what
+  // one worker already keeps busy.
+  if (one)
+    goals.push(
+      `this machine's ceiling for any worker count: ×${round(cpus().length / one.coresBusy, 2)} (${cpus().length} cores ÷ ${one.coresBusy} kept busy by one worker)`,
+    );
   const maxRss = Math.max(...runs.flatMap((r) => r.peakRssMbPerWorker));
   goals.push(`peak RSS per worker: ${maxRss} MB (goal ≤ 200): ${maxRss <= 200 ? "met" : "NOT met"}`);
   if (stores.length) {

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { sampleDeal } from "@cosell/core/testing";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
 import { runCli } from "../src/program.js";
 import { useCliWorkspace } from "./helpers/cli-workspace.js";
@@ -141,6 +141,42 @@ describe("cosell commands against the sandbox's Partner Center and an in-memory 
     // One wait between the two cycles, announced in the log.
     expect(r.err.match(/next cycle in 5 s/g)).toHaveLength(1);
   });
+
+  it("run retries a cycle that fails as a whole after 1 s, logging its code, and the retry syncs", async () => {
+    vi.spyOn(ctx.fake.crm, "changedAfter").mockImplementationOnce(() => {
+      throw new Error("the CRM went away");
+    });
+    ctx.ws.sandbox.partnerCenter.sendInboundReferral();
+    const r = await ctx.cli("run", "--max-cycles", "1", "--json");
+    expect(r.code, r.err).toBe(0);
+    expect(r.json()).toMatchObject({ ok: true, cycles: 1, failedCycles: 0 });
+    const warning = r.err.split("\n").find((l) => l.includes("the CRM went away"));
+    expect(JSON.parse(warning ?? "{}")).toMatchObject({
+      level: 40,
+      code: "UNEXPECTED",
+      attempt: 1,
+      retryInSeconds: 1,
+      msg: "sync cycle failed (attempt 1 of 5); retrying in 1 s: the CRM went away",
+    });
+    expect(ctx.fake.crm.all()).toHaveLength(1);
+  });
+
+  it("run gives a cycle up after 5 attempts (1, 2, 4, 8 s apart); with --max-cycles that exits 1 with its error", async () => {
+    const read = vi.spyOn(ctx.fake.crm, "changedAfter").mockImplementation(() => {
+      throw new Error("the CRM went away");
+    });
+    const r = await ctx.cli("run", "--max-cycles", "1");
+    expect(r.code).toBe(1);
+    expect(read).toHaveBeenCalledTimes(5);
+    expect(r.err.match(/retrying in (\d+) s/g)).toEqual([
+      "retrying in 1 s",
+      "retrying in 2 s",
+      "retrying in 4 s",
+      "retrying in 8 s",
+    ]);
+    expect(r.err).toContain("sync cycle failed 5 times");
+    expect(r.err).toMatch(/^cosell: .*the CRM went away/m);
+  }, 40_000);
 
   it("run refuses a fractional --max-cycles and an --interval outside run.intervalSeconds' bounds", async () => {
     for (const n of ["1.5", "0", "two"]) {
