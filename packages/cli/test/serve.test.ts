@@ -77,6 +77,19 @@ describe("cosell serve", () => {
     expect(metrics).toContain("cosell_records_failed_total");
   });
 
+  it("retries a reconciliation cycle that failed after 1 s instead of waiting for the next interval", async () => {
+    vi.spyOn(fake.crm, "changedAfter").mockImplementationOnce(() => {
+      throw new Error("the CRM went away");
+    });
+    // Ready only once a cycle has finished: the retry's, since the next interval is an hour away.
+    await serve();
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^cosell_cycles_total\{mode="incremental",outcome="error"\} 1$/m);
+    expect(metrics).toMatch(/^cosell_cycles_total\{mode="incremental",outcome="ok"\} 1$/m);
+    expect(io.err()).toContain("sync cycle failed: the CRM went away");
+    expect(io.err()).toContain("retrying the sync cycle in 1 s (attempt 1 of 5 failed)");
+  });
+
   it("a receiver that is not configured answers 404 naming the setting that turns it on", async () => {
     await serve();
     for (const [path, setting] of [

@@ -5,6 +5,8 @@ import {
   type DealLock,
   type EnqueueOutcome,
   errorMessage,
+  InProcessJobQueue,
+  retryDelayMs,
   type SyncTarget,
   syncTarget,
   type TargetedSyncQueue,
@@ -50,6 +52,12 @@ export interface SyncServiceOptions {
   now?: () => Date;
 }
 
+/** Attempts of one reconciliation cycle before it is given up until the next interval. */
+export const SERVE_CYCLE_ATTEMPTS = 5;
+
+/** Thrown by a cycle job whose cycle failed (already logged and counted), so the queue retries it. */
+class CycleFailed extends Error {}
+
 function isSignInFailure(e: unknown): boolean {
   return e instanceof AuthError || (e instanceof CoSellError && /(^|_)AUTH(_|$)/.test(e.code));
 }
@@ -74,10 +82,40 @@ export class SyncService {
   /** Runs before each cycle (feed registrations retry here until they succeed). */
   private readonly beforeCycle: (() => Promise<void>)[] = [];
   cycles = 0;
+  /**
+   * One process, one state file: each reconciliation cycle is a job of the in-process job queue (the
+   * job interface a PostgreSQL deployment's workers share), so a failed cycle is retried after 1, 2,
+   * 4 and 8 s before it waits for the next interval. Unset when the workers run the cycles.
+   */
+  private readonly cycleJobs: InProcessJobQueue | undefined;
 
   constructor(private readonly o: SyncServiceOptions) {
     this.now = o.now ?? (() => new Date());
     o.queue.process((target) => this.runTargeted(target));
+    if (!o.enqueueCycle)
+      this.cycleJobs = new InProcessJobQueue(
+        async () => {
+          const summary = await this.runCycle();
+          if (!summary && !this.stopped) throw new CycleFailed(this.lastCycleError);
+        },
+        {
+          maxAttempts: SERVE_CYCLE_ATTEMPTS,
+          onError: (_job, _e, { attempt, willRetry }) => {
+            if (this.stopped) return;
+            if (willRetry) {
+              const waitS = retryDelayMs(attempt) / 1000;
+              o.log.warn(
+                { attempt, retryInSeconds: waitS },
+                `retrying the sync cycle in ${waitS} s (attempt ${attempt} of ${SERVE_CYCLE_ATTEMPTS} failed)`,
+              );
+            } else
+              o.log.error(
+                { attempts: attempt, nextInSeconds: o.intervalMs / 1000 },
+                `sync cycle given up after ${attempt} attempts; the next one runs in ${o.intervalMs / 1000} s`,
+              );
+          },
+        },
+      );
   }
 
   /** Registers a feed (or updates its state). */
@@ -164,6 +202,8 @@ export class SyncService {
     if (this.stopped) return;
     this.stopped = true;
     this.stopController.abort();
+    // No retry starts after this; the cycle in flight finishes its batch.
+    this.cycleJobs?.stop();
     this.wake?.();
     await this.o.queue.close();
     await this.loop;
@@ -172,7 +212,10 @@ export class SyncService {
   private async pollLoop(): Promise<void> {
     while (!this.stopped) {
       this.cycleRequested = false;
-      await this.runCycle();
+      if (this.cycleJobs) {
+        await this.cycleJobs.enqueue({ kind: "cycle", tenant: "default" });
+        await this.cycleJobs.idle();
+      } else await this.runCycle();
       if (this.stopped) break;
       if (this.cycleRequested) continue;
       await new Promise<void>((resolve) => {
