@@ -4,10 +4,7 @@ import { action, type ExitBox } from "../command-action.js";
 import { RUN_INTERVAL } from "../config.js";
 import type { CommandContext } from "../context.js";
 import { openRuntime } from "../runtime.js";
-import { cycle } from "./sync.js";
-
-/** Attempts of one cycle before `cosell run` gives it up until the next interval. */
-export const RUN_CYCLE_ATTEMPTS = 5;
+import { CYCLE_ATTEMPTS, cycle } from "./sync.js";
 
 /** The tenant a one-file (SQLite) deployment's jobs run as. */
 const ONE_TENANT = "default";
@@ -76,14 +73,14 @@ export function registerRun(program: Command, ctx: CommandContext, box: ExitBox)
             givenUp = undefined;
           },
           {
-            maxAttempts: RUN_CYCLE_ATTEMPTS,
+            maxAttempts: CYCLE_ATTEMPTS,
             onError: (_job, e, { attempt, willRetry }) => {
               const code = e instanceof CoSellError ? e.code : "UNEXPECTED";
               if (willRetry) {
                 const waitS = retryDelayMs(attempt) / 1000;
                 log.warn(
                   { code, attempt, retryInSeconds: waitS },
-                  `sync cycle failed (attempt ${attempt} of ${RUN_CYCLE_ATTEMPTS}); retrying in ${waitS} s: ${errorMessage(e)}`,
+                  `sync cycle failed (attempt ${attempt} of ${CYCLE_ATTEMPTS}); retrying in ${waitS} s: ${errorMessage(e)}`,
                 );
                 return;
               }

@@ -7,6 +7,12 @@ import type { CommandContext } from "../context.js";
 import { renderSummary } from "../render/plan.js";
 import { openRuntime, type Runtime } from "../runtime.js";
 
+/**
+ * Attempts of one cycle as a job (`cosell run`, `cosell serve` on SQLite) before it is given up until
+ * the next interval: retried after 1, 2, 4 and 8 s (`retryDelayMs`).
+ */
+export const CYCLE_ATTEMPTS = 5;
+
 /** One cycle with logging of the engine's events. */
 export async function cycle(
   rt: Runtime,

@@ -12,7 +12,7 @@ import {
   type TargetedSyncQueue,
 } from "@cosell/core";
 import type { Logger } from "pino";
-import { cycle } from "../commands/sync.js";
+import { CYCLE_ATTEMPTS, cycle } from "../commands/sync.js";
 import type { CosellConfig } from "../config.js";
 import type { Runtime } from "../runtime.js";
 import type { EventSource, ServeMetrics } from "./metrics.js";
@@ -51,9 +51,6 @@ export interface SyncServiceOptions {
   enqueueCycle?: () => Promise<void>;
   now?: () => Date;
 }
-
-/** Attempts of one reconciliation cycle before it is given up until the next interval. */
-export const SERVE_CYCLE_ATTEMPTS = 5;
 
 /** Thrown by a cycle job whose cycle failed (already logged and counted), so the queue retries it. */
 class CycleFailed extends Error {}
@@ -99,14 +96,14 @@ export class SyncService {
           if (!summary && !this.stopped) throw new CycleFailed(this.lastCycleError);
         },
         {
-          maxAttempts: SERVE_CYCLE_ATTEMPTS,
+          maxAttempts: CYCLE_ATTEMPTS,
           onError: (_job, _e, { attempt, willRetry }) => {
             if (this.stopped) return;
             if (willRetry) {
               const waitS = retryDelayMs(attempt) / 1000;
               o.log.warn(
                 { attempt, retryInSeconds: waitS },
-                `retrying the sync cycle in ${waitS} s (attempt ${attempt} of ${SERVE_CYCLE_ATTEMPTS} failed)`,
+                `retrying the sync cycle in ${waitS} s (attempt ${attempt} of ${CYCLE_ATTEMPTS} failed)`,
               );
             } else
               o.log.error(
