@@ -53,33 +53,27 @@ function parseArgs(argv) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`--${k}: give a whole number ≥ 1`);
     return v;
   };
+  /** A whole number where 0 turns the setting off; `what` is the error's hint. */
+  const wholeOrZero = (k, d, what) => {
+    const v = flags.has(k) ? Number(flags.get(k)) : d;
+    if (!Number.isInteger(v) || v < 0) throw new Error(`--${k}: give ${what}`);
+    return v;
+  };
   const workers = String(flags.get("workers") ?? "1,2,3")
     .split(",")
     .map(Number);
   if (workers.some((w) => !Number.isInteger(w) || w < 1)) throw new Error("--workers: e.g. 1,2,3");
-  const heapMb = flags.has("heap-mb") ? Number(flags.get("heap-mb")) : 256;
-  if (!Number.isInteger(heapMb) || heapMb < 0)
-    throw new Error("--heap-mb: give a whole number of MB, 0 for none");
-  const semiSpaceMb = flags.has("semi-space-mb") ? Number(flags.get("semi-space-mb")) : 2;
-  if (!Number.isInteger(semiSpaceMb) || semiSpaceMb < 0)
-    throw new Error("--semi-space-mb: give a whole number of MB, 0 for V8's default");
-  const mallocArenas = flags.has("malloc-arenas") ? Number(flags.get("malloc-arenas")) : 2;
-  if (!Number.isInteger(mallocArenas) || mallocArenas < 0)
-    throw new Error("--malloc-arenas: give a whole number, 0 for glibc's default");
-  const latencyMs = flags.has("latency-ms") ? Number(flags.get("latency-ms")) : 0;
-  if (!Number.isInteger(latencyMs) || latencyMs < 0)
-    throw new Error("--latency-ms: give a whole number of milliseconds, 0 for none");
   return {
     tenants: num("tenants", 50),
-    latencyMs,
+    latencyMs: wholeOrZero("latency-ms", 0, "a whole number of milliseconds, 0 for none"),
     concurrency: num("concurrency", 1),
     deals: num("deals", 1000),
     workers,
     timeoutMs: num("timeout-min", 30) * 60_000,
     skipStore: flags.has("skip-store"),
-    heapMb,
-    semiSpaceMb,
-    mallocArenas,
+    heapMb: wholeOrZero("heap-mb", 256, "a whole number of MB, 0 for none"),
+    semiSpaceMb: wholeOrZero("semi-space-mb", 2, "a whole number of MB, 0 for V8's default"),
+    mallocArenas: wholeOrZero("malloc-arenas", 2, "a whole number, 0 for glibc's default"),
     cpuProfDir: flags.has("cpu-prof") ? String(flags.get("cpu-prof")) : undefined,
   };
 }
@@ -108,8 +102,15 @@ async function database() {
   return { url: u.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
-/** Starts the sandbox process and waits for its tenants. */
-async function startFleet(dir, kinds, deals, names, latencyMs = 0) {
+/**
+ * Starts the sandbox process and waits for its tenants: `names` for them (default t000, t001, …),
+ * `latencyMs` before every Partner Center and CRM answer (default none).
+ * @param {string} dir
+ * @param {string[]} kinds
+ * @param {number} deals
+ * @param {{ names?: string[], latencyMs?: number }} [options]
+ */
+async function startFleet(dir, kinds, deals, { names, latencyMs = 0 } = {}) {
   const child = spawn(
     process.execPath,
     [fleetChild, JSON.stringify({ dir, kinds, deals, names, latencyMs })],
@@ -211,7 +212,7 @@ async function workerRun(opts, workers) {
   const dir = mkdtempSync(join(tmpdir(), "cosell-bench-workers-"));
   const kinds = Array.from({ length: opts.tenants }, (_, i) => (i % 2 === 0 ? "dynamics" : "salesforce"));
   say(`${workers} worker(s): starting ${opts.tenants} sandboxes with ${opts.deals} deals each`);
-  const fleet = await startFleet(dir, kinds, opts.deals, undefined, opts.latencyMs);
+  const fleet = await startFleet(dir, kinds, opts.deals, { latencyMs: opts.latencyMs });
   const db = await database();
   const env = {
     ...fleet.env,
@@ -366,7 +367,7 @@ async function storeComparison(opts) {
   const kinds = ["dynamics", "dynamics", "salesforce", "salesforce"];
   const names = ["dyn-sqlite", "dyn-pg", "sf-sqlite", "sf-pg"];
   say(`store comparison: 4 sandboxes (each CRM twice, same seed) with ${opts.deals} deals each`);
-  const fleet = await startFleet(dir, kinds, opts.deals, names);
+  const fleet = await startFleet(dir, kinds, opts.deals, { names });
   const db = await database();
   const rows = [];
   try {

@@ -881,9 +881,9 @@ class Cycle {
   /**
    * The batch's Partner Center steps, `partnerCenterConcurrency` pairs at a time; each pair's steps stay
    * in order, and each pair's create is still preceded by its durable intent (see
-   * `StateStore.writeAheadIntents` for what a crash then leaves to look up). Pairs start in batch order. When one throws (a simulated crash, a
-   * stop), no further pair starts and the throw waits for those in flight: nothing of this batch runs
-   * on after the cycle has returned.
+   * `StateStore.writeAheadIntents` for what a crash then leaves to look up). Pairs start in batch
+   * order. When one throws (a simulated crash, a stop), no further pair starts and the throw waits for
+   * those in flight: nothing of this batch runs on after the cycle has returned.
    */
   private async applyPartnerCenterOfBatch(contexts: readonly PairContext[]): Promise<void> {
     const limit = pLimit(this.rules.partnerCenterConcurrency);
